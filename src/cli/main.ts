@@ -1,0 +1,79 @@
+import { PodtrustError, UsageError } from '../errors.ts'
+import type { CliIo } from './command.ts'
+import { commands } from './commands/index.ts'
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 4)
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)
+  return [
+    'podtrust — workload identity for Kubernetes pods',
+    '',
+    'Usage: podtrust <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    "Run 'podtrust <command> --help' for a command's options.",
+    '',
+  ].join('\n')
+}
+
+/** Runs the CLI and resolves to the exit code: 0 success, 1 a negative result (denied, invalid), 2 usage. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(help())
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version') {
+    const pkg = (await import('../../package.json', { with: { type: 'json' } })) as {
+      default: { version: string }
+    }
+    io.stdout.write(`${pkg.default.version}\n`)
+    return 0
+  }
+  const command = commands.find((c) => c.name === name)
+  if (command === undefined) {
+    io.stderr.write(`podtrust: unknown command '${name}'\n\n${help()}`)
+    return 2
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${command.usage.trimEnd()}\n`)
+    return 0
+  }
+  try {
+    return await command.run(rest, io)
+  } catch (err) {
+    return reportError(err, command.usage, io)
+  }
+}
+
+function reportError(err: unknown, usage: string, io: CliIo): number {
+  if (err instanceof UsageError) {
+    io.stderr.write(`podtrust: ${err.message}\n`)
+    if (err.hint !== undefined) io.stderr.write(`  hint: ${err.hint}\n`)
+    io.stderr.write(`\n${usage.trimEnd()}\n`)
+    return 2
+  }
+  if (err instanceof PodtrustError) {
+    io.stderr.write(`podtrust: ${err.message} [${err.code}]\n`)
+    if (err.hint !== undefined) io.stderr.write(`  hint: ${err.hint}\n`)
+    return 1
+  }
+  if (err instanceof TypeError && err.message.includes('parseArgs')) {
+    io.stderr.write(`podtrust: ${err.message}\n\n${usage.trimEnd()}\n`)
+    return 2
+  }
+  const message = err instanceof Error ? err.message : String(err)
+  // parseArgs throws TypeErrors with codes such as ERR_PARSE_ARGS_UNKNOWN_OPTION: a usage problem.
+  if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    io.stderr.write(`podtrust: ${message}\n\n${usage.trimEnd()}\n`)
+    return 2
+  }
+  io.stderr.write(`podtrust: unexpected error: ${message}\n`)
+  return 1
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }
+}
