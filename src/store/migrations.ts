@@ -1,0 +1,11 @@
+/**
+ * @module store/migrations
+ * The registry of every module's migrations, in the order they run. Each module owns its list (ids prefixed
+ * with the module name, e.g. `iam-0001-roles`); adding one is one import and one spread, appended below.
+ */
+import type { Migration } from './db.ts'
+import { keysMigrations } from '../keys/migrations.ts'
+import { tokensMigrations } from '../tokens/migrations.ts'
+import { auditMigrations } from '../audit/migrations.ts'
+
+export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations]

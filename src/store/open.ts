@@ -1,0 +1,74 @@
+/**
+ * @module store/open
+ * Opens the store the server and the CLI share: the SQLite file `<dataDir>/podtrust.db` (WAL) by default,
+ * PostgreSQL when `url` is a `postgres://` URL; runs every registered migration before returning.
+ *
+ * @example
+ * const db = await openDb({ dataDir: '.podtrust' })
+ * const db2 = await openDb({ dataDir: '.podtrust', url: 'postgres://postgres@127.0.0.1:5432/test' })
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Db, Migration } from './db.ts'
+import { StoreError } from './errors.ts'
+import { runMigrations } from './migrate.ts'
+import { migrations as registered } from './migrations.ts'
+import { openPostgres } from './postgres.ts'
+import { openSqlite } from './sqlite.ts'
+
+export interface OpenDbOptions {
+  /** Data directory: holds the SQLite file (created with mode 0700 when missing). */
+  dataDir: string
+  /** `postgres://…` selects PostgreSQL; `sqlite:` / `sqlite:PATH` or undefined selects SQLite. */
+  url?: string
+  /** PostgreSQL schema (tests use one per run); also settable as the URL's `schema` parameter. */
+  schema?: string
+  /** Migrations to run instead of the registry (tests). */
+  migrations?: readonly Migration[]
+  /** SQLite durability (default `FULL`). */
+  synchronous?: 'FULL' | 'NORMAL'
+}
+
+export const SQLITE_FILE_NAME = 'podtrust.db'
+
+export async function openDb(options: OpenDbOptions): Promise<Db> {
+  const db = await openEngine(options)
+  try {
+    await runMigrations(db, options.migrations ?? registered)
+  } catch (err) {
+    await db.close()
+    throw err
+  }
+  return db
+}
+
+async function openEngine(options: OpenDbOptions): Promise<Db> {
+  const url = options.url
+  if (url !== undefined && /^postgres(ql)?:/i.test(url)) {
+    return openPostgres({
+      url,
+      ...(options.schema === undefined ? {} : { schema: options.schema }),
+    })
+  }
+  let file = join(options.dataDir, SQLITE_FILE_NAME)
+  if (url !== undefined && url !== '' && url !== 'sqlite' && url !== 'sqlite:') {
+    if (!url.startsWith('sqlite:')) {
+      throw new StoreError('STORE_URL_INVALID', 'unsupported store URL', {
+        hint: 'use postgres://USER@HOST:PORT/DATABASE, sqlite:PATH, or omit --store for the embedded store',
+      })
+    }
+    file = url.slice('sqlite:'.length)
+  }
+  if (file !== ':memory:') mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  try {
+    return openSqlite({
+      file,
+      ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+    })
+  } catch (err) {
+    throw new StoreError('STORE_OPEN_FAILED', `cannot open the SQLite store at \`${file}\``, {
+      cause: err,
+      hint: 'check that the data directory exists and is writable (--data-dir or $PODTRUST_HOME)',
+    })
+  }
+}
