@@ -7,5 +7,6 @@ import type { Migration } from './db.ts'
 import { keysMigrations } from '../keys/migrations.ts'
 import { tokensMigrations } from '../tokens/migrations.ts'
 import { auditMigrations } from '../audit/migrations.ts'
+import { eksMigrations } from '../aws/eks/migrations.ts'
 
-export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations]
+export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations, ...eksMigrations]

@@ -1,0 +1,60 @@
+/**
+ * @module aws/eks/rest
+ * restJson1 response helpers shared by EKS and EKS Auth: JSON bodies with `x-amzn-RequestId`, errors as
+ * model status + `x-amzn-ErrorType` + `{"message"}` (aws-protocol.md §1.5). Only errors whose class says
+ * they are client-safe are exposed; anything else becomes the service's generic 500.
+ */
+import type { Context } from 'hono'
+import { PodtrustError } from '../../errors.ts'
+import { uuidV4 } from './ids.ts'
+
+export function newRequestId(randomBytes: (size: number) => Uint8Array): string {
+  return uuidV4(randomBytes)
+}
+
+export function jsonResponse(c: Context, requestId: string, body: unknown, status = 200): Response {
+  return c.body(JSON.stringify(body), status as 200, {
+    'Content-Type': 'application/json',
+    'x-amzn-RequestId': requestId,
+  })
+}
+
+/** An error that carries an AWS code and HTTP status (EksError, EksAuthError, the STS engineer's AwsError). */
+export interface ExposableError {
+  code: string
+  status: number
+  message: string
+}
+
+export function asExposable(err: unknown): ExposableError | undefined {
+  if (!(err instanceof PodtrustError)) return undefined
+  const e = err as PodtrustError & { status?: unknown; statusCode?: unknown; httpStatus?: unknown }
+  const status = [e.status, e.statusCode, e.httpStatus].find((s) => typeof s === 'number') as
+    | number
+    | undefined
+  if (status === undefined || !/^[A-Za-z]+$/.test(e.code)) return undefined
+  return { code: e.code, status, message: e.message }
+}
+
+export function errorResponse(
+  c: Context,
+  requestId: string,
+  err: ExposableError,
+  extra: Record<string, string> = {},
+): Response {
+  return c.body(JSON.stringify({ message: err.message, ...extra }), err.status as 400, {
+    'Content-Type': 'application/json',
+    'x-amzn-RequestId': requestId,
+    'x-amzn-ErrorType': err.code,
+  })
+}
+
+/** Body text → JSON object; an empty body is `{}` (GET/DELETE carry none). */
+export function parseJsonBody(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (text.trim() === '') return { ok: true, value: {} }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown }
+  } catch {
+    return { ok: false }
+  }
+}
