@@ -2,7 +2,9 @@
 // Each suite module exports `run(dir?: string): Promise<SuiteResult>`; register it in `suites` below.
 import type { SuiteResult } from './suite.ts'
 
-const suites: Record<string, () => Promise<{ run(dir?: string): Promise<SuiteResult> }>> = {}
+const suites: Record<string, () => Promise<{ run(dir?: string): Promise<SuiteResult> }>> = {
+  sigv4: () => import('./sigv4.ts'),
+}
 
 const [name, dir] = process.argv.slice(2)
 const load = name === undefined ? undefined : suites[name]
