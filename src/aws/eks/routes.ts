@@ -1,0 +1,176 @@
+/**
+ * @module aws/eks/routes
+ * The EKS REST routes (restJson1, `eks` 2017-11-01) for registered clusters and pod identity associations.
+ * Every request is SigV4-authenticated, then authorized as `eks:<Operation>` when an authorizer is wired.
+ */
+import type { Context, Hono } from 'hono'
+import { EksError } from './errors.ts'
+import { asExposable, errorResponse, jsonResponse, newRequestId, parseJsonBody } from './rest.ts'
+import {
+  type EksDeps,
+  createAssociation,
+  deleteAssociation,
+  describeAssociation,
+  describeCluster,
+  listAssociations,
+  listClusters,
+  getClusterOrThrow,
+  updateAssociation,
+} from './service.ts'
+import { associationArn } from './ids.ts'
+
+export interface HttpRequestForAuth {
+  method: string
+  url: string
+  headers: Record<string, string>
+  body: string
+  sourceIp: string
+}
+
+/** An authenticated principal (the STS engineer's `Caller`, structurally). */
+export interface AuthenticatedCaller {
+  arn: string
+  accountId: string
+  userId?: string
+  accessKeyId?: string
+  type?: string
+}
+
+export interface EksHttpDeps {
+  eks: () => EksDeps
+  randomBytes: (size: number) => Uint8Array
+  /** SigV4 verification; throws an error with an AWS `code` + `status` when the signature is bad. */
+  authenticate(request: HttpRequestForAuth): Promise<AuthenticatedCaller>
+  /** IAM authorization of `action` on `resource` for the caller; absent: every authenticated caller may. */
+  authorize?(caller: AuthenticatedCaller, action: string, resource: string): Promise<boolean>
+  log?: (event: string, fields: Record<string, unknown>) => void
+}
+
+export function requestForAuth(c: Context, body: string): HttpRequestForAuth {
+  const headers: Record<string, string> = {}
+  c.req.raw.headers.forEach((v, k) => {
+    headers[k] = v
+  })
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
+  return {
+    method: c.req.method,
+    url: c.req.url,
+    headers,
+    body,
+    sourceIp: env?.incoming?.socket?.remoteAddress ?? headers['x-forwarded-for'] ?? '127.0.0.1',
+  }
+}
+
+export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
+  const op =
+    (
+      action: string,
+      resource: (c: Context, deps: EksDeps) => Promise<string>,
+      run: (c: Context, body: unknown, deps: EksDeps) => Promise<unknown>,
+    ) =>
+    async (c: Context) => {
+      const requestId = newRequestId(http.randomBytes)
+      try {
+        const text = await c.req.text()
+        const caller = await http.authenticate(requestForAuth(c, text))
+        const parsed = parseJsonBody(text)
+        if (!parsed.ok) throw new EksError('InvalidRequestException', 'the request body is not valid JSON')
+        const deps = http.eks()
+        if (http.authorize !== undefined) {
+          const arn = await resource(c, deps)
+          if (!(await http.authorize(caller, `eks:${action}`, arn))) {
+            throw new EksError(
+              'AccessDeniedException',
+              `User: ${caller.arn} is not authorized to perform: eks:${action} on resource: ${arn}`,
+            )
+          }
+        }
+        return jsonResponse(c, requestId, await run(c, parsed.value, deps))
+      } catch (err) {
+        return renderError(c, requestId, err, http)
+      }
+    }
+
+  const clusterArnOf = async (c: Context, deps: EksDeps) =>
+    (await getClusterOrThrow(deps, c.req.param('name') ?? '')).arn
+  const associationArnOf = async (c: Context, deps: EksDeps) => {
+    const cluster = await getClusterOrThrow(deps, c.req.param('name') ?? '')
+    return associationArn(cluster.region, cluster.accountId, cluster.name, c.req.param('associationId') ?? '')
+  }
+  const allClusters = async (_c: Context, deps: EksDeps) =>
+    `arn:aws:eks:${deps.defaults.region}:${deps.defaults.accountId}:cluster/*`
+  const q = (c: Context, name: string): string | undefined => c.req.query(name)
+  const defined = <T extends Record<string, string | undefined>>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string }
+
+  app.get(
+    '/clusters',
+    op('ListClusters', allClusters, (c, _b, deps) =>
+      listClusters(deps, defined({ maxResults: q(c, 'maxResults'), nextToken: q(c, 'nextToken') })),
+    ),
+  )
+  app.get(
+    '/clusters/:name',
+    op('DescribeCluster', clusterArnOf, (c, _b, deps) => describeCluster(deps, c.req.param('name') ?? '')),
+  )
+  app.post(
+    '/clusters/:name/pod-identity-associations',
+    op('CreatePodIdentityAssociation', clusterArnOf, (c, body, deps) =>
+      createAssociation(deps, c.req.param('name') ?? '', body),
+    ),
+  )
+  app.get(
+    '/clusters/:name/pod-identity-associations',
+    op('ListPodIdentityAssociations', clusterArnOf, (c, _b, deps) =>
+      listAssociations(
+        deps,
+        c.req.param('name') ?? '',
+        defined({
+          namespace: q(c, 'namespace'),
+          serviceAccount: q(c, 'serviceAccount'),
+          maxResults: q(c, 'maxResults'),
+          nextToken: q(c, 'nextToken'),
+        }),
+      ),
+    ),
+  )
+  app.get(
+    '/clusters/:name/pod-identity-associations/:associationId',
+    op('DescribePodIdentityAssociation', associationArnOf, (c, _b, deps) =>
+      describeAssociation(deps, c.req.param('name') ?? '', c.req.param('associationId') ?? ''),
+    ),
+  )
+  app.post(
+    '/clusters/:name/pod-identity-associations/:associationId',
+    op('UpdatePodIdentityAssociation', associationArnOf, (c, body, deps) =>
+      updateAssociation(deps, c.req.param('name') ?? '', c.req.param('associationId') ?? '', body),
+    ),
+  )
+  app.delete(
+    '/clusters/:name/pod-identity-associations/:associationId',
+    op('DeletePodIdentityAssociation', associationArnOf, (c, _b, deps) =>
+      deleteAssociation(deps, c.req.param('name') ?? '', c.req.param('associationId') ?? ''),
+    ),
+  )
+}
+
+export function renderError(
+  c: Context,
+  requestId: string,
+  err: unknown,
+  http: { log?: (event: string, fields: Record<string, unknown>) => void },
+  internalCode = 'ServerException',
+): Response {
+  const exposed = asExposable(err)
+  if (exposed !== undefined && exposed.status < 500) {
+    const extra: Record<string, string> = {}
+    if (err instanceof EksError && err.clusterName !== undefined) extra['clusterName'] = err.clusterName
+    return errorResponse(c, requestId, exposed, extra)
+  }
+  if (exposed !== undefined && exposed.status >= 500) {
+    http.log?.('eks.request.failed', { requestId, code: exposed.code, error: exposed.message })
+    return errorResponse(c, requestId, { code: exposed.code, status: exposed.status, message: exposed.message })
+  }
+  http.log?.('eks.request.error', { requestId, error: err instanceof Error ? err.message : String(err) })
+  return errorResponse(c, requestId, { code: internalCode, status: 500, message: 'An internal error occurred' })
+}
