@@ -8,5 +8,6 @@ import { keysMigrations } from '../keys/migrations.ts'
 import { tokensMigrations } from '../tokens/migrations.ts'
 import { auditMigrations } from '../audit/migrations.ts'
 import { eksMigrations } from '../aws/eks/migrations.ts'
+import { iamMigrations } from '../aws/iam/migrations.ts'
 
-export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations, ...eksMigrations]
+export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations, ...eksMigrations, ...iamMigrations]
