@@ -9,5 +9,8 @@ import { tokensMigrations } from '../tokens/migrations.ts'
 import { auditMigrations } from '../audit/migrations.ts'
 import { eksMigrations } from '../aws/eks/migrations.ts'
 import { iamMigrations } from '../aws/iam/migrations.ts'
+import { azureMigrations } from '../azure/migrations.ts'
+import { gcpMigrations } from '../gcp/migrations.ts'
+import { identityMigrations } from '../identity/migrations.ts'
 
-export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations, ...eksMigrations, ...iamMigrations]
+export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations, ...eksMigrations, ...iamMigrations, ...azureMigrations, ...gcpMigrations, ...identityMigrations]

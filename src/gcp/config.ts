@@ -1,0 +1,422 @@
+/**
+ * @module gcp/config
+ * The `gcp` section of podtrust's YAML config: projects, their workload identity pools and OIDC providers,
+ * service accounts and each service account's IAM bindings. Declared projects, pools and service accounts
+ * are upserted; a pool's provider list and a service account's bindings are replaced as a whole.
+ *
+ * @example
+ * gcp:
+ *   projects:
+ *     - projectId: demo-project
+ *       projectNumber: '123456789012'
+ *       pools:
+ *         - poolId: kube
+ *           providers:
+ *             - providerId: local
+ *               oidc: { issuerUri: 'https://127.0.0.1:7443' }
+ *               attributeMapping: { google.subject: assertion.sub }
+ *       serviceAccounts:
+ *         - accountId: app
+ *           bindings:
+ *             - role: roles/iam.workloadIdentityUser
+ *               members: ['principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kube/*']
+ */
+import { createHash } from 'node:crypto'
+import type { ConfigEnv, ConfigSection } from '../config/section.ts'
+import type { Queryable } from '../store/db.ts'
+import { CelError } from './cel/index.ts'
+import { GcpConfigError } from './errors.ts'
+import { compileProvider, isValidMember } from './federation.ts'
+import {
+  getBindings,
+  listPools,
+  listProjects,
+  listProviders,
+  listServiceAccounts,
+  putPool,
+  putProject,
+  putServiceAccount,
+  replaceBindings,
+  replaceProviders,
+  type Binding,
+  type PoolRecord,
+  type ProviderRecord,
+  type ServiceAccountRecord,
+} from './repo.ts'
+
+export interface GcpProviderConfig {
+  providerId: string
+  displayName?: string
+  description?: string
+  disabled?: boolean
+  oidc: { issuerUri: string; allowedAudiences?: string[]; jwksJson?: string }
+  attributeMapping: Record<string, string>
+  attributeCondition?: string
+}
+
+export interface GcpPoolConfig {
+  poolId: string
+  displayName?: string
+  description?: string
+  disabled?: boolean
+  /** `"3600s"`: 2 minutes to 12 hours. */
+  sessionDuration?: string
+  providers: GcpProviderConfig[]
+}
+
+export interface GcpServiceAccountConfig {
+  email: string
+  uniqueId: string
+  displayName?: string
+  disabled?: boolean
+  bindings: Binding[]
+}
+
+export interface GcpProjectConfig {
+  projectId: string
+  projectNumber: string
+  pools: GcpPoolConfig[]
+  serviceAccounts: GcpServiceAccountConfig[]
+}
+
+export interface GcpConfig {
+  projects: GcpProjectConfig[]
+}
+
+export const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser'
+const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/
+const PROJECT_NUMBER = /^[1-9][0-9]{0,18}$/
+const POOL_OR_PROVIDER_ID = /^[a-z0-9-]{4,32}$/
+const ACCOUNT_ID = /^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$/
+const JWK_FIELDS = new Set(['kty', 'alg', 'use', 'kid', 'n', 'e', 'x', 'y', 'crv'])
+
+/** A stable 21-digit unique id for a service account, so export and re-apply agree. */
+export function deriveUniqueId(email: string): string {
+  const h = createHash('sha256').update(`podtrust-gcp-sa:${email}`).digest()
+  return `1${(h.readBigUInt64BE(0) % 10n ** 20n).toString().padStart(20, '0')}`
+}
+
+function fail(path: string, message: string): never {
+  throw new GcpConfigError('GCP_CONFIG_INVALID', `${path} ${message}`, {
+    hint: 'see docs/config.md, section "gcp"',
+  })
+}
+
+function object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be a mapping')
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) fail(`${path}.${key}`, `is not a known field (expected one of ${allowed.join(', ')})`)
+  }
+  return value as Record<string, unknown>
+}
+
+function string(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') fail(path, 'must be a non-empty string')
+  return value
+}
+
+function optionalString(value: unknown, path: string): string | undefined {
+  return value === undefined ? undefined : string(value, path)
+}
+
+function optionalBool(value: unknown, path: string): boolean | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'boolean') fail(path, 'must be true or false')
+  return value
+}
+
+function list(value: unknown, path: string): unknown[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) fail(path, 'must be a list')
+  return value
+}
+
+/** `"3600s"` or `3600` → seconds within Google's 2 min–12 h range. */
+export function parseDuration(value: unknown, path: string): number {
+  const text = typeof value === 'number' ? `${value}s` : typeof value === 'string' ? value : ''
+  const m = /^(\d+)s$/.exec(text)
+  if (m === null) fail(path, "must be a duration in seconds such as '3600s'")
+  const seconds = Number(m[1])
+  if (seconds < 120 || seconds > 43_200) fail(path, 'must be between 120s and 43200s')
+  return seconds
+}
+
+function parseJwksJson(value: unknown, path: string): string {
+  let parsed: unknown = value
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value)
+    } catch {
+      fail(path, 'is not valid JSON')
+    }
+  }
+  const o = object(parsed, path, ['keys'])
+  const keys = list(o.keys, `${path}.keys`)
+  if (keys.length === 0) fail(`${path}.keys`, 'must hold at least one key')
+  keys.forEach((k, i) => {
+    const kp = `${path}.keys[${i}]`
+    if (typeof k !== 'object' || k === null || Array.isArray(k)) fail(kp, 'must be a mapping')
+    for (const field of Object.keys(k)) {
+      // Google accepts only these JWK fields in jwksJson (x5c / x5t must be removed).
+      if (!JWK_FIELDS.has(field)) fail(`${kp}.${field}`, 'is not allowed in jwksJson')
+    }
+    const kty = (k as Record<string, unknown>).kty
+    if (kty !== 'RSA' && kty !== 'EC') fail(`${kp}.kty`, "must be 'RSA' or 'EC'")
+  })
+  return JSON.stringify(parsed)
+}
+
+function parseProvider(value: unknown, path: string): GcpProviderConfig {
+  const o = object(value, path, [
+    'providerId',
+    'displayName',
+    'description',
+    'disabled',
+    'oidc',
+    'attributeMapping',
+    'attributeCondition',
+  ])
+  const providerId = string(o.providerId, `${path}.providerId`)
+  if (!POOL_OR_PROVIDER_ID.test(providerId)) fail(`${path}.providerId`, 'must be 4-32 characters of [a-z0-9-]')
+  const oidc = object(o.oidc, `${path}.oidc`, ['issuerUri', 'allowedAudiences', 'jwksJson'])
+  const issuerUri = string(oidc.issuerUri, `${path}.oidc.issuerUri`)
+  if (!/^https:\/\/[^\s]+$/.test(issuerUri) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/\S*)?$/.test(issuerUri)) {
+    fail(`${path}.oidc.issuerUri`, 'must be an https URL (http only on loopback)')
+  }
+  const allowedAudiences = list(oidc.allowedAudiences, `${path}.oidc.allowedAudiences`).map((a, i) => {
+    const audience = string(a, `${path}.oidc.allowedAudiences[${i}]`)
+    if (audience.length > 256) fail(`${path}.oidc.allowedAudiences[${i}]`, 'is longer than 256 characters')
+    return audience
+  })
+  if (allowedAudiences.length > 10) fail(`${path}.oidc.allowedAudiences`, 'holds at most 10 audiences')
+  const rawMapping = o.attributeMapping === undefined ? { 'google.subject': 'assertion.sub' } : o.attributeMapping
+  if (typeof rawMapping !== 'object' || rawMapping === null || Array.isArray(rawMapping)) {
+    fail(`${path}.attributeMapping`, 'must be a mapping')
+  }
+  const attributeMapping: Record<string, string> = {}
+  for (const [k, v] of Object.entries(rawMapping)) attributeMapping[k] = string(v, `${path}.attributeMapping['${k}']`)
+  const attributeCondition = optionalString(o.attributeCondition, `${path}.attributeCondition`)
+  try {
+    compileProvider(attributeMapping, attributeCondition)
+  } catch (err) {
+    if (err instanceof CelError) fail(path, err.message)
+    throw err
+  }
+  const provider: GcpProviderConfig = {
+    providerId,
+    oidc: {
+      issuerUri,
+      ...(allowedAudiences.length === 0 ? {} : { allowedAudiences }),
+      ...(oidc.jwksJson === undefined ? {} : { jwksJson: parseJwksJson(oidc.jwksJson, `${path}.oidc.jwksJson`) }),
+    },
+    attributeMapping,
+  }
+  const displayName = optionalString(o.displayName, `${path}.displayName`)
+  if (displayName !== undefined) provider.displayName = displayName
+  const description = optionalString(o.description, `${path}.description`)
+  if (description !== undefined) provider.description = description
+  const disabled = optionalBool(o.disabled, `${path}.disabled`)
+  if (disabled !== undefined) provider.disabled = disabled
+  if (attributeCondition !== undefined) provider.attributeCondition = attributeCondition
+  return provider
+}
+
+function parsePool(value: unknown, path: string): GcpPoolConfig {
+  const o = object(value, path, ['poolId', 'displayName', 'description', 'disabled', 'sessionDuration', 'providers'])
+  const poolId = string(o.poolId, `${path}.poolId`)
+  if (!POOL_OR_PROVIDER_ID.test(poolId) || poolId.startsWith('gcp-')) {
+    fail(`${path}.poolId`, "must be 4-32 characters of [a-z0-9-], not starting with 'gcp-'")
+  }
+  const ids = new Set<string>()
+  const providers = list(o.providers, `${path}.providers`).map((p, i) => {
+    const provider = parseProvider(p, `${path}.providers[${i}]`)
+    if (ids.has(provider.providerId)) fail(`${path}.providers[${i}].providerId`, `duplicates '${provider.providerId}'`)
+    ids.add(provider.providerId)
+    return provider
+  })
+  const pool: GcpPoolConfig = { poolId, providers }
+  const displayName = optionalString(o.displayName, `${path}.displayName`)
+  if (displayName !== undefined) {
+    if (displayName.length > 32) fail(`${path}.displayName`, 'is longer than 32 characters')
+    pool.displayName = displayName
+  }
+  const description = optionalString(o.description, `${path}.description`)
+  if (description !== undefined) pool.description = description
+  const disabled = optionalBool(o.disabled, `${path}.disabled`)
+  if (disabled !== undefined) pool.disabled = disabled
+  if (o.sessionDuration !== undefined) {
+    pool.sessionDuration = `${parseDuration(o.sessionDuration, `${path}.sessionDuration`)}s`
+  }
+  return pool
+}
+
+function parseServiceAccount(value: unknown, path: string, projectId: string): GcpServiceAccountConfig {
+  const o = object(value, path, ['email', 'accountId', 'uniqueId', 'displayName', 'disabled', 'bindings'])
+  let email: string
+  if (o.email !== undefined) {
+    email = string(o.email, `${path}.email`).toLowerCase()
+    const m = /^([a-z][-a-z0-9]*)@([a-z][a-z0-9-]*)\.iam\.gserviceaccount\.com$/.exec(email)
+    if (m === null || m[2] !== projectId) {
+      fail(`${path}.email`, `must be NAME@${projectId}.iam.gserviceaccount.com`)
+    }
+  } else {
+    const accountId = string(o.accountId, `${path}.accountId`)
+    if (!ACCOUNT_ID.test(accountId)) fail(`${path}.accountId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
+    email = `${accountId}@${projectId}.iam.gserviceaccount.com`
+  }
+  const uniqueId = optionalString(o.uniqueId, `${path}.uniqueId`) ?? deriveUniqueId(email)
+  if (!/^\d{1,30}$/.test(uniqueId)) fail(`${path}.uniqueId`, 'must be numeric')
+  const bindings = list(o.bindings, `${path}.bindings`).map((b, i) => {
+    const bp = `${path}.bindings[${i}]`
+    const bo = object(b, bp, ['role', 'members'])
+    const role = string(bo.role, `${bp}.role`)
+    if (!/^(roles|projects\/[^/]+\/roles|organizations\/[^/]+\/roles)\/[A-Za-z0-9_.]+$/.test(role)) {
+      fail(`${bp}.role`, "must be a role name such as 'roles/iam.workloadIdentityUser'")
+    }
+    const members = list(bo.members, `${bp}.members`).map((m, mi) => {
+      const member = string(m, `${bp}.members[${mi}]`)
+      if (!isValidMember(member)) fail(`${bp}.members[${mi}]`, `'${member}' is not a valid IAM member`)
+      return member
+    })
+    if (members.length === 0) fail(`${bp}.members`, 'must hold at least one member')
+    return { role, members }
+  })
+  const sa: GcpServiceAccountConfig = { email, uniqueId, bindings }
+  const displayName = optionalString(o.displayName, `${path}.displayName`)
+  if (displayName !== undefined) sa.displayName = displayName
+  const disabled = optionalBool(o.disabled, `${path}.disabled`)
+  if (disabled !== undefined) sa.disabled = disabled
+  return sa
+}
+
+export function parseGcpConfig(value: unknown, path: string): GcpConfig {
+  const root = object(value, path, ['projects'])
+  const seenIds = new Set<string>()
+  const seenNumbers = new Set<string>()
+  const projects = list(root.projects, `${path}.projects`).map((p, i) => {
+    const pp = `${path}.projects[${i}]`
+    const o = object(p, pp, ['projectId', 'projectNumber', 'pools', 'serviceAccounts'])
+    const projectId = string(o.projectId, `${pp}.projectId`)
+    if (!PROJECT_ID.test(projectId)) fail(`${pp}.projectId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
+    if (typeof o.projectNumber === 'number' && !Number.isSafeInteger(o.projectNumber)) {
+      fail(`${pp}.projectNumber`, 'is too large for a YAML number: quote it')
+    }
+    const rawNumber = typeof o.projectNumber === 'number' ? String(o.projectNumber) : o.projectNumber
+    const projectNumber = string(rawNumber, `${pp}.projectNumber`)
+    if (!PROJECT_NUMBER.test(projectNumber)) fail(`${pp}.projectNumber`, 'must be a positive number')
+    if (seenIds.has(projectId)) fail(`${pp}.projectId`, `duplicates '${projectId}'`)
+    if (seenNumbers.has(projectNumber)) fail(`${pp}.projectNumber`, `duplicates '${projectNumber}'`)
+    seenIds.add(projectId)
+    seenNumbers.add(projectNumber)
+    const poolIds = new Set<string>()
+    const pools = list(o.pools, `${pp}.pools`).map((pool, pi) => {
+      const parsed = parsePool(pool, `${pp}.pools[${pi}]`)
+      if (poolIds.has(parsed.poolId)) fail(`${pp}.pools[${pi}].poolId`, `duplicates '${parsed.poolId}'`)
+      poolIds.add(parsed.poolId)
+      return parsed
+    })
+    const emails = new Set<string>()
+    const serviceAccounts = list(o.serviceAccounts, `${pp}.serviceAccounts`).map((s, si) => {
+      const parsed = parseServiceAccount(s, `${pp}.serviceAccounts[${si}]`, projectId)
+      if (emails.has(parsed.email)) fail(`${pp}.serviceAccounts[${si}]`, `duplicates '${parsed.email}'`)
+      emails.add(parsed.email)
+      return parsed
+    })
+    return { projectId, projectNumber, pools, serviceAccounts }
+  })
+  return { projects }
+}
+
+export async function applyGcpConfig(tx: Queryable, config: GcpConfig, env: ConfigEnv): Promise<void> {
+  for (const project of config.projects) {
+    await putProject(tx, { projectId: project.projectId, projectNumber: project.projectNumber }, env.now)
+    for (const pool of project.pools) {
+      const record: PoolRecord = {
+        projectNumber: project.projectNumber,
+        poolId: pool.poolId,
+        displayName: pool.displayName,
+        description: pool.description,
+        disabled: pool.disabled ?? false,
+        sessionDurationSeconds:
+          pool.sessionDuration === undefined ? undefined : parseDuration(pool.sessionDuration, 'sessionDuration'),
+      }
+      await putPool(tx, record, env.now)
+      const providers: ProviderRecord[] = pool.providers.map((p) => ({
+        projectNumber: project.projectNumber,
+        poolId: pool.poolId,
+        providerId: p.providerId,
+        displayName: p.displayName,
+        description: p.description,
+        disabled: p.disabled ?? false,
+        issuerUri: p.oidc.issuerUri,
+        allowedAudiences: p.oidc.allowedAudiences ?? [],
+        jwksJson: p.oidc.jwksJson,
+        attributeMapping: p.attributeMapping,
+        attributeCondition: p.attributeCondition,
+      }))
+      await replaceProviders(tx, project.projectNumber, pool.poolId, providers, env.now)
+    }
+    for (const sa of project.serviceAccounts) {
+      const record: ServiceAccountRecord = {
+        email: sa.email,
+        projectId: project.projectId,
+        uniqueId: sa.uniqueId,
+        displayName: sa.displayName,
+        disabled: sa.disabled ?? false,
+      }
+      await putServiceAccount(tx, record, env.now)
+      await replaceBindings(tx, sa.email, sa.bindings)
+    }
+  }
+}
+
+export async function exportGcpConfig(db: Queryable): Promise<GcpConfig | undefined> {
+  const projects: GcpProjectConfig[] = []
+  for (const project of await listProjects(db)) {
+    const pools: GcpPoolConfig[] = []
+    for (const pool of await listPools(db, project.projectNumber)) {
+      const providers = (await listProviders(db, project.projectNumber, pool.poolId)).map((p) => {
+        const out: GcpProviderConfig = {
+          providerId: p.providerId,
+          oidc: {
+            issuerUri: p.issuerUri,
+            ...(p.allowedAudiences.length === 0 ? {} : { allowedAudiences: p.allowedAudiences }),
+            ...(p.jwksJson === undefined ? {} : { jwksJson: p.jwksJson }),
+          },
+          attributeMapping: p.attributeMapping,
+        }
+        if (p.displayName !== undefined) out.displayName = p.displayName
+        if (p.description !== undefined) out.description = p.description
+        if (p.disabled) out.disabled = true
+        if (p.attributeCondition !== undefined) out.attributeCondition = p.attributeCondition
+        return out
+      })
+      const out: GcpPoolConfig = { poolId: pool.poolId, providers }
+      if (pool.displayName !== undefined) out.displayName = pool.displayName
+      if (pool.description !== undefined) out.description = pool.description
+      if (pool.disabled) out.disabled = true
+      if (pool.sessionDurationSeconds !== undefined) out.sessionDuration = `${pool.sessionDurationSeconds}s`
+      pools.push(out)
+    }
+    const serviceAccounts: GcpServiceAccountConfig[] = []
+    for (const sa of await listServiceAccounts(db, project.projectId)) {
+      const out: GcpServiceAccountConfig = {
+        email: sa.email,
+        uniqueId: sa.uniqueId,
+        bindings: await getBindings(db, sa.email),
+      }
+      if (sa.displayName !== undefined) out.displayName = sa.displayName
+      if (sa.disabled) out.disabled = true
+      serviceAccounts.push(out)
+    }
+    projects.push({ projectId: project.projectId, projectNumber: project.projectNumber, pools, serviceAccounts })
+  }
+  return projects.length === 0 ? undefined : { projects }
+}
+
+export const gcpConfigSection: ConfigSection<GcpConfig> = {
+  key: 'gcp',
+  parse: parseGcpConfig,
+  apply: applyGcpConfig,
+  export: exportGcpConfig,
+}
