@@ -1,7 +1,9 @@
 import type { Command } from '../command.ts'
+import { clusterCommand } from './cluster.ts'
+import { agentCommand } from './agent.ts'
 
 /**
  * Every top-level command, in the order `podtrust --help` lists them. Each command lives in its own module
  * under this folder; adding one is one import and one entry here.
  */
-export const commands: Command[] = []
+export const commands: Command[] = [clusterCommand, agentCommand]

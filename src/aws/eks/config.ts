@@ -1,0 +1,268 @@
+/**
+ * @module aws/eks/config
+ * The `clusters` and `podIdentityAssociations` sections of podtrust's YAML config. Applying is idempotent
+ * and additive: clusters upsert by name, associations by (cluster, namespace, serviceAccount) — the id of an
+ * existing association is kept. A cluster without `issuer` gets its own podtrust issuer `cluster:NAME`.
+ *
+ * @example
+ * clusters:
+ *   - name: dev                      # issuer: https://oidc.eks…/id/ABC for a real cluster
+ * podIdentityAssociations:
+ *   - cluster: dev
+ *     namespace: shop
+ *     serviceAccount: cart
+ *     roleArn: arn:aws:iam::000000000000:role/cart
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { ConfigEnv, ConfigSection } from '../../config/section.ts'
+import { invalidAt } from '../../config/errors.ts'
+import type { Queryable } from '../../store/db.ts'
+import { ensureIssuer } from '../../tokens/issuer.ts'
+import { clusterIssuerName } from './clusters.ts'
+import { EksError } from './errors.ts'
+import { newAssociationId } from './ids.ts'
+import { type AssociationRow, createEksRepo } from './repo.ts'
+import {
+  validateClusterName,
+  validateNamespace,
+  validateRoleArn,
+  validateServiceAccount,
+  validateSessionPolicyText,
+  validateTags,
+} from './validate.ts'
+
+/** A config problem at `path` (the platform's ConfigError, pointing at the docs). */
+function configError(path: string, message: string) {
+  return invalidAt(path, message, 'see docs/config.md (clusters, podIdentityAssociations)')
+}
+
+export interface ClusterConfig {
+  name: string
+  issuer?: string
+  region?: string
+  accountId?: string
+  tags?: Record<string, string>
+}
+
+export interface AssociationConfig {
+  cluster: string
+  namespace: string
+  serviceAccount: string
+  roleArn: string
+  targetRoleArn?: string
+  disableSessionTags?: boolean
+  policy?: string
+  tags?: Record<string, string>
+}
+
+function asRecord(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw configError(path, 'must be a mapping')
+  }
+  return value as Record<string, unknown>
+}
+
+function asList(value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw configError(path, 'must be a list')
+  return value
+}
+
+function onlyKeys(o: Record<string, unknown>, allowed: string[], path: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw configError(`${path}.${k}`, 'unknown key')
+  }
+}
+
+function str(o: Record<string, unknown>, key: string, path: string, required: true): string
+function str(o: Record<string, unknown>, key: string, path: string, required: false): string | undefined
+function str(o: Record<string, unknown>, key: string, path: string, required: boolean): string | undefined {
+  const v = o[key]
+  if (v === undefined || v === null) {
+    if (required) throw configError(`${path}.${key}`, 'is required')
+    return undefined
+  }
+  if (typeof v !== 'string' && typeof v !== 'number') throw configError(`${path}.${key}`, 'must be a string')
+  return String(v)
+}
+
+/** Runs an EKS validator and reports its message under the config path. */
+function check<T>(path: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    if (err instanceof EksError) throw configError(path, err.message)
+    throw err
+  }
+}
+
+export const clustersSection: ConfigSection<ClusterConfig[]> = {
+  key: 'clusters',
+  parse(value, path) {
+    return asList(value, path).map((item, i) => {
+      const p = `${path}[${i}]`
+      const o = asRecord(item, p)
+      onlyKeys(o, ['name', 'issuer', 'region', 'accountId', 'tags'], p)
+      const name = str(o, 'name', p, true)
+      check(`${p}.name`, () => validateClusterName(name))
+      const out: ClusterConfig = { name }
+      const issuer = str(o, 'issuer', p, false)
+      if (issuer !== undefined) {
+        let u: URL
+        try {
+          u = new URL(issuer)
+        } catch {
+          throw configError(`${p}.issuer`, `'${issuer}' is not a URL`)
+        }
+        if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+          throw configError(`${p}.issuer`, 'must be an https URL')
+        }
+        out.issuer = issuer.replace(/\/+$/, '')
+      }
+      const region = str(o, 'region', p, false)
+      if (region !== undefined) {
+        if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw configError(`${p}.region`, `'${region}' is not a region`)
+        out.region = region
+      }
+      const accountId = str(o, 'accountId', p, false)
+      if (accountId !== undefined) {
+        if (!/^\d{12}$/.test(accountId)) throw configError(`${p}.accountId`, 'must be 12 digits')
+        out.accountId = accountId
+      }
+      if (o['tags'] !== undefined) out.tags = check(`${p}.tags`, () => validateTags(o['tags']))
+      return out
+    })
+  },
+  async apply(tx, value, env) {
+    for (const c of value) await putCluster(tx, c, env.now)
+  },
+  async export(db) {
+    const rows = await createEksRepo(db).listClusters()
+    if (rows.length === 0) return undefined
+    return rows.map((r) => {
+      const c: ClusterConfig = { name: r.name }
+      if (r.issuerUrl !== undefined) c.issuer = r.issuerUrl
+      if (r.region !== undefined) c.region = r.region
+      if (r.accountId !== undefined) c.accountId = r.accountId
+      if (Object.keys(r.tags).length > 0) c.tags = r.tags
+      return c
+    })
+  },
+}
+
+/** Registers (or re-registers) a cluster; without an issuer URL its podtrust issuer is created too. */
+export async function putCluster(db: Queryable, c: ClusterConfig, now: Date): Promise<void> {
+  const repo = createEksRepo(db)
+  const existing = await repo.getCluster(c.name)
+  if (c.issuer === undefined) await ensureIssuer(db, clusterIssuerName(c.name), { now })
+  await repo.putCluster({
+    name: c.name,
+    accountId: c.accountId,
+    region: c.region,
+    issuerUrl: c.issuer,
+    issuerName: c.issuer === undefined ? clusterIssuerName(c.name) : undefined,
+    tags: c.tags ?? {},
+    createdAt: existing?.createdAt ?? now,
+  })
+}
+
+export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> = {
+  key: 'podIdentityAssociations',
+  parse(value, path) {
+    return asList(value, path).map((item, i) => {
+      const p = `${path}[${i}]`
+      const o = asRecord(item, p)
+      onlyKeys(
+        o,
+        ['cluster', 'namespace', 'serviceAccount', 'roleArn', 'targetRoleArn', 'disableSessionTags', 'policy', 'tags'],
+        p,
+      )
+      const cluster = str(o, 'cluster', p, true)
+      check(`${p}.cluster`, () => validateClusterName(cluster))
+      const out: AssociationConfig = {
+        cluster,
+        namespace: check(`${p}.namespace`, () => validateNamespace(o['namespace'])),
+        serviceAccount: check(`${p}.serviceAccount`, () => validateServiceAccount(o['serviceAccount'])),
+        roleArn: check(`${p}.roleArn`, () => validateRoleArn('roleArn', o['roleArn'])).arn,
+      }
+      const target = str(o, 'targetRoleArn', p, false)
+      if (target !== undefined) out.targetRoleArn = check(`${p}.targetRoleArn`, () => validateRoleArn('targetRoleArn', target)).arn
+      const disable = o['disableSessionTags']
+      if (disable !== undefined) {
+        if (typeof disable !== 'boolean') throw configError(`${p}.disableSessionTags`, 'must be true or false')
+        out.disableSessionTags = disable
+      }
+      const policy = o['policy']
+      if (policy !== undefined) {
+        // A policy may be written as YAML (an object) or as JSON text.
+        const text = typeof policy === 'string' ? policy : JSON.stringify(policy)
+        out.policy = check(`${p}.policy`, () => validateSessionPolicyText(text))
+        if (out.disableSessionTags !== true) {
+          throw configError(`${p}.disableSessionTags`, 'must be true when a policy is specified')
+        }
+      }
+      if (o['tags'] !== undefined) out.tags = check(`${p}.tags`, () => validateTags(o['tags']))
+      return out
+    })
+  },
+  async apply(tx, value, env) {
+    const repo = createEksRepo(tx)
+    for (const [i, a] of value.entries()) {
+      const cluster = await repo.getCluster(a.cluster)
+      if (cluster === undefined) {
+        throw configError(`podIdentityAssociations[${i}].cluster`, `cluster '${a.cluster}' is not registered`)
+      }
+      const clusterAccount = cluster.accountId ?? env.accountId
+      if (validateRoleArn('roleArn', a.roleArn).accountId !== clusterAccount) {
+        throw configError(
+          `podIdentityAssociations[${i}].roleArn`,
+          `must be in the cluster's account ${clusterAccount}; use targetRoleArn for another account`,
+        )
+      }
+      await upsertAssociation(tx, a, env)
+    }
+  },
+  async export(db) {
+    const repo = createEksRepo(db)
+    const out: AssociationConfig[] = []
+    for (const c of await repo.listClusters()) {
+      for (const a of await repo.listAssociations(c.name, {})) {
+        const e: AssociationConfig = {
+          cluster: a.clusterName,
+          namespace: a.namespace,
+          serviceAccount: a.serviceAccount,
+          roleArn: a.roleArn,
+        }
+        if (a.targetRoleArn !== undefined) e.targetRoleArn = a.targetRoleArn
+        if (a.disableSessionTags) e.disableSessionTags = true
+        if (a.policy !== undefined) e.policy = a.policy
+        if (Object.keys(a.tags).length > 0) e.tags = a.tags
+        out.push(e)
+      }
+    }
+    return out.length === 0 ? undefined : out
+  },
+}
+
+async function upsertAssociation(tx: Queryable, a: AssociationConfig, env: ConfigEnv): Promise<void> {
+  const repo = createEksRepo(tx)
+  const existing = await repo.findAssociation(a.cluster, a.namespace, a.serviceAccount)
+  const targetRoleArn = a.targetRoleArn
+  const row: AssociationRow = {
+    associationId: existing?.associationId ?? newAssociationId((n) => randomBytes(n)),
+    clusterName: a.cluster,
+    namespace: a.namespace,
+    serviceAccount: a.serviceAccount,
+    roleArn: a.roleArn,
+    targetRoleArn,
+    externalId: targetRoleArn === undefined ? undefined : (existing?.externalId ?? randomUUID()),
+    disableSessionTags: a.disableSessionTags ?? false,
+    policy: a.policy,
+    tags: a.tags ?? {},
+    ownerArn: existing?.ownerArn,
+    clientRequestToken: existing?.clientRequestToken,
+    createdAt: existing?.createdAt ?? env.now,
+    modifiedAt: env.now,
+  }
+  if (existing === undefined) await repo.insertAssociation(row)
+  else await repo.updateAssociation(row)
+}

@@ -1,0 +1,103 @@
+/**
+ * @module cli/commands/agent
+ * `podtrust agent`: the Pod Identity node agent on its own (the in-cluster form). It calls EKS Auth at
+ * `--server` signed with SigV4 using credentials from the standard AWS environment variables (a node role's
+ * or an access key podtrust issued for agents), and serves pods on `--host`s (default 127.0.0.1).
+ */
+import { parseArgs } from 'node:util'
+import { CLUSTER_NAME_PATTERN } from '../../aws/eks/validate.ts'
+import { environmentCredentials, remoteSource } from '../../agent/source.ts'
+import { startAgent } from '../../agent/server.ts'
+import { UsageError } from '../../errors.ts'
+import type { Command } from '../command.ts'
+
+const usage = `Usage:
+  podtrust agent --server URL --cluster NAME [--port PORT] [--host ADDR]... [--region R]
+
+Runs the EKS Pod Identity agent: GET /v1/credentials with the pod's token in Authorization answers
+container credentials from EKS Auth AssumeRoleForPodIdentity (cached per token, renewed ahead of expiry).
+
+Options:
+  --server URL     podtrust (EKS Auth) base URL, e.g. http://127.0.0.1:4566
+  --cluster NAME   the cluster this node belongs to
+  --port PORT      listen port (default 80; 0 = ephemeral)
+  --host ADDR      address to bind, repeatable (default 127.0.0.1; in a cluster 169.254.170.23 and fd00:ec2::23)
+  --region R       SigV4 signing region (default $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1)
+
+Credentials for the EKS Auth calls come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN].
+`
+
+export function parsePort(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new UsageError(`--port '${value}' is not a port number`, 'use 0-65535')
+  }
+  return Number(value)
+}
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run the EKS Pod Identity node agent (container credentials endpoint)',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        server: { type: 'string' },
+        cluster: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string', multiple: true },
+        region: { type: 'string' },
+      },
+    })
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0] ?? ''}'`)
+    if (values.server === undefined) throw new UsageError('--server is required', 'the podtrust base URL')
+    let server: URL
+    try {
+      server = new URL(values.server)
+    } catch {
+      throw new UsageError(`--server '${values.server}' is not a URL`)
+    }
+    if (server.protocol !== 'http:' && server.protocol !== 'https:') {
+      throw new UsageError(`--server '${values.server}' must be an http(s) URL`)
+    }
+    if (values.cluster === undefined) throw new UsageError('--cluster is required')
+    if (!CLUSTER_NAME_PATTERN.test(values.cluster)) {
+      throw new UsageError(`--cluster '${values.cluster}' is not a valid cluster name`)
+    }
+    const port = parsePort(values.port, 80)
+    const region = values.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1'
+    if (environmentCredentials(io.env) === undefined) {
+      throw new UsageError(
+        'no AWS credentials in the environment',
+        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)',
+      )
+    }
+    const agent = await startAgent({
+      source: remoteSource({
+        serverUrl: server.toString(),
+        clusterName: values.cluster,
+        region,
+        credentials: () => {
+          const creds = environmentCredentials(io.env)
+          if (creds === undefined) throw new Error('AWS credentials disappeared from the environment')
+          return creds
+        },
+      }),
+      hosts: values.host ?? ['127.0.0.1'],
+      port,
+      log: (event, fields) => io.stderr.write(`${JSON.stringify({ event, ...fields })}\n`),
+    })
+    io.stdout.write(`podtrust agent listening on ${agent.urls.join(', ')} (cluster ${values.cluster})\n`)
+    io.stdout.write(`AWS_CONTAINER_CREDENTIALS_FULL_URI=${agent.credentialsUrl}\n`)
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+    await agent.close()
+    return 0
+  },
+}

@@ -1,0 +1,14 @@
+/**
+ * @module config/sections
+ * Every registered config section, in apply order (each module's own section(s) via one import and one
+ * entry, appended below). Accounts come before what lives in them; see docs/config.md.
+ */
+import type { ConfigSection } from './section.ts'
+import { issuersSection } from '../tokens/config.ts'
+import { clustersSection, podIdentityAssociationsSection } from '../aws/eks/config.ts'
+
+export const configSections: ConfigSection[] = [
+  issuersSection as ConfigSection,
+  clustersSection as ConfigSection,
+  podIdentityAssociationsSection as ConfigSection,
+]
