@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { main } from '../../../src/cli/main.ts'
+import { createEksRepo } from '../../../src/aws/eks/repo.ts'
+import { openDb } from '../../../src/store/open.ts'
+import { getIssuer } from '../../../src/tokens/issuer.ts'
+
+async function run(argv: string[], cwd: string) {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d: Buffer) => (out += d.toString()))
+  stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const code = await main(argv, { stdout, stderr, env: {}, cwd })
+  return { code, out, err }
+}
+
+describe('podtrust cluster', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'podtrust-cluster-'))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('adds a cluster with its own podtrust issuer, lists and removes it', async () => {
+    const add = await run(['cluster', 'add', 'dev', '--data-dir', dir, '--region', 'eu-west-1', '--account-id', '111122223333'], dir)
+    assert.equal(add.code, 0, add.err)
+    assert.match(add.out, /arn:aws:eks:eu-west-1:111122223333:cluster\/dev/)
+    assert.match(add.out, /issuer: https:\/\/.*\/issuers\/cluster:dev/)
+    const db = await openDb({ dataDir: dir })
+    try {
+      const row = await createEksRepo(db).getCluster('dev')
+      assert.equal(row?.region, 'eu-west-1')
+      assert.ok(await getIssuer(db, 'cluster:dev'), 'the cluster issuer exists for podtrust token --cluster')
+    } finally {
+      await db.close()
+    }
+    const list = await run(['cluster', 'list', '--data-dir', dir], dir)
+    assert.match(list.out, /^dev\thttps:\/\/.*cluster:dev\n$/)
+    const rm = await run(['cluster', 'remove', 'dev', '--data-dir', dir], dir)
+    assert.equal(rm.code, 0)
+    assert.equal((await run(['cluster', 'list', '--data-dir', dir], dir)).out, '')
+    assert.equal((await run(['cluster', 'remove', 'dev', '--data-dir', dir], dir)).code, 1)
+  })
+
+  it('registers a real cluster issuer', async () => {
+    const add = await run(['cluster', 'add', 'real', '--data-dir', dir, '--issuer', 'https://oidc.example.com/id/X/'], dir)
+    assert.equal(add.code, 0, add.err)
+    assert.match(add.out, /issuer: https:\/\/oidc.example.com\/id\/X\n/)
+  })
+
+  it('rejects bad arguments with usage errors', async () => {
+    const cases = [
+      ['cluster'],
+      ['cluster', 'frobnicate'],
+      ['cluster', 'add'],
+      ['cluster', 'add', '-bad-'],
+      ['cluster', 'add', 'x', 'y'],
+      ['cluster', 'add', 'x', '--issuer', 'not a url'],
+      ['cluster', 'add', 'x', '--issuer', 'ftp://x'],
+      ['cluster', 'add', 'x', '--region', 'mars'],
+      ['cluster', 'add', 'x', '--account-id', '123'],
+      ['cluster', 'add', 'x', '--bogus'],
+      ['cluster', 'list', '--issuer', 'https://x'],
+    ]
+    for (const argv of cases) {
+      const r = await run([...argv, '--data-dir', dir], dir)
+      assert.equal(r.code, 2, `${argv.join(' ')} → ${r.code} ${r.err}`)
+    }
+  })
+})
+
+describe('podtrust agent arguments', () => {
+  it('rejects bad arguments before listening', async () => {
+    const cases = [
+      ['agent'],
+      ['agent', '--server', 'http://127.0.0.1:1'],
+      ['agent', '--server', 'nope', '--cluster', 'c'],
+      ['agent', '--server', 'file:///x', '--cluster', 'c'],
+      ['agent', '--server', 'http://127.0.0.1:1', '--cluster', '-x'],
+      ['agent', '--server', 'http://127.0.0.1:1', '--cluster', 'c', '--port', '70000'],
+      ['agent', '--server', 'http://127.0.0.1:1', '--cluster', 'c', '--port', '0'], // no credentials in env
+    ]
+    for (const argv of cases) {
+      const r = await run(argv, tmpdir())
+      assert.equal(r.code, 2, `${argv.join(' ')} → ${r.code} ${r.err}`)
+    }
+  })
+})

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { clustersSection, podIdentityAssociationsSection } from '../../../src/aws/eks/config.ts'
+import { createEksRepo } from '../../../src/aws/eks/repo.ts'
+import { ConfigError } from '../../../src/config/errors.ts'
+import type { Db } from '../../../src/store/db.ts'
+import { openDb } from '../../../src/store/open.ts'
+
+const env = { accountId: '111122223333', region: 'us-east-1', now: new Date('2026-01-01T00:00:00Z') }
+const ROLE = 'arn:aws:iam::111122223333:role/app'
+
+describe('clusters / podIdentityAssociations config sections', () => {
+  let dir: string
+  let db: Db
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'podtrust-eks-config-'))
+    db = await openDb({ dataDir: dir })
+  })
+  afterEach(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('applies idempotently and exports what it applied', async () => {
+    const clusters = clustersSection.parse([{ name: 'dev' }, { name: 'real', issuer: 'https://oidc.x/id/1' }], 'clusters')
+    const assocs = podIdentityAssociationsSection.parse(
+      [
+        { cluster: 'dev', namespace: 'ns', serviceAccount: 'sa', roleArn: ROLE, tags: { a: 'b' } },
+        {
+          cluster: 'dev',
+          namespace: 'ns2',
+          serviceAccount: 'sa',
+          roleArn: ROLE,
+          disableSessionTags: true,
+          policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
+        },
+      ],
+      'podIdentityAssociations',
+    )
+    for (let i = 0; i < 2; i++) {
+      await db.transaction(async (tx) => {
+        await clustersSection.apply(tx, clusters, env)
+        await podIdentityAssociationsSection.apply(tx, assocs, env)
+      })
+    }
+    const repo = createEksRepo(db)
+    const list = await repo.listAssociations('dev', {})
+    assert.equal(list.length, 2)
+    const first = await repo.findAssociation('dev', 'ns', 'sa')
+    await db.transaction((tx) => podIdentityAssociationsSection.apply(tx, assocs, env))
+    assert.equal((await repo.findAssociation('dev', 'ns', 'sa'))?.associationId, first?.associationId)
+    const exportedClusters = await clustersSection.export(db, env)
+    assert.deepEqual(exportedClusters, [{ name: 'dev' }, { name: 'real', issuer: 'https://oidc.x/id/1' }])
+    const exported = await podIdentityAssociationsSection.export(db, env)
+    assert.equal(exported?.length, 2)
+    assert.deepEqual(podIdentityAssociationsSection.parse(exported, 'p'), exported)
+  })
+
+  it('rejects malformed sections with the path', () => {
+    const bad: [typeof clustersSection | typeof podIdentityAssociationsSection, unknown, RegExp][] = [
+      [clustersSection, {}, /^clusters: must be a list/],
+      [clustersSection, [{}], /clusters\[0\]\.name: is required/],
+      [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key/],
+      [clustersSection, [{ name: '_bad' }], /clusters\[0\]\.name/],
+      [clustersSection, [{ name: 'x', issuer: 'nope' }], /clusters\[0\]\.issuer/],
+      [clustersSection, [{ name: 'x', accountId: '12' }], /clusters\[0\]\.accountId/],
+      [clustersSection, [{ name: 'x', region: 'moon' }], /clusters\[0\]\.region/],
+      [podIdentityAssociationsSection, [{ cluster: 'x' }], /\[0\]\.namespace/],
+      [podIdentityAssociationsSection, [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: 'r' }], /\[0\]\.roleArn/],
+      [
+        podIdentityAssociationsSection,
+        [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: ROLE, policy: '{}' }],
+        /\[0\]\.disableSessionTags/,
+      ],
+      [
+        podIdentityAssociationsSection,
+        [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: ROLE, disableSessionTags: 'yes' }],
+        /\[0\]\.disableSessionTags/,
+      ],
+    ]
+    for (const [section, value, re] of bad) {
+      assert.throws(
+        () => section.parse(value, section.key),
+        (err: unknown) => err instanceof ConfigError && re.test(err.message),
+        JSON.stringify(value),
+      )
+    }
+  })
+
+  it('refuses associations for unknown clusters or roles of another account', async () => {
+    const unknown = podIdentityAssociationsSection.parse(
+      [{ cluster: 'nope', namespace: 'n', serviceAccount: 's', roleArn: ROLE }],
+      'p',
+    )
+    await assert.rejects(db.transaction((tx) => podIdentityAssociationsSection.apply(tx, unknown, env)), /not registered/)
+    await db.transaction((tx) => clustersSection.apply(tx, [{ name: 'dev' }], env))
+    const other = podIdentityAssociationsSection.parse(
+      [{ cluster: 'dev', namespace: 'n', serviceAccount: 's', roleArn: 'arn:aws:iam::999999999999:role/x' }],
+      'p',
+    )
+    await assert.rejects(db.transaction((tx) => podIdentityAssociationsSection.apply(tx, other, env)), /account/)
+  })
+})
