@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client'
 import type { AuditSink } from '../audit/types.ts'
 import type { Db } from '../store/db.ts'
 import type { TokenVerifier } from '../tokens/types.ts'
@@ -16,6 +17,8 @@ export interface AppContext {
   tokens: TokenVerifier
   settings: ServerSettings
   log: Logger
+  /** The server's Prometheus registry (served at /metrics): modules register their own metrics here. */
+  metrics?: Registry
 }
 
 export interface ServerSettings {

@@ -13,4 +13,13 @@ import { azureMigrations } from '../azure/migrations.ts'
 import { gcpMigrations } from '../gcp/migrations.ts'
 import { identityMigrations } from '../identity/migrations.ts'
 
-export const migrations: Migration[] = [...keysMigrations, ...tokensMigrations, ...auditMigrations, ...eksMigrations, ...iamMigrations, ...azureMigrations, ...gcpMigrations, ...identityMigrations]
+export const migrations: Migration[] = [
+  ...keysMigrations,
+  ...tokensMigrations,
+  ...auditMigrations,
+  ...eksMigrations,
+  ...iamMigrations,
+  ...azureMigrations,
+  ...gcpMigrations,
+  ...identityMigrations,
+]

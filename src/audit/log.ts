@@ -1,0 +1,154 @@
+/**
+ * @module audit/log
+ * The durable audit log. `record(event)` resolves once the event is committed; events recorded while a
+ * commit is in flight are written together by the next one (group commit), so one fsync serves many
+ * requests and durability does not serialize them.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../store/db.ts'
+import { redact } from './redact.ts'
+import type { AuditEvent, AuditSink } from './types.ts'
+
+export interface AuditLogOptions {
+  /** Most events in one commit (default 500). */
+  maxBatch?: number
+}
+
+export interface StoredAuditEvent {
+  /** Monotonic position in the log, for `tail --follow`. */
+  seq: number
+  event: AuditEvent
+}
+
+export interface TailOptions {
+  /** The newest `limit` events (default 20), oldest first. */
+  limit?: number
+  /** Only events after this position (then the oldest `limit` after it). */
+  afterSeq?: number
+  eventName?: string
+  /** Only events with an errorCode (true) or without (false). */
+  failed?: boolean
+}
+
+export interface AuditLog extends AuditSink {
+  tail(options?: TailOptions): Promise<StoredAuditEvent[]>
+  /** Resolves when everything recorded so far is durable. */
+  flush(): Promise<void>
+  /** Flushes, then refuses new events. Does not close the Db. */
+  close(): Promise<void>
+}
+
+interface Pending {
+  event: AuditEvent
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+/** Ensures the CloudTrail identity fields every event has, and strips secrets. */
+export function normalizeEvent(event: AuditEvent): AuditEvent {
+  const clean = redact(event) as AuditEvent
+  return { ...clean, eventID: clean.eventID || randomUUID(), eventVersion: '1.08' }
+}
+
+export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog {
+  const maxBatch = options.maxBatch ?? 500
+  let queue: Pending[] = []
+  let writing: Promise<void> | undefined
+  let closed = false
+
+  const writeBatch = async (batch: Pending[]): Promise<void> => {
+    await db.transaction(async (tx) => {
+      for (const p of batch) {
+        const e = p.event
+        await tx.run(
+          `INSERT INTO audit_events (event_id, event_time, event_source, event_name, error_code, principal_arn, event)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [
+            e.eventID,
+            Date.parse(e.eventTime) || 0,
+            e.eventSource,
+            e.eventName,
+            e.errorCode ?? null,
+            e.userIdentity.arn ?? null,
+            JSON.stringify(e),
+          ],
+        )
+      }
+    })
+  }
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch)
+      queue = queue.slice(batch.length)
+      try {
+        await writeBatch(batch)
+        for (const p of batch) p.resolve()
+      } catch (err) {
+        for (const p of batch) p.reject(err)
+      }
+    }
+  }
+
+  const kick = (): void => {
+    if (writing !== undefined) return
+    // One macrotask of gathering lets concurrent requests join the same commit.
+    writing = new Promise<void>((resolve) => setImmediate(resolve)).then(drain).finally(() => {
+      writing = undefined
+      if (queue.length > 0) kick()
+    })
+  }
+
+  return {
+    record(event) {
+      if (closed) return Promise.reject(new Error('audit log is closed'))
+      const normalized = normalizeEvent(event)
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ event: normalized, resolve, reject })
+        kick()
+      })
+    },
+    async flush() {
+      while (writing !== undefined || queue.length > 0) {
+        if (writing === undefined) kick()
+        await writing
+      }
+    },
+    async close() {
+      closed = true
+      await this.flush()
+    },
+    async tail(opts = {}) {
+      const limit = Math.max(1, Math.min(opts.limit ?? 20, 10_000))
+      const where: string[] = []
+      const params: (string | number)[] = []
+      if (opts.afterSeq !== undefined) {
+        where.push('seq > ?')
+        params.push(opts.afterSeq)
+      }
+      if (opts.eventName !== undefined) {
+        where.push('event_name = ?')
+        params.push(opts.eventName)
+      }
+      if (opts.failed !== undefined)
+        where.push(opts.failed ? 'error_code IS NOT NULL' : 'error_code IS NULL')
+      const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+      // Without a cursor: the newest `limit`; with one: the next `limit` after it. Both returned oldest first.
+      const order = opts.afterSeq === undefined ? 'DESC' : 'ASC'
+      const rows = await db.all<{ seq: number; event: string }>(
+        `SELECT seq, event FROM audit_events ${clause} ORDER BY seq ${order} LIMIT ${limit}`,
+        params,
+      )
+      const out = rows.map((r) => ({
+        seq: Number(r.seq),
+        event: JSON.parse(r.event) as AuditEvent,
+      }))
+      return order === 'DESC' ? out.reverse() : out
+    },
+  }
+}
+
+/** RFC 3339 UTC with whole seconds, as CloudTrail writes `eventTime`. */
+export function auditTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}

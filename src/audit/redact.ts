@@ -1,0 +1,46 @@
+/**
+ * @module audit/redact
+ * Removes secrets from anything about to be logged or audited: values under secret-looking keys, and any
+ * string that looks like a JWT. Defence in depth: callers redact first; this catches what they missed.
+ */
+const SECRET_KEY =
+  /token|secret|password|passwd|authorization|signature|privatekey|private_key|assertion|cookie/i
+/** Keys that match SECRET_KEY but carry no secret (CloudTrail logs these). */
+const SAFE_KEYS = new Set([
+  'accesskeyid',
+  'tokencode',
+  'tokenissuetime',
+  'duration',
+  'expirationseconds',
+])
+const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
+
+export const REDACTED = '***'
+
+export function redactString(s: string): string {
+  return s.replace(JWT, REDACTED)
+}
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 12) return REDACTED
+  if (typeof value === 'string') return redactString(value)
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1))
+  if (value instanceof Date) return value.toISOString()
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code
+    return {
+      name: value.name,
+      message: redactString(value.message),
+      ...(code === undefined ? {} : { code }),
+    }
+  }
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) {
+      out[k] =
+        SECRET_KEY.test(k) && !SAFE_KEYS.has(k.toLowerCase()) ? REDACTED : redact(v, depth + 1)
+    }
+    return out
+  }
+  return value
+}

@@ -1,0 +1,281 @@
+/**
+ * @module server/start
+ * The composition root: opens the store, builds the AppContext (clock, randomness, audit, token verifier,
+ * settings, logger, metrics), applies config files (and the demo seed), mounts the route table and starts
+ * the listeners: plain HTTP, and TLS with a certificate from podtrust's CA when `httpsPort` is given.
+ *
+ * @example
+ * const server = await startServer({ dataDir: tmp, port: 0, httpsPort: 0 })
+ * // server.baseUrl === 'http://127.0.0.1:54321'; server.close() when done
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { Server } from 'node:http'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { Writable } from 'node:stream'
+import { createAdaptorServer } from '@hono/node-server'
+import { createAuditLog } from '../audit/log.ts'
+import type { AuditLog } from '../audit/log.ts'
+import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
+import { applyConfig } from '../config/apply.ts'
+import { demoConfigText } from '../config/demo.ts'
+import { ConfigError } from '../config/errors.ts'
+import { PodtrustError } from '../errors.ts'
+import type { Db } from '../store/db.ts'
+import { openDb } from '../store/open.ts'
+import { DEFAULT_ISSUER, DEFAULT_HTTPS_PORT, ensureIssuer, getIssuer } from '../tokens/issuer.ts'
+import { createTokenVerifier } from '../tokens/verify.ts'
+import { createApp } from './app.ts'
+import type { AppContext, Logger, ServerSettings } from './context.ts'
+import { createLogger } from './logger.ts'
+import type { LogLevel } from './logger.ts'
+import { createMetrics } from './metrics.ts'
+import { protocolModules } from './modules.ts'
+import type { ProtocolModule } from './module.ts'
+
+export const DEFAULT_PORT = 7070
+export const DEFAULT_REGION = 'us-east-1'
+export const DEFAULT_ACCOUNT_ID = '000000000000'
+
+export interface StartServerOptions {
+  /** Data directory (SQLite file, CA). */
+  dataDir: string
+  /** `postgres://…` for PostgreSQL; default the SQLite file in dataDir. */
+  store?: string
+  /** Listen address (default 127.0.0.1). */
+  host?: string
+  /** Plain HTTP port (default 7070; 0 = ephemeral). */
+  port?: number
+  /** TLS port (0 = ephemeral); no TLS listener when undefined. */
+  httpsPort?: number
+  /** The default issuer's URL (default `https://127.0.0.1:<https port or 7443>`). */
+  issuerUrl?: string
+  region?: string
+  accountId?: string
+  now?: () => Date
+  /** YAML config files applied at start, in order. */
+  configFiles?: string[]
+  /** Apply the bundled demo seed. */
+  demo?: boolean
+  /** Dev: let the verifier fetch issuers on loopback over plain http. */
+  allowHttpLoopbackIssuers?: boolean
+  /** Let the verifier fetch issuers on private/link-local networks. */
+  allowPrivateNetworkIssuers?: boolean
+  /** Log destination and level (default stderr, info); tests pass `level: 'silent'`. */
+  logStream?: Writable
+  logLevel?: LogLevel
+  /** Override the registry (tests). */
+  modules?: readonly ProtocolModule[]
+  /** Injected randomness (default crypto.randomBytes). */
+  randomBytes?: (size: number) => Uint8Array
+}
+
+export interface RunningServer {
+  baseUrl: string
+  httpsBaseUrl?: string
+  /** The CA certificate file clients trust for the TLS listener. */
+  caFile?: string
+  ctx: AppContext
+  close(): Promise<void>
+}
+
+export type ServerErrorCode = 'SERVER_LISTEN_FAILED' | 'SERVER_CONFIG_FAILED'
+export class ServerError extends PodtrustError<ServerErrorCode> {}
+
+/** Hooks run after the store is open and before listeners start (bootstraps of other modules). */
+export type StartupHook = (ctx: AppContext) => Promise<void>
+export const startupHooks: StartupHook[] = []
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(
+        new ServerError(
+          'SERVER_LISTEN_FAILED',
+          `cannot listen on ${host}:${port}: ${err.code ?? err.message}`,
+          {
+            cause: err,
+            hint:
+              err.code === 'EADDRINUSE'
+                ? 'another process uses this port; pick another with --port / --https-port'
+                : undefined,
+          } as { cause: unknown; hint?: string },
+        ),
+      )
+    }
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+}
+
+/** Issuer URL precedence: explicit option > a non-automatic stored URL > `https://127.0.0.1:<tls port>`. */
+async function settleDefaultIssuer(
+  db: Db,
+  explicit: string | undefined,
+  tlsPort: number,
+  now: Date,
+): Promise<string> {
+  if (explicit !== undefined)
+    return (await ensureIssuer(db, DEFAULT_ISSUER, { url: explicit, now })).url
+  const stored = await getIssuer(db, DEFAULT_ISSUER)
+  if (stored !== undefined && !/^https:\/\/127\.0\.0\.1:\d+$/.test(stored.url)) return stored.url
+  return (await ensureIssuer(db, DEFAULT_ISSUER, { url: `https://127.0.0.1:${tlsPort}`, now })).url
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const now = options.now ?? (() => new Date())
+  const host = options.host ?? '127.0.0.1'
+  const log: Logger = createLogger({
+    ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+    level: options.logLevel ?? 'info',
+    now,
+  })
+  const db = await openDb({
+    dataDir: options.dataDir,
+    ...(options.store === undefined ? {} : { url: options.store }),
+  })
+  const audit: AuditLog = createAuditLog(db)
+  const metrics = createMetrics()
+  const servers: Server[] = []
+  let ready = false
+  const closeAll = async (): Promise<void> => {
+    ready = false
+    await Promise.all(servers.map(closeServer))
+    await audit.close().catch(() => {})
+    await db.close()
+  }
+
+  try {
+    const settings: ServerSettings = {
+      dataDir: options.dataDir,
+      host,
+      port: options.port ?? DEFAULT_PORT,
+      httpsPort: options.httpsPort,
+      baseUrl: '',
+      httpsBaseUrl: undefined,
+      region: options.region ?? DEFAULT_REGION,
+      accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
+    }
+    const ctx: AppContext = {
+      db,
+      now,
+      randomBytes: options.randomBytes ?? ((n) => randomBytes(n)),
+      audit,
+      tokens: createTokenVerifier({
+        db,
+        now,
+        allowHttpLoopback: options.allowHttpLoopbackIssuers ?? false,
+        allowPrivateNetworks: options.allowPrivateNetworkIssuers ?? false,
+      }),
+      settings,
+      log,
+      metrics: metrics.registry,
+    }
+    const app = createApp(ctx, {
+      modules: options.modules ?? protocolModules,
+      metrics,
+      isReady: () => ready,
+    })
+
+    const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server
+    servers.push(httpServer)
+    settings.port = await listen(httpServer, settings.port, host)
+    settings.baseUrl = `http://${displayHost(host)}:${settings.port}`
+
+    let caFile: string | undefined
+    if (options.httpsPort !== undefined) {
+      const ca = await loadOrCreateCa(caDir(options.dataDir), now())
+      caFile = ca.certFile
+      const names = new Set([
+        'localhost',
+        ...(host === '127.0.0.1' || host === '0.0.0.0' ? [] : [host]),
+      ])
+      const ips = new Set(['127.0.0.1', '::1'])
+      if (host !== '0.0.0.0' && host !== '::' && /^[\d.]+$|:/.test(host)) {
+        ips.add(host)
+        names.delete(host)
+      }
+      if (options.issuerUrl !== undefined) {
+        const h = new URL(options.issuerUrl).hostname.replace(/^\[|\]$/g, '')
+        if (/^[\d.]+$|:/.test(h)) ips.add(h)
+        else names.add(h)
+      }
+      const cert = await issueServerCertificate(ca, {
+        dnsNames: [...names],
+        ipAddresses: [...ips],
+        now: now(),
+      })
+      const tlsServer = createAdaptorServer({
+        fetch: app.fetch,
+        createServer: https.createServer,
+        serverOptions: { key: cert.keyPem, cert: cert.certPem },
+      }) as unknown as Server
+      servers.push(tlsServer)
+      const tlsPort = await listen(tlsServer, options.httpsPort, host)
+      settings.httpsPort = tlsPort
+      settings.httpsBaseUrl = `https://${displayHost(host)}:${tlsPort}`
+    }
+
+    const issuerUrl = await settleDefaultIssuer(
+      db,
+      options.issuerUrl,
+      settings.httpsPort ?? DEFAULT_HTTPS_PORT,
+      now(),
+    )
+    for (const hook of startupHooks) await hook(ctx)
+
+    const env = { accountId: settings.accountId, region: settings.region, now: now() }
+    if (options.demo === true) await applyConfig(db, demoConfigText(), env)
+    for (const file of options.configFiles ?? []) {
+      let text: string
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (err) {
+        throw new ServerError('SERVER_CONFIG_FAILED', `cannot read config file \`${file}\``, {
+          cause: err,
+        })
+      }
+      try {
+        await applyConfig(db, text, env)
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          throw new ConfigError(err.code, err.path, `${file}: ${err.message}`, { cause: err })
+        }
+        throw err
+      }
+    }
+    ready = true
+    log.info('server.started', {
+      baseUrl: settings.baseUrl,
+      httpsBaseUrl: settings.httpsBaseUrl,
+      issuer: issuerUrl,
+      store: db.engine,
+    })
+    return {
+      baseUrl: settings.baseUrl,
+      ...(settings.httpsBaseUrl === undefined ? {} : { httpsBaseUrl: settings.httpsBaseUrl }),
+      ...(caFile === undefined ? {} : { caFile }),
+      ctx,
+      close: closeAll,
+    }
+  } catch (err) {
+    await closeAll().catch(() => {})
+    throw err
+  }
+}
