@@ -1,0 +1,288 @@
+/**
+ * @module policy/authorize
+ * Combines policy types into one decision, following the IAM User Guide's evaluation logic ("Policy evaluation
+ * logic", "Cross-account policy evaluation logic", Organizations "RCP evaluation"):
+ * explicit Deny anywhere → RCP levels → SCP levels → resource policy (same account) → identity → boundary →
+ * session. The result is data, never an exception.
+ */
+import type { CompiledPolicy } from './compile.ts'
+import { compilePolicy } from './compile.ts'
+import { normalizeContext } from './context.ts'
+import {
+  explainMismatch,
+  matchStatement,
+  prepareResource,
+  type PreparedRequest,
+} from './evaluate.ts'
+import {
+  MATCH_ACCOUNT,
+  MATCH_DIRECT,
+  MATCH_NONE,
+  MATCH_ROLE,
+  parsePrincipal,
+  type MatchKind,
+} from './principal.ts'
+import type {
+  AuthorizationRequest,
+  AuthorizationResult,
+  Blocker,
+  Decision,
+  StatementMismatch,
+  StatementRef,
+} from './types.ts'
+
+/** AWS attaches RCPFullAWSAccess to every level and it cannot be detached (Organizations, "RCPs"). */
+export const RCP_FULL_AWS_ACCESS = compilePolicy(
+  { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+  { id: 'RCPFullAWSAccess', type: 'rcp' },
+)
+
+interface SetResult {
+  present: boolean
+  allow: MatchKind
+  deny: boolean
+}
+
+interface LevelsResult {
+  present: boolean
+  allAllow: boolean
+  deny: boolean
+}
+
+interface Summary {
+  anonymous: boolean
+  crossAccount: boolean
+  gate: boolean
+  /** GetFederationToken sessions have no permissions without a session policy. */
+  needsSessionPolicy: boolean
+  identity: SetResult
+  resource: SetResult
+  boundary: SetResult
+  session: SetResult
+  scp: LevelsResult
+  rcp: LevelsResult
+}
+
+type Excluded = ReadonlySet<'identity' | 'resource' | Blocker>
+
+const NONE: ReadonlySet<never> = new Set()
+const GUARDRAILS = ['pb', 'scp', 'rcp'] as const
+
+function evalSet(
+  policies: readonly CompiledPolicy[] | undefined,
+  req: PreparedRequest,
+  matched: StatementRef[],
+  seen: CompiledPolicy[],
+): SetResult {
+  const out: SetResult = {
+    present: policies !== undefined && policies.length > 0,
+    allow: MATCH_NONE,
+    deny: false,
+  }
+  if (policies === undefined) return out
+  for (const p of policies) {
+    seen.push(p)
+    for (const s of p.statements) {
+      const k = matchStatement(s, req)
+      if (k === MATCH_NONE) continue
+      matched.push(s.ref)
+      if (s.deny) out.deny = true
+      else if (k > out.allow) out.allow = k
+    }
+  }
+  return out
+}
+
+function evalLevels(
+  levels: AuthorizationRequest['serviceControlPolicies'],
+  extra: CompiledPolicy | undefined,
+  req: PreparedRequest,
+  matched: StatementRef[],
+  seen: CompiledPolicy[],
+): LevelsResult {
+  const out: LevelsResult = {
+    present: levels !== undefined && levels.length > 0,
+    allAllow: true,
+    deny: false,
+  }
+  if (levels === undefined) return out
+  for (const level of levels) {
+    const policies = extra === undefined ? level.policies : [extra, ...level.policies]
+    const r = evalSet(policies, req, matched, seen)
+    if (r.deny) out.deny = true
+    if (r.allow === MATCH_NONE) out.allAllow = false
+  }
+  return out
+}
+
+function decide(s: Summary, ex: Excluded): Decision {
+  const pb = !ex.has('pb')
+  const scp = !ex.has('scp') && !s.anonymous
+  const rcp = !ex.has('rcp')
+  const identity = !ex.has('identity') && !s.anonymous
+  const resource = !ex.has('resource')
+  if (
+    (identity && s.identity.deny) ||
+    (resource && s.resource.deny) ||
+    (!s.anonymous && s.session.deny) ||
+    (pb && !s.anonymous && s.boundary.deny) ||
+    (scp && s.scp.deny) ||
+    (rcp && s.rcp.deny)
+  ) {
+    return 'ExplicitlyDenied'
+  }
+  if (rcp && s.rcp.present && !s.rcp.allAllow) return 'ImplicitlyDenied'
+  if (scp && s.scp.present && !s.scp.allAllow) return 'ImplicitlyDenied'
+  const identityOk = identity && s.identity.allow !== MATCH_NONE
+  const boundaryOk = !pb || !s.boundary.present || s.boundary.allow !== MATCH_NONE
+  const sessionOk = s.session.present ? s.session.allow !== MATCH_NONE : !s.needsSessionPolicy
+  const kind = resource ? s.resource.allow : MATCH_NONE
+  let allowed: boolean
+  if (s.crossAccount) {
+    // Cross-account: both the resource policy and the principal's own policies must allow.
+    allowed = kind !== MATCH_NONE && identityOk && boundaryOk && sessionOk
+  } else if (kind === MATCH_DIRECT) {
+    allowed = true
+  } else if (kind === MATCH_ROLE && boundaryOk && sessionOk) {
+    allowed = true
+  } else if (s.gate && kind !== MATCH_ACCOUNT) {
+    // Trust and key policies are the gate: naming only the account delegates to identity policies.
+    allowed = false
+  } else {
+    allowed = identityOk && boundaryOk && sessionOk
+  }
+  return allowed ? 'Allowed' : 'ImplicitlyDenied'
+}
+
+function blame(s: Summary, decision: Decision): Blocker[] {
+  if (decision === 'Allowed') return []
+  const out: Blocker[] = []
+  const allGuards = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS)
+  const core = decide(s, allGuards)
+  if (core === 'Allowed') {
+    for (const g of GUARDRAILS) {
+      const others = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS.filter((x) => x !== g))
+      if (decide(s, others) !== 'Allowed') out.push(g)
+    }
+  }
+  if (
+    s.identity.deny &&
+    !s.anonymous &&
+    decide(s, new Set([...allGuards, 'identity'])) === 'Allowed'
+  ) {
+    out.push('identity')
+  }
+  if (s.resource.deny && decide(s, new Set([...allGuards, 'resource'])) === 'Allowed')
+    out.push('resource')
+  return out
+}
+
+const GET_CALLER_IDENTITY = 'sts:getcalleridentity'
+
+/**
+ * Decides one request. Pure and total: bad input yields an ImplicitlyDenied result with `errors`.
+ * @example
+ * authorize({ principal: providerArn, action: 'sts:AssumeRoleWithWebIdentity', resource: roleArn,
+ *   context: { [`${issuerHost}:sub`]: 'system:serviceaccount:ns:sa' }, identityPolicies: [],
+ *   resourcePolicy: trust, resourcePolicyIsGate: true })
+ */
+export function authorize(request: AuthorizationRequest): AuthorizationResult {
+  try {
+    return authorizeUnchecked(request)
+  } catch (err) {
+    return {
+      decision: 'ImplicitlyDenied',
+      blockedBy: [],
+      matched: [],
+      unmatched: [],
+      errors: [
+        `request could not be evaluated: ${err instanceof Error ? err.message : String(err)}`,
+      ],
+    }
+  }
+}
+
+function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult {
+  const action = String(request.action).toLowerCase()
+  const resource = String(request.resource)
+  const principal = parsePrincipal(String(request.principal))
+  const boundaries = request.permissionBoundaries
+  const req: PreparedRequest = {
+    action,
+    resource,
+    resourceParts: prepareResource(resource),
+    ctx: normalizeContext(request.context),
+    principal,
+    hasBoundary: boundaries !== undefined && boundaries.length > 0,
+  }
+  const matched: StatementRef[] = []
+  const seen: CompiledPolicy[] = []
+  // "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
+  if (action === GET_CALLER_IDENTITY && principal.kind !== 'anonymous') {
+    return result('Allowed', [], matched, seen, req)
+  }
+  const anonymous = principal.kind === 'anonymous'
+  const orgPrincipal = !anonymous && principal.kind !== 'service' && principal.kind !== 'provider'
+  const resourceAccount = request.resourceAccount ?? principal.account
+  const summary: Summary = {
+    anonymous,
+    crossAccount:
+      principal.account !== undefined &&
+      resourceAccount !== undefined &&
+      principal.account !== resourceAccount,
+    gate: request.resourcePolicyIsGate === true,
+    needsSessionPolicy: principal.kind === 'federatedUser',
+    identity: evalSet(anonymous ? undefined : request.identityPolicies, req, matched, seen),
+    resource: evalSet(
+      request.resourcePolicy === undefined ? undefined : [request.resourcePolicy],
+      req,
+      matched,
+      seen,
+    ),
+    boundary: evalSet(anonymous ? undefined : boundaries, req, matched, seen),
+    session: evalSet(anonymous ? undefined : request.sessionPolicies, req, matched, seen),
+    scp: evalLevels(
+      orgPrincipal ? request.serviceControlPolicies : undefined,
+      undefined,
+      req,
+      matched,
+      seen,
+    ),
+    rcp: evalLevels(request.resourceControlPolicies, RCP_FULL_AWS_ACCESS, req, matched, seen),
+  }
+  const decision = decide(summary, NONE)
+  return result(decision, blame(summary, decision), matched, seen, req)
+}
+
+function result(
+  decision: Decision,
+  blockedBy: Blocker[],
+  matched: StatementRef[],
+  seen: CompiledPolicy[],
+  req: PreparedRequest,
+): AuthorizationResult {
+  let unmatched: StatementMismatch[] | undefined
+  const out = {
+    decision,
+    blockedBy,
+    matched,
+    errors: [] as string[],
+  } as unknown as AuthorizationResult
+  // Explanations of non-matching statements are built only when asked for (they cost a second pass).
+  Object.defineProperty(out, 'unmatched', {
+    enumerable: true,
+    get(): StatementMismatch[] {
+      if (unmatched === undefined) {
+        unmatched = []
+        for (const p of new Set(seen)) {
+          for (const s of p.statements) {
+            const why = explainMismatch(s, req)
+            if (why !== undefined) unmatched.push({ ...s.ref, ...why })
+          }
+        }
+      }
+      return unmatched
+    },
+  })
+  return out
+}

@@ -1,0 +1,177 @@
+/**
+ * @module policy/evaluate
+ * Evaluates one compiled statement against one prepared request. Precondition: the policy compiled
+ * (compile.ts); evaluation itself never throws.
+ */
+import { globMatch, type Glob } from './glob.ts'
+import type { Context } from './context.ts'
+import type { CompiledCondition, CompiledStatement, ResourceMatcher } from './compile.ts'
+import { compileResourceTokens } from './compile.ts'
+import {
+  MATCH_DIRECT,
+  MATCH_NONE,
+  matchPrincipal,
+  type MatchKind,
+  type RequestPrincipal,
+} from './principal.ts'
+import type { MismatchElement } from './types.ts'
+import { resolveTokens } from './variables.ts'
+import { splitArn } from './values.ts'
+
+export interface PreparedRequest {
+  /** Lower-cased action. */
+  action: string
+  resource: string
+  /** The resource split into six ARN segments, or undefined when it is not an ARN. */
+  resourceParts: string[] | undefined
+  ctx: Context
+  principal: RequestPrincipal
+  /** A permissions boundary applies: a Deny with NotPrincipal then always matches (IAM User Guide). */
+  hasBoundary: boolean
+}
+
+export function prepareResource(resource: string): string[] | undefined {
+  return resource === '*' ? undefined : splitArn(resource)
+}
+
+// The resource type cannot be wildcarded: `*` before the type delimiter does not match `instance/id` (reference-arns).
+const WILDCARD_TYPE = /^\*[/:]/
+
+function segmentsMatch(segments: Glob[], parts: string[]): boolean {
+  // A short ARN pattern (`arn:aws:sqs`) stands for itself followed by wildcards in the missing segments.
+  const n = segments.length
+  for (let i = 0; i < n; i++) {
+    const seg = segments[i]!
+    if (!globMatch(seg, parts[i]!)) return false
+  }
+  return true
+}
+
+function matchResource(m: ResourceMatcher, req: PreparedRequest): boolean {
+  if (m.kind === 'any') return true
+  if (req.resource === '*') return false
+  let segments: Glob[]
+  let whole: Glob | undefined
+  if (m.kind === 'static') {
+    segments = m.segments
+    whole = m.whole
+  } else {
+    const tokens = resolveTokens(m.template, req.ctx)
+    // A variable with no value in the request matches no resource (IAM User Guide, "Policy variables").
+    if (tokens === undefined) return false
+    segments = compileResourceTokens(tokens)
+    whole = undefined
+  }
+  const parts = req.resourceParts
+  if (parts === undefined) {
+    return whole === undefined ? false : globMatch(whole, req.resource)
+  }
+  if (segments.length === 6 && WILDCARD_TYPE.test(m.pattern.split(':').slice(5).join(':'))) {
+    const typeEnd = parts[5]!.search(/[/:]/)
+    if (typeEnd > 0) return false
+  }
+  return segmentsMatch(segments, parts)
+}
+
+function anyAction(actions: Glob[], action: string): boolean {
+  for (const g of actions) if (globMatch(g, action)) return true
+  return false
+}
+
+function anyResource(resources: ResourceMatcher[], req: PreparedRequest): boolean {
+  for (const r of resources) if (matchResource(r, req)) return true
+  return false
+}
+
+function single(c: CompiledCondition, raw: string, ctx: Context): boolean {
+  const prepared = c.entry.prepare(raw)
+  if (prepared === undefined) return false
+  let any = false
+  for (const m of c.matchers) {
+    const r = (m as (r: unknown, ctx: Context) => boolean | undefined)(prepared, ctx)
+    // An unusable policy value (unparsable, unresolved variable) fails the whole negated test (corpus behaviour).
+    if (r === undefined) {
+      if (c.entry.isNegative) return false
+      continue
+    }
+    if (r) {
+      any = true
+      if (!c.entry.isNegative) return true
+    }
+  }
+  return c.entry.isNegative ? !any : any
+}
+
+/**
+ * One condition: values OR (NOR for negated operators), missing keys per IAM's rules, set qualifiers with AWS's
+ * empty/missing rules (ForAnyValue false, ForAllValues true).
+ */
+export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
+  const value = ctx.get(c.lowerKey)
+  if (c.entry.family === 'Null') {
+    const present = value !== undefined && !(Array.isArray(value) && value.length === 0)
+    for (const b of c.nullValues) if (b !== undefined && b === !present) return true
+    return false
+  }
+  if (value === undefined) {
+    if (c.ifExists) return true
+    if (c.set === 'ForAllValues') return true
+    if (c.set === 'ForAnyValue') return false
+    return c.entry.isNegative
+  }
+  if (c.set !== undefined) {
+    const values = typeof value === 'string' ? [value] : value
+    if (values.length === 0) return c.set === 'ForAllValues'
+    if (c.set === 'ForAllValues') {
+      for (const v of values) if (!single(c, v, ctx)) return false
+      return true
+    }
+    for (const v of values) if (single(c, v, ctx)) return true
+    return false
+  }
+  // An operator without a set qualifier on a multivalued key does not match (iam-simulate, §B.5 6).
+  if (typeof value !== 'string') return false
+  return single(c, value, ctx)
+}
+
+/** Returns the principal match kind when the statement applies, MATCH_NONE (0) otherwise. */
+export function matchStatement(s: CompiledStatement, req: PreparedRequest): MatchKind {
+  if (s.actions !== undefined && anyAction(s.actions, req.action) === s.actionNegated)
+    return MATCH_NONE
+  if (s.resources !== undefined && anyResource(s.resources, req) === s.resourceNegated)
+    return MATCH_NONE
+  let kind: MatchKind = MATCH_DIRECT
+  if (s.principal !== undefined) {
+    const k = matchPrincipal(s.principal, req.principal)
+    if (s.principalNegated) {
+      if (k !== MATCH_NONE && !(s.deny && req.hasBoundary)) return MATCH_NONE
+    } else if (k === MATCH_NONE) return MATCH_NONE
+    else kind = k
+  }
+  for (const c of s.conditions) if (!evaluateCondition(c, req.ctx)) return MATCH_NONE
+  return kind
+}
+
+/** The first element that fails, in the same order as matchStatement (for explanations). */
+export function explainMismatch(
+  s: CompiledStatement,
+  req: PreparedRequest,
+): { element: MismatchElement; detail?: string } | undefined {
+  if (s.actions !== undefined && anyAction(s.actions, req.action) === s.actionNegated) {
+    return { element: s.actionNegated ? 'NotAction' : 'Action' }
+  }
+  if (s.resources !== undefined && anyResource(s.resources, req) === s.resourceNegated) {
+    return { element: s.resourceNegated ? 'NotResource' : 'Resource' }
+  }
+  if (s.principal !== undefined) {
+    const k = matchPrincipal(s.principal, req.principal)
+    if (s.principalNegated ? k !== MATCH_NONE && !(s.deny && req.hasBoundary) : k === MATCH_NONE) {
+      return { element: s.principalNegated ? 'NotPrincipal' : 'Principal' }
+    }
+  }
+  for (const c of s.conditions) {
+    if (!evaluateCondition(c, req.ctx))
+      return { element: 'Condition', detail: `${c.operator} ${c.key}` }
+  }
+  return undefined
+}

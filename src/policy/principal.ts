@@ -1,0 +1,139 @@
+/**
+ * @module policy/principal
+ * Request principals and Principal-element matching (IAM User Guide, "AWS JSON policy elements: Principal").
+ * A role ARN matches the role and every session of it; `arn:aws:iam::A:root` or `A` names the account
+ * (delegation to its identity policies); session, user, federated and service principals match exactly.
+ */
+
+export type PrincipalKind =
+  | 'anonymous'
+  | 'root'
+  | 'user'
+  | 'role'
+  | 'session'
+  | 'federatedUser'
+  | 'provider'
+  | 'service'
+  | 'other'
+
+export interface RequestPrincipal {
+  raw: string
+  kind: PrincipalKind
+  account: string | undefined
+  /** For roles and role sessions: the role name (last path segment). */
+  roleName: string | undefined
+}
+
+/** The principal of an unauthenticated request. */
+export const ANONYMOUS = 'anonymous'
+
+const ACCOUNT = /^\d{12}$/
+
+export function parsePrincipal(raw: string): RequestPrincipal {
+  if (raw === ANONYMOUS || raw === '*' || raw === '') {
+    return { raw, kind: 'anonymous', account: undefined, roleName: undefined }
+  }
+  if (ACCOUNT.test(raw)) return { raw, kind: 'root', account: raw, roleName: undefined }
+  if (!raw.startsWith('arn:'))
+    return { raw, kind: 'service', account: undefined, roleName: undefined }
+  const parts = raw.split(':')
+  const service = parts[2] ?? ''
+  const account = parts[4] === undefined || parts[4] === '' ? undefined : parts[4]
+  const resource = parts.slice(5).join(':')
+  let kind: PrincipalKind = 'other'
+  let roleName: string | undefined
+  if (service === 'iam') {
+    if (resource === 'root') kind = 'root'
+    else if (resource.startsWith('user/')) kind = 'user'
+    else if (resource.startsWith('role/')) {
+      kind = 'role'
+      roleName = resource.slice(resource.lastIndexOf('/') + 1)
+    } else if (resource.startsWith('oidc-provider/') || resource.startsWith('saml-provider/')) {
+      kind = 'provider'
+    }
+  } else if (service === 'sts') {
+    if (resource.startsWith('assumed-role/')) {
+      kind = 'session'
+      roleName = resource.split('/')[1]
+    } else if (resource.startsWith('federated-user/')) kind = 'federatedUser'
+  }
+  return { raw, kind, account, roleName }
+}
+
+/** How a resource-policy statement named the principal: decides which implicit denies still apply (§A.2). */
+export const MATCH_NONE = 0
+/** The account (`A` or `arn:aws:iam::A:root`): delegates to the account's identity policies. */
+export const MATCH_ACCOUNT = 1
+/** The role ARN, for the role or one of its sessions: still limited by boundary and session policies. */
+export const MATCH_ROLE = 2
+/** `*`, a user, session, federated, service principal: grants by itself in the same account. */
+export const MATCH_DIRECT = 3
+export type MatchKind = 0 | 1 | 2 | 3
+
+type AwsPattern =
+  | { kind: 'any' }
+  | { kind: 'account'; account: string }
+  | { kind: 'role'; arn: string; account: string; roleName: string }
+  | { kind: 'exact'; arn: string }
+
+export interface PrincipalMatcher {
+  wildcard: boolean
+  aws: AwsPattern[]
+  exact: Set<string>
+}
+
+export interface PrincipalSpec {
+  wildcard: boolean
+  aws: string[]
+  federated: string[]
+  service: string[]
+  canonicalUser: string[]
+}
+
+function awsPattern(value: string): AwsPattern {
+  if (value === '*') return { kind: 'any' }
+  if (ACCOUNT.test(value)) return { kind: 'account', account: value }
+  const p = parsePrincipal(value)
+  if (p.kind === 'root' && p.account !== undefined) return { kind: 'account', account: p.account }
+  if (p.kind === 'role' && p.account !== undefined && p.roleName !== undefined) {
+    return { kind: 'role', arn: value, account: p.account, roleName: p.roleName }
+  }
+  return { kind: 'exact', arn: value }
+}
+
+export function compilePrincipal(spec: PrincipalSpec): PrincipalMatcher {
+  return {
+    wildcard: spec.wildcard,
+    aws: spec.aws.map(awsPattern),
+    exact: new Set([...spec.federated, ...spec.service, ...spec.canonicalUser]),
+  }
+}
+
+export function matchPrincipal(m: PrincipalMatcher, p: RequestPrincipal): MatchKind {
+  if (m.wildcard) return MATCH_DIRECT
+  let best: MatchKind = MATCH_NONE
+  for (const a of m.aws) {
+    switch (a.kind) {
+      case 'any':
+        return MATCH_DIRECT
+      case 'exact':
+        if (a.arn === p.raw) return MATCH_DIRECT
+        break
+      case 'role':
+        if (
+          (p.kind === 'role' && p.raw === a.arn) ||
+          (p.kind === 'session' && p.account === a.account && p.roleName === a.roleName)
+        ) {
+          if (best < MATCH_ROLE) best = MATCH_ROLE
+        }
+        break
+      case 'account':
+        if (p.account === a.account && p.kind !== 'anonymous' && p.kind !== 'service') {
+          if (best < MATCH_ACCOUNT) best = MATCH_ACCOUNT
+        }
+        break
+    }
+  }
+  if (best === MATCH_NONE && m.exact.has(p.raw)) return MATCH_DIRECT
+  return best
+}

@@ -1,0 +1,102 @@
+/**
+ * @module policy/types
+ * Public types of the policy engine (the cross-module contract in docs/architecture.md).
+ */
+
+export type PolicyType =
+  'identity' | 'managed' | 'inline' | 'resource' | 'trust' | 'boundary' | 'session' | 'scp' | 'rcp'
+
+export const policyTypes: readonly PolicyType[] = [
+  'identity',
+  'managed',
+  'inline',
+  'resource',
+  'trust',
+  'boundary',
+  'session',
+  'scp',
+  'rcp',
+]
+
+export type Severity = 'ERROR' | 'SECURITY_WARNING' | 'WARNING' | 'SUGGESTION'
+
+export interface Finding {
+  severity: Severity
+  code: string
+  message: string
+  path?: string
+}
+
+export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied'
+
+/** A statement of a compiled policy, named for explanations. */
+export interface StatementRef {
+  policyId: string
+  policyType: PolicyType
+  sid?: string
+  index: number
+  effect: 'Allow' | 'Deny'
+}
+
+/** Why a statement did not apply: the first element (in evaluation order) that failed. */
+export const mismatchElements = {
+  Action: 'the action is not listed in Action',
+  NotAction: 'the action is listed in NotAction',
+  Resource: 'the resource is not listed in Resource',
+  NotResource: 'the resource is listed in NotResource',
+  Principal: 'the principal is not listed in Principal',
+  NotPrincipal: 'the principal is listed in NotPrincipal',
+  Condition: 'a condition is not met',
+} as const
+export type MismatchElement = keyof typeof mismatchElements
+
+export interface StatementMismatch extends StatementRef {
+  element: MismatchElement
+  /** For conditions: the operator and key that failed, e.g. `StringEquals oidc.example/id/X:sub`. */
+  detail?: string
+}
+
+/** The guardrail and policy categories reported in `blockedBy` (the corpus' vocabulary). */
+export const blockers = {
+  identity: 'an identity-based policy',
+  resource: 'the resource-based policy',
+  pb: 'a permissions boundary',
+  scp: 'a service control policy',
+  rcp: 'a resource control policy',
+} as const
+export type Blocker = keyof typeof blockers
+
+export interface OrgLevel<P> {
+  orgIdentifier: string
+  policies: P[]
+}
+
+export interface AuthorizationRequest<P = import('./compile.ts').CompiledPolicy> {
+  /** ARN, account id, service principal ('pods.eks.amazonaws.com'), federated provider ARN, or 'anonymous'. */
+  principal: string
+  action: string
+  resource: string
+  /** The resource's account; absent: the principal's account. */
+  resourceAccount?: string
+  /** Condition keys (case-insensitive); the caller fills aws:CurrentTime etc. */
+  context: Record<string, string | string[]>
+  identityPolicies: P[]
+  resourcePolicy?: P
+  /** Role trust policies and KMS key policies: the resource policy must allow by itself. */
+  resourcePolicyIsGate?: boolean
+  permissionBoundaries?: P[]
+  sessionPolicies?: P[]
+  serviceControlPolicies?: OrgLevel<P>[]
+  /** Each level gets RCPFullAWSAccess first, as in AWS. */
+  resourceControlPolicies?: OrgLevel<P>[]
+}
+
+export interface AuthorizationResult {
+  decision: Decision
+  blockedBy: Blocker[]
+  /** Statements that applied to the request (Allow and Deny). */
+  matched: StatementRef[]
+  /** Statements that did not apply, with the element that failed. Computed on first access. */
+  unmatched: StatementMismatch[]
+  errors: string[]
+}
