@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto'
 import type { ConfigEnv, ConfigSection } from '../config/section.ts'
 import type { Queryable } from '../store/db.ts'
-import { AzureConfigError } from './errors.ts'
+import { invalidAt } from '../config/errors.ts'
 import {
   DEFAULT_FIC_AUDIENCE,
   validateFederatedCredential,
@@ -70,9 +70,7 @@ export function deriveObjectId(tenantId: string, clientId: string): string {
 }
 
 function fail(path: string, message: string): never {
-  throw new AzureConfigError('AZURE_CONFIG_INVALID', `${path} ${message}`, {
-    hint: 'see docs/config.md, section "azure"',
-  })
+  throw invalidAt(path, message, 'see docs/config.md, section "azure"')
 }
 
 function object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {

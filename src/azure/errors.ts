@@ -25,7 +25,9 @@ export const aadstsCodes = {
   900144: { error: 'invalid_request', status: 400 }, // request body must contain a parameter
   900023: { error: 'invalid_request', status: 400 }, // invalid tenant identifier
   70003: { error: 'unsupported_grant_type', status: 400 },
-  7000219: { error: 'invalid_request', status: 400 }, // client_assertion or client_secret is required
+  7000218: { error: 'invalid_request', status: 400 }, // client_assertion or client_secret is required
+  7000215: { error: 'invalid_client', status: 401 }, // invalid client secret
+  1002012: { error: 'invalid_scope', status: 400 }, // client credentials need RESOURCE/.default
 } as const
 
 export type AadstsCode = keyof typeof aadstsCodes
@@ -83,6 +85,3 @@ export function entraErrorBody(
   }
 }
 
-export const azureConfigErrorCodes = ['AZURE_CONFIG_INVALID'] as const
-export type AzureConfigErrorCode = (typeof azureConfigErrorCodes)[number]
-export class AzureConfigError extends PodtrustError<AzureConfigErrorCode> {}

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto'
 import type { ConfigEnv, ConfigSection } from '../config/section.ts'
 import type { Queryable } from '../store/db.ts'
 import { CelError } from './cel/index.ts'
-import { GcpConfigError } from './errors.ts'
+import { invalidAt } from '../config/errors.ts'
 import { compileProvider, isValidMember } from './federation.ts'
 import {
   getBindings,
@@ -97,9 +97,7 @@ export function deriveUniqueId(email: string): string {
 }
 
 function fail(path: string, message: string): never {
-  throw new GcpConfigError('GCP_CONFIG_INVALID', `${path} ${message}`, {
-    hint: 'see docs/config.md, section "gcp"',
-  })
+  throw invalidAt(path, message, 'see docs/config.md, section "gcp"')
 }
 
 function object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {

@@ -68,7 +68,3 @@ export class GoogleApiError extends PodtrustError<ApiStatus> {
   }
 }
 
-/** Configuration errors (config file, CLI): the path names the offending field. */
-export const gcpConfigErrorCodes = ['GCP_CONFIG_INVALID'] as const
-export type GcpConfigErrorCode = (typeof gcpConfigErrorCodes)[number]
-export class GcpConfigError extends PodtrustError<GcpConfigErrorCode> {}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parse as parseYaml } from 'yaml'
 import { azureConfigSection, deriveObjectId, parseAzureConfig } from '../../../src/azure/config.ts'
-import { AzureConfigError } from '../../../src/azure/errors.ts'
+import { ConfigError } from '../../../src/config/errors.ts'
 import { azureMigrations } from '../../../src/azure/migrations.ts'
 import { getIdentity, listFederatedCredentials } from '../../../src/azure/repo.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
@@ -61,19 +61,19 @@ for (const engine of engines) {
 
 test('azure section rejects malformed input, naming the path', () => {
   const cases: [unknown, RegExp][] = [
-    ['nope', /^azure must be a mapping/],
-    [{ tenants: {} }, /azure.tenants must be a list/],
-    [{ tenant: [] }, /azure.tenant is not a known field/],
-    [{ tenants: [{ tenantId: 'common' }] }, /tenants\[0\].tenantId must be a GUID or a domain/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: 'not-a-guid' }] }] }, /clientId must be a GUID/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, type: 'x' }] }] }, /type must be/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ clientId: CLIENT }] }] }, /identities\[0\].name must be a non-empty string/],
+    ['nope', /^azure: must be a mapping/],
+    [{ tenants: {} }, /azure.tenants: must be a list/],
+    [{ tenant: [] }, /azure.tenant: is not a known field/],
+    [{ tenants: [{ tenantId: 'common' }] }, /tenants\[0\].tenantId: must be a GUID or a domain/],
+    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: 'not-a-guid' }] }] }, /clientId: must be a GUID/],
+    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, type: 'x' }] }] }, /type: must be/],
+    [{ tenants: [{ tenantId: TENANT, identities: [{ clientId: CLIENT }] }] }, /identities\[0\].name: must be a non-empty string/],
     [{ tenants: [{ tenantId: TENANT }, { tenantId: TENANT }] }, /duplicates tenant/],
     [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, federatedCredentials: [{ name: 'f1', issuer: 'https://x', subject: 's', audiences: ['a', 'b'] }] }] }] }, /exactly one audience/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, federatedCredentials: [{ name: 'f1', issuer: 'https://x', subject: 's', extra: 1 }] }] }] }, /federatedCredentials\[0\].extra is not a known field/],
+    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, federatedCredentials: [{ name: 'f1', issuer: 'https://x', subject: 's', extra: 1 }] }] }] }, /federatedCredentials\[0\].extra: is not a known field/],
     [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, federatedCredentials: [{ name: 'f1', issuer: 'https://x', claimsMatchingExpression: 'bogus' }] }] }] }, /claimsMatchingExpression/],
   ]
   for (const [value, pattern] of cases) {
-    assert.throws(() => parseAzureConfig(value, 'azure'), (e: unknown) => e instanceof AzureConfigError && pattern.test(e.message), String(pattern))
+    assert.throws(() => parseAzureConfig(value, 'azure'), (e: unknown) => e instanceof ConfigError && pattern.test(e.message), String(pattern))
   }
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parse as parseYaml } from 'yaml'
 import { deriveUniqueId, gcpConfigSection, parseGcpConfig } from '../../../src/gcp/config.ts'
-import { GcpConfigError } from '../../../src/gcp/errors.ts'
+import { ConfigError } from '../../../src/config/errors.ts'
 import { gcpMigrations } from '../../../src/gcp/migrations.ts'
 import { getBindings, getProvider, getServiceAccount } from '../../../src/gcp/repo.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
@@ -75,26 +75,26 @@ test('gcp section rejects malformed input, naming the path', () => {
   const project = (extra: Record<string, unknown>) => ({ projects: [{ projectId: 'demo-project', projectNumber: '1', ...extra }] })
   const provider = (p: Record<string, unknown>) => project({ pools: [{ poolId: 'kube', providers: [{ providerId: 'prov', oidc: { issuerUri: 'https://i' }, ...p }] }] })
   const cases: [unknown, RegExp][] = [
-    [[], /^gcp must be a mapping/],
-    [{ projects: [{ projectId: 'X', projectNumber: '1' }] }, /projectId must be/],
-    [{ projects: [{ projectId: 'demo-project', projectNumber: 'abc' }] }, /projectNumber must be a positive number/],
+    [[], /^gcp: must be a mapping/],
+    [{ projects: [{ projectId: 'X', projectNumber: '1' }] }, /projectId: must be/],
+    [{ projects: [{ projectId: 'demo-project', projectNumber: 'abc' }] }, /projectNumber: must be a positive number/],
     [{ projects: [{ projectId: 'demo-project', projectNumber: 12345678901234567890 }] }, /quote it/],
-    [project({ pools: [{ poolId: 'gcp-x' }] }), /poolId must be/],
+    [project({ pools: [{ poolId: 'gcp-x' }] }), /poolId: must be/],
     [project({ pools: [{ poolId: 'kube', sessionDuration: '60s' }] }), /between 120s and 43200s/],
     [project({ pools: [{ poolId: 'kube', sessionDuration: '1h' }] }), /duration in seconds/],
-    [provider({ oidc: { issuerUri: 'http://example.com' } }), /issuerUri must be an https URL/],
+    [provider({ oidc: { issuerUri: 'http://example.com' } }), /issuerUri: must be an https URL/],
     [provider({ attributeMapping: { 'attribute.x': 'assertion.sub' } }), /must map 'google.subject'/],
     [provider({ attributeCondition: 'attribute.x ==' }), /attributeCondition/],
-    [provider({ oidc: { issuerUri: 'https://i', jwksJson: '{"keys":[{"kty":"RSA","x5c":["a"]}]}' } }), /x5c is not allowed/],
+    [provider({ oidc: { issuerUri: 'https://i', jwksJson: '{"keys":[{"kty":"RSA","x5c":["a"]}]}' } }), /x5c: is not allowed/],
     [provider({ oidc: { issuerUri: 'https://i', jwksJson: 'not json' } }), /is not valid JSON/],
     [provider({ oidc: { issuerUri: 'https://i', allowedAudiences: Array.from({ length: 11 }, (_, i) => `a${i}`) } }), /at most 10/],
-    [project({ serviceAccounts: [{ email: 'a@other.iam.gserviceaccount.com' }] }), /email must be NAME@demo-project/],
-    [project({ serviceAccounts: [{ accountId: 'ab' }] }), /accountId must be/],
-    [project({ serviceAccounts: [{ accountId: 'app-sa', bindings: [{ role: 'owner', members: ['user:a@b.c'] }] }] }), /role must be/],
+    [project({ serviceAccounts: [{ email: 'a@other.iam.gserviceaccount.com' }] }), /email: must be NAME@demo-project/],
+    [project({ serviceAccounts: [{ accountId: 'ab' }] }), /accountId: must be/],
+    [project({ serviceAccounts: [{ accountId: 'app-sa', bindings: [{ role: 'owner', members: ['user:a@b.c'] }] }] }), /role: must be/],
     [project({ serviceAccounts: [{ accountId: 'app-sa', bindings: [{ role: 'roles/x', members: ['everyone'] }] }] }), /is not a valid IAM member/],
     [project({ serviceAccounts: [{ accountId: 'app-sa', bindings: [{ role: 'roles/x', members: [] }] }] }), /at least one member/],
   ]
   for (const [value, pattern] of cases) {
-    assert.throws(() => parseGcpConfig(value, 'gcp'), (e: unknown) => e instanceof GcpConfigError && pattern.test(e.message), String(pattern))
+    assert.throws(() => parseGcpConfig(value, 'gcp'), (e: unknown) => e instanceof ConfigError && pattern.test(e.message), String(pattern))
   }
 })

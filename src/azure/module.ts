@@ -1,0 +1,168 @@
+/**
+ * @module azure/module
+ * The Entra-compatible endpoints: per-tenant OpenID discovery and JWKS, the v2.0 token endpoint
+ * (client credentials with a federated client assertion) and a harmless instance-discovery answer.
+ * Clients use it over the TLS listener (@azure/identity refuses http authority hosts); URLs in discovery
+ * follow the origin the client used, so `https://127.0.0.1:PORT` and `https://localhost:PORT` both work.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Context, Hono } from 'hono'
+import type { AuditEvent } from '../audit/types.ts'
+import type { AppContext } from '../server/context.ts'
+import type { ProtocolModule } from '../server/module.ts'
+import { EntraError, entraErrorBody } from './errors.ts'
+import {
+  exchangeClientAssertion,
+  openidConfiguration,
+  requireTenant,
+  tenantKeys,
+  type TokenSuccess,
+} from './exchange.ts'
+
+export const ENTRA_EVENT_SOURCE = 'login.microsoftonline.com'
+
+/** The authority clients reached us at: scheme + host (+ port), no trailing slash. */
+export function authorityOf(c: Context): string {
+  const url = new URL(c.req.url)
+  return url.origin
+}
+
+/** Form fields as strings; anything else (files) is ignored. Unknown fields are ignored, as Entra does. */
+export async function readForm(c: Context): Promise<Record<string, string>> {
+  const type = c.req.header('content-type') ?? ''
+  const out: Record<string, string> = {}
+  if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) return out
+  const params = new URLSearchParams(await c.req.text())
+  for (const [k, v] of params) if (!(k in out)) out[k] = v
+  return out
+}
+
+function sendError(c: Context, err: EntraError, ctx: AppContext, correlationId: string): Response {
+  const body = entraErrorBody(err, {
+    traceId: randomUUID(),
+    correlationId,
+    now: ctx.now(),
+    authorityHost: authorityOf(c),
+  })
+  return c.json(body, err.status as 400 | 401)
+}
+
+function auditEvent(
+  ctx: AppContext,
+  c: Context,
+  input: {
+    tenant: string
+    clientId: string | undefined
+    scope: string | undefined
+    requestId: string
+    success?: TokenSuccess
+    error?: EntraError
+  },
+): AuditEvent {
+  const now = ctx.now()
+  const assertion = input.success?.assertion
+  const event: AuditEvent = {
+    eventVersion: '1.08',
+    eventTime: now.toISOString().replace(/\.\d+Z$/, 'Z'),
+    eventSource: ENTRA_EVENT_SOURCE,
+    eventName: 'token',
+    awsRegion: ctx.settings.region,
+    sourceIPAddress: sourceIp(c),
+    userAgent: c.req.header('user-agent') ?? '',
+    userIdentity: {
+      type: 'WebIdentityUser',
+      ...(assertion === undefined
+        ? {}
+        : {
+            principalId: `${assertion.issuer}:${assertion.audience.join(',')}:${assertion.subject}`,
+            userName: assertion.subject,
+            identityProvider: assertion.issuer,
+          }),
+    },
+    requestParameters: {
+      tenantId: input.tenant,
+      clientId: input.clientId ?? null,
+      scope: input.scope ?? null,
+      grantType: 'client_credentials',
+    },
+    responseElements:
+      input.success === undefined
+        ? null
+        : {
+            objectId: input.success.identity.objectId,
+            federatedCredential: input.success.fic.name,
+            resource: input.success.resource,
+            expiresIn: input.success.body.expires_in,
+          },
+    requestID: input.requestId,
+    eventID: randomUUID(),
+    readOnly: false,
+    eventType: 'AwsApiCall',
+    additionalEventData: { cloud: 'azure' },
+  }
+  if (input.error !== undefined) {
+    event.errorCode = `AADSTS${input.error.aadsts}`
+    event.errorMessage = input.error.message
+  }
+  return event
+}
+
+function sourceIp(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
+  return env?.incoming?.socket?.remoteAddress ?? '127.0.0.1'
+}
+
+export const azureModule: ProtocolModule = {
+  name: 'azure',
+  mount(app: Hono, ctx: AppContext) {
+    app.get('/common/discovery/instance', (c) => {
+      // Real MSAL never asks us (it asks login.microsoftonline.com), but answering like Entra is harmless.
+      const host = new URL(c.req.url).host
+      return c.json({
+        tenant_discovery_endpoint: `${authorityOf(c)}/{tenant}/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      })
+    })
+
+    app.get('/:tenant/v2.0/.well-known/openid-configuration', async (c) => {
+      const tenant = c.req.param('tenant')
+      try {
+        const tenantId = await requireTenant(ctx.db, tenant)
+        return c.json(openidConfiguration(authorityOf(c), tenantId))
+      } catch (err) {
+        if (err instanceof EntraError) return sendError(c, err, ctx, randomUUID())
+        throw err
+      }
+    })
+
+    app.get('/:tenant/discovery/v2.0/keys', async (c) => {
+      const tenant = c.req.param('tenant')
+      try {
+        const tenantId = await requireTenant(ctx.db, tenant)
+        return c.json({ keys: await tenantKeys(ctx.db, tenantId, ctx.now()) })
+      } catch (err) {
+        if (err instanceof EntraError) return sendError(c, err, ctx, randomUUID())
+        throw err
+      }
+    })
+
+    app.post('/:tenant/oauth2/v2.0/token', async (c) => {
+      const tenant = c.req.param('tenant')
+      const form = await readForm(c)
+      const correlationId = c.req.query('client-request-id') ?? c.req.header('client-request-id') ?? randomUUID()
+      const base = { tenant, clientId: form['client_id'], scope: form['scope'], requestId: correlationId }
+      try {
+        const success = await exchangeClientAssertion(ctx, { tenant, form }, authorityOf(c))
+        await ctx.audit.record(auditEvent(ctx, c, { ...base, success }))
+        c.header('cache-control', 'no-store, no-cache')
+        c.header('client-request-id', correlationId)
+        return c.json(success.body)
+      } catch (err) {
+        if (!(err instanceof EntraError)) throw err
+        await ctx.audit.record(auditEvent(ctx, c, { ...base, error: err }))
+        return sendError(c, err, ctx, correlationId)
+      }
+    })
+  },
+}
