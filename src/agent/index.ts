@@ -9,3 +9,4 @@ export { remoteSource, environmentCredentials, parseEksAuthResponse, UpstreamErr
 export type { CredentialSource, PodCredentials, RemoteSourceOptions } from './source.ts'
 export { createCredentialCache } from './cache.ts'
 export { signRequest } from './sigv4.ts'
+export { inProcessSource, startInProcessAgent } from './in-process.ts'

@@ -6,5 +6,9 @@
  * Adding a module is one import and one entry, appended in its place.
  */
 import type { ProtocolModule } from './module.ts'
+import { eksAuthModule } from '../aws/eks-auth/module.ts'
+import { eksModule } from '../aws/eks/module.ts'
+import { azureModule } from '../azure/module.ts'
+import { gcpModule } from '../gcp/module.ts'
 
-export const protocolModules: ProtocolModule[] = []
+export const protocolModules: ProtocolModule[] = [eksAuthModule, eksModule, azureModule, gcpModule]

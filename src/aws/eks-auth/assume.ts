@@ -7,6 +7,8 @@
  * tested without a store, an STS or an HTTP server.
  */
 import type { AuditEvent } from '../../audit/types.ts'
+import { buildRequestContext } from '../../identity/context.ts'
+import type { Caller, RoleSessionInfo } from '../../identity/types.ts'
 import type { ClusterView } from '../eks/clusters.ts'
 import { EksAuthError } from '../eks/errors.ts'
 import { associationArn, uuidV4 } from '../eks/ids.ts'
@@ -18,8 +20,6 @@ import {
   POD_IDENTITY_TAG_KEYS,
   podIdentitySessionName,
   podIdentityTags,
-  principalTagContext,
-  requestTagContext,
 } from './tags.ts'
 
 /** JwtToken pattern of the eks-auth model. */
@@ -43,6 +43,8 @@ export interface SessionTag {
 export interface CreatedSession {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date }
   assumedRoleUser: { arn: string; assumedRoleId: string }
+  /** The session as STS sealed it: the principal of the target-role hop. */
+  session?: RoleSessionInfo
 }
 
 /** The authenticated caller of the API (the node role), or undefined for the in-process agent. */
@@ -87,6 +89,7 @@ export interface PodIdentityDeps {
     transitiveTagKeys?: string[]
     inheritedTransitiveTags?: SessionTag[]
     sessionPolicy?: string
+    chained?: boolean
   }): Promise<CreatedSession>
   /** Optional: may the caller (node role) call eks-auth:AssumeRoleForPodIdentity on the cluster? */
   authorizeCaller?(caller: EksAuthCaller, clusterArn: string): Promise<boolean>
@@ -161,15 +164,6 @@ function mapTokenError(err: unknown): EksAuthError {
       return new EksAuthError('InvalidTokenException', 'token was not issued by the cluster', { cause: err })
     default:
       return new EksAuthError('InvalidTokenException', 'token could not be verified', { cause: err })
-  }
-}
-
-function baseContext(deps: PodIdentityDeps, now: Date): Record<string, string> {
-  return {
-    'aws:CurrentTime': now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
-    'aws:SecureTransport': 'true',
-    'aws:RequestedRegion': deps.region,
   }
 }
 
@@ -263,22 +257,27 @@ async function run(
         podName: pod.podName,
         podUid: pod.podUid,
       })
-  const firstContext: Record<string, string | string[]> = {
-    ...baseContext(deps, now),
-    // Set by EKS so confused-deputy guards in trust policies work (aws-protocol.md §4.2).
-    'aws:SourceArn': assocArn,
-    'aws:SourceAccount': cluster.accountId,
-    'aws:PrincipalIsAWSService': 'true',
-    'aws:PrincipalServiceName': POD_IDENTITY_SERVICE_PRINCIPAL,
-    ...(tags.length > 0 ? requestTagContext(tags) : {}),
-  }
+  const sessionName = podIdentitySessionName(cluster.name, pod.podName, uuidV4(deps.randomBytes))
+  const firstContext = buildRequestContext({
+    now,
+    secureTransport: true,
+    region: deps.region,
+    requestTags: tags,
+    sts: { roleSessionName: sessionName, ...(tags.length > 0 ? { transitiveTagKeys: [...POD_IDENTITY_TAG_KEYS] } : {}) },
+    extra: {
+      // Set by EKS so confused-deputy guards in trust policies work (aws-protocol.md §4.2).
+      'aws:SourceArn': assocArn,
+      'aws:SourceAccount': cluster.accountId,
+      'aws:PrincipalIsAWSService': 'true',
+      'aws:PrincipalServiceName': POD_IDENTITY_SERVICE_PRINCIPAL,
+    },
+  })
   await requireTrust(deps, {
     principal: POD_IDENTITY_SERVICE_PRINCIPAL,
     role,
     context: firstContext,
     tagging: tags.length > 0,
   })
-  const sessionName = podIdentitySessionName(cluster.name, pod.podName, uuidV4(deps.randomBytes))
   const chained = association.targetRoleArn !== undefined
   const firstDuration = chained
     ? CHAINED_MAX_DURATION_SECONDS
@@ -342,16 +341,27 @@ async function chainToTarget(
   if (target === undefined) {
     throw new EksAuthError('AccessDeniedException', `target role ${targetArn} does not exist`)
   }
-  const context: Record<string, string | string[]> = {
-    ...baseContext(deps, now),
-    'aws:PrincipalArn': firstRole.arn,
-    'aws:PrincipalAccount': firstRole.accountId,
-    'aws:PrincipalType': 'AssumedRole',
-    'aws:userid': first.assumedRoleUser.assumedRoleId,
-    ...principalTagContext(tags),
-    ...(association.externalId === undefined ? {} : { 'sts:ExternalId': association.externalId }),
-    ...(tags.length > 0 ? { 'aws:TagKeys': tags.map((t) => t.key) } : {}),
+  // The first session is the caller of the second AssumeRole.
+  const caller: Caller = {
+    arn: first.assumedRoleUser.arn,
+    accountId: firstRole.accountId,
+    userId: first.assumedRoleUser.assumedRoleId,
+    accessKeyId: first.credentials.accessKeyId,
+    type: 'AssumedRole',
+    ...(first.session === undefined ? {} : { session: first.session }),
   }
+  const context = buildRequestContext({
+    now,
+    caller,
+    principalTags: tags,
+    secureTransport: true,
+    region: deps.region,
+    sts: {
+      roleSessionName: sessionName,
+      ...(association.externalId === undefined ? {} : { externalId: association.externalId }),
+    },
+    extra: { 'aws:PrincipalArn': firstRole.arn },
+  })
   await requireTrust(deps, {
     principal: first.assumedRoleUser.arn,
     role: target,
@@ -363,6 +373,7 @@ async function chainToTarget(
     role: target,
     sessionName,
     durationSeconds: CHAINED_MAX_DURATION_SECONDS,
+    chained: true,
     ...(tags.length > 0 ? { inheritedTransitiveTags: tags } : {}),
     ...(association.policy === undefined ? {} : { sessionPolicy: association.policy }),
   })
