@@ -30,7 +30,7 @@ export function parseConfig(
       `config is larger than ${MAX_CONFIG_BYTES} bytes`,
     )
   }
-  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true, maxAliasCount: 100 })
+  const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: true })
   const first = doc.errors[0]
   if (first !== undefined) {
     const pos = first.linePos?.[0]

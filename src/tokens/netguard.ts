@@ -25,8 +25,16 @@ function v4(addr: string): number[] | undefined {
 export function classifyAddress(address: string): AddressClass {
   let addr = address.toLowerCase()
   if (addr.startsWith('[') && addr.endsWith(']')) addr = addr.slice(1, -1)
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(addr)
-  if (mapped?.[1] !== undefined) addr = mapped[1]
+  // IPv4-mapped (::ffff:a.b.c.d, which URL parsing rewrites to ::ffff:XXXX:YYYY) and NAT64 (64:ff9b::/96)
+  // addresses reach the embedded IPv4 address: classify that.
+  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(addr)
+  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(addr)
+  if (dotted?.[1] !== undefined) addr = dotted[1]
+  else if (hex?.[1] !== undefined && hex[2] !== undefined) {
+    const hi = parseInt(hex[1], 16)
+    const lo = parseInt(hex[2], 16)
+    addr = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
   const family = isIP(addr)
   if (family === 4) {
     const [a, b] = v4(addr) ?? [0, 0]

@@ -241,6 +241,8 @@ export function createRemoteKeySource(options: RemoteOptions): RemoteKeySource {
   const maxKeys = options.maxKeys ?? 100
   const cache = new Map<string, CacheEntry>()
   const inflight = new Map<string, Promise<CacheEntry>>()
+  /** When an unknown kid last forced a refetch, per issuer (the rate limit applies to those only). */
+  const lastRefresh = new Map<string, number>()
 
   const ttl = (cacheControl: string | undefined): number => {
     const m = /max-age=(\d+)/i.exec(cacheControl ?? '')
@@ -314,8 +316,9 @@ export function createRemoteKeySource(options: RemoteOptions): RemoteKeySource {
       const now = options.now().getTime()
       const hit = cache.get(issuer)
       const fresh = hit !== undefined && hit.expiresAt > now
-      const refetchAllowed = hit === undefined || now - hit.fetchedAt >= refetchMs
+      const refetchAllowed = now - (lastRefresh.get(issuer) ?? -Infinity) >= refetchMs
       if (fresh && !(opts.refresh === true && refetchAllowed)) return hit.jwks
+      if (fresh) lastRefresh.set(issuer, now)
       try {
         const entry = await fetchOnce(issuer, opts.caBundle)
         cache.set(issuer, entry)
