@@ -10,5 +10,6 @@ import { eksAuthModule } from '../aws/eks-auth/module.ts'
 import { eksModule } from '../aws/eks/module.ts'
 import { azureModule } from '../azure/module.ts'
 import { gcpModule } from '../gcp/module.ts'
+import { awsQueryModule } from '../aws/query/module.ts'
 
-export const protocolModules: ProtocolModule[] = [eksAuthModule, eksModule, azureModule, gcpModule]
+export const protocolModules: ProtocolModule[] = [eksAuthModule, eksModule, azureModule, gcpModule, awsQueryModule]

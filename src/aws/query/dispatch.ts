@@ -1,0 +1,294 @@
+/**
+ * @module aws/query/dispatch
+ * The awsQuery front door: parses the form (body + query string), picks the service by the SigV4 credential
+ * scope (or, unsigned, by `Version`/`Action`), authenticates every action the service does not list as
+ * unsigned, runs the handler, records the audit event durably, and renders AWS's XML (or `<ErrorResponse>`).
+ * Framework-free: the Hono module (`module.ts`) adapts requests to `QueryHttpRequest`.
+ */
+import { randomUUID } from 'node:crypto'
+import type { AppContext } from '../../server/context.ts'
+import type { AuditEvent } from '../../audit/types.ts'
+import { AwsError } from '../errors.ts'
+import { renderErrorResponse, renderQueryResponse, isoSeconds, type XmlValue } from '../xml.ts'
+import { authenticate, toSigV4Request, type HeaderInput } from '../../identity/auth.ts'
+import { parseSignature } from '../sigv4/sigv4.ts'
+import type { Caller } from '../../identity/types.ts'
+import {
+  findServiceForUnsigned,
+  getQueryService,
+  lowerFirst,
+  type QueryRequest,
+  type QueryService,
+} from './registry.ts'
+
+export interface QueryHttpRequest {
+  method: string
+  /** Raw request target (`/path?query`). */
+  url: string
+  headers: HeaderInput
+  body: Uint8Array
+  sourceIp: string
+  secureTransport: boolean
+}
+
+export interface QueryHttpResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/'
+
+/** Parameters never written to the audit log or logs (CloudTrail omits them too). */
+const SECRET_PARAMS = new Set([
+  'WebIdentityToken',
+  'SAMLAssertion',
+  'SecretAccessKey',
+  'SessionToken',
+  'Password',
+  'OldPassword',
+  'NewPassword',
+  'TokenCode',
+  'PrivateKey',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+  'X-Amz-Credential',
+])
+const SECRET_RESULT_KEYS = new Set(['SecretAccessKey', 'SessionToken', 'Password', 'PrivateKey'])
+const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
+
+function header(headers: HeaderInput, name: string): string | undefined {
+  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined
+  if (Array.isArray(headers)) {
+    const hit = (headers as readonly (readonly [string, string])[]).find(
+      ([n]) => n.toLowerCase() === name,
+    )
+    return hit?.[1]
+  }
+  for (const [n, v] of Object.entries(headers as Record<string, string | string[] | undefined>))
+    if (n.toLowerCase() === name) return Array.isArray(v) ? v[0] : v
+  return undefined
+}
+
+/** Whether this request is awsQuery-shaped: a form POST, or a GET/POST with `Action` in the query string. */
+export function looksLikeQuery(method: string, url: string, headers: HeaderInput): boolean {
+  const q = url.indexOf('?')
+  const hasActionInQuery = q !== -1 && /(^|&)Action=/.test(url.slice(q + 1))
+  if (hasActionInQuery) return true
+  if (method !== 'POST') return false
+  const type = (header(headers, 'content-type') ?? '').toLowerCase()
+  return type.startsWith('application/x-www-form-urlencoded')
+}
+
+/** Form body + query string; body wins on duplicate names (as AWS merges them). */
+export function parseQueryParams(url: string, body: Uint8Array): Record<string, string> {
+  const params: Record<string, string> = {}
+  const q = url.indexOf('?')
+  if (q !== -1) for (const [k, v] of new URLSearchParams(url.slice(q + 1))) params[k] = v
+  if (body.length > 0)
+    for (const [k, v] of new URLSearchParams(Buffer.from(body).toString('utf8'))) params[k] = v
+  return params
+}
+
+function redactText(text: string): string {
+  return text.replace(JWT, '***')
+}
+
+export function auditRequestParameters(params: Record<string, string>): Record<string, unknown> | null {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(params)) {
+    if (k === 'Action' || k === 'Version' || k.startsWith('X-Amz-')) continue
+    if (SECRET_PARAMS.has(k)) continue
+    out[lowerFirst(k)] = redactText(v)
+  }
+  return Object.keys(out).length === 0 ? null : out
+}
+
+export function auditResponseElements(value: XmlValue): unknown {
+  if (value === null || value === undefined) return value
+  if (value instanceof Date) return isoSeconds(value)
+  if (Array.isArray(value)) return value.map((v) => auditResponseElements(v))
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined || SECRET_RESULT_KEYS.has(k)) continue
+      out[lowerFirst(k)] = auditResponseElements(v)
+    }
+    return out
+  }
+  return typeof value === 'string' ? redactText(value) : value
+}
+
+export function userIdentityOf(caller: Caller): AuditEvent['userIdentity'] {
+  if (caller.type === 'AssumedRole' && caller.session !== undefined) {
+    const s = caller.session
+    return {
+      type: 'AssumedRole',
+      principalId: caller.userId,
+      arn: caller.arn,
+      accountId: caller.accountId,
+      accessKeyId: caller.accessKeyId,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: s.roleId,
+          arn: s.roleArn,
+          accountId: caller.accountId,
+          userName: s.roleName,
+        },
+        attributes: { creationDate: isoSeconds(s.issuedAt), mfaAuthenticated: 'false' },
+        ...(s.sourceIdentity === undefined ? {} : { sourceIdentity: s.sourceIdentity }),
+        ...(s.webIdentity === undefined
+          ? {}
+          : { webIdFederationData: { federatedProvider: s.webIdentity.provider } }),
+      },
+    }
+  }
+  return {
+    type: caller.type,
+    principalId: caller.userId,
+    arn: caller.arn,
+    accountId: caller.accountId,
+    accessKeyId: caller.accessKeyId,
+    ...(caller.userName === undefined ? {} : { userName: caller.userName }),
+  }
+}
+
+function isReadOnly(service: QueryService, action: string): boolean {
+  if (service.readOnlyActions !== undefined) return service.readOnlyActions.includes(action)
+  return /^(Get|List|Describe|Decode|Simulate|Generate)/.test(action)
+}
+
+function xmlResponse(status: number, requestId: string, body: string): QueryHttpResponse {
+  return {
+    status,
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+    body,
+  }
+}
+
+/**
+ * Handles one awsQuery request end to end. Never throws: every failure becomes AWS's error XML (unexpected
+ * errors are logged with an id and answered as `InternalFailure`, without details).
+ */
+export async function dispatchQuery(
+  ctx: AppContext,
+  http: QueryHttpRequest,
+): Promise<QueryHttpResponse> {
+  const requestId = randomUUID()
+  const params = parseQueryParams(http.url, http.body)
+  const action = params['Action']
+  const version = params['Version']
+  const userAgent = header(http.headers, 'user-agent') ?? ''
+  const now = ctx.now()
+
+  // Service by credential scope when signed, else by Version / Action.
+  let scopeService: string | undefined
+  let scopeRegion: string | undefined
+  let signatureError: unknown
+  try {
+    const parsed = parseSignature(toSigV4Request({ ...http, url: http.url }))
+    scopeService = parsed?.service
+    scopeRegion = parsed?.region
+  } catch (err) {
+    signatureError = err
+  }
+  const service =
+    (scopeService === undefined ? undefined : getQueryService(scopeService)) ??
+    (action === undefined ? undefined : findServiceForUnsigned(action, version))
+  const xmlns = service?.xmlns ?? STS_XMLNS
+
+  const request: QueryRequest = {
+    action: action ?? '',
+    version,
+    params,
+    caller: undefined,
+    sourceIp: http.sourceIp,
+    userAgent,
+    requestId,
+    secureTransport: http.secureTransport,
+    region: scopeRegion ?? ctx.settings.region,
+    service: service?.signingName ?? scopeService ?? 'sts',
+    audit: {},
+  }
+
+  let result: { [name: string]: XmlValue } | undefined
+  let failure: AwsError | undefined
+  try {
+    if (action === undefined || action === '')
+      throw new AwsError('MissingAction', 'Missing Action', { status: 400 })
+    const handler = service?.actions[action]
+    if (service === undefined || handler === undefined)
+      throw new AwsError(
+        'InvalidAction',
+        `Could not find operation ${action} for version ${version ?? service?.version ?? 'NO_VERSION_SPECIFIED'}`,
+      )
+    const unsigned = service.unsignedActions?.includes(action) === true
+    if (!unsigned) {
+      if (signatureError !== undefined) throw signatureError
+      const { caller } = await authenticate(ctx, http, { service: service.signingName })
+      request.caller = caller
+    }
+    result = await handler(request, ctx)
+  } catch (err) {
+    if (err instanceof AwsError) failure = err
+    else {
+      const errorId = randomUUID()
+      ctx.log.error('aws.query.error', { errorId, action, requestId, error: err })
+      failure = new AwsError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.')
+    }
+  }
+
+  if (service !== undefined && action !== undefined && action !== '') {
+    const event: AuditEvent = {
+      eventVersion: '1.08',
+      eventTime: isoSeconds(now),
+      eventSource: service.eventSource ?? `${service.signingName}.amazonaws.com`,
+      eventName: action,
+      awsRegion: request.region,
+      sourceIPAddress: http.sourceIp,
+      userAgent,
+      userIdentity:
+        (request.audit.userIdentity as AuditEvent['userIdentity'] | undefined) ??
+        (request.caller !== undefined ? userIdentityOf(request.caller) : { type: 'Unknown' }),
+      requestParameters: auditRequestParameters(params),
+      responseElements:
+        failure !== undefined
+          ? null
+          : request.audit.responseElements !== undefined
+            ? request.audit.responseElements
+            : result === undefined
+              ? null
+              : (auditResponseElements(result) as Record<string, unknown>),
+      ...(failure === undefined ? {} : { errorCode: failure.code, errorMessage: redactText(failure.message) }),
+      requestID: requestId,
+      eventID: randomUUID(),
+      readOnly: isReadOnly(service, action),
+      eventType: 'AwsApiCall',
+      ...(request.audit.recipientAccountId !== undefined
+        ? { recipientAccountId: request.audit.recipientAccountId }
+        : request.caller !== undefined
+          ? { recipientAccountId: request.caller.accountId }
+          : {}),
+      ...(request.audit.additionalEventData === undefined
+        ? {}
+        : { additionalEventData: request.audit.additionalEventData }),
+    }
+    try {
+      await ctx.audit.record(event)
+    } catch (err) {
+      // Fail closed: no decision leaves without its audit record.
+      ctx.log.error('audit.record_failed', { requestId, action, error: err })
+      failure = new AwsError('ServiceUnavailable', 'Service is unable to handle request.')
+      result = undefined
+    }
+  }
+
+  if (failure !== undefined)
+    return xmlResponse(
+      failure.status,
+      requestId,
+      renderErrorResponse(xmlns, { type: failure.type, code: failure.code, message: failure.message }, requestId),
+    )
+  return xmlResponse(200, requestId, renderQueryResponse(action as string, xmlns, result, requestId))
+}

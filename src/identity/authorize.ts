@@ -1,0 +1,149 @@
+/**
+ * @module identity/authorize
+ * Authorizes a caller's request with the policy engine: gathers the caller's identity policies, permissions
+ * boundary, session policies and principal tags (role sessions: the role's policies ∩ the session's policies),
+ * builds the request context with the shared builder, and calls `authorize`. Compiled policies are cached by
+ * document text. Used by STS (AssumeRole, DecodeAuthorizationMessage) and available to IAM / EKS.
+ */
+import type { AppContext } from '../server/context.ts'
+import { createIamRepo } from '../aws/iam/repo.ts'
+import {
+  authorize,
+  compilePolicy,
+  type AuthorizationResult,
+  type CompiledPolicy,
+  type PolicyType,
+} from '../policy/index.ts'
+import { buildRequestContext, type RequestContext, type RequestContextInput } from './context.ts'
+import { mergeTags } from './sessions.ts'
+import type { Caller, SessionTag } from './types.ts'
+
+const CACHE_LIMIT = 2000
+const compiled = new Map<string, CompiledPolicy>()
+
+/** compilePolicy with a bounded cache keyed by type + id + text (the same trust policy is compiled once). */
+export function compileCached(document: string, id: string, type: PolicyType): CompiledPolicy {
+  const key = `${type}\u0000${id}\u0000${document}`
+  const hit = compiled.get(key)
+  if (hit !== undefined) return hit
+  const policy = compilePolicy(document, { id, type })
+  if (compiled.size >= CACHE_LIMIT) {
+    const oldest = compiled.keys().next().value
+    if (oldest !== undefined) compiled.delete(oldest)
+  }
+  compiled.set(key, policy)
+  return policy
+}
+
+const ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+
+export interface CallerPolicies {
+  identityPolicies: CompiledPolicy[]
+  permissionBoundaries: CompiledPolicy[]
+  sessionPolicies: CompiledPolicy[] | undefined
+  principalTags: SessionTag[]
+}
+
+/** What the engine needs about the caller. Policies that no longer exist are skipped (as AWS does). */
+export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<CallerPolicies> {
+  const repo = createIamRepo(ctx.db)
+  if (caller.type === 'Root') {
+    return {
+      identityPolicies: [compileCached(ALLOW_ALL, `arn:aws:iam::${caller.accountId}:root`, 'identity')],
+      permissionBoundaries: [],
+      sessionPolicies: undefined,
+      principalTags: [],
+    }
+  }
+  if (caller.type === 'AssumedRole' && caller.session !== undefined) {
+    const s = caller.session
+    const role = await repo.getRoleByArn(s.roleArn)
+    const docs = role === undefined ? [] : await repo.getRolePolicyDocuments(role.accountId, role.roleName)
+    const identityPolicies = docs.map((d) =>
+      compileCached(d.document, d.id, d.kind === 'inline' ? 'inline' : 'managed'),
+    )
+    const permissionBoundaries: CompiledPolicy[] = []
+    if (role?.permissionsBoundaryArn !== undefined) {
+      const doc = await repo.getManagedPolicyDocument(role.permissionsBoundaryArn)
+      if (doc !== undefined)
+        permissionBoundaries.push(compileCached(doc, role.permissionsBoundaryArn, 'boundary'))
+    }
+    const sessionDocs: CompiledPolicy[] = s.sessionPolicies.map((d, i) =>
+      compileCached(d, `${caller.arn}/session-policy-${i + 1}`, 'session'),
+    )
+    for (const arn of s.sessionPolicyArns) {
+      const doc = await repo.getManagedPolicyDocument(arn)
+      // A session policy ARN that no longer exists still narrows: it contributes no Allow.
+      sessionDocs.push(
+        compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', arn, 'session'),
+      )
+    }
+    return {
+      identityPolicies,
+      permissionBoundaries,
+      sessionPolicies: sessionDocs.length > 0 ? sessionDocs : undefined,
+      principalTags: mergeTags(role?.tags ?? [], s.tags),
+    }
+  }
+  // IAM user (long-term keys or GetSessionToken credentials)
+  const userName = caller.userName ?? caller.arn.split('/').pop() ?? ''
+  const docs = await repo.getUserPolicyDocuments(caller.accountId, userName)
+  const user = await repo.getUser(caller.accountId, userName)
+  const permissionBoundaries: CompiledPolicy[] = []
+  if (user?.permissionsBoundaryArn !== undefined) {
+    const doc = await repo.getManagedPolicyDocument(user.permissionsBoundaryArn)
+    if (doc !== undefined)
+      permissionBoundaries.push(compileCached(doc, user.permissionsBoundaryArn, 'boundary'))
+  }
+  return {
+    identityPolicies: docs.map((d) =>
+      compileCached(d.document, d.id, d.kind === 'inline' ? 'inline' : 'managed'),
+    ),
+    permissionBoundaries,
+    sessionPolicies: undefined,
+    principalTags: user?.tags ?? [],
+  }
+}
+
+export interface CallerAuthorizationInput {
+  action: string
+  resource: string
+  resourceAccount?: string
+  resourcePolicy?: CompiledPolicy
+  resourcePolicyIsGate?: boolean
+  /** Request facts for the context builder (caller, clock and principal tags are filled in here). */
+  context?: Omit<RequestContextInput, 'caller' | 'now' | 'principalTags'>
+}
+
+export interface CallerAuthorization {
+  result: AuthorizationResult
+  context: RequestContext
+}
+
+export async function authorizeCaller(
+  ctx: AppContext,
+  caller: Caller,
+  input: CallerAuthorizationInput,
+  policies?: CallerPolicies,
+): Promise<CallerAuthorization> {
+  const p = policies ?? (await callerPolicies(ctx, caller))
+  const context = buildRequestContext({
+    ...input.context,
+    caller,
+    now: ctx.now(),
+    principalTags: p.principalTags,
+  })
+  const result = authorize({
+    principal: caller.arn,
+    action: input.action,
+    resource: input.resource,
+    ...(input.resourceAccount === undefined ? {} : { resourceAccount: input.resourceAccount }),
+    context,
+    identityPolicies: p.identityPolicies,
+    ...(input.resourcePolicy === undefined ? {} : { resourcePolicy: input.resourcePolicy }),
+    ...(input.resourcePolicyIsGate === undefined ? {} : { resourcePolicyIsGate: input.resourcePolicyIsGate }),
+    ...(p.permissionBoundaries.length > 0 ? { permissionBoundaries: p.permissionBoundaries } : {}),
+    ...(p.sessionPolicies === undefined ? {} : { sessionPolicies: p.sessionPolicies }),
+  })
+  return { result, context }
+}

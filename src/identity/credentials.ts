@@ -1,0 +1,241 @@
+/**
+ * @module identity/credentials
+ * Credentials podtrust issues:
+ * - access key ids `ASIA…` (temporary) / `AKIA…` (long-term) of 20 chars that encode the account as AWS does
+ *   (the first 40 bits after the prefix hold `2^39 + floor(account/2)`, the next bit `account % 2`);
+ * - 40-char secret access keys;
+ * - self-contained session tokens: the session (secret, identity, expiry, tags, policies) sealed with
+ *   AES-256-GCM under a keyring key named in the token, so any replica opens any token without a lookup.
+ *   The keyring lives in the store (`identity_session_keys`); rotation adds a key that seals from then on and
+ *   keeps older keys for opening until every token they sealed has expired.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import type { Queryable } from '../store/db.ts'
+import { PodtrustError } from '../errors.ts'
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+
+export type RandomBytes = (size: number) => Uint8Array
+
+export type CredentialErrorCode = 'TOKEN_INVALID' | 'KEY_NOT_FOUND' | 'ACCOUNT_INVALID'
+
+export class CredentialError extends PodtrustError<CredentialErrorCode> {}
+
+/** `prefix` + `bodyChars` base32 chars encoding `accountId` (16 for access key ids, 17 for AROA/AIDA ids). */
+export function encodeAccountId(
+  prefix: string,
+  accountId: string,
+  randomBytes: RandomBytes,
+  bodyChars = 16,
+): string {
+  if (!/^\d{12}$/.test(accountId))
+    throw new CredentialError('ACCOUNT_INVALID', `account id must be 12 digits`)
+  const account = BigInt(accountId)
+  let bits = ((1n << 39n) + account / 2n) << 1n
+  bits |= account % 2n
+  let count = 41
+  const total = bodyChars * 5
+  const random = randomBytes(Math.ceil((total - count) / 8))
+  for (let i = 0; count < total; i++, count++) {
+    const byte = random[i >> 3] ?? 0
+    bits = (bits << 1n) | BigInt((byte >> (7 - (i & 7))) & 1)
+  }
+  let out = ''
+  for (let i = total - 5; i >= 0; i -= 5) out += BASE32[Number((bits >> BigInt(i)) & 31n)]
+  return prefix + out
+}
+
+/** The account encoded in a new-generation key id; undefined for old-style ids (5th char < `Q`) or junk. */
+export function decodeAccountId(id: string): string | undefined {
+  const body = id.slice(4, 14)
+  if (body.length < 10) return undefined
+  let n = 0n
+  for (const ch of body) {
+    const v = BASE32.indexOf(ch)
+    if (v === -1) return undefined
+    n = (n << 5n) | BigInt(v)
+  }
+  // 50 bits; the first 48 are AWS's 6-byte `z`; account = (z & 0x7fffffffff80) >> 7.
+  const z = n >> 2n
+  if ((z >> 47n) === 0n) return undefined
+  const account = (z & 0x7fffffffff80n) >> 7n
+  if (account > 999_999_999_999n) return undefined
+  return account.toString().padStart(12, '0')
+}
+
+export function newAccessKeyId(
+  kind: 'temporary' | 'long-term',
+  accountId: string,
+  randomBytes: RandomBytes,
+): string {
+  return encodeAccountId(kind === 'temporary' ? 'ASIA' : 'AKIA', accountId, randomBytes)
+}
+
+/** 40 chars of base64 (AWS's secret access key shape). */
+export function newSecretAccessKey(randomBytes: RandomBytes): string {
+  return Buffer.from(randomBytes(30)).toString('base64')
+}
+
+// ---- keyring ----------------------------------------------------------------------------------------------
+
+export interface KeyringKey {
+  kid: string
+  secret: Buffer
+  createdAt: Date
+  retiredAt: Date | undefined
+}
+
+export interface Keyring {
+  /** The key new tokens are sealed with (the newest non-retired key). */
+  active: KeyringKey
+  byKid: Map<string, KeyringKey>
+}
+
+interface KeyRow {
+  kid: string
+  secret: string
+  created_at: number | string | bigint
+  retired_at: number | string | bigint | null
+}
+
+/** How long a retired key still opens tokens: the longest session (GetSessionToken: 36 h) plus slack. */
+export const RETIRED_KEY_GRACE_MS = 37 * 3600 * 1000
+
+function toKey(row: KeyRow): KeyringKey {
+  return {
+    kid: row.kid,
+    secret: Buffer.from(row.secret, 'base64'),
+    createdAt: new Date(Number(row.created_at)),
+    retiredAt: row.retired_at === null ? undefined : new Date(Number(row.retired_at)),
+  }
+}
+
+function newKid(randomBytes: RandomBytes): string {
+  return Buffer.from(randomBytes(6)).toString('hex')
+}
+
+/** Reads the keyring, creating the first key when there is none. */
+export async function loadKeyring(
+  db: Queryable,
+  now: Date,
+  randomBytes: RandomBytes,
+): Promise<Keyring> {
+  let rows = await db.all<KeyRow>(
+    'SELECT kid, secret, created_at, retired_at FROM identity_session_keys ORDER BY created_at ASC, kid ASC',
+  )
+  if (!rows.some((r) => r.retired_at === null)) {
+    await db.run(
+      'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL) ON CONFLICT (kid) DO NOTHING',
+      [newKid(randomBytes), Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
+    )
+    rows = await db.all<KeyRow>(
+      'SELECT kid, secret, created_at, retired_at FROM identity_session_keys ORDER BY created_at ASC, kid ASC',
+    )
+  }
+  const keys = rows.map(toKey).filter(
+    (k) => k.retiredAt === undefined || k.retiredAt.getTime() + RETIRED_KEY_GRACE_MS > now.getTime(),
+  )
+  const active = [...keys].reverse().find((k) => k.retiredAt === undefined)
+  if (active === undefined) throw new CredentialError('KEY_NOT_FOUND', 'no active session key')
+  return { active, byKid: new Map(keys.map((k) => [k.kid, k])) }
+}
+
+/**
+ * Rotates: a new key seals from now on; the previous ones are retired (still open tokens for the grace
+ * period) and keys retired longer than the grace are deleted. Returns the new key id.
+ */
+export async function rotateKeyring(
+  db: Queryable,
+  now: Date,
+  randomBytes: RandomBytes,
+): Promise<string> {
+  const kid = newKid(randomBytes)
+  await db.run('UPDATE identity_session_keys SET retired_at = ? WHERE retired_at IS NULL', [
+    now.getTime(),
+  ])
+  await db.run(
+    'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL)',
+    [kid, Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
+  )
+  await db.run('DELETE FROM identity_session_keys WHERE retired_at IS NOT NULL AND retired_at < ?', [
+    now.getTime() - RETIRED_KEY_GRACE_MS,
+  ])
+  return kid
+}
+
+// ---- sealing ------------------------------------------------------------------------------------------------
+
+/** Token prefix: format version. Tokens are `PT1` + kid (12 hex) + base64 of deflated, sealed JSON. */
+const TOKEN_PREFIX = 'PT1'
+const KID_LENGTH = 12
+
+/** Seals `payload` (JSON) under the active key. The result is header-safe base64 text. */
+export function sealToken(keyring: Keyring, payload: unknown, randomBytes: RandomBytes): string {
+  const key = keyring.active
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key.secret, iv)
+  cipher.setAAD(Buffer.from(TOKEN_PREFIX + key.kid))
+  const plain = deflateRawSync(Buffer.from(JSON.stringify(payload), 'utf8'))
+  const body = Buffer.concat([cipher.update(plain), cipher.final()])
+  return (
+    TOKEN_PREFIX +
+    key.kid +
+    Buffer.concat([Buffer.from(iv), body, cipher.getAuthTag()]).toString('base64')
+  )
+}
+
+/** The key id a token names, or undefined when it is not one of ours. */
+export function tokenKid(token: string): string | undefined {
+  if (!token.startsWith(TOKEN_PREFIX)) return undefined
+  const kid = token.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + KID_LENGTH)
+  return /^[0-9a-f]{12}$/.test(kid) ? kid : undefined
+}
+
+/** Opens a sealed token; throws `CredentialError` for anything forged, truncated or sealed by an unknown key. */
+export function openToken(keyring: Keyring, token: string): unknown {
+  const kid = tokenKid(token)
+  if (kid === undefined) throw new CredentialError('TOKEN_INVALID', 'not a podtrust session token')
+  const key = keyring.byKid.get(kid)
+  if (key === undefined) throw new CredentialError('KEY_NOT_FOUND', 'session token key unknown')
+  const raw = Buffer.from(token.slice(TOKEN_PREFIX.length + KID_LENGTH), 'base64')
+  if (raw.length < 12 + 16 + 1) throw new CredentialError('TOKEN_INVALID', 'session token truncated')
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key.secret, raw.subarray(0, 12))
+    decipher.setAAD(Buffer.from(TOKEN_PREFIX + kid))
+    decipher.setAuthTag(raw.subarray(raw.length - 16))
+    const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()])
+    return JSON.parse(inflateRawSync(plain).toString('utf8')) as unknown
+  } catch (err) {
+    throw new CredentialError('TOKEN_INVALID', 'session token does not open', { cause: err })
+  }
+}
+
+// ---- a per-store cache so requests don't read the keyring every time ----------------------------------------
+
+const cache = new WeakMap<object, { keyring: Keyring; loadedAt: number }>()
+const CACHE_MS = 60_000
+
+/**
+ * The keyring of `db`, cached for a minute; `refresh` forces a reload (an unknown kid may come from a
+ * rotation on another replica).
+ */
+export async function getKeyring(
+  db: Queryable,
+  now: Date,
+  randomBytes: RandomBytes,
+  refresh = false,
+): Promise<Keyring> {
+  const hit = cache.get(db)
+  if (!refresh && hit !== undefined && Math.abs(now.getTime() - hit.loadedAt) < CACHE_MS)
+    return hit.keyring
+  // A refresh on an unknown kid is rate-limited to one per second per store.
+  if (refresh && hit !== undefined && Math.abs(now.getTime() - hit.loadedAt) < 1000) return hit.keyring
+  const keyring = await loadKeyring(db, now, randomBytes)
+  cache.set(db, { keyring, loadedAt: now.getTime() })
+  return keyring
+}
+
+export function invalidateKeyringCache(db: Queryable): void {
+  cache.delete(db)
+}
