@@ -140,7 +140,7 @@ describe('EKS Pod Identity with the AWS SDK for JavaScript v3', () => {
       assert.ok((creds.expiration?.getTime() ?? 0) - Date.now() >= 55 * 60 * 1000, 'at least ~1 h of validity')
       const who = await callerIdentity(creds)
       assert.equal(who.Account, ACCOUNT)
-      assert.match(who.Arn ?? '', new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/app/eks-c1-cart-7d9f8--[0-9a-f-]{36}$`))
+      assert.match(who.Arn ?? '', new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/app/eks-c1-cart-7d9f8-[0-9a-f-]{36}$`))
     }
     const cached = await credentialsFrom(agent.credentialsUrl, token)
     const again = await credentialsFrom(agent.credentialsUrl, token)
