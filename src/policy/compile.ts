@@ -5,7 +5,7 @@
  * 2008-10-17 or without Version, `${…}` is literal text (IAM User Guide, "Policy variables").
  */
 import { PolicyError } from './errors.ts'
-import { compileGlob, compileTokens, type Glob, type GlobToken } from './glob.ts'
+import { compileGlob, compileTokens, STAR, type Glob, type GlobToken } from './glob.ts'
 import { parseOperator, type OperatorEntry, type ValueMatcher } from './operators.ts'
 import { compilePrincipal, type PrincipalMatcher, type PrincipalSpec } from './principal.ts'
 import type { PolicyType, StatementRef } from './types.ts'
@@ -52,8 +52,52 @@ export interface CompiledCondition {
 
 export type ResourceMatcher =
   | { kind: 'any' }
-  | { kind: 'static'; segments: Glob[]; whole: Glob; pattern: string }
-  | { kind: 'template'; template: Template; pattern: string }
+  | {
+      kind: 'static'
+      segments: Glob[]
+      short: ShortArn | undefined
+      whole: Glob
+      pattern: string
+      rule: ShortArnRule
+    }
+  | { kind: 'template'; template: Template; pattern: string; rule: ShortArnRule }
+
+/** A Resource pattern with fewer than six ARN segments (`arn:aws:sqs:us-east-1`). */
+export interface ShortArn {
+  /** The last given segment ends with `*`. */
+  endsWithStar: boolean
+  /** A wildcard appears anywhere. */
+  hasWildcard: boolean
+}
+
+/**
+ * How each policy type treats short ARN patterns (iam-simulate's model, pinned by the corpus' resource table):
+ * identity-side policies expand missing segments to wildcards (a mismatch is an error, never inverted by
+ * NotResource); resource policies expand only patterns holding a wildcard and treat a plain short ARN as no
+ * match; SCPs accept only a trailing `*`; RCPs reject short ARNs.
+ */
+export const shortArnRules = {
+  identity: 'expand',
+  managed: 'expand',
+  inline: 'expand',
+  boundary: 'expand',
+  session: 'expand',
+  trust: 'expand',
+  resource: 'resource',
+  scp: 'trailingStar',
+  rcp: 'reject',
+} as const satisfies Record<PolicyType, string>
+export type ShortArnRule = (typeof shortArnRules)[PolicyType]
+
+export function classifyShort(segments: GlobToken[][]): ShortArn | undefined {
+  if (segments.length >= 6) return undefined
+  const last = segments[segments.length - 1]!
+  const lastToken = last[last.length - 1]
+  return {
+    endsWithStar: lastToken === STAR,
+    hasWildcard: segments.some((seg) => seg.some((t) => typeof t !== 'string')),
+  }
+}
 
 export interface CompiledStatement {
   ref: StatementRef
@@ -230,14 +274,17 @@ export function compileResourceTokens(tokens: GlobToken[]): Glob[] {
   return splitTokens(tokens).map((s) => compileTokens(s))
 }
 
-function compileResource(pattern: string, variables: boolean): ResourceMatcher {
+function compileResource(pattern: string, variables: boolean, rule: ShortArnRule): ResourceMatcher {
   if (pattern === '*') return { kind: 'any' }
   const t = variables ? parseTemplate(pattern) : literalTemplate(pattern)
-  if (t.hasVariables) return { kind: 'template', template: t, pattern }
+  if (t.hasVariables) return { kind: 'template', template: t, pattern, rule }
   const tokens = staticTokens(t)
+  const split = splitTokens(tokens)
   return {
     kind: 'static',
-    segments: compileResourceTokens(tokens),
+    rule,
+    short: classifyShort(split),
+    segments: split.map((seg) => compileTokens(seg)),
     whole: compileTokens(tokens),
     pattern,
   }
@@ -299,7 +346,7 @@ export function compilePolicy(
       // Action names are case-insensitive (IAM User Guide, "Action"): compile lower-cased globs.
       actions: actions?.map((a) => compileGlob(a.toLowerCase())),
       actionNegated: s.action === undefined && s.notAction !== undefined,
-      resources: resources?.map((r) => compileResource(r, variables)),
+      resources: resources?.map((r) => compileResource(r, variables, shortArnRules[type])),
       resourceNegated: s.resource === undefined && s.notResource !== undefined,
       conditions: s.conditions.map((c, i) =>
         compileCondition(c, variables, `${path}.Condition[${i}]`),

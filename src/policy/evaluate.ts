@@ -3,10 +3,10 @@
  * Evaluates one compiled statement against one prepared request. Precondition: the policy compiled
  * (compile.ts); evaluation itself never throws.
  */
-import { globMatch, type Glob } from './glob.ts'
+import { compileTokens, globMatch, type Glob } from './glob.ts'
 import type { Context } from './context.ts'
 import type { CompiledCondition, CompiledStatement, ResourceMatcher } from './compile.ts'
-import { compileResourceTokens } from './compile.ts'
+import { classifyShort, splitTokens, type ShortArn, type ShortArnRule } from './compile.ts'
 import {
   MATCH_DIRECT,
   MATCH_NONE,
@@ -37,40 +37,57 @@ export function prepareResource(resource: string): string[] | undefined {
 // The resource type cannot be wildcarded: `*` before the type delimiter does not match `instance/id` (reference-arns).
 const WILDCARD_TYPE = /^\*[/:]/
 
+/** Tri-state resource match: an error (unresolved variable, unusable short ARN) is never inverted by NotResource. */
+const NO = 0
+const YES = 1
+const ERR = 2
+type Tri = 0 | 1 | 2
+
 function segmentsMatch(segments: Glob[], parts: string[]): boolean {
-  // A short ARN pattern (`arn:aws:sqs`) stands for itself followed by wildcards in the missing segments.
-  const n = segments.length
-  for (let i = 0; i < n; i++) {
-    const seg = segments[i]!
-    if (!globMatch(seg, parts[i]!)) return false
-  }
+  // A short pattern is compared on its given segments: the missing ones act as wildcards.
+  for (let i = 0; i < segments.length; i++) if (!globMatch(segments[i]!, parts[i]!)) return false
   return true
 }
 
-function matchResource(m: ResourceMatcher, req: PreparedRequest): boolean {
-  if (m.kind === 'any') return true
-  if (req.resource === '*') return false
+function shortMatch(rule: ShortArnRule, short: ShortArn, segments: Glob[], parts: string[]): Tri {
+  const matches = segmentsMatch(segments, parts)
+  switch (rule) {
+    case 'expand':
+      return matches ? YES : ERR
+    case 'resource':
+      if (!short.hasWildcard) return NO
+      return matches ? YES : ERR
+    case 'trailingStar':
+      return short.endsWithStar && matches ? YES : ERR
+    case 'reject':
+      return ERR
+  }
+}
+
+function matchResource(m: ResourceMatcher, req: PreparedRequest): Tri {
+  if (m.kind === 'any') return YES
+  if (req.resource === '*') return NO
   let segments: Glob[]
+  let short: ShortArn | undefined
   let whole: Glob | undefined
   if (m.kind === 'static') {
     segments = m.segments
+    short = m.short
     whole = m.whole
   } else {
     const tokens = resolveTokens(m.template, req.ctx)
     // A variable with no value in the request matches no resource (IAM User Guide, "Policy variables").
-    if (tokens === undefined) return false
-    segments = compileResourceTokens(tokens)
-    whole = undefined
+    if (tokens === undefined) return ERR
+    const split = splitTokens(tokens)
+    segments = split.map((seg) => compileTokens(seg))
+    short = classifyShort(split)
   }
   const parts = req.resourceParts
-  if (parts === undefined) {
-    return whole === undefined ? false : globMatch(whole, req.resource)
-  }
-  if (segments.length === 6 && WILDCARD_TYPE.test(m.pattern.split(':').slice(5).join(':'))) {
-    const typeEnd = parts[5]!.search(/[/:]/)
-    if (typeEnd > 0) return false
-  }
-  return segmentsMatch(segments, parts)
+  if (parts === undefined) return whole !== undefined && globMatch(whole, req.resource) ? YES : NO
+  if (short !== undefined) return shortMatch(m.rule, short, segments, parts)
+  if (WILDCARD_TYPE.test(m.pattern.split(':').slice(5).join(':')) && parts[5]!.search(/[/:]/) > 0)
+    return NO
+  return segmentsMatch(segments, parts) ? YES : NO
 }
 
 function anyAction(actions: Glob[], action: string): boolean {
@@ -78,9 +95,24 @@ function anyAction(actions: Glob[], action: string): boolean {
   return false
 }
 
-function anyResource(resources: ResourceMatcher[], req: PreparedRequest): boolean {
-  for (const r of resources) if (matchResource(r, req)) return true
-  return false
+function anyResource(resources: ResourceMatcher[], req: PreparedRequest): Tri {
+  let out: Tri = NO
+  for (const r of resources) {
+    const m = matchResource(r, req)
+    if (m === YES) return YES
+    if (m === ERR) out = ERR
+  }
+  return out
+}
+
+/** Resource / NotResource: does the element let the statement apply? */
+function resourceApplies(
+  resources: ResourceMatcher[],
+  negated: boolean,
+  req: PreparedRequest,
+): boolean {
+  const m = anyResource(resources, req)
+  return m === ERR ? false : (m === YES) !== negated
 }
 
 function single(c: CompiledCondition, raw: string, ctx: Context): boolean {
@@ -138,7 +170,7 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
 export function matchStatement(s: CompiledStatement, req: PreparedRequest): MatchKind {
   if (s.actions !== undefined && anyAction(s.actions, req.action) === s.actionNegated)
     return MATCH_NONE
-  if (s.resources !== undefined && anyResource(s.resources, req) === s.resourceNegated)
+  if (s.resources !== undefined && !resourceApplies(s.resources, s.resourceNegated, req))
     return MATCH_NONE
   let kind: MatchKind = MATCH_DIRECT
   if (s.principal !== undefined) {
@@ -160,7 +192,7 @@ export function explainMismatch(
   if (s.actions !== undefined && anyAction(s.actions, req.action) === s.actionNegated) {
     return { element: s.actionNegated ? 'NotAction' : 'Action' }
   }
-  if (s.resources !== undefined && anyResource(s.resources, req) === s.resourceNegated) {
+  if (s.resources !== undefined && !resourceApplies(s.resources, s.resourceNegated, req)) {
     return { element: s.resourceNegated ? 'NotResource' : 'Resource' }
   }
   if (s.principal !== undefined) {
@@ -174,4 +206,10 @@ export function explainMismatch(
       return { element: 'Condition', detail: `${c.operator} ${c.key}` }
   }
   return undefined
+}
+
+/** Does the statement's Resource / NotResource element apply to the request? (Element-level, for the corpus.) */
+export function resourceElementMatches(s: CompiledStatement, req: PreparedRequest): boolean {
+  if (s.resources === undefined) return true
+  return resourceApplies(s.resources, s.resourceNegated, req)
 }

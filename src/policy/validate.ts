@@ -271,7 +271,13 @@ function resourceFormat(resource: string, state: ResourceState): void {
   }
   const [service, , rest3] = partition(rest2, ':')
   const regionMessage = REGION_MESSAGES[service]
-  if (regionMessage !== undefined && !rest3.startsWith(':')) {
+  // S3 access points, jobs and the like are regional resources; only buckets and objects are global.
+  const regionalS3 =
+    service === 's3' &&
+    /^[^:]*:[^:]*:(accesspoint|job|storage-lens|async-request|access-grants|outpost)[/:]/.test(
+      rest3,
+    )
+  if (regionMessage !== undefined && !rest3.startsWith(':') && !regionalS3) {
     state.error = regionMessage(resource)
     return
   }
@@ -374,12 +380,13 @@ function saveTimeChecks(document: string, type: PolicyType): void {
     return true
   }
   for (const s of sts) check(exists(s, 'Action', 'NotAction'), MSG.actions)
+  if (state.error !== '') reject(state.error)
+  // IAM reports a bad action vendor before a missing Resource (moto corpus, AWS-verified).
+  for (const key of ['Action', 'NotAction'])
+    for (const s of sts) for (const a of listOf(s[key])) actionPrefix(a)
   if (type !== 'trust' && type !== 'resource') {
     for (const s of sts) check(exists(s, 'Resource', 'NotResource'), MSG.resources)
   }
-  if (state.error !== '') reject(state.error)
-  for (const key of ['Action', 'NotAction'])
-    for (const s of sts) for (const a of listOf(s[key])) actionPrefix(a)
 
   if (type === 'trust') {
     for (const s of sts) {
