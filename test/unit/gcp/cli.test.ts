@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { test } from 'node:test'
+import { main } from '../../../src/cli/main.ts'
+import { applyConfig } from '../../../src/config/apply.ts'
+import { getBindings } from '../../../src/gcp/repo.ts'
+import { openDb } from '../../../src/store/open.ts'
+
+const BASE = 'iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kube'
+const SA = 'app-sa@demo-project.iam.gserviceaccount.com'
+
+function capture() {
+  let text = ''
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk)
+      cb()
+    },
+  })
+  return { stream, text: () => text }
+}
+
+async function run(dir: string, argv: string[]) {
+  const out = capture()
+  const err = capture()
+  const code = await main(argv, { stdout: out.stream, stderr: err.stream, env: {}, cwd: dir })
+  return { code, stdout: out.text(), stderr: err.text() }
+}
+
+async function seeded(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'podtrust-gcp-cli-'))
+  const db = await openDb({ dataDir: dir })
+  await applyConfig(
+    db,
+    `gcp:
+  projects:
+    - projectId: demo-project
+      projectNumber: '123456789012'
+      pools:
+        - poolId: kube
+          providers:
+            - providerId: local
+              oidc: { issuerUri: 'https://127.0.0.1:7443' }
+      serviceAccounts:
+        - accountId: app-sa
+`,
+    { accountId: '000000000000', region: 'us-east-1', now: new Date() },
+  )
+  await db.close()
+  return dir
+}
+
+test('gcp cred-config writes an external_account file pointing at podtrust', async () => {
+  const dir = await seeded()
+  try {
+    const plain = await run(dir, ['gcp', 'cred-config', '--data-dir', dir, '--project', 'demo-project', '--pool', 'kube', '--provider', 'local', '--url', 'http://127.0.0.1:9999/', '--token-file', '/t'])
+    assert.equal(plain.code, 0, plain.stderr)
+    const config = JSON.parse(plain.stdout) as Record<string, unknown>
+    assert.equal(config['type'], 'external_account')
+    assert.equal(config['audience'], `//${BASE}/providers/local`)
+    assert.equal(config['token_url'], 'http://127.0.0.1:9999/v1/token')
+    assert.equal(config['token_info_url'], 'http://127.0.0.1:9999/v1/introspect')
+    assert.deepEqual(config['credential_source'], { file: '/t', format: { type: 'text' } })
+    const out = join(dir, 'cred.json')
+    const imp = await run(dir, ['gcp', 'cred-config', '--data-dir', dir, '--project', '123456789012', '--pool', 'kube', '--provider', 'local', '--service-account', SA, '--lifetime', '1800', '--output', out])
+    assert.equal(imp.code, 0, imp.stderr)
+    const impConfig = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>
+    assert.equal(impConfig['service_account_impersonation_url'], `http://127.0.0.1:7070/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`)
+    assert.deepEqual(impConfig['service_account_impersonation'], { token_lifetime_seconds: 1800 })
+    assert.equal(impConfig['token_info_url'], undefined)
+    const missing = await run(dir, ['gcp', 'cred-config', '--data-dir', dir, '--project', 'demo-project', '--pool', 'kube', '--provider', 'nope'])
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /provider 'nope' is not declared/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('gcp add-binding / remove-binding / list', async () => {
+  const dir = await seeded()
+  try {
+    const member = `principalSet://${BASE}/attribute.namespace/default`
+    const add = await run(dir, ['gcp', 'add-binding', SA, '--member', member, '--data-dir', dir])
+    assert.equal(add.code, 0, add.stderr)
+    const again = await run(dir, ['gcp', 'add-binding', SA, '--member', member, '--data-dir', dir])
+    assert.equal(again.code, 0)
+    const db = await openDb({ dataDir: dir })
+    assert.deepEqual(await getBindings(db, SA), [{ role: 'roles/iam.workloadIdentityUser', members: [member] }])
+    await db.close()
+    const list = await run(dir, ['gcp', 'list', '--data-dir', dir])
+    assert.match(list.stdout, /provider local\thttps:\/\/127\.0\.0\.1:7443/)
+    assert.ok(list.stdout.includes(`roles/iam.workloadIdentityUser\t${member}`))
+    const remove = await run(dir, ['gcp', 'remove-binding', SA, '--member', member, '--data-dir', dir])
+    assert.equal(remove.code, 0, remove.stderr)
+    const removeAgain = await run(dir, ['gcp', 'remove-binding', SA, '--member', member, '--data-dir', dir])
+    assert.equal(removeAgain.code, 1)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('gcp CLI usage errors exit 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podtrust-gcp-cli-'))
+  try {
+    const cases: [string[], RegExp][] = [
+      [['gcp'], /missing subcommand/],
+      [['gcp', 'nope'], /unknown subcommand/],
+      [['gcp', 'add-binding'], /missing service account EMAIL/],
+      [['gcp', 'add-binding', SA, '--member', 'everyone'], /not a valid IAM member/],
+      [['gcp', 'add-binding', SA], /missing --member/],
+      [['gcp', 'cred-config', '--url', 'ftp://x'], /is not a base URL/],
+      [['gcp', 'cred-config', '--lifetime', '5'], /--lifetime must be/],
+      [['gcp', 'list', 'x'], /unexpected argument/],
+    ]
+    for (const [argv, pattern] of cases) {
+      const r = await run(dir, argv)
+      assert.equal(r.code, 2, argv.join(' '))
+      assert.match(r.stderr, pattern, argv.join(' '))
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
