@@ -10,6 +10,7 @@ import { eksAuthModule } from '../aws/eks-auth/module.ts'
 import { eksModule } from '../aws/eks/module.ts'
 import { azureModule } from '../azure/module.ts'
 import { gcpModule } from '../gcp/module.ts'
+import { iamModule } from '../aws/iam/module.ts'
 import { awsQueryModule } from '../aws/query/module.ts'
 
-export const protocolModules: ProtocolModule[] = [eksAuthModule, eksModule, azureModule, gcpModule, awsQueryModule]
+export const protocolModules: ProtocolModule[] = [eksAuthModule, eksModule, azureModule, gcpModule, iamModule, awsQueryModule]

@@ -49,6 +49,8 @@ export interface StartServerOptions {
   port?: number
   /** TLS port (0 = ephemeral); no TLS listener when undefined. */
   httpsPort?: number
+  /** When `httpsPort` is busy, listen on an ephemeral port instead of failing (`up` without --https-port). */
+  httpsPortFallback?: boolean
   /** The default issuer's URL (default `https://127.0.0.1:<https port or 7443>`). */
   issuerUrl?: string
   region?: string
@@ -227,7 +229,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         serverOptions: { key: cert.keyPem, cert: cert.certPem },
       }) as unknown as Server
       servers.push(tlsServer)
-      const tlsPort = await listen(tlsServer, options.httpsPort, host)
+      let tlsPort: number
+      try {
+        tlsPort = await listen(tlsServer, options.httpsPort, host)
+      } catch (err) {
+        if (options.httpsPortFallback !== true || options.httpsPort === 0) throw err
+        log.warn('server.https_port_busy', { port: options.httpsPort })
+        tlsPort = await listen(tlsServer, 0, host)
+      }
       settings.httpsPort = tlsPort
       settings.httpsBaseUrl = `https://${displayHost(host)}:${tlsPort}`
     }

@@ -1,0 +1,68 @@
+/**
+ * @module cli/commands/export
+ * `podtrust export`: writes the current state as a config document that `podtrust apply` accepts.
+ */
+import { renameSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { exportConfig } from '../../config/apply.ts'
+import { UsageError } from '../../errors.ts'
+import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
+import type { Command } from '../command.ts'
+import {
+  accountFlag,
+  openStore,
+  regionFlag,
+  storeArgOptions,
+  storeUsage,
+} from '../store-options.ts'
+
+const usage = `Usage:
+  podtrust export [--out FILE] [--account-id A] [--region R] [--data-dir DIR] [--store URL]
+
+Prints the current configuration (every registered section) as YAML, or writes it to --out FILE.
+
+Options:
+  --out FILE         write to FILE instead of stdout
+  --account-id A     default account (default ${DEFAULT_ACCOUNT_ID})
+  --region R         default region (default ${DEFAULT_REGION})
+${storeUsage}
+`
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'Write the current configuration as YAML',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: 'string' },
+        'account-id': { type: 'string' },
+        region: { type: 'string' },
+        ...storeArgOptions,
+      },
+    })
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`)
+    const env = {
+      accountId: accountFlag(values['account-id']) ?? DEFAULT_ACCOUNT_ID,
+      region: regionFlag(values.region) ?? DEFAULT_REGION,
+      now: new Date(),
+    }
+    const db = await openStore(values, io)
+    try {
+      const yaml = await exportConfig(db, env)
+      if (values.out === undefined) io.stdout.write(yaml)
+      else {
+        const file = resolve(io.cwd, values.out)
+        writeFileSync(`${file}.tmp`, yaml, { mode: 0o600 })
+        renameSync(`${file}.tmp`, file)
+      }
+      return 0
+    } finally {
+      await db.close()
+    }
+  },
+}

@@ -1,0 +1,192 @@
+/**
+ * @module cli/commands/up
+ * `podtrust up`: the local stack in one process — issuer, STS, IAM and every mounted protocol module on
+ * 127.0.0.1 (HTTP, plus TLS from podtrust's CA) — then prints the endpoint and the client environment.
+ * Runs until SIGINT/SIGTERM.
+ */
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startInProcessAgent } from '../../agent/index.ts'
+import type { RunningAgent } from '../../agent/index.ts'
+import { UsageError } from '../../errors.ts'
+import {
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_PORT,
+  DEFAULT_REGION,
+  startServer,
+} from '../../server/start.ts'
+import type { RunningServer } from '../../server/start.ts'
+import { DEFAULT_HTTPS_PORT, DEFAULT_ISSUER, getIssuer } from '../../tokens/issuer.ts'
+import type { LogLevel } from '../../server/logger.ts'
+import type { CliIo, Command } from '../command.ts'
+import {
+  accountFlag,
+  dataDirOf,
+  intFlag,
+  regionFlag,
+  storeUrlOf,
+  storeUsage,
+  storeArgOptions,
+} from '../store-options.ts'
+import { clientEnvironment, writeDemoToken } from '../up-env.ts'
+
+const usage = `Usage:
+  podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
+              [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
+              [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
+              [--data-dir DIR] [--store URL]
+
+Starts podtrust's local stack: the OIDC issuer, STS and IAM (and every other mounted API) on
+http://HOST:PORT and, with TLS from podtrust's CA, https://HOST:HTTPS_PORT. Prints a line with
+'ready' once it accepts requests, then the environment AWS clients need.
+
+Options:
+  --port PORT               plain HTTP port (default ${DEFAULT_PORT}; 0 = any free port)
+  --https-port PORT         TLS port (default ${DEFAULT_HTTPS_PORT}; 0 = any free port)
+  --no-tls                  no TLS listener
+  --host HOST               listen address (default 127.0.0.1)
+  --issuer-url URL          the default issuer's URL (default https://127.0.0.1:HTTPS_PORT)
+  --config FILE             apply this YAML config at start; repeatable (see docs/config.md)
+  --demo                    seed a ready-to-try role, OIDC provider and service-account token
+  --region R                default region (default ${DEFAULT_REGION})
+  --account-id A            default account id (default ${DEFAULT_ACCOUNT_ID})
+  --agent-port PORT         also run the EKS Pod Identity agent on 127.0.0.1:PORT
+  --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
+  --allow-private-issuers   fetch other issuers on private and link-local networks
+  --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
+${storeUsage}
+`
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      port: { type: 'string', short: 'p' },
+      'https-port': { type: 'string' },
+      'no-tls': { type: 'boolean' },
+      host: { type: 'string' },
+      'issuer-url': { type: 'string' },
+      config: { type: 'string', multiple: true },
+      demo: { type: 'boolean' },
+      region: { type: 'string' },
+      'account-id': { type: 'string' },
+      'agent-port': { type: 'string' },
+      'allow-http-issuers': { type: 'boolean' },
+      'allow-private-issuers': { type: 'boolean' },
+      'log-level': { type: 'string' },
+      ...storeArgOptions,
+    },
+  })
+}
+
+/** Resolves once SIGINT or SIGTERM arrives (or `stop` is called by a test). */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => () => {
+      process.off('SIGINT', onInt)
+      process.off('SIGTERM', onTerm)
+      resolve(sig)
+    }
+    const onInt = on('SIGINT')
+    const onTerm = on('SIGTERM')
+    process.once('SIGINT', onInt)
+    process.once('SIGTERM', onTerm)
+  })
+}
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'Start the local stack (issuer, STS, IAM, …) and print the client environment',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv)
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`)
+    const port = intFlag('port', values.port, 0, 65_535) ?? DEFAULT_PORT
+    if (values['no-tls'] === true && values['https-port'] !== undefined) {
+      throw new UsageError('give --https-port or --no-tls, not both')
+    }
+    const httpsPort =
+      values['no-tls'] === true
+        ? undefined
+        : (intFlag('https-port', values['https-port'], 0, 65_535) ?? DEFAULT_HTTPS_PORT)
+    if (httpsPort !== undefined && httpsPort !== 0 && httpsPort === port) {
+      throw new UsageError('--port and --https-port must differ')
+    }
+    const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
+    const logLevel = values['log-level'] ?? 'info'
+    if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
+      throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
+    }
+    if (
+      values['issuer-url'] !== undefined &&
+      !/^https:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(values['issuer-url'])
+    ) {
+      throw new UsageError(
+        `--issuer-url must be an https URL without query, got '${values['issuer-url']}'`,
+        'IAM accepts only https OIDC provider URLs',
+      )
+    }
+    const dataDir = dataDirOf(values['data-dir'], io)
+    const store = storeUrlOf(values.store, io)
+    const region = regionFlag(values.region) ?? DEFAULT_REGION
+    const accountId = accountFlag(values['account-id']) ?? DEFAULT_ACCOUNT_ID
+
+    const server = await startServer({
+      dataDir,
+      ...(store === undefined ? {} : { store }),
+      host: values.host ?? '127.0.0.1',
+      port,
+      ...(httpsPort === undefined ? {} : { httpsPort }),
+      // The default TLS port may be taken (another stack, a parallel test): fall back to a free one.
+      httpsPortFallback: values['https-port'] === undefined,
+      ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
+      region,
+      accountId,
+      configFiles: (values.config ?? []).map((f) => join(io.cwd, f)),
+      demo: values.demo === true,
+      allowHttpLoopbackIssuers: values['allow-http-issuers'] === true,
+      allowPrivateNetworkIssuers: values['allow-private-issuers'] === true,
+      logLevel: logLevel as LogLevel,
+    })
+    // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port.
+    let agent: RunningAgent | undefined
+    try {
+      if (agentPort !== undefined)
+        agent = await startInProcessAgent(server.ctx, { port: agentPort })
+      await announce(server, agent, { dataDir, demo: values.demo === true }, io)
+    } catch (err) {
+      await agent?.close()
+      await server.close()
+      throw err
+    }
+    const signal = await untilSignal()
+    server.ctx.log.info('server.stopping', { signal })
+    await agent?.close()
+    await server.close()
+    return 0
+  },
+}
+
+async function announce(
+  server: RunningServer,
+  agent: RunningAgent | undefined,
+  options: { dataDir: string; demo: boolean },
+  io: CliIo,
+): Promise<void> {
+  const { ctx } = server
+  const issuer = await getIssuer(ctx.db, DEFAULT_ISSUER)
+  const tokenFile = options.demo ? await writeDemoToken(ctx, options.dataDir) : undefined
+  const lines = [
+    `podtrust ready on ${server.baseUrl}${server.httpsBaseUrl === undefined ? '' : ` and ${server.httpsBaseUrl}`}`,
+    `  issuer     ${issuer?.url ?? ''}  (discovery: ${server.baseUrl}/.well-known/openid-configuration)`,
+    `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
+    ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
+    ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    '',
+    ...(await clientEnvironment(server, { dataDir: options.dataDir, tokenFile })),
+    '',
+  ]
+  io.stdout.write(lines.join('\n'))
+}

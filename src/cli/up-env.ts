@@ -1,0 +1,80 @@
+/**
+ * @module cli/up-env
+ * What `podtrust up` prints for clients: the exact environment variables of the IRSA chain, and the
+ * bootstrap administrator's keys for IAM calls (in a separate block: exported together with the
+ * web-identity variables, static keys would win in every SDK's credential chain).
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { AppContext } from '../server/context.ts'
+import type { RunningServer } from '../server/start.ts'
+import { mintServiceAccountToken } from '../tokens/mint.ts'
+
+/** The demo's service account and role (see src/config/demo.yaml). */
+export const DEMO = {
+  namespace: 'default',
+  serviceAccount: 'demo',
+  roleName: 'podtrust-demo',
+} as const
+
+/**
+ * Bootstrap admin credentials, when the IAM module provides them. EXTENSION POINT (IAM): the IAM module
+ * registers a provider here (one assignment) so `up` prints the keys without importing IAM internals.
+ */
+export const adminCredentialProviders: ((
+  ctx: AppContext,
+) => Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>)[] = []
+
+export async function writeDemoToken(ctx: AppContext, dataDir: string): Promise<string> {
+  const dir = join(dataDir, 'demo')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const file = join(dir, 'token')
+  const token = await mintServiceAccountToken(ctx.db, {
+    namespace: DEMO.namespace,
+    serviceAccount: DEMO.serviceAccount,
+    audiences: ['sts.amazonaws.com'],
+    expirationSeconds: 86_400,
+    now: ctx.now(),
+  })
+  writeFileSync(`${file}.tmp`, token, { mode: 0o600 })
+  renameSync(`${file}.tmp`, file)
+  return file
+}
+
+export async function clientEnvironment(
+  server: RunningServer,
+  options: { dataDir: string; tokenFile: string | undefined },
+): Promise<string[]> {
+  const { settings } = server.ctx
+  const roleArn = `arn:aws:iam::${settings.accountId}:role/${options.tokenFile === undefined ? 'YOUR_ROLE' : DEMO.roleName}`
+  const tokenFile = options.tokenFile ?? join(options.dataDir, 'token')
+  const lines = [
+    '# Workload (IRSA) environment:',
+    `export AWS_ENDPOINT_URL_STS=${server.baseUrl}`,
+    `export AWS_ENDPOINT_URL_IAM=${server.baseUrl}`,
+    `export AWS_REGION=${settings.region}`,
+    `export AWS_DEFAULT_REGION=${settings.region}`,
+    `export AWS_ROLE_ARN=${roleArn}`,
+    `export AWS_WEB_IDENTITY_TOKEN_FILE=${tokenFile}`,
+  ]
+  if (options.tokenFile === undefined) {
+    lines.push(
+      `# write the token: podtrust token --data-dir ${options.dataDir} --namespace NS --service-account SA --out ${tokenFile}`,
+    )
+  } else {
+    lines.push(`# then: aws sts get-caller-identity`)
+  }
+  for (const provider of adminCredentialProviders) {
+    const creds = await provider(server.ctx)
+    if (creds === undefined) continue
+    lines.push(
+      '',
+      '# IAM administrator (bootstrap user), for IAM calls; use in a separate shell, since static keys',
+      '# take precedence over AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE in every SDK:',
+      `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
+      `export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
+    )
+    break
+  }
+  return lines
+}
