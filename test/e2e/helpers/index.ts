@@ -151,7 +151,7 @@ export function irsaTrust(providerArn: string, providerUrl: string, sub: string,
 }
 
 export async function startStsTestServer(
-  options: { now?: () => Date; accountId?: string } = {},
+  options: { now?: () => Date; accountId?: string; issuerUrl?: string } = {},
 ): Promise<StsTestServer> {
   const dir = tempDir('podtrust-sts-e2e-')
   const account = options.accountId ?? TEST_ACCOUNT
@@ -162,6 +162,7 @@ export async function startStsTestServer(
     region: TEST_REGION,
     logLevel: 'silent',
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.issuerUrl === undefined ? {} : { issuerUrl: options.issuerUrl }),
   } as Parameters<typeof startServer>[0])
   const { ctx } = server
   const repo = createIamRepo(ctx.db)
