@@ -12,7 +12,8 @@ import { createEksRepo } from '../eks/repo.ts'
 import type { EksDeps } from '../eks/service.ts'
 import { createRoleSession } from '../../identity/sessions.ts'
 import type { Caller } from '../../identity/types.ts'
-import { type CompiledPolicy, authorize, compilePolicy, validatePolicy } from '../../policy/index.ts'
+import { type CompiledPolicy, authorize, validatePolicy } from '../../policy/index.ts'
+import { compileCached } from '../eks/policy-cache.ts'
 import type { AppContext } from '../../server/context.ts'
 import { ensureIssuer, getIssuer } from '../../tokens/issuer.ts'
 import type { PodIdentityDeps, TrustCheck } from './assume.ts'
@@ -34,23 +35,6 @@ export function eksDepsFromContext(ctx: AppContext): EksDeps {
     policyErrors: (document) => validatePolicy(document, { type: 'session' }).errors.map((e) => e.message),
     endpoint: ctx.settings.baseUrl,
   }
-}
-
-/** Compiled trust / identity policies by document text: the first-time token path compiles each once. */
-const compiled = new Map<string, CompiledPolicy>()
-function compileCached(id: string, document: string, type: 'trust' | 'identity'): CompiledPolicy | undefined {
-  const key = `${type}\u0000${id}\u0000${document}`
-  let hit = compiled.get(key)
-  if (hit === undefined) {
-    try {
-      hit = compilePolicy(document, { id, type })
-    } catch {
-      return undefined
-    }
-    if (compiled.size >= 1000) compiled.clear()
-    compiled.set(key, hit)
-  }
-  return hit
 }
 
 export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {

@@ -7,17 +7,16 @@
 import { createIamRepo } from '../iam/repo.ts'
 import { buildRequestContext } from '../../identity/context.ts'
 import type { Caller } from '../../identity/types.ts'
-import { type CompiledPolicy, authorize, compilePolicy } from '../../policy/index.ts'
+import { type CompiledPolicy, authorize } from '../../policy/index.ts'
+import { compileCached } from './policy-cache.ts'
 import type { AppContext } from '../../server/context.ts'
 
 function compileAll(docs: { id: string; document: string }[], type: 'identity' | 'session' | 'boundary'): CompiledPolicy[] {
   const out: CompiledPolicy[] = []
   for (const d of docs) {
-    try {
-      out.push(compilePolicy(d.document, { id: d.id, type }))
-    } catch {
-      // A stored document that no longer parses grants nothing (IAM validated it at save time).
-    }
+    // A stored document that no longer parses grants nothing (IAM validated it at save time).
+    const p = compileCached(d.id, d.document, type)
+    if (p !== undefined) out.push(p)
   }
   return out
 }
