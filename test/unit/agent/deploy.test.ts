@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { describe, it } from 'node:test'
+import { DaemonSet } from 'kubernetes-models/apps/v1'
+import { parseAllDocuments } from 'yaml'
+import { POD_IDENTITY_AGENT_HOSTS } from '../../../src/agent/server.ts'
+
+const file = new URL('../../../deploy/agent/daemonset.yaml', import.meta.url)
+
+describe('deploy/agent/daemonset.yaml', () => {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, unknown>)
+  const ds = docs.find((d) => d['kind'] === 'DaemonSet')
+
+  it('is a valid DaemonSet', () => {
+    assert.ok(ds)
+    new DaemonSet(ds as ConstructorParameters<typeof DaemonSet>[0]).validate()
+  })
+
+  it('runs the agent on the node network, on the link-local addresses, port 80', () => {
+    const spec = (ds as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec
+    assert.equal(spec['hostNetwork'], true)
+    const agent = (spec['containers'] as { name: string; args: string[] }[]).find((c) => c.name === 'agent')
+    assert.ok(agent)
+    for (const host of POD_IDENTITY_AGENT_HOSTS) assert.ok(agent.args.includes(`--host=${host}`), host)
+    assert.ok(agent.args.includes('--port=80'))
+    const init = JSON.stringify(spec['initContainers'])
+    assert.match(init, /169\.254\.170\.23\/32/)
+    assert.match(init, /fd00:ec2::23\/128/)
+    assert.match(init, /NET_ADMIN/)
+  })
+})
