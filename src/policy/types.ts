@@ -2,6 +2,7 @@
  * @module policy/types
  * Public types of the policy engine (the cross-module contract in docs/architecture.md).
  */
+import type { CompiledPolicy } from './compile.ts'
 
 export type PolicyType =
   'identity' | 'managed' | 'inline' | 'resource' | 'trust' | 'boundary' | 'session' | 'scp' | 'rcp'
@@ -71,7 +72,7 @@ export interface OrgLevel<P> {
   policies: P[]
 }
 
-export interface AuthorizationRequest<P = import('./compile.ts').CompiledPolicy> {
+export interface AuthorizationRequest<P = CompiledPolicy> {
   /** ARN, account id, service principal ('pods.eks.amazonaws.com'), federated provider ARN, or 'anonymous'. */
   principal: string
   action: string

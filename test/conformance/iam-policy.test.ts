@@ -3,10 +3,15 @@ import { test } from 'node:test'
 import { disputes } from './iam-policy/disputed.ts'
 import { run } from './iam-policy.ts'
 
-test('iam-policy conformance: every set passes, disputed cases judged by the AWS docs', async () => {
+void test('iam-policy conformance: every set passes, disputed cases judged by the AWS docs', async () => {
   const result = await run()
   const names = result.sets.map((s) => s.name).join('\n')
-  for (const set of ['engine-cases/', 'operator_cases.json', 'resource_match_cases.json', 'moto-validation']) {
+  for (const set of [
+    'engine-cases/',
+    'operator_cases.json',
+    'resource_match_cases.json',
+    'moto-validation',
+  ]) {
     assert.ok(names.includes(set), `set ${set} ran`)
   }
   for (const set of result.sets) {
@@ -22,7 +27,7 @@ test('iam-policy conformance: every set passes, disputed cases judged by the AWS
   assert.equal(total('moto-validation'), 132)
 })
 
-test('every dispute cites AWS documentation and names a real case', async () => {
+void test('every dispute cites AWS documentation and names a real case', async () => {
   const result = await run()
   const setNames = result.sets.map((s) => s.name).join('\n')
   for (const d of disputes) {
