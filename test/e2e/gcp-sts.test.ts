@@ -21,14 +21,14 @@ const FOREIGN = 'https://foreign.example/cluster'
 
 let server: RunningServer
 let dir: string
-let foreignKey: CryptoKey
+let foreignKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'podtrust-gcp-sts-'))
   server = await startServer({ dataDir: join(dir, 'data'), port: 0, logLevel: 'silent' })
   const issuerUrl = (await getIssuer(server.ctx.db, 'default'))!.url
   const pair = await generateKeyPair('RS256', { extractable: true })
-  foreignKey = pair.privateKey as CryptoKey
+  foreignKey = pair.privateKey
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'foreign-1', alg: 'RS256', use: 'sig' }
   await applyConfig(
     server.ctx.db,
