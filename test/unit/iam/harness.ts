@@ -27,7 +27,8 @@ export interface CallResult {
 export interface Harness {
   ctx: AppContext
   admin: Caller
-  call(action: string, params?: Record<string, string>, caller?: Caller): Promise<CallResult>
+  /** `caller` null: an unsigned request. */
+  call(action: string, params?: Record<string, string>, caller?: Caller | null): Promise<CallResult>
   cleanup(): Promise<void>
 }
 
@@ -83,7 +84,7 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
         action,
         version: '2010-05-08',
         params,
-        caller,
+        caller: caller ?? undefined,
         sourceIp: '127.0.0.1',
         userAgent: 'test',
         requestId: `req-${n}`,
