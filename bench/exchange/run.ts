@@ -9,6 +9,7 @@
  * Usage: npm run bench:exchange -- [--seconds 8] [--concurrency 16]
  * Each path: 1 s warm-up, then `--seconds` of closed-loop load from `--concurrency` workers.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -172,30 +173,47 @@ gcp:
     expectOk(res, await res.text(), 'generateAccessToken')
   }
 
-  // AWS baseline: needs the IAM config sections (oidcProviders, roles) and the STS query module.
+  // AWS baseline: the OIDC provider (IAM's API refuses URLs with a port, so it goes through the IAM
+  // repository, as the STS e2e tests do) and a role trusting it; then the unsigned STS call SDKs make.
   let aws: Exchange | undefined
   let awsNote: string | undefined
   try {
-    const host = new URL(issuerUrl).host + new URL(issuerUrl).pathname.replace(/\/$/, '')
-    await applyConfig(
-      db,
-      `
-oidcProviders:
-  - url: ${issuerUrl}
-    clientIds: [sts.amazonaws.com]
-roles:
-  - name: bench-role
-    assumeRolePolicyDocument:
-      Version: '2012-10-17'
-      Statement:
-        - Effect: Allow
-          Principal: { Federated: 'arn:aws:iam::${ACCOUNT}:oidc-provider/${host}' }
-          Action: sts:AssumeRoleWithWebIdentity
-          Condition:
-            StringEquals: { '${host}:sub': system:serviceaccount:default:bench }
-`,
-      env,
-    )
+    const { createIamRepo } = await import('../../src/aws/iam/repo.ts')
+    const { newUniqueId } = await import('../../src/aws/iam/ids.ts')
+    const repo = createIamRepo(db)
+    const now = new Date()
+    const host = issuerUrl.replace(/^https:\/\//, '')
+    await repo.ensureAccount(ACCOUNT, now)
+    await repo.insertOidcProvider({
+      accountId: ACCOUNT,
+      arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`,
+      url: host,
+      clientIds: ['sts.amazonaws.com'],
+      thumbprints: [],
+      createDate: now,
+      tags: [],
+    })
+    await repo.insertRole({
+      accountId: ACCOUNT,
+      roleName: 'bench-role',
+      roleId: newUniqueId('AROA', ACCOUNT, (n: number) => new Uint8Array(randomBytes(n))),
+      arn: ROLE_ARN,
+      path: '/',
+      assumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}` },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringEquals: { [`${host}:sub`]: 'system:serviceaccount:default:bench', [`${host}:aud`]: 'sts.amazonaws.com' } },
+          },
+        ],
+      }),
+      maxSessionDuration: 3600,
+      createDate: now,
+      tags: [],
+    })
     const awsToken = await mint('sts.amazonaws.com')
     const awsBody = new URLSearchParams({
       Action: 'AssumeRoleWithWebIdentity',
