@@ -57,8 +57,7 @@ export class AwsError extends PodtrustError<string> {
     options: { status?: number; cause?: unknown } = {},
   ) {
     super(code, message, options.cause === undefined ? {} : { cause: options.cause })
-    this.status =
-      options.status ?? (awsErrorStatus as Record<string, number>)[code] ?? 400
+    this.status = options.status ?? (awsErrorStatus as Record<string, number>)[code] ?? 400
     this.type = this.status >= 500 ? 'Receiver' : 'Sender'
   }
 }

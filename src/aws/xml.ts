@@ -6,14 +6,7 @@
  */
 
 export type XmlValue =
-  | string
-  | number
-  | boolean
-  | Date
-  | null
-  | undefined
-  | XmlValue[]
-  | { [name: string]: XmlValue }
+  string | number | boolean | Date | null | undefined | XmlValue[] | { [name: string]: XmlValue }
 
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) =>

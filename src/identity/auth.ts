@@ -23,9 +23,7 @@ import type { Caller } from './types.ts'
 export type { Caller } from './types.ts'
 
 export type HeaderInput =
-  | readonly (readonly [string, string])[]
-  | Record<string, string | string[] | undefined>
-  | Headers
+  readonly (readonly [string, string])[] | Record<string, string | string[] | undefined> | Headers
 
 export interface AuthRequest {
   method: string
@@ -61,7 +59,9 @@ export function headerPairs(headers: HeaderInput): [string, string][] {
     for (const [n, v] of headers as readonly (readonly [string, string])[]) out.push([n, v])
     return out
   }
-  for (const [name, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) {
+  for (const [name, value] of Object.entries(
+    headers as Record<string, string | string[] | undefined>,
+  )) {
     if (value === undefined) continue
     if (Array.isArray(value)) for (const v of value) out.push([name, v])
     else out.push([name, value])

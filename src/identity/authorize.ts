@@ -35,7 +35,8 @@ export function compileCached(document: string, id: string, type: PolicyType): C
   return policy
 }
 
-const ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+const ALLOW_ALL =
+  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
 export interface CallerPolicies {
   identityPolicies: CompiledPolicy[]
@@ -49,7 +50,9 @@ export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<C
   const repo = createIamRepo(ctx.db)
   if (caller.type === 'Root') {
     return {
-      identityPolicies: [compileCached(ALLOW_ALL, `arn:aws:iam::${caller.accountId}:root`, 'identity')],
+      identityPolicies: [
+        compileCached(ALLOW_ALL, `arn:aws:iam::${caller.accountId}:root`, 'identity'),
+      ],
       permissionBoundaries: [],
       sessionPolicies: undefined,
       principalTags: [],
@@ -58,7 +61,8 @@ export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<C
   if (caller.type === 'AssumedRole' && caller.session !== undefined) {
     const s = caller.session
     const role = await repo.getRoleByArn(s.roleArn)
-    const docs = role === undefined ? [] : await repo.getRolePolicyDocuments(role.accountId, role.roleName)
+    const docs =
+      role === undefined ? [] : await repo.getRolePolicyDocuments(role.accountId, role.roleName)
     const identityPolicies = docs.map((d) =>
       compileCached(d.document, d.id, d.kind === 'inline' ? 'inline' : 'managed'),
     )
@@ -141,7 +145,9 @@ export async function authorizeCaller(
     context,
     identityPolicies: p.identityPolicies,
     ...(input.resourcePolicy === undefined ? {} : { resourcePolicy: input.resourcePolicy }),
-    ...(input.resourcePolicyIsGate === undefined ? {} : { resourcePolicyIsGate: input.resourcePolicyIsGate }),
+    ...(input.resourcePolicyIsGate === undefined
+      ? {}
+      : { resourcePolicyIsGate: input.resourcePolicyIsGate }),
     ...(p.permissionBoundaries.length > 0 ? { permissionBoundaries: p.permissionBoundaries } : {}),
     ...(p.sessionPolicies === undefined ? {} : { sessionPolicies: p.sessionPolicies }),
   })

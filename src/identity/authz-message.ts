@@ -32,7 +32,13 @@ export interface DecodedAuthorizationMessage {
 
 export function explain(
   result: AuthorizationResult,
-  request: { principalId: string; principalArn: string; action: string; resource: string; context: RequestContext },
+  request: {
+    principalId: string
+    principalArn: string
+    action: string
+    resource: string
+    context: RequestContext
+  },
 ): DecodedAuthorizationMessage {
   return {
     allowed: result.decision === 'Allowed',
@@ -80,7 +86,12 @@ export async function encodeAuthorizationMessage(
   message: DecodedAuthorizationMessage,
 ): Promise<string> {
   const keyring = await getKeyring(ctx.db, ctx.now(), ctx.randomBytes)
-  const sealed: SealedExplanation = { pur: 'authz', acct: accountId, iat: ctx.now().getTime(), msg: message }
+  const sealed: SealedExplanation = {
+    pur: 'authz',
+    acct: accountId,
+    iat: ctx.now().getTime(),
+    msg: message,
+  }
   return sealToken(keyring, sealed, ctx.randomBytes)
 }
 
@@ -96,7 +107,8 @@ export async function decodeAuthorizationMessage(
     if (kid !== undefined && !keyring.byKid.has(kid))
       keyring = await getKeyring(ctx.db, ctx.now(), ctx.randomBytes, true)
     const opened = openToken(keyring, encoded) as Partial<SealedExplanation>
-    if (opened.pur !== 'authz' || opened.acct !== accountId || opened.msg === undefined) return undefined
+    if (opened.pur !== 'authz' || opened.acct !== accountId || opened.msg === undefined)
+      return undefined
     return opened.msg
   } catch {
     return undefined

@@ -50,7 +50,8 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
   const ctx: RequestContext = {}
   ctx['aws:CurrentTime'] = iso(input.now)
   ctx['aws:EpochTime'] = String(Math.floor(input.now.getTime() / 1000))
-  if (input.secureTransport !== undefined) ctx['aws:SecureTransport'] = String(input.secureTransport)
+  if (input.secureTransport !== undefined)
+    ctx['aws:SecureTransport'] = String(input.secureTransport)
   if (input.region !== undefined) ctx['aws:RequestedRegion'] = input.region
   if (input.sourceIp !== undefined && input.sourceIp !== '') ctx['aws:SourceIp'] = input.sourceIp
 

@@ -58,7 +58,7 @@ export function decodeAccountId(id: string): string | undefined {
   }
   // 50 bits; the first 48 are AWS's 6-byte `z`; account = (z & 0x7fffffffff80) >> 7.
   const z = n >> 2n
-  if ((z >> 47n) === 0n) return undefined
+  if (z >> 47n === 0n) return undefined
   const account = (z & 0x7fffffffff80n) >> 7n
   if (account > 999_999_999_999n) return undefined
   return account.toString().padStart(12, '0')
@@ -133,9 +133,12 @@ export async function loadKeyring(
       'SELECT kid, secret, created_at, retired_at FROM identity_session_keys ORDER BY created_at ASC, kid ASC',
     )
   }
-  const keys = rows.map(toKey).filter(
-    (k) => k.retiredAt === undefined || k.retiredAt.getTime() + RETIRED_KEY_GRACE_MS > now.getTime(),
-  )
+  const keys = rows
+    .map(toKey)
+    .filter(
+      (k) =>
+        k.retiredAt === undefined || k.retiredAt.getTime() + RETIRED_KEY_GRACE_MS > now.getTime(),
+    )
   const active = [...keys].reverse().find((k) => k.retiredAt === undefined)
   if (active === undefined) throw new CredentialError('KEY_NOT_FOUND', 'no active session key')
   return { active, byKid: new Map(keys.map((k) => [k.kid, k])) }
@@ -158,9 +161,10 @@ export async function rotateKeyring(
     'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL)',
     [kid, Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
   )
-  await db.run('DELETE FROM identity_session_keys WHERE retired_at IS NOT NULL AND retired_at < ?', [
-    now.getTime() - RETIRED_KEY_GRACE_MS,
-  ])
+  await db.run(
+    'DELETE FROM identity_session_keys WHERE retired_at IS NOT NULL AND retired_at < ?',
+    [now.getTime() - RETIRED_KEY_GRACE_MS],
+  )
   return kid
 }
 
@@ -199,12 +203,16 @@ export function openToken(keyring: Keyring, token: string): unknown {
   const key = keyring.byKid.get(kid)
   if (key === undefined) throw new CredentialError('KEY_NOT_FOUND', 'session token key unknown')
   const raw = Buffer.from(token.slice(TOKEN_PREFIX.length + KID_LENGTH), 'base64')
-  if (raw.length < 12 + 16 + 1) throw new CredentialError('TOKEN_INVALID', 'session token truncated')
+  if (raw.length < 12 + 16 + 1)
+    throw new CredentialError('TOKEN_INVALID', 'session token truncated')
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.secret, raw.subarray(0, 12))
     decipher.setAAD(Buffer.from(TOKEN_PREFIX + kid))
     decipher.setAuthTag(raw.subarray(raw.length - 16))
-    const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()])
+    const plain = Buffer.concat([
+      decipher.update(raw.subarray(12, raw.length - 16)),
+      decipher.final(),
+    ])
     return JSON.parse(inflateRawSync(plain).toString('utf8')) as unknown
   } catch (err) {
     throw new CredentialError('TOKEN_INVALID', 'session token does not open', { cause: err })
@@ -230,7 +238,8 @@ export async function getKeyring(
   if (!refresh && hit !== undefined && Math.abs(now.getTime() - hit.loadedAt) < CACHE_MS)
     return hit.keyring
   // A refresh on an unknown kid is rate-limited to one per second per store.
-  if (refresh && hit !== undefined && Math.abs(now.getTime() - hit.loadedAt) < 1000) return hit.keyring
+  if (refresh && hit !== undefined && Math.abs(now.getTime() - hit.loadedAt) < 1000)
+    return hit.keyring
   const keyring = await loadKeyring(db, now, randomBytes)
   cache.set(db, { keyring, loadedAt: now.getTime() })
   return keyring

@@ -73,7 +73,11 @@ export function packedPolicyPercent(input: {
   }
   const packed = deflateRawSync(
     Buffer.from(
-      JSON.stringify([policy, input.sessionPolicyArns ?? [], (input.tags ?? []).map((t) => [t.key, t.value])]),
+      JSON.stringify([
+        policy,
+        input.sessionPolicyArns ?? [],
+        (input.tags ?? []).map((t) => [t.key, t.value]),
+      ]),
     ),
   )
   return Math.max(1, Math.ceil((packed.length * 100) / PACKED_POLICY_BUDGET_BYTES))
@@ -90,7 +94,10 @@ export function mergeTags(
   return [...out.values()]
 }
 
-export function assumedRoleArn(role: { arn: string; roleName: string; accountId: string }, sessionName: string): string {
+export function assumedRoleArn(
+  role: { arn: string; roleName: string; accountId: string },
+  sessionName: string,
+): string {
   const partition = role.arn.split(':')[1] ?? 'aws'
   return `arn:${partition}:sts::${role.accountId}:assumed-role/${role.roleName}/${sessionName}`
 }
@@ -191,7 +198,13 @@ export async function createRoleSession(
     ...(input.sourceIdentity === undefined ? {} : { si: input.sourceIdentity }),
     ...(input.webIdentity === undefined
       ? {}
-      : { wi: { p: input.webIdentity.provider, s: input.webIdentity.subject, a: input.webIdentity.audience } }),
+      : {
+          wi: {
+            p: input.webIdentity.provider,
+            s: input.webIdentity.subject,
+            a: input.webIdentity.audience,
+          },
+        }),
   }
   const keyring = await getKeyring(ctx.db, now, ctx.randomBytes)
   const sessionToken = sealToken(keyring, payload, ctx.randomBytes)
@@ -303,7 +316,10 @@ export async function openSessionToken(ctx: AppContext, token: string): Promise<
       : { webIdentity: { provider: payload.wi.p, subject: payload.wi.s, audience: payload.wi.a } }),
   }
   const caller: Caller = {
-    arn: assumedRoleArn({ arn: payload.ra, roleName: payload.rn, accountId: payload.acct }, payload.sn),
+    arn: assumedRoleArn(
+      { arn: payload.ra, roleName: payload.rn, accountId: payload.acct },
+      payload.sn,
+    ),
     accountId: payload.acct,
     userId: `${payload.rid}:${payload.sn}`,
     accessKeyId: payload.a,

@@ -96,7 +96,10 @@ function mutations(request: SigV4Request, kind: 'header' | 'query'): [string, Si
     if (part.startsWith('X-Amz-Signature=')) {
       const sig = part.slice('X-Amz-Signature='.length)
       const changed = `X-Amz-Signature=${bump(sig, 0)}`
-      out.push(['signature', { ...request, query: parts.map((p, j) => (j === i ? changed : p)).join('&') }])
+      out.push([
+        'signature',
+        { ...request, query: parts.map((p, j) => (j === i ? changed : p)).join('&') },
+      ])
       return
     }
     if (kind === 'query' && part.startsWith('X-Amz-Security-Token=')) return // may be unsigned (omit_session_token)
@@ -107,7 +110,10 @@ function mutations(request: SigV4Request, kind: 'header' | 'query'): [string, Si
       { ...request, query: parts.map((p, j) => (j === i ? bump(p, vi) : p)).join('&') },
     ])
   })
-  out.push(['added query parameter', { ...request, query: request.query === '' ? 'a=b' : `${request.query}&a=b` }])
+  out.push([
+    'added query parameter',
+    { ...request, query: request.query === '' ? 'a=b' : `${request.query}&a=b` },
+  ])
   const body = Buffer.from(request.body)
   if (body.length > 0) {
     body[body.length - 1] = (body[body.length - 1] as number) ^ 1
@@ -120,7 +126,9 @@ function mutations(request: SigV4Request, kind: 'header' | 'query'): [string, Si
       'signature',
       {
         ...request,
-        headers: request.headers.map((h, i) => (i === ai ? ([an, bump(av, av.length - 1)] as const) : h)),
+        headers: request.headers.map((h, i) =>
+          i === ai ? ([an, bump(av, av.length - 1)] as const) : h,
+        ),
       },
     ])
   }
@@ -183,7 +191,10 @@ export function runCase(dir: string, kind: 'header' | 'query'): string[] | undef
     /* expected */
   }
   try {
-    checkClock(parsed, new Date(now.getTime() + (kind === 'header' ? 6 * 60 : 3601) * 1000 + 60_000 * 60 * 24 * 8))
+    checkClock(
+      parsed,
+      new Date(now.getTime() + (kind === 'header' ? 6 * 60 : 3601) * 1000 + 60_000 * 60 * 24 * 8),
+    )
     failures.push('accepted under a clock far past the signature')
   } catch {
     /* expected */

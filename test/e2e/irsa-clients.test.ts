@@ -60,28 +60,69 @@ function webIdentityEnv(home: string, role: string, tokenFile: string): Record<s
 }
 
 async function aws(args: string[], cwd?: string) {
-  const r = await run(awsCli as string, args, { env: awsEnv(tempDir('podtrust-aws-home-')), ...(cwd === undefined ? {} : { cwd }) })
+  const r = await run(awsCli as string, args, {
+    env: awsEnv(tempDir('podtrust-aws-home-')),
+    ...(cwd === undefined ? {} : { cwd }),
+  })
   assert.equal(r.code, 0, `aws ${args.join(' ')}: ${r.stderr}`)
   return r.stdout
 }
 
 /** Negative cases: token file + role → the exact AWS error code. */
 const negatives: { name: string; role: () => string; token: () => string; code: string }[] = [
-  { name: 'sub mismatch', role: () => roleArn, token: () => files['wrongSub'] as string, code: 'AccessDenied' },
-  { name: 'aud mismatch', role: () => roleArn, token: () => files['wrongAud'] as string, code: 'InvalidIdentityToken' },
-  { name: 'expired token', role: () => roleArn, token: () => files['expired'] as string, code: 'ExpiredTokenException' },
-  { name: 'unknown issuer', role: () => roleArn, token: () => files['unknownIssuer'] as string, code: 'InvalidIdentityToken' },
-  { name: 'signature by another key', role: () => roleArn, token: () => files['forged'] as string, code: 'InvalidIdentityToken' },
-  { name: 'provider deleted', role: () => roles['gone'] as string, token: () => files['gone'] as string, code: 'InvalidIdentityToken' },
-  { name: 'trust policy without the federated principal', role: () => roles['noFederated'] as string, token: () => files['good'] as string, code: 'AccessDenied' },
+  {
+    name: 'sub mismatch',
+    role: () => roleArn,
+    token: () => files['wrongSub'] as string,
+    code: 'AccessDenied',
+  },
+  {
+    name: 'aud mismatch',
+    role: () => roleArn,
+    token: () => files['wrongAud'] as string,
+    code: 'InvalidIdentityToken',
+  },
+  {
+    name: 'expired token',
+    role: () => roleArn,
+    token: () => files['expired'] as string,
+    code: 'ExpiredTokenException',
+  },
+  {
+    name: 'unknown issuer',
+    role: () => roleArn,
+    token: () => files['unknownIssuer'] as string,
+    code: 'InvalidIdentityToken',
+  },
+  {
+    name: 'signature by another key',
+    role: () => roleArn,
+    token: () => files['forged'] as string,
+    code: 'InvalidIdentityToken',
+  },
+  {
+    name: 'provider deleted',
+    role: () => roles['gone'] as string,
+    token: () => files['gone'] as string,
+    code: 'InvalidIdentityToken',
+  },
+  {
+    name: 'trust policy without the federated principal',
+    role: () => roles['noFederated'] as string,
+    token: () => files['good'] as string,
+    code: 'AccessDenied',
+  },
 ]
 
-before(async () => {
+void before(async () => {
   awsCli = findOnPath('aws')
   boto3 = await pythonHas('boto3')
   // IAM refuses provider URLs with a port (as AWS does), so the issuer gets a port-less https URL; podtrust
   // resolves its own issuers' keys in-process, so the URL need not be reachable.
-  s = await startStsTestServer({ accountId: '000000000000', issuerUrl: 'https://oidc.podtrust.test/id/E2E' })
+  s = await startStsTestServer({
+    accountId: '000000000000',
+    issuerUrl: 'https://oidc.podtrust.test/id/E2E',
+  })
   account = '000000000000'
   const boot = await ensureBootstrapAdmin(s.server.ctx.db, { accountId: account })
   admin = { accessKeyId: boot.accessKeyId, secretAccessKey: boot.secretAccessKey }
@@ -92,36 +133,76 @@ before(async () => {
   // Tokens as kubelet writes them; one with a trailing newline (SDKs send the file verbatim).
   mk('good', `${good}\n`)
   mk('wrongSub', await s.token({ namespace: NAMESPACE, serviceAccount: 'someone-else' }))
-  mk('wrongAud', await s.token({ namespace: NAMESPACE, serviceAccount: SA, audiences: ['not-sts'] }))
-  mk('expired', await s.token({ namespace: NAMESPACE, serviceAccount: SA, now: new Date(Date.now() - 3 * 3600_000) }))
+  mk(
+    'wrongAud',
+    await s.token({ namespace: NAMESPACE, serviceAccount: SA, audiences: ['not-sts'] }),
+  )
+  mk(
+    'expired',
+    await s.token({
+      namespace: NAMESPACE,
+      serviceAccount: SA,
+      now: new Date(Date.now() - 3 * 3600_000),
+    }),
+  )
   await ensureIssuer(s.server.ctx.db, 'cluster:unknown')
-  mk('unknownIssuer', await s.token({ issuer: 'cluster:unknown', namespace: NAMESPACE, serviceAccount: SA }))
+  mk(
+    'unknownIssuer',
+    await s.token({ issuer: 'cluster:unknown', namespace: NAMESPACE, serviceAccount: SA }),
+  )
   const { privateKey } = await generateKeyPair('RS256')
-  mk('forged', await new SignJWT(decodeJwt(good)).setProtectedHeader(decodeProtectedHeader(good) as { alg: string }).sign(privateKey))
+  mk(
+    'forged',
+    await new SignJWT(decodeJwt(good))
+      .setProtectedHeader(decodeProtectedHeader(good) as { alg: string })
+      .sign(privateKey),
+  )
   const gone = await ensureIssuer(s.server.ctx.db, 'cluster:gone')
   mk('gone', await s.token({ issuer: 'cluster:gone', namespace: NAMESPACE, serviceAccount: SA }))
   const goneBare = gone.url.replace('https://', '')
   const goneArn = await s.addOidcProvider(gone.url)
   roles['gone'] = await s.addRole('gone-provider', {
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Federated: goneArn }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: { StringEquals: { [`${goneBare}:sub`]: SUB } } }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: goneArn },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { [`${goneBare}:sub`]: SUB } },
+      },
+    ],
   })
   await s.repo.deleteOidcProvider(goneArn)
   roles['noFederated'] = await s.addRole('no-federated', {
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'sts:AssumeRole' }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'sts:AssumeRole',
+      },
+    ],
   })
 })
 
-after(async () => {
+void after(async () => {
   await s?.close()
 })
 
-describe('IRSA walkthrough and clients', () => {
-  test('walkthrough with the AWS CLI: OIDC provider, role from file://trust-policy.json, managed policy', async (t) => {
+void describe('IRSA walkthrough and clients', () => {
+  void test('walkthrough with the AWS CLI: OIDC provider, role from file://trust-policy.json, managed policy', async (t) => {
     if (awsCli === undefined) return t.skip('aws CLI not found')
     const work = tempDir('podtrust-walkthrough-')
-    await aws(['iam', 'create-open-id-connect-provider', '--url', s.issuerUrl, '--client-id-list', 'sts.amazonaws.com', '--thumbprint-list', '9e99a48a9960b14926bb7f3b02e22da2b0ab7280'])
+    await aws([
+      'iam',
+      'create-open-id-connect-provider',
+      '--url',
+      s.issuerUrl,
+      '--client-id-list',
+      'sts.amazonaws.com',
+      '--thumbprint-list',
+      '9e99a48a9960b14926bb7f3b02e22da2b0ab7280',
+    ])
     writeFileSync(
       join(work, 'trust-policy.json'),
       JSON.stringify(
@@ -132,7 +213,12 @@ describe('IRSA walkthrough and clients', () => {
               Effect: 'Allow',
               Principal: { Federated: providerArn },
               Action: 'sts:AssumeRoleWithWebIdentity',
-              Condition: { StringEquals: { [`${s.providerUrl}:sub`]: SUB, [`${s.providerUrl}:aud`]: 'sts.amazonaws.com' } },
+              Condition: {
+                StringEquals: {
+                  [`${s.providerUrl}:sub`]: SUB,
+                  [`${s.providerUrl}:aud`]: 'sts.amazonaws.com',
+                },
+              },
             },
           ],
         },
@@ -140,14 +226,38 @@ describe('IRSA walkthrough and clients', () => {
         2,
       ),
     )
-    const created = JSON.parse(await aws(['iam', 'create-role', '--role-name', ROLE, '--assume-role-policy-document', 'file://trust-policy.json'], work))
+    const created = JSON.parse(
+      await aws(
+        [
+          'iam',
+          'create-role',
+          '--role-name',
+          ROLE,
+          '--assume-role-policy-document',
+          'file://trust-policy.json',
+        ],
+        work,
+      ),
+    )
     assert.equal(created.Role.Arn, roleArn)
-    await aws(['iam', 'attach-role-policy', '--role-name', ROLE, '--policy-arn', 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'])
-    const attached = JSON.parse(await aws(['iam', 'list-attached-role-policies', '--role-name', ROLE]))
-    assert.equal(attached.AttachedPolicies[0].PolicyArn, 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess')
+    await aws([
+      'iam',
+      'attach-role-policy',
+      '--role-name',
+      ROLE,
+      '--policy-arn',
+      'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+    ])
+    const attached = JSON.parse(
+      await aws(['iam', 'list-attached-role-policies', '--role-name', ROLE]),
+    )
+    assert.equal(
+      attached.AttachedPolicies[0].PolicyArn,
+      'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+    )
   })
 
-  test('boto3 default chain → assumed-role ARN; negative paths → exact codes', async (t) => {
+  void test('boto3 default chain → assumed-role ARN; negative paths → exact codes', async (t) => {
     if (!boto3) return t.skip('python3 with boto3 not found')
     if (awsCli === undefined) return t.skip('walkthrough needs the aws CLI')
     const script = `
@@ -158,28 +268,48 @@ except Exception as e:
     code = getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__)
     print(json.dumps({"code": code}))
 `
-    const ok = await run('python3', ['-c', script], { env: webIdentityEnv(tempDir(), roleArn, files['good'] as string) })
+    const ok = await run('python3', ['-c', script], {
+      env: webIdentityEnv(tempDir(), roleArn, files['good'] as string),
+    })
     assert.equal(ok.code, 0, ok.stderr)
-    assert.match(JSON.parse(ok.stdout).ok, new RegExp(`^arn:aws:sts::${account}:assumed-role/${ROLE}/botocore-session-\\d+$`))
+    assert.match(
+      JSON.parse(ok.stdout).ok,
+      new RegExp(`^arn:aws:sts::${account}:assumed-role/${ROLE}/botocore-session-\\d+$`),
+    )
     for (const c of negatives) {
-      const r = await run('python3', ['-c', script], { env: webIdentityEnv(tempDir(), c.role(), c.token()) })
+      const r = await run('python3', ['-c', script], {
+        env: webIdentityEnv(tempDir(), c.role(), c.token()),
+      })
       assert.equal(JSON.parse(r.stdout).code, c.code, `${c.name}: ${r.stdout}${r.stderr}`)
     }
   })
 
-  test('AWS CLI default chain (own HOME per run) → assumed-role ARN; negative paths → exact codes', async (t) => {
+  void test('AWS CLI default chain (own HOME per run) → assumed-role ARN; negative paths → exact codes', async (t) => {
     if (awsCli === undefined) return t.skip('aws CLI not found')
-    const ok = await run(awsCli, ['sts', 'get-caller-identity', '--output', 'json'], { env: webIdentityEnv(tempDir(), roleArn, files['good'] as string) })
+    const ok = await run(awsCli, ['sts', 'get-caller-identity', '--output', 'json'], {
+      env: webIdentityEnv(tempDir(), roleArn, files['good'] as string),
+    })
     assert.equal(ok.code, 0, ok.stderr)
-    assert.match(JSON.parse(ok.stdout).Arn, new RegExp(`^arn:aws:sts::${account}:assumed-role/${ROLE}/`))
+    assert.match(
+      JSON.parse(ok.stdout).Arn,
+      new RegExp(`^arn:aws:sts::${account}:assumed-role/${ROLE}/`),
+    )
     for (const c of negatives) {
-      const r = await run(awsCli, ['sts', 'get-caller-identity'], { env: webIdentityEnv(tempDir(), c.role(), c.token()) })
+      const r = await run(awsCli, ['sts', 'get-caller-identity'], {
+        env: webIdentityEnv(tempDir(), c.role(), c.token()),
+      })
       assert.notEqual(r.code, 0, c.name)
-      assert.match(r.stderr, new RegExp(`An error occurred \\(${c.code}\\) when calling the AssumeRoleWithWebIdentity operation`), `${c.name}: ${r.stderr}`)
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `An error occurred \\(${c.code}\\) when calling the AssumeRoleWithWebIdentity operation`,
+        ),
+        `${c.name}: ${r.stderr}`,
+      )
     }
   })
 
-  test('AWS SDK for JS v3 default chain → assumed-role ARN; negative paths → exact codes', async (t) => {
+  void test('AWS SDK for JS v3 default chain → assumed-role ARN; negative paths → exact codes', async (t) => {
     if (awsCli === undefined) return t.skip('walkthrough needs the aws CLI')
     const script = `
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts'
@@ -191,12 +321,21 @@ try {
 }
 `
     const node = process.execPath
-    const ok = await run(node, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, env: webIdentityEnv(tempDir(), roleArn, files['good'] as string) })
+    const ok = await run(node, ['--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      env: webIdentityEnv(tempDir(), roleArn, files['good'] as string),
+    })
     assert.equal(ok.code, 0, ok.stderr)
-    assert.match(JSON.parse(ok.stdout.trim().split('\n').pop() as string).ok, new RegExp(`^arn:aws:sts::${account}:assumed-role/${ROLE}/aws-sdk-js-session-\\d+$`))
+    assert.match(
+      JSON.parse(ok.stdout.trim().split('\n').pop() as string).ok,
+      new RegExp(`^arn:aws:sts::${account}:assumed-role/${ROLE}/aws-sdk-js-session-\\d+$`),
+    )
     // JS v3 reports modelled errors by shape name; the wire code is in `Code`.
     for (const c of negatives) {
-      const r = await run(node, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, env: webIdentityEnv(tempDir(), c.role(), c.token()) })
+      const r = await run(node, ['--input-type=module', '-e', script], {
+        cwd: REPO_ROOT,
+        env: webIdentityEnv(tempDir(), c.role(), c.token()),
+      })
       const out = JSON.parse(r.stdout.trim().split('\n').pop() as string)
       assert.equal(out.code, c.code, `${c.name}: ${r.stdout}${r.stderr}`)
     }

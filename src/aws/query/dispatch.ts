@@ -58,7 +58,8 @@ const SECRET_RESULT_KEYS = new Set(['SecretAccessKey', 'SessionToken', 'Password
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
 
 function header(headers: HeaderInput, name: string): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get(name) ?? undefined
+  if (typeof Headers !== 'undefined' && headers instanceof Headers)
+    return headers.get(name) ?? undefined
   if (Array.isArray(headers)) {
     const hit = (headers as readonly (readonly [string, string])[]).find(
       ([n]) => n.toLowerCase() === name,
@@ -94,7 +95,9 @@ function redactText(text: string): string {
   return text.replace(JWT, '***')
 }
 
-export function auditRequestParameters(params: Record<string, string>): Record<string, unknown> | null {
+export function auditRequestParameters(
+  params: Record<string, string>,
+): Record<string, unknown> | null {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(params)) {
     if (k === 'Action' || k === 'Version' || k.startsWith('X-Amz-')) continue
@@ -235,7 +238,10 @@ export async function dispatchQuery(
     else {
       const errorId = randomUUID()
       ctx.log.error('aws.query.error', { errorId, action, requestId, error: err })
-      failure = new AwsError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.')
+      failure = new AwsError(
+        'InternalFailure',
+        'The request processing has failed because of an unknown error, exception or failure.',
+      )
     }
   }
 
@@ -260,7 +266,9 @@ export async function dispatchQuery(
             : result === undefined
               ? null
               : (auditResponseElements(result) as Record<string, unknown>),
-      ...(failure === undefined ? {} : { errorCode: failure.code, errorMessage: redactText(failure.message) }),
+      ...(failure === undefined
+        ? {}
+        : { errorCode: failure.code, errorMessage: redactText(failure.message) }),
       requestID: requestId,
       eventID: randomUUID(),
       readOnly: isReadOnly(service, action),
@@ -288,7 +296,15 @@ export async function dispatchQuery(
     return xmlResponse(
       failure.status,
       requestId,
-      renderErrorResponse(xmlns, { type: failure.type, code: failure.code, message: failure.message }, requestId),
+      renderErrorResponse(
+        xmlns,
+        { type: failure.type, code: failure.code, message: failure.message },
+        requestId,
+      ),
     )
-  return xmlResponse(200, requestId, renderQueryResponse(action as string, xmlns, result, requestId))
+  return xmlResponse(
+    200,
+    requestId,
+    renderQueryResponse(action as string, xmlns, result, requestId),
+  )
 }

@@ -24,7 +24,9 @@ function rawRequestParts(incoming: IncomingMessage | undefined): {
   return {
     ...(incoming.url === undefined ? {} : { url: incoming.url }),
     headers,
-    ...(socket?.remoteAddress === undefined ? {} : { sourceIp: socket.remoteAddress.replace(/^::ffff:/, '') }),
+    ...(socket?.remoteAddress === undefined
+      ? {}
+      : { sourceIp: socket.remoteAddress.replace(/^::ffff:/, '') }),
     secure: socket?.encrypted === true,
   }
 }
@@ -40,7 +42,8 @@ export const awsQueryModule: ProtocolModule = {
       const url = raw.url ?? `${requestUrl.pathname}${requestUrl.search}`
       const headers = raw.headers ?? c.req.raw.headers
       if (!looksLikeQuery(c.req.method, url, headers)) return c.notFound()
-      const body = c.req.method === 'POST' ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array()
+      const body =
+        c.req.method === 'POST' ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array()
       const response = await dispatchQuery(ctx, {
         method: c.req.method,
         url,

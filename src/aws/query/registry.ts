@@ -95,8 +95,7 @@ export function findServiceForUnsigned(
     if (byVersion !== undefined) return byVersion
   }
   return (
-    all.find((s) => s.unsignedActions?.includes(action)) ??
-    all.find((s) => action in s.actions)
+    all.find((s) => s.unsignedActions?.includes(action)) ?? all.find((s) => action in s.actions)
   )
 }
 
@@ -110,7 +109,8 @@ export function param(request: QueryRequest, name: string): string | undefined {
 /** A required scalar: absent → `ValidationError … Value null at '<member>' failed to satisfy constraint: Member must not be null`. */
 export function requiredParam(request: QueryRequest, name: string): string {
   const value = request.params[name]
-  if (value === undefined) throw validationError([constraintProblem(null, lowerFirst(name), 'not be null')])
+  if (value === undefined)
+    throw validationError([constraintProblem(null, lowerFirst(name), 'not be null')])
   return value
 }
 
@@ -164,7 +164,10 @@ export function tagList(
   if (list === undefined) return undefined
   return list.map((entry) => {
     if (entry['Key'] === undefined)
-      throw new AwsError('MissingParameter', `The request must contain the parameter ${name}.member.Key`)
+      throw new AwsError(
+        'MissingParameter',
+        `The request must contain the parameter ${name}.member.Key`,
+      )
     return { key: entry['Key'], value: entry['Value'] ?? '' }
   })
 }

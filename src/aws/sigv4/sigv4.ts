@@ -181,9 +181,12 @@ export function credentialScope(parsed: ParsedSignature): string {
 }
 
 export function buildStringToSign(parsed: ParsedSignature, canonicalRequest: string): string {
-  return [SIGV4_ALGORITHM, parsed.amzDate, credentialScope(parsed), sha256Hex(canonicalRequest)].join(
-    '\n',
-  )
+  return [
+    SIGV4_ALGORITHM,
+    parsed.amzDate,
+    credentialScope(parsed),
+    sha256Hex(canonicalRequest),
+  ].join('\n')
 }
 
 export function deriveSigningKey(
@@ -220,7 +223,10 @@ export function parseAmzDate(text: string): Date | undefined {
 }
 
 export function formatAmzDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }
 
 function parseCredential(credential: string): {
@@ -231,10 +237,7 @@ function parseCredential(credential: string): {
 } {
   const parts = credential.split('/')
   if (parts.length !== 5 || parts.some((p) => p === ''))
-    throw new AwsError(
-      'IncompleteSignature',
-      `Credential should be scoped to a valid region. `,
-    )
+    throw new AwsError('IncompleteSignature', `Credential should be scoped to a valid region. `)
   const [accessKeyId, scopeDate, region, service, terminator] = parts as [
     string,
     string,
@@ -283,8 +286,10 @@ export function parseSignature(request: SigV4Request): ParsedSignature | undefin
     }
     const problems: string[] = []
     for (const required of ['Credential', 'SignedHeaders', 'Signature'])
-      if (!fields.get(required)) problems.push(`Authorization header requires '${required}' parameter.`)
-    const amzDate = headers.get('x-amz-date')?.[0]?.trim() ?? dateHeaderAsAmz(headers.get('date')?.[0])
+      if (!fields.get(required))
+        problems.push(`Authorization header requires '${required}' parameter.`)
+    const amzDate =
+      headers.get('x-amz-date')?.[0]?.trim() ?? dateHeaderAsAmz(headers.get('date')?.[0])
     if (amzDate === undefined)
       problems.push(
         "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
@@ -311,10 +316,7 @@ export function parseSignature(request: SigV4Request): ParsedSignature | undefin
   if (!query.has('X-Amz-Signature') && !query.has('X-Amz-Algorithm')) return undefined
   const algorithm = query.get('X-Amz-Algorithm')
   if (algorithm !== SIGV4_ALGORITHM)
-    throw new AwsError(
-      'IncompleteSignature',
-      `X-Amz-Algorithm only supports "${SIGV4_ALGORITHM}"`,
-    )
+    throw new AwsError('IncompleteSignature', `X-Amz-Algorithm only supports "${SIGV4_ALGORITHM}"`)
   const missing = [
     'X-Amz-Credential',
     'X-Amz-Signature',

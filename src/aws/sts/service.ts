@@ -48,7 +48,12 @@ function requireCaller(request: QueryRequest): Caller {
   return request.caller
 }
 
-function notAuthorized(caller: Caller, action: string, resource: string, encoded?: string): AwsError {
+function notAuthorized(
+  caller: Caller,
+  action: string,
+  resource: string,
+  encoded?: string,
+): AwsError {
   const base = `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}`
   return new AwsError(
     'AccessDenied',
@@ -70,7 +75,13 @@ export async function assumeRole(request: QueryRequest, ctx: AppContext): Promis
   const duration = problems.integer(p['DurationSeconds'], 'durationSeconds', 900, 43200)
   const policy = p['Policy']
   problems.length(policy, 'policy', 1, undefined, false)
-  problems.pattern(policy, 'policy', POLICY_PATTERN, '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+', false)
+  problems.pattern(
+    policy,
+    'policy',
+    POLICY_PATTERN,
+    '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+    false,
+  )
   const policyArns = sessionPolicyArnsOf(structList(p, 'PolicyArns'), problems)
   const tags = tagList(p, 'Tags') ?? []
   checkTags(problems, tags)
@@ -104,7 +115,8 @@ export async function assumeRole(request: QueryRequest, ctx: AppContext): Promis
       'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
     )
   // Tags.
-  if (duplicateTagKeys(tags)) throw new AwsError('InvalidParameterValue', DUPLICATE_TAG_KEYS_MESSAGE)
+  if (duplicateTagKeys(tags))
+    throw new AwsError('InvalidParameterValue', DUPLICATE_TAG_KEYS_MESSAGE)
   const requestedKeys = new Set(tags.map((t) => t.key.toLowerCase()))
   if (transitiveTagKeys.some((k) => !requestedKeys.has(k.toLowerCase())))
     throw new AwsError('InvalidParameterValue', TRANSITIVE_NOT_IN_TAGS_MESSAGE)
@@ -118,7 +130,11 @@ export async function assumeRole(request: QueryRequest, ctx: AppContext): Promis
   }
   // Source identity: set once, then carried down the chain unchanged.
   const inheritedSource = session?.sourceIdentity
-  if (inheritedSource !== undefined && sourceIdentity !== undefined && sourceIdentity !== inheritedSource)
+  if (
+    inheritedSource !== undefined &&
+    sourceIdentity !== undefined &&
+    sourceIdentity !== inheritedSource
+  )
     throw notAuthorized(caller, 'sts:SetSourceIdentity', roleArn as string)
   const effectiveSource = sourceIdentity ?? inheritedSource
 
@@ -143,7 +159,10 @@ export async function assumeRole(request: QueryRequest, ctx: AppContext): Promis
   if (sourceIdentity !== undefined) actions.push('sts:SetSourceIdentity')
   let trust
   try {
-    trust = role === undefined ? undefined : compileCached(role.assumeRolePolicyDocument, `${role.arn}/trust`, 'trust')
+    trust =
+      role === undefined
+        ? undefined
+        : compileCached(role.assumeRolePolicyDocument, `${role.arn}/trust`, 'trust')
   } catch {
     trust = undefined
   }
@@ -220,7 +239,10 @@ export async function getCallerIdentity(request: QueryRequest): Promise<QueryRes
   return { Arn: caller.arn, UserId: caller.userId, Account: caller.accountId }
 }
 
-export async function getSessionToken(request: QueryRequest, ctx: AppContext): Promise<QueryResult> {
+export async function getSessionToken(
+  request: QueryRequest,
+  ctx: AppContext,
+): Promise<QueryResult> {
   const caller = requireCaller(request)
   if (caller.type === 'AssumedRole' || caller.federatedFromUser === true)
     throw new AwsError('AccessDenied', 'Cannot call GetSessionToken with session credentials')
@@ -253,7 +275,10 @@ function p(request: QueryRequest, name: string): string | undefined {
   return request.params[name]
 }
 
-export async function getAccessKeyInfo(request: QueryRequest, ctx: AppContext): Promise<QueryResult> {
+export async function getAccessKeyInfo(
+  request: QueryRequest,
+  ctx: AppContext,
+): Promise<QueryResult> {
   requireCaller(request)
   const problems = new Problems()
   const id = p(request, 'AccessKeyId')
@@ -263,7 +288,8 @@ export async function getAccessKeyInfo(request: QueryRequest, ctx: AppContext): 
   problems.throwIfAny()
   // New-style ids encode the account; old-style ones are looked up.
   const account =
-    decodeAccountId(id as string) ?? (await createIamRepo(ctx.db).getAccessKey(id as string))?.accountId
+    decodeAccountId(id as string) ??
+    (await createIamRepo(ctx.db).getAccessKey(id as string))?.accountId
   if (account === undefined)
     throw new AwsError('InvalidParameterValue', 'The specified access key ID is not valid.')
   return { Account: account }
@@ -282,7 +308,11 @@ export async function decodeAuthorizationMessageAction(
   const { result } = await authorizeCaller(ctx, caller, {
     action: 'sts:DecodeAuthorizationMessage',
     resource: '*',
-    context: { sourceIp: request.sourceIp, secureTransport: request.secureTransport, region: request.region },
+    context: {
+      sourceIp: request.sourceIp,
+      secureTransport: request.secureTransport,
+      region: request.region,
+    },
   })
   if (result.decision !== 'Allowed')
     throw new AwsError(

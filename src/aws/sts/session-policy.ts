@@ -44,8 +44,15 @@ export function packAndCheck(
   policyArns: readonly string[],
   tags: readonly SessionTag[],
 ): number {
-  const percent = packedPolicyPercent({ sessionPolicy: policy, sessionPolicyArns: policyArns, tags })
+  const percent = packedPolicyPercent({
+    sessionPolicy: policy,
+    sessionPolicyArns: policyArns,
+    tags,
+  })
   if (percent > 100)
-    throw new AwsError('PackedPolicyTooLarge', `Packed policy consumes ${percent}% of allotted space`)
+    throw new AwsError(
+      'PackedPolicyTooLarge',
+      `Packed policy consumes ${percent}% of allotted space`,
+    )
   return percent
 }

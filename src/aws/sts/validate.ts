@@ -7,6 +7,7 @@ import { AwsError, constraintProblem, validationError } from '../errors.ts'
 
 export const SESSION_NAME_PATTERN = /^[\w+=,.@-]*$/
 export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]*$/
+// eslint-disable-next-line no-control-regex -- AWS's model pattern includes tab, LF and CR
 export const POLICY_PATTERN = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/
 export const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u
 export const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
@@ -27,15 +28,27 @@ export class Problems {
     if (value === undefined) return
     const shown = show ? value : null
     if (value.length < min)
-      this.list.push(constraintProblem(shown, member, `have length greater than or equal to ${min}`))
+      this.list.push(
+        constraintProblem(shown, member, `have length greater than or equal to ${min}`),
+      )
     else if (max !== undefined && value.length > max)
       this.list.push(constraintProblem(shown, member, `have length less than or equal to ${max}`))
   }
 
-  pattern(value: string | undefined, member: string, pattern: RegExp, source: string, show = true): void {
+  pattern(
+    value: string | undefined,
+    member: string,
+    pattern: RegExp,
+    source: string,
+    show = true,
+  ): void {
     if (value === undefined || pattern.test(value)) return
     this.list.push(
-      constraintProblem(show ? value : null, member, `satisfy regular expression pattern: ${source}`),
+      constraintProblem(
+        show ? value : null,
+        member,
+        `satisfy regular expression pattern: ${source}`,
+      ),
     )
   }
 
@@ -43,13 +56,19 @@ export class Problems {
   integer(value: string | undefined, member: string, min: number, max: number): number | undefined {
     if (value === undefined) return undefined
     if (!/^-?\d+$/.test(value.trim())) {
-      throw new AwsError('MalformedInput', `Value '${value}' at '${member}' is not a valid integer`, {
-        status: 400,
-      })
+      throw new AwsError(
+        'MalformedInput',
+        `Value '${value}' at '${member}' is not a valid integer`,
+        {
+          status: 400,
+        },
+      )
     }
     const n = Number(value)
-    if (n < min) this.list.push(constraintProblem(value, member, `have value greater than or equal to ${min}`))
-    else if (n > max) this.list.push(constraintProblem(value, member, `have value less than or equal to ${max}`))
+    if (n < min)
+      this.list.push(constraintProblem(value, member, `have value greater than or equal to ${min}`))
+    else if (n > max)
+      this.list.push(constraintProblem(value, member, `have value less than or equal to ${max}`))
     return n
   }
 

@@ -34,7 +34,8 @@ export const WEB_IDENTITY_CLOCK_SKEW_SEC = 300
 export const TAGS_CLAIM = 'https://aws.amazon.com/tags'
 export const SOURCE_IDENTITY_CLAIM = 'https://aws.amazon.com/source_identity'
 
-const NOT_A_JWT = 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)'
+const NOT_A_JWT =
+  'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)'
 const KEY_UNAVAILABLE =
   "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements"
 export const ARWWI_DENIED = 'Not authorized to perform sts:AssumeRoleWithWebIdentity'
@@ -54,7 +55,9 @@ export function mapTokenError(err: TokenError, now: Date): AwsError {
       )
     }
     case 'TOKEN_AUDIENCE_MISMATCH':
-      return invalidToken(err.reason === 'missing' ? 'Missing a required claim: aud' : 'Incorrect token audience')
+      return invalidToken(
+        err.reason === 'missing' ? 'Missing a required claim: aud' : 'Incorrect token audience',
+      )
     case 'ISSUER_UNREACHABLE':
       return new AwsError('IDPCommunicationError', KEY_UNAVAILABLE)
     case 'TOKEN_KEY_NOT_FOUND':
@@ -63,7 +66,9 @@ export function mapTokenError(err: TokenError, now: Date): AwsError {
     case 'TOKEN_NOT_YET_VALID':
       return invalidToken('Token is not yet valid (nbf is in the future)')
     case 'TOKEN_ALG_NOT_ALLOWED':
-      return invalidToken('Token signing algorithm is not supported; use RS256, RS384, RS512, ES256, ES384 or ES512')
+      return invalidToken(
+        'Token signing algorithm is not supported; use RS256, RS384, RS512, ES256, ES384 or ES512',
+      )
     case 'TOKEN_SIGNATURE_INVALID':
       return invalidToken('Invalid token signature')
     case 'TOKEN_ISSUER_MISMATCH':
@@ -90,7 +95,9 @@ export function tokenSessionTags(claims: Record<string, unknown>): {
   for (const [key, value] of Object.entries(principalTags)) {
     const v = Array.isArray(value) ? value : [value]
     if (v.length !== 1 || typeof v[0] !== 'string')
-      throw invalidToken(`The claim ${TAGS_CLAIM} is not valid: session tags must have exactly one value`)
+      throw invalidToken(
+        `The claim ${TAGS_CLAIM} is not valid: session tags must have exactly one value`,
+      )
     tags.push({ key, value: v[0] })
   }
   if (!Array.isArray(transitive) || transitive.some((k) => typeof k !== 'string'))
@@ -127,7 +134,13 @@ export async function assumeRoleWithWebIdentity(
   const duration = problems.integer(p['DurationSeconds'], 'durationSeconds', 900, 43200)
   const policy = p['Policy']
   problems.length(policy, 'policy', 1, 2048, false)
-  problems.pattern(policy, 'policy', POLICY_PATTERN, '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+', false)
+  problems.pattern(
+    policy,
+    'policy',
+    POLICY_PATTERN,
+    '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+    false,
+  )
   const policyArns = sessionPolicyArnsOf(structList(p, 'PolicyArns'), problems)
   problems.throwIfAny()
   const role = parseRoleArn(roleArn as string)
@@ -147,7 +160,9 @@ export async function assumeRoleWithWebIdentity(
   const repo = createIamRepo(ctx.db)
   const providerUrl = iss.startsWith('https://') ? iss.slice('https://'.length) : undefined
   const provider: OidcProviderRecord | undefined =
-    providerUrl === undefined ? undefined : await repo.getOidcProviderByUrl(role.accountId, providerUrl)
+    providerUrl === undefined
+      ? undefined
+      : await repo.getOidcProviderByUrl(role.accountId, providerUrl)
   if (provider === undefined)
     throw invalidToken(`No OpenIDConnect provider found in your account for ${iss}`)
   request.audit.userIdentity = { type: 'WebIdentityUser', identityProvider: provider.arn }
@@ -181,7 +196,8 @@ export async function assumeRoleWithWebIdentity(
   const tagProblems = new Problems()
   checkTags(tagProblems, tags)
   tagProblems.throwIfAny()
-  if (duplicateTagKeys(tags)) throw new AwsError('InvalidParameterValue', DUPLICATE_TAG_KEYS_MESSAGE)
+  if (duplicateTagKeys(tags))
+    throw new AwsError('InvalidParameterValue', DUPLICATE_TAG_KEYS_MESSAGE)
   const tagKeys = new Set(tags.map((t) => t.key.toLowerCase()))
   if (transitiveTagKeys.some((k) => !tagKeys.has(k.toLowerCase())))
     throw new AwsError('InvalidParameterValue', TRANSITIVE_NOT_IN_TAGS_MESSAGE)
@@ -278,7 +294,10 @@ export async function assumeRoleWithWebIdentity(
     ...(policy === undefined ? {} : { sessionPolicy: policy }),
     ...(policyArns.length === 0 ? {} : { sessionPolicyArns: policyArns }),
   })
-  request.audit.additionalEventData = { roleSessionName: sessionName, tokenIssueTime: session.session.issuedAt.toISOString() }
+  request.audit.additionalEventData = {
+    roleSessionName: sessionName,
+    tokenIssueTime: session.session.issuedAt.toISOString(),
+  }
   return {
     SubjectFromWebIdentityToken: subject,
     Audience: audience,
@@ -298,12 +317,18 @@ export async function assumeRoleWithWebIdentity(
   }
 }
 
-export async function ensurePolicyArnsExist(ctx: AppContext, arns: readonly string[]): Promise<void> {
+export async function ensurePolicyArnsExist(
+  ctx: AppContext,
+  arns: readonly string[],
+): Promise<void> {
   if (arns.length === 0) return
   const repo = createIamRepo(ctx.db)
   for (const arn of arns) {
     if ((await repo.getManagedPolicyDocument(arn)) === undefined)
-      throw new AwsError('InvalidParameterValue', `Policy ${arn} does not exist or is not attachable.`)
+      throw new AwsError(
+        'InvalidParameterValue',
+        `Policy ${arn} does not exist or is not attachable.`,
+      )
   }
 }
 

@@ -115,7 +115,11 @@ export interface StsTestServer {
   addRole(
     name: string,
     trust: string | object,
-    options?: { inline?: string | object; maxSessionDuration?: number; tags?: { key: string; value: string }[] },
+    options?: {
+      inline?: string | object
+      maxSessionDuration?: number
+      tags?: { key: string; value: string }[]
+    },
   ): Promise<string>
   addOidcProvider(url: string, clientIds?: string[]): Promise<string>
   token(input?: {
@@ -131,7 +135,12 @@ export interface StsTestServer {
 }
 
 /** The IRSA trust policy of the walkthrough. */
-export function irsaTrust(providerArn: string, providerUrl: string, sub: string, aud?: string): object {
+export function irsaTrust(
+  providerArn: string,
+  providerUrl: string,
+  sub: string,
+  aud?: string,
+): object {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -189,10 +198,21 @@ export async function startStsTestServer(
         createDate: now,
         tags: [],
       })
-      if (opts.policyArn !== undefined) await repo.attachPolicy(account, 'user', name, opts.policyArn, now)
-      if (opts.inline !== undefined) await repo.putInlinePolicy(account, 'user', name, 'inline', opts.inline, now)
-      const key = { accessKeyId: newUniqueId('AKIA', account, rnd, 16), secretAccessKey: newSecretAccessKey(rnd) }
-      await repo.insertAccessKey({ ...key, status: 'Active', accountId: account, userName: name, createDate: now })
+      if (opts.policyArn !== undefined)
+        await repo.attachPolicy(account, 'user', name, opts.policyArn, now)
+      if (opts.inline !== undefined)
+        await repo.putInlinePolicy(account, 'user', name, 'inline', opts.inline, now)
+      const key = {
+        accessKeyId: newUniqueId('AKIA', account, rnd, 16),
+        secretAccessKey: newSecretAccessKey(rnd),
+      }
+      await repo.insertAccessKey({
+        ...key,
+        status: 'Active',
+        accountId: account,
+        userName: name,
+        createDate: now,
+      })
       return key
     },
     async addRole(name, trust, opts = {}) {
@@ -263,7 +283,10 @@ export async function queryPost(
 ): Promise<{ status: number; body: string; headers: Headers }> {
   const res = await fetch(`${baseUrl}${options.path ?? '/'}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', ...options.headers },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      ...options.headers,
+    },
     body: new URLSearchParams(params).toString(),
   })
   return { status: res.status, body: await res.text(), headers: res.headers }

@@ -1,0 +1,113 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import {
+  decodeAccountId,
+  encodeAccountId,
+  loadKeyring,
+  newAccessKeyId,
+  newSecretAccessKey,
+  openToken,
+  rotateKeyring,
+  sealToken,
+  tokenKid,
+  RETIRED_KEY_GRACE_MS,
+  type CredentialError,
+} from '../../../src/identity/credentials.ts'
+import { openDb } from '../../../src/store/open.ts'
+
+const rnd = (n: number) => new Uint8Array(randomBytes(n))
+
+void test('account id encoding: AWS vector, known accounts round trip, old-style ids undecodable', () => {
+  assert.equal(decodeAccountId('ASIAY34FZKBOKMUTVV7A'), '609629065308')
+  for (const acct of [
+    '000000000000',
+    '000000000001',
+    '111122223333',
+    '123456789012',
+    '999999999999',
+  ]) {
+    for (const prefix of ['ASIA', 'AKIA']) {
+      const id = encodeAccountId(prefix, acct, rnd)
+      assert.match(id, /^A[SK]IA[A-Z2-7]{16}$/)
+      assert.equal(decodeAccountId(id), acct)
+    }
+    assert.equal(encodeAccountId('AROA', acct, rnd, 17).length, 21)
+  }
+  assert.equal(decodeAccountId('AKIAIOSFODNN7EXAMPLE'), undefined)
+  assert.equal(decodeAccountId('ASIA'), undefined)
+  assert.equal(decodeAccountId('ASIA0000000000000000'), undefined)
+  assert.throws(
+    () => encodeAccountId('ASIA', '12', rnd),
+    (e: CredentialError) => e.code === 'ACCOUNT_INVALID',
+  )
+  // Changing the last characters keeps the account (it is not a lookup).
+  const id = newAccessKeyId('temporary', '111122223333', rnd)
+  assert.equal(decodeAccountId(`${id.slice(0, 13)}AAAAAAA`), '111122223333')
+  assert.equal(newSecretAccessKey(rnd).length, 40)
+})
+
+void test('property: any 12-digit account round-trips through ASIA ids', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 999_999_999_999 }), (n) => {
+      const acct = String(n).padStart(12, '0')
+      assert.equal(decodeAccountId(newAccessKeyId('temporary', acct, rnd)), acct)
+    }),
+    { numRuns: 300 },
+  )
+})
+
+void test('keyring in the store: seal/open, tamper and truncation rejected, rotation keeps old tokens valid', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podtrust-keyring-'))
+  const db = await openDb({ dataDir: dir })
+  try {
+    const t0 = new Date('2026-11-23T00:00:00Z')
+    const ring = await loadKeyring(db, t0, rnd)
+    const again = await loadKeyring(db, t0, rnd)
+    assert.equal(again.active.kid, ring.active.kid, 'first key persisted, not recreated')
+    const token = sealToken(ring, { hello: 'world', n: 1 }, rnd)
+    assert.equal(tokenKid(token), ring.active.kid)
+    assert.deepEqual(openToken(ring, token), { hello: 'world', n: 1 })
+    const flipped = token.slice(0, -6) + (token.at(-6) === 'A' ? 'B' : 'A') + token.slice(-5)
+    assert.throws(
+      () => openToken(ring, flipped),
+      (e: CredentialError) => e.code === 'TOKEN_INVALID',
+    )
+    assert.throws(
+      () => openToken(ring, token.slice(0, 20)),
+      (e: CredentialError) => e.code === 'TOKEN_INVALID',
+    )
+    assert.throws(
+      () => openToken(ring, 'FQoGZXIvYXdzEBYaD'),
+      (e: CredentialError) => e.code === 'TOKEN_INVALID',
+    )
+    // A token naming another kid (forged header) does not open.
+    assert.throws(
+      () => openToken(ring, `PT1${'0'.repeat(12)}${token.slice(15)}`),
+      (e: CredentialError) => e.code === 'KEY_NOT_FOUND',
+    )
+
+    const newKid = await rotateKeyring(db, new Date(t0.getTime() + 1000), rnd)
+    const rotated = await loadKeyring(db, new Date(t0.getTime() + 2000), rnd)
+    assert.equal(rotated.active.kid, newKid)
+    assert.notEqual(newKid, ring.active.kid)
+    assert.deepEqual(
+      openToken(rotated, token),
+      { hello: 'world', n: 1 },
+      'old tokens open after rotation',
+    )
+    assert.equal(tokenKid(sealToken(rotated, {}, rnd)), newKid)
+    const later = await loadKeyring(db, new Date(t0.getTime() + RETIRED_KEY_GRACE_MS + 5000), rnd)
+    assert.throws(
+      () => openToken(later, token),
+      (e: CredentialError) => e.code === 'KEY_NOT_FOUND',
+    )
+  } finally {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
