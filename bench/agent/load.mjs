@@ -5,6 +5,7 @@
  * latencies in ms.
  */
 import { Agent, request } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import { parentPort, workerData } from 'node:worker_threads'
 
 /** @type {{ url: string, tokens: string[], mode: 'duration' | 'once', seconds: number, concurrency: number }} */
@@ -15,10 +16,19 @@ const agent = new Agent({ keepAlive: true, maxSockets: input.concurrency })
 /** @param {string} token @returns {Promise<number>} */
 function get(token) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, headers: { authorization: token } }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        agent,
+        headers: { authorization: token },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
     req.on('error', reject)
     req.end()
   })

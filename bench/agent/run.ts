@@ -54,29 +54,43 @@ function pct(sorted: number[], p: number): number {
 }
 
 /** Drives `url` from a worker thread (so the client does not share the servers' event loop). */
-function load(name: string, url: string, tokens: string[], mode: 'duration' | 'once', seconds = SECONDS): Promise<Result> {
+function load(
+  name: string,
+  url: string,
+  tokens: string[],
+  mode: 'duration' | 'once',
+  seconds = SECONDS,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./load.mjs', import.meta.url), {
       workerData: { url, tokens, mode, seconds, concurrency: CONCURRENCY },
     })
     worker.once('error', reject)
-    worker.once('message', (m: { count: number; errors: number; elapsed: number; latencies: number[] }) => {
-      void worker.terminate()
-      resolve({
-        name,
-        requests: m.count,
-        errors: m.errors,
-        rps: m.count / m.elapsed,
-        p50: pct(m.latencies, 50),
-        p99: pct(m.latencies, 99),
-      })
-    })
+    worker.once(
+      'message',
+      (m: { count: number; errors: number; elapsed: number; latencies: number[] }) => {
+        void worker.terminate()
+        resolve({
+          name,
+          requests: m.count,
+          errors: m.errors,
+          rps: m.count / m.elapsed,
+          p50: pct(m.latencies, 50),
+          p99: pct(m.latencies, 99),
+        })
+      },
+    )
   })
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-bench-agent-'))
-  const server = await startServer({ dataDir: dir, port: 0, accountId: ACCOUNT, logLevel: 'silent' })
+  const server = await startServer({
+    dataDir: dir,
+    port: 0,
+    accountId: ACCOUNT,
+    logLevel: 'silent',
+  })
   const { ctx } = server
   const iam = createIamRepo(ctx.db)
   const now = new Date()
@@ -103,12 +117,43 @@ async function main(): Promise<void> {
     createDate: now,
     tags: [],
   })
-  await iam.insertUser({ accountId: ACCOUNT, userName: 'node', userId: newUniqueId('AIDA', ACCOUNT, rnd), arn: `arn:aws:iam::${ACCOUNT}:user/node`, path: '/', createDate: now, tags: [] })
-  await iam.putInlinePolicy(ACCOUNT, 'user', 'node', 'agent', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'eks-auth:AssumeRoleForPodIdentity', Resource: '*' }] }), now)
-  const nodeKey = { accessKeyId: newUniqueId('AKIA', ACCOUNT, rnd, 16), secretAccessKey: newSecretAccessKey(rnd) }
-  await iam.insertAccessKey({ ...nodeKey, status: 'Active', accountId: ACCOUNT, userName: 'node', createDate: now })
+  await iam.insertUser({
+    accountId: ACCOUNT,
+    userName: 'node',
+    userId: newUniqueId('AIDA', ACCOUNT, rnd),
+    arn: `arn:aws:iam::${ACCOUNT}:user/node`,
+    path: '/',
+    createDate: now,
+    tags: [],
+  })
+  await iam.putInlinePolicy(
+    ACCOUNT,
+    'user',
+    'node',
+    'agent',
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'eks-auth:AssumeRoleForPodIdentity', Resource: '*' }],
+    }),
+    now,
+  )
+  const nodeKey = {
+    accessKeyId: newUniqueId('AKIA', ACCOUNT, rnd, 16),
+    secretAccessKey: newSecretAccessKey(rnd),
+  }
+  await iam.insertAccessKey({
+    ...nodeKey,
+    status: 'Active',
+    accountId: ACCOUNT,
+    userName: 'node',
+    createDate: now,
+  })
   await putCluster(ctx.db, { name: 'bench' }, now)
-  await createAssociation(eksDepsFromContext(ctx), 'bench', { namespace: 'bench', serviceAccount: 'app', roleArn: `arn:aws:iam::${ACCOUNT}:role/bench` })
+  await createAssociation(eksDepsFromContext(ctx), 'bench', {
+    namespace: 'bench',
+    serviceAccount: 'app',
+    roleArn: `arn:aws:iam::${ACCOUNT}:role/bench`,
+  })
 
   const mint = (i: number) =>
     mintServiceAccountToken(ctx.db, {
@@ -128,7 +173,13 @@ async function main(): Promise<void> {
   const firstRemote = tokens.slice(64 + FIRST)
 
   // 1. Baseline: a trivial node:http handler with a body of the same shape.
-  const body = JSON.stringify({ AccessKeyId: 'ASIA' + 'X'.repeat(16), SecretAccessKey: 'x'.repeat(40), Token: 'x'.repeat(600), Expiration: '2026-01-01T00:00:00Z', AccountId: ACCOUNT })
+  const body = JSON.stringify({
+    AccessKeyId: 'ASIA' + 'X'.repeat(16),
+    SecretAccessKey: 'x'.repeat(40),
+    Token: 'x'.repeat(600),
+    Expiration: '2026-01-01T00:00:00Z',
+    AccountId: ACCOUNT,
+  })
   const trivial = createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' })
     res.end(body)
@@ -138,16 +189,27 @@ async function main(): Promise<void> {
 
   const inProcess: RunningAgent = await startInProcessAgent(ctx, { port: 0 })
   const remote: RunningAgent = await startAgent({
-    source: remoteSource({ serverUrl: server.baseUrl, clusterName: 'bench', region: 'us-east-1', credentials: () => nodeKey }),
+    source: remoteSource({
+      serverUrl: server.baseUrl,
+      clusterName: 'bench',
+      region: 'us-east-1',
+      credentials: () => nodeKey,
+    }),
   })
   const results: Result[] = []
   // Warm-up (JIT, sockets, the agent's cache), not recorded.
-  for (const t of cachedTokens) await fetch(inProcess.credentialsUrl, { headers: { authorization: t } }).then((r) => r.text())
+  for (const t of cachedTokens)
+    await fetch(inProcess.credentialsUrl, { headers: { authorization: t } }).then((r) => r.text())
   await load('warm-up', trivialUrl, cachedTokens, 'duration', 1)
   await load('warm-up', inProcess.credentialsUrl, cachedTokens, 'duration', 1)
   // The baseline is measured before and after the cached run and averaged: the machine may be shared.
   const before = await load('trivial', trivialUrl, cachedTokens, 'duration')
-  const cached = await load('agent, cached tokens', inProcess.credentialsUrl, cachedTokens, 'duration')
+  const cached = await load(
+    'agent, cached tokens',
+    inProcess.credentialsUrl,
+    cachedTokens,
+    'duration',
+  )
   const afterRun = await load('trivial', trivialUrl, cachedTokens, 'duration')
   results.push({
     name: 'trivial node:http handler (mean of 2 runs)',
@@ -158,8 +220,22 @@ async function main(): Promise<void> {
     p99: Math.max(before.p99, afterRun.p99),
   })
   results.push(cached)
-  results.push(await load('agent, first-time tokens (EKS Auth in-process)', inProcess.credentialsUrl, firstInProcess, 'once'))
-  results.push(await load('agent, first-time tokens (EKS Auth over HTTP + SigV4)', remote.credentialsUrl, firstRemote, 'once'))
+  results.push(
+    await load(
+      'agent, first-time tokens (EKS Auth in-process)',
+      inProcess.credentialsUrl,
+      firstInProcess,
+      'once',
+    ),
+  )
+  results.push(
+    await load(
+      'agent, first-time tokens (EKS Auth over HTTP + SigV4)',
+      remote.credentialsUrl,
+      firstRemote,
+      'once',
+    ),
+  )
 
   await inProcess.close()
   await remote.close()
@@ -172,8 +248,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ concurrency: CONCURRENCY, results }, null, 2)}\n`)
     return
   }
-  process.stdout.write(`\nPod Identity agent benchmark — concurrency ${CONCURRENCY}, node ${process.version}\n\n`)
-  process.stdout.write('| case | requests | errors | req/s | × trivial | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n')
+  process.stdout.write(
+    `\nPod Identity agent benchmark — concurrency ${CONCURRENCY}, node ${process.version}\n\n`,
+  )
+  process.stdout.write(
+    '| case | requests | errors | req/s | × trivial | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n',
+  )
   for (const r of results) {
     process.stdout.write(
       `| ${r.name} | ${r.requests} | ${r.errors} | ${r.rps.toFixed(0)} | ${(r.rps / base).toFixed(2)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |\n`,

@@ -14,14 +14,18 @@ import { basicClaimCheck } from './jwt.ts'
 import { type RunningAgent, startAgent } from './server.ts'
 import { type CredentialSource, UpstreamError } from './source.ts'
 
-export function inProcessSource(ctx: AppContext, options: { clusterName?: string } = {}): CredentialSource {
+export function inProcessSource(
+  ctx: AppContext,
+  options: { clusterName?: string } = {},
+): CredentialSource {
   const deps = podIdentityDepsFromContext(ctx)
   const byIssuer = new Map<string, string>()
 
   async function clusterFor(token: string): Promise<string> {
     if (options.clusterName !== undefined) return options.clusterName
     const iss = basicClaimCheck(token, ctx.now()).iss
-    if (iss === undefined) throw new UpstreamError(400, 'InvalidTokenException', 'token has no issuer')
+    if (iss === undefined)
+      throw new UpstreamError(400, 'InvalidTokenException', 'token has no issuer')
     let name = byIssuer.get(iss)
     if (name === undefined) {
       // Cache miss: re-read the registered clusters (one may have been added since).
@@ -34,7 +38,11 @@ export function inProcessSource(ctx: AppContext, options: { clusterName?: string
       name = byIssuer.get(iss)
     }
     if (name === undefined) {
-      throw new UpstreamError(400, 'InvalidTokenException', 'token was not issued by a registered cluster')
+      throw new UpstreamError(
+        400,
+        'InvalidTokenException',
+        'token was not issued by a registered cluster',
+      )
     }
     return name
   }
@@ -61,7 +69,9 @@ export function inProcessSource(ctx: AppContext, options: { clusterName?: string
       if (typeof e.code === 'string' && typeof e.status === 'number' && e.status < 500) {
         throw new UpstreamError(e.status, e.code, String(e.message))
       }
-      ctx.log.error('agent.eks_auth.failed', { error: err instanceof Error ? err.message : String(err) })
+      ctx.log.error('agent.eks_auth.failed', {
+        error: err instanceof Error ? err.message : String(err),
+      })
       throw new UpstreamError(500, 'InternalServerException', 'EKS Auth failed')
     }
   }
@@ -75,7 +85,8 @@ export async function startInProcessAgent(
   ctx: AppContext,
   options: { port: number; hosts?: string[]; clusterName?: string },
 ): Promise<RunningAgent> {
-  const sourceOptions = options.clusterName === undefined ? {} : { clusterName: options.clusterName }
+  const sourceOptions =
+    options.clusterName === undefined ? {} : { clusterName: options.clusterName }
   return startAgent({
     source: inProcessSource(ctx, sourceOptions),
     hosts: options.hosts ?? ['127.0.0.1'],

@@ -5,7 +5,12 @@
  */
 export { startAgent, POD_IDENTITY_AGENT_HOSTS } from './server.ts'
 export type { AgentOptions, RunningAgent } from './server.ts'
-export { remoteSource, environmentCredentials, parseEksAuthResponse, UpstreamError } from './source.ts'
+export {
+  remoteSource,
+  environmentCredentials,
+  parseEksAuthResponse,
+  UpstreamError,
+} from './source.ts'
 export type { CredentialSource, PodCredentials, RemoteSourceOptions } from './source.ts'
 export { createCredentialCache } from './cache.ts'
 export { signRequest } from './sigv4.ts'

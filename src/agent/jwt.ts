@@ -35,13 +35,19 @@ export function basicClaimCheck(token: string, now: Date): BasicClaims {
   const nbf = num('nbf')
   const iat = num('iat')
   if (exp !== undefined && exp <= t) {
-    throw new TokenPrecheckError('Service account token failed basic claim validations: token is expired')
+    throw new TokenPrecheckError(
+      'Service account token failed basic claim validations: token is expired',
+    )
   }
   if (nbf !== undefined && nbf > t + LEEWAY_SECONDS) {
-    throw new TokenPrecheckError('Service account token failed basic claim validations: token is not valid yet')
+    throw new TokenPrecheckError(
+      'Service account token failed basic claim validations: token is not valid yet',
+    )
   }
   if (iat !== undefined && iat > t + LEEWAY_SECONDS) {
-    throw new TokenPrecheckError('Service account token failed basic claim validations: token used before issued')
+    throw new TokenPrecheckError(
+      'Service account token failed basic claim validations: token used before issued',
+    )
   }
   return { exp, iss: typeof payload['iss'] === 'string' ? payload['iss'] : undefined }
 }

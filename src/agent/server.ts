@@ -74,7 +74,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log = options.log ?? (() => undefined)
   const cacheOptions: Parameters<typeof createCredentialCache>[0] = { source: options.source, now }
   if (options.maxEntries !== undefined) cacheOptions.maxEntries = options.maxEntries
-  if (options.renewAfterSeconds !== undefined) cacheOptions.renewAfterSeconds = options.renewAfterSeconds
+  if (options.renewAfterSeconds !== undefined)
+    cacheOptions.renewAfterSeconds = options.renewAfterSeconds
   if (options.minServeSeconds !== undefined) cacheOptions.minServeSeconds = options.minServeSeconds
   const cache = createCredentialCache(cacheOptions)
 
@@ -95,7 +96,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   function send(res: ServerResponse, status: number, body: unknown, cacheLabel = 'none'): void {
     const text = JSON.stringify(body)
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+    })
     res.end(text)
     requests.inc({ status: String(status), cache: cacheLabel })
   }
@@ -134,7 +138,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         return
       }
       log('agent.credentials.error', { error: (err as Error).message })
-      send(res, 500, { Code: 'InternalServerException', Message: 'credentials could not be obtained' })
+      send(res, 500, {
+        Code: 'InternalServerException',
+        Message: 'credentials could not be obtained',
+      })
       return
     }
     if (!result.cached) latency.observe(Number(process.hrtime.bigint() - started) / 1e9)

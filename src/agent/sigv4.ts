@@ -13,16 +13,23 @@ export interface AwsCredentials {
 }
 
 const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex')
-const hmac = (key: string | Uint8Array, data: string) => createHmac('sha256', key).update(data, 'utf8').digest()
+const hmac = (key: string | Uint8Array, data: string) =>
+  createHmac('sha256', key).update(data, 'utf8').digest()
 
 /** RFC 3986 encoding as SigV4 requires (encodeURIComponent leaves !'()* alone). */
 function uriEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return encodeURIComponent(s).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
 }
 
 /** `YYYYMMDDTHHMMSSZ` */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z')
 }
 
 /**
@@ -52,7 +59,9 @@ export function signRequest(input: {
     headers['x-amz-security-token'] = input.credentials.sessionToken
   }
   const names = Object.keys(headers).sort()
-  const canonicalHeaders = names.map((n) => `${n}:${(headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('')
+  const canonicalHeaders = names
+    .map((n) => `${n}:${(headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`)
+    .join('')
   const signedHeaders = names.join(';')
   const canonicalPath =
     url.pathname

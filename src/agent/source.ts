@@ -29,9 +29,12 @@ export class UpstreamError extends Error {
 
   /** The reference agent does not retry these (internal/cloud/eksauth/errors.go). */
   get retryable(): boolean {
-    return !['ResourceNotFoundException', 'ExpiredTokenException', 'InvalidTokenException', 'AccessDeniedException'].includes(
-      this.code,
-    )
+    return ![
+      'ResourceNotFoundException',
+      'ExpiredTokenException',
+      'InvalidTokenException',
+      'AccessDeniedException',
+    ].includes(this.code)
   }
 }
 
@@ -39,7 +42,12 @@ export type CredentialSource = (token: string) => Promise<PodCredentials>
 
 interface EksAuthResponse {
   assumedRoleUser?: { arn?: unknown }
-  credentials?: { accessKeyId?: unknown; secretAccessKey?: unknown; sessionToken?: unknown; expiration?: unknown }
+  credentials?: {
+    accessKeyId?: unknown
+    secretAccessKey?: unknown
+    sessionToken?: unknown
+    expiration?: unknown
+  }
 }
 
 /** Parses the model's response JSON (timestamps are epoch seconds). */
@@ -54,7 +62,11 @@ export function parseEksAuthResponse(body: unknown): PodCredentials {
     typeof c.expiration !== 'number' ||
     typeof arn !== 'string'
   ) {
-    throw new UpstreamError(500, 'InternalServerException', 'EKS Auth returned an incomplete response')
+    throw new UpstreamError(
+      500,
+      'InternalServerException',
+      'EKS Auth returned an incomplete response',
+    )
   }
   return {
     accessKeyId: c.accessKeyId,
@@ -106,7 +118,11 @@ export function remoteSource(options: RemoteSourceOptions): CredentialSource {
         signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
       })
     } catch (err) {
-      throw new UpstreamError(500, 'InternalServerException', `EKS Auth is unreachable: ${(err as Error).message}`)
+      throw new UpstreamError(
+        500,
+        'InternalServerException',
+        `EKS Auth is unreachable: ${(err as Error).message}`,
+      )
     }
     const text = await res.text()
     let json: unknown
@@ -116,9 +132,16 @@ export function remoteSource(options: RemoteSourceOptions): CredentialSource {
       json = {}
     }
     if (res.status !== 200) {
-      const type = (res.headers.get('x-amzn-errortype') ?? 'InternalServerException').split(':')[0] ?? ''
-      const message = (json as { message?: unknown; Message?: unknown }).message ?? (json as { Message?: unknown }).Message
-      throw new UpstreamError(res.status, type, typeof message === 'string' ? message : `EKS Auth answered ${res.status}`)
+      const type =
+        (res.headers.get('x-amzn-errortype') ?? 'InternalServerException').split(':')[0] ?? ''
+      const message =
+        (json as { message?: unknown; Message?: unknown }).message ??
+        (json as { Message?: unknown }).Message
+      throw new UpstreamError(
+        res.status,
+        type,
+        typeof message === 'string' ? message : `EKS Auth answered ${res.status}`,
+      )
     }
     return parseEksAuthResponse(json)
   }
@@ -128,7 +151,12 @@ export function remoteSource(options: RemoteSourceOptions): CredentialSource {
 export function environmentCredentials(env: NodeJS.ProcessEnv): AwsCredentials | undefined {
   const accessKeyId = env['AWS_ACCESS_KEY_ID']
   const secretAccessKey = env['AWS_SECRET_ACCESS_KEY']
-  if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') {
+  if (
+    accessKeyId === undefined ||
+    accessKeyId === '' ||
+    secretAccessKey === undefined ||
+    secretAccessKey === ''
+  ) {
     return undefined
   }
   const sessionToken = env['AWS_SESSION_TOKEN']

@@ -27,12 +27,14 @@ const SHARED_POLICY = JSON.stringify({
       Effect: 'Allow',
       Action: 'sqs:SendMessage',
       Resource: '*',
-      Condition: { StringEquals: { 'aws:ResourceTag/owner': '${aws:PrincipalTag/kubernetes-service-account}' } },
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/owner': '${aws:PrincipalTag/kubernetes-service-account}' },
+      },
     },
   ],
 })
 
-describe('ABAC with Pod Identity session tags', () => {
+void describe('ABAC with Pod Identity session tags', () => {
   let f: Fixture
   const callers: Record<string, Caller> = {}
 
@@ -42,7 +44,11 @@ describe('ABAC with Pod Identity session tags', () => {
     const eks = eksDepsFromContext(f.server.ctx)
     const deps = podIdentityDepsFromContext(f.server.ctx)
     for (const ns of ['alpha', 'beta']) {
-      await createAssociation(eks, 'c1', { namespace: ns, serviceAccount: 'worker', roleArn: f.roleArn('shared') })
+      await createAssociation(eks, 'c1', {
+        namespace: ns,
+        serviceAccount: 'worker',
+        roleArn: f.roleArn('shared'),
+      })
       const out = await assumeRoleForPodIdentity(deps, {
         clusterName: 'c1',
         token: await f.podToken({ namespace: ns, serviceAccount: 'worker', pod: `${ns}-worker-0` }),
@@ -73,8 +79,10 @@ describe('ABAC with Pod Identity session tags', () => {
   })
   after(async () => f?.close())
 
-  it('carries the six Pod Identity tags on the authenticated session', () => {
-    const tags = Object.fromEntries((callers['alpha']?.session?.tags ?? []).map((t) => [t.key, t.value]))
+  void it('carries the six Pod Identity tags on the authenticated session', () => {
+    const tags = Object.fromEntries(
+      (callers['alpha']?.session?.tags ?? []).map((t) => [t.key, t.value]),
+    )
     assert.equal(tags['kubernetes-namespace'], 'alpha')
     assert.equal(tags['kubernetes-service-account'], 'worker')
     assert.equal(tags['kubernetes-pod-name'], 'alpha-worker-0')
@@ -84,17 +92,33 @@ describe('ABAC with Pod Identity session tags', () => {
     assert.equal(callers['alpha']?.session?.transitiveTagKeys.length, 6)
   })
 
-  it('limits each namespace to its own prefix with one shared role', async () => {
+  void it('limits each namespace to its own prefix with one shared role', async () => {
     const ctx = f.server.ctx
-    const decide = (ns: string, action: string, resource: string, extra: Record<string, string> = {}) =>
-      authorizeCaller(ctx, callers[ns] as Caller, action, resource, extra)
-    assert.equal(await decide('alpha', 's3:GetObject', 'arn:aws:s3:::team-data/alpha/report.csv'), true)
-    assert.equal(await decide('alpha', 's3:GetObject', 'arn:aws:s3:::team-data/beta/report.csv'), false)
+    const decide = (
+      ns: string,
+      action: string,
+      resource: string,
+      extra: Record<string, string> = {},
+    ) => authorizeCaller(ctx, callers[ns] as Caller, action, resource, extra)
+    assert.equal(
+      await decide('alpha', 's3:GetObject', 'arn:aws:s3:::team-data/alpha/report.csv'),
+      true,
+    )
+    assert.equal(
+      await decide('alpha', 's3:GetObject', 'arn:aws:s3:::team-data/beta/report.csv'),
+      false,
+    )
     assert.equal(await decide('beta', 's3:PutObject', 'arn:aws:s3:::team-data/beta/x'), true)
     assert.equal(await decide('beta', 's3:PutObject', 'arn:aws:s3:::team-data/alpha/x'), false)
     assert.equal(await decide('beta', 's3:DeleteObject', 'arn:aws:s3:::team-data/beta/x'), false)
     const queue = 'arn:aws:sqs:us-east-1:111122223333:jobs'
-    assert.equal(await decide('alpha', 'sqs:SendMessage', queue, { 'aws:ResourceTag/owner': 'worker' }), true)
-    assert.equal(await decide('alpha', 'sqs:SendMessage', queue, { 'aws:ResourceTag/owner': 'someone-else' }), false)
+    assert.equal(
+      await decide('alpha', 'sqs:SendMessage', queue, { 'aws:ResourceTag/owner': 'worker' }),
+      true,
+    )
+    assert.equal(
+      await decide('alpha', 'sqs:SendMessage', queue, { 'aws:ResourceTag/owner': 'someone-else' }),
+      false,
+    )
   })
 })

@@ -43,9 +43,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
   })
 }
 
-const BOTO3_WHOAMI = 'import boto3,json; print(json.dumps(boto3.client("sts").get_caller_identity()))'
+const BOTO3_WHOAMI =
+  'import boto3,json; print(json.dumps(boto3.client("sts").get_caller_identity()))'
 
-describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`', () => {
+void describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`', () => {
   let f: Fixture
   let agentProcess: ChildProcess | undefined
   let agentUrl = ''
@@ -55,9 +56,21 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
     await f.addRole('app', podTrust(['sts:AssumeRole', 'sts:TagSession']))
     const child = spawn(
       process.execPath,
-      [join(root, 'bin/podtrust.js'), 'agent', '--port', '0', '--server', f.server.baseUrl, '--cluster', 'c1'],
+      [
+        join(root, 'bin/podtrust.js'),
+        'agent',
+        '--port',
+        '0',
+        '--server',
+        f.server.baseUrl,
+        '--cluster',
+        'c1',
+      ],
       {
-        env: cleanEnv({ AWS_ACCESS_KEY_ID: f.node.accessKeyId, AWS_SECRET_ACCESS_KEY: f.node.secretAccessKey }),
+        env: cleanEnv({
+          AWS_ACCESS_KEY_ID: f.node.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: f.node.secretAccessKey,
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     )
@@ -87,14 +100,29 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
     await f?.close()
   })
 
-  it('aws eks create-pod-identity-association --endpoint-url works unmodified', async (t) => {
+  void it('aws eks create-pod-identity-association --endpoint-url works unmodified', async (t) => {
     if (!hasAws) return t.skip('aws CLI not found')
-    const env = cleanEnv({ AWS_ACCESS_KEY_ID: f.admin.accessKeyId, AWS_SECRET_ACCESS_KEY: f.admin.secretAccessKey })
+    const env = cleanEnv({
+      AWS_ACCESS_KEY_ID: f.admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: f.admin.secretAccessKey,
+    })
     const r = await run(
       'aws',
       [
-        'eks', 'create-pod-identity-association', '--endpoint-url', f.server.baseUrl, '--output', 'json',
-        '--cluster-name', 'c1', '--namespace', 'shop', '--service-account', 'cart', '--role-arn', f.roleArn('app'),
+        'eks',
+        'create-pod-identity-association',
+        '--endpoint-url',
+        f.server.baseUrl,
+        '--output',
+        'json',
+        '--cluster-name',
+        'c1',
+        '--namespace',
+        'shop',
+        '--service-account',
+        'cart',
+        '--role-arn',
+        f.roleArn('app'),
       ],
       env,
     )
@@ -104,7 +132,16 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
     assert.equal(out.association.roleArn, f.roleArn('app'))
     const list = await run(
       'aws',
-      ['eks', 'list-pod-identity-associations', '--endpoint-url', f.server.baseUrl, '--output', 'json', '--cluster-name', 'c1'],
+      [
+        'eks',
+        'list-pod-identity-associations',
+        '--endpoint-url',
+        f.server.baseUrl,
+        '--output',
+        'json',
+        '--cluster-name',
+        'c1',
+      ],
       env,
     )
     assert.equal(list.code, 0, list.stderr)
@@ -112,8 +149,18 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
     const dup = await run(
       'aws',
       [
-        'eks', 'create-pod-identity-association', '--endpoint-url', f.server.baseUrl,
-        '--cluster-name', 'c1', '--namespace', 'shop', '--service-account', 'cart', '--role-arn', f.roleArn('app'),
+        'eks',
+        'create-pod-identity-association',
+        '--endpoint-url',
+        f.server.baseUrl,
+        '--cluster-name',
+        'c1',
+        '--namespace',
+        'shop',
+        '--service-account',
+        'cart',
+        '--role-arn',
+        f.roleArn('app'),
       ],
       env,
     )
@@ -121,7 +168,7 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
     assert.match(dup.stderr, /ResourceInUseException/)
   })
 
-  it('boto3 and the AWS CLI get the assumed role from the agent', async (t) => {
+  void it('boto3 and the AWS CLI get the assumed role from the agent', async (t) => {
     if (!hasPython && !hasAws) return t.skip('neither boto3 nor the aws CLI found')
     // Idempotent with the previous test (which may have been skipped): same ns/sa, same role.
     await f.server.ctx.db.run(
@@ -134,13 +181,17 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
       serviceAccount: 'cart',
       roleArn: f.roleArn('app'),
     })
-    const tokenFile = f.writeToken(await f.podToken({ namespace: 'shop', serviceAccount: 'cart', pod: 'cart-5f6d7-x2x9q' }))
+    const tokenFile = f.writeToken(
+      await f.podToken({ namespace: 'shop', serviceAccount: 'cart', pod: 'cart-5f6d7-x2x9q' }),
+    )
     const env = cleanEnv({
       AWS_CONTAINER_CREDENTIALS_FULL_URI: agentUrl,
       AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
       AWS_ENDPOINT_URL_STS: f.server.baseUrl,
     })
-    const expected = new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/app/eks-c1-cart-5f6d7-[0-9a-f-]{36}$`)
+    const expected = new RegExp(
+      `^arn:aws:sts::${ACCOUNT}:assumed-role/app/eks-c1-cart-5f6d7-[0-9a-f-]{36}$`,
+    )
     if (hasPython) {
       const r = await run('python3', ['-c', BOTO3_WHOAMI], env)
       assert.equal(r.code, 0, r.stderr)
@@ -155,9 +206,11 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
     } else t.diagnostic('aws CLI not found: skipped its half')
   })
 
-  it('boto3 fails without an association (the agent passes EKS Auth 404 through)', async (t) => {
+  void it('boto3 fails without an association (the agent passes EKS Auth 404 through)', async (t) => {
     if (!hasPython) return t.skip('boto3 not found')
-    const tokenFile = f.writeToken(await f.podToken({ namespace: 'shop', serviceAccount: 'nobody' }))
+    const tokenFile = f.writeToken(
+      await f.podToken({ namespace: 'shop', serviceAccount: 'nobody' }),
+    )
     const env = cleanEnv({
       AWS_CONTAINER_CREDENTIALS_FULL_URI: agentUrl,
       AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
@@ -165,6 +218,9 @@ describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust agent`',
     })
     const r = await run('python3', ['-c', BOTO3_WHOAMI], env)
     assert.notEqual(r.code, 0)
-    assert.match(r.stderr, /CredentialRetrievalError|NoCredentialsError|Unable to locate credentials|credential/i)
+    assert.match(
+      r.stderr,
+      /CredentialRetrievalError|NoCredentialsError|Unable to locate credentials|credential/i,
+    )
   })
 })

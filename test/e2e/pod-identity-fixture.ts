@@ -36,7 +36,13 @@ export interface Fixture {
   node: { accessKeyId: string; secretAccessKey: string }
   roleArn(name: string): string
   addRole(name: string, trust: string, inlinePolicy?: string): Promise<void>
-  podToken(input: { cluster?: string; namespace: string; serviceAccount: string; pod?: string; audience?: string }): Promise<string>
+  podToken(input: {
+    cluster?: string
+    namespace: string
+    serviceAccount: string
+    pod?: string
+    audience?: string
+  }): Promise<string>
   writeToken(token: string): string
   close(): Promise<void>
 }
@@ -68,9 +74,19 @@ export async function startFixture(): Promise<Fixture> {
       tags: [],
     })
     if (policyArn !== undefined) await iam.attachPolicy(ACCOUNT, 'user', name, policyArn, now)
-    if (inline !== undefined) await iam.putInlinePolicy(ACCOUNT, 'user', name, 'inline', inline, now)
-    const key = { accessKeyId: newUniqueId('AKIA', ACCOUNT, rnd, 16), secretAccessKey: newSecretAccessKey(rnd) }
-    await iam.insertAccessKey({ ...key, status: 'Active', accountId: ACCOUNT, userName: name, createDate: now })
+    if (inline !== undefined)
+      await iam.putInlinePolicy(ACCOUNT, 'user', name, 'inline', inline, now)
+    const key = {
+      accessKeyId: newUniqueId('AKIA', ACCOUNT, rnd, 16),
+      secretAccessKey: newSecretAccessKey(rnd),
+    }
+    await iam.insertAccessKey({
+      ...key,
+      status: 'Active',
+      accountId: ACCOUNT,
+      userName: name,
+      createDate: now,
+    })
     return key
   }
 
@@ -103,7 +119,8 @@ export async function startFixture(): Promise<Fixture> {
         createDate: now,
         tags: [],
       })
-      if (inlinePolicy !== undefined) await iam.putInlinePolicy(ACCOUNT, 'role', name, 'inline', inlinePolicy, now)
+      if (inlinePolicy !== undefined)
+        await iam.putInlinePolicy(ACCOUNT, 'role', name, 'inline', inlinePolicy, now)
     },
     podToken(input) {
       const pod = input.pod ?? `${input.serviceAccount}-pod-1`

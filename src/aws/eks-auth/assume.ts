@@ -41,7 +41,12 @@ export interface SessionTag {
 }
 
 export interface CreatedSession {
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date }
+  credentials: {
+    accessKeyId: string
+    secretAccessKey: string
+    sessionToken: string
+    expiration: Date
+  }
   assumedRoleUser: { arn: string; assumedRoleId: string }
   /** The session as STS sealed it: the principal of the target-role hop. */
   session?: RoleSessionInfo
@@ -111,7 +116,12 @@ export interface AssumeRoleForPodIdentityOutput {
   audience: string
   podIdentityAssociation: { associationArn: string; associationId: string }
   assumedRoleUser: { arn: string; assumeRoleId: string }
-  credentials: { sessionToken: string; secretAccessKey: string; accessKeyId: string; expiration: number }
+  credentials: {
+    sessionToken: string
+    secretAccessKey: string
+    accessKeyId: string
+    expiration: number
+  }
 }
 
 /** What the rest of the flow knows about the pod once its token is verified. */
@@ -127,26 +137,37 @@ export const POD_IDENTITY_MAX_DURATION_SECONDS = 6 * 3600
 /** STS caps role-chained sessions at one hour. */
 export const CHAINED_MAX_DURATION_SECONDS = 3600
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined)
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length > 0 ? v : undefined
 
 /** Pulls the kubelet-projected pod binding out of verified claims; un-pod-bound tokens are refused. */
 export function podClaims(claims: Record<string, unknown>, subject: string): PodClaims {
   const k8s = claims['kubernetes.io']
   const k = typeof k8s === 'object' && k8s !== null ? (k8s as Record<string, unknown>) : {}
-  const sa = typeof k['serviceaccount'] === 'object' && k['serviceaccount'] !== null ? (k['serviceaccount'] as Record<string, unknown>) : {}
-  const pod = typeof k['pod'] === 'object' && k['pod'] !== null ? (k['pod'] as Record<string, unknown>) : {}
+  const sa =
+    typeof k['serviceaccount'] === 'object' && k['serviceaccount'] !== null
+      ? (k['serviceaccount'] as Record<string, unknown>)
+      : {}
+  const pod =
+    typeof k['pod'] === 'object' && k['pod'] !== null ? (k['pod'] as Record<string, unknown>) : {}
   const namespace = str(k['namespace'])
   const serviceAccount = str(sa['name'])
   const podName = str(pod['name'])
   const podUid = str(pod['uid'])
   if (namespace === undefined || serviceAccount === undefined) {
-    throw new EksAuthError('InvalidTokenException', 'token is not a Kubernetes service account token')
+    throw new EksAuthError(
+      'InvalidTokenException',
+      'token is not a Kubernetes service account token',
+    )
   }
   if (podName === undefined || podUid === undefined) {
     throw new EksAuthError('InvalidTokenException', 'token is not bound to a pod')
   }
   if (subject !== `system:serviceaccount:${namespace}:${serviceAccount}`) {
-    throw new EksAuthError('InvalidTokenException', 'token subject does not match its service account claims')
+    throw new EksAuthError(
+      'InvalidTokenException',
+      'token subject does not match its service account claims',
+    )
   }
   return { namespace, serviceAccount, podName, podUid }
 }
@@ -157,13 +178,25 @@ function mapTokenError(err: unknown): EksAuthError {
     case 'TOKEN_EXPIRED':
       return new EksAuthError('ExpiredTokenException', 'token is expired', { cause: err })
     case 'ISSUER_UNREACHABLE':
-      return new EksAuthError('ServiceUnavailableException', 'the cluster issuer could not be reached', { cause: err })
+      return new EksAuthError(
+        'ServiceUnavailableException',
+        'the cluster issuer could not be reached',
+        { cause: err },
+      )
     case 'TOKEN_AUDIENCE_MISMATCH':
-      return new EksAuthError('InvalidTokenException', `token audience is not '${POD_IDENTITY_AUDIENCE}'`, { cause: err })
+      return new EksAuthError(
+        'InvalidTokenException',
+        `token audience is not '${POD_IDENTITY_AUDIENCE}'`,
+        { cause: err },
+      )
     case 'TOKEN_ISSUER_MISMATCH':
-      return new EksAuthError('InvalidTokenException', 'token was not issued by the cluster', { cause: err })
+      return new EksAuthError('InvalidTokenException', 'token was not issued by the cluster', {
+        cause: err,
+      })
     default:
-      return new EksAuthError('InvalidTokenException', 'token could not be verified', { cause: err })
+      return new EksAuthError('InvalidTokenException', 'token could not be verified', {
+        cause: err,
+      })
   }
 }
 
@@ -203,7 +236,10 @@ async function run(
   // 2. The cluster and, when the call came over the API, the caller's permission on it.
   const cluster = await deps.getCluster(input.clusterName)
   if (cluster === undefined) {
-    throw new EksAuthError('ResourceNotFoundException', `No cluster found for name: ${input.clusterName}.`)
+    throw new EksAuthError(
+      'ResourceNotFoundException',
+      `No cluster found for name: ${input.clusterName}.`,
+    )
   }
   if (input.caller !== undefined && deps.authorizeCaller !== undefined) {
     if (!(await deps.authorizeCaller(input.caller, cluster.arn))) {
@@ -232,14 +268,23 @@ async function run(
   auditParams['podName'] = pod.podName
 
   // 4. The association for (cluster, namespace, service account).
-  const association = await deps.repo.findAssociation(cluster.name, pod.namespace, pod.serviceAccount)
+  const association = await deps.repo.findAssociation(
+    cluster.name,
+    pod.namespace,
+    pod.serviceAccount,
+  )
   if (association === undefined) {
     throw new EksAuthError(
       'ResourceNotFoundException',
       `No Pod Identity Association found for namespace ${pod.namespace} and service account ${pod.serviceAccount} in cluster ${cluster.name}`,
     )
   }
-  const assocArn = associationArn(cluster.region, cluster.accountId, cluster.name, association.associationId)
+  const assocArn = associationArn(
+    cluster.region,
+    cluster.accountId,
+    cluster.name,
+    association.associationId,
+  )
   auditParams['associationId'] = association.associationId
 
   // 5. First hop: the association's role, as service principal pods.eks.amazonaws.com.
@@ -263,7 +308,10 @@ async function run(
     secureTransport: true,
     region: deps.region,
     requestTags: tags,
-    sts: { roleSessionName: sessionName, ...(tags.length > 0 ? { transitiveTagKeys: [...POD_IDENTITY_TAG_KEYS] } : {}) },
+    sts: {
+      roleSessionName: sessionName,
+      ...(tags.length > 0 ? { transitiveTagKeys: [...POD_IDENTITY_TAG_KEYS] } : {}),
+    },
     extra: {
       // Set by EKS so confused-deputy guards in trust policies work (aws-protocol.md §4.2).
       'aws:SourceArn': assocArn,
@@ -297,7 +345,10 @@ async function run(
     subject: { namespace: pod.namespace, serviceAccount: pod.serviceAccount },
     audience: POD_IDENTITY_AUDIENCE,
     podIdentityAssociation: { associationArn: assocArn, associationId: association.associationId },
-    assumedRoleUser: { arn: final.assumedRoleUser.arn, assumeRoleId: final.assumedRoleUser.assumedRoleId },
+    assumedRoleUser: {
+      arn: final.assumedRoleUser.arn,
+      assumeRoleId: final.assumedRoleUser.assumedRoleId,
+    },
     credentials: {
       sessionToken: final.credentials.sessionToken,
       secretAccessKey: final.credentials.secretAccessKey,
@@ -309,15 +360,27 @@ async function run(
 
 async function requireTrust(
   deps: PodIdentityDeps,
-  input: { principal: string; role: RoleLike; context: Record<string, string | string[]>; tagging: boolean; callerRole?: RoleLike },
+  input: {
+    principal: string
+    role: RoleLike
+    context: Record<string, string | string[]>
+    tagging: boolean
+    callerRole?: RoleLike
+  },
 ): Promise<void> {
   const actions = input.tagging ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']
   for (const action of actions) {
-    const check: TrustCheck = { principal: input.principal, action, role: input.role, context: input.context }
+    const check: TrustCheck = {
+      principal: input.principal,
+      action,
+      role: input.role,
+      context: input.context,
+    }
     if (input.callerRole !== undefined) check.callerRole = input.callerRole
     const result = await deps.authorizeTrust(check)
     if (!result.allowed) {
-      const who = input.principal === POD_IDENTITY_SERVICE_PRINCIPAL ? 'EKS Pod Identity' : input.principal
+      const who =
+        input.principal === POD_IDENTITY_SERVICE_PRINCIPAL ? 'EKS Pod Identity' : input.principal
       throw new EksAuthError(
         'AccessDeniedException',
         `${who} is not authorized to perform: ${action} on resource: ${input.role.arn}`,
@@ -426,7 +489,8 @@ async function recordAudit(
   }
   if (err !== undefined) {
     const code = (err as { code?: unknown }).code
-    event.errorCode = err instanceof EksAuthError && typeof code === 'string' ? code : 'InternalServerException'
+    event.errorCode =
+      err instanceof EksAuthError && typeof code === 'string' ? code : 'InternalServerException'
     event.errorMessage = err instanceof EksAuthError ? err.message : 'internal error'
   }
   await deps.audit(event)

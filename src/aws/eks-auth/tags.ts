@@ -49,7 +49,9 @@ export function podIdentitySessionName(clusterName: string, podName: string, uui
 }
 
 /** Request-context entries for a session-tagging request: `aws:RequestTag/K` and `aws:TagKeys`. */
-export function requestTagContext(tags: { key: string; value: string }[]): Record<string, string | string[]> {
+export function requestTagContext(
+  tags: { key: string; value: string }[],
+): Record<string, string | string[]> {
   const ctx: Record<string, string | string[]> = {}
   for (const t of tags) ctx[`aws:RequestTag/${t.key}`] = t.value
   ctx['aws:TagKeys'] = tags.map((t) => t.key)
@@ -57,7 +59,9 @@ export function requestTagContext(tags: { key: string; value: string }[]): Recor
 }
 
 /** Principal-tag context entries of a session carrying `tags`: `aws:PrincipalTag/K`. */
-export function principalTagContext(tags: { key: string; value: string }[]): Record<string, string> {
+export function principalTagContext(
+  tags: { key: string; value: string }[],
+): Record<string, string> {
   const ctx: Record<string, string> = {}
   for (const t of tags) ctx[`aws:PrincipalTag/${t.key}`] = t.value
   return ctx

@@ -20,7 +20,9 @@ import type { PodIdentityDeps, TrustCheck } from './assume.ts'
 
 /** podtrust issuer name → URL; read first, created only when missing (tokens cannot exist before it). */
 export function issuerResolver(ctx: AppContext): (name: string) => Promise<string> {
-  return async (name) => (await getIssuer(ctx.db, name))?.url ?? (await ensureIssuer(ctx.db, name, { now: ctx.now() })).url
+  return async (name) =>
+    (await getIssuer(ctx.db, name))?.url ??
+    (await ensureIssuer(ctx.db, name, { now: ctx.now() })).url
 }
 
 export function eksDepsFromContext(ctx: AppContext): EksDeps {
@@ -32,7 +34,8 @@ export function eksDepsFromContext(ctx: AppContext): EksDeps {
     defaults: { accountId: ctx.settings.accountId, region: ctx.settings.region },
     resolveIssuer: issuerResolver(ctx),
     roleExists: async (arn) => (await iam.getRoleByArn(arn)) !== undefined,
-    policyErrors: (document) => validatePolicy(document, { type: 'session' }).errors.map((e) => e.message),
+    policyErrors: (document) =>
+      validatePolicy(document, { type: 'session' }).errors.map((e) => e.message),
     endpoint: ctx.settings.baseUrl,
   }
 }
@@ -51,7 +54,11 @@ export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {
     },
     async verifyToken(token, options) {
       const v = await ctx.tokens.verify(token, options)
-      return { claims: v.claims as Record<string, unknown>, subject: v.subject, audience: v.audience }
+      return {
+        claims: v.claims as Record<string, unknown>,
+        subject: v.subject,
+        audience: v.audience,
+      }
     },
     getRole: (arn) => iam.getRoleByArn(arn),
     async authorizeTrust(check: TrustCheck) {
@@ -59,7 +66,10 @@ export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {
       if (trust === undefined) return { allowed: false, decision: 'ImplicitlyDenied' }
       const identity: CompiledPolicy[] = []
       if (check.callerRole !== undefined) {
-        for (const d of await iam.getRolePolicyDocuments(check.callerRole.accountId, check.callerRole.roleName)) {
+        for (const d of await iam.getRolePolicyDocuments(
+          check.callerRole.accountId,
+          check.callerRole.roleName,
+        )) {
           const p = compileCached(d.id, d.document, 'identity')
           if (p !== undefined) identity.push(p)
         }
@@ -80,7 +90,11 @@ export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {
       // INVARIANT: roles come from getRole above, i.e. the IAM repository's RoleRecord.
       const { role, ...rest } = input
       const out = await createRoleSession(ctx, { ...rest, role: role as RoleRecord })
-      return { credentials: out.credentials, assumedRoleUser: out.assumedRoleUser, session: out.session }
+      return {
+        credentials: out.credentials,
+        assumedRoleUser: out.assumedRoleUser,
+        session: out.session,
+      }
     },
     authorizeCaller: (caller, clusterArn) =>
       authorizeCaller(ctx, caller as Caller, 'eks-auth:AssumeRoleForPodIdentity', clusterArn),

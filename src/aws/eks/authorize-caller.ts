@@ -11,7 +11,10 @@ import { type CompiledPolicy, authorize } from '../../policy/index.ts'
 import { compileCached } from './policy-cache.ts'
 import type { AppContext } from '../../server/context.ts'
 
-function compileAll(docs: { id: string; document: string }[], type: 'identity' | 'session' | 'boundary'): CompiledPolicy[] {
+function compileAll(
+  docs: { id: string; document: string }[],
+  type: 'identity' | 'session' | 'boundary',
+): CompiledPolicy[] {
   const out: CompiledPolicy[] = []
   for (const d of docs) {
     // A stored document that no longer parses grants nothing (IAM validated it at save time).
@@ -34,7 +37,10 @@ export async function authorizeCaller(
   let boundary: { id: string; document: string }[] = []
   const sessionDocs: { id: string; document: string }[] = []
   if (caller.type === 'IAMUser') {
-    identity = await iam.getUserPolicyDocuments(caller.accountId, caller.userName ?? caller.arn.split('/').pop() ?? '')
+    identity = await iam.getUserPolicyDocuments(
+      caller.accountId,
+      caller.userName ?? caller.arn.split('/').pop() ?? '',
+    )
     const user = await iam.getUserByArn(caller.arn)
     const b = user?.permissionsBoundaryArn
     if (b !== undefined) {
@@ -49,7 +55,9 @@ export async function authorizeCaller(
       const doc = await iam.getManagedPolicyDocument(role.permissionsBoundaryArn)
       boundary = doc === undefined ? [] : [{ id: role.permissionsBoundaryArn, document: doc }]
     }
-    caller.session.sessionPolicies.forEach((d, i) => sessionDocs.push({ id: `session/${i}`, document: d }))
+    caller.session.sessionPolicies.forEach((d, i) =>
+      sessionDocs.push({ id: `session/${i}`, document: d }),
+    )
     for (const arn of caller.session.sessionPolicyArns) {
       const doc = await iam.getManagedPolicyDocument(arn)
       if (doc !== undefined) sessionDocs.push({ id: arn, document: doc })

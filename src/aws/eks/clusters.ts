@@ -38,8 +38,10 @@ export async function resolveCluster(
 ): Promise<ClusterView> {
   const accountId = row.accountId ?? defaults.accountId
   const region = row.region ?? defaults.region
-  const issuerName = row.issuerUrl === undefined ? (row.issuerName ?? clusterIssuerName(row.name)) : undefined
-  const issuerUrl = row.issuerUrl ?? (await resolveIssuer(issuerName ?? clusterIssuerName(row.name)))
+  const issuerName =
+    row.issuerUrl === undefined ? (row.issuerName ?? clusterIssuerName(row.name)) : undefined
+  const issuerUrl =
+    row.issuerUrl ?? (await resolveIssuer(issuerName ?? clusterIssuerName(row.name)))
   return {
     name: row.name,
     arn: clusterArn(region, accountId, row.name),

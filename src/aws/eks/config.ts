@@ -74,14 +74,25 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], path: string): 
 }
 
 function str(o: Record<string, unknown>, key: string, path: string, required: true): string
-function str(o: Record<string, unknown>, key: string, path: string, required: false): string | undefined
-function str(o: Record<string, unknown>, key: string, path: string, required: boolean): string | undefined {
+function str(
+  o: Record<string, unknown>,
+  key: string,
+  path: string,
+  required: false,
+): string | undefined
+function str(
+  o: Record<string, unknown>,
+  key: string,
+  path: string,
+  required: boolean,
+): string | undefined {
   const v = o[key]
   if (v === undefined || v === null) {
     if (required) throw configError(`${path}.${key}`, 'is required')
     return undefined
   }
-  if (typeof v !== 'string' && typeof v !== 'number') throw configError(`${path}.${key}`, 'must be a string')
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw configError(`${path}.${key}`, 'must be a string')
   return String(v)
 }
 
@@ -120,7 +131,8 @@ export const clustersSection: ConfigSection<ClusterConfig[]> = {
       }
       const region = str(o, 'region', p, false)
       if (region !== undefined) {
-        if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw configError(`${p}.region`, `'${region}' is not a region`)
+        if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+          throw configError(`${p}.region`, `'${region}' is not a region`)
         out.region = region
       }
       const accountId = str(o, 'accountId', p, false)
@@ -173,7 +185,16 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
       const o = asRecord(item, p)
       onlyKeys(
         o,
-        ['cluster', 'namespace', 'serviceAccount', 'roleArn', 'targetRoleArn', 'disableSessionTags', 'policy', 'tags'],
+        [
+          'cluster',
+          'namespace',
+          'serviceAccount',
+          'roleArn',
+          'targetRoleArn',
+          'disableSessionTags',
+          'policy',
+          'tags',
+        ],
         p,
       )
       const cluster = str(o, 'cluster', p, true)
@@ -181,14 +202,20 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
       const out: AssociationConfig = {
         cluster,
         namespace: check(`${p}.namespace`, () => validateNamespace(o['namespace'])),
-        serviceAccount: check(`${p}.serviceAccount`, () => validateServiceAccount(o['serviceAccount'])),
+        serviceAccount: check(`${p}.serviceAccount`, () =>
+          validateServiceAccount(o['serviceAccount']),
+        ),
         roleArn: check(`${p}.roleArn`, () => validateRoleArn('roleArn', o['roleArn'])).arn,
       }
       const target = str(o, 'targetRoleArn', p, false)
-      if (target !== undefined) out.targetRoleArn = check(`${p}.targetRoleArn`, () => validateRoleArn('targetRoleArn', target)).arn
+      if (target !== undefined)
+        out.targetRoleArn = check(`${p}.targetRoleArn`, () =>
+          validateRoleArn('targetRoleArn', target),
+        ).arn
       const disable = o['disableSessionTags']
       if (disable !== undefined) {
-        if (typeof disable !== 'boolean') throw configError(`${p}.disableSessionTags`, 'must be true or false')
+        if (typeof disable !== 'boolean')
+          throw configError(`${p}.disableSessionTags`, 'must be true or false')
         out.disableSessionTags = disable
       }
       const policy = o['policy']
@@ -209,7 +236,10 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
     for (const [i, a] of value.entries()) {
       const cluster = await repo.getCluster(a.cluster)
       if (cluster === undefined) {
-        throw configError(`podIdentityAssociations[${i}].cluster`, `cluster '${a.cluster}' is not registered`)
+        throw configError(
+          `podIdentityAssociations[${i}].cluster`,
+          `cluster '${a.cluster}' is not registered`,
+        )
       }
       const clusterAccount = cluster.accountId ?? env.accountId
       if (validateRoleArn('roleArn', a.roleArn).accountId !== clusterAccount) {
@@ -243,7 +273,11 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
   },
 }
 
-async function upsertAssociation(tx: Queryable, a: AssociationConfig, env: ConfigEnv): Promise<void> {
+async function upsertAssociation(
+  tx: Queryable,
+  a: AssociationConfig,
+  env: ConfigEnv,
+): Promise<void> {
   const repo = createEksRepo(tx)
   const existing = await repo.findAssociation(a.cluster, a.namespace, a.serviceAccount)
   const targetRoleArn = a.targetRoleArn

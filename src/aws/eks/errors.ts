@@ -28,7 +28,11 @@ export class EksError extends PodtrustError<EksErrorCode> {
   readonly status: number
   readonly clusterName: string | undefined
 
-  constructor(code: EksErrorCode, message: string, options: { clusterName?: string; cause?: unknown } = {}) {
+  constructor(
+    code: EksErrorCode,
+    message: string,
+    options: { clusterName?: string; cause?: unknown } = {},
+  ) {
     super(code, message, options.cause === undefined ? {} : { cause: options.cause })
     this.status = eksErrorStatus[code]
     this.clusterName = options.clusterName

@@ -54,7 +54,10 @@ export function associationArn(
 export function parseRoleArn(
   arn: string,
 ): { partition: string; accountId: string; roleName: string } | undefined {
-  const m = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\u0021-\u007e]*\/)?([\w+=,.@-]{1,64})$/.exec(arn)
+  const m =
+    /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\u0021-\u007e]*\/)?([\w+=,.@-]{1,64})$/.exec(
+      arn,
+    )
   if (m === null) return undefined
   return { partition: m[1] ?? 'aws', accountId: m[2] ?? '', roleName: m[3] ?? '' }
 }

@@ -19,7 +19,8 @@ export const eksModule: ProtocolModule = {
       eks: () => ({ ...deps, endpoint: ctx.settings.baseUrl }),
       randomBytes: ctx.randomBytes,
       authenticate: (request) => authenticateRequest(ctx, request, { service: 'eks' }),
-      authorize: (caller, action, resource) => authorizeCaller(ctx, caller as Caller, action, resource),
+      authorize: (caller, action, resource) =>
+        authorizeCaller(ctx, caller as Caller, action, resource),
       log: (event, fields) => ctx.log.warn(event, fields),
     })
   },

@@ -10,7 +10,11 @@ const MAX_ENTRIES = 2000
 const cache = new Map<string, CompiledPolicy | null>()
 
 /** The compiled policy, or undefined when the document does not parse (it then grants nothing). */
-export function compileCached(id: string, document: string, type: PolicyType): CompiledPolicy | undefined {
+export function compileCached(
+  id: string,
+  document: string,
+  type: PolicyType,
+): CompiledPolicy | undefined {
   const key = `${type}\u0000${id}\u0000${document}`
   let hit = cache.get(key)
   if (hit === undefined) {

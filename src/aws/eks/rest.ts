@@ -30,8 +30,7 @@ export function asExposable(err: unknown): ExposableError | undefined {
   if (!(err instanceof PodtrustError)) return undefined
   const e = err as PodtrustError & { status?: unknown; statusCode?: unknown; httpStatus?: unknown }
   const status = [e.status, e.statusCode, e.httpStatus].find((s) => typeof s === 'number') as
-    | number
-    | undefined
+    number | undefined
   if (status === undefined || !/^[A-Za-z]+$/.test(e.code)) return undefined
   return { code: e.code, status, message: e.message }
 }

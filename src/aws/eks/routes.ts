@@ -74,7 +74,8 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
         const text = await c.req.text()
         const caller = await http.authenticate(requestForAuth(c, text))
         const parsed = parseJsonBody(text)
-        if (!parsed.ok) throw new EksError('InvalidRequestException', 'the request body is not valid JSON')
+        if (!parsed.ok)
+          throw new EksError('InvalidRequestException', 'the request body is not valid JSON')
         const deps = http.eks()
         if (http.authorize !== undefined) {
           const arn = await resource(c, deps)
@@ -95,13 +96,20 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
     (await getClusterOrThrow(deps, c.req.param('name') ?? '')).arn
   const associationArnOf = async (c: Context, deps: EksDeps) => {
     const cluster = await getClusterOrThrow(deps, c.req.param('name') ?? '')
-    return associationArn(cluster.region, cluster.accountId, cluster.name, c.req.param('associationId') ?? '')
+    return associationArn(
+      cluster.region,
+      cluster.accountId,
+      cluster.name,
+      c.req.param('associationId') ?? '',
+    )
   }
   const allClusters = async (_c: Context, deps: EksDeps) =>
     `arn:aws:eks:${deps.defaults.region}:${deps.defaults.accountId}:cluster/*`
   const q = (c: Context, name: string): string | undefined => c.req.query(name)
   const defined = <T extends Record<string, string | undefined>>(o: T) =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string }
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+      [K in keyof T]?: string
+    }
 
   app.get(
     '/clusters',
@@ -111,7 +119,9 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
   )
   app.get(
     '/clusters/:name',
-    op('DescribeCluster', clusterArnOf, (c, _b, deps) => describeCluster(deps, c.req.param('name') ?? '')),
+    op('DescribeCluster', clusterArnOf, (c, _b, deps) =>
+      describeCluster(deps, c.req.param('name') ?? ''),
+    ),
   )
   app.post(
     '/clusters/:name/pod-identity-associations',
@@ -164,13 +174,25 @@ export function renderError(
   const exposed = asExposable(err)
   if (exposed !== undefined && exposed.status < 500) {
     const extra: Record<string, string> = {}
-    if (err instanceof EksError && err.clusterName !== undefined) extra['clusterName'] = err.clusterName
+    if (err instanceof EksError && err.clusterName !== undefined)
+      extra['clusterName'] = err.clusterName
     return errorResponse(c, requestId, exposed, extra)
   }
   if (exposed !== undefined && exposed.status >= 500) {
     http.log?.('eks.request.failed', { requestId, code: exposed.code, error: exposed.message })
-    return errorResponse(c, requestId, { code: exposed.code, status: exposed.status, message: exposed.message })
+    return errorResponse(c, requestId, {
+      code: exposed.code,
+      status: exposed.status,
+      message: exposed.message,
+    })
   }
-  http.log?.('eks.request.error', { requestId, error: err instanceof Error ? err.message : String(err) })
-  return errorResponse(c, requestId, { code: internalCode, status: 500, message: 'An internal error occurred' })
+  http.log?.('eks.request.error', {
+    requestId,
+    error: err instanceof Error ? err.message : String(err),
+  })
+  return errorResponse(c, requestId, {
+    code: internalCode,
+    status: 500,
+    message: 'An internal error occurred',
+  })
 }

@@ -3,7 +3,12 @@
  * The EKS operations podtrust answers (clusters + pod identity associations), independent of HTTP: inputs
  * are the decoded request members, outputs the model's response structures (timestamps as epoch seconds).
  */
-import { type ClusterDefaults, type ClusterView, type IssuerResolver, resolveCluster } from './clusters.ts'
+import {
+  type ClusterDefaults,
+  type ClusterView,
+  type IssuerResolver,
+  resolveCluster,
+} from './clusters.ts'
 import { EksError } from './errors.ts'
 import { ASSOCIATION_ID_PATTERN, associationArn, newAssociationId, uuidV4 } from './ids.ts'
 import type { AssociationRow, ClusterRow, EksRepo } from './repo.ts'
@@ -68,9 +73,13 @@ export async function getClusterOrThrow(deps: EksDeps, name: string): Promise<Cl
   const row = await deps.repo.getCluster(name)
   if (row === undefined) {
     // EKS's wording for an unknown cluster.
-    throw new EksError('ResourceNotFoundException', `No cluster found for name: ${truncate(name)}.`, {
-      clusterName: name,
-    })
+    throw new EksError(
+      'ResourceNotFoundException',
+      `No cluster found for name: ${truncate(name)}.`,
+      {
+        clusterName: name,
+      },
+    )
   }
   return resolveCluster(row, deps.defaults, deps.resolveIssuer)
 }
@@ -81,7 +90,12 @@ export function renderAssociation(cluster: ClusterView, a: AssociationRow): Asso
     namespace: a.namespace,
     serviceAccount: a.serviceAccount,
     roleArn: a.roleArn,
-    associationArn: associationArn(cluster.region, cluster.accountId, a.clusterName, a.associationId),
+    associationArn: associationArn(
+      cluster.region,
+      cluster.accountId,
+      a.clusterName,
+      a.associationId,
+    ),
     associationId: a.associationId,
     tags: a.tags,
     createdAt: epochSeconds(a.createdAt),
@@ -100,7 +114,12 @@ function summarize(cluster: ClusterView, a: AssociationRow): AssociationSummary 
     clusterName: a.clusterName,
     namespace: a.namespace,
     serviceAccount: a.serviceAccount,
-    associationArn: associationArn(cluster.region, cluster.accountId, a.clusterName, a.associationId),
+    associationArn: associationArn(
+      cluster.region,
+      cluster.accountId,
+      a.clusterName,
+      a.associationId,
+    ),
     associationId: a.associationId,
   }
   if (a.ownerArn !== undefined) out.ownerArn = a.ownerArn
@@ -150,8 +169,12 @@ export async function createAssociation(
   const serviceAccount = validateServiceAccount(body['serviceAccount'])
   const role = validateRoleArn('roleArn', body['roleArn'])
   const targetRaw = optionalString('targetRoleArn', body['targetRoleArn'])
-  const target = targetRaw === undefined || targetRaw === '' ? undefined : validateRoleArn('targetRoleArn', targetRaw)
-  const disableSessionTags = optionalBoolean('disableSessionTags', body['disableSessionTags']) ?? false
+  const target =
+    targetRaw === undefined || targetRaw === ''
+      ? undefined
+      : validateRoleArn('targetRoleArn', targetRaw)
+  const disableSessionTags =
+    optionalBoolean('disableSessionTags', body['disableSessionTags']) ?? false
   const policyRaw = optionalString('policy', body['policy'])
   const policy = policyRaw === undefined || policyRaw === '' ? undefined : policyRaw
   const clientRequestToken = optionalString('clientRequestToken', body['clientRequestToken'])
@@ -276,10 +299,17 @@ export async function updateAssociation(
   const policyRaw = optionalString('policy', body['policy'])
   for (const immutable of ['namespace', 'serviceAccount']) {
     if (body[immutable] !== undefined) {
-      throw new EksError('InvalidParameterException', `${immutable} cannot be updated`, { clusterName })
+      throw new EksError('InvalidParameterException', `${immutable} cannot be updated`, {
+        clusterName,
+      })
     }
   }
-  if (roleRaw === undefined && targetRaw === undefined && disable === undefined && policyRaw === undefined) {
+  if (
+    roleRaw === undefined &&
+    targetRaw === undefined &&
+    disable === undefined &&
+    policyRaw === undefined
+  ) {
     // Model doc: "You must change at least one" of these.
     throw new EksError(
       'InvalidParameterException',
@@ -330,7 +360,10 @@ function parseMaxResults(value: string | undefined): number {
   if (value === undefined) return 100
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < 1 || n > 100) {
-    throw new EksError('InvalidParameterException', 'maxResults must be an integer between 1 and 100')
+    throw new EksError(
+      'InvalidParameterException',
+      'maxResults must be an integer between 1 and 100',
+    )
   }
   return n
 }
@@ -339,7 +372,11 @@ function decodeNextToken(token: string | undefined): string | undefined {
   if (token === undefined) return undefined
   try {
     const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown
-    if (typeof v === 'object' && v !== null && typeof (v as { after?: unknown }).after === 'string') {
+    if (
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as { after?: unknown }).after === 'string'
+    ) {
       return (v as { after: string }).after
     }
   } catch {
@@ -352,13 +389,18 @@ function encodeNextToken(after: string): string {
   return Buffer.from(JSON.stringify({ after }), 'utf8').toString('base64url')
 }
 
-function page<T>(items: T[], key: (t: T) => string, query: { maxResults?: string; nextToken?: string }) {
+function page<T>(
+  items: T[],
+  key: (t: T) => string,
+  query: { maxResults?: string; nextToken?: string },
+) {
   const max = parseMaxResults(query.maxResults)
   const after = decodeNextToken(query.nextToken)
   const start = after === undefined ? items : items.filter((i) => key(i) > after)
   const slice = start.slice(0, max)
   const last = slice[slice.length - 1]
-  const nextToken = start.length > max && last !== undefined ? encodeNextToken(key(last)) : undefined
+  const nextToken =
+    start.length > max && last !== undefined ? encodeNextToken(key(last)) : undefined
   return { slice, nextToken }
 }
 
@@ -392,7 +434,10 @@ export async function listClusters(
 }
 
 /** `DescribeCluster` for a registered cluster: what the agent and tools read (`identity.oidc.issuer`). */
-export async function describeCluster(deps: EksDeps, name: string): Promise<{ cluster: Record<string, unknown> }> {
+export async function describeCluster(
+  deps: EksDeps,
+  name: string,
+): Promise<{ cluster: Record<string, unknown> }> {
   const cluster = await getClusterOrThrow(deps, name)
   return {
     cluster: {

@@ -59,7 +59,10 @@ export function validateRoleArn(
   }
   const parsed = parseRoleArn(value)
   if (parsed === undefined) {
-    throw new EksError('InvalidParameterException', `${member} '${truncate(value)}' is not a valid IAM role ARN`)
+    throw new EksError(
+      'InvalidParameterException',
+      `${member} '${truncate(value)}' is not a valid IAM role ARN`,
+    )
   }
   return { arn: value, accountId: parsed.accountId, roleName: parsed.roleName }
 }
@@ -77,16 +80,25 @@ export function validateTags(value: unknown): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of entries) {
     if (typeof v !== 'string') {
-      throw new EksError('InvalidParameterException', `tag '${truncate(k)}' must have a string value`)
+      throw new EksError(
+        'InvalidParameterException',
+        `tag '${truncate(k)}' must have a string value`,
+      )
     }
     if (k.length < 1 || k.length > 128) {
       throw new EksError('InvalidParameterException', 'tag keys must be 1-128 characters')
     }
     if (v.length > 256) {
-      throw new EksError('InvalidParameterException', `tag '${truncate(k)}' value must be at most 256 characters`)
+      throw new EksError(
+        'InvalidParameterException',
+        `tag '${truncate(k)}' value must be at most 256 characters`,
+      )
     }
     if (k.toLowerCase().startsWith('aws:')) {
-      throw new EksError('InvalidParameterException', `tag key '${truncate(k)}' uses the reserved prefix 'aws:'`)
+      throw new EksError(
+        'InvalidParameterException',
+        `tag key '${truncate(k)}' uses the reserved prefix 'aws:'`,
+      )
     }
     out[k] = v
   }

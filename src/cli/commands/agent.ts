@@ -52,8 +52,10 @@ export const agentCommand: Command = {
         region: { type: 'string' },
       },
     })
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0] ?? ''}'`)
-    if (values.server === undefined) throw new UsageError('--server is required', 'the podtrust base URL')
+    if (positionals.length > 0)
+      throw new UsageError(`unexpected argument '${positionals[0] ?? ''}'`)
+    if (values.server === undefined)
+      throw new UsageError('--server is required', 'the podtrust base URL')
     let server: URL
     try {
       server = new URL(values.server)
@@ -68,7 +70,8 @@ export const agentCommand: Command = {
       throw new UsageError(`--cluster '${values.cluster}' is not a valid cluster name`)
     }
     const port = parsePort(values.port, 80)
-    const region = values.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1'
+    const region =
+      values.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1'
     if (environmentCredentials(io.env) === undefined) {
       throw new UsageError(
         'no AWS credentials in the environment',
@@ -82,7 +85,8 @@ export const agentCommand: Command = {
         region,
         credentials: () => {
           const creds = environmentCredentials(io.env)
-          if (creds === undefined) throw new Error('AWS credentials disappeared from the environment')
+          if (creds === undefined)
+            throw new Error('AWS credentials disappeared from the environment')
           return creds
         },
       }),
@@ -90,7 +94,9 @@ export const agentCommand: Command = {
       port,
       log: (event, fields) => io.stderr.write(`${JSON.stringify({ event, ...fields })}\n`),
     })
-    io.stdout.write(`podtrust agent listening on ${agent.urls.join(', ')} (cluster ${values.cluster})\n`)
+    io.stdout.write(
+      `podtrust agent listening on ${agent.urls.join(', ')} (cluster ${values.cluster})\n`,
+    )
     io.stdout.write(`AWS_CONTAINER_CREDENTIALS_FULL_URI=${agent.credentialsUrl}\n`)
     await new Promise<void>((resolve) => {
       const stop = () => resolve()

@@ -59,7 +59,10 @@ function validName(name: string | undefined): string {
     validateClusterName(name)
   } catch (err) {
     if (err instanceof EksError) {
-      throw new UsageError(err.message, 'cluster names are 1-100 characters of letters, digits, - and _')
+      throw new UsageError(
+        err.message,
+        'cluster names are 1-100 characters of letters, digits, - and _',
+      )
     }
     throw err
   }
@@ -84,7 +87,8 @@ export const clusterCommand: Command = {
     } else if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0] ?? ''}'`)
     if (sub !== 'add') {
       for (const opt of ['issuer', 'region', 'account-id'] as const) {
-        if (values[opt] !== undefined) throw new UsageError(`--${opt} applies to 'cluster add' only`)
+        if (values[opt] !== undefined)
+          throw new UsageError(`--${opt} applies to 'cluster add' only`)
       }
     }
     const name = sub === 'list' ? undefined : validName(rest[0])
@@ -136,10 +140,13 @@ export const clusterCommand: Command = {
         ...(values['account-id'] === undefined ? {} : { accountId: values['account-id'] }),
       }
       await putCluster(db, cluster, new Date())
-      const issuer = cluster.issuer ?? (await getIssuer(db, clusterIssuerName(cluster.name)))?.url ?? ''
+      const issuer =
+        cluster.issuer ?? (await getIssuer(db, clusterIssuerName(cluster.name)))?.url ?? ''
       io.stdout.write(`cluster ${cluster.name} registered\n`)
       if (cluster.accountId !== undefined && cluster.region !== undefined) {
-        io.stdout.write(`  arn:    ${clusterArn(cluster.region, cluster.accountId, cluster.name)}\n`)
+        io.stdout.write(
+          `  arn:    ${clusterArn(cluster.region, cluster.accountId, cluster.name)}\n`,
+        )
       }
       io.stdout.write(`  issuer: ${issuer}\n`)
       return 0

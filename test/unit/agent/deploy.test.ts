@@ -7,21 +7,27 @@ import { POD_IDENTITY_AGENT_HOSTS } from '../../../src/agent/server.ts'
 
 const file = new URL('../../../deploy/agent/daemonset.yaml', import.meta.url)
 
-describe('deploy/agent/daemonset.yaml', () => {
-  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, unknown>)
+void describe('deploy/agent/daemonset.yaml', () => {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map(
+    (d) => d.toJS() as Record<string, unknown>,
+  )
   const ds = docs.find((d) => d['kind'] === 'DaemonSet')
 
-  it('is a valid DaemonSet', () => {
+  void it('is a valid DaemonSet', () => {
     assert.ok(ds)
     new DaemonSet(ds as ConstructorParameters<typeof DaemonSet>[0]).validate()
   })
 
-  it('runs the agent on the node network, on the link-local addresses, port 80', () => {
-    const spec = (ds as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec
+  void it('runs the agent on the node network, on the link-local addresses, port 80', () => {
+    const spec = (ds as { spec: { template: { spec: Record<string, unknown> } } }).spec.template
+      .spec
     assert.equal(spec['hostNetwork'], true)
-    const agent = (spec['containers'] as { name: string; args: string[] }[]).find((c) => c.name === 'agent')
+    const agent = (spec['containers'] as { name: string; args: string[] }[]).find(
+      (c) => c.name === 'agent',
+    )
     assert.ok(agent)
-    for (const host of POD_IDENTITY_AGENT_HOSTS) assert.ok(agent.args.includes(`--host=${host}`), host)
+    for (const host of POD_IDENTITY_AGENT_HOSTS)
+      assert.ok(agent.args.includes(`--host=${host}`), host)
     assert.ok(agent.args.includes('--port=80'))
     const init = JSON.stringify(spec['initContainers'])
     assert.match(init, /169\.254\.170\.23\/32/)

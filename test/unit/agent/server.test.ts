@@ -14,20 +14,25 @@ function jwt(claims: Record<string, unknown>): string {
 
 const goodToken = (n = 1) => jwt({ sub: `pod-${n}`, exp: T0 / 1000 + 86400, iat: T0 / 1000 })
 
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', headers }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (d: string) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }))
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }),
+      )
     })
     req.on('error', reject)
     req.end()
   })
 }
 
-describe('podtrust agent', () => {
+void describe('podtrust agent', () => {
   let agent: RunningAgent | undefined
   afterEach(async () => {
     await agent?.close()
@@ -51,14 +56,20 @@ describe('podtrust agent', () => {
     return { clock, calls, source }
   }
 
-  it('serves credentials in the container-credentials format and caches per token', async () => {
+  void it('serves credentials in the container-credentials format and caches per token', async () => {
     const { clock, calls, source } = setup()
     agent = await startAgent({ source, now: () => new Date(clock.now) })
     const r1 = await get(agent.credentialsUrl, { authorization: goodToken() })
     assert.equal(r1.status, 200)
     assert.match(r1.type, /application\/json/)
     const body = JSON.parse(r1.body) as Record<string, string>
-    assert.deepEqual(Object.keys(body).sort(), ['AccessKeyId', 'AccountId', 'Expiration', 'SecretAccessKey', 'Token'])
+    assert.deepEqual(Object.keys(body).sort(), [
+      'AccessKeyId',
+      'AccountId',
+      'Expiration',
+      'SecretAccessKey',
+      'Token',
+    ])
     assert.equal(body['AccountId'], '111122223333')
     assert.equal(body['Expiration'], '2026-01-01T06:00:00Z')
     const r2 = await get(agent.credentialsUrl, { authorization: goodToken() })
@@ -69,7 +80,7 @@ describe('podtrust agent', () => {
     assert.deepEqual(agent.cache.stats().size, 2)
   })
 
-  it('renews in the background after min(3 h, half the lifetime) and never serves < 20 min', async () => {
+  void it('renews in the background after min(3 h, half the lifetime) and never serves < 20 min', async () => {
     const { clock, calls, source } = setup(3600)
     agent = await startAgent({ source, now: () => new Date(clock.now) })
     await get(agent.credentialsUrl, { authorization: goodToken() })
@@ -85,7 +96,7 @@ describe('podtrust agent', () => {
     assert.equal(JSON.parse(sync.body).Token, 'session-3')
   })
 
-  it('refuses requests without Authorization, with an expired or unparsable token', async () => {
+  void it('refuses requests without Authorization, with an expired or unparsable token', async () => {
     const { clock, calls, source } = setup()
     agent = await startAgent({ source, now: () => new Date(clock.now) })
     const none = await get(agent.credentialsUrl)
@@ -99,31 +110,42 @@ describe('podtrust agent', () => {
     assert.equal(calls.length, 0)
   })
 
-  it('refuses a Host that is not one of its addresses', async () => {
+  void it('refuses a Host that is not one of its addresses', async () => {
     const { clock, source } = setup()
     agent = await startAgent({ source, now: () => new Date(clock.now) })
-    const r = await get(agent.credentialsUrl, { authorization: goodToken(), host: 'evil.example:80' })
+    const r = await get(agent.credentialsUrl, {
+      authorization: goodToken(),
+      host: 'evil.example:80',
+    })
     assert.equal(r.status, 403)
   })
 
-  it('passes EKS Auth errors through with their status', async () => {
-    const { clock, source } = setup(3600, new UpstreamError(404, 'ResourceNotFoundException', 'no association'))
+  void it('passes EKS Auth errors through with their status', async () => {
+    const { clock, source } = setup(
+      3600,
+      new UpstreamError(404, 'ResourceNotFoundException', 'no association'),
+    )
     agent = await startAgent({ source, now: () => new Date(clock.now) })
     const r = await get(agent.credentialsUrl, { authorization: goodToken() })
     assert.equal(r.status, 404)
-    assert.deepEqual(JSON.parse(r.body), { Code: 'ResourceNotFoundException', Message: 'no association' })
+    assert.deepEqual(JSON.parse(r.body), {
+      Code: 'ResourceNotFoundException',
+      Message: 'no association',
+    })
   })
 
-  it('shares one EKS Auth call among concurrent first requests for a token', async () => {
+  void it('shares one EKS Auth call among concurrent first requests for a token', async () => {
     const { clock, calls, source } = setup()
     agent = await startAgent({ source, now: () => new Date(clock.now) })
     const url = agent.credentialsUrl
-    const results = await Promise.all(Array.from({ length: 10 }, () => get(url, { authorization: goodToken(7) })))
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => get(url, { authorization: goodToken(7) })),
+    )
     assert.ok(results.every((r) => r.status === 200))
     assert.equal(calls.length, 1)
   })
 
-  it('serves /healthz and /metrics', async () => {
+  void it('serves /healthz and /metrics', async () => {
     const { clock, source } = setup()
     agent = await startAgent({ source, now: () => new Date(clock.now) })
     const base = agent.urls[0] ?? ''
@@ -135,7 +157,7 @@ describe('podtrust agent', () => {
     assert.equal((await get(`${base}/nope`)).status, 404)
   })
 
-  it('evicts least recently used tokens beyond maxEntries', async () => {
+  void it('evicts least recently used tokens beyond maxEntries', async () => {
     const { clock, calls, source } = setup()
     agent = await startAgent({ source, now: () => new Date(clock.now), maxEntries: 2 })
     for (const n of [1, 2, 3]) await get(agent.credentialsUrl, { authorization: goodToken(n) })
@@ -145,11 +167,17 @@ describe('podtrust agent', () => {
   })
 })
 
-describe('basicClaimCheck', () => {
+void describe('basicClaimCheck', () => {
   const now = new Date(T0)
-  it('accepts a valid token and rejects malformed ones', () => {
+  void it('accepts a valid token and rejects malformed ones', () => {
     assert.equal(basicClaimCheck(goodToken(), now).exp, T0 / 1000 + 86400)
-    for (const bad of ['', 'a.b', 'a..c', 'x.!!!.y', `a.${Buffer.from('[1]').toString('base64url')}.c`]) {
+    for (const bad of [
+      '',
+      'a.b',
+      'a..c',
+      'x.!!!.y',
+      `a.${Buffer.from('[1]').toString('base64url')}.c`,
+    ]) {
       assert.throws(() => basicClaimCheck(bad, now), /cannot be parsed/, bad)
     }
     assert.throws(() => basicClaimCheck(jwt({ nbf: T0 / 1000 + 3600 }), now), /not valid yet/)

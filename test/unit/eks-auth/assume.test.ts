@@ -48,16 +48,23 @@ function role(name: string, trust: object, account = ACCOUNT): RoleLike {
 
 const podTrust = (actions: string[]) => ({
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: actions }],
+  Statement: [
+    { Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: actions },
+  ],
 })
 
 /** A deliberately small trust evaluator: principal + action + optional sts:ExternalId / aws:SourceAccount. */
 async function fakeTrust(check: TrustCheck) {
   const doc = JSON.parse(check.role.assumeRolePolicyDocument) as {
-    Statement: { Principal: { Service?: string; AWS?: string }; Action: string[]; Condition?: Record<string, Record<string, string>> }[]
+    Statement: {
+      Principal: { Service?: string; AWS?: string }
+      Action: string[]
+      Condition?: Record<string, Record<string, string>>
+    }[]
   }
   const allowed = doc.Statement.some((s) => {
-    const principalOk = s.Principal.Service === check.principal || s.Principal.AWS === check.principal
+    const principalOk =
+      s.Principal.Service === check.principal || s.Principal.AWS === check.principal
     const cond = s.Condition?.['StringEquals'] ?? {}
     const condOk = Object.entries(cond).every(([k, v]) => check.context[k] === v)
     return principalOk && s.Action.includes(check.action) && condOk
@@ -65,7 +72,7 @@ async function fakeTrust(check: TrustCheck) {
   return { allowed, decision: allowed ? 'Allowed' : 'ImplicitlyDenied' }
 }
 
-describe('EKS Auth AssumeRoleForPodIdentity', () => {
+void describe('EKS Auth AssumeRoleForPodIdentity', () => {
   let store: TestStore
   let roles: Map<string, RoleLike>
   let sessions: Parameters<PodIdentityDeps['createSession']>[0][]
@@ -93,10 +100,14 @@ describe('EKS Auth AssumeRoleForPodIdentity', () => {
       region: 'us-west-2',
       async getCluster(name) {
         const row = await store.deps.repo.getCluster(name)
-        return row === undefined ? undefined : resolveCluster(row, store.deps.defaults, store.deps.resolveIssuer)
+        return row === undefined
+          ? undefined
+          : resolveCluster(row, store.deps.defaults, store.deps.resolveIssuer)
       },
       async verifyToken(token, options) {
-        const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>
+        const claims = JSON.parse(
+          Buffer.from(token.split('.')[1] ?? '', 'base64url').toString(),
+        ) as Record<string, unknown>
         const fail = (code: string) => Object.assign(new Error(code), { code })
         if (claims['iss'] !== options.issuer) throw fail('TOKEN_ISSUER_MISMATCH')
         const aud = claims['aud'] as string[]
@@ -132,38 +143,49 @@ describe('EKS Auth AssumeRoleForPodIdentity', () => {
   afterEach(async () => store.close())
 
   const associate = (body: Record<string, unknown>) =>
-    createAssociation(store.deps, 'c1', { namespace: 'ns', serviceAccount: 'sa', roleArn: roleArn('app'), ...body })
+    createAssociation(store.deps, 'c1', {
+      namespace: 'ns',
+      serviceAccount: 'sa',
+      roleArn: roleArn('app'),
+      ...body,
+    })
   const call = (token: unknown, clusterName = 'c1') =>
     assumeRoleForPodIdentity(deps, { clusterName, token, requestId: 'req-1' })
   const rejectsWith = (p: Promise<unknown>, c: string, status: number) =>
-    assert.rejects(p, (err: unknown) => err instanceof EksAuthError && err.code === c && err.status === status)
+    assert.rejects(
+      p,
+      (err: unknown) => err instanceof EksAuthError && err.code === c && err.status === status,
+    )
 
-  it('assumes the associated role with the six transitive session tags and the EKS context', async () => {
+  void it('assumes the associated role with the six transitive session tags and the EKS context', async () => {
     const { association } = await associate({})
     const out = await call(podToken())
     assert.deepEqual(out.subject, { namespace: 'ns', serviceAccount: 'sa' })
     assert.equal(out.audience, 'pods.eks.amazonaws.com')
     assert.equal(out.podIdentityAssociation.associationId, association.associationId)
     assert.equal(out.podIdentityAssociation.associationArn, association.associationArn)
-    assert.match(out.assumedRoleUser.arn, /^arn:aws:sts::111122223333:assumed-role\/app\/eks-c1-my-pod-012-[0-9a-f-]{36}$/)
+    assert.match(
+      out.assumedRoleUser.arn,
+      /^arn:aws:sts::111122223333:assumed-role\/app\/eks-c1-my-pod-012-[0-9a-f-]{36}$/,
+    )
     assert.ok(out.assumedRoleUser.assumeRoleId.startsWith('AROA'))
     assert.equal(typeof out.credentials.expiration, 'number')
     const s = sessions[0]
     assert.ok(s)
-    assert.deepEqual(
-      Object.fromEntries((s.tags ?? []).map((t) => [t.key, t.value])),
-      {
-        'eks-cluster-arn': `arn:aws:eks:us-west-2:${ACCOUNT}:cluster/c1`,
-        'eks-cluster-name': 'c1',
-        'kubernetes-namespace': 'ns',
-        'kubernetes-service-account': 'sa',
-        'kubernetes-pod-name': 'my-pod-0123456789',
-        'kubernetes-pod-uid': 'pod-uid-1',
-      },
-    )
+    assert.deepEqual(Object.fromEntries((s.tags ?? []).map((t) => [t.key, t.value])), {
+      'eks-cluster-arn': `arn:aws:eks:us-west-2:${ACCOUNT}:cluster/c1`,
+      'eks-cluster-name': 'c1',
+      'kubernetes-namespace': 'ns',
+      'kubernetes-service-account': 'sa',
+      'kubernetes-pod-name': 'my-pod-0123456789',
+      'kubernetes-pod-uid': 'pod-uid-1',
+    })
     assert.equal(s.transitiveTagKeys?.length, 6)
     assert.ok(s.durationSeconds >= 3600)
-    assert.deepEqual(trustChecks.map((t) => t.action), ['sts:AssumeRole', 'sts:TagSession'])
+    assert.deepEqual(
+      trustChecks.map((t) => t.action),
+      ['sts:AssumeRole', 'sts:TagSession'],
+    )
     const ctx = trustChecks[0]?.context ?? {}
     assert.equal(ctx['aws:SourceArn'], association.associationArn)
     assert.equal(ctx['aws:SourceAccount'], ACCOUNT)
@@ -174,22 +196,26 @@ describe('EKS Auth AssumeRoleForPodIdentity', () => {
     assert.ok(!JSON.stringify(audits).includes('tok-1'), 'no session token in the audit event')
   })
 
-  it('requires sts:TagSession unless session tags are disabled', async () => {
+  void it('requires sts:TagSession unless session tags are disabled', async () => {
     await associate({ roleArn: roleArn('notag') })
     await rejectsWith(call(podToken()), 'AccessDeniedException', 400)
     assert.equal(audits[0]?.errorCode, 'AccessDeniedException')
   })
 
-  it('skips tags and TagSession when disableSessionTags is set, and applies the policy', async () => {
-    const policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+  void it('skips tags and TagSession when disableSessionTags is set, and applies the policy', async () => {
+    const policy =
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
     await associate({ roleArn: roleArn('notag'), disableSessionTags: true, policy })
     await call(podToken())
     assert.equal(sessions[0]?.tags, undefined)
     assert.equal(sessions[0]?.sessionPolicy, policy)
-    assert.deepEqual(trustChecks.map((t) => t.action), ['sts:AssumeRole'])
+    assert.deepEqual(
+      trustChecks.map((t) => t.action),
+      ['sts:AssumeRole'],
+    )
   })
 
-  it('honours trust conditions on aws:SourceAccount (confused deputy guard)', async () => {
+  void it('honours trust conditions on aws:SourceAccount (confused deputy guard)', async () => {
     const guarded = role('guarded', {
       Statement: [
         {
@@ -204,7 +230,7 @@ describe('EKS Auth AssumeRoleForPodIdentity', () => {
     await rejectsWith(call(podToken()), 'AccessDeniedException', 400)
   })
 
-  it('chains to the target role with sts:ExternalId and inherited transitive tags', async () => {
+  void it('chains to the target role with sts:ExternalId and inherited transitive tags', async () => {
     const { association } = await associate({ targetRoleArn: roleArn('target', '444455556666') })
     const target = role(
       'target',
@@ -236,32 +262,50 @@ describe('EKS Auth AssumeRoleForPodIdentity', () => {
     assert.equal(hop2?.context['aws:PrincipalTag/kubernetes-namespace'], 'ns')
   })
 
-  it('refuses a target role whose trust lacks the external id', async () => {
+  void it('refuses a target role whose trust lacks the external id', async () => {
     await associate({ targetRoleArn: roleArn('target', '444455556666') })
     roles.set(
       roleArn('target', '444455556666'),
-      role('target', { Statement: [{ Principal: { AWS: 'x' }, Action: ['sts:AssumeRole'] }] }, '444455556666'),
+      role(
+        'target',
+        { Statement: [{ Principal: { AWS: 'x' }, Action: ['sts:AssumeRole'] }] },
+        '444455556666',
+      ),
     )
     await rejectsWith(call(podToken()), 'AccessDeniedException', 400)
   })
 
-  it('answers ResourceNotFoundException without an association', async () => {
+  void it('answers ResourceNotFoundException without an association', async () => {
     await rejectsWith(call(podToken()), 'ResourceNotFoundException', 404)
   })
 
-  it('maps token failures to InvalidTokenException / ExpiredTokenException', async () => {
+  void it('maps token failures to InvalidTokenException / ExpiredTokenException', async () => {
     await associate({})
     await rejectsWith(call(podToken({ aud: ['sts.amazonaws.com'] })), 'InvalidTokenException', 400)
-    await rejectsWith(call(podToken({ iss: 'https://127.0.0.1:7443/issuers/cluster:c2' })), 'InvalidTokenException', 400)
-    await rejectsWith(call(podToken({ exp: Date.parse('2025-01-01T00:00:00Z') / 1000 })), 'ExpiredTokenException', 400)
+    await rejectsWith(
+      call(podToken({ iss: 'https://127.0.0.1:7443/issuers/cluster:c2' })),
+      'InvalidTokenException',
+      400,
+    )
+    await rejectsWith(
+      call(podToken({ exp: Date.parse('2025-01-01T00:00:00Z') / 1000 })),
+      'ExpiredTokenException',
+      400,
+    )
     // Not pod-bound: EKS Auth takes the pod name/uid from the token.
-    const unbound = podToken({ 'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'sa', uid: 'u' } } })
+    const unbound = podToken({
+      'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'sa', uid: 'u' } },
+    })
     await rejectsWith(call(unbound), 'InvalidTokenException', 400)
     // sub disagreeing with the kubernetes.io claims.
-    await rejectsWith(call(podToken({ sub: 'system:serviceaccount:other:sa' })), 'InvalidTokenException', 400)
+    await rejectsWith(
+      call(podToken({ sub: 'system:serviceaccount:other:sa' })),
+      'InvalidTokenException',
+      400,
+    )
   })
 
-  it('validates the request members', async () => {
+  void it('validates the request members', async () => {
     await rejectsWith(call(undefined), 'InvalidParameterException', 400)
     await rejectsWith(call(''), 'InvalidParameterException', 400)
     await rejectsWith(call('not-a-jwt'), 'InvalidTokenException', 400)
@@ -269,7 +313,7 @@ describe('EKS Auth AssumeRoleForPodIdentity', () => {
     await rejectsWith(call(podToken(), 'unknown'), 'ResourceNotFoundException', 404)
   })
 
-  it('checks the caller when an authorizer is wired', async () => {
+  void it('checks the caller when an authorizer is wired', async () => {
     await associate({})
     deps.authorizeCaller = async () => false
     await assert.rejects(
@@ -284,8 +328,8 @@ describe('EKS Auth AssumeRoleForPodIdentity', () => {
   })
 })
 
-describe('podIdentitySessionName', () => {
-  it('cuts cluster and pod names to 10 characters and fits 64', () => {
+void describe('podIdentitySessionName', () => {
+  void it('cuts cluster and pod names to 10 characters and fits 64', () => {
     const uuid = '16f667fa-2208-4b73-b327-cf12442e874b'
     assert.equal(
       podIdentitySessionName('eks-pod-id-reinf24', 'ek-something', uuid),

@@ -20,15 +20,28 @@ async function run(argv: string[], cwd: string) {
   return { code, out, err }
 }
 
-describe('podtrust cluster', () => {
+void describe('podtrust cluster', () => {
   let dir: string
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'podtrust-cluster-'))
   })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('adds a cluster with its own podtrust issuer, lists and removes it', async () => {
-    const add = await run(['cluster', 'add', 'dev', '--data-dir', dir, '--region', 'eu-west-1', '--account-id', '111122223333'], dir)
+  void it('adds a cluster with its own podtrust issuer, lists and removes it', async () => {
+    const add = await run(
+      [
+        'cluster',
+        'add',
+        'dev',
+        '--data-dir',
+        dir,
+        '--region',
+        'eu-west-1',
+        '--account-id',
+        '111122223333',
+      ],
+      dir,
+    )
     assert.equal(add.code, 0, add.err)
     assert.match(add.out, /arn:aws:eks:eu-west-1:111122223333:cluster\/dev/)
     assert.match(add.out, /issuer: https:\/\/.*\/issuers\/cluster:dev/)
@@ -36,7 +49,10 @@ describe('podtrust cluster', () => {
     try {
       const row = await createEksRepo(db).getCluster('dev')
       assert.equal(row?.region, 'eu-west-1')
-      assert.ok(await getIssuer(db, 'cluster:dev'), 'the cluster issuer exists for podtrust token --cluster')
+      assert.ok(
+        await getIssuer(db, 'cluster:dev'),
+        'the cluster issuer exists for podtrust token --cluster',
+      )
     } finally {
       await db.close()
     }
@@ -48,13 +64,16 @@ describe('podtrust cluster', () => {
     assert.equal((await run(['cluster', 'remove', 'dev', '--data-dir', dir], dir)).code, 1)
   })
 
-  it('registers a real cluster issuer', async () => {
-    const add = await run(['cluster', 'add', 'real', '--data-dir', dir, '--issuer', 'https://oidc.example.com/id/X/'], dir)
+  void it('registers a real cluster issuer', async () => {
+    const add = await run(
+      ['cluster', 'add', 'real', '--data-dir', dir, '--issuer', 'https://oidc.example.com/id/X/'],
+      dir,
+    )
     assert.equal(add.code, 0, add.err)
     assert.match(add.out, /issuer: https:\/\/oidc.example.com\/id\/X\n/)
   })
 
-  it('rejects bad arguments with usage errors', async () => {
+  void it('rejects bad arguments with usage errors', async () => {
     const cases = [
       ['cluster'],
       ['cluster', 'frobnicate'],
@@ -75,8 +94,8 @@ describe('podtrust cluster', () => {
   })
 })
 
-describe('podtrust agent arguments', () => {
-  it('rejects bad arguments before listening', async () => {
+void describe('podtrust agent arguments', () => {
+  void it('rejects bad arguments before listening', async () => {
     const cases = [
       ['agent'],
       ['agent', '--server', 'http://127.0.0.1:1'],

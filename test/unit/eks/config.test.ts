@@ -9,10 +9,14 @@ import { ConfigError } from '../../../src/config/errors.ts'
 import type { Db } from '../../../src/store/db.ts'
 import { openDb } from '../../../src/store/open.ts'
 
-const env = { accountId: '111122223333', region: 'us-east-1', now: new Date('2026-01-01T00:00:00Z') }
+const env = {
+  accountId: '111122223333',
+  region: 'us-east-1',
+  now: new Date('2026-01-01T00:00:00Z'),
+}
 const ROLE = 'arn:aws:iam::111122223333:role/app'
 
-describe('clusters / podIdentityAssociations config sections', () => {
+void describe('clusters / podIdentityAssociations config sections', () => {
   let dir: string
   let db: Db
   beforeEach(async () => {
@@ -24,8 +28,11 @@ describe('clusters / podIdentityAssociations config sections', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('applies idempotently and exports what it applied', async () => {
-    const clusters = clustersSection.parse([{ name: 'dev' }, { name: 'real', issuer: 'https://oidc.x/id/1' }], 'clusters')
+  void it('applies idempotently and exports what it applied', async () => {
+    const clusters = clustersSection.parse(
+      [{ name: 'dev' }, { name: 'real', issuer: 'https://oidc.x/id/1' }],
+      'clusters',
+    )
     const assocs = podIdentityAssociationsSection.parse(
       [
         { cluster: 'dev', namespace: 'ns', serviceAccount: 'sa', roleArn: ROLE, tags: { a: 'b' } },
@@ -35,7 +42,10 @@ describe('clusters / podIdentityAssociations config sections', () => {
           serviceAccount: 'sa',
           roleArn: ROLE,
           disableSessionTags: true,
-          policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
+          policy: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+          },
         },
       ],
       'podIdentityAssociations',
@@ -51,36 +61,55 @@ describe('clusters / podIdentityAssociations config sections', () => {
     assert.equal(list.length, 2)
     const first = await repo.findAssociation('dev', 'ns', 'sa')
     await db.transaction((tx) => podIdentityAssociationsSection.apply(tx, assocs, env))
-    assert.equal((await repo.findAssociation('dev', 'ns', 'sa'))?.associationId, first?.associationId)
+    assert.equal(
+      (await repo.findAssociation('dev', 'ns', 'sa'))?.associationId,
+      first?.associationId,
+    )
     const exportedClusters = await clustersSection.export(db, env)
-    assert.deepEqual(exportedClusters, [{ name: 'dev' }, { name: 'real', issuer: 'https://oidc.x/id/1' }])
+    assert.deepEqual(exportedClusters, [
+      { name: 'dev' },
+      { name: 'real', issuer: 'https://oidc.x/id/1' },
+    ])
     const exported = await podIdentityAssociationsSection.export(db, env)
     assert.equal(exported?.length, 2)
     assert.deepEqual(podIdentityAssociationsSection.parse(exported, 'p'), exported)
   })
 
-  it('rejects malformed sections with the path', () => {
-    const bad: [typeof clustersSection | typeof podIdentityAssociationsSection, unknown, RegExp][] = [
-      [clustersSection, {}, /^clusters: must be a list/],
-      [clustersSection, [{}], /clusters\[0\]\.name: is required/],
-      [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key/],
-      [clustersSection, [{ name: '_bad' }], /clusters\[0\]\.name/],
-      [clustersSection, [{ name: 'x', issuer: 'nope' }], /clusters\[0\]\.issuer/],
-      [clustersSection, [{ name: 'x', accountId: '12' }], /clusters\[0\]\.accountId/],
-      [clustersSection, [{ name: 'x', region: 'moon' }], /clusters\[0\]\.region/],
-      [podIdentityAssociationsSection, [{ cluster: 'x' }], /\[0\]\.namespace/],
-      [podIdentityAssociationsSection, [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: 'r' }], /\[0\]\.roleArn/],
+  void it('rejects malformed sections with the path', () => {
+    const bad: [typeof clustersSection | typeof podIdentityAssociationsSection, unknown, RegExp][] =
       [
-        podIdentityAssociationsSection,
-        [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: ROLE, policy: '{}' }],
-        /\[0\]\.disableSessionTags/,
-      ],
-      [
-        podIdentityAssociationsSection,
-        [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: ROLE, disableSessionTags: 'yes' }],
-        /\[0\]\.disableSessionTags/,
-      ],
-    ]
+        [clustersSection, {}, /^clusters: must be a list/],
+        [clustersSection, [{}], /clusters\[0\]\.name: is required/],
+        [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key/],
+        [clustersSection, [{ name: '_bad' }], /clusters\[0\]\.name/],
+        [clustersSection, [{ name: 'x', issuer: 'nope' }], /clusters\[0\]\.issuer/],
+        [clustersSection, [{ name: 'x', accountId: '12' }], /clusters\[0\]\.accountId/],
+        [clustersSection, [{ name: 'x', region: 'moon' }], /clusters\[0\]\.region/],
+        [podIdentityAssociationsSection, [{ cluster: 'x' }], /\[0\]\.namespace/],
+        [
+          podIdentityAssociationsSection,
+          [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: 'r' }],
+          /\[0\]\.roleArn/,
+        ],
+        [
+          podIdentityAssociationsSection,
+          [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: ROLE, policy: '{}' }],
+          /\[0\]\.disableSessionTags/,
+        ],
+        [
+          podIdentityAssociationsSection,
+          [
+            {
+              cluster: 'x',
+              namespace: 'n',
+              serviceAccount: 's',
+              roleArn: ROLE,
+              disableSessionTags: 'yes',
+            },
+          ],
+          /\[0\]\.disableSessionTags/,
+        ],
+      ]
     for (const [section, value, re] of bad) {
       assert.throws(
         () => section.parse(value, section.key),
@@ -90,17 +119,30 @@ describe('clusters / podIdentityAssociations config sections', () => {
     }
   })
 
-  it('refuses associations for unknown clusters or roles of another account', async () => {
+  void it('refuses associations for unknown clusters or roles of another account', async () => {
     const unknown = podIdentityAssociationsSection.parse(
       [{ cluster: 'nope', namespace: 'n', serviceAccount: 's', roleArn: ROLE }],
       'p',
     )
-    await assert.rejects(db.transaction((tx) => podIdentityAssociationsSection.apply(tx, unknown, env)), /not registered/)
+    await assert.rejects(
+      db.transaction((tx) => podIdentityAssociationsSection.apply(tx, unknown, env)),
+      /not registered/,
+    )
     await db.transaction((tx) => clustersSection.apply(tx, [{ name: 'dev' }], env))
     const other = podIdentityAssociationsSection.parse(
-      [{ cluster: 'dev', namespace: 'n', serviceAccount: 's', roleArn: 'arn:aws:iam::999999999999:role/x' }],
+      [
+        {
+          cluster: 'dev',
+          namespace: 'n',
+          serviceAccount: 's',
+          roleArn: 'arn:aws:iam::999999999999:role/x',
+        },
+      ],
       'p',
     )
-    await assert.rejects(db.transaction((tx) => podIdentityAssociationsSection.apply(tx, other, env)), /account/)
+    await assert.rejects(
+      db.transaction((tx) => podIdentityAssociationsSection.apply(tx, other, env)),
+      /account/,
+    )
   })
 })

@@ -42,7 +42,11 @@ export async function openTestStore(options: { roles?: string[] } = {}): Promise
   }
 }
 
-export async function addCluster(store: TestStore, name: string, extra: { issuerUrl?: string } = {}) {
+export async function addCluster(
+  store: TestStore,
+  name: string,
+  extra: { issuerUrl?: string } = {},
+) {
   await store.deps.repo.putCluster({
     name,
     accountId: undefined,
