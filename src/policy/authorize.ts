@@ -254,6 +254,58 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
   return result(decision, blame(summary, decision), matched, seen, req)
 }
 
+/**
+ * The result object. `unmatched` (an explanation of every statement that did not apply) costs a second pass, so it
+ * is computed on first access; `toJSON` includes it.
+ */
+class Result implements AuthorizationResult {
+  readonly decision: Decision
+  readonly blockedBy: Blocker[]
+  readonly matched: StatementRef[]
+  readonly errors: string[] = []
+  #seen: CompiledPolicy[]
+  #req: PreparedRequest
+  #unmatched: StatementMismatch[] | undefined
+
+  constructor(
+    decision: Decision,
+    blockedBy: Blocker[],
+    matched: StatementRef[],
+    seen: CompiledPolicy[],
+    req: PreparedRequest,
+  ) {
+    this.decision = decision
+    this.blockedBy = blockedBy
+    this.matched = matched
+    this.#seen = seen
+    this.#req = req
+  }
+
+  get unmatched(): StatementMismatch[] {
+    if (this.#unmatched === undefined) {
+      const out: StatementMismatch[] = []
+      for (const p of new Set(this.#seen)) {
+        for (const s of p.statements) {
+          const why = explainMismatch(s, this.#req)
+          if (why !== undefined) out.push({ ...s.ref, ...why })
+        }
+      }
+      this.#unmatched = out
+    }
+    return this.#unmatched
+  }
+
+  toJSON(): AuthorizationResult {
+    return {
+      decision: this.decision,
+      blockedBy: this.blockedBy,
+      matched: this.matched,
+      unmatched: this.unmatched,
+      errors: this.errors,
+    }
+  }
+}
+
 function result(
   decision: Decision,
   blockedBy: Blocker[],
@@ -261,28 +313,5 @@ function result(
   seen: CompiledPolicy[],
   req: PreparedRequest,
 ): AuthorizationResult {
-  let unmatched: StatementMismatch[] | undefined
-  const out = {
-    decision,
-    blockedBy,
-    matched,
-    errors: [] as string[],
-  } as unknown as AuthorizationResult
-  // Explanations of non-matching statements are built only when asked for (they cost a second pass).
-  Object.defineProperty(out, 'unmatched', {
-    enumerable: true,
-    get(): StatementMismatch[] {
-      if (unmatched === undefined) {
-        unmatched = []
-        for (const p of new Set(seen)) {
-          for (const s of p.statements) {
-            const why = explainMismatch(s, req)
-            if (why !== undefined) unmatched.push({ ...s.ref, ...why })
-          }
-        }
-      }
-      return unmatched
-    },
-  })
-  return out
+  return new Result(decision, blockedBy, matched, seen, req)
 }

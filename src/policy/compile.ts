@@ -54,6 +54,8 @@ export type ResourceMatcher =
   | { kind: 'any' }
   | {
       kind: 'static'
+      /** The resource-type part is a bare wildcard (`*` then `/`), which never matches a typed resource. */
+      wildcardType: boolean
       segments: Glob[]
       short: ShortArn | undefined
       whole: Glob
@@ -283,6 +285,7 @@ function compileResource(pattern: string, variables: boolean, rule: ShortArnRule
   return {
     kind: 'static',
     rule,
+    wildcardType: /^\*[/:]/.test(pattern.split(':').slice(5).join(':')),
     short: classifyShort(split),
     segments: split.map((seg) => compileTokens(seg)),
     whole: compileTokens(tokens),

@@ -30,12 +30,19 @@ export interface PreparedRequest {
   hasBoundary: boolean
 }
 
-export function prepareResource(resource: string): string[] | undefined {
-  return resource === '*' ? undefined : splitArn(resource)
-}
+const resourceCache = new Map<string, string[] | undefined>()
 
-// The resource type cannot be wildcarded: `*` before the type delimiter does not match `instance/id` (reference-arns).
-const WILDCARD_TYPE = /^\*[/:]/
+/** Splits the request resource into ARN segments (memoised, bounded: hot resources repeat). */
+export function prepareResource(resource: string): string[] | undefined {
+  if (resource === '*') return undefined
+  let parts = resourceCache.get(resource)
+  if (parts === undefined && !resourceCache.has(resource)) {
+    parts = splitArn(resource)
+    if (resourceCache.size >= 4096) resourceCache.clear()
+    resourceCache.set(resource, parts)
+  }
+  return parts
+}
 
 /** Tri-state resource match: an error (unresolved variable, unusable short ARN) is never inverted by NotResource. */
 const NO = 0
@@ -85,8 +92,7 @@ function matchResource(m: ResourceMatcher, req: PreparedRequest): Tri {
   const parts = req.resourceParts
   if (parts === undefined) return whole !== undefined && globMatch(whole, req.resource) ? YES : NO
   if (short !== undefined) return shortMatch(m.rule, short, segments, parts)
-  if (WILDCARD_TYPE.test(m.pattern.split(':').slice(5).join(':')) && parts[5]!.search(/[/:]/) > 0)
-    return NO
+  if (m.kind === 'static' && m.wildcardType && parts[5]!.search(/[/:]/) > 0) return NO
   return segmentsMatch(segments, parts) ? YES : NO
 }
 

@@ -29,7 +29,20 @@ export const ANONYMOUS = 'anonymous'
 
 const ACCOUNT = /^\d{12}$/
 
+const cache = new Map<string, RequestPrincipal>()
+const CACHE_SIZE = 4096
+
+/** Parses a request principal; results are memoised (bounded) because the gateway sees few distinct callers. */
 export function parsePrincipal(raw: string): RequestPrincipal {
+  const hit = cache.get(raw)
+  if (hit !== undefined) return hit
+  const parsed = parsePrincipalUncached(raw)
+  if (cache.size >= CACHE_SIZE) cache.clear()
+  cache.set(raw, parsed)
+  return parsed
+}
+
+function parsePrincipalUncached(raw: string): RequestPrincipal {
   if (raw === ANONYMOUS || raw === '*' || raw === '') {
     return { raw, kind: 'anonymous', account: undefined, roleName: undefined }
   }
