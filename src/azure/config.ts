@@ -136,7 +136,7 @@ export function parseAzureConfig(value: unknown, path: string): AzureConfig {
       if (!GUID.test(clientId)) fail(`${ip}.clientId`, 'must be a GUID')
       if (clientIds.has(clientId.toLowerCase())) fail(`${ip}.clientId`, `duplicates client id '${clientId}'`)
       clientIds.add(clientId.toLowerCase())
-      const objectId = optionalString(io.objectId, `${ip}.objectId`) ?? deriveObjectId(tenantId, clientId)
+      const objectId = optionalString(io.objectId, `${ip}.objectId`) ?? deriveObjectId(tenantId.toLowerCase(), clientId.toLowerCase())
       if (!GUID.test(objectId)) fail(`${ip}.objectId`, 'must be a GUID')
       const type = io.type === undefined ? 'userAssignedIdentity' : string(io.type, `${ip}.type`)
       if (type !== 'userAssignedIdentity' && type !== 'application') {
@@ -156,7 +156,7 @@ export function parseAzureConfig(value: unknown, path: string): AzureConfig {
       } satisfies AzureIdentityConfig
     })
     const displayName = optionalString(o.displayName, `${tp}.displayName`)
-    return { tenantId, ...(displayName === undefined ? {} : { displayName }), identities }
+    return { tenantId: tenantId.toLowerCase(), ...(displayName === undefined ? {} : { displayName }), identities }
   })
   return { tenants }
 }

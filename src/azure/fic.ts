@@ -133,10 +133,33 @@ export function parseClaimsExpression(source: string): ClaimsTerm[] {
   }
 }
 
-/** `*` matches any run of characters, `?` exactly one; everything else literally; case-sensitive. */
+/**
+ * `*` matches any run of characters, `?` exactly one; everything else literally; case-sensitive. Greedy
+ * matching with one backtrack point (the last `*`): linear in practice, never exponential.
+ */
 export function wildcardMatches(pattern: string, value: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`))
-  return new RegExp(`^${source}$`, 's').test(value)
+  const p = [...pattern]
+  const v = [...value]
+  let pi = 0
+  let vi = 0
+  let star = -1
+  let mark = 0
+  while (vi < v.length) {
+    if (pi < p.length && (p[pi] === '?' || (p[pi] !== '*' && p[pi] === v[vi]))) {
+      pi += 1
+      vi += 1
+    } else if (pi < p.length && p[pi] === '*') {
+      star = pi
+      mark = vi
+      pi += 1
+    } else if (star >= 0) {
+      pi = star + 1
+      mark += 1
+      vi = mark
+    } else return false
+  }
+  while (pi < p.length && p[pi] === '*') pi += 1
+  return pi === p.length
 }
 
 export function evaluateClaimsExpression(terms: readonly ClaimsTerm[], claims: Record<string, unknown>): boolean {

@@ -1,6 +1,7 @@
 /**
  * @module azure/repo
- * Storage of the Entra-compatible directory over the store's `Queryable` (SQLite or PostgreSQL).
+ * Storage of the Entra-compatible directory over the store's `Queryable` (SQLite or PostgreSQL). Tenant
+ * and client ids are case-insensitive in Entra (GUIDs, domain names): they are stored and looked up lowercased.
  */
 import type { Queryable } from '../store/db.ts'
 import type { FederatedCredential } from './fic.ts'
@@ -61,7 +62,7 @@ function fic(row: FicRow): FederatedCredential {
 export async function getTenant(db: Queryable, tenantId: string): Promise<TenantRecord | undefined> {
   const row = await db.get<{ tenant_id: string; display_name: string | null }>(
     'SELECT tenant_id, display_name FROM azure_tenants WHERE tenant_id = ?',
-    [tenantId],
+    [tenantId.toLowerCase()],
   )
   return row === undefined
     ? undefined
@@ -79,7 +80,7 @@ export async function putTenant(db: Queryable, tenant: TenantRecord, now: Date):
   await db.run(
     `INSERT INTO azure_tenants (tenant_id, display_name, created_at) VALUES (?, ?, ?)
      ON CONFLICT (tenant_id) DO UPDATE SET display_name = excluded.display_name`,
-    [tenant.tenantId, tenant.displayName ?? null, now.getTime()],
+    [tenant.tenantId.toLowerCase(), tenant.displayName ?? null, now.getTime()],
   )
 }
 
@@ -90,7 +91,7 @@ export async function getIdentity(
 ): Promise<IdentityRecord | undefined> {
   const row = await db.get<IdentityRow>(
     'SELECT * FROM azure_identities WHERE tenant_id = ? AND client_id = ?',
-    [tenantId, clientId],
+    [tenantId.toLowerCase(), clientId.toLowerCase()],
   )
   return row === undefined ? undefined : identity(row)
 }
@@ -98,7 +99,7 @@ export async function getIdentity(
 export async function listIdentities(db: Queryable, tenantId: string): Promise<IdentityRecord[]> {
   const rows = await db.all<IdentityRow>(
     'SELECT * FROM azure_identities WHERE tenant_id = ? ORDER BY name, client_id',
-    [tenantId],
+    [tenantId.toLowerCase()],
   )
   return rows.map(identity)
 }
@@ -109,7 +110,7 @@ export async function putIdentity(db: Queryable, record: IdentityRecord, now: Da
      VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (tenant_id, client_id) DO UPDATE SET object_id = excluded.object_id,
        name = excluded.name, kind = excluded.kind`,
-    [record.tenantId, record.clientId, record.objectId, record.name, record.kind, now.getTime()],
+    [record.tenantId.toLowerCase(), record.clientId.toLowerCase(), record.objectId, record.name, record.kind, now.getTime()],
   )
 }
 
@@ -121,7 +122,7 @@ export async function listFederatedCredentials(
   const rows = await db.all<FicRow>(
     `SELECT name, issuer, subject, claims_expression, audience, description
      FROM azure_federated_credentials WHERE tenant_id = ? AND client_id = ? ORDER BY name`,
-    [tenantId, clientId],
+    [tenantId.toLowerCase(), clientId.toLowerCase()],
   )
   return rows.map(fic)
 }
@@ -135,8 +136,8 @@ export async function replaceFederatedCredentials(
   now: Date,
 ): Promise<void> {
   await db.run('DELETE FROM azure_federated_credentials WHERE tenant_id = ? AND client_id = ?', [
-    tenantId,
-    clientId,
+    tenantId.toLowerCase(),
+    clientId.toLowerCase(),
   ])
   for (const f of fics) {
     await db.run(
@@ -144,8 +145,8 @@ export async function replaceFederatedCredentials(
          (tenant_id, client_id, name, issuer, subject, claims_expression, audience, description, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
-        tenantId,
-        clientId,
+        tenantId.toLowerCase(),
+        clientId.toLowerCase(),
         f.name,
         f.issuer,
         f.subject ?? null,

@@ -187,3 +187,23 @@ test('token endpoint errors over raw HTTP follow Entra shapes', async () => {
   const discovery = (await (await fetch(`${server.baseUrl}/${TENANT}/v2.0/.well-known/openid-configuration`)).json()) as Record<string, string>
   for (const key of ['authorization_endpoint', 'token_endpoint', 'issuer', 'jwks_uri']) assert.ok(discovery[key], key)
 })
+
+test('tenant and client ids are case-insensitive, as in Entra', async () => {
+  const res = await fetch(`${server.baseUrl}/${TENANT.toUpperCase()}/v2.0/.well-known/openid-configuration`)
+  assert.equal(res.status, 200)
+  const doc = (await res.json()) as Record<string, string>
+  assert.equal(doc['issuer'], `${server.baseUrl}/${TENANT}/v2.0`)
+  const file = await tokenFile('upper.jwt', 'app')
+  const token = await fetch(`${server.baseUrl}/${TENANT.toUpperCase()}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      client_id: CLIENT.toUpperCase(),
+      grant_type: 'client_credentials',
+      scope: 'https://graph.microsoft.com/.default',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: (await import('node:fs')).readFileSync(file, 'utf8'),
+    }),
+  })
+  assert.equal(token.status, 200)
+})

@@ -118,3 +118,18 @@ test('FIC validation: name, one audience, subject xor expression, limits', () =>
   assert.match(validateFederatedCredentialSet([fic('abc', 's'), fic('ABC', 't')]).join('\n'), /duplicate federated identity credential name/)
   assert.match(validateFederatedCredentialSet([fic('abc', 's'), fic('def', 's')]).join('\n'), /Issuer and subject combination already exists/)
 })
+
+test('wildcard matching agrees with a regular-expression reference and stays fast', async () => {
+  const fc = (await import('fast-check')).default
+  const reference = (pattern: string, value: string) =>
+    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`))}$`, 's').test(value)
+  const alphabet = fc.constantFrom('a', 'b', '*', '?', ':')
+  fc.assert(
+    fc.property(fc.array(alphabet, { maxLength: 8 }), fc.array(fc.constantFrom('a', 'b', ':'), { maxLength: 10 }), (p, v) => {
+      assert.equal(wildcardMatches(p.join(''), v.join('')), reference(p.join(''), v.join('')))
+    }),
+  )
+  const start = performance.now()
+  assert.equal(wildcardMatches('*a'.repeat(50) + 'b', 'a'.repeat(600)), false)
+  assert.ok(performance.now() - start < 200)
+})
