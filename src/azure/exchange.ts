@@ -14,7 +14,14 @@ import { TokenError } from '../tokens/errors.ts'
 import type { VerifiedToken } from '../tokens/types.ts'
 import { EntraError } from './errors.ts'
 import { ficsForIssuer, matchFederatedCredential, type FederatedCredential } from './fic.ts'
-import { getIdentity, getTenant, listFederatedCredentials, type IdentityRecord } from './repo.ts'
+import {
+  findIdentitiesByClientId,
+  getIdentity,
+  getTenant,
+  listFederatedCredentials,
+  listTenants,
+  type IdentityRecord,
+} from './repo.ts'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 /** Entra app tokens live 60–90 minutes; `expires_in` 3599 is what real Entra answers (§4.3). */
@@ -68,6 +75,46 @@ export function openidConfiguration(authority: string, tenant: string): Record<s
     msgraph_host: 'graph.microsoft.com',
     rbac_url: 'https://pas.windows.net',
   }
+}
+
+/**
+ * The `adfs` authority: MSAL skips instance discovery for it, so env-only `WorkloadIdentityCredential`
+ * (AZURE_TENANT_ID=adfs) and az CLI work without code changes (reference §5.1). It carries no tenant:
+ * the client id must be unique across tenants.
+ */
+export const ADFS = 'adfs'
+
+async function identityForAdfs(db: Queryable, clientId: string): Promise<IdentityRecord | undefined> {
+  const found = await findIdentitiesByClientId(db, clientId)
+  if (found.length > 1) {
+    throw new EntraError(
+      700016,
+      `Application with identifier '${clientId}' exists in several tenants; use the tenant authority instead of '${ADFS}'.`,
+    )
+  }
+  return found[0]
+}
+
+/** ADFS-style discovery: endpoints under `/adfs`, keys of every tenant (tokens name their tenant in `tid`). */
+export function adfsConfiguration(authority: string): Record<string, unknown> {
+  const base = `${authority}/${ADFS}`
+  return {
+    issuer: base,
+    authorization_endpoint: `${base}/oauth2/authorize`,
+    token_endpoint: `${base}/oauth2/v2.0/token`,
+    jwks_uri: `${base}/discovery/keys`,
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    response_types_supported: ['code', 'id_token'],
+    subject_types_supported: ['pairwise'],
+    scopes_supported: ['openid'],
+  }
+}
+
+export async function allTenantKeys(db: Queryable, now: Date): Promise<unknown[]> {
+  const keys: unknown[] = []
+  for (const tenant of await listTenants(db)) keys.push(...(await tenantKeys(db, tenant.tenantId, now)))
+  return keys
 }
 
 /** Resolves the tenant or throws AADSTS90002 (what Entra answers for unknown tenants). */
@@ -158,7 +205,8 @@ export async function exchangeClientAssertion(
 ): Promise<TokenSuccess> {
   const now = ctx.now()
   const form = request.form
-  const tenantId = await requireTenant(ctx.db, request.tenant)
+  const adfs = request.tenant.toLowerCase() === ADFS
+  const tenantId = adfs ? undefined : await requireTenant(ctx.db, request.tenant)
   const grantType = required(form, 'grant_type')
   if (grantType !== 'client_credentials') {
     throw new EntraError(70003, `The app requested an unsupported grant type '${grantType}'.`)
@@ -182,14 +230,15 @@ export async function exchangeClientAssertion(
     )
   }
   const resource = resourceFromScope(scope)
-  const identity = await getIdentity(ctx.db, tenantId, clientId)
+  const identity =
+    tenantId === undefined ? await identityForAdfs(ctx.db, clientId) : await getIdentity(ctx.db, tenantId, clientId)
   if (identity === undefined) {
     throw new EntraError(
       700016,
-      `Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+      `Application with identifier '${clientId}' was not found in the directory '${tenantId ?? ADFS}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
     )
   }
-  const fics = await listFederatedCredentials(ctx.db, tenantId, clientId)
+  const fics = await listFederatedCredentials(ctx.db, identity.tenantId, clientId)
   if (fics.length === 0) {
     throw new EntraError(70025, `The client '${clientId}'(${identity.name}) has no configured federated identity credentials.`)
   }
@@ -226,7 +275,7 @@ export async function exchangeClientAssertion(
   })
   const accessToken = await signAccessToken(ctx.db, {
     authority,
-    tenantId,
+    tenantId: identity.tenantId,
     identity,
     resource,
     now,

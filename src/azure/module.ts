@@ -12,6 +12,8 @@ import type { AppContext } from '../server/context.ts'
 import type { ProtocolModule } from '../server/module.ts'
 import { EntraError, entraErrorBody } from './errors.ts'
 import {
+  adfsConfiguration,
+  allTenantKeys,
   exchangeClientAssertion,
   openidConfiguration,
   requireTenant,
@@ -124,6 +126,9 @@ export const azureModule: ProtocolModule = {
         metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
       })
     })
+
+    app.get('/adfs/.well-known/openid-configuration', (c) => c.json(adfsConfiguration(authorityOf(c))))
+    app.get('/adfs/discovery/keys', async (c) => c.json({ keys: await allTenantKeys(ctx.db, ctx.now()) }))
 
     app.get('/:tenant/v2.0/.well-known/openid-configuration', async (c) => {
       const tenant = c.req.param('tenant')

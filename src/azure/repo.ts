@@ -158,3 +158,11 @@ export async function replaceFederatedCredentials(
     )
   }
 }
+
+/** Identities with this client id in any tenant (the `adfs` authority carries no tenant). */
+export async function findIdentitiesByClientId(db: Queryable, clientId: string): Promise<IdentityRecord[]> {
+  const rows = await db.all<IdentityRow>('SELECT * FROM azure_identities WHERE client_id = ? ORDER BY tenant_id', [
+    clientId.toLowerCase(),
+  ])
+  return rows.map(identity)
+}

@@ -68,10 +68,10 @@ interface ClientResult {
 }
 
 /** Runs @azure/identity in a child process with the webhook's env vars. */
-function runClient(mode: 'workload' | 'default', file: string, scope: string): Promise<ClientResult> {
+function runClient(mode: 'workload' | 'default' | 'workload-env', file: string, scope: string, tenant = TENANT): Promise<ClientResult> {
   const script = `
     import { WorkloadIdentityCredential, DefaultAzureCredential } from '@azure/identity'
-    const credential = ${mode === 'workload' ? 'new WorkloadIdentityCredential({ disableInstanceDiscovery: true })' : 'new DefaultAzureCredential()'}
+    const credential = ${mode === 'workload' ? 'new WorkloadIdentityCredential({ disableInstanceDiscovery: true })' : mode === 'workload-env' ? 'new WorkloadIdentityCredential()' : 'new DefaultAzureCredential()'}
     try {
       const t = await credential.getToken(${JSON.stringify(scope)})
       console.log(JSON.stringify({ ok: true, token: t.token, expiresOnTimestamp: t.expiresOnTimestamp }))
@@ -83,7 +83,7 @@ function runClient(mode: 'workload' | 'default', file: string, scope: string): P
     PATH: process.env['PATH'],
     HOME: dir,
     AZURE_CLIENT_ID: CLIENT,
-    AZURE_TENANT_ID: TENANT,
+    AZURE_TENANT_ID: tenant,
     AZURE_FEDERATED_TOKEN_FILE: file,
     // The webhook injects the authority host with a trailing slash.
     AZURE_AUTHORITY_HOST: `${server.httpsBaseUrl}/`,
@@ -206,4 +206,15 @@ test('tenant and client ids are case-insensitive, as in Entra', async () => {
     }),
   })
   assert.equal(token.status, 200)
+})
+
+test('env-only WorkloadIdentityCredential works with the adfs authority (no instance discovery)', async () => {
+  const file = await tokenFile('adfs.jwt', 'app')
+  const result = await runClient('workload-env', file, 'https://storage.azure.com/.default', 'adfs')
+  assert.equal(result.ok, true, result.error)
+  const claims = decodeJwt(result.token!)
+  assert.equal(claims['tid'], TENANT)
+  assert.equal(claims['appid'], CLIENT)
+  const keys = (await (await fetch(`${server.baseUrl}/adfs/discovery/keys`)).json()) as { keys: unknown[] }
+  assert.ok(keys.keys.length >= 1)
 })
