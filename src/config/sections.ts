@@ -5,12 +5,14 @@
  */
 import type { ConfigSection } from './section.ts'
 import { issuersSection } from '../tokens/config.ts'
+import { iamConfigSections } from '../aws/iam/config.ts'
 import { clustersSection, podIdentityAssociationsSection } from '../aws/eks/config.ts'
 import { azureConfigSection } from '../azure/config.ts'
 import { gcpConfigSection } from '../gcp/config.ts'
 
 export const configSections: ConfigSection[] = [
   issuersSection as ConfigSection,
+  ...(iamConfigSections as readonly ConfigSection[]),
   clustersSection as ConfigSection,
   podIdentityAssociationsSection as ConfigSection,
   azureConfigSection as ConfigSection,
