@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { isValidTenantId } from '../../azure/config.ts'
+import { deriveObjectId, isValidTenantId } from '../../azure/config.ts'
 import {
   DEFAULT_FIC_AUDIENCE,
   validateFederatedCredential,
@@ -19,6 +19,8 @@ import {
   listFederatedCredentials,
   listIdentities,
   listTenants,
+  putIdentity,
+  putTenant,
   replaceFederatedCredentials,
 } from '../../azure/repo.ts'
 import { CA_CERT_FILE, caDir } from '../../certs/ca.ts'
@@ -29,19 +31,22 @@ import type { CliIo, Command } from '../command.ts'
 const usage = `Usage:
   podtrust azure list [--data-dir DIR] [--store URL]
   podtrust azure env --tenant T --client-id C [--token-file F] [--authority-host URL] [--data-dir DIR]
+  podtrust azure identity add --tenant T --client-id C --name N [--type userAssignedIdentity|application]
+                              [--data-dir DIR] [--store URL]
   podtrust azure fic add --tenant T --client-id C --name N --issuer URL (--subject S | --expression E)
                          [--audience A] [--description D] [--data-dir DIR] [--store URL]
   podtrust azure fic remove --tenant T --client-id C --name N [--data-dir DIR] [--store URL]
 
 Entra-compatible workload identity. Declare tenants and identities in the config file (docs/config.md,
-section "azure"); 'fic add' then adds federated identity credentials (at most 20 per identity; issuer,
+section "azure") or with 'identity add' (creates the tenant when missing); 'fic add' then adds federated identity credentials (at most 20 per identity; issuer,
 subject and audience match exactly). 'env' prints the variables a pod needs, pointing at podtrust's TLS
 listener and trusting podtrust's CA.
 
 Options:
   --tenant T           tenant id (GUID or domain)
   --client-id C        the identity's client id (GUID)
-  --name N             federated identity credential name (3-120 of letters, digits, - and _)
+  --name N             identity name, or federated identity credential name (3-120 of letters, digits, - and _)
+  --type T             identity type: userAssignedIdentity (default) or application
   --issuer URL         the token issuer, exactly as in the token's "iss" (no trailing slash added)
   --subject S          the token's "sub", e.g. system:serviceaccount:NS:SA
   --expression E       instead of --subject: claims['sub'] matches 'system:serviceaccount:team-*:*'
@@ -66,6 +71,7 @@ function parse(argv: string[]) {
       expression: { type: 'string' },
       audience: { type: 'string' },
       description: { type: 'string' },
+      type: { type: 'string' },
       'token-file': { type: 'string' },
       'authority-host': { type: 'string' },
       'data-dir': { type: 'string' },
@@ -75,6 +81,8 @@ function parse(argv: string[]) {
 }
 
 type Values = ReturnType<typeof parse>['values']
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 
 class AzureCliError extends PodtrustError<'AZURE_NOT_FOUND' | 'AZURE_INVALID'> {}
 
@@ -95,8 +103,8 @@ export const azureCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parse(argv)
     const [sub, action, ...rest] = positionals
-    const command = sub === 'fic' ? `fic ${action ?? ''}` : sub
-    const extra = sub === 'fic' ? rest : positionals.slice(1)
+    const command = sub === 'fic' || sub === 'identity' ? `${sub} ${action ?? ''}` : sub
+    const extra = sub === 'fic' || sub === 'identity' ? rest : positionals.slice(1)
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`)
     if (command === 'env') {
       const tenant = need(values, 'tenant')
@@ -117,14 +125,22 @@ export const azureCommand: Command = {
       io.stdout.write(`${lines.join('\n')}\n`)
       return 0
     }
-    if (command !== 'list' && command !== 'fic add' && command !== 'fic remove') {
+    if (command !== 'list' && command !== 'fic add' && command !== 'fic remove' && command !== 'identity add') {
       throw new UsageError(
         sub === undefined ? 'missing subcommand' : `unknown subcommand '${command ?? ''}'`,
-        "use 'azure list', 'azure env', 'azure fic add' or 'azure fic remove'",
+        "use 'azure list', 'azure env', 'azure identity add', 'azure fic add' or 'azure fic remove'",
       )
     }
     if (command === 'fic add' && (values.subject === undefined) === (values.expression === undefined)) {
       throw new UsageError('give exactly one of --subject and --expression')
+    }
+    if (command === 'identity add') {
+      if (!isValidTenantId(need(values, 'tenant'))) throw new UsageError(`--tenant '${values.tenant ?? ''}' is not a tenant id`)
+      if (!GUID.test(need(values, 'client-id'))) throw new UsageError(`--client-id '${values['client-id'] ?? ''}' is not a GUID`)
+      need(values, 'name')
+      if (values.type !== undefined && values.type !== 'userAssignedIdentity' && values.type !== 'application') {
+        throw new UsageError("--type must be 'userAssignedIdentity' or 'application'")
+      }
     }
     const db = await openDb({
       dataDir: dataDir(values, io),
@@ -146,6 +162,24 @@ export const azureCommand: Command = {
       const tenant = need(values, 'tenant')
       const clientId = need(values, 'client-id').toLowerCase()
       const name = need(values, 'name')
+      if (command === 'identity add') {
+        const now = new Date()
+        if ((await getTenant(db, tenant)) === undefined) await putTenant(db, { tenantId: tenant, displayName: undefined }, now)
+        const existing = await getIdentity(db, tenant, clientId)
+        await putIdentity(
+          db,
+          {
+            tenantId: tenant,
+            clientId,
+            objectId: existing?.objectId ?? deriveObjectId(tenant.toLowerCase(), clientId),
+            name,
+            kind: values.type === 'application' ? 'application' : 'userAssignedIdentity',
+          },
+          now,
+        )
+        io.stdout.write(`${existing === undefined ? 'added' : 'updated'} ${name} (${clientId}) in ${tenant.toLowerCase()}\n`)
+        return 0
+      }
       if ((await getTenant(db, tenant)) === undefined) {
         throw new AzureCliError('AZURE_NOT_FOUND', `tenant '${tenant}' is not declared`, {
           hint: 'declare it under azure.tenants in the config file and run podtrust apply',

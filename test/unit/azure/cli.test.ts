@@ -92,3 +92,27 @@ test('azure CLI usage errors exit 2', async () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('azure identity add creates the tenant and the identity, then fic add works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podtrust-azure-cli-'))
+  try {
+    const added = await run(dir, ['azure', 'identity', 'add', '--data-dir', dir, '--tenant', TENANT.toUpperCase(), '--client-id', CLIENT, '--name', 'cli-app'])
+    assert.equal(added.code, 0, added.stderr)
+    assert.match(added.stdout, /added cli-app/)
+    const fic = await run(dir, ['azure', 'fic', 'add', '--data-dir', dir, '--tenant', TENANT, '--client-id', CLIENT, '--name', 'kube', '--issuer', 'https://i', '--subject', 's'])
+    assert.equal(fic.code, 0, fic.stderr)
+    const list = await run(dir, ['azure', 'list', '--data-dir', dir])
+    assert.match(list.stdout, new RegExp(`^${TENANT}\tcli-app\t${CLIENT}\tuserAssignedIdentity\t1 federated`, 'm'))
+    for (const [argv, pattern] of [
+      [['--tenant', TENANT, '--client-id', 'x', '--name', 'n'], /is not a GUID/],
+      [['--tenant', TENANT, '--client-id', CLIENT, '--name', 'n', '--type', 'vm'], /--type must be/],
+      [['--tenant', TENANT, '--client-id', CLIENT], /missing --name/],
+    ] as [string[], RegExp][]) {
+      const r = await run(dir, ['azure', 'identity', 'add', '--data-dir', dir, ...argv])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, pattern)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
