@@ -62,7 +62,14 @@ export type ResourceMatcher =
       pattern: string
       rule: ShortArnRule
     }
-  | { kind: 'template'; template: Template; pattern: string; rule: ShortArnRule }
+  | {
+      kind: 'template'
+      template: Template
+      pattern: string
+      rule: ShortArnRule
+      /** Compiled segments per distinct set of variable values (bounded). */
+      cache: Map<string, { segments: Glob[]; short: ShortArn | undefined }>
+    }
 
 /** A Resource pattern with fewer than six ARN segments (`arn:aws:sqs:us-east-1`). */
 export interface ShortArn {
@@ -279,7 +286,7 @@ export function compileResourceTokens(tokens: GlobToken[]): Glob[] {
 function compileResource(pattern: string, variables: boolean, rule: ShortArnRule): ResourceMatcher {
   if (pattern === '*') return { kind: 'any' }
   const t = variables ? parseTemplate(pattern) : literalTemplate(pattern)
-  if (t.hasVariables) return { kind: 'template', template: t, pattern, rule }
+  if (t.hasVariables) return { kind: 'template', template: t, pattern, rule, cache: new Map() }
   const tokens = staticTokens(t)
   const split = splitTokens(tokens)
   return {

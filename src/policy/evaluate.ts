@@ -15,7 +15,7 @@ import {
   type RequestPrincipal,
 } from './principal.ts'
 import type { MismatchElement } from './types.ts'
-import { resolveTokens } from './variables.ts'
+import { resolveTokens, variableKey } from './variables.ts'
 import { splitArn } from './values.ts'
 
 export interface PreparedRequest {
@@ -82,12 +82,18 @@ function matchResource(m: ResourceMatcher, req: PreparedRequest): Tri {
     short = m.short
     whole = m.whole
   } else {
-    const tokens = resolveTokens(m.template, req.ctx)
+    const key = variableKey(m.template, req.ctx)
     // A variable with no value in the request matches no resource (IAM User Guide, "Policy variables").
-    if (tokens === undefined) return ERR
-    const split = splitTokens(tokens)
-    segments = split.map((seg) => compileTokens(seg))
-    short = classifyShort(split)
+    if (key === undefined) return ERR
+    let compiled = m.cache.get(key)
+    if (compiled === undefined) {
+      const split = splitTokens(resolveTokens(m.template, req.ctx)!)
+      compiled = { segments: split.map((seg) => compileTokens(seg)), short: classifyShort(split) }
+      if (m.cache.size >= 256) m.cache.clear()
+      m.cache.set(key, compiled)
+    }
+    segments = compiled.segments
+    short = compiled.short
   }
   const parts = req.resourceParts
   if (parts === undefined) return whole !== undefined && globMatch(whole, req.resource) ? YES : NO

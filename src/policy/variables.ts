@@ -79,6 +79,21 @@ export function resolveString(t: Template, ctx: Context): string | undefined {
   return out
 }
 
+/**
+ * The values of the template's variables joined into one cache key, or undefined when one has no value. Two
+ * requests with the same key resolve the template identically.
+ */
+export function variableKey(t: Template, ctx: Context): string | undefined {
+  let key = ''
+  for (const p of t.parts) {
+    if (p.kind !== 'var') continue
+    const v = lookup(p, ctx)
+    if (v === undefined) return undefined
+    key += `${v}\u0000`
+  }
+  return key
+}
+
 /** Resolves to glob tokens: wildcards in policy text stay active, substituted values are literal. */
 export function resolveTokens(t: Template, ctx: Context): GlobToken[] | undefined {
   const out: GlobToken[] = []
