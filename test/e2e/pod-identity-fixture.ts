@@ -35,7 +35,7 @@ export interface Fixture {
   admin: { accessKeyId: string; secretAccessKey: string }
   node: { accessKeyId: string; secretAccessKey: string }
   roleArn(name: string): string
-  addRole(name: string, trust: string, inlinePolicy?: string): Promise<void>
+  addRole(name: string, trust: string, inlinePolicy?: string, account?: string): Promise<void>
   podToken(input: {
     cluster?: string
     namespace: string
@@ -107,12 +107,13 @@ export async function startFixture(): Promise<Fixture> {
     admin,
     node,
     roleArn: (name) => `arn:aws:iam::${ACCOUNT}:role/${name}`,
-    async addRole(name, trust, inlinePolicy) {
+    async addRole(name, trust, inlinePolicy, account = ACCOUNT) {
+      await iam.ensureAccount(account, now)
       await iam.insertRole({
-        accountId: ACCOUNT,
+        accountId: account,
         roleName: name,
-        roleId: newUniqueId('AROA', ACCOUNT, rnd),
-        arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+        roleId: newUniqueId('AROA', account, rnd),
+        arn: `arn:aws:iam::${account}:role/${name}`,
         path: '/',
         assumeRolePolicyDocument: trust,
         maxSessionDuration: 3600,
@@ -120,7 +121,7 @@ export async function startFixture(): Promise<Fixture> {
         tags: [],
       })
       if (inlinePolicy !== undefined)
-        await iam.putInlinePolicy(ACCOUNT, 'role', name, 'inline', inlinePolicy, now)
+        await iam.putInlinePolicy(account, 'role', name, 'inline', inlinePolicy, now)
     },
     podToken(input) {
       const pod = input.pod ?? `${input.serviceAccount}-pod-1`
