@@ -27,7 +27,10 @@ const { values } = parseArgs({
 })
 const seconds = Number(values.seconds)
 const concurrency = Number(values.concurrency)
-if (!(seconds > 0 && seconds <= 20) || !(Number.isInteger(concurrency) && concurrency > 0 && concurrency <= 256)) {
+if (
+  !(seconds > 0 && seconds <= 20) ||
+  !(Number.isInteger(concurrency) && concurrency > 0 && concurrency <= 256)
+) {
   console.error('--seconds must be in (0, 20] and --concurrency an integer in [1, 256]')
   process.exit(2)
 }
@@ -75,7 +78,8 @@ async function measure(name: string, exchange: Exchange): Promise<PathResult> {
   const count = await run(seconds * 1000, latencies)
   const elapsed = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
-  const pick = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+  const pick = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
   return { name, exchanges: count, perSecond: count / elapsed, p50: pick(0.5), p99: pick(0.99) }
 }
 
@@ -143,7 +147,11 @@ gcp:
     client_assertion: azureAssertion,
   }).toString()
   const entra: Exchange = async () => {
-    const res = await fetch(`${base}/${TENANT}/oauth2/v2.0/token`, { method: 'POST', headers: form, body: azureBody })
+    const res = await fetch(`${base}/${TENANT}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: form,
+      body: azureBody,
+    })
     const text = await res.text()
     expectOk(res, text, 'entra')
   }
@@ -168,7 +176,10 @@ gcp:
     const res = await fetch(`${base}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${federated}` },
-      body: JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '3600s' }),
+      body: JSON.stringify({
+        scope: ['https://www.googleapis.com/auth/cloud-platform'],
+        lifetime: '3600s',
+      }),
     })
     expectOk(res, await res.text(), 'generateAccessToken')
   }
@@ -206,7 +217,12 @@ gcp:
             Effect: 'Allow',
             Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}` },
             Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: { StringEquals: { [`${host}:sub`]: 'system:serviceaccount:default:bench', [`${host}:aud`]: 'sts.amazonaws.com' } },
+            Condition: {
+              StringEquals: {
+                [`${host}:sub`]: 'system:serviceaccount:default:bench',
+                [`${host}:aud`]: 'sts.amazonaws.com',
+              },
+            },
           },
         ],
       }),
@@ -239,10 +255,15 @@ gcp:
   results.push(await measure('Google STS + generateAccessToken', impersonate))
 
   const baseline = results.find((r) => r.name.startsWith('AWS'))
-  console.log(`\nToken exchanges, ${concurrency} concurrent clients, ${seconds}s per path, SQLite store, durable audit\n`)
-  console.log(`${'path'.padEnd(36)} ${'exch/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  vs AWS STS`)
+  console.log(
+    `\nToken exchanges, ${concurrency} concurrent clients, ${seconds}s per path, SQLite store, durable audit\n`,
+  )
+  console.log(
+    `${'path'.padEnd(36)} ${'exch/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  vs AWS STS`,
+  )
   for (const r of results) {
-    const ratio = baseline === undefined ? 'n/a' : `${(r.perSecond / baseline.perSecond).toFixed(2)}x`
+    const ratio =
+      baseline === undefined ? 'n/a' : `${(r.perSecond / baseline.perSecond).toFixed(2)}x`
     console.log(
       `${r.name.padEnd(36)} ${r.perSecond.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${ratio}`,
     )

@@ -74,9 +74,11 @@ function fail(path: string, message: string): never {
 }
 
 function object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be a mapping')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(path, 'must be a mapping')
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(`${path}.${key}`, `is not a known field (expected one of ${allowed.join(', ')})`)
+    if (!allowed.includes(key))
+      fail(`${path}.${key}`, `is not a known field (expected one of ${allowed.join(', ')})`)
   }
   return value as Record<string, unknown>
 }
@@ -97,7 +99,14 @@ function list(value: unknown, path: string): unknown[] {
 }
 
 function parseFic(value: unknown, path: string): FederatedCredential {
-  const o = object(value, path, ['name', 'issuer', 'subject', 'claimsMatchingExpression', 'audiences', 'description'])
+  const o = object(value, path, [
+    'name',
+    'issuer',
+    'subject',
+    'claimsMatchingExpression',
+    'audiences',
+    'description',
+  ])
   const audiences =
     o.audiences === undefined
       ? [DEFAULT_FIC_AUDIENCE]
@@ -125,8 +134,13 @@ export function parseAzureConfig(value: unknown, path: string): AzureConfig {
     const tp = `${path}.tenants[${ti}]`
     const o = object(t, tp, ['tenantId', 'displayName', 'identities'])
     const tenantId = string(o.tenantId, `${tp}.tenantId`)
-    if (!isValidTenantId(tenantId)) fail(`${tp}.tenantId`, 'must be a GUID or a domain name (not common/organizations/consumers/adfs)')
-    if (tenantIds.has(tenantId.toLowerCase())) fail(`${tp}.tenantId`, `duplicates tenant '${tenantId}'`)
+    if (!isValidTenantId(tenantId))
+      fail(
+        `${tp}.tenantId`,
+        'must be a GUID or a domain name (not common/organizations/consumers/adfs)',
+      )
+    if (tenantIds.has(tenantId.toLowerCase()))
+      fail(`${tp}.tenantId`, `duplicates tenant '${tenantId}'`)
     tenantIds.add(tenantId.toLowerCase())
     const clientIds = new Set<string>()
     const identities = list(o.identities, `${tp}.identities`).map((i, ii) => {
@@ -134,9 +148,12 @@ export function parseAzureConfig(value: unknown, path: string): AzureConfig {
       const io = object(i, ip, ['name', 'clientId', 'objectId', 'type', 'federatedCredentials'])
       const clientId = string(io.clientId, `${ip}.clientId`)
       if (!GUID.test(clientId)) fail(`${ip}.clientId`, 'must be a GUID')
-      if (clientIds.has(clientId.toLowerCase())) fail(`${ip}.clientId`, `duplicates client id '${clientId}'`)
+      if (clientIds.has(clientId.toLowerCase()))
+        fail(`${ip}.clientId`, `duplicates client id '${clientId}'`)
       clientIds.add(clientId.toLowerCase())
-      const objectId = optionalString(io.objectId, `${ip}.objectId`) ?? deriveObjectId(tenantId.toLowerCase(), clientId.toLowerCase())
+      const objectId =
+        optionalString(io.objectId, `${ip}.objectId`) ??
+        deriveObjectId(tenantId.toLowerCase(), clientId.toLowerCase())
       if (!GUID.test(objectId)) fail(`${ip}.objectId`, 'must be a GUID')
       const type = io.type === undefined ? 'userAssignedIdentity' : string(io.type, `${ip}.type`)
       if (type !== 'userAssignedIdentity' && type !== 'application') {
@@ -156,12 +173,20 @@ export function parseAzureConfig(value: unknown, path: string): AzureConfig {
       } satisfies AzureIdentityConfig
     })
     const displayName = optionalString(o.displayName, `${tp}.displayName`)
-    return { tenantId: tenantId.toLowerCase(), ...(displayName === undefined ? {} : { displayName }), identities }
+    return {
+      tenantId: tenantId.toLowerCase(),
+      ...(displayName === undefined ? {} : { displayName }),
+      identities,
+    }
   })
   return { tenants }
 }
 
-export async function applyAzureConfig(tx: Queryable, config: AzureConfig, env: ConfigEnv): Promise<void> {
+export async function applyAzureConfig(
+  tx: Queryable,
+  config: AzureConfig,
+  env: ConfigEnv,
+): Promise<void> {
   for (const tenant of config.tenants) {
     await putTenant(tx, { tenantId: tenant.tenantId, displayName: tenant.displayName }, env.now)
     for (const identity of tenant.identities) {
@@ -176,7 +201,13 @@ export async function applyAzureConfig(tx: Queryable, config: AzureConfig, env: 
         },
         env.now,
       )
-      await replaceFederatedCredentials(tx, tenant.tenantId, identity.clientId, identity.federatedCredentials, env.now)
+      await replaceFederatedCredentials(
+        tx,
+        tenant.tenantId,
+        identity.clientId,
+        identity.federatedCredentials,
+        env.now,
+      )
     }
   }
 }
@@ -191,7 +222,11 @@ export async function exportAzureConfig(db: Queryable): Promise<AzureConfig | un
         clientId: identity.clientId,
         objectId: identity.objectId,
         type: identity.kind,
-        federatedCredentials: await listFederatedCredentials(db, tenant.tenantId, identity.clientId),
+        federatedCredentials: await listFederatedCredentials(
+          db,
+          tenant.tenantId,
+          identity.clientId,
+        ),
       })
     }
     tenants.push({

@@ -71,7 +71,10 @@ export function entraErrorBody(
   err: EntraError,
   ids: { traceId: string; correlationId: string; now: Date; authorityHost: string },
 ): EntraErrorBody {
-  const timestamp = ids.now.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+  const timestamp = ids.now
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z')
   return {
     error: err.error,
     error_description:
@@ -84,4 +87,3 @@ export function entraErrorBody(
     error_uri: `${ids.authorityHost.replace(/\/$/, '')}/error?code=${err.aadsts}`,
   }
 }
-

@@ -52,7 +52,11 @@ export function openidConfiguration(authority: string, tenant: string): Record<s
   const base = `${authority}/${tenant}`
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    token_endpoint_auth_methods_supported: [
+      'client_secret_post',
+      'private_key_jwt',
+      'client_secret_basic',
+    ],
     jwks_uri: `${base}/discovery/v2.0/keys`,
     response_modes_supported: ['query', 'fragment', 'form_post'],
     subject_types_supported: ['pairwise'],
@@ -67,7 +71,19 @@ export function openidConfiguration(authority: string, tenant: string): Record<s
     http_logout_supported: true,
     frontchannel_logout_supported: true,
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'tid', 'oid', 'azp', 'azpacr', 'ver'],
+    claims_supported: [
+      'sub',
+      'iss',
+      'aud',
+      'exp',
+      'iat',
+      'nbf',
+      'tid',
+      'oid',
+      'azp',
+      'azpacr',
+      'ver',
+    ],
     kerberos_endpoint: `${base}/kerberos`,
     tenant_region_scope: 'NA',
     cloud_instance_name: 'podtrust.local',
@@ -84,7 +100,10 @@ export function openidConfiguration(authority: string, tenant: string): Record<s
  */
 export const ADFS = 'adfs'
 
-async function identityForAdfs(db: Queryable, clientId: string): Promise<IdentityRecord | undefined> {
+async function identityForAdfs(
+  db: Queryable,
+  clientId: string,
+): Promise<IdentityRecord | undefined> {
   const found = await findIdentitiesByClientId(db, clientId)
   if (found.length > 1) {
     throw new EntraError(
@@ -113,7 +132,8 @@ export function adfsConfiguration(authority: string): Record<string, unknown> {
 
 export async function allTenantKeys(db: Queryable, now: Date): Promise<unknown[]> {
   const keys: unknown[] = []
-  for (const tenant of await listTenants(db)) keys.push(...(await tenantKeys(db, tenant.tenantId, now)))
+  for (const tenant of await listTenants(db))
+    keys.push(...(await tenantKeys(db, tenant.tenantId, now)))
   return keys
 }
 
@@ -138,7 +158,10 @@ export async function tenantKeys(db: Queryable, tenantId: string, now: Date): Pr
 function required(form: Record<string, string>, name: string): string {
   const value = form[name]
   if (value === undefined || value === '') {
-    throw new EntraError(900144, `The request body must contain the following parameter: '${name}'.`)
+    throw new EntraError(
+      900144,
+      `The request body must contain the following parameter: '${name}'.`,
+    )
   }
   return value
 }
@@ -148,7 +171,9 @@ function required(form: Record<string, string>, name: string): string {
  * ignored. Client credentials need exactly one resource's `/.default` (AADSTS1002012 otherwise).
  */
 export function resourceFromScope(scope: string): string {
-  const scopes = scope.split(' ').filter((s) => s !== '' && !['openid', 'profile', 'offline_access', 'email'].includes(s))
+  const scopes = scope
+    .split(' ')
+    .filter((s) => s !== '' && !['openid', 'profile', 'offline_access', 'email'].includes(s))
   const defaults = scopes.filter((s) => s.endsWith('/.default'))
   if (scopes.length !== 1 || defaults.length !== 1) {
     throw new EntraError(
@@ -157,20 +182,29 @@ export function resourceFromScope(scope: string): string {
     )
   }
   const resource = defaults[0]!.slice(0, -'/.default'.length)
-  if (resource === '') throw new EntraError(70011, `The provided value for the input parameter 'scope' is not valid.`)
+  if (resource === '')
+    throw new EntraError(70011, `The provided value for the input parameter 'scope' is not valid.`)
   return resource
 }
 
 function formatEntraTime(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z')
 }
 
 /** Maps the shared verifier's TokenError codes to Entra's (§4.3 table). */
-export function entraErrorForToken(err: TokenError, now: Date, claims: { nbf?: number; exp?: number }): EntraError {
+export function entraErrorForToken(
+  err: TokenError,
+  now: Date,
+  claims: { nbf?: number; exp?: number },
+): EntraError {
   switch (err.code) {
     case 'TOKEN_EXPIRED':
     case 'TOKEN_NOT_YET_VALID': {
-      const from = claims.nbf === undefined ? 'unknown' : formatEntraTime(new Date(claims.nbf * 1000))
+      const from =
+        claims.nbf === undefined ? 'unknown' : formatEntraTime(new Date(claims.nbf * 1000))
       const to = claims.exp === undefined ? 'unknown' : formatEntraTime(new Date(claims.exp * 1000))
       return new EntraError(
         700024,
@@ -220,7 +254,10 @@ export async function exchangeClientAssertion(
     )
   }
   if (form['client_assertion'] === undefined) {
-    throw new EntraError(7000215, 'Invalid client secret provided. This directory accepts only federated client assertions.')
+    throw new EntraError(
+      7000215,
+      'Invalid client secret provided. This directory accepts only federated client assertions.',
+    )
   }
   const assertionType = required(form, 'client_assertion_type')
   if (assertionType !== JWT_BEARER) {
@@ -231,7 +268,9 @@ export async function exchangeClientAssertion(
   }
   const resource = resourceFromScope(scope)
   const identity =
-    tenantId === undefined ? await identityForAdfs(ctx.db, clientId) : await getIdentity(ctx.db, tenantId, clientId)
+    tenantId === undefined
+      ? await identityForAdfs(ctx.db, clientId)
+      : await getIdentity(ctx.db, tenantId, clientId)
   if (identity === undefined) {
     throw new EntraError(
       700016,
@@ -240,7 +279,10 @@ export async function exchangeClientAssertion(
   }
   const fics = await listFederatedCredentials(ctx.db, identity.tenantId, clientId)
   if (fics.length === 0) {
-    throw new EntraError(70025, `The client '${clientId}'(${identity.name}) has no configured federated identity credentials.`)
+    throw new EntraError(
+      70025,
+      `The client '${clientId}'(${identity.name}) has no configured federated identity credentials.`,
+    )
   }
   const rawAssertion = form['client_assertion']!.trim()
   let unverified: { iss?: unknown; nbf?: unknown; exp?: unknown }
@@ -249,7 +291,8 @@ export async function exchangeClientAssertion(
   } catch {
     throw new EntraError(50027, 'JWT token is invalid or malformed.')
   }
-  if (typeof unverified.iss !== 'string') throw new EntraError(50027, 'JWT token is invalid or malformed.')
+  if (typeof unverified.iss !== 'string')
+    throw new EntraError(50027, 'JWT token is invalid or malformed.')
   const candidates = ficsForIssuer(fics, unverified.iss)
   let assertion: VerifiedToken
   try {
@@ -298,7 +341,14 @@ export async function exchangeClientAssertion(
 /** An app-only v2.0 access token with the claims of §4.5, signed with the tenant's key. */
 export async function signAccessToken(
   db: Queryable,
-  input: { authority: string; tenantId: string; identity: IdentityRecord; resource: string; now: Date; uti: string },
+  input: {
+    authority: string
+    tenantId: string
+    identity: IdentityRecord
+    resource: string
+    now: Date
+    uti: string
+  },
 ): Promise<string> {
   const key = await currentSigningKey(db, signingIssuer(input.tenantId), input.now)
   const iat = Math.floor(input.now.getTime() / 1000)
@@ -321,7 +371,10 @@ export async function signAccessToken(
     uti: input.uti.replace(/-/g, '').slice(0, 22),
   }
   if (input.identity.kind === 'userAssignedIdentity') {
-    claims['xms_mirid'] = `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/podtrust/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${input.identity.name}`
+    claims['xms_mirid'] =
+      `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/podtrust/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${input.identity.name}`
   }
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey)
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+    .sign(key.privateKey)
 }

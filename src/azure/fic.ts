@@ -33,7 +33,8 @@ export function validateFederatedCredential(fic: FederatedCredential): string[] 
   if (fic.issuer === '' || fic.issuer.length > MAX_FIELD) {
     problems.push(`issuer must be 1 to ${MAX_FIELD} characters`)
   }
-  if (fic.issuer.trim() !== fic.issuer) problems.push('issuer must not have leading or trailing whitespace')
+  if (fic.issuer.trim() !== fic.issuer)
+    problems.push('issuer must not have leading or trailing whitespace')
   const hasSubject = fic.subject !== undefined
   const hasExpression = fic.claimsMatchingExpression !== undefined
   if (hasSubject === hasExpression) {
@@ -162,7 +163,10 @@ export function wildcardMatches(pattern: string, value: string): boolean {
   return pi === p.length
 }
 
-export function evaluateClaimsExpression(terms: readonly ClaimsTerm[], claims: Record<string, unknown>): boolean {
+export function evaluateClaimsExpression(
+  terms: readonly ClaimsTerm[],
+  claims: Record<string, unknown>,
+): boolean {
   return terms.every((term) => {
     const value = claims[term.claim]
     if (typeof value !== 'string') return false
@@ -176,7 +180,10 @@ const GUIDANCE =
   'Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation'
 
 /** The FICs whose issuer equals the assertion's `iss` exactly; throws AADSTS700211 when there is none. */
-export function ficsForIssuer(fics: readonly FederatedCredential[], issuer: string): FederatedCredential[] {
+export function ficsForIssuer(
+  fics: readonly FederatedCredential[],
+  issuer: string,
+): FederatedCredential[] {
   const candidates = fics.filter((fic) => fic.issuer === issuer)
   if (candidates.length === 0) {
     throw new EntraError(
@@ -194,12 +201,20 @@ export function ficsForIssuer(fics: readonly FederatedCredential[], issuer: stri
  */
 export function matchFederatedCredential(
   candidates: readonly FederatedCredential[],
-  assertion: { issuer: string; subject: string; audience: readonly string[]; claims: Record<string, unknown> },
+  assertion: {
+    issuer: string
+    subject: string
+    audience: readonly string[]
+    claims: Record<string, unknown>
+  },
 ): FederatedCredential {
   const subjectMatches = candidates.filter((fic) =>
     fic.subject !== undefined
       ? fic.subject === assertion.subject
-      : evaluateClaimsExpression(parseClaimsExpression(fic.claimsMatchingExpression!), assertion.claims),
+      : evaluateClaimsExpression(
+          parseClaimsExpression(fic.claimsMatchingExpression!),
+          assertion.claims,
+        ),
   )
   const audienceText = assertion.audience.join(',')
   if (subjectMatches.length === 0) {

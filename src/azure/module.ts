@@ -127,8 +127,12 @@ export const azureModule: ProtocolModule = {
       })
     })
 
-    app.get('/adfs/.well-known/openid-configuration', (c) => c.json(adfsConfiguration(authorityOf(c))))
-    app.get('/adfs/discovery/keys', async (c) => c.json({ keys: await allTenantKeys(ctx.db, ctx.now()) }))
+    app.get('/adfs/.well-known/openid-configuration', (c) =>
+      c.json(adfsConfiguration(authorityOf(c))),
+    )
+    app.get('/adfs/discovery/keys', async (c) =>
+      c.json({ keys: await allTenantKeys(ctx.db, ctx.now()) }),
+    )
 
     app.get('/:tenant/v2.0/.well-known/openid-configuration', async (c) => {
       const tenant = c.req.param('tenant')
@@ -155,8 +159,14 @@ export const azureModule: ProtocolModule = {
     app.post('/:tenant/oauth2/v2.0/token', async (c) => {
       const tenant = c.req.param('tenant')
       const form = await readForm(c)
-      const correlationId = c.req.query('client-request-id') ?? c.req.header('client-request-id') ?? randomUUID()
-      const base = { tenant, clientId: form['client_id'], scope: form['scope'], requestId: correlationId }
+      const correlationId =
+        c.req.query('client-request-id') ?? c.req.header('client-request-id') ?? randomUUID()
+      const base = {
+        tenant,
+        clientId: form['client_id'],
+        scope: form['scope'],
+        requestId: correlationId,
+      }
       try {
         const success = await exchangeClientAssertion(ctx, { tenant, form }, authorityOf(c))
         await ctx.audit.record(auditEvent(ctx, c, { ...base, success }))

@@ -59,7 +59,10 @@ function fic(row: FicRow): FederatedCredential {
   }
 }
 
-export async function getTenant(db: Queryable, tenantId: string): Promise<TenantRecord | undefined> {
+export async function getTenant(
+  db: Queryable,
+  tenantId: string,
+): Promise<TenantRecord | undefined> {
   const row = await db.get<{ tenant_id: string; display_name: string | null }>(
     'SELECT tenant_id, display_name FROM azure_tenants WHERE tenant_id = ?',
     [tenantId.toLowerCase()],
@@ -110,7 +113,14 @@ export async function putIdentity(db: Queryable, record: IdentityRecord, now: Da
      VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (tenant_id, client_id) DO UPDATE SET object_id = excluded.object_id,
        name = excluded.name, kind = excluded.kind`,
-    [record.tenantId.toLowerCase(), record.clientId.toLowerCase(), record.objectId, record.name, record.kind, now.getTime()],
+    [
+      record.tenantId.toLowerCase(),
+      record.clientId.toLowerCase(),
+      record.objectId,
+      record.name,
+      record.kind,
+      now.getTime(),
+    ],
   )
 }
 
@@ -160,9 +170,13 @@ export async function replaceFederatedCredentials(
 }
 
 /** Identities with this client id in any tenant (the `adfs` authority carries no tenant). */
-export async function findIdentitiesByClientId(db: Queryable, clientId: string): Promise<IdentityRecord[]> {
-  const rows = await db.all<IdentityRow>('SELECT * FROM azure_identities WHERE client_id = ? ORDER BY tenant_id', [
-    clientId.toLowerCase(),
-  ])
+export async function findIdentitiesByClientId(
+  db: Queryable,
+  clientId: string,
+): Promise<IdentityRecord[]> {
+  const rows = await db.all<IdentityRow>(
+    'SELECT * FROM azure_identities WHERE client_id = ? ORDER BY tenant_id',
+    [clientId.toLowerCase()],
+  )
   return rows.map(identity)
 }

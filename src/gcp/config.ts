@@ -101,9 +101,11 @@ function fail(path: string, message: string): never {
 }
 
 function object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be a mapping')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(path, 'must be a mapping')
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(`${path}.${key}`, `is not a known field (expected one of ${allowed.join(', ')})`)
+    if (!allowed.includes(key))
+      fail(`${path}.${key}`, `is not a known field (expected one of ${allowed.join(', ')})`)
   }
   return value as Record<string, unknown>
 }
@@ -175,24 +177,34 @@ function parseProvider(value: unknown, path: string): GcpProviderConfig {
     'attributeCondition',
   ])
   const providerId = string(o.providerId, `${path}.providerId`)
-  if (!POOL_OR_PROVIDER_ID.test(providerId)) fail(`${path}.providerId`, 'must be 4-32 characters of [a-z0-9-]')
+  if (!POOL_OR_PROVIDER_ID.test(providerId))
+    fail(`${path}.providerId`, 'must be 4-32 characters of [a-z0-9-]')
   const oidc = object(o.oidc, `${path}.oidc`, ['issuerUri', 'allowedAudiences', 'jwksJson'])
   const issuerUri = string(oidc.issuerUri, `${path}.oidc.issuerUri`)
-  if (!/^https:\/\/[^\s]+$/.test(issuerUri) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/\S*)?$/.test(issuerUri)) {
+  if (
+    !/^https:\/\/[^\s]+$/.test(issuerUri) &&
+    !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/\S*)?$/.test(issuerUri)
+  ) {
     fail(`${path}.oidc.issuerUri`, 'must be an https URL (http only on loopback)')
   }
-  const allowedAudiences = list(oidc.allowedAudiences, `${path}.oidc.allowedAudiences`).map((a, i) => {
-    const audience = string(a, `${path}.oidc.allowedAudiences[${i}]`)
-    if (audience.length > 256) fail(`${path}.oidc.allowedAudiences[${i}]`, 'is longer than 256 characters')
-    return audience
-  })
-  if (allowedAudiences.length > 10) fail(`${path}.oidc.allowedAudiences`, 'holds at most 10 audiences')
-  const rawMapping = o.attributeMapping === undefined ? { 'google.subject': 'assertion.sub' } : o.attributeMapping
+  const allowedAudiences = list(oidc.allowedAudiences, `${path}.oidc.allowedAudiences`).map(
+    (a, i) => {
+      const audience = string(a, `${path}.oidc.allowedAudiences[${i}]`)
+      if (audience.length > 256)
+        fail(`${path}.oidc.allowedAudiences[${i}]`, 'is longer than 256 characters')
+      return audience
+    },
+  )
+  if (allowedAudiences.length > 10)
+    fail(`${path}.oidc.allowedAudiences`, 'holds at most 10 audiences')
+  const rawMapping =
+    o.attributeMapping === undefined ? { 'google.subject': 'assertion.sub' } : o.attributeMapping
   if (typeof rawMapping !== 'object' || rawMapping === null || Array.isArray(rawMapping)) {
     fail(`${path}.attributeMapping`, 'must be a mapping')
   }
   const attributeMapping: Record<string, string> = {}
-  for (const [k, v] of Object.entries(rawMapping)) attributeMapping[k] = string(v, `${path}.attributeMapping['${k}']`)
+  for (const [k, v] of Object.entries(rawMapping))
+    attributeMapping[k] = string(v, `${path}.attributeMapping['${k}']`)
   const attributeCondition = optionalString(o.attributeCondition, `${path}.attributeCondition`)
   try {
     compileProvider(attributeMapping, attributeCondition)
@@ -205,7 +217,9 @@ function parseProvider(value: unknown, path: string): GcpProviderConfig {
     oidc: {
       issuerUri,
       ...(allowedAudiences.length === 0 ? {} : { allowedAudiences }),
-      ...(oidc.jwksJson === undefined ? {} : { jwksJson: parseJwksJson(oidc.jwksJson, `${path}.oidc.jwksJson`) }),
+      ...(oidc.jwksJson === undefined
+        ? {}
+        : { jwksJson: parseJwksJson(oidc.jwksJson, `${path}.oidc.jwksJson`) }),
     },
     attributeMapping,
   }
@@ -220,7 +234,14 @@ function parseProvider(value: unknown, path: string): GcpProviderConfig {
 }
 
 function parsePool(value: unknown, path: string): GcpPoolConfig {
-  const o = object(value, path, ['poolId', 'displayName', 'description', 'disabled', 'sessionDuration', 'providers'])
+  const o = object(value, path, [
+    'poolId',
+    'displayName',
+    'description',
+    'disabled',
+    'sessionDuration',
+    'providers',
+  ])
   const poolId = string(o.poolId, `${path}.poolId`)
   if (!POOL_OR_PROVIDER_ID.test(poolId) || poolId.startsWith('gcp-')) {
     fail(`${path}.poolId`, "must be 4-32 characters of [a-z0-9-], not starting with 'gcp-'")
@@ -228,7 +249,8 @@ function parsePool(value: unknown, path: string): GcpPoolConfig {
   const ids = new Set<string>()
   const providers = list(o.providers, `${path}.providers`).map((p, i) => {
     const provider = parseProvider(p, `${path}.providers[${i}]`)
-    if (ids.has(provider.providerId)) fail(`${path}.providers[${i}].providerId`, `duplicates '${provider.providerId}'`)
+    if (ids.has(provider.providerId))
+      fail(`${path}.providers[${i}].providerId`, `duplicates '${provider.providerId}'`)
     ids.add(provider.providerId)
     return provider
   })
@@ -248,8 +270,19 @@ function parsePool(value: unknown, path: string): GcpPoolConfig {
   return pool
 }
 
-function parseServiceAccount(value: unknown, path: string, projectId: string): GcpServiceAccountConfig {
-  const o = object(value, path, ['email', 'accountId', 'uniqueId', 'displayName', 'disabled', 'bindings'])
+function parseServiceAccount(
+  value: unknown,
+  path: string,
+  projectId: string,
+): GcpServiceAccountConfig {
+  const o = object(value, path, [
+    'email',
+    'accountId',
+    'uniqueId',
+    'displayName',
+    'disabled',
+    'bindings',
+  ])
   let email: string
   if (o.email !== undefined) {
     email = string(o.email, `${path}.email`).toLowerCase()
@@ -259,7 +292,8 @@ function parseServiceAccount(value: unknown, path: string, projectId: string): G
     }
   } else {
     const accountId = string(o.accountId, `${path}.accountId`)
-    if (!ACCOUNT_ID.test(accountId)) fail(`${path}.accountId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
+    if (!ACCOUNT_ID.test(accountId))
+      fail(`${path}.accountId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
     email = `${accountId}@${projectId}.iam.gserviceaccount.com`
   }
   const uniqueId = optionalString(o.uniqueId, `${path}.uniqueId`) ?? deriveUniqueId(email)
@@ -268,12 +302,15 @@ function parseServiceAccount(value: unknown, path: string, projectId: string): G
     const bp = `${path}.bindings[${i}]`
     const bo = object(b, bp, ['role', 'members'])
     const role = string(bo.role, `${bp}.role`)
-    if (!/^(roles|projects\/[^/]+\/roles|organizations\/[^/]+\/roles)\/[A-Za-z0-9_.]+$/.test(role)) {
+    if (
+      !/^(roles|projects\/[^/]+\/roles|organizations\/[^/]+\/roles)\/[A-Za-z0-9_.]+$/.test(role)
+    ) {
       fail(`${bp}.role`, "must be a role name such as 'roles/iam.workloadIdentityUser'")
     }
     const members = list(bo.members, `${bp}.members`).map((m, mi) => {
       const member = string(m, `${bp}.members[${mi}]`)
-      if (!isValidMember(member)) fail(`${bp}.members[${mi}]`, `'${member}' is not a valid IAM member`)
+      if (!isValidMember(member))
+        fail(`${bp}.members[${mi}]`, `'${member}' is not a valid IAM member`)
       return member
     })
     if (members.length === 0) fail(`${bp}.members`, 'must hold at least one member')
@@ -295,13 +332,16 @@ export function parseGcpConfig(value: unknown, path: string): GcpConfig {
     const pp = `${path}.projects[${i}]`
     const o = object(p, pp, ['projectId', 'projectNumber', 'pools', 'serviceAccounts'])
     const projectId = string(o.projectId, `${pp}.projectId`)
-    if (!PROJECT_ID.test(projectId)) fail(`${pp}.projectId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
+    if (!PROJECT_ID.test(projectId))
+      fail(`${pp}.projectId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
     if (typeof o.projectNumber === 'number' && !Number.isSafeInteger(o.projectNumber)) {
       fail(`${pp}.projectNumber`, 'is too large for a YAML number: quote it')
     }
-    const rawNumber = typeof o.projectNumber === 'number' ? String(o.projectNumber) : o.projectNumber
+    const rawNumber =
+      typeof o.projectNumber === 'number' ? String(o.projectNumber) : o.projectNumber
     const projectNumber = string(rawNumber, `${pp}.projectNumber`)
-    if (!PROJECT_NUMBER.test(projectNumber)) fail(`${pp}.projectNumber`, 'must be a positive number')
+    if (!PROJECT_NUMBER.test(projectNumber))
+      fail(`${pp}.projectNumber`, 'must be a positive number')
     if (seenIds.has(projectId)) fail(`${pp}.projectId`, `duplicates '${projectId}'`)
     if (seenNumbers.has(projectNumber)) fail(`${pp}.projectNumber`, `duplicates '${projectNumber}'`)
     seenIds.add(projectId)
@@ -309,14 +349,16 @@ export function parseGcpConfig(value: unknown, path: string): GcpConfig {
     const poolIds = new Set<string>()
     const pools = list(o.pools, `${pp}.pools`).map((pool, pi) => {
       const parsed = parsePool(pool, `${pp}.pools[${pi}]`)
-      if (poolIds.has(parsed.poolId)) fail(`${pp}.pools[${pi}].poolId`, `duplicates '${parsed.poolId}'`)
+      if (poolIds.has(parsed.poolId))
+        fail(`${pp}.pools[${pi}].poolId`, `duplicates '${parsed.poolId}'`)
       poolIds.add(parsed.poolId)
       return parsed
     })
     const emails = new Set<string>()
     const serviceAccounts = list(o.serviceAccounts, `${pp}.serviceAccounts`).map((s, si) => {
       const parsed = parseServiceAccount(s, `${pp}.serviceAccounts[${si}]`, projectId)
-      if (emails.has(parsed.email)) fail(`${pp}.serviceAccounts[${si}]`, `duplicates '${parsed.email}'`)
+      if (emails.has(parsed.email))
+        fail(`${pp}.serviceAccounts[${si}]`, `duplicates '${parsed.email}'`)
       emails.add(parsed.email)
       return parsed
     })
@@ -325,9 +367,17 @@ export function parseGcpConfig(value: unknown, path: string): GcpConfig {
   return { projects }
 }
 
-export async function applyGcpConfig(tx: Queryable, config: GcpConfig, env: ConfigEnv): Promise<void> {
+export async function applyGcpConfig(
+  tx: Queryable,
+  config: GcpConfig,
+  env: ConfigEnv,
+): Promise<void> {
   for (const project of config.projects) {
-    await putProject(tx, { projectId: project.projectId, projectNumber: project.projectNumber }, env.now)
+    await putProject(
+      tx,
+      { projectId: project.projectId, projectNumber: project.projectNumber },
+      env.now,
+    )
     for (const pool of project.pools) {
       const record: PoolRecord = {
         projectNumber: project.projectNumber,
@@ -336,7 +386,9 @@ export async function applyGcpConfig(tx: Queryable, config: GcpConfig, env: Conf
         description: pool.description,
         disabled: pool.disabled ?? false,
         sessionDurationSeconds:
-          pool.sessionDuration === undefined ? undefined : parseDuration(pool.sessionDuration, 'sessionDuration'),
+          pool.sessionDuration === undefined
+            ? undefined
+            : parseDuration(pool.sessionDuration, 'sessionDuration'),
       }
       await putPool(tx, record, env.now)
       const providers: ProviderRecord[] = pool.providers.map((p) => ({
@@ -393,7 +445,8 @@ export async function exportGcpConfig(db: Queryable): Promise<GcpConfig | undefi
       if (pool.displayName !== undefined) out.displayName = pool.displayName
       if (pool.description !== undefined) out.description = pool.description
       if (pool.disabled) out.disabled = true
-      if (pool.sessionDurationSeconds !== undefined) out.sessionDuration = `${pool.sessionDurationSeconds}s`
+      if (pool.sessionDurationSeconds !== undefined)
+        out.sessionDuration = `${pool.sessionDurationSeconds}s`
       pools.push(out)
     }
     const serviceAccounts: GcpServiceAccountConfig[] = []
@@ -407,7 +460,12 @@ export async function exportGcpConfig(db: Queryable): Promise<GcpConfig | undefi
       if (sa.disabled) out.disabled = true
       serviceAccounts.push(out)
     }
-    projects.push({ projectId: project.projectId, projectNumber: project.projectNumber, pools, serviceAccounts })
+    projects.push({
+      projectId: project.projectId,
+      projectNumber: project.projectNumber,
+      pools,
+      serviceAccounts,
+    })
   }
   return projects.length === 0 ? undefined : { projects }
 }

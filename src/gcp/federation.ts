@@ -7,7 +7,15 @@
  * https://cloud.google.com/iam/docs/workload-identity-federation#mapping and
  * ../shared/design/reference/gcp-azure.md §2.5–§2.6.
  */
-import { CelError, evaluate, evaluateCondition, parse, typeName, type CelValue, type Expr } from './cel/index.ts'
+import {
+  CelError,
+  evaluate,
+  evaluateCondition,
+  parse,
+  typeName,
+  type CelValue,
+  type Expr,
+} from './cel/index.ts'
 
 export const MAX_MAPPING_EXPRESSION = 2048
 export const MAX_CONDITION = 4096
@@ -81,7 +89,10 @@ export function compileProvider(
   let condition: Expr | undefined
   if (attributeCondition !== undefined && attributeCondition.trim() !== '') {
     if (attributeCondition.length > MAX_CONDITION) {
-      throw new CelError('CEL_SYNTAX', `attributeCondition is longer than ${MAX_CONDITION} characters`)
+      throw new CelError(
+        'CEL_SYNTAX',
+        `attributeCondition is longer than ${MAX_CONDITION} characters`,
+      )
     }
     try {
       condition = parse(attributeCondition)
@@ -100,7 +111,13 @@ function prefixed(err: unknown, where: string): unknown {
 /** Why a mapping or a condition could not produce a decision; becomes an STS `invalid_grant`/`unauthorized_client`. */
 export interface MappingFailure {
   ok: false
-  reason: 'mapping_failed' | 'subject_missing' | 'subject_too_long' | 'too_large' | 'condition_error' | 'condition_false'
+  reason:
+    | 'mapping_failed'
+    | 'subject_missing'
+    | 'subject_too_long'
+    | 'too_large'
+    | 'condition_error'
+    | 'condition_false'
   message: string
 }
 
@@ -111,7 +128,10 @@ export type FederationResult = { ok: true; identity: FederatedIdentity } | Mappi
  * `attribute`. A mapping expression that fails to evaluate (a missing claim) leaves that attribute unset,
  * as Google does, except `google.subject`, which must end up a non-empty string.
  */
-export function federate(provider: CompiledProvider, claims: Record<string, unknown>): FederationResult {
+export function federate(
+  provider: CompiledProvider,
+  claims: Record<string, unknown>,
+): FederationResult {
   const assertion = toCel(claims)
   let subject: string | undefined
   let groups: string[] = []
@@ -142,14 +162,22 @@ export function federate(provider: CompiledProvider, claims: Record<string, unkn
     bytes += strings.reduce((n, s) => n + Buffer.byteLength(s), 0)
     if (target === 'google.subject') {
       if (typeof value !== 'string') {
-        return { ok: false, reason: 'mapping_failed', message: "'google.subject' must map to a string" }
+        return {
+          ok: false,
+          reason: 'mapping_failed',
+          message: "'google.subject' must map to a string",
+        }
       }
       subject = value
     } else if (target === 'google.groups') groups = strings
     else attributes[target.slice('attribute.'.length)] = strings
   }
   if (subject === undefined || subject === '') {
-    return { ok: false, reason: 'subject_missing', message: "The mapped attribute 'google.subject' must not be empty." }
+    return {
+      ok: false,
+      reason: 'subject_missing',
+      message: "The mapped attribute 'google.subject' must not be empty.",
+    }
   }
   if (Buffer.byteLength(subject) > MAX_SUBJECT_BYTES) {
     return {
@@ -257,7 +285,8 @@ export function memberMatches(member: string, pool: PoolRef, identity: Federated
   if (!rest.startsWith(poolPrefix)) return false
   const selector = rest.slice(poolPrefix.length)
   if (selector === '*') return true
-  if (selector.startsWith('group/')) return identity.groups.includes(selector.slice('group/'.length))
+  if (selector.startsWith('group/'))
+    return identity.groups.includes(selector.slice('group/'.length))
   const attribute = /^attribute\.([a-z0-9_]+)\/(.+)$/.exec(selector)
   if (attribute === null) return false
   return identity.attributes[attribute[1]!]?.includes(attribute[2]!) ?? false
@@ -266,11 +295,14 @@ export function memberMatches(member: string, pool: PoolRef, identity: Federated
 /** Syntax check of a binding member, for config and setIamPolicy validation. */
 export function isValidMember(member: string): boolean {
   if (/^(user|serviceAccount|group|domain):.+/.test(member)) return true
-  const m = /^(principal|principalSet):\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/[^/]+\/(.+)$/.exec(
-    member,
-  )
+  const m =
+    /^(principal|principalSet):\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/[^/]+\/(.+)$/.exec(
+      member,
+    )
   if (m === null) return false
   const selector = m[2]!
   if (m[1] === 'principal') return /^subject\/.+/.test(selector)
-  return selector === '*' || /^group\/.+/.test(selector) || /^attribute\.[a-z0-9_]+\/.+/.test(selector)
+  return (
+    selector === '*' || /^group\/.+/.test(selector) || /^attribute\.[a-z0-9_]+\/.+/.test(selector)
+  )
 }

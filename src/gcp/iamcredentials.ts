@@ -12,14 +12,22 @@ import type { AppContext } from '../server/context.ts'
 import { GoogleApiError } from './errors.ts'
 import { memberMatches } from './federation.ts'
 import { getBindings, getServiceAccount, type ServiceAccountRecord } from './repo.ts'
-import { GOOGLE_SIGNING_ISSUER, issueGoogleToken, verifyGoogleToken, type FederatedTokenClaims } from './tokens.ts'
+import {
+  GOOGLE_SIGNING_ISSUER,
+  issueGoogleToken,
+  verifyGoogleToken,
+  type FederatedTokenClaims,
+} from './tokens.ts'
 
 export const GET_ACCESS_TOKEN_PERMISSION = 'iam.serviceAccounts.getAccessToken'
 export const GET_OPENID_TOKEN_PERMISSION = 'iam.serviceAccounts.getOpenIdToken'
 /** Roles that grant the impersonation permissions (a subset of Google's predefined roles). */
 const ROLE_PERMISSIONS: Record<string, readonly string[]> = {
   'roles/iam.workloadIdentityUser': [GET_ACCESS_TOKEN_PERMISSION, GET_OPENID_TOKEN_PERMISSION],
-  'roles/iam.serviceAccountTokenCreator': [GET_ACCESS_TOKEN_PERMISSION, GET_OPENID_TOKEN_PERMISSION],
+  'roles/iam.serviceAccountTokenCreator': [
+    GET_ACCESS_TOKEN_PERMISSION,
+    GET_OPENID_TOKEN_PERMISSION,
+  ],
   'roles/iam.serviceAccountOpenIdTokenCreator': [GET_OPENID_TOKEN_PERMISSION],
 }
 const DEFAULT_LIFETIME = 3600
@@ -32,13 +40,20 @@ export function googleTimestamp(date: Date): string {
 }
 
 function denied(permission: string): GoogleApiError {
-  return new GoogleApiError('PERMISSION_DENIED', `Permission '${permission}' denied on resource (or it may not exist).`, {
-    reason: 'IAM_PERMISSION_DENIED',
-    metadata: { permission },
-  })
+  return new GoogleApiError(
+    'PERMISSION_DENIED',
+    `Permission '${permission}' denied on resource (or it may not exist).`,
+    {
+      reason: 'IAM_PERMISSION_DENIED',
+      metadata: { permission },
+    },
+  )
 }
 
-export async function authenticateFederated(ctx: AppContext, authorization: string | undefined): Promise<FederatedTokenClaims> {
+export async function authenticateFederated(
+  ctx: AppContext,
+  authorization: string | undefined,
+): Promise<FederatedTokenClaims> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
   const claims = match === null ? undefined : await verifyGoogleToken(ctx.db, match[1]!, ctx.now())
   if (claims === undefined || claims.kind !== 'federated') {
@@ -83,19 +98,30 @@ export async function authorizeImpersonation(
 export function parseLifetime(value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_LIFETIME
   const m = typeof value === 'string' ? /^(\d+)(?:\.\d+)?s$/.exec(value) : null
-  if (m === null) throw new GoogleApiError('INVALID_ARGUMENT', `Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration), "${String(value)}"`)
+  if (m === null)
+    throw new GoogleApiError(
+      'INVALID_ARGUMENT',
+      `Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration), "${String(value)}"`,
+    )
   const seconds = Number(m[1])
   if (seconds < 1 || seconds > MAX_LIFETIME) {
-    throw new GoogleApiError('INVALID_ARGUMENT', `The lifetime must be between 1s and ${MAX_LIFETIME}s.`)
+    throw new GoogleApiError(
+      'INVALID_ARGUMENT',
+      `The lifetime must be between 1s and ${MAX_LIFETIME}s.`,
+    )
   }
   return seconds
 }
 
 function checkDelegates(value: unknown): void {
   if (value === undefined || value === null) return
-  if (!Array.isArray(value)) throw new GoogleApiError('INVALID_ARGUMENT', "Invalid value at 'delegates'")
+  if (!Array.isArray(value))
+    throw new GoogleApiError('INVALID_ARGUMENT', "Invalid value at 'delegates'")
   if (value.length > 0) {
-    throw new GoogleApiError('INVALID_ARGUMENT', 'Delegation chains are not supported by this server.')
+    throw new GoogleApiError(
+      'INVALID_ARGUMENT',
+      'Delegation chains are not supported by this server.',
+    )
   }
 }
 
@@ -108,12 +134,27 @@ export interface GenerateAccessTokenResult {
 
 export async function generateAccessToken(
   ctx: AppContext,
-  input: { authorization: string | undefined; project: string; account: string; body: Record<string, unknown> },
+  input: {
+    authorization: string | undefined
+    project: string
+    account: string
+    body: Record<string, unknown>
+  },
 ): Promise<GenerateAccessTokenResult> {
   const caller = await authenticateFederated(ctx, input.authorization)
-  const sa = await authorizeImpersonation(ctx, caller, input.project, input.account, GET_ACCESS_TOKEN_PERMISSION)
+  const sa = await authorizeImpersonation(
+    ctx,
+    caller,
+    input.project,
+    input.account,
+    GET_ACCESS_TOKEN_PERMISSION,
+  )
   const scope = input.body['scope']
-  if (!Array.isArray(scope) || scope.length === 0 || !scope.every((s) => typeof s === 'string' && s !== '')) {
+  if (
+    !Array.isArray(scope) ||
+    scope.length === 0 ||
+    !scope.every((s) => typeof s === 'string' && s !== '')
+  ) {
     throw new GoogleApiError('INVALID_ARGUMENT', 'Scope required.')
   }
   checkDelegates(input.body['delegates'])
@@ -143,10 +184,26 @@ export async function generateAccessToken(
 
 export async function generateIdToken(
   ctx: AppContext,
-  input: { authorization: string | undefined; project: string; account: string; body: Record<string, unknown>; issuer: string },
-): Promise<{ body: { token: string }; serviceAccount: ServiceAccountRecord; caller: FederatedTokenClaims }> {
+  input: {
+    authorization: string | undefined
+    project: string
+    account: string
+    body: Record<string, unknown>
+    issuer: string
+  },
+): Promise<{
+  body: { token: string }
+  serviceAccount: ServiceAccountRecord
+  caller: FederatedTokenClaims
+}> {
   const caller = await authenticateFederated(ctx, input.authorization)
-  const sa = await authorizeImpersonation(ctx, caller, input.project, input.account, GET_OPENID_TOKEN_PERMISSION)
+  const sa = await authorizeImpersonation(
+    ctx,
+    caller,
+    input.project,
+    input.account,
+    GET_OPENID_TOKEN_PERMISSION,
+  )
   const audience = input.body['audience']
   if (typeof audience !== 'string' || audience === '') {
     throw new GoogleApiError('INVALID_ARGUMENT', 'Audience required.')

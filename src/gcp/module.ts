@@ -52,7 +52,8 @@ async function readJson(c: Context): Promise<Record<string, unknown>> {
   if (text.trim() === '') return {}
   try {
     const value: unknown = JSON.parse(text)
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>
   } catch {
     // fall through
   }
@@ -64,10 +65,19 @@ function sourceIp(c: Context): string {
   return env?.incoming?.socket?.remoteAddress ?? '127.0.0.1'
 }
 
-function baseEvent(ctx: AppContext, c: Context, source: string, name: string, requestId: string): AuditEvent {
+function baseEvent(
+  ctx: AppContext,
+  c: Context,
+  source: string,
+  name: string,
+  requestId: string,
+): AuditEvent {
   return {
     eventVersion: '1.08',
-    eventTime: ctx.now().toISOString().replace(/\.\d+Z$/, 'Z'),
+    eventTime: ctx
+      .now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z'),
     eventSource: source,
     eventName: name,
     awsRegion: ctx.settings.region,
@@ -127,7 +137,8 @@ function apiErrorResponse(c: Context, err: GoogleApiError): Response {
   return c.json(err.toJSON(), err.httpStatus as 400 | 401 | 403 | 404)
 }
 
-const SA_METHOD = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):(generateAccessToken|generateIdToken|getIamPolicy)$/
+const SA_METHOD =
+  /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):(generateAccessToken|generateIdToken|getIamPolicy)$/
 
 export const gcpModule: ProtocolModule = {
   name: 'gcp',
@@ -158,7 +169,10 @@ export const gcpModule: ProtocolModule = {
       }
       const token = form['token']
       if (token === undefined || token === '') {
-        return stsErrorResponse(c, new GoogleStsError('invalid_request', 'Missing required parameter: "token".'))
+        return stsErrorResponse(
+          c,
+          new GoogleStsError('invalid_request', 'Missing required parameter: "token".'),
+        )
       }
       const claims = await verifyGoogleToken(ctx.db, token, ctx.now())
       if (claims === undefined) return c.json({ active: false })
@@ -177,13 +191,21 @@ export const gcpModule: ProtocolModule = {
 
     const tokenInfo = async (c: Context): Promise<Response> => {
       const fromQuery = c.req.query('access_token')
-      const token = fromQuery ?? (c.req.method === 'POST' ? (await readParams(c))['access_token'] : undefined)
+      const token =
+        fromQuery ?? (c.req.method === 'POST' ? (await readParams(c))['access_token'] : undefined)
       const now = ctx.now()
       const claims = token === undefined ? undefined : await verifyGoogleToken(ctx.db, token, now)
-      if (claims === undefined) return c.json({ error: 'invalid_token', error_description: 'Invalid Value' }, 400)
+      if (claims === undefined)
+        return c.json({ error: 'invalid_token', error_description: 'Invalid Value' }, 400)
       const expiresIn = Math.max(0, claims.exp - Math.floor(now.getTime() / 1000))
       if (claims.kind === 'federated') {
-        return c.json({ sub: claims.principal, scope: claims.scope, exp: String(claims.exp), expires_in: String(expiresIn), access_type: 'online' })
+        return c.json({
+          sub: claims.principal,
+          scope: claims.scope,
+          exp: String(claims.exp),
+          expires_in: String(expiresIn),
+          access_type: 'online',
+        })
       }
       return c.json({
         azp: claims.uniqueId,
@@ -210,7 +232,9 @@ export const gcpModule: ProtocolModule = {
         response_types_supported: ['id_token'],
       })
     })
-    app.get('/google/oauth2/v3/certs', async (c) => c.json({ keys: await publishedKeys(ctx.db, GOOGLE_SIGNING_ISSUER, ctx.now()) }))
+    app.get('/google/oauth2/v3/certs', async (c) =>
+      c.json({ keys: await publishedKeys(ctx.db, GOOGLE_SIGNING_ISSUER, ctx.now()) }),
+    )
 
     app.get('/v1/projects/:project', async (c, next) => {
       const project = await getProject(ctx.db, c.req.param('project'))
@@ -229,7 +253,17 @@ export const gcpModule: ProtocolModule = {
       if (match === null) return next()
       const [, project, account, method] = match as unknown as [string, string, string, string]
       const requestId = randomUUID()
-      const event = baseEvent(ctx, c, IAM_CREDENTIALS_EVENT_SOURCE, method === 'generateAccessToken' ? 'GenerateAccessToken' : method === 'generateIdToken' ? 'GenerateIdToken' : 'GetIamPolicy', requestId)
+      const event = baseEvent(
+        ctx,
+        c,
+        IAM_CREDENTIALS_EVENT_SOURCE,
+        method === 'generateAccessToken'
+          ? 'GenerateAccessToken'
+          : method === 'generateIdToken'
+            ? 'GenerateIdToken'
+            : 'GetIamPolicy',
+        requestId,
+      )
       event.requestParameters = { name: `projects/${project}/serviceAccounts/${account}` }
       try {
         if (method === 'getIamPolicy') {
@@ -239,7 +273,11 @@ export const gcpModule: ProtocolModule = {
           if (sa === undefined) {
             throw new GoogleApiError('NOT_FOUND', `Unknown service account`)
           }
-          return c.json({ version: 1, etag: 'BwYAAAAAAAA=', bindings: await getBindings(ctx.db, sa.email) })
+          return c.json({
+            version: 1,
+            etag: 'BwYAAAAAAAA=',
+            bindings: await getBindings(ctx.db, sa.email),
+          })
         }
         const body = await readJson(c)
         if (method === 'generateAccessToken') {
@@ -249,9 +287,16 @@ export const gcpModule: ProtocolModule = {
             account,
             body,
           })
-          event.userIdentity = { type: 'WebIdentityUser', principalId: result.caller.principal, userName: result.caller.subject }
+          event.userIdentity = {
+            type: 'WebIdentityUser',
+            principalId: result.caller.principal,
+            userName: result.caller.subject,
+          }
           event.requestParameters['lifetime'] = `${result.lifetime}s`
-          event.responseElements = { serviceAccount: result.serviceAccount.email, expireTime: result.body.expireTime }
+          event.responseElements = {
+            serviceAccount: result.serviceAccount.email,
+            expireTime: result.body.expireTime,
+          }
           await ctx.audit.record(event)
           return c.json(result.body)
         }
@@ -263,7 +308,11 @@ export const gcpModule: ProtocolModule = {
           body,
           issuer: `${origin}/google`,
         })
-        event.userIdentity = { type: 'WebIdentityUser', principalId: result.caller.principal, userName: result.caller.subject }
+        event.userIdentity = {
+          type: 'WebIdentityUser',
+          principalId: result.caller.principal,
+          userName: result.caller.subject,
+        }
         event.responseElements = { serviceAccount: result.serviceAccount.email }
         await ctx.audit.record(event)
         return c.json(result.body)

@@ -65,12 +65,17 @@ export async function listProjects(db: Queryable): Promise<ProjectRecord[]> {
 }
 
 /** By project id or number (Google accepts either in most resource names). */
-export async function getProject(db: Queryable, idOrNumber: string): Promise<ProjectRecord | undefined> {
+export async function getProject(
+  db: Queryable,
+  idOrNumber: string,
+): Promise<ProjectRecord | undefined> {
   const r = await db.get<{ project_id: string; project_number: string }>(
     'SELECT project_id, project_number FROM gcp_projects WHERE project_id = ? OR project_number = ?',
     [idOrNumber, idOrNumber],
   )
-  return r === undefined ? undefined : { projectId: r.project_id, projectNumber: String(r.project_number) }
+  return r === undefined
+    ? undefined
+    : { projectId: r.project_id, projectNumber: String(r.project_number) }
 }
 
 interface PoolRow {
@@ -89,7 +94,8 @@ function pool(r: PoolRow): PoolRecord {
     displayName: opt(r.display_name),
     description: opt(r.description),
     disabled: Number(r.disabled) === 1,
-    sessionDurationSeconds: r.session_duration_seconds === null ? undefined : Number(r.session_duration_seconds),
+    sessionDurationSeconds:
+      r.session_duration_seconds === null ? undefined : Number(r.session_duration_seconds),
   }
 }
 
@@ -112,18 +118,23 @@ export async function putPool(db: Queryable, p: PoolRecord, now: Date): Promise<
   )
 }
 
-export async function getPool(db: Queryable, projectNumber: string, poolId: string): Promise<PoolRecord | undefined> {
-  const r = await db.get<PoolRow>('SELECT * FROM gcp_pools WHERE project_number = ? AND pool_id = ?', [
-    projectNumber,
-    poolId,
-  ])
+export async function getPool(
+  db: Queryable,
+  projectNumber: string,
+  poolId: string,
+): Promise<PoolRecord | undefined> {
+  const r = await db.get<PoolRow>(
+    'SELECT * FROM gcp_pools WHERE project_number = ? AND pool_id = ?',
+    [projectNumber, poolId],
+  )
   return r === undefined ? undefined : pool(r)
 }
 
 export async function listPools(db: Queryable, projectNumber: string): Promise<PoolRecord[]> {
-  const rows = await db.all<PoolRow>('SELECT * FROM gcp_pools WHERE project_number = ? ORDER BY pool_id', [
-    projectNumber,
-  ])
+  const rows = await db.all<PoolRow>(
+    'SELECT * FROM gcp_pools WHERE project_number = ? ORDER BY pool_id',
+    [projectNumber],
+  )
   return rows.map(pool)
 }
 
@@ -170,7 +181,11 @@ export async function getProvider(
   return r === undefined ? undefined : provider(r)
 }
 
-export async function listProviders(db: Queryable, projectNumber: string, poolId: string): Promise<ProviderRecord[]> {
+export async function listProviders(
+  db: Queryable,
+  projectNumber: string,
+  poolId: string,
+): Promise<ProviderRecord[]> {
   const rows = await db.all<ProviderRow>(
     'SELECT * FROM gcp_providers WHERE project_number = ? AND pool_id = ? ORDER BY provider_id',
     [projectNumber, poolId],
@@ -186,7 +201,10 @@ export async function replaceProviders(
   providers: readonly ProviderRecord[],
   now: Date,
 ): Promise<void> {
-  await db.run('DELETE FROM gcp_providers WHERE project_number = ? AND pool_id = ?', [projectNumber, poolId])
+  await db.run('DELETE FROM gcp_providers WHERE project_number = ? AND pool_id = ?', [
+    projectNumber,
+    poolId,
+  ])
   for (const p of providers) {
     await db.run(
       `INSERT INTO gcp_providers (project_number, pool_id, provider_id, display_name, description, disabled,
@@ -232,7 +250,11 @@ function sa(r: SaRow): ServiceAccountRecord {
   }
 }
 
-export async function putServiceAccount(db: Queryable, s: ServiceAccountRecord, now: Date): Promise<void> {
+export async function putServiceAccount(
+  db: Queryable,
+  s: ServiceAccountRecord,
+  now: Date,
+): Promise<void> {
   await db.run(
     `INSERT INTO gcp_service_accounts (email, project_id, unique_id, display_name, disabled, created_at)
      VALUES (?, ?, ?, ?, ?, ?)
@@ -243,18 +265,25 @@ export async function putServiceAccount(db: Queryable, s: ServiceAccountRecord, 
 }
 
 /** By email or numeric unique id (generateAccessToken accepts either). */
-export async function getServiceAccount(db: Queryable, emailOrId: string): Promise<ServiceAccountRecord | undefined> {
-  const r = await db.get<SaRow>('SELECT * FROM gcp_service_accounts WHERE email = ? OR unique_id = ?', [
-    emailOrId,
-    emailOrId,
-  ])
+export async function getServiceAccount(
+  db: Queryable,
+  emailOrId: string,
+): Promise<ServiceAccountRecord | undefined> {
+  const r = await db.get<SaRow>(
+    'SELECT * FROM gcp_service_accounts WHERE email = ? OR unique_id = ?',
+    [emailOrId, emailOrId],
+  )
   return r === undefined ? undefined : sa(r)
 }
 
-export async function listServiceAccounts(db: Queryable, projectId: string): Promise<ServiceAccountRecord[]> {
-  const rows = await db.all<SaRow>('SELECT * FROM gcp_service_accounts WHERE project_id = ? ORDER BY email', [
-    projectId,
-  ])
+export async function listServiceAccounts(
+  db: Queryable,
+  projectId: string,
+): Promise<ServiceAccountRecord[]> {
+  const rows = await db.all<SaRow>(
+    'SELECT * FROM gcp_service_accounts WHERE project_id = ? ORDER BY email',
+    [projectId],
+  )
   return rows.map(sa)
 }
 
@@ -273,11 +302,19 @@ export async function getBindings(db: Queryable, email: string): Promise<Binding
 }
 
 /** Replaces a service account's IAM policy bindings. */
-export async function replaceBindings(db: Queryable, email: string, bindings: readonly Binding[]): Promise<void> {
+export async function replaceBindings(
+  db: Queryable,
+  email: string,
+  bindings: readonly Binding[],
+): Promise<void> {
   await db.run('DELETE FROM gcp_bindings WHERE email = ?', [email])
   for (const b of bindings) {
     for (const member of new Set(b.members)) {
-      await db.run('INSERT INTO gcp_bindings (email, role, member) VALUES (?, ?, ?)', [email, b.role, member])
+      await db.run('INSERT INTO gcp_bindings (email, role, member) VALUES (?, ?, ?)', [
+        email,
+        b.role,
+        member,
+      ])
     }
   }
 }

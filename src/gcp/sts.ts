@@ -19,12 +19,22 @@ import {
   type CompiledProvider,
   type FederatedIdentity,
 } from './federation.ts'
-import { getPool, getProject, getProvider, parseJwks, type PoolRecord, type ProviderRecord } from './repo.ts'
+import {
+  getPool,
+  getProject,
+  getProvider,
+  parseJwks,
+  type PoolRecord,
+  type ProviderRecord,
+} from './repo.ts'
 import { issueGoogleToken, type FederatedTokenClaims } from './tokens.ts'
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
-const SUBJECT_TOKEN_TYPES = new Set(['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'])
+const SUBJECT_TOKEN_TYPES = new Set([
+  'urn:ietf:params:oauth:token-type:jwt',
+  'urn:ietf:params:oauth:token-type:id_token',
+])
 const OTHER_SUBJECT_TOKEN_TYPES = new Set([
   'urn:ietf:params:oauth:token-type:saml2',
   'urn:ietf:params:aws:token-type:aws4_request',
@@ -34,7 +44,12 @@ const MAX_DEFAULT_LIFETIME = 3600
 const CLOCK_SKEW = 60
 
 export interface StsSuccess {
-  body: { access_token: string; issued_token_type: string; token_type: 'Bearer'; expires_in: number }
+  body: {
+    access_token: string
+    issued_token_type: string
+    token_type: 'Bearer'
+    expires_in: number
+  }
   principal: string
   identity: FederatedIdentity
   pool: PoolRecord
@@ -90,8 +105,13 @@ export async function resolveProvider(
 export function stsErrorForToken(err: TokenError, claims: Record<string, unknown>): GoogleStsError {
   switch (err.code) {
     case 'TOKEN_AUDIENCE_MISMATCH': {
-      const aud = Array.isArray(claims['aud']) ? claims['aud'].join(',') : String(claims['aud'] ?? '')
-      return new GoogleStsError('invalid_grant', `The audience in ID Token [${aud}] does not match the expected audience.`)
+      const aud = Array.isArray(claims['aud'])
+        ? claims['aud'].join(',')
+        : String(claims['aud'] ?? '')
+      return new GoogleStsError(
+        'invalid_grant',
+        `The audience in ID Token [${aud}] does not match the expected audience.`,
+      )
     }
     case 'TOKEN_ISSUER_MISMATCH':
       return new GoogleStsError(
@@ -107,7 +127,10 @@ export function stsErrorForToken(err: TokenError, claims: Record<string, unknown
       return new GoogleStsError('invalid_grant', 'The ID Token is not yet valid.')
     case 'ISSUER_UNREACHABLE':
     case 'ISSUER_FORBIDDEN':
-      return new GoogleStsError('invalid_grant', "Error connecting to the given credential's issuer.")
+      return new GoogleStsError(
+        'invalid_grant',
+        "Error connecting to the given credential's issuer.",
+      )
     case 'TOKEN_SIGNATURE_INVALID':
     case 'TOKEN_KEY_NOT_FOUND':
     case 'TOKEN_ALG_NOT_ALLOWED':
@@ -128,15 +151,24 @@ export function decodeClaimsUnverified(token: string): Record<string, unknown> {
   }
 }
 
-export async function exchangeToken(ctx: AppContext, form: Record<string, string>): Promise<StsSuccess> {
+export async function exchangeToken(
+  ctx: AppContext,
+  form: Record<string, string>,
+): Promise<StsSuccess> {
   const now = ctx.now()
   const grantType = param(form, 'grant_type')
   if (grantType !== TOKEN_EXCHANGE_GRANT) {
-    throw new GoogleStsError('unsupported_grant_type', `Unsupported grant type "${grantType}". Expected "${TOKEN_EXCHANGE_GRANT}".`)
+    throw new GoogleStsError(
+      'unsupported_grant_type',
+      `Unsupported grant type "${grantType}". Expected "${TOKEN_EXCHANGE_GRANT}".`,
+    )
   }
   const requested = form['requested_token_type']
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
-    throw new GoogleStsError('invalid_request', `Invalid value for "requested_token_type": "${requested}". Expected "${ACCESS_TOKEN_TYPE}".`)
+    throw new GoogleStsError(
+      'invalid_request',
+      `Invalid value for "requested_token_type": "${requested}". Expected "${ACCESS_TOKEN_TYPE}".`,
+    )
   }
   const subjectTokenType = param(form, 'subject_token_type')
   if (!SUBJECT_TOKEN_TYPES.has(subjectTokenType)) {
@@ -156,7 +188,9 @@ export async function exchangeToken(ctx: AppContext, form: Record<string, string
   const poolRef = { projectNumber: provider.projectNumber, poolId: provider.poolId }
   const defaultAudience = providerAudience(poolRef, provider.providerId)
   const audiences =
-    provider.allowedAudiences.length > 0 ? provider.allowedAudiences : [defaultAudience, `https:${defaultAudience}`]
+    provider.allowedAudiences.length > 0
+      ? provider.allowedAudiences
+      : [defaultAudience, `https:${defaultAudience}`]
   const jwks = parseJwks(provider.jwksJson)
   let verified: VerifiedToken
   try {
@@ -174,12 +208,15 @@ export async function exchangeToken(ctx: AppContext, form: Record<string, string
   const result = federate(compiledProvider(provider), verified.claims as Record<string, unknown>)
   if (!result.ok) {
     throw new GoogleStsError(
-      result.reason === 'condition_false' || result.reason === 'condition_error' ? 'unauthorized_client' : 'invalid_grant',
+      result.reason === 'condition_false' || result.reason === 'condition_error'
+        ? 'unauthorized_client'
+        : 'invalid_grant',
       result.message,
     )
   }
   const iat = Math.floor(now.getTime() / 1000)
-  const subjectExp = typeof verified.claims.exp === 'number' ? verified.claims.exp : iat + MAX_DEFAULT_LIFETIME
+  const subjectExp =
+    typeof verified.claims.exp === 'number' ? verified.claims.exp : iat + MAX_DEFAULT_LIFETIME
   const lifetime =
     pool.sessionDurationSeconds ?? Math.max(1, Math.min(MAX_DEFAULT_LIFETIME, subjectExp - iat))
   const principal = principalIdentifier(poolRef, result.identity.subject)

@@ -42,7 +42,11 @@ export interface ServiceAccountTokenClaims {
 
 export type GoogleTokenClaims = FederatedTokenClaims | ServiceAccountTokenClaims
 
-export async function issueGoogleToken(db: Queryable, claims: GoogleTokenClaims, now: Date): Promise<string> {
+export async function issueGoogleToken(
+  db: Queryable,
+  claims: GoogleTokenClaims,
+  now: Date,
+): Promise<string> {
   const key = await currentSigningKey(db, GOOGLE_SIGNING_ISSUER, now)
   const { iat, exp, ...rest } = claims
   const jws = await new SignJWT({ ...rest })
@@ -74,7 +78,9 @@ export async function verifyGoogleToken(
     if (typeof header.kid !== 'string' || typeof header.alg !== 'string') return undefined
     let key = keyCache.get(header.kid)
     if (key === undefined) {
-      const jwk = (await publishedKeys(db, GOOGLE_SIGNING_ISSUER, now)).find((k: JWK) => k.kid === header.kid)
+      const jwk = (await publishedKeys(db, GOOGLE_SIGNING_ISSUER, now)).find(
+        (k: JWK) => k.kid === header.kid,
+      )
       if (jwk === undefined) return undefined
       key = importJWK(jwk, header.alg)
       keyCache.set(header.kid, key)
@@ -85,7 +91,8 @@ export async function verifyGoogleToken(
       currentDate: now,
     })
     const kind = payload['kind']
-    if (kind === 'federated' && prefix === FEDERATED_PREFIX) return payload as unknown as FederatedTokenClaims
+    if (kind === 'federated' && prefix === FEDERATED_PREFIX)
+      return payload as unknown as FederatedTokenClaims
     if (kind === 'service_account' && prefix === SERVICE_ACCOUNT_PREFIX) {
       return payload as unknown as ServiceAccountTokenClaims
     }

@@ -25,7 +25,12 @@ let issuerUrl: string
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'podtrust-azure-e2e-'))
-  server = await startServer({ dataDir: join(dir, 'data'), port: 0, httpsPort: 0, logLevel: 'silent' })
+  server = await startServer({
+    dataDir: join(dir, 'data'),
+    port: 0,
+    httpsPort: 0,
+    logLevel: 'silent',
+  })
   issuerUrl = (await getIssuer(server.ctx.db, 'default'))!.url
   const yaml = `
 azure:
@@ -39,7 +44,11 @@ azure:
               issuer: ${issuerUrl}
               subject: system:serviceaccount:default:app
 `
-  await applyConfig(server.ctx.db, yaml, { accountId: '000000000000', region: 'us-east-1', now: new Date() })
+  await applyConfig(server.ctx.db, yaml, {
+    accountId: '000000000000',
+    region: 'us-east-1',
+    now: new Date(),
+  })
 })
 
 after(async () => {
@@ -47,7 +56,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function tokenFile(name: string, serviceAccount: string, audience = 'api://AzureADTokenExchange'): Promise<string> {
+async function tokenFile(
+  name: string,
+  serviceAccount: string,
+  audience = 'api://AzureADTokenExchange',
+): Promise<string> {
   const token = await mintServiceAccountToken(server.ctx.db, {
     namespace: 'default',
     serviceAccount,
@@ -68,7 +81,12 @@ interface ClientResult {
 }
 
 /** Runs @azure/identity in a child process with the webhook's env vars. */
-function runClient(mode: 'workload' | 'default' | 'workload-env', file: string, scope: string, tenant = TENANT): Promise<ClientResult> {
+function runClient(
+  mode: 'workload' | 'default' | 'workload-env',
+  file: string,
+  scope: string,
+  tenant = TENANT,
+): Promise<ClientResult> {
   const script = `
     import { WorkloadIdentityCredential, DefaultAzureCredential } from '@azure/identity'
     const credential = ${mode === 'workload' ? 'new WorkloadIdentityCredential({ disableInstanceDiscovery: true })' : mode === 'workload-env' ? 'new WorkloadIdentityCredential()' : 'new DefaultAzureCredential()'}
@@ -90,14 +108,19 @@ function runClient(mode: 'workload' | 'default' | 'workload-env', file: string, 
     NODE_EXTRA_CA_CERTS: server.caFile,
   }
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const line = stdout.trim().split('\n').pop() ?? ''
-      try {
-        resolve(JSON.parse(line) as ClientResult)
-      } catch {
-        reject(new Error(`client produced no result: ${err?.message ?? ''} ${stderr}`))
-      }
-    })
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { cwd: root, env, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const line = stdout.trim().split('\n').pop() ?? ''
+        try {
+          resolve(JSON.parse(line) as ClientResult)
+        } catch {
+          reject(new Error(`client produced no result: ${err?.message ?? ''} ${stderr}`))
+        }
+      },
+    )
   })
 }
 
@@ -108,7 +131,7 @@ async function verifyAccessToken(token: string): Promise<Record<string, unknown>
   return payload as Record<string, unknown>
 }
 
-test('WorkloadIdentityCredential (disableInstanceDiscovery) gets an Entra-shaped token over TLS', async () => {
+void test('WorkloadIdentityCredential (disableInstanceDiscovery) gets an Entra-shaped token over TLS', async () => {
   const file = await tokenFile('app.jwt', 'app')
   const result = await runClient('workload', file, 'https://storage.azure.com/.default')
   assert.equal(result.ok, true, result.error)
@@ -123,7 +146,7 @@ test('WorkloadIdentityCredential (disableInstanceDiscovery) gets an Entra-shaped
   assert.ok(result.expiresOnTimestamp! > Date.now() + 3000 * 1000)
 })
 
-test('DefaultAzureCredential works with only the webhook env vars', async () => {
+void test('DefaultAzureCredential works with only the webhook env vars', async () => {
   const file = await tokenFile('app2.jwt', 'app')
   const result = await runClient('default', file, 'https://management.azure.com/.default')
   assert.equal(result.ok, true, result.error)
@@ -132,17 +155,26 @@ test('DefaultAzureCredential works with only the webhook env vars', async () => 
   assert.equal(claims['appid'], CLIENT)
 })
 
-test('a subject mismatch surfaces through the client as AADSTS700213', async () => {
+void test('a subject mismatch surfaces through the client as AADSTS700213', async () => {
   const file = await tokenFile('other.jwt', 'other')
   const result = await runClient('workload', file, 'https://storage.azure.com/.default')
   assert.equal(result.ok, false)
   assert.match(result.error!, /700213/)
   assert.match(result.error!, /system:serviceaccount:default:other/)
-  const events = await (server.ctx.audit as unknown as { tail(o: object): Promise<{ event: { errorCode?: string; eventSource: string } }[]> }).tail({ limit: 50 })
-  assert.ok(events.some((e) => e.event.eventSource === 'login.microsoftonline.com' && e.event.errorCode === 'AADSTS700213'))
+  const events = await (
+    server.ctx.audit as unknown as {
+      tail(o: object): Promise<{ event: { errorCode?: string; eventSource: string } }[]>
+    }
+  ).tail({ limit: 50 })
+  assert.ok(
+    events.some(
+      (e) =>
+        e.event.eventSource === 'login.microsoftonline.com' && e.event.errorCode === 'AADSTS700213',
+    ),
+  )
 })
 
-test('token endpoint errors over raw HTTP follow Entra shapes', async () => {
+void test('token endpoint errors over raw HTTP follow Entra shapes', async () => {
   const url = `${server.httpsBaseUrl}/${TENANT}/oauth2/v2.0/token?client-request-id=abc`
   const post = (body: Record<string, string>) =>
     fetch(url.replace(server.httpsBaseUrl!, server.baseUrl), {
@@ -176,20 +208,31 @@ test('token endpoint errors over raw HTTP follow Entra shapes', async () => {
   for (const [form, status, code] of cases) {
     const res = await post(form)
     assert.equal(res.status, status, String(code))
-    const err = (await res.json()) as { error_codes: number[]; error_description: string; correlation_id: string }
+    const err = (await res.json()) as {
+      error_codes: number[]
+      error_description: string
+      correlation_id: string
+    }
     assert.deepEqual(err.error_codes, [code])
     assert.match(err.error_description, new RegExp(`^AADSTS${code}: `))
     assert.equal(err.correlation_id, 'abc')
   }
-  const unknownTenant = await fetch(`${server.baseUrl}/contoso.example/v2.0/.well-known/openid-configuration`)
+  const unknownTenant = await fetch(
+    `${server.baseUrl}/contoso.example/v2.0/.well-known/openid-configuration`,
+  )
   assert.equal(unknownTenant.status, 400)
   assert.deepEqual(((await unknownTenant.json()) as { error_codes: number[] }).error_codes, [90002])
-  const discovery = (await (await fetch(`${server.baseUrl}/${TENANT}/v2.0/.well-known/openid-configuration`)).json()) as Record<string, string>
-  for (const key of ['authorization_endpoint', 'token_endpoint', 'issuer', 'jwks_uri']) assert.ok(discovery[key], key)
+  const discovery = (await (
+    await fetch(`${server.baseUrl}/${TENANT}/v2.0/.well-known/openid-configuration`)
+  ).json()) as Record<string, string>
+  for (const key of ['authorization_endpoint', 'token_endpoint', 'issuer', 'jwks_uri'])
+    assert.ok(discovery[key], key)
 })
 
-test('tenant and client ids are case-insensitive, as in Entra', async () => {
-  const res = await fetch(`${server.baseUrl}/${TENANT.toUpperCase()}/v2.0/.well-known/openid-configuration`)
+void test('tenant and client ids are case-insensitive, as in Entra', async () => {
+  const res = await fetch(
+    `${server.baseUrl}/${TENANT.toUpperCase()}/v2.0/.well-known/openid-configuration`,
+  )
   assert.equal(res.status, 200)
   const doc = (await res.json()) as Record<string, string>
   assert.equal(doc['issuer'], `${server.baseUrl}/${TENANT}/v2.0`)
@@ -208,13 +251,15 @@ test('tenant and client ids are case-insensitive, as in Entra', async () => {
   assert.equal(token.status, 200)
 })
 
-test('env-only WorkloadIdentityCredential works with the adfs authority (no instance discovery)', async () => {
+void test('env-only WorkloadIdentityCredential works with the adfs authority (no instance discovery)', async () => {
   const file = await tokenFile('adfs.jwt', 'app')
   const result = await runClient('workload-env', file, 'https://storage.azure.com/.default', 'adfs')
   assert.equal(result.ok, true, result.error)
   const claims = decodeJwt(result.token!)
   assert.equal(claims['tid'], TENANT)
   assert.equal(claims['appid'], CLIENT)
-  const keys = (await (await fetch(`${server.baseUrl}/adfs/discovery/keys`)).json()) as { keys: unknown[] }
+  const keys = (await (await fetch(`${server.baseUrl}/adfs/discovery/keys`)).json()) as {
+    keys: unknown[]
+  }
   assert.ok(keys.keys.length >= 1)
 })

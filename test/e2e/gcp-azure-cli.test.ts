@@ -23,11 +23,24 @@ let up: ChildProcess | undefined
 let baseUrl = ''
 let httpsUrl = ''
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: root, env: { PATH: process.env['PATH'], HOME: dir, ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr })
-    })
+    execFile(
+      cmd,
+      args,
+      { cwd: root, env: { PATH: process.env['PATH'], HOME: dir, ...env }, timeout: 90_000 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err === null ? 0 : Number((err as { code?: number }).code ?? 1),
+          stdout,
+          stderr,
+        })
+      },
+    )
   })
 }
 
@@ -39,14 +52,21 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'podtrust-cli-e2e-'))
   data = join(dir, 'data')
   gcloudMissing = (await run('gcloud', ['--version'])).code === 0 ? undefined : 'gcloud not found'
-  up = spawn(process.execPath, [bin, 'up', '--port', '0', '--https-port', '0', '--data-dir', data, '--log-level', 'warn'], {
-    cwd: root,
-    env: { PATH: process.env['PATH'], HOME: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  up = spawn(
+    process.execPath,
+    [bin, 'up', '--port', '0', '--https-port', '0', '--data-dir', data, '--log-level', 'warn'],
+    {
+      cwd: root,
+      env: { PATH: process.env['PATH'], HOME: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   await new Promise<void>((resolve, reject) => {
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`podtrust up did not get ready: ${out}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`podtrust up did not get ready: ${out}`)),
+      30_000,
+    )
     up!.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       const m = /ready on (http:\/\/\S+) and (https:\/\/\S+)/.exec(out)
@@ -117,51 +137,111 @@ async function gcloudEnv(name: string, extra: NodeJS.ProcessEnv): Promise<NodeJS
 
 async function gcpCredentials(namespace: string, impersonate: boolean): Promise<string> {
   const token = join(dir, `gcp-${namespace}-${impersonate}.jwt`)
-  const minted = await podtrust('token', '--namespace', namespace, '--service-account', 'app', '--audience', `//iam.googleapis.com/${POOL}/providers/local`, '--out', token)
+  const minted = await podtrust(
+    'token',
+    '--namespace',
+    namespace,
+    '--service-account',
+    'app',
+    '--audience',
+    `//iam.googleapis.com/${POOL}/providers/local`,
+    '--out',
+    token,
+  )
   assert.equal(minted.code, 0, minted.stderr)
   const file = join(dir, `cred-${namespace}-${impersonate}.json`)
-  const args = ['gcp', 'cred-config', '--project', 'demo-project', '--pool', 'kube', '--provider', 'local', '--token-file', token, '--url', baseUrl, '--output', file]
+  const args = [
+    'gcp',
+    'cred-config',
+    '--project',
+    'demo-project',
+    '--pool',
+    'kube',
+    '--provider',
+    'local',
+    '--token-file',
+    token,
+    '--url',
+    baseUrl,
+    '--output',
+    file,
+  ]
   if (impersonate) args.push('--service-account', SA)
   const written = await podtrust(...args)
   assert.equal(written.code, 0, written.stderr)
   return file
 }
 
-test('gcloud auth login --cred-file, then print-access-token (no impersonation)', async (t) => {
+void test('gcloud auth login --cred-file, then print-access-token (no impersonation)', async (t) => {
   if (gcloudMissing !== undefined) return t.skip(gcloudMissing)
   const file = await gcpCredentials('default', false)
   const env = await gcloudEnv('gc-login', {})
   const login = await run('gcloud', ['auth', 'login', `--cred-file=${file}`], env)
   assert.equal(login.code, 0, login.stderr)
-  assert.match(login.stderr, /principal:\/\/iam\.googleapis\.com\/projects\/123456789012\/locations\/global\/workloadIdentityPools\/kube\/subject\/system:serviceaccount:default:app/)
+  assert.match(
+    login.stderr,
+    /principal:\/\/iam\.googleapis\.com\/projects\/123456789012\/locations\/global\/workloadIdentityPools\/kube\/subject\/system:serviceaccount:default:app/,
+  )
   const printed = await run('gcloud', ['auth', 'print-access-token'], env)
   assert.equal(printed.code, 0, printed.stderr)
   assert.match(printed.stdout.trim(), /^ya29\.d\./)
 })
 
-test('gcloud with CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE and impersonation', async (t) => {
+void test('gcloud with CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE and impersonation', async (t) => {
   if (gcloudMissing !== undefined) return t.skip(gcloudMissing)
   const file = await gcpCredentials('default', true)
-  const printed = await run('gcloud', ['auth', 'print-access-token'], await gcloudEnv('gc-override', { CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file }))
+  const printed = await run(
+    'gcloud',
+    ['auth', 'print-access-token'],
+    await gcloudEnv('gc-override', { CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file }),
+  )
   assert.equal(printed.code, 0, printed.stderr)
-  const res = await fetch(`${baseUrl}/v1/introspect`, { method: 'POST', body: new URLSearchParams({ token: printed.stdout.trim() }) })
+  const res = await fetch(`${baseUrl}/v1/introspect`, {
+    method: 'POST',
+    body: new URLSearchParams({ token: printed.stdout.trim() }),
+  })
   assert.equal(((await res.json()) as { username: string }).username, SA)
 })
 
-test('gcloud reports the attribute condition rejecting another namespace', async (t) => {
+void test('gcloud reports the attribute condition rejecting another namespace', async (t) => {
   if (gcloudMissing !== undefined) return t.skip(gcloudMissing)
   const file = await gcpCredentials('prod', true)
-  const printed = await run('gcloud', ['auth', 'print-access-token'], await gcloudEnv('gc-denied', { CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file }))
+  const printed = await run(
+    'gcloud',
+    ['auth', 'print-access-token'],
+    await gcloudEnv('gc-denied', { CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: file }),
+  )
   assert.notEqual(printed.code, 0)
   assert.match(printed.stderr, /unauthorized_client/)
   assert.match(printed.stderr, /rejected by the attribute condition/)
 })
 
-test('@azure/identity WorkloadIdentityCredential with the env from podtrust azure env', async () => {
+void test('@azure/identity WorkloadIdentityCredential with the env from podtrust azure env', async () => {
   const token = join(dir, 'azure.jwt')
-  const minted = await podtrust('token', '--namespace', 'default', '--service-account', 'app', '--audience', 'api://AzureADTokenExchange', '--out', token)
+  const minted = await podtrust(
+    'token',
+    '--namespace',
+    'default',
+    '--service-account',
+    'app',
+    '--audience',
+    'api://AzureADTokenExchange',
+    '--out',
+    token,
+  )
   assert.equal(minted.code, 0, minted.stderr)
-  const envOut = await podtrust('azure', 'env', '--tenant', TENANT, '--client-id', CLIENT, '--token-file', token, '--authority-host', httpsUrl)
+  const envOut = await podtrust(
+    'azure',
+    'env',
+    '--tenant',
+    TENANT,
+    '--client-id',
+    CLIENT,
+    '--token-file',
+    token,
+    '--authority-host',
+    httpsUrl,
+  )
   assert.equal(envOut.code, 0, envOut.stderr)
   const env: NodeJS.ProcessEnv = {}
   for (const line of envOut.stdout.trim().split('\n')) {
@@ -175,7 +255,9 @@ test('@azure/identity WorkloadIdentityCredential with the env from podtrust azur
   `
   const result = await run(process.execPath, ['--input-type=module', '-e', script], env)
   assert.equal(result.code, 0, result.stderr)
-  const payload = JSON.parse(Buffer.from(result.stdout.trim().split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
+  const payload = JSON.parse(
+    Buffer.from(result.stdout.trim().split('.')[1]!, 'base64url').toString(),
+  ) as Record<string, unknown>
   assert.equal(payload['aud'], 'https://vault.azure.net')
   assert.equal(payload['appid'], CLIENT)
 })

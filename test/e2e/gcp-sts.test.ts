@@ -82,9 +82,18 @@ after(async () => {
 })
 
 const mint = (audience: string, namespace = 'default', now = new Date()) =>
-  mintServiceAccountToken(server.ctx.db, { namespace, serviceAccount: 'app', audiences: [audience], now })
+  mintServiceAccountToken(server.ctx.db, {
+    namespace,
+    serviceAccount: 'app',
+    audiences: [audience],
+    now,
+  })
 
-function exchangeForm(subjectToken: string, audience = AUD, extra: Record<string, string> = {}): Record<string, string> {
+function exchangeForm(
+  subjectToken: string,
+  audience = AUD,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
     audience,
@@ -111,17 +120,31 @@ async function federatedToken(): Promise<string> {
   return r.body['access_token'] as string
 }
 
-async function generate(token: string | undefined, body: unknown, account = SA) {
-  const res = await fetch(`${server.baseUrl}/v1/projects/-/serviceAccounts/${account}:generateAccessToken`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(body),
-  })
-  return { status: res.status, body: (await res.json()) as Record<string, any> }
+interface GenerateBody {
+  accessToken: string
+  expireTime: string
+  error: { status: string; message: string; details: { reason: string }[] }
 }
 
-test('successful exchange: shape, lifetime capped by the subject token, Basic client auth ignored', async () => {
-  const r = await sts(exchangeForm(await mint(AUD)), { authorization: `Basic ${Buffer.from('32555940559.apps.googleusercontent.com:x').toString('base64')}` })
+async function generate(token: string | undefined, body: unknown, account = SA) {
+  const res = await fetch(
+    `${server.baseUrl}/v1/projects/-/serviceAccounts/${account}:generateAccessToken`,
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
+      body: JSON.stringify(body),
+    },
+  )
+  return { status: res.status, body: (await res.json()) as GenerateBody }
+}
+
+void test('successful exchange: shape, lifetime capped by the subject token, Basic client auth ignored', async () => {
+  const r = await sts(exchangeForm(await mint(AUD)), {
+    authorization: `Basic ${Buffer.from('32555940559.apps.googleusercontent.com:x').toString('base64')}`,
+  })
   assert.equal(r.status, 200)
   assert.equal(r.body['token_type'], 'Bearer')
   assert.equal(r.body['issued_token_type'], 'urn:ietf:params:oauth:token-type:access_token')
@@ -139,28 +162,56 @@ test('successful exchange: shape, lifetime capped by the subject token, Basic cl
   assert.equal(res.status, 200)
 })
 
-test('pool sessionDuration sets expires_in', async () => {
+void test('pool sessionDuration sets expires_in', async () => {
   const aud = `//iam.googleapis.com/projects/${NUMBER}/locations/global/workloadIdentityPools/short/providers/local`
   const r = await sts(exchangeForm(await mint(aud), aud))
   assert.equal(r.status, 200, JSON.stringify(r.body))
   assert.equal(r.body['expires_in'], 600)
 })
 
-test('STS errors: Google codes and messages', async () => {
+void test('STS errors: Google codes and messages', async () => {
   const good = await mint(AUD)
   const cases: [Record<string, string>, string, RegExp][] = [
     [exchangeForm(good, 'projects/1/pools/x'), 'invalid_request', /^Invalid value for "audience"/],
-    [exchangeForm(good, AUD.replace('/local', '/nope')), 'invalid_target', /pool or provider is disabled or deleted/],
+    [
+      exchangeForm(good, AUD.replace('/local', '/nope')),
+      'invalid_target',
+      /pool or provider is disabled or deleted/,
+    ],
     [exchangeForm(good, AUD.replace('/local', '/off-one')), 'invalid_target', /disabled/],
     [exchangeForm(good, AUD.replace(NUMBER, '999')), 'invalid_target', /doesn't exist/],
-    [exchangeForm(good, AUD, { grant_type: 'client_credentials' }), 'unsupported_grant_type', /Unsupported grant type/],
-    [exchangeForm(good, AUD, { subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }), 'invalid_request', /not supported by OIDC providers/],
-    [exchangeForm(good, AUD, { requested_token_type: 'urn:x' }), 'invalid_request', /requested_token_type/],
+    [
+      exchangeForm(good, AUD, { grant_type: 'client_credentials' }),
+      'unsupported_grant_type',
+      /Unsupported grant type/,
+    ],
+    [
+      exchangeForm(good, AUD, { subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }),
+      'invalid_request',
+      /not supported by OIDC providers/,
+    ],
+    [
+      exchangeForm(good, AUD, { requested_token_type: 'urn:x' }),
+      'invalid_request',
+      /requested_token_type/,
+    ],
     [exchangeForm('', AUD), 'invalid_request', /Missing required parameter: "subject_token"/],
     [exchangeForm('garbage', AUD), 'invalid_grant', /Unable to parse the ID Token/],
-    [exchangeForm(await mint('sts.amazonaws.com'), AUD), 'invalid_grant', /The audience in ID Token \[sts.amazonaws.com\] does not match the expected audience/],
-    [exchangeForm(good, AUD.replace('/local', '/custom-aud')), 'invalid_grant', /does not match the expected audience/],
-    [exchangeForm(await mint(AUD, 'default', new Date(Date.now() - 7200_000)), AUD), 'invalid_grant', /^ID Token issued at \d+ is stale to sign-in\.$/],
+    [
+      exchangeForm(await mint('sts.amazonaws.com'), AUD),
+      'invalid_grant',
+      /The audience in ID Token \[sts.amazonaws.com\] does not match the expected audience/,
+    ],
+    [
+      exchangeForm(good, AUD.replace('/local', '/custom-aud')),
+      'invalid_grant',
+      /does not match the expected audience/,
+    ],
+    [
+      exchangeForm(await mint(AUD, 'default', new Date(Date.now() - 7200_000)), AUD),
+      'invalid_grant',
+      /^ID Token issued at \d+ is stale to sign-in\.$/,
+    ],
     [exchangeForm(good.slice(0, -6) + 'AAAAAA', AUD), 'invalid_grant', /Invalid JWT signature/],
   ]
   for (const [form, error, description] of cases) {
@@ -169,11 +220,13 @@ test('STS errors: Google codes and messages', async () => {
     assert.equal(r.body['error'], error, String(description))
     assert.match(r.body['error_description'] as string, description)
   }
-  const custom = await sts(exchangeForm(await mint('my-audience'), AUD.replace('/local', '/custom-aud')))
+  const custom = await sts(
+    exchangeForm(await mint('my-audience'), AUD.replace('/local', '/custom-aud')),
+  )
   assert.equal(custom.status, 200, JSON.stringify(custom.body))
 })
 
-test('a provider with uploaded jwksJson verifies a foreign issuer without fetching it', async () => {
+void test('a provider with uploaded jwksJson verifies a foreign issuer without fetching it', async () => {
   const aud = AUD.replace('/local', '/foreign')
   const sign = (kid: string) =>
     new SignJWT({ sub: 'repo:org/app' })
@@ -189,23 +242,41 @@ test('a provider with uploaded jwksJson verifies a foreign issuer without fetchi
   assert.equal(bad.body['error'], 'invalid_grant')
 })
 
-test('introspection, tokeninfo and the project lookup', async () => {
+void test('introspection, tokeninfo and the project lookup', async () => {
   const token = await federatedToken()
-  const info = await fetch(`${server.baseUrl}/v1/introspect`, { method: 'POST', body: new URLSearchParams({ token, token_type_hint: 'urn:ietf:params:oauth:token-type:access_token' }) })
+  const info = await fetch(`${server.baseUrl}/v1/introspect`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      token,
+      token_type_hint: 'urn:ietf:params:oauth:token-type:access_token',
+    }),
+  })
   const body = (await info.json()) as Record<string, unknown>
   assert.equal(body['active'], true)
-  assert.equal(body['username'], `principal://iam.googleapis.com/${POOL}/subject/system:serviceaccount:default:app`)
-  const inactive = await fetch(`${server.baseUrl}/v1/introspect`, { method: 'POST', body: new URLSearchParams({ token: 'ya29.d.forged' }) })
+  assert.equal(
+    body['username'],
+    `principal://iam.googleapis.com/${POOL}/subject/system:serviceaccount:default:app`,
+  )
+  const inactive = await fetch(`${server.baseUrl}/v1/introspect`, {
+    method: 'POST',
+    body: new URLSearchParams({ token: 'ya29.d.forged' }),
+  })
   assert.deepEqual(await inactive.json(), { active: false })
-  const tokeninfo = await fetch(`${server.baseUrl}/tokeninfo?access_token=${encodeURIComponent(token)}`)
+  const tokeninfo = await fetch(
+    `${server.baseUrl}/tokeninfo?access_token=${encodeURIComponent(token)}`,
+  )
   assert.equal(((await tokeninfo.json()) as Record<string, unknown>)['sub'], body['username'])
   const project = await fetch(`${server.baseUrl}/v1/projects/${NUMBER}`)
   assert.deepEqual(((await project.json()) as Record<string, unknown>)['projectId'], 'demo-project')
 })
 
-test('generateAccessToken: group member binding, expireTime format, unique id, errors', async () => {
+void test('generateAccessToken: group member binding, expireTime format, unique id, errors', async () => {
   const token = await federatedToken()
-  const ok = await generate(token, { delegates: null, scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '1800s' })
+  const ok = await generate(token, {
+    delegates: null,
+    scope: ['https://www.googleapis.com/auth/cloud-platform'],
+    lifetime: '1800s',
+  })
   assert.equal(ok.status, 200, JSON.stringify(ok.body))
   assert.match(ok.body['expireTime'], /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/)
   const remaining = Date.parse(ok.body['expireTime']) - Date.now()
@@ -224,20 +295,33 @@ test('generateAccessToken: group member binding, expireTime format, unique id, e
   assert.equal(noScope.body['error']['status'], 'INVALID_ARGUMENT')
   const badLifetime = await generate(token, { scope: ['x'], lifetime: '7200s' })
   assert.equal(badLifetime.status, 400)
-  const unknown = await generate(token, { scope: ['x'] }, 'nobody@demo-project.iam.gserviceaccount.com')
+  const unknown = await generate(
+    token,
+    { scope: ['x'] },
+    'nobody@demo-project.iam.gserviceaccount.com',
+  )
   assert.equal(unknown.status, 403)
-  assert.equal(unknown.body['error']['message'], "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
-  assert.equal(unknown.body['error']['details'][0]['reason'], 'IAM_PERMISSION_DENIED')
-  const disabled = await generate(token, { scope: ['x'] }, 'off-sa@demo-project.iam.gserviceaccount.com')
+  assert.equal(
+    unknown.body['error']['message'],
+    "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
+  )
+  assert.equal(unknown.body.error.details[0]?.reason, 'IAM_PERMISSION_DENIED')
+  const disabled = await generate(
+    token,
+    { scope: ['x'] },
+    'off-sa@demo-project.iam.gserviceaccount.com',
+  )
   assert.equal(disabled.status, 403)
   assert.match(disabled.body['error']['message'], /is disabled/)
   // a principal in another namespace is not in group ns-default
-  const otherToken = (await sts(exchangeForm(await mint(AUD, 'prod')))).body['access_token'] as string
+  const otherToken = (await sts(exchangeForm(await mint(AUD, 'prod')))).body[
+    'access_token'
+  ] as string
   const denied = await generate(otherToken, { scope: ['x'] })
   assert.equal(denied.status, 403)
 })
 
-test('generateIdToken returns a token verifiable at /google', async () => {
+void test('generateIdToken returns a token verifiable at /google', async () => {
   const token = await federatedToken()
   const res = await fetch(`${server.baseUrl}/v1/projects/-/serviceAccounts/${SA}:generateIdToken`, {
     method: 'POST',
@@ -247,19 +331,43 @@ test('generateIdToken returns a token verifiable at /google', async () => {
   assert.equal(res.status, 200)
   const idToken = ((await res.json()) as { token: string }).token
   const { createRemoteJWKSet, jwtVerify } = await import('jose')
-  const { payload } = await jwtVerify(idToken, createRemoteJWKSet(new URL(`${server.baseUrl}/google/oauth2/v3/certs`)), {
-    issuer: `${server.baseUrl}/google`,
-    audience: 'https://example.com',
-  })
+  const { payload } = await jwtVerify(
+    idToken,
+    createRemoteJWKSet(new URL(`${server.baseUrl}/google/oauth2/v3/certs`)),
+    {
+      issuer: `${server.baseUrl}/google`,
+      audience: 'https://example.com',
+    },
+  )
   assert.equal(payload['email'], SA)
 })
 
-test('exchanges are audited with Google event sources', async () => {
-  const log = server.ctx.audit as unknown as { flush(): Promise<void>; tail(o: object): Promise<{ event: Record<string, any> }[]> }
+void test('exchanges are audited with Google event sources', async () => {
+  const log = server.ctx.audit as unknown as {
+    flush(): Promise<void>
+    tail(o: object): Promise<{ event: Record<string, unknown> }[]>
+  }
   await log.flush()
   const events = (await log.tail({ limit: 500 })).map((e) => e.event)
-  assert.ok(events.some((e) => e['eventSource'] === 'sts.googleapis.com' && e['eventName'] === 'ExchangeToken' && e['errorCode'] === undefined))
-  assert.ok(events.some((e) => e['eventSource'] === 'sts.googleapis.com' && e['errorCode'] === 'invalid_target'))
-  assert.ok(events.some((e) => e['eventSource'] === 'iamcredentials.googleapis.com' && e['errorCode'] === 'PERMISSION_DENIED'))
+  assert.ok(
+    events.some(
+      (e) =>
+        e['eventSource'] === 'sts.googleapis.com' &&
+        e['eventName'] === 'ExchangeToken' &&
+        e['errorCode'] === undefined,
+    ),
+  )
+  assert.ok(
+    events.some(
+      (e) => e['eventSource'] === 'sts.googleapis.com' && e['errorCode'] === 'invalid_target',
+    ),
+  )
+  assert.ok(
+    events.some(
+      (e) =>
+        e['eventSource'] === 'iamcredentials.googleapis.com' &&
+        e['errorCode'] === 'PERMISSION_DENIED',
+    ),
+  )
   assert.ok(!JSON.stringify(events).includes('ya29.'), 'no access token in the audit log')
 })

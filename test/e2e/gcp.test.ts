@@ -37,7 +37,12 @@ const gcloudAvailable = hasGcloud()
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'podtrust-gcp-e2e-'))
-  server = await startServer({ dataDir: join(dir, 'data'), port: 0, httpsPort: 0, logLevel: 'silent' })
+  server = await startServer({
+    dataDir: join(dir, 'data'),
+    port: 0,
+    httpsPort: 0,
+    logLevel: 'silent',
+  })
   const issuerUrl = (await getIssuer(server.ctx.db, 'default'))!.url
   const yaml = `
 gcp:
@@ -61,7 +66,11 @@ gcp:
               members:
                 - principal://iam.googleapis.com/${POOL}/subject/system:serviceaccount:default:app
 `
-  await applyConfig(server.ctx.db, yaml, { accountId: '000000000000', region: 'us-east-1', now: new Date() })
+  await applyConfig(server.ctx.db, yaml, {
+    accountId: '000000000000',
+    region: 'us-east-1',
+    now: new Date(),
+  })
 })
 
 after(async () => {
@@ -70,7 +79,11 @@ after(async () => {
 })
 
 let counter = 0
-async function credentialFile(namespace: string, serviceAccount: string, impersonate: boolean): Promise<string> {
+async function credentialFile(
+  namespace: string,
+  serviceAccount: string,
+  impersonate: boolean,
+): Promise<string> {
   const token = await mintServiceAccountToken(server.ctx.db, {
     namespace,
     serviceAccount,
@@ -126,13 +139,18 @@ function runNodeClient(credentials: string): Promise<NodeResult> {
     METADATA_SERVER_DETECTION: 'none',
   }
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as NodeResult)
-      } catch {
-        reject(new Error(`client produced no result: ${err?.message ?? ''} ${stderr}`))
-      }
-    })
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { cwd: root, env, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        try {
+          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as NodeResult)
+        } catch {
+          reject(new Error(`client produced no result: ${err?.message ?? ''} ${stderr}`))
+        }
+      },
+    )
   })
 }
 
@@ -151,9 +169,14 @@ function runGcloud(credentials: string): Promise<{ code: number; stdout: string;
     CLOUDSDK_CORE_PROJECT: PROJECT,
   }
   return new Promise((resolve) => {
-    execFile('gcloud', ['auth', 'print-access-token'], { env, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), stdout, stderr })
-    })
+    execFile(
+      'gcloud',
+      ['auth', 'print-access-token'],
+      { env, timeout: 90_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), stdout, stderr })
+      },
+    )
   })
 }
 
@@ -166,15 +189,18 @@ async function introspect(token: string): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>
 }
 
-test('google-auth-library: external account without impersonation gets a federated token', async () => {
+void test('google-auth-library: external account without impersonation gets a federated token', async () => {
   const result = await runNodeClient(await credentialFile('default', 'app', false))
   assert.equal(result.ok, true, result.error)
   const info = await introspect(result.token!)
   assert.equal(info['active'], true)
-  assert.equal(info['username'], `principal://iam.googleapis.com/${POOL}/subject/system:serviceaccount:default:app`)
+  assert.equal(
+    info['username'],
+    `principal://iam.googleapis.com/${POOL}/subject/system:serviceaccount:default:app`,
+  )
 })
 
-test('google-auth-library: impersonation via generateAccessToken', async () => {
+void test('google-auth-library: impersonation via generateAccessToken', async () => {
   const result = await runNodeClient(await credentialFile('default', 'app', true))
   assert.equal(result.ok, true, result.error)
   const info = await introspect(result.token!)
@@ -182,20 +208,20 @@ test('google-auth-library: impersonation via generateAccessToken', async () => {
   assert.equal(info['username'], SA)
 })
 
-test('google-auth-library: attribute condition false yields unauthorized_client', async () => {
+void test('google-auth-library: attribute condition false yields unauthorized_client', async () => {
   const result = await runNodeClient(await credentialFile('prod', 'app', false))
   assert.equal(result.ok, false)
   assert.match(result.error!, /unauthorized_client/)
   assert.match(result.error!, /rejected by the attribute condition/)
 })
 
-test('google-auth-library: a principal without a binding is denied impersonation', async () => {
+void test('google-auth-library: a principal without a binding is denied impersonation', async () => {
   const result = await runNodeClient(await credentialFile('team-a', 'app', true))
   assert.equal(result.ok, false)
   assert.match(result.error!, /iam.serviceAccounts.getAccessToken/)
 })
 
-test('gcloud auth print-access-token without impersonation (introspection names the account)', async (t) => {
+void test('gcloud auth print-access-token without impersonation (introspection names the account)', async (t) => {
   if (!gcloudAvailable) return t.skip('gcloud not found')
   const run = await runGcloud(await credentialFile('default', 'app', false))
   assert.equal(run.code, 0, run.stderr)
@@ -204,7 +230,7 @@ test('gcloud auth print-access-token without impersonation (introspection names 
   assert.equal(info['active'], true)
 })
 
-test('gcloud auth print-access-token with impersonation', async (t) => {
+void test('gcloud auth print-access-token with impersonation', async (t) => {
   if (!gcloudAvailable) return t.skip('gcloud not found')
   const run = await runGcloud(await credentialFile('default', 'app', true))
   assert.equal(run.code, 0, run.stderr)
@@ -213,7 +239,7 @@ test('gcloud auth print-access-token with impersonation', async (t) => {
   assert.equal(info['username'], SA)
 })
 
-test('gcloud surfaces the attribute-condition error', async (t) => {
+void test('gcloud surfaces the attribute-condition error', async (t) => {
   if (!gcloudAvailable) return t.skip('gcloud not found')
   const run = await runGcloud(await credentialFile('prod', 'app', false))
   assert.notEqual(run.code, 0)

@@ -112,7 +112,10 @@ export const azureCommand: Command = {
       if (!isValidTenantId(tenant)) throw new UsageError(`--tenant '${tenant}' is not a tenant id`)
       const host = values['authority-host'] ?? 'https://127.0.0.1:7443/'
       if (!/^https:\/\//.test(host)) {
-        throw new UsageError(`--authority-host '${host}' must be https`, '@azure/identity refuses http authority hosts')
+        throw new UsageError(
+          `--authority-host '${host}' must be https`,
+          '@azure/identity refuses http authority hosts',
+        )
       }
       const lines = [
         `AZURE_CLIENT_ID=${clientId}`,
@@ -125,20 +128,34 @@ export const azureCommand: Command = {
       io.stdout.write(`${lines.join('\n')}\n`)
       return 0
     }
-    if (command !== 'list' && command !== 'fic add' && command !== 'fic remove' && command !== 'identity add') {
+    if (
+      command !== 'list' &&
+      command !== 'fic add' &&
+      command !== 'fic remove' &&
+      command !== 'identity add'
+    ) {
       throw new UsageError(
         sub === undefined ? 'missing subcommand' : `unknown subcommand '${command ?? ''}'`,
         "use 'azure list', 'azure env', 'azure identity add', 'azure fic add' or 'azure fic remove'",
       )
     }
-    if (command === 'fic add' && (values.subject === undefined) === (values.expression === undefined)) {
+    if (
+      command === 'fic add' &&
+      (values.subject === undefined) === (values.expression === undefined)
+    ) {
       throw new UsageError('give exactly one of --subject and --expression')
     }
     if (command === 'identity add') {
-      if (!isValidTenantId(need(values, 'tenant'))) throw new UsageError(`--tenant '${values.tenant ?? ''}' is not a tenant id`)
-      if (!GUID.test(need(values, 'client-id'))) throw new UsageError(`--client-id '${values['client-id'] ?? ''}' is not a GUID`)
+      if (!isValidTenantId(need(values, 'tenant')))
+        throw new UsageError(`--tenant '${values.tenant ?? ''}' is not a tenant id`)
+      if (!GUID.test(need(values, 'client-id')))
+        throw new UsageError(`--client-id '${values['client-id'] ?? ''}' is not a GUID`)
       need(values, 'name')
-      if (values.type !== undefined && values.type !== 'userAssignedIdentity' && values.type !== 'application') {
+      if (
+        values.type !== undefined &&
+        values.type !== 'userAssignedIdentity' &&
+        values.type !== 'application'
+      ) {
         throw new UsageError("--type must be 'userAssignedIdentity' or 'application'")
       }
     }
@@ -151,9 +168,13 @@ export const azureCommand: Command = {
         for (const tenant of await listTenants(db)) {
           for (const identity of await listIdentities(db, tenant.tenantId)) {
             const fics = await listFederatedCredentials(db, tenant.tenantId, identity.clientId)
-            io.stdout.write(`${tenant.tenantId}\t${identity.name}\t${identity.clientId}\t${identity.kind}\t${fics.length} federated credential(s)\n`)
+            io.stdout.write(
+              `${tenant.tenantId}\t${identity.name}\t${identity.clientId}\t${identity.kind}\t${fics.length} federated credential(s)\n`,
+            )
             for (const f of fics) {
-              io.stdout.write(`  ${f.name}\t${f.issuer}\t${f.subject ?? f.claimsMatchingExpression ?? ''}\t${f.audiences[0] ?? ''}\n`)
+              io.stdout.write(
+                `  ${f.name}\t${f.issuer}\t${f.subject ?? f.claimsMatchingExpression ?? ''}\t${f.audiences[0] ?? ''}\n`,
+              )
             }
           }
         }
@@ -164,7 +185,8 @@ export const azureCommand: Command = {
       const name = need(values, 'name')
       if (command === 'identity add') {
         const now = new Date()
-        if ((await getTenant(db, tenant)) === undefined) await putTenant(db, { tenantId: tenant, displayName: undefined }, now)
+        if ((await getTenant(db, tenant)) === undefined)
+          await putTenant(db, { tenantId: tenant, displayName: undefined }, now)
         const existing = await getIdentity(db, tenant, clientId)
         await putIdentity(
           db,
@@ -177,7 +199,9 @@ export const azureCommand: Command = {
           },
           now,
         )
-        io.stdout.write(`${existing === undefined ? 'added' : 'updated'} ${name} (${clientId}) in ${tenant.toLowerCase()}\n`)
+        io.stdout.write(
+          `${existing === undefined ? 'added' : 'updated'} ${name} (${clientId}) in ${tenant.toLowerCase()}\n`,
+        )
         return 0
       }
       if ((await getTenant(db, tenant)) === undefined) {
@@ -186,9 +210,13 @@ export const azureCommand: Command = {
         })
       }
       if ((await getIdentity(db, tenant, clientId)) === undefined) {
-        throw new AzureCliError('AZURE_NOT_FOUND', `no identity with client id '${clientId}' in tenant '${tenant}'`, {
-          hint: 'declare it under azure.tenants[].identities in the config file',
-        })
+        throw new AzureCliError(
+          'AZURE_NOT_FOUND',
+          `no identity with client id '${clientId}' in tenant '${tenant}'`,
+          {
+            hint: 'declare it under azure.tenants[].identities in the config file',
+          },
+        )
       }
       const existing = await listFederatedCredentials(db, tenant, clientId)
       if (command === 'fic remove') {

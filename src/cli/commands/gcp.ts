@@ -118,17 +118,27 @@ export const gcpCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parse(argv)
     const [sub, ...rest] = positionals
-    if (sub !== 'list' && sub !== 'cred-config' && sub !== 'add-binding' && sub !== 'remove-binding') {
+    if (
+      sub !== 'list' &&
+      sub !== 'cred-config' &&
+      sub !== 'add-binding' &&
+      sub !== 'remove-binding'
+    ) {
       throw new UsageError(
         sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`,
         "use 'gcp list', 'gcp cred-config', 'gcp add-binding' or 'gcp remove-binding'",
       )
     }
     const isBinding = sub === 'add-binding' || sub === 'remove-binding'
-    if (rest.length > (isBinding ? 1 : 0)) throw new UsageError(`unexpected argument '${rest[isBinding ? 1 : 0] ?? ''}'`)
+    if (rest.length > (isBinding ? 1 : 0))
+      throw new UsageError(`unexpected argument '${rest[isBinding ? 1 : 0] ?? ''}'`)
     if (isBinding && rest[0] === undefined) throw new UsageError('missing service account EMAIL')
     const baseUrl = (values.url ?? 'http://127.0.0.1:7070').replace(/\/+$/, '')
-    if (!/^https?:\/\/[^/\s]+$/.test(baseUrl)) throw new UsageError(`--url '${values.url ?? ''}' is not a base URL`, 'e.g. http://127.0.0.1:7070')
+    if (!/^https?:\/\/[^/\s]+$/.test(baseUrl))
+      throw new UsageError(
+        `--url '${values.url ?? ''}' is not a base URL`,
+        'e.g. http://127.0.0.1:7070',
+      )
     let lifetime: number | undefined
     if (values.lifetime !== undefined) {
       lifetime = Number(values.lifetime)
@@ -138,7 +148,11 @@ export const gcpCommand: Command = {
     }
     if (isBinding) {
       const member = need(values, 'member')
-      if (!isValidMember(member)) throw new UsageError(`--member '${member}' is not a valid IAM member`, 'see docs/gcp.md for principal:// and principalSet:// forms')
+      if (!isValidMember(member))
+        throw new UsageError(
+          `--member '${member}' is not a valid IAM member`,
+          'see docs/gcp.md for principal:// and principalSet:// forms',
+        )
     }
     const db = await openDb({
       dataDir: resolve(io.cwd, values['data-dir'] ?? io.env['PODTRUST_HOME'] ?? '.podtrust'),
@@ -151,8 +165,13 @@ export const gcpCommand: Command = {
           for (const pool of await listPools(db, project.projectNumber)) {
             io.stdout.write(`  pool ${pool.poolId}${pool.disabled ? ' (disabled)' : ''}\n`)
             for (const p of await listProviders(db, project.projectNumber, pool.poolId)) {
-              const audience = providerAudience({ projectNumber: project.projectNumber, poolId: pool.poolId }, p.providerId)
-              io.stdout.write(`    provider ${p.providerId}${p.disabled ? ' (disabled)' : ''}\t${p.issuerUri}\t${audience}\n`)
+              const audience = providerAudience(
+                { projectNumber: project.projectNumber, poolId: pool.poolId },
+                p.providerId,
+              )
+              io.stdout.write(
+                `    provider ${p.providerId}${p.disabled ? ' (disabled)' : ''}\t${p.issuerUri}\t${audience}\n`,
+              )
             }
           }
           for (const sa of await listServiceAccounts(db, project.projectId)) {
@@ -167,15 +186,22 @@ export const gcpCommand: Command = {
       if (sub === 'cred-config') {
         const project = await getProject(db, need(values, 'project'))
         if (project === undefined) {
-          throw new GcpCliError('GCP_NOT_FOUND', `project '${values.project ?? ''}' is not declared`, {
-            hint: 'declare it under gcp.projects in the config file and run podtrust apply',
-          })
+          throw new GcpCliError(
+            'GCP_NOT_FOUND',
+            `project '${values.project ?? ''}' is not declared`,
+            {
+              hint: 'declare it under gcp.projects in the config file and run podtrust apply',
+            },
+          )
         }
         const poolId = need(values, 'pool')
         const providerId = need(values, 'provider')
         const known = await listProviders(db, project.projectNumber, poolId)
         if (!known.some((p) => p.providerId === providerId)) {
-          throw new GcpCliError('GCP_NOT_FOUND', `provider '${providerId}' is not declared in pool '${poolId}'`)
+          throw new GcpCliError(
+            'GCP_NOT_FOUND',
+            `provider '${providerId}' is not declared in pool '${poolId}'`,
+          )
         }
         const sa = values['service-account']
         if (sa !== undefined && (await getServiceAccount(db, sa)) === undefined) {
@@ -183,7 +209,10 @@ export const gcpCommand: Command = {
         }
         const text = `${JSON.stringify(
           credentialConfig({
-            audience: providerAudience({ projectNumber: project.projectNumber, poolId }, providerId),
+            audience: providerAudience(
+              { projectNumber: project.projectNumber, poolId },
+              providerId,
+            ),
             baseUrl,
             tokenFile: values['token-file'] ?? '/var/run/secrets/tokens/gcp-ksa/token',
             ...(sa === undefined ? {} : { serviceAccount: sa }),
@@ -197,7 +226,8 @@ export const gcpCommand: Command = {
         return 0
       }
       const sa = await getServiceAccount(db, rest[0]!)
-      if (sa === undefined) throw new GcpCliError('GCP_NOT_FOUND', `service account '${rest[0] ?? ''}' is not declared`)
+      if (sa === undefined)
+        throw new GcpCliError('GCP_NOT_FOUND', `service account '${rest[0] ?? ''}' is not declared`)
       const role = values.role ?? WORKLOAD_IDENTITY_USER
       const member = need(values, 'member')
       const bindings = await getBindings(db, sa.email)
@@ -211,7 +241,11 @@ export const gcpCommand: Command = {
         }
         binding.members = binding.members.filter((m) => m !== member)
       }
-      await replaceBindings(db, sa.email, bindings.filter((b) => b.members.length > 0))
+      await replaceBindings(
+        db,
+        sa.email,
+        bindings.filter((b) => b.members.length > 0),
+      )
       io.stdout.write(`${sub === 'add-binding' ? 'added' : 'removed'} ${role} ${member}\n`)
       return 0
     } finally {

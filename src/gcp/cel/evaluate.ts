@@ -117,7 +117,8 @@ function indexValue(operand: CelValue, index: CelValue): CelValue {
     return operand[index]!
   }
   if (isMap(operand)) {
-    if (typeof index !== 'string') throw evalError(`map key must be a string, got ${typeName(index)}`)
+    if (typeof index !== 'string')
+      throw evalError(`map key must be a string, got ${typeName(index)}`)
     if (!Object.hasOwn(operand, index)) throw evalError(`no such key: '${index}'`)
     return operand[index]!
   }
@@ -302,10 +303,14 @@ const FUNCTIONS: Record<string, Fn> = {
     if (isMap(value)) return Object.keys(value).length
     throw evalError(`no such overload: size(${typeName(value)})`)
   }),
-  startsWith: method('startsWith', 1, (s, [prefix]) => s.startsWith(requireString(prefix!, 'startsWith'))),
+  startsWith: method('startsWith', 1, (s, [prefix]) =>
+    s.startsWith(requireString(prefix!, 'startsWith')),
+  ),
   endsWith: method('endsWith', 1, (s, [suffix]) => s.endsWith(requireString(suffix!, 'endsWith'))),
   contains: method('contains', 1, (s, [part]) => s.includes(requireString(part!, 'contains'))),
-  matches: method('matches', 1, (s, [pattern]) => compileRegex(requireString(pattern!, 'matches')).test(s)),
+  matches: method('matches', 1, (s, [pattern]) =>
+    compileRegex(requireString(pattern!, 'matches')).test(s),
+  ),
   lowerAscii: method('lowerAscii', 0, (s) => s.replace(/[A-Z]/g, (c) => c.toLowerCase())),
   upperAscii: method('upperAscii', 0, (s) => s.replace(/[a-z]/g, (c) => c.toUpperCase())),
   trim: method('trim', 0, (s) => s.trim()),

@@ -188,7 +188,8 @@ function readString(source: string, start: number, raw: boolean): { value: strin
       }
       if (next >= '0' && next <= '3') {
         const oct = source.slice(i + 1, i + 4)
-        if (!/^[0-7]{3}$/.test(oct)) throw new CelError('CEL_SYNTAX', 'malformed escape sequence', i)
+        if (!/^[0-7]{3}$/.test(oct))
+          throw new CelError('CEL_SYNTAX', 'malformed escape sequence', i)
         value += String.fromCodePoint(parseInt(oct, 8))
         i += 4
         continue

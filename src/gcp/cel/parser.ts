@@ -24,20 +24,7 @@ export type Expr =
   | { type: 'map'; entries: { key: Expr; value: Expr }[]; pos: number }
 
 export type BinaryOp =
-  | '||'
-  | '&&'
-  | '=='
-  | '!='
-  | '<'
-  | '<='
-  | '>'
-  | '>='
-  | 'in'
-  | '+'
-  | '-'
-  | '*'
-  | '/'
-  | '%'
+  '||' | '&&' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | '+' | '-' | '*' | '/' | '%'
 
 /** The longest expression Google accepts (attribute condition: 4096 characters). */
 export const MAX_EXPRESSION_LENGTH = 4096
@@ -113,7 +100,11 @@ class Parser {
   private expect(value: string): Token {
     const token = this.peek()
     if (token.kind !== 'punct' || token.value !== value) {
-      throw new CelError('CEL_SYNTAX', `expected '${value}' but found ${describe(token)}`, token.pos)
+      throw new CelError(
+        'CEL_SYNTAX',
+        `expected '${value}' but found ${describe(token)}`,
+        token.pos,
+      )
     }
     return this.next()
   }
@@ -198,7 +189,13 @@ class Parser {
     let left = this.unary()
     while (this.isPunct('*') || this.isPunct('/') || this.isPunct('%')) {
       const token = this.next()
-      left = { type: 'binary', op: token.value as BinaryOp, left, right: this.unary(), pos: token.pos }
+      left = {
+        type: 'binary',
+        op: token.value as BinaryOp,
+        left,
+        right: this.unary(),
+        pos: token.pos,
+      }
     }
     return left
   }
@@ -207,11 +204,16 @@ class Parser {
     if (this.isPunct('!') || this.isPunct('-')) {
       const token = this.next()
       this.depth += 1
-      if (this.depth > MAX_DEPTH) throw new CelError('CEL_SYNTAX', 'expression nested too deeply', token.pos)
+      if (this.depth > MAX_DEPTH)
+        throw new CelError('CEL_SYNTAX', 'expression nested too deeply', token.pos)
       try {
         const operand = this.unary()
         // Fold negative number literals so `-1` is a literal, as CEL's parser does.
-        if (token.value === '-' && operand.type === 'literal' && typeof operand.value === 'number') {
+        if (
+          token.value === '-' &&
+          operand.type === 'literal' &&
+          typeof operand.value === 'number'
+        ) {
           return { type: 'literal', value: -operand.value, pos: token.pos }
         }
         return { type: 'unary', op: token.value as '!' | '-', operand, pos: token.pos }
@@ -229,7 +231,11 @@ class Parser {
         const dot = this.next()
         const name = this.next()
         if (name.kind !== 'ident') {
-          throw new CelError('CEL_SYNTAX', `expected a field name after '.' but found ${describe(name)}`, name.pos)
+          throw new CelError(
+            'CEL_SYNTAX',
+            `expected a field name after '.' but found ${describe(name)}`,
+            name.pos,
+          )
         }
         if (this.isPunct('(')) {
           this.next()

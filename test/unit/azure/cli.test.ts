@@ -30,26 +30,71 @@ async function run(dir: string, argv: string[]) {
   return { code, stdout: out.text(), stderr: err.text() }
 }
 
-test('azure fic add/list/remove against the data directory', async () => {
+void test('azure fic add/list/remove against the data directory', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-azure-cli-'))
   try {
     const db = await openDb({ dataDir: dir })
-    await applyConfig(db, `azure:\n  tenants:\n    - tenantId: ${TENANT}\n      identities:\n        - name: app\n          clientId: ${CLIENT}\n`, { accountId: '000000000000', region: 'us-east-1', now: new Date() })
+    await applyConfig(
+      db,
+      `azure:\n  tenants:\n    - tenantId: ${TENANT}\n      identities:\n        - name: app\n          clientId: ${CLIENT}\n`,
+      { accountId: '000000000000', region: 'us-east-1', now: new Date() },
+    )
     await db.close()
     const common = ['--data-dir', dir, '--tenant', TENANT, '--client-id', CLIENT]
-    const add = await run(dir, ['azure', 'fic', 'add', ...common, '--name', 'kube-app', '--issuer', 'https://127.0.0.1:7443', '--subject', 'system:serviceaccount:default:app'])
+    const add = await run(dir, [
+      'azure',
+      'fic',
+      'add',
+      ...common,
+      '--name',
+      'kube-app',
+      '--issuer',
+      'https://127.0.0.1:7443',
+      '--subject',
+      'system:serviceaccount:default:app',
+    ])
     assert.equal(add.code, 0, add.stderr)
-    const dup = await run(dir, ['azure', 'fic', 'add', ...common, '--name', 'kube-app2', '--issuer', 'https://127.0.0.1:7443', '--subject', 'system:serviceaccount:default:app'])
+    const dup = await run(dir, [
+      'azure',
+      'fic',
+      'add',
+      ...common,
+      '--name',
+      'kube-app2',
+      '--issuer',
+      'https://127.0.0.1:7443',
+      '--subject',
+      'system:serviceaccount:default:app',
+    ])
     assert.equal(dup.code, 1)
     assert.match(dup.stderr, /Issuer and subject combination already exists/)
     const list = await run(dir, ['azure', 'list', '--data-dir', dir])
-    assert.match(list.stdout, /kube-app\thttps:\/\/127\.0\.0\.1:7443\tsystem:serviceaccount:default:app\tapi:\/\/AzureADTokenExchange/)
+    assert.match(
+      list.stdout,
+      /kube-app\thttps:\/\/127\.0\.0\.1:7443\tsystem:serviceaccount:default:app\tapi:\/\/AzureADTokenExchange/,
+    )
     const remove = await run(dir, ['azure', 'fic', 'remove', ...common, '--name', 'kube-app'])
     assert.equal(remove.code, 0, remove.stderr)
     const db2 = await openDb({ dataDir: dir })
     assert.equal((await listFederatedCredentials(db2, TENANT, CLIENT)).length, 0)
     await db2.close()
-    const unknown = await run(dir, ['azure', 'fic', 'add', '--data-dir', dir, '--tenant', TENANT, '--client-id', '99999999-2222-3333-4444-555555555555', '--name', 'abc', '--issuer', 'https://x', '--subject', 's'])
+    const unknown = await run(dir, [
+      'azure',
+      'fic',
+      'add',
+      '--data-dir',
+      dir,
+      '--tenant',
+      TENANT,
+      '--client-id',
+      '99999999-2222-3333-4444-555555555555',
+      '--name',
+      'abc',
+      '--issuer',
+      'https://x',
+      '--subject',
+      's',
+    ])
     assert.equal(unknown.code, 1)
     assert.match(unknown.stderr, /no identity with client id/)
   } finally {
@@ -57,10 +102,21 @@ test('azure fic add/list/remove against the data directory', async () => {
   }
 })
 
-test('azure env prints the webhook variables pointing at podtrust', async () => {
+void test('azure env prints the webhook variables pointing at podtrust', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-azure-cli-'))
   try {
-    const r = await run(dir, ['azure', 'env', '--tenant', TENANT, '--client-id', CLIENT, '--authority-host', 'https://127.0.0.1:9443', '--data-dir', dir])
+    const r = await run(dir, [
+      'azure',
+      'env',
+      '--tenant',
+      TENANT,
+      '--client-id',
+      CLIENT,
+      '--authority-host',
+      'https://127.0.0.1:9443',
+      '--data-dir',
+      dir,
+    ])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /^AZURE_CLIENT_ID=11111111-/m)
     assert.match(r.stdout, /^AZURE_AUTHORITY_HOST=https:\/\/127\.0\.0\.1:9443\/$/m)
@@ -70,18 +126,38 @@ test('azure env prints the webhook variables pointing at podtrust', async () => 
   }
 })
 
-test('azure CLI usage errors exit 2', async () => {
+void test('azure CLI usage errors exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-azure-cli-'))
   try {
     const cases: [string[], RegExp][] = [
       [['azure'], /missing subcommand/],
       [['azure', 'bogus'], /unknown subcommand/],
       [['azure', 'env', '--client-id', CLIENT], /missing --tenant/],
-      [['azure', 'env', '--tenant', TENANT, '--client-id', CLIENT, '--authority-host', 'http://x'], /must be https/],
+      [
+        ['azure', 'env', '--tenant', TENANT, '--client-id', CLIENT, '--authority-host', 'http://x'],
+        /must be https/,
+      ],
       [['azure', 'env', '--tenant', 'common', '--client-id', CLIENT], /not a tenant id/],
       [['azure', 'list', 'extra'], /unexpected argument/],
       [['azure', 'list', '--nope'], /Unknown option/],
-      [['azure', 'fic', 'add', '--data-dir', dir, '--tenant', TENANT, '--client-id', CLIENT, '--name', 'n1x', '--issuer', 'https://i'], /exactly one of --subject and --expression/],
+      [
+        [
+          'azure',
+          'fic',
+          'add',
+          '--data-dir',
+          dir,
+          '--tenant',
+          TENANT,
+          '--client-id',
+          CLIENT,
+          '--name',
+          'n1x',
+          '--issuer',
+          'https://i',
+        ],
+        /exactly one of --subject and --expression/,
+      ],
     ]
     for (const [argv, pattern] of cases) {
       const r = await run(dir, argv)
@@ -93,19 +169,53 @@ test('azure CLI usage errors exit 2', async () => {
   }
 })
 
-test('azure identity add creates the tenant and the identity, then fic add works', async () => {
+void test('azure identity add creates the tenant and the identity, then fic add works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-azure-cli-'))
   try {
-    const added = await run(dir, ['azure', 'identity', 'add', '--data-dir', dir, '--tenant', TENANT.toUpperCase(), '--client-id', CLIENT, '--name', 'cli-app'])
+    const added = await run(dir, [
+      'azure',
+      'identity',
+      'add',
+      '--data-dir',
+      dir,
+      '--tenant',
+      TENANT.toUpperCase(),
+      '--client-id',
+      CLIENT,
+      '--name',
+      'cli-app',
+    ])
     assert.equal(added.code, 0, added.stderr)
     assert.match(added.stdout, /added cli-app/)
-    const fic = await run(dir, ['azure', 'fic', 'add', '--data-dir', dir, '--tenant', TENANT, '--client-id', CLIENT, '--name', 'kube', '--issuer', 'https://i', '--subject', 's'])
+    const fic = await run(dir, [
+      'azure',
+      'fic',
+      'add',
+      '--data-dir',
+      dir,
+      '--tenant',
+      TENANT,
+      '--client-id',
+      CLIENT,
+      '--name',
+      'kube',
+      '--issuer',
+      'https://i',
+      '--subject',
+      's',
+    ])
     assert.equal(fic.code, 0, fic.stderr)
     const list = await run(dir, ['azure', 'list', '--data-dir', dir])
-    assert.match(list.stdout, new RegExp(`^${TENANT}\tcli-app\t${CLIENT}\tuserAssignedIdentity\t1 federated`, 'm'))
+    assert.match(
+      list.stdout,
+      new RegExp(`^${TENANT}\tcli-app\t${CLIENT}\tuserAssignedIdentity\t1 federated`, 'm'),
+    )
     for (const [argv, pattern] of [
       [['--tenant', TENANT, '--client-id', 'x', '--name', 'n'], /is not a GUID/],
-      [['--tenant', TENANT, '--client-id', CLIENT, '--name', 'n', '--type', 'vm'], /--type must be/],
+      [
+        ['--tenant', TENANT, '--client-id', CLIENT, '--name', 'n', '--type', 'vm'],
+        /--type must be/,
+      ],
       [['--tenant', TENANT, '--client-id', CLIENT], /missing --name/],
     ] as [string[], RegExp][]) {
       const r = await run(dir, ['azure', 'identity', 'add', '--data-dir', dir, ...argv])

@@ -26,10 +26,14 @@ tenants:
             audiences: [custom-aud]
             description: team namespaces
 `
-const env = { accountId: '000000000000', region: 'us-east-1', now: new Date('2026-01-01T00:00:00Z') }
+const env = {
+  accountId: '000000000000',
+  region: 'us-east-1',
+  now: new Date('2026-01-01T00:00:00Z'),
+}
 
 for (const engine of engines) {
-  test(`azure section applies and round-trips through export (${engine})`, async (t) => {
+  void test(`azure section applies and round-trips through export (${engine})`, async (t) => {
     if (engine === 'postgres') {
       const reason = await postgresSkipReason()
       if (reason !== undefined) return t.skip(reason)
@@ -42,14 +46,20 @@ for (const engine of engines) {
       assert.equal(identity?.objectId, deriveObjectId(TENANT, CLIENT))
       assert.equal(identity?.kind, 'userAssignedIdentity')
       const fics = await listFederatedCredentials(store.db, TENANT, CLIENT)
-      assert.deepEqual(fics.map((f) => [f.name, f.audiences[0]]), [
-        ['kube-default-app', 'api://AzureADTokenExchange'],
-        ['kube-flex', 'custom-aud'],
-      ])
+      assert.deepEqual(
+        fics.map((f) => [f.name, f.audiences[0]]),
+        [
+          ['kube-default-app', 'api://AzureADTokenExchange'],
+          ['kube-flex', 'custom-aud'],
+        ],
+      )
       const exported = await azureConfigSection.export(store.db, env)
       assert.ok(exported)
       // Re-parsing the export gives the same config (round trip), and re-applying is idempotent.
-      assert.deepEqual(azureConfigSection.parse(JSON.parse(JSON.stringify(exported)), 'azure'), exported)
+      assert.deepEqual(
+        azureConfigSection.parse(JSON.parse(JSON.stringify(exported)), 'azure'),
+        exported,
+      )
       assert.deepEqual(exported, parsed)
       await store.db.transaction((tx) => azureConfigSection.apply(tx, exported, env))
       assert.equal((await listFederatedCredentials(store.db, TENANT, CLIENT)).length, 2)
@@ -59,21 +69,86 @@ for (const engine of engines) {
   })
 }
 
-test('azure section rejects malformed input, naming the path', () => {
+void test('azure section rejects malformed input, naming the path', () => {
   const cases: [unknown, RegExp][] = [
     ['nope', /^azure: must be a mapping/],
     [{ tenants: {} }, /azure.tenants: must be a list/],
     [{ tenant: [] }, /azure.tenant: is not a known field/],
     [{ tenants: [{ tenantId: 'common' }] }, /tenants\[0\].tenantId: must be a GUID or a domain/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: 'not-a-guid' }] }] }, /clientId: must be a GUID/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, type: 'x' }] }] }, /type: must be/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ clientId: CLIENT }] }] }, /identities\[0\].name: must be a non-empty string/],
+    [
+      { tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: 'not-a-guid' }] }] },
+      /clientId: must be a GUID/,
+    ],
+    [
+      { tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, type: 'x' }] }] },
+      /type: must be/,
+    ],
+    [
+      { tenants: [{ tenantId: TENANT, identities: [{ clientId: CLIENT }] }] },
+      /identities\[0\].name: must be a non-empty string/,
+    ],
     [{ tenants: [{ tenantId: TENANT }, { tenantId: TENANT }] }, /duplicates tenant/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, federatedCredentials: [{ name: 'f1', issuer: 'https://x', subject: 's', audiences: ['a', 'b'] }] }] }] }, /exactly one audience/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, federatedCredentials: [{ name: 'f1', issuer: 'https://x', subject: 's', extra: 1 }] }] }] }, /federatedCredentials\[0\].extra: is not a known field/],
-    [{ tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, federatedCredentials: [{ name: 'f1', issuer: 'https://x', claimsMatchingExpression: 'bogus' }] }] }] }, /claimsMatchingExpression/],
+    [
+      {
+        tenants: [
+          {
+            tenantId: TENANT,
+            identities: [
+              {
+                name: 'a',
+                clientId: CLIENT,
+                federatedCredentials: [
+                  { name: 'f1', issuer: 'https://x', subject: 's', audiences: ['a', 'b'] },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      /exactly one audience/,
+    ],
+    [
+      {
+        tenants: [
+          {
+            tenantId: TENANT,
+            identities: [
+              {
+                name: 'a',
+                clientId: CLIENT,
+                federatedCredentials: [{ name: 'f1', issuer: 'https://x', subject: 's', extra: 1 }],
+              },
+            ],
+          },
+        ],
+      },
+      /federatedCredentials\[0\].extra: is not a known field/,
+    ],
+    [
+      {
+        tenants: [
+          {
+            tenantId: TENANT,
+            identities: [
+              {
+                name: 'a',
+                clientId: CLIENT,
+                federatedCredentials: [
+                  { name: 'f1', issuer: 'https://x', claimsMatchingExpression: 'bogus' },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      /claimsMatchingExpression/,
+    ],
   ]
   for (const [value, pattern] of cases) {
-    assert.throws(() => parseAzureConfig(value, 'azure'), (e: unknown) => e instanceof ConfigError && pattern.test(e.message), String(pattern))
+    assert.throws(
+      () => parseAzureConfig(value, 'azure'),
+      (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
+      String(pattern),
+    )
   }
 })

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { CelError, evaluate, evaluateCondition, extract, parse, type CelValue } from '../../../src/gcp/cel/index.ts'
+import {
+  CelError,
+  evaluate,
+  evaluateCondition,
+  extract,
+  parse,
+  type CelValue,
+} from '../../../src/gcp/cel/index.ts'
 
 const claims = {
   sub: 'system:serviceaccount:default:app',
@@ -9,21 +16,27 @@ const claims = {
   aud: ['//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x'],
   groups: ['admins', 'devs'],
   n: 3,
-  'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'app', uid: 'u1' }, pod: { name: 'p-1' } },
+  'kubernetes.io': {
+    namespace: 'default',
+    serviceaccount: { name: 'app', uid: 'u1' },
+    pod: { name: 'p-1' },
+  },
   arn: 'arn:aws:sts::123:assumed-role/app-role/session',
 } satisfies Record<string, CelValue>
 
-const run = (source: string, activation: Record<string, CelValue> = { assertion: claims }): CelValue =>
-  evaluate(parse(source), activation)
+const run = (
+  source: string,
+  activation: Record<string, CelValue> = { assertion: claims },
+): CelValue => evaluate(parse(source), activation)
 
-test('field access by dot and index, as in the GKE guide mappings', () => {
+void test('field access by dot and index, as in the GKE guide mappings', () => {
   assert.equal(run('assertion.sub'), claims.sub)
   assert.equal(run("assertion['kubernetes.io']['namespace']"), 'default')
   assert.equal(run("assertion['kubernetes.io'].serviceaccount.name"), 'app')
   assert.equal(run('assertion.groups[1]'), 'devs')
 })
 
-test('operators follow CEL precedence and semantics', () => {
+void test('operators follow CEL precedence and semantics', () => {
   const cases: [string, CelValue][] = [
     ['1 + 2 * 3', 7],
     ['(1 + 2) * 3', 9],
@@ -39,21 +52,21 @@ test('operators follow CEL precedence and semantics', () => {
     ["'admins' in assertion.groups", true],
     ["'root' in assertion.groups", false],
     ["'sub' in assertion", true],
-    ["[1, 2] + [3] == [1, 2, 3]", true],
+    ['[1, 2] + [3] == [1, 2, 3]', true],
     ["{'a': 1}.a", 1],
     ['1 != 2', true],
   ]
   for (const [source, expected] of cases) assert.deepEqual(run(source), expected, source)
 })
 
-test('string functions and macros', () => {
+void test('string functions and macros', () => {
   assert.equal(run("assertion.sub.startsWith('system:serviceaccount:')"), true)
   assert.equal(run("assertion.sub.endsWith(':app')"), true)
   assert.equal(run("assertion.sub.contains('default')"), true)
   assert.equal(run("assertion.sub.matches('^system:serviceaccount:[a-z]+:app$')"), true)
   assert.equal(run("assertion.sub.matches('^kube')"), false)
   assert.equal(run('size(assertion.groups)'), 2)
-  assert.equal(run("assertion.sub.size()"), claims.sub.length)
+  assert.equal(run('assertion.sub.size()'), claims.sub.length)
   assert.equal(run('has(assertion.groups)'), true)
   assert.equal(run('has(assertion.email)'), false)
   assert.equal(run("assertion.groups.exists(g, g == 'devs')"), true)
@@ -65,7 +78,7 @@ test('string functions and macros', () => {
   assert.equal(run("assertion.sub.split(':')[3]"), 'app')
 })
 
-test('extract returns the part between prefix and suffix, or empty', () => {
+void test('extract returns the part between prefix and suffix, or empty', () => {
   assert.equal(extract('projects/p1/x', 'projects/{p}/'), 'p1')
   assert.equal(extract('projects/p1', 'projects/{p}'), 'p1')
   assert.equal(extract('nothing', 'projects/{p}/'), '')
@@ -73,25 +86,47 @@ test('extract returns the part between prefix and suffix, or empty', () => {
   assert.throws(() => extract('x', 'no placeholder'), CelError)
 })
 
-test('logical operators absorb errors when the other side decides', () => {
+void test('logical operators absorb errors when the other side decides', () => {
   assert.equal(run('assertion.missing == 1 || true'), true)
   assert.equal(run('false && assertion.missing == 1'), false)
   assert.throws(() => run('true && assertion.missing == 1'), /no such key/)
-  assert.throws(() => run('assertion.missing'), (e: unknown) => e instanceof CelError && e.code === 'CEL_EVAL')
+  assert.throws(
+    () => run('assertion.missing'),
+    (e: unknown) => e instanceof CelError && e.code === 'CEL_EVAL',
+  )
 })
 
-test('type errors are evaluation errors, not coercions', () => {
-  for (const source of ["1 + 'a'", "!'x'", "'a' < 1", 'size(1)', "assertion.n.startsWith('x')", "1 / 0", 'undefinedVar', 'nosuchfn(1)']) {
-    assert.throws(() => run(source), (e: unknown) => e instanceof CelError && e.code === 'CEL_EVAL', source)
+void test('type errors are evaluation errors, not coercions', () => {
+  for (const source of [
+    "1 + 'a'",
+    "!'x'",
+    "'a' < 1",
+    'size(1)',
+    "assertion.n.startsWith('x')",
+    '1 / 0',
+    'undefinedVar',
+    'nosuchfn(1)',
+  ]) {
+    assert.throws(
+      () => run(source),
+      (e: unknown) => e instanceof CelError && e.code === 'CEL_EVAL',
+      source,
+    )
   }
 })
 
-test('conditions must be booleans', () => {
-  assert.equal(evaluateCondition(parse("attribute.ns == 'default'"), { attribute: { ns: 'default' } }), true)
-  assert.throws(() => evaluateCondition(parse('attribute.ns'), { attribute: { ns: 'default' } }), /must evaluate to a bool/)
+void test('conditions must be booleans', () => {
+  assert.equal(
+    evaluateCondition(parse("attribute.ns == 'default'"), { attribute: { ns: 'default' } }),
+    true,
+  )
+  assert.throws(
+    () => evaluateCondition(parse('attribute.ns'), { attribute: { ns: 'default' } }),
+    /must evaluate to a bool/,
+  )
 })
 
-test('malformed expressions fail with a syntax error and an offset', () => {
+void test('malformed expressions fail with a syntax error and an offset', () => {
   const bad = [
     '',
     'assertion.',
@@ -120,7 +155,7 @@ test('malformed expressions fail with a syntax error and an offset', () => {
   assert.throws(() => parse('('.repeat(200) + '1' + ')'.repeat(200)), /nested too deeply/)
 })
 
-test('string literals: escapes, raw strings, both quote styles', () => {
+void test('string literals: escapes, raw strings, both quote styles', () => {
   assert.equal(run(String.raw`'a\'b'`), "a'b")
   assert.equal(run(String.raw`"tab\tx"`), 'tab\tx')
   assert.equal(run(String.raw`r'\d+'`), '\\d+')
@@ -128,7 +163,7 @@ test('string literals: escapes, raw strings, both quote styles', () => {
   assert.equal(run("'''multi'line'''"), "multi'line")
 })
 
-test('property: string equality and concatenation agree with JavaScript', () => {
+void test('property: string equality and concatenation agree with JavaScript', () => {
   const safe = fc.string({ maxLength: 12 }).filter((s) => !/[\\'\n\r]/.test(s))
   fc.assert(
     fc.property(safe, safe, (a, b) => {
@@ -139,12 +174,16 @@ test('property: string equality and concatenation agree with JavaScript', () => 
   )
 })
 
-test('property: integer arithmetic and comparison agree with JavaScript', () => {
+void test('property: integer arithmetic and comparison agree with JavaScript', () => {
   fc.assert(
-    fc.property(fc.integer({ min: -1000, max: 1000 }), fc.integer({ min: -1000, max: 1000 }), (a, b) => {
-      assert.equal(run(`${a} + ${b}`), a + b)
-      assert.equal(run(`${a} < ${b}`), a < b)
-      assert.equal(run(`${a} * ${b} == ${a * b}`), true)
-    }),
+    fc.property(
+      fc.integer({ min: -1000, max: 1000 }),
+      fc.integer({ min: -1000, max: 1000 }),
+      (a, b) => {
+        assert.equal(run(`${a} + ${b}`), a + b)
+        assert.equal(run(`${a} < ${b}`), a < b)
+        assert.equal(run(`${a} * ${b} == ${a * b}`), true)
+      },
+    ),
   )
 })

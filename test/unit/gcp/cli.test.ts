@@ -53,10 +53,25 @@ async function seeded(): Promise<string> {
   return dir
 }
 
-test('gcp cred-config writes an external_account file pointing at podtrust', async () => {
+void test('gcp cred-config writes an external_account file pointing at podtrust', async () => {
   const dir = await seeded()
   try {
-    const plain = await run(dir, ['gcp', 'cred-config', '--data-dir', dir, '--project', 'demo-project', '--pool', 'kube', '--provider', 'local', '--url', 'http://127.0.0.1:9999/', '--token-file', '/t'])
+    const plain = await run(dir, [
+      'gcp',
+      'cred-config',
+      '--data-dir',
+      dir,
+      '--project',
+      'demo-project',
+      '--pool',
+      'kube',
+      '--provider',
+      'local',
+      '--url',
+      'http://127.0.0.1:9999/',
+      '--token-file',
+      '/t',
+    ])
     assert.equal(plain.code, 0, plain.stderr)
     const config = JSON.parse(plain.stdout) as Record<string, unknown>
     assert.equal(config['type'], 'external_account')
@@ -65,13 +80,44 @@ test('gcp cred-config writes an external_account file pointing at podtrust', asy
     assert.equal(config['token_info_url'], 'http://127.0.0.1:9999/v1/introspect')
     assert.deepEqual(config['credential_source'], { file: '/t', format: { type: 'text' } })
     const out = join(dir, 'cred.json')
-    const imp = await run(dir, ['gcp', 'cred-config', '--data-dir', dir, '--project', '123456789012', '--pool', 'kube', '--provider', 'local', '--service-account', SA, '--lifetime', '1800', '--output', out])
+    const imp = await run(dir, [
+      'gcp',
+      'cred-config',
+      '--data-dir',
+      dir,
+      '--project',
+      '123456789012',
+      '--pool',
+      'kube',
+      '--provider',
+      'local',
+      '--service-account',
+      SA,
+      '--lifetime',
+      '1800',
+      '--output',
+      out,
+    ])
     assert.equal(imp.code, 0, imp.stderr)
     const impConfig = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>
-    assert.equal(impConfig['service_account_impersonation_url'], `http://127.0.0.1:7070/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`)
+    assert.equal(
+      impConfig['service_account_impersonation_url'],
+      `http://127.0.0.1:7070/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+    )
     assert.deepEqual(impConfig['service_account_impersonation'], { token_lifetime_seconds: 1800 })
     assert.equal(impConfig['token_info_url'], undefined)
-    const missing = await run(dir, ['gcp', 'cred-config', '--data-dir', dir, '--project', 'demo-project', '--pool', 'kube', '--provider', 'nope'])
+    const missing = await run(dir, [
+      'gcp',
+      'cred-config',
+      '--data-dir',
+      dir,
+      '--project',
+      'demo-project',
+      '--pool',
+      'kube',
+      '--provider',
+      'nope',
+    ])
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /provider 'nope' is not declared/)
   } finally {
@@ -79,7 +125,7 @@ test('gcp cred-config writes an external_account file pointing at podtrust', asy
   }
 })
 
-test('gcp add-binding / remove-binding / list', async () => {
+void test('gcp add-binding / remove-binding / list', async () => {
   const dir = await seeded()
   try {
     const member = `principalSet://${BASE}/attribute.namespace/default`
@@ -88,21 +134,39 @@ test('gcp add-binding / remove-binding / list', async () => {
     const again = await run(dir, ['gcp', 'add-binding', SA, '--member', member, '--data-dir', dir])
     assert.equal(again.code, 0)
     const db = await openDb({ dataDir: dir })
-    assert.deepEqual(await getBindings(db, SA), [{ role: 'roles/iam.workloadIdentityUser', members: [member] }])
+    assert.deepEqual(await getBindings(db, SA), [
+      { role: 'roles/iam.workloadIdentityUser', members: [member] },
+    ])
     await db.close()
     const list = await run(dir, ['gcp', 'list', '--data-dir', dir])
     assert.match(list.stdout, /provider local\thttps:\/\/127\.0\.0\.1:7443/)
     assert.ok(list.stdout.includes(`roles/iam.workloadIdentityUser\t${member}`))
-    const remove = await run(dir, ['gcp', 'remove-binding', SA, '--member', member, '--data-dir', dir])
+    const remove = await run(dir, [
+      'gcp',
+      'remove-binding',
+      SA,
+      '--member',
+      member,
+      '--data-dir',
+      dir,
+    ])
     assert.equal(remove.code, 0, remove.stderr)
-    const removeAgain = await run(dir, ['gcp', 'remove-binding', SA, '--member', member, '--data-dir', dir])
+    const removeAgain = await run(dir, [
+      'gcp',
+      'remove-binding',
+      SA,
+      '--member',
+      member,
+      '--data-dir',
+      dir,
+    ])
     assert.equal(removeAgain.code, 1)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 })
 
-test('gcp CLI usage errors exit 2', async () => {
+void test('gcp CLI usage errors exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-gcp-cli-'))
   try {
     const cases: [string[], RegExp][] = [
