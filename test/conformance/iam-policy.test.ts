@@ -35,3 +35,60 @@ void test('every dispute cites AWS documentation and names a real case', async (
     assert.ok(setNames.includes(d.name), `${d.name} is reported as disputed`)
   }
 })
+
+void test('a DIR argument runs any folder of engine-cases files', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(join(tmpdir(), 'podtrust-engine-cases-'))
+  try {
+    const policy = {
+      Version: '2012-10-17',
+      Statement: { Effect: 'Allow', Action: 's3:GetObject', Resource: '*' },
+    }
+    const request = {
+      action: 's3:GetObject',
+      principal: 'arn:aws:iam::111122223333:user/u',
+      resource: { resource: 'arn:aws:s3:::b/k', accountId: '111122223333' },
+    }
+    mkdirSync(join(dir, 'nested'))
+    writeFileSync(
+      join(dir, 'a.json'),
+      JSON.stringify([
+        { name: 'allowed', request, identityPolicies: [policy], expected: { response: 'Allowed' } },
+        {
+          name: 'wrong expectation',
+          request,
+          identityPolicies: [],
+          expected: { response: 'Allowed' },
+        },
+      ]),
+    )
+    writeFileSync(
+      join(dir, 'nested', 'b.json'),
+      JSON.stringify([
+        {
+          name: 'malformed',
+          request: { action: 1 },
+          identityPolicies: [],
+          expected: { response: 'Allowed' },
+        },
+      ]),
+    )
+    const result = await run(dir)
+    assert.deepEqual(
+      result.sets.map((s) => [s.name, s.passed, s.total]),
+      [
+        ['./a.json', 1, 2],
+        ['./nested', 0, 1],
+      ],
+    )
+    assert.match(
+      result.sets[0]!.failures[0]!,
+      /wrong expectation: expected Allowed \[\], got ImplicitlyDenied/,
+    )
+    assert.match(result.sets[1]!.failures[0]!, /malformed: threw `request.action` must be a string/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
