@@ -42,7 +42,12 @@ export interface EksHttpDeps {
   /** SigV4 verification; throws an error with an AWS `code` + `status` when the signature is bad. */
   authenticate(request: HttpRequestForAuth): Promise<AuthenticatedCaller>
   /** IAM authorization of `action` on `resource` for the caller; absent: every authenticated caller may. */
-  authorize?(caller: AuthenticatedCaller, action: string, resource: string): Promise<boolean>
+  authorize?(
+    caller: AuthenticatedCaller,
+    action: string,
+    resource: string,
+    context?: Record<string, string>,
+  ): Promise<boolean>
   log?: (event: string, fields: Record<string, unknown>) => void
 }
 
@@ -76,7 +81,20 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
         const parsed = parseJsonBody(text)
         if (!parsed.ok)
           throw new EksError('InvalidRequestException', 'the request body is not valid JSON')
-        const deps = http.eks()
+        const base = http.eks()
+        const authorize = http.authorize
+        const deps: EksDeps =
+          authorize === undefined
+            ? base
+            : {
+                ...base,
+                canPassRole: async (roleArn) => ({
+                  allowed: await authorize(caller, 'iam:PassRole', roleArn, {
+                    'iam:PassedToService': 'pods.eks.amazonaws.com',
+                  }),
+                  callerArn: caller.arn,
+                }),
+              }
         if (http.authorize !== undefined) {
           const arn = await resource(c, deps)
           if (!(await http.authorize(caller, `eks:${action}`, arn))) {

@@ -38,6 +38,8 @@ export interface EksDeps {
   policyErrors?: (document: string) => string[]
   /** Public base URL, shown as the cluster `endpoint`. */
   endpoint?: string
+  /** May the caller pass this role to EKS (`iam:PassRole`)? Bound per request; absent: not checked. */
+  canPassRole?: (roleArn: string) => Promise<{ allowed: boolean; callerArn: string }>
 }
 
 /** The model's `PodIdentityAssociation` structure. */
@@ -132,6 +134,18 @@ async function checkRole(deps: EksDeps, member: string, arn: string): Promise<vo
   }
 }
 
+/** EKS docs: creating or changing an association passes its role, so the caller needs `iam:PassRole`. */
+async function checkPassRole(deps: EksDeps, arn: string): Promise<void> {
+  if (deps.canPassRole === undefined) return
+  const { allowed, callerArn } = await deps.canPassRole(arn)
+  if (!allowed) {
+    throw new EksError(
+      'AccessDeniedException',
+      `User: ${callerArn} is not authorized to perform: iam:PassRole on resource: ${arn}`,
+    )
+  }
+}
+
 function checkPolicy(deps: EksDeps, policy: string): void {
   validateSessionPolicyText(policy)
   const errors = deps.policyErrors?.(policy) ?? []
@@ -204,6 +218,7 @@ export async function createAssociation(
     )
   }
   await checkRole(deps, 'roleArn', role.arn)
+  await checkPassRole(deps, role.arn)
   if (target !== undefined) await checkRole(deps, 'targetRoleArn', target.arn)
   if ((await deps.repo.countAssociations(clusterName)) >= MAX_ASSOCIATIONS_PER_CLUSTER) {
     throw new EksError(
@@ -329,6 +344,7 @@ export async function updateAssociation(
       )
     }
     await checkRole(deps, 'roleArn', role.arn)
+    await checkPassRole(deps, role.arn)
     next.roleArn = role.arn
   }
   if (targetRaw !== undefined) {

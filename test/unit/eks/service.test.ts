@@ -105,6 +105,34 @@ void describe('EKS pod identity associations', () => {
     )
   })
 
+  void it('requires iam:PassRole on the role when a checker is bound', async () => {
+    const passed: string[] = []
+    const deps = {
+      ...store.deps,
+      canPassRole: async (arn: string) => {
+        passed.push(arn)
+        return { allowed: arn !== roleArn('other'), callerArn: 'arn:aws:iam::111122223333:user/u' }
+      },
+    }
+    const base = { namespace: 'ns', serviceAccount: 'sa' }
+    await assert.rejects(
+      createAssociation(deps, 'c1', { ...base, roleArn: roleArn('other') }),
+      (err: unknown) =>
+        err instanceof EksError &&
+        err.code === 'AccessDeniedException' &&
+        /iam:PassRole/.test(err.message),
+    )
+    const { association } = await createAssociation(deps, 'c1', {
+      ...base,
+      roleArn: roleArn('app'),
+    })
+    await assert.rejects(
+      updateAssociation(deps, 'c1', association.associationId, { roleArn: roleArn('other') }),
+      code('AccessDeniedException'),
+    )
+    assert.deepEqual(passed, [roleArn('other'), roleArn('app'), roleArn('other')])
+  })
+
   void it('accepts a session policy together with disableSessionTags', async () => {
     const policy =
       '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
