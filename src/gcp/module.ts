@@ -192,7 +192,10 @@ export const gcpModule: ProtocolModule = {
     const tokenInfo = async (c: Context): Promise<Response> => {
       const fromQuery = c.req.query('access_token')
       const token =
-        fromQuery ?? (c.req.method === 'POST' ? (await readParams(c))['access_token'] : undefined)
+        fromQuery ??
+        (c.req.method === 'POST'
+          ? (await readParams(c).catch(() => ({}) as Record<string, string>))['access_token']
+          : undefined)
       const now = ctx.now()
       const claims = token === undefined ? undefined : await verifyGoogleToken(ctx.db, token, now)
       if (claims === undefined)
@@ -249,7 +252,7 @@ export const gcpModule: ProtocolModule = {
     })
 
     app.post('/v1/projects/*', async (c, next) => {
-      const match = SA_METHOD.exec(decodeURIComponent(c.req.path))
+      const match = SA_METHOD.exec(safeDecode(c.req.path))
       if (match === null) return next()
       const [, project, account, method] = match as unknown as [string, string, string, string]
       const requestId = randomUUID()
@@ -334,5 +337,14 @@ async function authenticateAny(ctx: AppContext, authorization: string | undefine
   const claims = match === null ? undefined : await verifyGoogleToken(ctx.db, match[1]!, ctx.now())
   if (claims === undefined) {
     throw new GoogleApiError('UNAUTHENTICATED', 'Request had invalid authentication credentials.')
+  }
+}
+
+/** `%40` in a service-account email is legal; a malformed escape must not become a server error. */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
   }
 }

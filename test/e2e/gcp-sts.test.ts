@@ -371,3 +371,49 @@ void test('exchanges are audited with Google event sources', async () => {
   )
   assert.ok(!JSON.stringify(events).includes('ya29.'), 'no access token in the audit log')
 })
+
+void test('malformed inputs never become server errors', async () => {
+  const token = await federatedToken()
+  const encoded = await fetch(
+    `${server.baseUrl}/v1/projects/-/serviceAccounts/${SA.replace('@', '%40')}:generateAccessToken`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ scope: ['x'] }),
+    },
+  )
+  assert.equal(encoded.status, 200)
+  const badEscape = await fetch(
+    `${server.baseUrl}/v1/projects/-/serviceAccounts/a%E0%A4%A:generateAccessToken`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '{}',
+    },
+  )
+  assert.ok(badEscape.status < 500, String(badEscape.status))
+  const badJson = await fetch(
+    `${server.baseUrl}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '{not json',
+    },
+  )
+  assert.equal(badJson.status, 400)
+  const stsJson = await fetch(`${server.baseUrl}/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{not json',
+  })
+  assert.equal(stsJson.status, 400)
+  assert.equal(((await stsJson.json()) as { error: string }).error, 'invalid_request')
+  const tokeninfo = await fetch(`${server.baseUrl}/tokeninfo`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{not json',
+  })
+  assert.equal(tokeninfo.status, 400)
+  const introspect = await fetch(`${server.baseUrl}/v1/introspect`, { method: 'POST', body: '' })
+  assert.equal(introspect.status, 400)
+})
