@@ -21,6 +21,7 @@ import {
   resolveString,
   resolveTokens,
   staticTokens,
+  variableKey,
   type Template,
 } from './variables.ts'
 
@@ -66,11 +67,23 @@ function stringLike(policyValue: string, variables: boolean): ValueMatcher {
     const g = compileTokens(staticTokens(t))
     return ((r: string) => globMatch(g, r)) as ValueMatcher
   }
+  const cache = new Map<string, Glob>()
   return ((r: string, ctx: Context) => {
-    const tokens = resolveTokens(t, ctx)
-    if (tokens === undefined) return undefined
-    return globMatch(compileTokens(tokens), r)
+    const key = variableKey(t, ctx)
+    if (key === undefined) return undefined
+    let g = cache.get(key)
+    if (g === undefined) {
+      g = compileTokens(resolveTokens(t, ctx)!)
+      remember(cache, key, g)
+    }
+    return globMatch(g, r)
   }) as ValueMatcher
+}
+
+/** Compiled patterns are cached per distinct variable values; the cache is bounded. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= 256) cache.clear()
+  cache.set(key, value)
 }
 
 function numeric(cmp: (r: number, p: number) => boolean) {
@@ -160,10 +173,16 @@ function arn(policyValue: string, variables: boolean): ValueMatcher {
     if (globs === undefined) return () => undefined
     return ((r: string[]) => arnMatch(globs, r)) as ValueMatcher
   }
+  const cache = new Map<string, Glob[] | null>()
   return ((r: string[], ctx: Context) => {
-    const tokens = resolveTokens(t, ctx)
-    const globs = tokens === undefined ? undefined : arnSegments(tokens)
-    return globs === undefined ? undefined : arnMatch(globs, r)
+    const key = variableKey(t, ctx)
+    if (key === undefined) return undefined
+    let globs = cache.get(key)
+    if (globs === undefined) {
+      globs = arnSegments(resolveTokens(t, ctx)!) ?? null
+      remember(cache, key, globs)
+    }
+    return globs === null ? undefined : arnMatch(globs, r)
   }) as ValueMatcher
 }
 
