@@ -35,6 +35,12 @@ export interface Fixture {
   admin: { accessKeyId: string; secretAccessKey: string }
   node: { accessKeyId: string; secretAccessKey: string }
   roleArn(name: string): string
+  /** An IAM user with an access key, optionally a managed policy ARN and an inline policy. */
+  addUser(
+    name: string,
+    policyArn?: string,
+    inline?: string,
+  ): Promise<{ accessKeyId: string; secretAccessKey: string }>
   addRole(name: string, trust: string, inlinePolicy?: string, account?: string): Promise<void>
   podToken(input: {
     cluster?: string
@@ -107,6 +113,7 @@ export async function startFixture(): Promise<Fixture> {
     admin,
     node,
     roleArn: (name) => `arn:aws:iam::${ACCOUNT}:role/${name}`,
+    addUser,
     async addRole(name, trust, inlinePolicy, account = ACCOUNT) {
       await iam.ensureAccount(account, now)
       await iam.insertRole({

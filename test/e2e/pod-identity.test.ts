@@ -252,6 +252,26 @@ void describe('EKS Pod Identity with the AWS SDK for JavaScript v3', () => {
     assert.equal((await fetch(agent.credentialsUrl)).status, 401)
   })
 
+  void it('refuses EKS Auth calls from a principal without eks-auth:AssumeRoleForPodIdentity', async () => {
+    const nobody = await f.addUser('nobody')
+    const denied = await startAgent({
+      source: remoteSource({
+        serverUrl: f.server.baseUrl,
+        clusterName: 'c1',
+        region: REGION,
+        credentials: () => nobody,
+      }),
+    })
+    try {
+      const token = await f.podToken({ namespace: 'shop', serviceAccount: 'cart' })
+      const res = await fetch(denied.credentialsUrl, { headers: { authorization: token } })
+      assert.equal(res.status, 400, 'EKS Auth answers AccessDeniedException with 400')
+      assert.equal(((await res.json()) as { Code: string }).Code, 'AccessDeniedException')
+    } finally {
+      await denied.close()
+    }
+  })
+
   void it('records AssumeRoleForPodIdentity decisions, successes and denials, in the audit log', async () => {
     const rows = await f.server.ctx.db.all<{ error_code: string | null; event: string }>(
       "SELECT error_code, event FROM audit_events WHERE event_name = 'AssumeRoleForPodIdentity'",
