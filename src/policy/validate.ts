@@ -7,7 +7,7 @@
  * Pure; never throws.
  */
 import { parseOperator } from './operators.ts'
-import type { Finding, PolicyType } from './types.ts'
+import { policyTypes, type Finding, type PolicyType } from './types.ts'
 
 export interface ValidateOptions {
   /** Default: 'managed' (a customer managed identity policy, as `iam:CreatePolicy`). */
@@ -730,6 +730,8 @@ function analyze(doc: Json, type: PolicyType): Finding[] {
  */
 export function validatePolicy(document: string, options: ValidateOptions = {}): ValidationResult {
   const type = options.type ?? 'managed'
+  if (!policyTypes.includes(type))
+    throw new TypeError(`options.type must be one of ${policyTypes.join(', ')}`)
   const errors: Finding[] = []
   let findings: Finding[] = []
   if (typeof document !== 'string') {

@@ -306,6 +306,9 @@ void describe('malformed input never crashes', () => {
       )
     }
   })
+  void test('an unknown policy type is a TypeError (a programming error, not a document problem)', () => {
+    assert.throws(() => validatePolicy('{}', { type: 'bucket' as never }), TypeError)
+  })
   void test('validatePolicy on non-strings and odd JSON', () => {
     assert.equal(validatePolicy(42 as never).errors[0]?.message, 'Syntax errors in policy.')
     assert.equal(first('"a string"'), 'Syntax errors in policy.')
