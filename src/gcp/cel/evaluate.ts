@@ -354,9 +354,20 @@ function compileRegex(pattern: string): RegExp {
   if (pattern.length > MAX_REGEX_LENGTH) throw evalError('regular expression too long')
   // Backreferences and lookaround do not exist in RE2.
   if (/\\[1-9]|\(\?[=!<]/.test(pattern)) throw evalError('unsupported regular expression construct')
+  // RE2's leading flag group (`(?i)`, `(?s)`, `(?is)`…) becomes JavaScript flags; `m` and `U` are refused.
+  const flagGroup = /^\(\?([a-zA-Z]+)\)/.exec(pattern)
+  let flags = 'u'
+  let source = pattern
+  if (flagGroup !== null) {
+    for (const f of flagGroup[1]!) {
+      if (f !== 'i' && f !== 's') throw evalError(`unsupported regular expression flag '${f}'`)
+      if (!flags.includes(f)) flags += f
+    }
+    source = pattern.slice(flagGroup[0].length)
+  }
   let regex: RegExp
   try {
-    regex = new RegExp(pattern, 'u')
+    regex = new RegExp(source, flags)
   } catch {
     throw evalError('invalid regular expression')
   }

@@ -187,3 +187,21 @@ void test('property: integer arithmetic and comparison agree with JavaScript', (
     ),
   )
 })
+
+void test('matches: RE2 leading flag groups and refused constructs', () => {
+  assert.equal(run("'System:X'.matches('(?i)^system:')"), true)
+  assert.equal(run("'a\\nb'.matches('(?s)a.b')"), true)
+  assert.equal(run("'System:X'.matches('^system:')"), false)
+  for (const bad of [
+    "'a'.matches('(?m)a')",
+    "'aa'.matches('(a)\\\\1')",
+    "'a'.matches('(?=a)')",
+    "'a'.matches('[')",
+  ]) {
+    assert.throws(
+      () => run(bad),
+      (e: unknown) => e instanceof CelError && e.code === 'CEL_EVAL',
+      bad,
+    )
+  }
+})
