@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { CLUSTER_NAME_PATTERN } from '../../aws/eks/validate.ts'
-import { environmentCredentials, remoteSource } from '../../agent/source.ts'
+import { remoteSource, standardCredentials } from '../../agent/source.ts'
 import { startAgent } from '../../agent/server.ts'
 import { UsageError } from '../../errors.ts'
 import type { Command } from '../command.ts'
@@ -24,7 +24,8 @@ Options:
   --host ADDR      address to bind, repeatable (default 127.0.0.1; in a cluster 169.254.170.23 and fd00:ec2::23)
   --region R       SigV4 signing region (default $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1)
 
-Credentials for the EKS Auth calls come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN].
+Credentials for the EKS Auth calls come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN],
+else the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile AWS_PROFILE).
 `
 
 export function parsePort(value: string | undefined, fallback: number): number {
@@ -72,10 +73,10 @@ export const agentCommand: Command = {
     const port = parsePort(values.port, 80)
     const region =
       values.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1'
-    if (environmentCredentials(io.env) === undefined) {
+    if (standardCredentials(io.env) === undefined) {
       throw new UsageError(
         'no AWS credentials in the environment',
-        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)',
+        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or a profile in ~/.aws/credentials',
       )
     }
     const agent = await startAgent({
@@ -84,7 +85,7 @@ export const agentCommand: Command = {
         clusterName: values.cluster,
         region,
         credentials: () => {
-          const creds = environmentCredentials(io.env)
+          const creds = standardCredentials(io.env)
           if (creds === undefined)
             throw new Error('AWS credentials disappeared from the environment')
           return creds

@@ -184,3 +184,54 @@ void describe('basicClaimCheck', () => {
     assert.throws(() => basicClaimCheck(jwt({ iat: T0 / 1000 + 3600 }), now), /before issued/)
   })
 })
+
+void describe('agent credentials from the standard AWS environment', () => {
+  void it('prefers the variables, then reads the profile of the shared credentials file', async () => {
+    const { profileCredentials, standardCredentials } = await import('../../../src/agent/source.ts')
+    const { mkdtempSync, writeFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const { tmpdir } = await import('node:os')
+    const file = join(mkdtempSync(join(tmpdir(), 'podtrust-creds-')), 'credentials')
+    writeFileSync(
+      file,
+      '# comment\n[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n\n[node]\r\nAWS_ACCESS_KEY_ID=ASIANODE\naws_secret_access_key=s2\naws_session_token = t2\n',
+    )
+    assert.deepEqual(standardCredentials({ AWS_SHARED_CREDENTIALS_FILE: file }), {
+      accessKeyId: 'AKIADEFAULT',
+      secretAccessKey: 's1',
+    })
+    assert.deepEqual(
+      standardCredentials({ AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'node' }),
+      {
+        accessKeyId: 'ASIANODE',
+        secretAccessKey: 's2',
+        sessionToken: 't2',
+      },
+    )
+    assert.deepEqual(
+      standardCredentials({
+        AWS_SHARED_CREDENTIALS_FILE: file,
+        AWS_ACCESS_KEY_ID: 'A',
+        AWS_SECRET_ACCESS_KEY: 'B',
+      }),
+      { accessKeyId: 'A', secretAccessKey: 'B' },
+    )
+    assert.equal(
+      standardCredentials({ AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'missing' }),
+      undefined,
+    )
+    assert.equal(
+      standardCredentials({ AWS_SHARED_CREDENTIALS_FILE: join(file, 'nope') }),
+      undefined,
+    )
+    // Malformed files yield nothing rather than half a credential.
+    for (const bad of [
+      '',
+      '[default',
+      'aws_access_key_id=A\naws_secret_access_key=B',
+      '[default]\naws_access_key_id=A',
+    ]) {
+      assert.equal(profileCredentials(bad, 'default'), undefined, JSON.stringify(bad))
+    }
+  })
+})

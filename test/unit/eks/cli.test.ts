@@ -9,14 +9,14 @@ import { createEksRepo } from '../../../src/aws/eks/repo.ts'
 import { openDb } from '../../../src/store/open.ts'
 import { getIssuer } from '../../../src/tokens/issuer.ts'
 
-async function run(argv: string[], cwd: string) {
+async function run(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
   let err = ''
   stdout.on('data', (d: Buffer) => (out += d.toString()))
   stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const code = await main(argv, { stdout, stderr, env: {}, cwd })
+  const code = await main(argv, { stdout, stderr, env, cwd })
   return { code, out, err }
 }
 
@@ -106,7 +106,10 @@ void describe('podtrust agent arguments', () => {
       ['agent', '--server', 'http://127.0.0.1:1', '--cluster', 'c', '--port', '0'], // no credentials in env
     ]
     for (const argv of cases) {
-      const r = await run(argv, tmpdir())
+      // No credentials anywhere: no variables, and a shared credentials file that does not exist.
+      const r = await run(argv, tmpdir(), {
+        AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'podtrust-none', 'x'),
+      })
       assert.equal(r.code, 2, `${argv.join(' ')} → ${r.code} ${r.err}`)
     }
   })
