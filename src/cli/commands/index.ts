@@ -11,6 +11,7 @@ import { agentCommand } from './agent.ts'
 import { azureCommand } from './azure.ts'
 import { gcpCommand } from './gcp.ts'
 import { policyCommand } from './policy.ts'
+import { adminCredentialsCommand } from '../../aws/iam/admin-command.ts'
 
 /**
  * Every top-level command, in the order `podtrust --help` lists them. Each command lives in its own module
@@ -26,4 +27,5 @@ export const commands: Command[] = [
   auditCommand,
   clusterCommand, agentCommand, azureCommand, gcpCommand,
   policyCommand,
+  adminCredentialsCommand,
 ]
