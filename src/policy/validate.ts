@@ -527,8 +527,38 @@ function analyze(doc: Json, type: PolicyType): Finding[] {
     }
     const conds = isObject(s['Condition']) ? (s['Condition'] as Json) : {}
     const condKeys: string[] = []
+    if (isObject(s['Condition']) && Object.keys(conds).length === 0) {
+      out.push(
+        finding(
+          'SUGGESTION',
+          'EMPTY_OBJECT_CONDITION',
+          'The Condition element is an empty object; remove it.',
+          `${path}.Condition`,
+        ),
+      )
+    }
     for (const [op, block] of Object.entries(conds)) {
       if (!isObject(block)) continue
+      if (Object.keys(block).length === 0) {
+        out.push(
+          finding(
+            'SUGGESTION',
+            'EMPTY_OBJECT_CONDITION',
+            `The \`${op}\` block has no condition keys; remove it.`,
+            `${path}.Condition.${op}`,
+          ),
+        )
+      }
+      if (/^(ForAnyValue|ForAllValues):Null$/i.test(op)) {
+        out.push(
+          finding(
+            'SUGGESTION',
+            'NULL_WITH_QUALIFIER',
+            'The Null operator tests whether a key is present; a set qualifier has no effect on it.',
+            `${path}.Condition.${op}`,
+          ),
+        )
+      }
       const parsed = parseOperator(op)
       if (parsed === undefined && Object.keys(block).length > 0) {
         out.push(
@@ -610,6 +640,29 @@ function analyze(doc: Json, type: PolicyType): Finding[] {
       )
     }
     const principal = s['Principal']
+    if (type === 'trust' && isObject(principal)) {
+      // A role and one of its sessions both listed: the session entry is redundant.
+      const aws = listOf(principal['AWS'])
+      const roles = new Set(
+        aws
+          .map((a) => /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(a))
+          .filter((m) => m !== null)
+          .map((m) => `${m[1]}/${m[2]}`),
+      )
+      for (const a of aws) {
+        const m = /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(a)
+        if (m !== null && roles.has(`${m[1]}/${m[2]}`)) {
+          out.push(
+            finding(
+              'SUGGESTION',
+              'REDUNDANT_PRINCIPAL_IN_ROLE_TRUST_POLICY',
+              `\`${a}\` is redundant: its role is also listed.`,
+              `${path}.Principal.AWS`,
+            ),
+          )
+        }
+      }
+    }
     const actions = listOf(s['Action']).map((a) => a.toLowerCase())
     if (type === 'trust' && principal === '*' && allow) {
       out.push(

@@ -247,6 +247,25 @@ void describe('Access-Analyzer-style findings', () => {
   })
 })
 
+void void describe('suggestions', () => {
+  void test('empty condition objects, Null with a qualifier, a redundant session principal', () => {
+    const managed = (c: object) =>
+      validatePolicy(
+        doc({ Effect: 'Allow', Action: 's3:*', Resource: '*', Condition: c }),
+      ).findings.map((f) => f.code)
+    assert.deepEqual(managed({}), ['EMPTY_OBJECT_CONDITION'])
+    assert.deepEqual(managed({ StringEquals: {} }), ['EMPTY_OBJECT_CONDITION'])
+    assert.deepEqual(managed({ 'ForAnyValue:Null': { a: 'true' } }), ['NULL_WITH_QUALIFIER'])
+    const role = 'arn:aws:iam::111122223333:role/path/app'
+    const trustDoc = (aws: string[]) =>
+      doc({ Effect: 'Allow', Principal: { AWS: aws }, Action: 'sts:AssumeRole' })
+    assert.deepEqual(codes(trustDoc([role, 'arn:aws:sts::111122223333:assumed-role/app/s1'])), [
+      'REDUNDANT_PRINCIPAL_IN_ROLE_TRUST_POLICY',
+    ])
+    assert.deepEqual(codes(trustDoc([role, 'arn:aws:sts::111122223333:assumed-role/other/s1'])), [])
+  })
+})
+
 void describe('malformed input never crashes', () => {
   void test('a 10 MB document', () => {
     const huge = doc({ Effect: 'Allow', Action: 's3:*', Resource: 'x'.repeat(10 * 1024 * 1024) })
