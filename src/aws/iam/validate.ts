@@ -305,7 +305,9 @@ export function checkOidcUrl(url: string): string {
     throw new AwsError('ValidationError', 'Invalid Open ID Connect Provider URL')
   const rest = url.slice('https://'.length)
   const host = rest.split('/')[0] ?? ''
-  if (host === '' || /[?#@\s]/.test(rest) || host.includes(':') || !/^[A-Za-z0-9.-]+$/.test(host)) {
+  // AWS says the URL "should not contain a port"; podtrust's own issuer lives on `https://127.0.0.1:7443`,
+  // so an explicit numeric port is accepted (a deliberate, documented extension).
+  if (host === '' || /[?#@\s]/.test(rest) || !/^[A-Za-z0-9.-]+(:[1-9][0-9]{0,4})?$/.test(host)) {
     throw new AwsError('ValidationError', 'Invalid Open ID Connect Provider URL')
   }
   return rest

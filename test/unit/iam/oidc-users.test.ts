@@ -118,6 +118,27 @@ describe('iam OIDC providers', () => {
     )
   })
 
+  it("accepts podtrust's own issuer with a port (https://127.0.0.1:7443)", async () => {
+    const r = await h.call('CreateOpenIDConnectProvider', {
+      Url: 'https://127.0.0.1:7443',
+      'ClientIDList.member.1': 'sts.amazonaws.com',
+    })
+    assert.equal(r.status, 200, r.message)
+    const arn = `arn:aws:iam::${ACCT}:oidc-provider/127.0.0.1:7443`
+    assert.equal(xmlText(r.xml, 'OpenIDConnectProviderArn'), arn)
+    assert.equal(
+      xmlText(
+        (await h.call('GetOpenIDConnectProvider', { OpenIDConnectProviderArn: arn })).xml,
+        'Url',
+      ),
+      '127.0.0.1:7443',
+    )
+    assert.equal(
+      (await h.call('DeleteOpenIDConnectProvider', { OpenIDConnectProviderArn: arn })).status,
+      200,
+    )
+  })
+
   it('rejects malformed URLs, client ids, thumbprints and ARNs', async () => {
     const cases: [Record<string, string>, string, string][] = [
       [
@@ -126,7 +147,7 @@ describe('iam OIDC providers', () => {
         'Invalid Open ID Connect Provider URL',
       ],
       [
-        { Url: 'https://oidc.example.com:8443/x' },
+        { Url: 'https://oidc.example.com:http/x' },
         'ValidationError',
         'Invalid Open ID Connect Provider URL',
       ],
