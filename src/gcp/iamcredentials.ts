@@ -15,7 +15,7 @@ import { getBindings, getServiceAccount, type ServiceAccountRecord } from './rep
 import {
   GOOGLE_SIGNING_ISSUER,
   issueGoogleToken,
-  verifyGoogleToken,
+  verifyActiveGoogleToken,
   type FederatedTokenClaims,
 } from './tokens.ts'
 
@@ -55,7 +55,8 @@ export async function authenticateFederated(
   authorization: string | undefined,
 ): Promise<FederatedTokenClaims> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
-  const claims = match === null ? undefined : await verifyGoogleToken(ctx.db, match[1]!, ctx.now())
+  const claims =
+    match === null ? undefined : await verifyActiveGoogleToken(ctx.db, match[1]!, ctx.now())
   if (claims === undefined || claims.kind !== 'federated') {
     throw new GoogleApiError(
       'UNAUTHENTICATED',

@@ -18,7 +18,7 @@ import { GoogleApiError, GoogleStsError } from './errors.ts'
 import { generateAccessToken, generateIdToken } from './iamcredentials.ts'
 import { getBindings, getProject, getServiceAccount } from './repo.ts'
 import { exchangeToken, type StsSuccess } from './sts.ts'
-import { GOOGLE_SIGNING_ISSUER, verifyGoogleToken } from './tokens.ts'
+import { GOOGLE_SIGNING_ISSUER, verifyActiveGoogleToken } from './tokens.ts'
 
 export const STS_EVENT_SOURCE = 'sts.googleapis.com'
 export const IAM_CREDENTIALS_EVENT_SOURCE = 'iamcredentials.googleapis.com'
@@ -174,7 +174,7 @@ export const gcpModule: ProtocolModule = {
           new GoogleStsError('invalid_request', 'Missing required parameter: "token".'),
         )
       }
-      const claims = await verifyGoogleToken(ctx.db, token, ctx.now())
+      const claims = await verifyActiveGoogleToken(ctx.db, token, ctx.now())
       if (claims === undefined) return c.json({ active: false })
       const username = claims.kind === 'federated' ? claims.principal : claims.email
       return c.json({
@@ -197,7 +197,8 @@ export const gcpModule: ProtocolModule = {
           ? (await readParams(c).catch(() => ({}) as Record<string, string>))['access_token']
           : undefined)
       const now = ctx.now()
-      const claims = token === undefined ? undefined : await verifyGoogleToken(ctx.db, token, now)
+      const claims =
+        token === undefined ? undefined : await verifyActiveGoogleToken(ctx.db, token, now)
       if (claims === undefined)
         return c.json({ error: 'invalid_token', error_description: 'Invalid Value' }, 400)
       const expiresIn = Math.max(0, claims.exp - Math.floor(now.getTime() / 1000))
@@ -334,7 +335,8 @@ export const gcpModule: ProtocolModule = {
 
 async function authenticateAny(ctx: AppContext, authorization: string | undefined): Promise<void> {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
-  const claims = match === null ? undefined : await verifyGoogleToken(ctx.db, match[1]!, ctx.now())
+  const claims =
+    match === null ? undefined : await verifyActiveGoogleToken(ctx.db, match[1]!, ctx.now())
   if (claims === undefined) {
     throw new GoogleApiError('UNAUTHENTICATED', 'Request had invalid authentication credentials.')
   }

@@ -8,6 +8,7 @@ import { SignJWT, importJWK, jwtVerify, decodeProtectedHeader } from 'jose'
 import type { JWK } from 'jose'
 import { currentSigningKey, publishedKeys } from '../keys/store.ts'
 import type { Queryable } from '../store/db.ts'
+import { getPool, getServiceAccount } from './repo.ts'
 
 export const GOOGLE_SIGNING_ISSUER = 'google:sts'
 const TOKEN_ISSUER = 'https://sts.googleapis.com'
@@ -100,4 +101,23 @@ export async function verifyGoogleToken(
   } catch {
     return undefined
   }
+}
+
+/**
+ * `verifyGoogleToken`, plus what Google checks on use: a federated token dies with its pool (a disabled
+ * or deleted pool's tokens stop working) and a service-account token with its account.
+ */
+export async function verifyActiveGoogleToken(
+  db: Queryable,
+  token: string,
+  now: Date,
+): Promise<GoogleTokenClaims | undefined> {
+  const claims = await verifyGoogleToken(db, token, now)
+  if (claims === undefined) return undefined
+  if (claims.kind === 'federated') {
+    const pool = await getPool(db, claims.projectNumber, claims.poolId)
+    return pool === undefined || pool.disabled ? undefined : claims
+  }
+  const sa = await getServiceAccount(db, claims.uniqueId)
+  return sa === undefined || sa.disabled ? undefined : claims
 }

@@ -417,3 +417,46 @@ void test('malformed inputs never become server errors', async () => {
   const introspect = await fetch(`${server.baseUrl}/v1/introspect`, { method: 'POST', body: '' })
   assert.equal(introspect.status, 400)
 })
+
+void test('tokens of a disabled pool stop working', async () => {
+  const issuerUrl = (await getIssuer(server.ctx.db, 'default'))!.url
+  const aud = `//iam.googleapis.com/projects/${NUMBER}/locations/global/workloadIdentityPools/short/providers/local`
+  const r = await sts(exchangeForm(await mint(aud), aud))
+  assert.equal(r.status, 200)
+  const token = r.body['access_token'] as string
+  const setDisabled = (disabled: boolean) =>
+    applyConfig(
+      server.ctx.db,
+      `
+gcp:
+  projects:
+    - projectId: demo-project
+      projectNumber: '${NUMBER}'
+      pools:
+        - poolId: short
+          disabled: ${disabled}
+          sessionDuration: 600s
+          providers:
+            - providerId: local
+              oidc: { issuerUri: '${issuerUrl}' }
+`,
+      { accountId: '000000000000', region: 'us-east-1', now: new Date() },
+    )
+  const introspect = async () =>
+    (await (
+      await fetch(`${server.baseUrl}/v1/introspect`, {
+        method: 'POST',
+        body: new URLSearchParams({ token }),
+      })
+    ).json()) as { active: boolean }
+  assert.equal((await introspect()).active, true)
+  await setDisabled(true)
+  try {
+    assert.equal((await introspect()).active, false)
+    const exchange = await sts(exchangeForm(await mint(aud), aud))
+    assert.equal(exchange.body['error'], 'invalid_target')
+  } finally {
+    await setDisabled(false)
+  }
+  assert.equal((await introspect()).active, true)
+})
