@@ -9,6 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { randomBytes } from 'node:crypto'
+import { newSecretAccessKey, newUniqueId } from '../../src/aws/iam/ids.ts'
+import { createIamRepo } from '../../src/aws/iam/repo.ts'
+import { openDb } from '../../src/store/open.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 const bin = join(root, 'bin/podtrust.js')
@@ -40,6 +44,7 @@ void describe('Pod Identity through the CLI (cluster add, up --agent-port, token
   }
   let up: ChildProcess | undefined
   let output = ''
+  let admin = { accessKeyId: '', secretAccessKey: '' }
 
   before(async () => {
     const add = await run(
@@ -48,6 +53,43 @@ void describe('Pod Identity through the CLI (cluster add, up --agent-port, token
       baseEnv,
     )
     assert.equal(add.code, 0, add.stderr)
+    // An administrator for the IAM / EKS calls, written offline (`up` may also print its bootstrap admin).
+    const db = await openDb({ dataDir: dir })
+    try {
+      const iam = createIamRepo(db)
+      const now = new Date()
+      const rnd = (n: number) => randomBytes(n)
+      await iam.ensureAccount('000000000000', now)
+      await iam.insertUser({
+        accountId: '000000000000',
+        userName: 'pi-admin',
+        userId: newUniqueId('AIDA', '000000000000', rnd),
+        arn: 'arn:aws:iam::000000000000:user/pi-admin',
+        path: '/',
+        createDate: now,
+        tags: [],
+      })
+      await iam.attachPolicy(
+        '000000000000',
+        'user',
+        'pi-admin',
+        'arn:aws:iam::aws:policy/AdministratorAccess',
+        now,
+      )
+      admin = {
+        accessKeyId: newUniqueId('AKIA', '000000000000', rnd, 16),
+        secretAccessKey: newSecretAccessKey(rnd),
+      }
+      await iam.insertAccessKey({
+        ...admin,
+        status: 'Active',
+        accountId: '000000000000',
+        userName: 'pi-admin',
+        createDate: now,
+      })
+    } finally {
+      await db.close()
+    }
     const child = spawn(
       process.execPath,
       [
@@ -96,13 +138,12 @@ void describe('Pod Identity through the CLI (cluster add, up --agent-port, token
     if (!hasPython || !hasAws) return t.skip('boto3 or the aws CLI not found')
     const baseUrl = /podtrust ready on (http:\/\/\S+)/.exec(output)?.[1]
     const agentUrl = /agent\s+(http:\/\/\S+)/.exec(output)?.[1]
-    const keyId = /AWS_ACCESS_KEY_ID=(\S+)/.exec(output)?.[1]
-    const secret = /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(output)?.[1]
     assert.ok(baseUrl && agentUrl, output)
-    if (keyId === undefined || secret === undefined) {
-      return t.skip('`up` printed no bootstrap admin credentials (IAM bootstrap not registered)')
+    const adminEnv = {
+      ...baseEnv,
+      AWS_ACCESS_KEY_ID: admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
     }
-    const admin = { ...baseEnv, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secret }
     const trust = JSON.stringify({
       Version: '2012-10-17',
       Statement: [
@@ -127,7 +168,7 @@ void describe('Pod Identity through the CLI (cluster add, up --agent-port, token
         '--output',
         'json',
       ],
-      admin,
+      adminEnv,
     )
     assert.equal(role.code, 0, role.stderr)
     const roleArn = (JSON.parse(role.stdout) as { Role: { Arn: string } }).Role.Arn
@@ -147,7 +188,7 @@ void describe('Pod Identity through the CLI (cluster add, up --agent-port, token
         '--role-arn',
         roleArn,
       ],
-      admin,
+      adminEnv,
     )
     assert.equal(assoc.code, 0, assoc.stderr)
     const tokenFile = join(dir, 'pod-token')
