@@ -14,6 +14,7 @@ import { createRoleSession } from '../../identity/sessions.ts'
 import type { Caller } from '../../identity/types.ts'
 import { type CompiledPolicy, authorize, validatePolicy } from '../../policy/index.ts'
 import { compileCached } from '../eks/policy-cache.ts'
+import { Counter } from 'prom-client'
 import type { AppContext } from '../../server/context.ts'
 import { ensureIssuer, getIssuer } from '../../tokens/issuer.ts'
 import type { PodIdentityDeps, TrustCheck } from './assume.ts'
@@ -40,8 +41,25 @@ export function eksDepsFromContext(ctx: AppContext): EksDeps {
   }
 }
 
+const DECISIONS_METRIC = 'podtrust_pod_identity_decisions_total'
+
+/** AssumeRoleForPodIdentity outcomes on the server's registry (shared by the route and in-process agents). */
+function decisionsCounter(ctx: AppContext): Counter<'result'> | undefined {
+  const registry = ctx.metrics
+  if (registry === undefined) return undefined
+  const existing = registry.getSingleMetric(DECISIONS_METRIC)
+  if (existing !== undefined) return existing as Counter<'result'>
+  return new Counter({
+    name: DECISIONS_METRIC,
+    help: 'EKS Auth AssumeRoleForPodIdentity outcomes: Success or the error code',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  })
+}
+
 export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {
   const iam = createIamRepo(ctx.db)
+  const decisions = decisionsCounter(ctx)
   const eks = eksDepsFromContext(ctx)
   return {
     now: ctx.now,
@@ -98,6 +116,9 @@ export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {
     },
     authorizeCaller: (caller, clusterArn) =>
       authorizeCaller(ctx, caller as Caller, 'eks-auth:AssumeRoleForPodIdentity', clusterArn),
-    audit: (event) => ctx.audit.record(event),
+    audit: (event) => {
+      decisions?.inc({ result: event.errorCode ?? 'Success' })
+      return ctx.audit.record(event)
+    },
   }
 }
