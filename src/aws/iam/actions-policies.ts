@@ -145,10 +145,11 @@ const listPolicies: QueryHandler = (req, ctx) =>
       onlyAttached,
       ...(p['PathPrefix'] === undefined ? {} : { pathPrefix: p['PathPrefix'] }),
     })
-    if (usage === 'PermissionsPolicy')
-      all = all.filter((x) => x.attachmentCount > 0 || !onlyAttached)
+    // The usage filter keeps policies used that way (attached as permissions, or set as a boundary).
+    if (usage === 'PermissionsPolicy') all = all.filter((x) => x.attachmentCount > 0)
     if (usage === 'PermissionsBoundary')
-      all = all.filter((x) => x.permissionsBoundaryUsageCount > 0 || !onlyAttached)
+      all = all.filter((x) => x.permissionsBoundaryUsageCount > 0)
+    all = all.filter((x) => x.permissionsBoundaryUsageCount > 0 || !onlyAttached)
     const page = paginate(all, req)
     return { Policies: page.items.map((x) => policyXml(x, 'list')), ...pageFields(page) }
   })
