@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { AuditEvent } from '../audit/types.ts'
 import type { AppContext } from '../server/context.ts'
 import type { ProtocolModule } from '../server/module.ts'
@@ -22,6 +23,7 @@ import {
 } from './exchange.ts'
 
 export const ENTRA_EVENT_SOURCE = 'login.microsoftonline.com'
+const MAX_BODY_BYTES = 64 * 1024
 
 /** The authority clients reached us at: scheme + host (+ port), no trailing slash. */
 export function authorityOf(c: Context): string {
@@ -156,7 +158,13 @@ export const azureModule: ProtocolModule = {
       }
     })
 
-    app.post('/:tenant/oauth2/v2.0/token', async (c) => {
+    // Assertions are a few KB; a bounded body keeps a flood of large posts from exhausting memory.
+    const limit = bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        sendError(c, new EntraError(900144, 'The request body is too large.'), ctx, randomUUID()),
+    })
+    app.post('/:tenant/oauth2/v2.0/token', limit, async (c) => {
       const tenant = c.req.param('tenant')
       const form = await readForm(c)
       const correlationId =

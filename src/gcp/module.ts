@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { AuditEvent } from '../audit/types.ts'
 import { publishedKeys } from '../keys/store.ts'
 import type { AppContext } from '../server/context.ts'
@@ -21,6 +22,7 @@ import { exchangeToken, type StsSuccess } from './sts.ts'
 import { GOOGLE_SIGNING_ISSUER, verifyActiveGoogleToken } from './tokens.ts'
 
 export const STS_EVENT_SOURCE = 'sts.googleapis.com'
+const MAX_BODY_BYTES = 64 * 1024
 export const IAM_CREDENTIALS_EVENT_SOURCE = 'iamcredentials.googleapis.com'
 
 /** Form or JSON body as string fields (Google STS accepts both encodings). */
@@ -143,7 +145,24 @@ const SA_METHOD =
 export const gcpModule: ProtocolModule = {
   name: 'gcp',
   mount(app: Hono, ctx: AppContext) {
-    app.post('/v1/token', async (c) => {
+    // Subject tokens are a few KB; bounded bodies keep large posts from exhausting memory.
+    const stsLimit = bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        stsErrorResponse(
+          c,
+          new GoogleStsError('invalid_request', 'The request body is too large.'),
+        ),
+    })
+    const apiLimit = bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        apiErrorResponse(
+          c,
+          new GoogleApiError('INVALID_ARGUMENT', 'The request body is too large.'),
+        ),
+    })
+    app.post('/v1/token', stsLimit, async (c) => {
       const requestId = randomUUID()
       let form: Record<string, string> = {}
       try {
@@ -159,7 +178,7 @@ export const gcpModule: ProtocolModule = {
       }
     })
 
-    app.post('/v1/introspect', async (c) => {
+    app.post('/v1/introspect', stsLimit, async (c) => {
       let form: Record<string, string>
       try {
         form = await readParams(c)
@@ -224,7 +243,7 @@ export const gcpModule: ProtocolModule = {
       })
     }
     app.get('/tokeninfo', tokenInfo)
-    app.post('/tokeninfo', tokenInfo)
+    app.post('/tokeninfo', stsLimit, tokenInfo)
 
     app.get('/google/.well-known/openid-configuration', (c) => {
       const origin = new URL(c.req.url).origin
@@ -252,7 +271,7 @@ export const gcpModule: ProtocolModule = {
       })
     })
 
-    app.post('/v1/projects/*', async (c, next) => {
+    app.post('/v1/projects/*', apiLimit, async (c, next) => {
       const match = SA_METHOD.exec(safeDecode(c.req.path))
       if (match === null) return next()
       const [, project, account, method] = match as unknown as [string, string, string, string]

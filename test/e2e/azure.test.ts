@@ -263,3 +263,13 @@ void test('env-only WorkloadIdentityCredential works with the adfs authority (no
   }
   assert.ok(keys.keys.length >= 1)
 })
+
+void test('oversized token requests are refused in Entra shape', async () => {
+  const res = await fetch(`${server.baseUrl}/${TENANT}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_assertion: 'x'.repeat(100 * 1024) }),
+  })
+  assert.equal(res.status, 400)
+  assert.deepEqual(((await res.json()) as { error_codes: number[] }).error_codes, [900144])
+})

@@ -460,3 +460,27 @@ gcp:
   }
   assert.equal((await introspect()).active, true)
 })
+
+void test('oversized bodies are refused in Google shapes', async () => {
+  const big = 'x'.repeat(100 * 1024)
+  const res = await fetch(`${server.baseUrl}/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ subject_token: big }),
+  })
+  assert.equal(res.status, 400)
+  assert.equal(((await res.json()) as { error: string }).error, 'invalid_request')
+  const api = await fetch(
+    `${server.baseUrl}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: [big] }),
+    },
+  )
+  assert.equal(api.status, 400)
+  assert.equal(
+    ((await api.json()) as { error: { status: string } }).error.status,
+    'INVALID_ARGUMENT',
+  )
+})
