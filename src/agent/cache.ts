@@ -18,6 +18,11 @@ export interface CacheOptions {
   renewAfterSeconds?: number
   /** Never serve cached credentials with less than this left (default 1200 s = 20 min). */
   minServeSeconds?: number
+  /**
+   * Background renewals per second (default 3, the reference agent's refresh QPS): a node full of pods
+   * renewing at once does not flood EKS Auth. Synchronous fetches (cache misses) are never held back.
+   */
+  refreshPerSecond?: number
 }
 
 interface Entry {
@@ -48,6 +53,17 @@ export function createCredentialCache(options: CacheOptions): CredentialCache {
   const entries = new Map<string, Entry>()
   const inflight = new Map<string, Promise<PodCredentials>>()
   const stats = { hits: 0, misses: 0, backgroundRefreshes: 0 }
+  const rate = options.refreshPerSecond ?? 3
+  // Token bucket for background renewals: `rate` per second, bursts of `rate`.
+  let bucket = rate
+  let bucketAt = options.now().getTime()
+  function takeRefreshToken(now: number): boolean {
+    bucket = Math.min(rate, bucket + ((now - bucketAt) / 1000) * rate)
+    bucketAt = now
+    if (bucket < 1) return false
+    bucket -= 1
+    return true
+  }
 
   function store(key: string, creds: PodCredentials): void {
     const fetched = options.now().getTime()
@@ -87,7 +103,7 @@ export function createCredentialCache(options: CacheOptions): CredentialCache {
         entries.delete(key)
         entries.set(key, entry)
         stats.hits++
-        if (now >= entry.renewAt && entry.refreshing === undefined) {
+        if (now >= entry.renewAt && entry.refreshing === undefined && takeRefreshToken(now)) {
           stats.backgroundRefreshes++
           entry.refreshing = fetchShared(key, token)
           // A failed background refresh keeps the still-valid entry; the next request past renewAt retries.

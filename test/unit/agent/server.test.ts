@@ -235,3 +235,36 @@ void describe('agent credentials from the standard AWS environment', () => {
     }
   })
 })
+
+void describe('credential cache background renewal rate', () => {
+  void it('renews at most refreshPerSecond tokens per second in the background', async () => {
+    const { createCredentialCache } = await import('../../../src/agent/cache.ts')
+    let now = T0
+    const calls: string[] = []
+    const cache = createCredentialCache({
+      now: () => new Date(now),
+      refreshPerSecond: 2,
+      source: async (token) => {
+        calls.push(token)
+        return {
+          accessKeyId: 'A',
+          secretAccessKey: 'S',
+          sessionToken: `t-${calls.length}`,
+          expiration: new Date(now + 3600 * 1000),
+          roleArn: 'arn:aws:sts::111122223333:assumed-role/r/s',
+        }
+      },
+    })
+    for (let i = 0; i < 5; i++) await cache.get(`tok-${i}`)
+    assert.equal(calls.length, 5)
+    now += 31 * 60 * 1000 // every entry is past its renewal point
+    for (let i = 0; i < 5; i++) assert.equal((await cache.get(`tok-${i}`)).cached, true)
+    await new Promise((r) => setTimeout(r, 10))
+    assert.equal(calls.length, 5 + 2, 'a burst of 2')
+    now += 1000
+    for (let i = 0; i < 5; i++) await cache.get(`tok-${i}`)
+    await new Promise((r) => setTimeout(r, 10))
+    assert.equal(calls.length, 5 + 4, 'two more after one second')
+    assert.equal(cache.stats().backgroundRefreshes, 4)
+  })
+})
