@@ -149,7 +149,6 @@ const listPolicies: QueryHandler = (req, ctx) =>
     if (usage === 'PermissionsPolicy') all = all.filter((x) => x.attachmentCount > 0)
     if (usage === 'PermissionsBoundary')
       all = all.filter((x) => x.permissionsBoundaryUsageCount > 0)
-    all = all.filter((x) => x.permissionsBoundaryUsageCount > 0 || !onlyAttached)
     const page = paginate(all, req)
     return { Policies: page.items.map((x) => policyXml(x, 'list')), ...pageFields(page) }
   })
