@@ -7,6 +7,7 @@ import { createEksRepo } from '../../../src/aws/eks/repo.ts'
 import type { EksDeps } from '../../../src/aws/eks/service.ts'
 import type { Db } from '../../../src/store/db.ts'
 import { openDb } from '../../../src/store/open.ts'
+import { type Engine, openTestDb } from '../store/engines.ts'
 
 export const ACCOUNT = '111122223333'
 export const REGION = 'us-west-2'
@@ -18,11 +19,27 @@ export interface TestStore {
   close(): Promise<void>
 }
 
-export async function openTestStore(options: { roles?: string[] } = {}): Promise<TestStore> {
+export async function openTestStore(
+  options: { roles?: string[]; engine?: Engine } = {},
+): Promise<TestStore> {
+  if (options.engine === 'postgres') {
+    const t = await openTestDb('postgres', { migrations: eksMigrations })
+    return build(t.db, () => t.cleanup(), options.roles)
+  }
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-eks-'))
   const db = await openDb({ dataDir: dir, migrations: eksMigrations })
+  return build(
+    db,
+    async () => {
+      await db.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+    options.roles,
+  )
+}
+
+function build(db: Db, cleanup: () => Promise<void>, roles: string[] | undefined): TestStore {
   const clock = { now: new Date('2026-01-01T00:00:00Z') }
-  const roles = options.roles
   const deps: EksDeps = {
     repo: createEksRepo(db),
     now: () => clock.now,
@@ -35,10 +52,7 @@ export async function openTestStore(options: { roles?: string[] } = {}): Promise
     db,
     deps,
     clock,
-    async close() {
-      await db.close()
-      rmSync(dir, { recursive: true, force: true })
-    },
+    close: cleanup,
   }
 }
 
