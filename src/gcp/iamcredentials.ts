@@ -13,7 +13,7 @@ import { GoogleApiError } from './errors.ts'
 import { memberMatches } from './federation.ts'
 import { getBindings, getServiceAccount, type ServiceAccountRecord } from './repo.ts'
 import {
-  GOOGLE_SIGNING_ISSUER,
+  GOOGLE_ID_TOKEN_ISSUER,
   issueGoogleToken,
   verifyActiveGoogleToken,
   type FederatedTokenClaims,
@@ -211,7 +211,7 @@ export async function generateIdToken(
   }
   checkDelegates(input.body['delegates'])
   const now = ctx.now()
-  const key = await currentSigningKey(ctx.db, GOOGLE_SIGNING_ISSUER, now)
+  const key = await currentSigningKey(ctx.db, GOOGLE_ID_TOKEN_ISSUER, now)
   const iat = Math.floor(now.getTime() / 1000)
   const claims: Record<string, unknown> = { azp: sa.uniqueId, sub: sa.uniqueId }
   if (input.body['includeEmail'] === true) {

@@ -19,7 +19,7 @@ import { GoogleApiError, GoogleStsError } from './errors.ts'
 import { generateAccessToken, generateIdToken } from './iamcredentials.ts'
 import { getBindings, getProject, getServiceAccount } from './repo.ts'
 import { exchangeToken, type StsSuccess } from './sts.ts'
-import { GOOGLE_SIGNING_ISSUER, verifyActiveGoogleToken } from './tokens.ts'
+import { GOOGLE_ID_TOKEN_ISSUER, verifyActiveGoogleToken } from './tokens.ts'
 
 export const STS_EVENT_SOURCE = 'sts.googleapis.com'
 const MAX_BODY_BYTES = 64 * 1024
@@ -256,7 +256,7 @@ export const gcpModule: ProtocolModule = {
       })
     })
     app.get('/google/oauth2/v3/certs', async (c) =>
-      c.json({ keys: await publishedKeys(ctx.db, GOOGLE_SIGNING_ISSUER, ctx.now()) }),
+      c.json({ keys: await publishedKeys(ctx.db, GOOGLE_ID_TOKEN_ISSUER, ctx.now()) }),
     )
 
     app.get('/v1/projects/:project', async (c, next) => {

@@ -6,11 +6,18 @@
  */
 import { SignJWT, importJWK, jwtVerify, decodeProtectedHeader } from 'jose'
 import type { JWK } from 'jose'
-import { currentSigningKey, publishedKeys } from '../keys/store.ts'
+import {
+  currentSigningKey,
+  listSigningKeys,
+  publishedKeys,
+  rotateSigningKey,
+} from '../keys/store.ts'
 import type { Queryable } from '../store/db.ts'
 import { getPool, getServiceAccount } from './repo.ts'
 
 export const GOOGLE_SIGNING_ISSUER = 'google:sts'
+/** ID tokens from generateIdToken: RS256 like Google's, published at /google/oauth2/v3/certs. */
+export const GOOGLE_ID_TOKEN_ISSUER = 'google:id-tokens'
 const TOKEN_ISSUER = 'https://sts.googleapis.com'
 const FEDERATED_PREFIX = 'ya29.d.'
 const SERVICE_ACCOUNT_PREFIX = 'ya29.c.'
@@ -43,11 +50,30 @@ export interface ServiceAccountTokenClaims {
 
 export type GoogleTokenClaims = FederatedTokenClaims | ServiceAccountTokenClaims
 
+const initialized = new WeakSet<object>()
+
+/**
+ * Access tokens are opaque to clients and only podtrust verifies them, so they use ES256, about six times
+ * cheaper to sign than RSA-2048: the issuer's first key is created as ES256 (the key store's default is RS256).
+ */
+async function ensureAccessTokenKey(db: Queryable, now: Date): Promise<void> {
+  if (initialized.has(db)) return
+  if ((await listSigningKeys(db, GOOGLE_SIGNING_ISSUER)).length === 0) {
+    await rotateSigningKey(db, GOOGLE_SIGNING_ISSUER, {
+      now,
+      alg: 'ES256',
+      activationDelaySeconds: 0,
+    })
+  }
+  initialized.add(db)
+}
+
 export async function issueGoogleToken(
   db: Queryable,
   claims: GoogleTokenClaims,
   now: Date,
 ): Promise<string> {
+  await ensureAccessTokenKey(db, now)
   const key = await currentSigningKey(db, GOOGLE_SIGNING_ISSUER, now)
   const { iat, exp, ...rest } = claims
   const jws = await new SignJWT({ ...rest })
