@@ -5,6 +5,7 @@ import type { SuiteResult } from './suite.ts'
 const suites: Record<string, () => Promise<{ run(dir?: string): Promise<SuiteResult> }>> = {
   sigv4: () => import('./sigv4.ts'),
   'iam-policy': () => import('./iam-policy.ts'),
+  'iam-api': () => import('./iam-api.ts'),
 }
 
 const [name, dir] = process.argv.slice(2)
