@@ -51,11 +51,11 @@ function stop(child: ChildProcess): Promise<void> {
   })
 }
 
-describe('podtrust up + admin-credentials', () => {
+void describe('podtrust up + admin-credentials', () => {
   const dir = tempDir('podtrust-iam-admin-')
   after(() => removeDir(dir))
 
-  it('prints a working administrator key that survives a restart', async (t) => {
+  void it('prints a working administrator key that survives a restart', async (t) => {
     if (findOnPath('aws') === undefined) return t.skip('aws CLI not found')
     const dataDir = join(dir, 'data')
     let server = await startUp(dataDir)

@@ -41,7 +41,7 @@ const TRUST = {
   ],
 }
 
-describe('iam e2e', () => {
+void describe('iam e2e', () => {
   let server: RunningServer
   let dir: string
   let keys: { accessKeyId: string; secretAccessKey: string }
@@ -72,7 +72,7 @@ describe('iam e2e', () => {
       AWS_ENDPOINT_URL_IAM: server.baseUrl,
     })
 
-  it('AWS CLI: the walkthrough (OIDC provider, role from file://, attach AWS managed policy) and errors', async (t) => {
+  void it('AWS CLI: the walkthrough (OIDC provider, role from file://, attach AWS managed policy) and errors', async (t) => {
     if (findOnPath('aws') === undefined) return t.skip('aws CLI not found')
     const env = awsEnv('cli')
     const aws = (...args: string[]) =>
@@ -256,7 +256,7 @@ describe('iam e2e', () => {
     assert.match(r.stderr, /\(NoSuchEntity\)/)
   })
 
-  it('boto3: roles, policies with versions, OIDC provider tags, users and errors', async (t) => {
+  void it('boto3: roles, policies with versions, OIDC provider tags, users and errors', async (t) => {
     if (!(await pythonHas('boto3'))) return t.skip('python3 with boto3 not found')
     const script = `
 import json, boto3, botocore
@@ -338,7 +338,7 @@ print(json.dumps(out))
     ])
   })
 
-  it('AWS SDK for JS v3: role and policy round trip', async () => {
+  void it('AWS SDK for JS v3: role and policy round trip', async () => {
     const iam = new IAMClient({
       endpoint: server.baseUrl,
       region: 'us-east-1',
@@ -398,7 +398,7 @@ print(json.dumps(out))
     }
   })
 
-  it('rejects unsigned and wrongly signed IAM calls', async () => {
+  void it('rejects unsigned and wrongly signed IAM calls', async () => {
     const res = await fetch(server.baseUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },

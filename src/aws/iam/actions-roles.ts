@@ -255,8 +255,9 @@ const putRolePermissionsBoundary: QueryHandler = (req, ctx) =>
 const deleteRolePermissionsBoundary: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const role = await authorizedRole(env, 'DeleteRolePermissionsBoundary')
-    const { permissionsBoundaryArn: _dropped, ...rest } = role
-    await env.repo.updateRole(rest)
+    const updated = { ...role }
+    delete updated.permissionsBoundaryArn
+    await env.repo.updateRole(updated)
     return undefined
   })
 

@@ -521,12 +521,10 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         })
         await repo.insertUser(user)
       } else {
-        const { permissionsBoundaryArn: _old, ...rest } = user
-        await repo.updateUser({
-          ...rest,
-          tags: c.tags,
-          ...(boundary === undefined ? {} : { permissionsBoundaryArn: boundary }),
-        })
+        const updated = { ...user, tags: c.tags }
+        if (boundary === undefined) delete updated.permissionsBoundaryArn
+        else updated.permissionsBoundaryArn = boundary
+        await repo.updateUser(updated)
       }
       await syncPolicies(repo, accountId, 'user', user.userName, c, c.path_, env.now)
       for (const [j, k] of c.accessKeys.entries()) {

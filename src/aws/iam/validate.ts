@@ -48,8 +48,10 @@ const POLICY_PATH = /^((\/[A-Za-z0-9.,+@=_-]+)*)\/$/
 const POLICY_PATH_SHOWN = '((/[A-Za-z0-9\\.,\\+@=_-]+)*)/'
 const PATH_PREFIX = /^\/[\u0021-\u007F]*$/
 const PATH_PREFIX_SHOWN = '\\u002F[\\u0021-\\u007F]*'
+// eslint-disable-next-line no-control-regex -- TAB, LF and CR are the characters IAM's pattern allows
 const DOCUMENT_CHARS = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/
 const DOCUMENT_SHOWN = '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+'
+// eslint-disable-next-line no-control-regex -- TAB, LF and CR are the characters IAM's pattern allows
 const DESCRIPTION = /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/
 const DESCRIPTION_SHOWN = '[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*'
 

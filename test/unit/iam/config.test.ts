@@ -72,11 +72,11 @@ roles:
 `
 
 for (const engine of engines) {
-  describe(`iam config sections (${engine})`, async () => {
+  void describe(`iam config sections (${engine})`, async () => {
     const skip = engine === 'postgres' ? await postgresSkipReason() : undefined
     const opts = skip === undefined ? {} : { skip }
 
-    it('applies idempotently and export round-trips', opts, async () => {
+    void it('applies idempotently and export round-trips', opts, async () => {
       const t = await openTestDb(engine, { migrations: iamMigrations })
       try {
         assert.deepEqual(await applyConfig(t.db, YAML, env, sections), [
@@ -147,7 +147,7 @@ for (const engine of engines) {
   })
 }
 
-describe('iam config sections: malformed input', () => {
+void describe('iam config sections: malformed input', () => {
   const bad: [string, RegExp][] = [
     ['roles: {}', /^roles: expected a list/],
     ['roles:\n  - name: a\n', /^roles\[0\]\.assumeRolePolicy: is required/],
@@ -196,7 +196,7 @@ describe('iam config sections: malformed input', () => {
     ['accounts:\n  - id: "12"\n', /^accounts\[0\]\.id: /],
   ]
   for (const [yaml, message] of bad) {
-    it(`rejects ${JSON.stringify(yaml).slice(0, 70)}`, async () => {
+    void it(`rejects ${JSON.stringify(yaml).slice(0, 70)}`, async () => {
       const t = await openTestDb('sqlite', { migrations: iamMigrations })
       try {
         await assert.rejects(applyConfig(t.db, yaml, env, sections), (err: unknown) => {

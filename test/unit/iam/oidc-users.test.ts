@@ -6,7 +6,7 @@ import { ACCT, openHarness, xmlAll, xmlText, type Harness } from './harness.ts'
 const PROVIDER = `arn:aws:iam::${ACCT}:oidc-provider/oidc.example.com/id/ABC`
 const TP = 'a'.repeat(40)
 
-describe('iam OIDC providers', () => {
+void describe('iam OIDC providers', () => {
   let h: Harness
   before(async () => {
     h = await openHarness()
@@ -15,7 +15,7 @@ describe('iam OIDC providers', () => {
     await h.cleanup()
   })
 
-  it('creates, reads, lists and deletes with AWS messages', async () => {
+  void it('creates, reads, lists and deletes with AWS messages', async () => {
     const r = await h.call('CreateOpenIDConnectProvider', {
       Url: 'https://oidc.example.com/id/ABC',
       'ClientIDList.member.1': 'sts.amazonaws.com',
@@ -118,7 +118,7 @@ describe('iam OIDC providers', () => {
     )
   })
 
-  it("accepts podtrust's own issuer with a port (https://127.0.0.1:7443)", async () => {
+  void it("accepts podtrust's own issuer with a port (https://127.0.0.1:7443)", async () => {
     const r = await h.call('CreateOpenIDConnectProvider', {
       Url: 'https://127.0.0.1:7443',
       'ClientIDList.member.1': 'sts.amazonaws.com',
@@ -139,7 +139,7 @@ describe('iam OIDC providers', () => {
     )
   })
 
-  it('rejects malformed URLs, client ids, thumbprints and ARNs', async () => {
+  void it('rejects malformed URLs, client ids, thumbprints and ARNs', async () => {
     const cases: [Record<string, string>, string, string][] = [
       [
         { Url: 'http://oidc.example.com' },
@@ -230,7 +230,7 @@ describe('iam OIDC providers', () => {
   })
 })
 
-describe('iam users and access keys', () => {
+void describe('iam users and access keys', () => {
   let h: Harness
   before(async () => {
     h = await openHarness()
@@ -239,7 +239,7 @@ describe('iam users and access keys', () => {
     await h.cleanup()
   })
 
-  it('creates users and keys, enforces quotas and delete order', async () => {
+  void it('creates users and keys, enforces quotas and delete order', async () => {
     const u = await h.call('CreateUser', {
       UserName: 'ci-bot',
       'Tags.member.1.Key': 't',
@@ -348,7 +348,7 @@ describe('iam users and access keys', () => {
     assert.deepEqual(xmlAll((await h.call('ListUsers')).xml, 'UserName'), ['podtrust-admin'])
   })
 
-  it('authorizes every action with the caller policies and AWS AccessDenied wording', async () => {
+  void it('authorizes every action with the caller policies and AWS AccessDenied wording', async () => {
     await h.call('CreateUser', { UserName: 'reader' })
     const reader: Caller = {
       ...h.admin,
@@ -387,7 +387,7 @@ describe('iam users and access keys', () => {
     assert.equal(anonymous.status, 403)
   })
 
-  it('returns GetAccountAuthorizationDetails in the GAAD shape with filters and pagination', async () => {
+  void it('returns GetAccountAuthorizationDetails in the GAAD shape with filters and pagination', async () => {
     await h.call('CreateRole', {
       RoleName: 'app',
       AssumeRolePolicyDocument:

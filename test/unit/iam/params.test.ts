@@ -77,7 +77,7 @@ const NO_REQUIRED = [
   'GetAccountAuthorizationDetails',
 ]
 
-describe('iam action parameters', () => {
+void describe('iam action parameters', () => {
   let h: Harness
   before(async () => {
     h = await openHarness()
@@ -86,7 +86,7 @@ describe('iam action parameters', () => {
     await h.cleanup()
   })
 
-  it('every registered action is covered by this table', () => {
+  void it('every registered action is covered by this table', () => {
     assert.deepEqual(
       Object.keys(iamActions).sort(),
       [...Object.keys(REQUIRED), ...NO_REQUIRED].sort(),
@@ -94,7 +94,7 @@ describe('iam action parameters', () => {
   })
 
   for (const [action, member] of Object.entries(REQUIRED)) {
-    it(`${action} without parameters names the missing \`${member}\``, async () => {
+    void it(`${action} without parameters names the missing \`${member}\``, async () => {
       const r = await h.call(action, {})
       assert.equal(r.status, 400)
       assert.equal(r.code, 'ValidationError')
@@ -108,7 +108,7 @@ describe('iam action parameters', () => {
   }
 
   for (const action of NO_REQUIRED) {
-    it(`${action} works without parameters and rejects a bad MaxItems/Marker`, async () => {
+    void it(`${action} works without parameters and rejects a bad MaxItems/Marker`, async () => {
       assert.equal((await h.call(action, {})).status, 200)
       if (
         action === 'GetUser' ||
@@ -129,7 +129,7 @@ describe('iam action parameters', () => {
     })
   }
 
-  it('rejects bad tags, tag keys, booleans and enums', async () => {
+  void it('rejects bad tags, tag keys, booleans and enums', async () => {
     const role = {
       RoleName: 'r',
       AssumeRolePolicyDocument:
@@ -212,7 +212,7 @@ describe('iam action parameters', () => {
   })
 })
 
-describe('podtrust admin-credentials', () => {
+void describe('podtrust admin-credentials', () => {
   const sink = () => {
     const chunks: string[] = []
     const stream = new Writable({
@@ -224,7 +224,7 @@ describe('podtrust admin-credentials', () => {
     return { stream, text: () => chunks.join('') }
   }
 
-  it('prints export lines, idempotently, and rejects bad arguments', async () => {
+  void it('prints export lines, idempotently, and rejects bad arguments', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'podtrust-admin-'))
     try {
       const io = () => {

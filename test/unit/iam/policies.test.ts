@@ -9,7 +9,7 @@ const DOC = (action: string) =>
   })
 const ARN = `arn:aws:iam::${ACCT}:policy/S3ReadOnlyPolicy`
 
-describe('iam managed policies', () => {
+void describe('iam managed policies', () => {
   let h: Harness
   before(async () => {
     h = await openHarness()
@@ -18,7 +18,7 @@ describe('iam managed policies', () => {
     await h.cleanup()
   })
 
-  it('creates a policy (ANPA id, v1 default) and rejects duplicates and malformed documents', async () => {
+  void it('creates a policy (ANPA id, v1 default) and rejects duplicates and malformed documents', async () => {
     const r = await h.call('CreatePolicy', {
       PolicyName: 'S3ReadOnlyPolicy',
       PolicyDocument: DOC('s3:GetObject'),
@@ -85,7 +85,7 @@ describe('iam managed policies', () => {
     }
   })
 
-  it('manages versions: create, limit of 5, set default, delete rules', async () => {
+  void it('manages versions: create, limit of 5, set default, delete rules', async () => {
     const v2 = await h.call('CreatePolicyVersion', {
       PolicyArn: ARN,
       PolicyDocument: DOC('s3:ListBucket'),
@@ -154,7 +154,7 @@ describe('iam managed policies', () => {
     )
   })
 
-  it('lists AWS and local policies, serves AWS managed documents, and refuses writes to them', async () => {
+  void it('lists AWS and local policies, serves AWS managed documents, and refuses writes to them', async () => {
     const aws = await h.call('GetPolicy', {
       PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
     })
@@ -204,7 +204,7 @@ describe('iam managed policies', () => {
     )
   })
 
-  it('refuses to delete attached or multi-version policies, then deletes', async () => {
+  void it('refuses to delete attached or multi-version policies, then deletes', async () => {
     await h.call('CreateRole', {
       RoleName: 'r',
       AssumeRolePolicyDocument:

@@ -25,64 +25,68 @@ function role(name: string, path = '/'): RoleRecord {
 }
 
 for (const engine of engines) {
-  describe(`iam repo (${engine})`, async () => {
+  void describe(`iam repo (${engine})`, async () => {
     const skip = engine === 'postgres' ? await postgresSkipReason() : undefined
     const opts = skip === undefined ? {} : { skip }
 
-    it('stores roles with case-insensitive names and finds them by arn and id', opts, async () => {
-      const t = await openTestDb(engine, { migrations: iamMigrations })
-      try {
-        const iam = createIamRepo(t.db)
-        const r = role('App', '/team/')
-        await iam.insertRole(r)
-        await assert.rejects(iam.insertRole({ ...role('app'), roleId: 'AROAXXXXXXXXXXXXXXXXX' }))
-        const got = await iam.getRole(ACCT, 'APP')
-        assert.equal(got?.roleName, 'App')
-        assert.equal(got?.arn, `arn:aws:iam::${ACCT}:role/team/App`)
-        assert.deepEqual(got?.tags, [{ key: 'team', value: 'a' }])
-        assert.equal(got?.createDate.getTime(), NOW.getTime())
-        assert.equal((await iam.getRoleByArn(r.arn))?.roleId, r.roleId)
-        assert.equal(
-          (await iam.getRoleByArn(`arn:aws:iam::${ACCT}:role/team/app`))?.roleId,
-          r.roleId,
-        )
-        assert.equal(await iam.getRoleByArn(`arn:aws:iam::${ACCT}:role/other/App`), undefined)
-        assert.equal((await iam.getRoleById(r.roleId))?.roleName, 'App')
-        await iam.updateRole({
-          ...r,
-          maxSessionDuration: 7200,
-          description: 'd',
-          permissionsBoundaryArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
-        })
-        const upd = await iam.getRole(ACCT, 'app')
-        assert.equal(upd?.maxSessionDuration, 7200)
-        assert.equal(upd?.description, 'd')
-        assert.equal(
-          (await iam.getManagedPolicy('arn:aws:iam::aws:policy/ReadOnlyAccess'))
-            ?.permissionsBoundaryUsageCount,
-          1,
-        )
-        await iam.insertRole(role('beta'))
-        assert.deepEqual(
-          (await iam.listRoles(ACCT)).map((x) => x.roleName),
-          ['App', 'beta'],
-        )
-        assert.deepEqual(
-          (await iam.listRoles(ACCT, '/team/')).map((x) => x.roleName),
-          ['App'],
-        )
-        assert.equal(await iam.countRoles(ACCT), 2)
-        await iam.recordRoleUse(r.arn, NOW, 'us-east-1')
-        assert.equal((await iam.getRole(ACCT, 'App'))?.roleLastUsed?.region, 'us-east-1')
-        assert.equal(await iam.deleteRole(ACCT, 'APP'), true)
-        assert.equal(await iam.deleteRole(ACCT, 'APP'), false)
-        assert.equal(await iam.getRole(ACCT, 'App'), undefined)
-      } finally {
-        await t.cleanup()
-      }
-    })
+    void it(
+      'stores roles with case-insensitive names and finds them by arn and id',
+      opts,
+      async () => {
+        const t = await openTestDb(engine, { migrations: iamMigrations })
+        try {
+          const iam = createIamRepo(t.db)
+          const r = role('App', '/team/')
+          await iam.insertRole(r)
+          await assert.rejects(iam.insertRole({ ...role('app'), roleId: 'AROAXXXXXXXXXXXXXXXXX' }))
+          const got = await iam.getRole(ACCT, 'APP')
+          assert.equal(got?.roleName, 'App')
+          assert.equal(got?.arn, `arn:aws:iam::${ACCT}:role/team/App`)
+          assert.deepEqual(got?.tags, [{ key: 'team', value: 'a' }])
+          assert.equal(got?.createDate.getTime(), NOW.getTime())
+          assert.equal((await iam.getRoleByArn(r.arn))?.roleId, r.roleId)
+          assert.equal(
+            (await iam.getRoleByArn(`arn:aws:iam::${ACCT}:role/team/app`))?.roleId,
+            r.roleId,
+          )
+          assert.equal(await iam.getRoleByArn(`arn:aws:iam::${ACCT}:role/other/App`), undefined)
+          assert.equal((await iam.getRoleById(r.roleId))?.roleName, 'App')
+          await iam.updateRole({
+            ...r,
+            maxSessionDuration: 7200,
+            description: 'd',
+            permissionsBoundaryArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+          })
+          const upd = await iam.getRole(ACCT, 'app')
+          assert.equal(upd?.maxSessionDuration, 7200)
+          assert.equal(upd?.description, 'd')
+          assert.equal(
+            (await iam.getManagedPolicy('arn:aws:iam::aws:policy/ReadOnlyAccess'))
+              ?.permissionsBoundaryUsageCount,
+            1,
+          )
+          await iam.insertRole(role('beta'))
+          assert.deepEqual(
+            (await iam.listRoles(ACCT)).map((x) => x.roleName),
+            ['App', 'beta'],
+          )
+          assert.deepEqual(
+            (await iam.listRoles(ACCT, '/team/')).map((x) => x.roleName),
+            ['App'],
+          )
+          assert.equal(await iam.countRoles(ACCT), 2)
+          await iam.recordRoleUse(r.arn, NOW, 'us-east-1')
+          assert.equal((await iam.getRole(ACCT, 'App'))?.roleLastUsed?.region, 'us-east-1')
+          assert.equal(await iam.deleteRole(ACCT, 'APP'), true)
+          assert.equal(await iam.deleteRole(ACCT, 'APP'), false)
+          assert.equal(await iam.getRole(ACCT, 'App'), undefined)
+        } finally {
+          await t.cleanup()
+        }
+      },
+    )
 
-    it(
+    void it(
       'returns inline and attached managed documents (default versions) for roles',
       opts,
       async () => {
@@ -159,7 +163,7 @@ for (const engine of engines) {
       },
     )
 
-    it('stores OIDC providers, users and access keys', opts, async () => {
+    void it('stores OIDC providers, users and access keys', opts, async () => {
       const t = await openTestDb(engine, { migrations: iamMigrations })
       try {
         const iam = createIamRepo(t.db)
@@ -250,8 +254,8 @@ for (const engine of engines) {
   })
 }
 
-describe('iam ids', () => {
-  it('encodes the account in new-generation ids like AWS', () => {
+void describe('iam ids', () => {
+  void it('encodes the account in new-generation ids like AWS', () => {
     assert.equal(accountFromId('ASIAY34FZKBOKMUTVV7A'), '609629065308')
     for (const acct of [
       '000000000000',

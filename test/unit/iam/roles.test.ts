@@ -20,7 +20,7 @@ const PERMS =
   '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
 
 for (const engine of engines) {
-  describe(`iam roles (${engine})`, async () => {
+  void describe(`iam roles (${engine})`, async () => {
     const skip = engine === 'postgres' ? await postgresSkipReason() : undefined
     let h: Harness
     before(async () => {
@@ -30,9 +30,9 @@ for (const engine of engines) {
       await h?.cleanup()
     })
     const it = (name: string, fn: () => Promise<void>) =>
-      test(name, skip === undefined ? {} : { skip }, fn)
+      void test(name, skip === undefined ? {} : { skip }, fn)
 
-    it('creates a role with AWS ids, the create shape and a byte-preserving URL-encoded trust policy', async () => {
+    void it('creates a role with AWS ids, the create shape and a byte-preserving URL-encoded trust policy', async () => {
       const r = await h.call('CreateRole', {
         RoleName: 'IRSA-S3-Role',
         AssumeRolePolicyDocument: TRUST,
@@ -66,7 +66,7 @@ for (const engine of engines) {
       )
     })
 
-    it('rejects duplicates case-insensitively with the exact message', async () => {
+    void it('rejects duplicates case-insensitively with the exact message', async () => {
       const r = await h.call('CreateRole', {
         RoleName: 'irsa-s3-role',
         AssumeRolePolicyDocument: TRUST,
@@ -76,7 +76,7 @@ for (const engine of engines) {
       assert.equal(r.message, 'Role with name irsa-s3-role already exists.')
     })
 
-    it('gets a role with MaxSessionDuration and an empty RoleLastUsed, and NoSuchEntity for a missing one', async () => {
+    void it('gets a role with MaxSessionDuration and an empty RoleLastUsed, and NoSuchEntity for a missing one', async () => {
       const r = await h.call('GetRole', { RoleName: 'irsa-s3-role' })
       assert.equal(r.status, 200)
       assert.equal(xmlText(r.xml, 'RoleName'), 'IRSA-S3-Role')
@@ -88,7 +88,7 @@ for (const engine of engines) {
       assert.equal(missing.message, 'The role with name nope cannot be found.')
     })
 
-    it('validates names, paths, durations and documents with AWS messages', async () => {
+    void it('validates names, paths, durations and documents with AWS messages', async () => {
       const cases: [Record<string, string>, string, string][] = [
         [
           { AssumeRolePolicyDocument: TRUST },
@@ -200,7 +200,7 @@ for (const engine of engines) {
       assert.equal((await h.call('GetRole', { RoleName: 'r' })).code, 'NoSuchEntity')
     })
 
-    it('updates, tags, boundaries, trust policy', async () => {
+    void it('updates, tags, boundaries, trust policy', async () => {
       assert.equal(
         (
           await h.call('UpdateRole', {
@@ -270,7 +270,7 @@ for (const engine of engines) {
       assert.equal(bad.code, 'MalformedPolicyDocument')
     })
 
-    it('inline policies, attachments, delete conflicts, pagination', async () => {
+    void it('inline policies, attachments, delete conflicts, pagination', async () => {
       assert.equal(
         (
           await h.call('PutRolePolicy', {
