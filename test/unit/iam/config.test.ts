@@ -211,3 +211,30 @@ void describe('iam config sections: malformed input', () => {
     })
   }
 })
+
+void describe('iam config: the documented example', () => {
+  void it('docs/iam.md example applies and round-trips', async () => {
+    const { readFileSync } = await import('node:fs')
+    const doc = readFileSync(new URL('../../../docs/iam.md', import.meta.url), 'utf8')
+    const start = doc.indexOf('```yaml', doc.indexOf('## Configuration'))
+    assert.ok(start > 0, 'docs/iam.md has a yaml example under Configuration')
+    const yaml = doc.slice(start + '```yaml'.length, doc.indexOf('```', start + 7))
+    const t = await openTestDb('sqlite', { migrations: iamMigrations })
+    try {
+      assert.deepEqual(await applyConfig(t.db, yaml, env, sections), [
+        'accounts',
+        'policies',
+        'oidcProviders',
+        'users',
+        'roles',
+      ])
+      const repo = createIamRepo(t.db)
+      assert.equal((await repo.getRole(env.accountId, 'IRSA-S3-Role'))?.path, '/irsa/')
+      const exported = await exportConfig(t.db, env, sections)
+      await applyConfig(t.db, exported, env, sections)
+      assert.equal(await exportConfig(t.db, env, sections), exported)
+    } finally {
+      await t.cleanup()
+    }
+  })
+})
