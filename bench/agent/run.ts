@@ -200,8 +200,8 @@ async function main(): Promise<void> {
   // Warm-up (JIT, sockets, the agent's cache), not recorded.
   for (const t of cachedTokens)
     await fetch(inProcess.credentialsUrl, { headers: { authorization: t } }).then((r) => r.text())
-  await load('warm-up', trivialUrl, cachedTokens, 'duration', 1)
-  await load('warm-up', inProcess.credentialsUrl, cachedTokens, 'duration', 1)
+  await load('warm-up', trivialUrl, cachedTokens, 'duration', 2)
+  await load('warm-up', inProcess.credentialsUrl, cachedTokens, 'duration', 3)
   // The baseline is measured before and after the cached run and averaged: the machine may be shared.
   const before = await load('trivial', trivialUrl, cachedTokens, 'duration')
   const cached = await load(
