@@ -17,7 +17,10 @@ import {
   ListAttachedRolePoliciesCommand,
   AttachRolePolicyCommand,
   DetachRolePolicyCommand,
+  CreateUserCommand,
+  CreateAccessKeyCommand,
 } from '@aws-sdk/client-iam'
+import { createAuditLog } from '../../src/audit/log.ts'
 import { getBootstrapAdmin } from '../../src/aws/iam/bootstrap.ts'
 import { startServer, type RunningServer } from '../../src/server/start.ts'
 import { cleanEnv, findOnPath, pythonHas, removeDir, run, tempDir } from './helpers/index.ts'
@@ -393,6 +396,34 @@ print(json.dumps(out))
         assert.equal(err.message, 'The role with name js-role cannot be found.')
         return true
       })
+    } finally {
+      iam.destroy()
+    }
+  })
+
+  void it('records every IAM call as a CloudTrail-style audit event without secrets', async () => {
+    const iam = new IAMClient({
+      endpoint: server.baseUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+    })
+    try {
+      await iam.send(new CreateUserCommand({ UserName: 'audited' }))
+      const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'audited' }))
+      const secret = key.AccessKey?.SecretAccessKey ?? ''
+      assert.equal(secret.length, 40)
+      const log = createAuditLog(server.ctx.db)
+      const [created] = await log.tail({ eventName: 'CreateAccessKey', limit: 1 })
+      assert.ok(created, 'CreateAccessKey was audited')
+      assert.equal(created.event.eventSource, 'iam.amazonaws.com')
+      assert.equal(created.event.userIdentity.arn, `arn:aws:iam::${ACCOUNT}:user/podtrust-admin`)
+      assert.equal(created.event.readOnly, false)
+      assert.ok(
+        !JSON.stringify(created.event).includes(secret),
+        'the secret never reaches the audit log',
+      )
+      const [user] = await log.tail({ eventName: 'CreateUser', limit: 1 })
+      assert.equal(user?.event.requestParameters?.['userName'], 'audited')
     } finally {
       iam.destroy()
     }
