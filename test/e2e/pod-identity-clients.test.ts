@@ -166,6 +166,55 @@ void describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust age
     )
     assert.notEqual(dup.code, 0)
     assert.match(dup.stderr, /ResourceInUseException/)
+    const id = out.association.associationId
+    const eks = (...args: string[]) =>
+      run('aws', ['eks', ...args, '--endpoint-url', f.server.baseUrl, '--output', 'json'], env)
+    const upd = await eks(
+      'update-pod-identity-association',
+      '--cluster-name',
+      'c1',
+      '--association-id',
+      id,
+      '--disable-session-tags',
+    )
+    assert.equal(upd.code, 0, upd.stderr)
+    assert.equal(
+      (JSON.parse(upd.stdout) as { association: { disableSessionTags: boolean } }).association
+        .disableSessionTags,
+      true,
+    )
+    const desc = await eks(
+      'describe-pod-identity-association',
+      '--cluster-name',
+      'c1',
+      '--association-id',
+      id,
+    )
+    assert.equal(desc.code, 0, desc.stderr)
+    const cluster = await eks('describe-cluster', '--name', 'c1')
+    assert.equal(cluster.code, 0, cluster.stderr)
+    assert.match(
+      (JSON.parse(cluster.stdout) as { cluster: { identity: { oidc: { issuer: string } } } })
+        .cluster.identity.oidc.issuer,
+      /cluster:c1$/,
+    )
+    const del = await eks(
+      'delete-pod-identity-association',
+      '--cluster-name',
+      'c1',
+      '--association-id',
+      id,
+    )
+    assert.equal(del.code, 0, del.stderr)
+    const gone = await eks(
+      'describe-pod-identity-association',
+      '--cluster-name',
+      'c1',
+      '--association-id',
+      id,
+    )
+    assert.notEqual(gone.code, 0)
+    assert.match(gone.stderr, /ResourceNotFoundException/)
   })
 
   void it('boto3 and the AWS CLI get the assumed role from the agent', async (t) => {
