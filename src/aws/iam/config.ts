@@ -18,6 +18,7 @@ import { integer, join, list, object, optional, string, stringMap } from '../../
 import type { ConfigEnv, ConfigSection } from '../../config/section.ts'
 import { AwsError } from '../errors.ts'
 import { newUser } from './actions-users.ts'
+import { ADMINISTRATOR_ACCESS_ARN, BOOTSTRAP_ADMIN_USER } from './bootstrap.ts'
 import {
   checkInlineTotal,
   checkManagedPolicySize,
@@ -452,6 +453,8 @@ export interface UserConfig extends PrincipalPolicies {
   path: string
   tags: Tag[]
   accessKeys: { id: string; secret: string; status: 'Active' | 'Inactive' }[]
+  /** `accessKeys` was given: the user's keys become exactly those (absent: keys are left alone). */
+  manageKeys: boolean
   path_: string
 }
 
@@ -493,6 +496,7 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         tags: tagsOf(o['tags'], join(p, 'tags')),
         ...principalPolicies(o, p),
         accessKeys,
+        manageKeys: o['accessKeys'] !== undefined && o['accessKeys'] !== null,
         path_: p,
       }
     })
@@ -527,6 +531,17 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         await repo.updateUser(updated)
       }
       await syncPolicies(repo, accountId, 'user', user.userName, c, c.path_, env.now)
+      if (user.userName.toLowerCase() === BOOTSTRAP_ADMIN_USER && accountId === env.accountId) {
+        // The bootstrap administrator stays an administrator whatever the file lists.
+        await repo.attachPolicy(accountId, 'user', user.userName, ADMINISTRATOR_ACCESS_ARN, env.now)
+      }
+      if (c.manageKeys) {
+        // Keys from the file replace the others (e.g. the bootstrap admin's generated key on first start).
+        for (const k of await repo.listAccessKeys(accountId, user.userName)) {
+          if (!c.accessKeys.some((x) => x.id === k.accessKeyId))
+            await repo.deleteAccessKey(k.accessKeyId)
+        }
+      }
       for (const [j, k] of c.accessKeys.entries()) {
         const existing = await repo.getAccessKey(k.id)
         if (existing === undefined) {

@@ -238,3 +238,40 @@ void describe('iam config: the documented example', () => {
     }
   })
 })
+
+void describe('iam config: the bootstrap administrator from the config', () => {
+  void it('configured keys replace the generated one; AdministratorAccess stays attached', async () => {
+    const { ensureBootstrapAdmin, getBootstrapAdmin } =
+      await import('../../../src/aws/iam/bootstrap.ts')
+    const t = await openTestDb('sqlite', { migrations: iamMigrations })
+    try {
+      const generated = await ensureBootstrapAdmin(t.db, { accountId: env.accountId })
+      const yaml = `users:\n  - name: podtrust-admin\n    accessKeys:\n      - id: AKIAQAAAAAAAGMGN4FVP\n        secret: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`
+      await applyConfig(t.db, yaml, env, sections)
+      const admin = await getBootstrapAdmin(t.db, env.accountId)
+      assert.equal(admin?.accessKeyId, 'AKIAQAAAAAAAGMGN4FVP')
+      const repo = createIamRepo(t.db)
+      assert.equal(await repo.getAccessKey(generated.accessKeyId), undefined)
+      assert.deepEqual(
+        (await repo.listAttachedPolicies(env.accountId, 'user', 'podtrust-admin')).map(
+          (a) => a.policyName,
+        ),
+        ['AdministratorAccess'],
+      )
+      // a later start keeps the configured key instead of generating one
+      assert.equal(
+        (await ensureBootstrapAdmin(t.db, { accountId: env.accountId })).accessKeyId,
+        'AKIAQAAAAAAAGMGN4FVP',
+      )
+      await applyConfig(t.db, yaml, env, sections)
+      assert.equal((await repo.listAccessKeys(env.accountId, 'podtrust-admin')).length, 1)
+      // a key the file lists for another user is refused
+      await assert.rejects(
+        applyConfig(t.db, yaml.replace('podtrust-admin', 'other'), env, sections),
+        /users\[0\]\.accessKeys\[0\]: access key `AKIAQAAAAAAAGMGN4FVP` belongs to another user/,
+      )
+    } finally {
+      await t.cleanup()
+    }
+  })
+})
