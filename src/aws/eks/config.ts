@@ -18,6 +18,7 @@ import type { ConfigEnv, ConfigSection } from '../../config/section.ts'
 import { invalidAt } from '../../config/errors.ts'
 import type { Queryable } from '../../store/db.ts'
 import { ensureIssuer } from '../../tokens/issuer.ts'
+import { createIamRepo } from '../iam/repo.ts'
 import { clusterIssuerName } from './clusters.ts'
 import { EksError } from './errors.ts'
 import { newAssociationId } from './ids.ts'
@@ -247,6 +248,19 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
           `podIdentityAssociations[${i}].roleArn`,
           `must be in the cluster's account ${clusterAccount}; use targetRoleArn for another account`,
         )
+      }
+      // IAM's sections apply earlier in the same transaction, so roles declared alongside are visible here.
+      const iam = createIamRepo(tx)
+      for (const [member, arn] of [
+        ['roleArn', a.roleArn],
+        ['targetRoleArn', a.targetRoleArn],
+      ] as const) {
+        if (arn !== undefined && (await iam.getRoleByArn(arn)) === undefined) {
+          throw configError(
+            `podIdentityAssociations[${i}].${member}`,
+            `role '${arn}' does not exist`,
+          )
+        }
       }
       await upsertAssociation(tx, a, env)
     }

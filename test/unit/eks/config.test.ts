@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { clustersSection, podIdentityAssociationsSection } from '../../../src/aws/eks/config.ts'
 import { createEksRepo } from '../../../src/aws/eks/repo.ts'
+import { createIamRepo } from '../../../src/aws/iam/repo.ts'
 import { ConfigError } from '../../../src/config/errors.ts'
 import type { Db } from '../../../src/store/db.ts'
 import { openDb } from '../../../src/store/open.ts'
@@ -22,6 +23,19 @@ void describe('clusters / podIdentityAssociations config sections', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'podtrust-eks-config-'))
     db = await openDb({ dataDir: dir })
+    const iam = createIamRepo(db)
+    await iam.ensureAccount('111122223333', env.now)
+    await iam.insertRole({
+      accountId: '111122223333',
+      roleName: 'app',
+      roleId: 'AROAEXAMPLEEXAMPLE001',
+      arn: ROLE,
+      path: '/',
+      assumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
+      maxSessionDuration: 3600,
+      createDate: env.now,
+      tags: [],
+    })
   })
   afterEach(async () => {
     await db.close()
