@@ -8,10 +8,13 @@
 export type XmlValue =
   string | number | boolean | Date | null | undefined | XmlValue[] | { [name: string]: XmlValue }
 
+/** Text content: `&`, `<`, `>` (quotes stay literal, as AWS writes messages like `Value 'x' at …`). */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
-  )
+  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'))
+}
+
+function escapeAttribute(text: string): string {
+  return escapeXml(text).replace(/"/g, '&quot;')
 }
 
 /** `2026-11-23T01:25:30Z`: the form every client parses (no milliseconds). */
@@ -50,7 +53,7 @@ export function renderQueryResponse(
   const body =
     result === undefined ? '' : `<${action}Result>${renderFields(result)}</${action}Result>`
   return (
-    `<${action}Response xmlns="${escapeXml(xmlns)}">${body}` +
+    `<${action}Response xmlns="${escapeAttribute(xmlns)}">${body}` +
     `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata>` +
     `</${action}Response>\n`
   )
@@ -63,7 +66,7 @@ export function renderErrorResponse(
   requestId: string,
 ): string {
   return (
-    `<ErrorResponse xmlns="${escapeXml(xmlns)}"><Error><Type>${error.type}</Type>` +
+    `<ErrorResponse xmlns="${escapeAttribute(xmlns)}"><Error><Type>${error.type}</Type>` +
     `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
     `<RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>\n`
   )

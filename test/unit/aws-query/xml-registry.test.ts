@@ -30,7 +30,7 @@ void test('xml: fields in order, arrays as members, empty list, dates without ms
   })
   assert.equal(
     out,
-    '<A>x&lt;&amp;&gt;&quot;&apos;</A><C/><D><member>a</member><member>b</member></D>' +
+    '<A>x&lt;&amp;&gt;"\'</A><C/><D><member>a</member><member>b</member></D>' +
       '<E><member><Key>k</Key><Value/></member></E><F>2026-11-23T01:25:30Z</F><G>6</G><H>false</H>',
   )
   assert.equal(isoSeconds(new Date(0)), '1970-01-01T00:00:00Z')
