@@ -387,6 +387,64 @@ void describe('iam users and access keys', () => {
     assert.equal(anonymous.status, 403)
   })
 
+  void it('authorizes role sessions with the role policies intersected with session policies', async () => {
+    const trust =
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    assert.equal(
+      (await h.call('CreateRole', { RoleName: 'operator', AssumeRolePolicyDocument: trust }))
+        .status,
+      200,
+    )
+    await h.call('PutRolePolicy', {
+      RoleName: 'operator',
+      PolicyName: 'iam-read',
+      PolicyDocument:
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:List*","iam:Get*"],"Resource":"*"}]}',
+    })
+    const role = await (
+      await import('../../../src/aws/iam/repo.ts')
+    )
+      .createIamRepo(h.ctx.db)
+      .getRole(ACCT, 'operator')
+    const session = (sessionPolicies: string[]): Caller => ({
+      arn: `arn:aws:sts::${ACCT}:assumed-role/operator/s1`,
+      accountId: ACCT,
+      userId: `${role!.roleId}:s1`,
+      accessKeyId: 'ASIAEXAMPLE',
+      type: 'AssumedRole',
+      session: {
+        roleArn: role!.arn,
+        roleName: 'operator',
+        roleId: role!.roleId,
+        rolePath: '/',
+        sessionName: 's1',
+        issuedAt: new Date('2026-11-23T01:00:00Z'),
+        expiration: new Date('2026-11-23T03:00:00Z'),
+        tags: [],
+        transitiveTagKeys: [],
+        sessionPolicies,
+        sessionPolicyArns: [],
+        chained: false,
+      },
+    })
+    assert.equal((await h.call('ListRoles', {}, session([]))).status, 200)
+    const create = await h.call('CreateUser', { UserName: 'x' }, session([]))
+    assert.equal(create.code, 'AccessDenied')
+    assert.match(
+      create.message ?? '',
+      /^User: arn:aws:sts::123456789012:assumed-role\/operator\/s1 is not authorized to perform: iam:CreateUser/,
+    )
+    const narrowed = session([
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}',
+    ])
+    assert.equal((await h.call('GetRole', { RoleName: 'operator' }, narrowed)).status, 200)
+    assert.equal((await h.call('ListRoles', {}, narrowed)).code, 'AccessDenied')
+    assert.equal(
+      (await h.call('GetUser', {}, session([]))).message,
+      'Must specify userName when calling with non-User credentials',
+    )
+  })
+
   void it('returns GetAccountAuthorizationDetails in the GAAD shape with filters and pagination', async () => {
     await h.call('CreateRole', {
       RoleName: 'app',
@@ -410,7 +468,7 @@ void describe('iam users and access keys', () => {
     })
     const all = await h.call('GetAccountAuthorizationDetails')
     assert.equal(all.status, 200, all.message)
-    assert.deepEqual(xmlAll(all.xml, 'RoleName'), ['app'])
+    assert.deepEqual(xmlAll(all.xml, 'RoleName'), ['app', 'operator'])
     assert.match(
       all.xml,
       /<RolePolicyList><member><PolicyName>inl<\/PolicyName><PolicyDocument>%7B/,
