@@ -47,22 +47,3 @@ export function podIdentitySessionName(clusterName: string, podName: string, uui
   const clean = (s: string) => s.replace(/[^\w+=,.@-]/g, '-').slice(0, 10)
   return `eks-${clean(clusterName)}-${clean(podName)}-${uuid}`.slice(0, 64)
 }
-
-/** Request-context entries for a session-tagging request: `aws:RequestTag/K` and `aws:TagKeys`. */
-export function requestTagContext(
-  tags: { key: string; value: string }[],
-): Record<string, string | string[]> {
-  const ctx: Record<string, string | string[]> = {}
-  for (const t of tags) ctx[`aws:RequestTag/${t.key}`] = t.value
-  ctx['aws:TagKeys'] = tags.map((t) => t.key)
-  return ctx
-}
-
-/** Principal-tag context entries of a session carrying `tags`: `aws:PrincipalTag/K`. */
-export function principalTagContext(
-  tags: { key: string; value: string }[],
-): Record<string, string> {
-  const ctx: Record<string, string> = {}
-  for (const t of tags) ctx[`aws:PrincipalTag/${t.key}`] = t.value
-  return ctx
-}
