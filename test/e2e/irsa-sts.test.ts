@@ -12,6 +12,15 @@ import {
   STSClient,
 } from '@aws-sdk/client-sts'
 import type { AuditLog } from '../../src/audit/log.ts'
+import { currentSigningKey } from '../../src/keys/store.ts'
+import {
+  buildCanonicalRequest,
+  buildStringToSign,
+  computeSignature,
+  formatAmzDate,
+  parseSignature,
+  type ParsedSignature,
+} from '../../src/aws/sigv4/sigv4.ts'
 import {
   irsaTrust,
   queryPost,
@@ -610,5 +619,94 @@ void describe('signed STS actions', () => {
     assert.equal(e.name, 'PackedPolicyTooLargeException')
     assert.equal(e.status, 400)
     assert.match(e.message, /^Packed policy consumes \d+% of allotted space$/)
+  })
+})
+
+void describe('more paths', () => {
+  void test('session tags and source identity from the token claims; sts:TagSession required', async () => {
+    const key = await currentSigningKey(s.server.ctx.db, 'default', new Date())
+    const claims = decodeJwt(await s.token())
+    const tagged = await new SignJWT({
+      ...claims,
+      'https://aws.amazon.com/tags': {
+        principal_tags: { Project: ['Automation'], CostCenter: ['987654'] },
+        transitive_tag_keys: ['Project'],
+      },
+      'https://aws.amazon.com/source_identity': 'alice',
+    })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .sign(key.privateKey)
+    // `app`'s trust policy allows only sts:AssumeRoleWithWebIdentity: tags are refused.
+    const denied = await arwwi({ RoleArn: roleArn, WebIdentityToken: tagged })
+    assert.equal(denied.status, 403)
+    assert.equal(xmlText(denied.body, 'Code'), 'AccessDenied')
+    const tagRole = await s.addRole('tagged', {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: providerArn },
+          Action: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession', 'sts:SetSourceIdentity'],
+          Condition: {
+            StringEquals: { 'aws:RequestTag/Project': 'Automation', [`${s.providerUrl}:sub`]: SUB },
+          },
+        },
+      ],
+    })
+    const ok = await arwwi({ RoleArn: tagRole, WebIdentityToken: tagged })
+    assert.equal(ok.status, 200, ok.body)
+    assert.equal(xmlText(ok.body, 'SourceIdentity'), 'alice')
+    assert.match(xmlText(ok.body, 'PackedPolicySize') ?? '', /^\d+$/)
+    const { openSessionToken } = await import('../../src/identity/sessions.ts')
+    const opened = await openSessionToken(s.server.ctx, credsOf(ok.body).sessionToken)
+    assert.deepEqual(opened.caller.session?.tags, [
+      { key: 'Project', value: 'Automation' },
+      { key: 'CostCenter', value: '987654' },
+    ])
+    assert.deepEqual(opened.caller.session?.transitiveTagKeys, ['Project'])
+  })
+
+  void test('presigned GET GetCallerIdentity (query signing) verifies; expired or altered URLs do not', async () => {
+    const host = new URL(s.server.baseUrl).host
+    const presign = (at: Date, expires: number) => {
+      const amzDate = formatAmzDate(at)
+      const scope = `${amzDate.slice(0, 8)}/us-east-1/sts/aws4_request`
+      const query = [
+        'Action=GetCallerIdentity',
+        'Version=2011-06-15',
+        'X-Amz-Algorithm=AWS4-HMAC-SHA256',
+        `X-Amz-Credential=${encodeURIComponent(`${admin.accessKeyId}/${scope}`)}`,
+        `X-Amz-Date=${amzDate}`,
+        `X-Amz-Expires=${expires}`,
+        'X-Amz-SignedHeaders=host',
+      ].join('&')
+      const req = {
+        method: 'GET',
+        path: '/',
+        query,
+        headers: [['host', host]] as [string, string][],
+        body: Buffer.alloc(0),
+      }
+      const parsed = {
+        ...(parseSignature({ ...req, query: `${query}&X-Amz-Signature=00` }) as ParsedSignature),
+      }
+      const sig = computeSignature(
+        admin.secretAccessKey,
+        parsed,
+        buildStringToSign(parsed, buildCanonicalRequest(req, parsed)),
+      )
+      return `${s.server.baseUrl}/?${query}&X-Amz-Signature=${sig}`
+    }
+    const good = await fetch(presign(new Date(), 60))
+    const body = await good.text()
+    assert.equal(good.status, 200, body)
+    assert.equal(xmlText(body, 'Arn'), `arn:aws:iam::${TEST_ACCOUNT}:user/admin`)
+    const expired = await fetch(presign(new Date(Date.now() - 120_000), 60))
+    assert.equal(expired.status, 403)
+    assert.match(xmlText(await expired.text(), 'Message') ?? '', /^Signature expired/)
+    const altered = await fetch(
+      presign(new Date(), 60).replace('Version=2011-06-15', 'Version=2011-06-16'),
+    )
+    assert.equal(altered.status, 403)
   })
 })
