@@ -17,7 +17,7 @@ import {
   getClusterOrThrow,
   updateAssociation,
 } from './service.ts'
-import { associationArn } from './ids.ts'
+import { associationArn, clusterArn } from './ids.ts'
 
 export interface HttpRequestForAuth {
   method: string
@@ -110,16 +110,21 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
       }
     }
 
-  const clusterArnOf = async (c: Context, deps: EksDeps) =>
-    (await getClusterOrThrow(deps, c.req.param('name') ?? '')).arn
+  // Authorization comes before existence, as in AWS: an unknown cluster is authorized against the ARN it
+  // would have in the server's account and region, so callers without access learn nothing about it.
+  const clusterOf = async (c: Context, deps: EksDeps) => {
+    const name = c.req.param('name') ?? ''
+    const row = await deps.repo.getCluster(name)
+    if (row !== undefined) return getClusterOrThrow(deps, name)
+    return { name, region: deps.defaults.region, accountId: deps.defaults.accountId }
+  }
+  const clusterArnOf = async (c: Context, deps: EksDeps) => {
+    const cl = await clusterOf(c, deps)
+    return clusterArn(cl.region, cl.accountId, cl.name)
+  }
   const associationArnOf = async (c: Context, deps: EksDeps) => {
-    const cluster = await getClusterOrThrow(deps, c.req.param('name') ?? '')
-    return associationArn(
-      cluster.region,
-      cluster.accountId,
-      cluster.name,
-      c.req.param('associationId') ?? '',
-    )
+    const cl = await clusterOf(c, deps)
+    return associationArn(cl.region, cl.accountId, cl.name, c.req.param('associationId') ?? '')
   }
   const allClusters = async (_c: Context, deps: EksDeps) =>
     `arn:aws:eks:${deps.defaults.region}:${deps.defaults.accountId}:cluster/*`

@@ -77,6 +77,8 @@ void describe('EKS / EKS Auth REST routes', () => {
     const denied = await call('GET', '/clusters')
     assert.equal(denied.status, 403)
     assert.equal(denied.headers.get('x-amzn-errortype'), 'AccessDeniedException')
+    // Authorization before existence: an unauthorized caller cannot probe cluster names.
+    assert.equal((await call('GET', '/clusters/nope')).status, 403)
     assert.equal(
       (await call('GET', '/clusters/c1/pod-identity-associations?maxResults=500')).status,
       403,
