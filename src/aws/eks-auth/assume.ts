@@ -11,7 +11,7 @@ import { buildRequestContext } from '../../identity/context.ts'
 import type { Caller, RoleSessionInfo } from '../../identity/types.ts'
 import type { ClusterView } from '../eks/clusters.ts'
 import { EksAuthError } from '../eks/errors.ts'
-import { associationArn, uuidV4 } from '../eks/ids.ts'
+import { associationArn, clusterArn, uuidV4 } from '../eks/ids.ts'
 import type { AssociationRow, EksRepo } from '../eks/repo.ts'
 import { CLUSTER_NAME_PATTERN } from '../eks/validate.ts'
 import {
@@ -235,19 +235,23 @@ async function run(
 
   // 2. The cluster and, when the call came over the API, the caller's permission on it.
   const cluster = await deps.getCluster(input.clusterName)
+  // Authorization before existence: an unknown cluster is checked against the ARN it would have.
+  const resource =
+    cluster?.arn ??
+    clusterArn(deps.region, input.caller?.accountId ?? '000000000000', input.clusterName)
+  if (input.caller !== undefined && deps.authorizeCaller !== undefined) {
+    if (!(await deps.authorizeCaller(input.caller, resource))) {
+      throw new EksAuthError(
+        'AccessDeniedException',
+        `${input.caller.arn} is not authorized to perform: eks-auth:AssumeRoleForPodIdentity on resource: ${resource}`,
+      )
+    }
+  }
   if (cluster === undefined) {
     throw new EksAuthError(
       'ResourceNotFoundException',
       `No cluster found for name: ${input.clusterName}.`,
     )
-  }
-  if (input.caller !== undefined && deps.authorizeCaller !== undefined) {
-    if (!(await deps.authorizeCaller(input.caller, cluster.arn))) {
-      throw new EksAuthError(
-        'AccessDeniedException',
-        `${input.caller.arn} is not authorized to perform: eks-auth:AssumeRoleForPodIdentity on resource: ${cluster.arn}`,
-      )
-    }
   }
 
   // 3. Verify the token against the cluster's issuer only: a token of another cluster fails here.

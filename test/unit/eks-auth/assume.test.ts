@@ -313,6 +313,25 @@ void describe('EKS Auth AssumeRoleForPodIdentity', () => {
     await rejectsWith(call(podToken(), 'unknown'), 'ResourceNotFoundException', 404)
   })
 
+  void it('authorizes the caller before revealing whether a cluster exists', async () => {
+    const seen: string[] = []
+    deps.authorizeCaller = async (_caller, arn) => {
+      seen.push(arn)
+      return false
+    }
+    const caller = { arn: `arn:aws:iam::${ACCOUNT}:user/intruder`, accountId: ACCOUNT }
+    await assert.rejects(
+      assumeRoleForPodIdentity(deps, {
+        clusterName: 'ghost',
+        token: podToken(),
+        requestId: 'r',
+        caller,
+      }),
+      (err: unknown) => err instanceof EksAuthError && err.code === 'AccessDeniedException',
+    )
+    assert.deepEqual(seen, [`arn:aws:eks:us-west-2:${ACCOUNT}:cluster/ghost`])
+  })
+
   void it('checks the caller when an authorizer is wired', async () => {
     await associate({})
     deps.authorizeCaller = async () => false

@@ -24,7 +24,8 @@ void describe('EKS / EKS Auth REST routes', () => {
       return { arn: 'arn:aws:iam::111122223333:user/u', accountId: '111122223333' }
     }
     mountEksAuthRoutes(app, {
-      deps: () => ({ getCluster: async () => undefined }) as unknown as PodIdentityDeps,
+      deps: () =>
+        ({ getCluster: async () => undefined, region: 'us-east-1' }) as unknown as PodIdentityDeps,
       randomBytes: (n) => randomBytes(n),
       authenticate,
     })
