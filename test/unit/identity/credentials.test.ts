@@ -1,9 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import fc from 'fast-check'
 import {
   decodeAccountId,
@@ -18,7 +15,7 @@ import {
   RETIRED_KEY_GRACE_MS,
   type CredentialError,
 } from '../../../src/identity/credentials.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n))
 
@@ -61,53 +58,58 @@ void test('property: any 12-digit account round-trips through ASIA ids', () => {
   )
 })
 
-void test('keyring in the store: seal/open, tamper and truncation rejected, rotation keeps old tokens valid', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'podtrust-keyring-'))
-  const db = await openDb({ dataDir: dir })
-  try {
-    const t0 = new Date('2026-11-23T00:00:00Z')
-    const ring = await loadKeyring(db, t0, rnd)
-    const again = await loadKeyring(db, t0, rnd)
-    assert.equal(again.active.kid, ring.active.kid, 'first key persisted, not recreated')
-    const token = sealToken(ring, { hello: 'world', n: 1 }, rnd)
-    assert.equal(tokenKid(token), ring.active.kid)
-    assert.deepEqual(openToken(ring, token), { hello: 'world', n: 1 })
-    const flipped = token.slice(0, -6) + (token.at(-6) === 'A' ? 'B' : 'A') + token.slice(-5)
-    assert.throws(
-      () => openToken(ring, flipped),
-      (e: CredentialError) => e.code === 'TOKEN_INVALID',
-    )
-    assert.throws(
-      () => openToken(ring, token.slice(0, 20)),
-      (e: CredentialError) => e.code === 'TOKEN_INVALID',
-    )
-    assert.throws(
-      () => openToken(ring, 'FQoGZXIvYXdzEBYaD'),
-      (e: CredentialError) => e.code === 'TOKEN_INVALID',
-    )
-    // A token naming another kid (forged header) does not open.
-    assert.throws(
-      () => openToken(ring, `PT1${'0'.repeat(12)}${token.slice(15)}`),
-      (e: CredentialError) => e.code === 'KEY_NOT_FOUND',
-    )
+for (const engine of engines) {
+  void test(`keyring in the store (${engine}): seal/open, tamper and truncation rejected, rotation keeps old tokens valid`, async (t) => {
+    if (engine === 'postgres') {
+      const reason = await postgresSkipReason()
+      if (reason !== undefined) return t.skip(reason)
+    }
+    const store = await openTestDb(engine)
+    const db = store.db
+    try {
+      const t0 = new Date('2026-11-23T00:00:00Z')
+      const ring = await loadKeyring(db, t0, rnd)
+      const again = await loadKeyring(db, t0, rnd)
+      assert.equal(again.active.kid, ring.active.kid, 'first key persisted, not recreated')
+      const token = sealToken(ring, { hello: 'world', n: 1 }, rnd)
+      assert.equal(tokenKid(token), ring.active.kid)
+      assert.deepEqual(openToken(ring, token), { hello: 'world', n: 1 })
+      const flipped = token.slice(0, -6) + (token.at(-6) === 'A' ? 'B' : 'A') + token.slice(-5)
+      assert.throws(
+        () => openToken(ring, flipped),
+        (e: CredentialError) => e.code === 'TOKEN_INVALID',
+      )
+      assert.throws(
+        () => openToken(ring, token.slice(0, 20)),
+        (e: CredentialError) => e.code === 'TOKEN_INVALID',
+      )
+      assert.throws(
+        () => openToken(ring, 'FQoGZXIvYXdzEBYaD'),
+        (e: CredentialError) => e.code === 'TOKEN_INVALID',
+      )
+      // A token naming another kid (forged header) does not open.
+      assert.throws(
+        () => openToken(ring, `PT1${'0'.repeat(12)}${token.slice(15)}`),
+        (e: CredentialError) => e.code === 'KEY_NOT_FOUND',
+      )
 
-    const newKid = await rotateKeyring(db, new Date(t0.getTime() + 1000), rnd)
-    const rotated = await loadKeyring(db, new Date(t0.getTime() + 2000), rnd)
-    assert.equal(rotated.active.kid, newKid)
-    assert.notEqual(newKid, ring.active.kid)
-    assert.deepEqual(
-      openToken(rotated, token),
-      { hello: 'world', n: 1 },
-      'old tokens open after rotation',
-    )
-    assert.equal(tokenKid(sealToken(rotated, {}, rnd)), newKid)
-    const later = await loadKeyring(db, new Date(t0.getTime() + RETIRED_KEY_GRACE_MS + 5000), rnd)
-    assert.throws(
-      () => openToken(later, token),
-      (e: CredentialError) => e.code === 'KEY_NOT_FOUND',
-    )
-  } finally {
-    await db.close()
-    rmSync(dir, { recursive: true, force: true })
-  }
-})
+      const newKid = await rotateKeyring(db, new Date(t0.getTime() + 1000), rnd)
+      const rotated = await loadKeyring(db, new Date(t0.getTime() + 2000), rnd)
+      assert.equal(rotated.active.kid, newKid)
+      assert.notEqual(newKid, ring.active.kid)
+      assert.deepEqual(
+        openToken(rotated, token),
+        { hello: 'world', n: 1 },
+        'old tokens open after rotation',
+      )
+      assert.equal(tokenKid(sealToken(rotated, {}, rnd)), newKid)
+      const later = await loadKeyring(db, new Date(t0.getTime() + RETIRED_KEY_GRACE_MS + 5000), rnd)
+      assert.throws(
+        () => openToken(later, token),
+        (e: CredentialError) => e.code === 'KEY_NOT_FOUND',
+      )
+    } finally {
+      await store.cleanup()
+    }
+  })
+}
