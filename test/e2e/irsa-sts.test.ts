@@ -666,6 +666,26 @@ void describe('more paths', () => {
     assert.deepEqual(opened.caller.session?.transitiveTagKeys, ['Project'])
   })
 
+  void test('an issuer whose JWKS cannot be fetched → IDPCommunicationError (retryable)', async () => {
+    const iss = 'https://oidc.unreachable.invalid/id/X'
+    const arn = await s.addOidcProvider(iss)
+    const role = await s.addRole('unreachable', irsaTrust(arn, iss.replace('https://', ''), SUB))
+    const { privateKey } = await generateKeyPair('RS256')
+    const now = Math.floor(Date.now() / 1000)
+    const token = await new SignJWT({
+      iss,
+      sub: SUB,
+      aud: 'sts.amazonaws.com',
+      iat: now,
+      exp: now + 600,
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .sign(privateKey)
+    const r = await arwwi({ RoleArn: role, WebIdentityToken: token })
+    assert.equal(r.status, 400, r.body)
+    assert.equal(xmlText(r.body, 'Code'), 'IDPCommunicationError')
+  })
+
   void test('presigned GET GetCallerIdentity (query signing) verifies; expired or altered URLs do not', async () => {
     const host = new URL(s.server.baseUrl).host
     const presign = (at: Date, expires: number) => {
