@@ -13,4 +13,11 @@ import { gcpModule } from '../gcp/module.ts'
 import { iamModule } from '../aws/iam/module.ts'
 import { awsQueryModule } from '../aws/query/module.ts'
 
-export const protocolModules: ProtocolModule[] = [eksAuthModule, eksModule, azureModule, gcpModule, iamModule, awsQueryModule]
+export const protocolModules: ProtocolModule[] = [
+  eksAuthModule,
+  eksModule,
+  azureModule,
+  gcpModule,
+  iamModule,
+  awsQueryModule,
+]

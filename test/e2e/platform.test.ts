@@ -87,9 +87,9 @@ function httpsGet(url: string, ca: string): Promise<string> {
 }
 
 for (const engine of ['sqlite', 'postgres'] as const) {
-  describe(`platform e2e (${engine})`, async () => {
+  void describe(`platform e2e (${engine})`, async () => {
     const skip = engine === 'postgres' ? await postgresSkipReason() : undefined
-    it(
+    void it(
       'up serves the issuer; token/apply/keys work beside it and after it stops',
       skip === undefined ? {} : { skip },
       async () => {

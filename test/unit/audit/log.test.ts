@@ -27,62 +27,66 @@ function event(i: number, extra: Partial<AuditEvent> = {}): AuditEvent {
 }
 
 for (const engine of engines) {
-  describe(`audit log on ${engine}`, async () => {
+  void describe(`audit log on ${engine}`, async () => {
     const skip = engine === 'postgres' ? await postgresSkipReason() : undefined
     const opts = skip === undefined ? {} : { skip }
 
-    it('group-commits concurrent events, and they are readable after close', opts, async () => {
-      const t = await openTestDb(engine)
-      try {
-        let transactions = 0
-        const counting: Db = {
-          ...t.db,
-          engine: t.db.engine,
-          all: t.db.all.bind(t.db),
-          get: t.db.get.bind(t.db),
-          run: t.db.run.bind(t.db),
-          close: t.db.close.bind(t.db),
-          transaction: (fn) => {
-            transactions += 1
-            return t.db.transaction(fn)
-          },
-        }
-        const log = createAuditLog(counting)
-        await Promise.all(Array.from({ length: 100 }, (_, i) => log.record(event(i))))
-        assert.ok(transactions < 100, `100 events took ${transactions} commits`)
-        await log.close()
-        await assert.rejects(log.record(event(999)), /closed/)
-        await t.db.close()
-        const reopened = await openDb({
-          dataDir: t.dataDir,
-          ...(t.url === undefined ? {} : { url: t.url }),
-          ...(t.schema === undefined ? {} : { schema: t.schema }),
-        })
+    void it(
+      'group-commits concurrent events, and they are readable after close',
+      opts,
+      async () => {
+        const t = await openTestDb(engine)
         try {
-          const reader = createAuditLog(reopened)
-          const last = await reader.tail({ limit: 5 })
-          assert.deepEqual(
-            last.map((e) => e.event.eventID),
-            ['evt-95', 'evt-96', 'evt-97', 'evt-98', 'evt-99'],
-          )
-          assert.ok(last[0]!.seq < last[4]!.seq)
-          const after = await reader.tail({ afterSeq: last[2]!.seq, limit: 10 })
-          assert.deepEqual(
-            after.map((e) => e.event.eventID),
-            ['evt-98', 'evt-99'],
-          )
-          const gci = await reader.tail({ eventName: 'GetCallerIdentity', limit: 1000 })
-          assert.equal(gci.length, 50)
-          assert.equal((await reader.tail({ failed: true })).length, 0)
+          let transactions = 0
+          const counting: Db = {
+            ...t.db,
+            engine: t.db.engine,
+            all: t.db.all.bind(t.db),
+            get: t.db.get.bind(t.db),
+            run: t.db.run.bind(t.db),
+            close: t.db.close.bind(t.db),
+            transaction: (fn) => {
+              transactions += 1
+              return t.db.transaction(fn)
+            },
+          }
+          const log = createAuditLog(counting)
+          await Promise.all(Array.from({ length: 100 }, (_, i) => log.record(event(i))))
+          assert.ok(transactions < 100, `100 events took ${transactions} commits`)
+          await log.close()
+          await assert.rejects(log.record(event(999)), /closed/)
+          await t.db.close()
+          const reopened = await openDb({
+            dataDir: t.dataDir,
+            ...(t.url === undefined ? {} : { url: t.url }),
+            ...(t.schema === undefined ? {} : { schema: t.schema }),
+          })
+          try {
+            const reader = createAuditLog(reopened)
+            const last = await reader.tail({ limit: 5 })
+            assert.deepEqual(
+              last.map((e) => e.event.eventID),
+              ['evt-95', 'evt-96', 'evt-97', 'evt-98', 'evt-99'],
+            )
+            assert.ok(last[0]!.seq < last[4]!.seq)
+            const after = await reader.tail({ afterSeq: last[2]!.seq, limit: 10 })
+            assert.deepEqual(
+              after.map((e) => e.event.eventID),
+              ['evt-98', 'evt-99'],
+            )
+            const gci = await reader.tail({ eventName: 'GetCallerIdentity', limit: 1000 })
+            assert.equal(gci.length, 50)
+            assert.equal((await reader.tail({ failed: true })).length, 0)
+          } finally {
+            await reopened.close()
+          }
         } finally {
-          await reopened.close()
+          await t.cleanup()
         }
-      } finally {
-        await t.cleanup()
-      }
-    })
+      },
+    )
 
-    it('redacts secrets and tokens before writing', opts, async () => {
+    void it('redacts secrets and tokens before writing', opts, async () => {
       const t = await openTestDb(engine)
       try {
         const log = createAuditLog(t.db)

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { CertError, caDir, issueServerCertificate, loadOrCreateCa } from '../../../src/certs/ca.ts'
 
-describe('CA', () => {
-  it('creates the CA once, reloads it, and issues certificates it verifies', async () => {
+void describe('CA', () => {
+  void it('creates the CA once, reloads it, and issues certificates it verifies', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'podtrust-ca-'))
     try {
       const ca = await loadOrCreateCa(caDir(dir))
@@ -36,7 +36,7 @@ describe('CA', () => {
     }
   })
 
-  it('rejects malformed certificate requests', async () => {
+  void it('rejects malformed certificate requests', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'podtrust-ca-'))
     try {
       const ca = await loadOrCreateCa(dir)

@@ -79,10 +79,10 @@ function failsAt(text: string, sections: ConfigSection[], path: string, message:
   )
 }
 
-describe('config loader', () => {
+void describe('config loader', () => {
   const sections = [thingsSection([]) as ConfigSection]
 
-  it('names the path of every malformed value', () => {
+  void it('names the path of every malformed value', () => {
     failsAt('things: [', sections, '', /invalid YAML at line 1/)
     failsAt('a: 1\na: 2\n', sections, '', /invalid YAML/)
     failsAt('- 1\n- 2\n', sections, '', /must be a mapping/)
@@ -125,7 +125,7 @@ describe('config loader', () => {
     )
   })
 
-  it('unknown-key errors carry a hint listing the allowed keys', () => {
+  void it('unknown-key errors carry a hint listing the allowed keys', () => {
     try {
       parseConfig('things:\n  - nmae: x\n', sections)
       assert.fail('should throw')
@@ -135,14 +135,14 @@ describe('config loader', () => {
     }
   })
 
-  it('accepts an empty document', () => {
+  void it('accepts an empty document', () => {
     assert.deepEqual(parseConfig('', sections).sections, [])
     assert.deepEqual(parseConfig('# only a comment\n', sections).sections, [])
   })
 })
 
-describe('config apply/export', () => {
-  it('applies idempotently in one transaction and round-trips through export', async () => {
+void describe('config apply/export', () => {
+  void it('applies idempotently in one transaction and round-trips through export', async () => {
     const t = await tempDb()
     try {
       const log: string[] = []
@@ -182,7 +182,7 @@ describe('config apply/export', () => {
     }
   })
 
-  it('validates the issuers section', () => {
+  void it('validates the issuers section', () => {
     failsAt(
       'issuers:\n  - name: "bad name"\n',
       configSections,
@@ -193,7 +193,7 @@ describe('config apply/export', () => {
     failsAt('issuers:\n  - name: a\n    url: ftp://x\n', configSections, 'issuers[0].url', /https/)
   })
 
-  it('the demo seed parses against the registered sections', () => {
+  void it('the demo seed parses against the registered sections', () => {
     assert.ok(parseConfig(demoConfigText(), configSections).sections.length > 0)
   })
 })

@@ -17,8 +17,8 @@ import { tempDb } from '../tokens/helpers.ts'
 const t0 = new Date('2026-05-01T00:00:00Z')
 const at = (seconds: number): Date => new Date(t0.getTime() + seconds * 1000)
 
-describe('signing key rotation', () => {
-  it('publishes before signing and keeps the old key until its tokens expire', async () => {
+void describe('signing key rotation', () => {
+  void it('publishes before signing and keeps the old key until its tokens expire', async () => {
     const t = await tempDb()
     try {
       const issuer = await ensureIssuer(t.db, 'default', { now: t0 })
@@ -79,7 +79,7 @@ describe('signing key rotation', () => {
     }
   })
 
-  it('keeps issuers independent and validates the delay', async () => {
+  void it('keeps issuers independent and validates the delay', async () => {
     const t = await tempDb()
     try {
       await ensureIssuer(t.db, 'default', { now: t0 })

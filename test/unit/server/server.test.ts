@@ -23,8 +23,8 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
   })
 }
 
-describe('server', () => {
-  it('serves health, readiness, metrics, discovery and JWKS on both listeners', async () => {
+void describe('server', () => {
+  void it('serves health, readiness, metrics, discovery and JWKS on both listeners', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'podtrust-server-'))
     const boom = {
       name: 'boom',
@@ -104,7 +104,7 @@ describe('server', () => {
     }
   })
 
-  it('keeps the issuer URL and keys across restarts; explicit --issuer-url wins', async () => {
+  void it('keeps the issuer URL and keys across restarts; explicit --issuer-url wins', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'podtrust-server-'))
     try {
       const a = await startServer({
@@ -135,7 +135,7 @@ describe('server', () => {
     }
   })
 
-  it('fails clearly on a busy port and a broken config file', async () => {
+  void it('fails clearly on a busy port and a broken config file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'podtrust-server-'))
     try {
       const a = await startServer({ dataDir: dir, port: 0, logLevel: 'silent' })
@@ -159,8 +159,8 @@ describe('server', () => {
   })
 })
 
-describe('logger', () => {
-  it('writes JSON lines and never a token or secret', () => {
+void describe('logger', () => {
+  void it('writes JSON lines and never a token or secret', () => {
     const out = new PassThrough()
     let text = ''
     out.on('data', (c: Buffer) => (text += c.toString()))

@@ -13,8 +13,8 @@ import { tempDb } from './helpers.ts'
 
 const now = new Date('2026-01-02T03:04:05.678Z')
 
-describe('mintServiceAccountToken', () => {
-  it('uses the kube-apiserver claim layout', async () => {
+void describe('mintServiceAccountToken', () => {
+  void it('uses the kube-apiserver claim layout', async () => {
     const t = await tempDb()
     try {
       const issuer = await ensureIssuer(t.db, 'default')
@@ -63,13 +63,13 @@ describe('mintServiceAccountToken', () => {
     }
   })
 
-  it('derives uids deterministically and distinctly', () => {
+  void it('derives uids deterministically and distinctly', () => {
     assert.equal(deriveUid('pod', 'ns', 'a'), deriveUid('pod', 'ns', 'a'))
     assert.notEqual(deriveUid('pod', 'ns', 'a'), deriveUid('pod', 'ns', 'b'))
     assert.notEqual(deriveUid('pod', 'nsa', ''), deriveUid('pod', 'ns', 'a'))
   })
 
-  it('rejects malformed requests and unknown issuers with a hint', async () => {
+  void it('rejects malformed requests and unknown issuers with a hint', async () => {
     const t = await tempDb()
     try {
       await ensureIssuer(t.db, 'default')
@@ -107,8 +107,8 @@ describe('mintServiceAccountToken', () => {
   })
 })
 
-describe('issuers', () => {
-  it('derive named issuer URLs from the default and follow it when it moves', async () => {
+void describe('issuers', () => {
+  void it('derive named issuer URLs from the default and follow it when it moves', async () => {
     const t = await tempDb()
     try {
       await ensureIssuer(t.db, 'cluster:prod')
@@ -128,7 +128,7 @@ describe('issuers', () => {
     }
   })
 
-  it('rejects bad names and URLs', async () => {
+  void it('rejects bad names and URLs', async () => {
     const t = await tempDb()
     try {
       for (const name of ['', ' x', 'a/b', 'x'.repeat(200)]) {

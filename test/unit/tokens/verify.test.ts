@@ -41,8 +41,8 @@ async function foreignKey(
   }
 }
 
-describe('token verifier: own issuers (in-process keys)', () => {
-  it('verifies a minted token (trailing newline tolerated) and refuses each kind of bad token', async () => {
+void describe('token verifier: own issuers (in-process keys)', () => {
+  void it('verifies a minted token (trailing newline tolerated) and refuses each kind of bad token', async () => {
     const t = await tempDb()
     try {
       const issuer = await ensureIssuer(t.db, 'default')
@@ -149,7 +149,7 @@ describe('token verifier: own issuers (in-process keys)', () => {
     }
   })
 
-  it('never puts the token in an error message', async () => {
+  void it('never puts the token in an error message', async () => {
     const t = await tempDb()
     try {
       const issuer = await ensureIssuer(t.db, 'default')
@@ -211,8 +211,8 @@ async function fakeIssuer(): Promise<FakeIssuer> {
   return state
 }
 
-describe('token verifier: remote issuers', () => {
-  it('fetches discovery + JWKS, caches, refetches on unknown kid at a limited rate', async () => {
+void describe('token verifier: remote issuers', () => {
+  void it('fetches discovery + JWKS, caches, refetches on unknown kid at a limited rate', async () => {
     const t = await tempDb()
     const idp = await fakeIssuer()
     try {
@@ -257,7 +257,7 @@ describe('token verifier: remote issuers', () => {
     }
   })
 
-  it('refuses an oversized JWKS and reports an unreachable issuer', async () => {
+  void it('refuses an oversized JWKS and reports an unreachable issuer', async () => {
     const t = await tempDb()
     const idp = await fakeIssuer()
     try {
@@ -296,7 +296,7 @@ describe('token verifier: remote issuers', () => {
     }
   })
 
-  it('refuses SSRF targets before connecting', async () => {
+  void it('refuses SSRF targets before connecting', async () => {
     const t = await tempDb()
     try {
       let calls = 0
@@ -380,7 +380,7 @@ describe('token verifier: remote issuers', () => {
     }
   })
 
-  it('classifies addresses', () => {
+  void it('classifies addresses', () => {
     assert.equal(classifyAddress('8.8.8.8'), 'public')
     assert.equal(classifyAddress('127.0.0.53'), 'loopback')
     assert.equal(classifyAddress('::1'), 'loopback')
@@ -393,8 +393,8 @@ describe('token verifier: remote issuers', () => {
   })
 })
 
-describe('netguard: embedded IPv4', () => {
-  it('classifies mapped and NAT64 forms by their IPv4 address', () => {
+void describe('netguard: embedded IPv4', () => {
+  void it('classifies mapped and NAT64 forms by their IPv4 address', () => {
     assert.equal(classifyAddress('::ffff:a00:1'), 'private')
     assert.equal(classifyAddress('::ffff:7f00:1'), 'loopback')
     assert.equal(classifyAddress('::ffff:169.254.169.254'), 'link-local')
