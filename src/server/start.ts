@@ -250,7 +250,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     for (const hook of startupHooks) await hook(ctx)
 
     const env = { accountId: settings.accountId, region: settings.region, now: now() }
-    if (options.demo === true) await applyConfig(db, demoConfigText(), env)
+    if (options.demo === true) {
+      await applyConfig(db, demoConfigText({ issuerUrl, accountId: settings.accountId }), env)
+    }
     for (const file of options.configFiles ?? []) {
       let text: string
       try {

@@ -15,9 +15,11 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose'
 import type { JSONWebKeySet } from 'jose'
 import pg from 'pg'
 import { postgresSkipReason, postgresUrl } from '../unit/store/engines.ts'
+import { findOnPath } from './helpers/index.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 const bin = join(root, 'bin', 'podtrust.js')
+const awsCli = findOnPath('aws')
 
 function cli(
   args: string[],
@@ -130,6 +132,27 @@ for (const engine of ['sqlite', 'postgres'] as const) {
             audience: 'sts.amazonaws.com',
           })
           assert.equal(demo.payload.sub, 'system:serviceaccount:default:demo')
+          // The README's newcomer path: the printed workload environment, pasted, makes the unmodified AWS
+          // CLI assume the demo role (the demo seeds the OIDC provider and role of the walkthrough).
+          if (awsCli !== undefined) {
+            const home = mkdtempSync(join(tmpdir(), 'podtrust-e2e-home-'))
+            const printed = Object.fromEntries(
+              [...out.split('# IAM administrator')[0]!.matchAll(/^export (\w+)=(\S+)$/gm)].map(
+                (m) => [m[1]!, m[2]!],
+              ),
+            )
+            const who = spawnSync(awsCli, ['sts', 'get-caller-identity', '--output', 'json'], {
+              encoding: 'utf8',
+              env: { PATH: process.env['PATH'] ?? '', HOME: home, ...printed },
+              timeout: 60_000,
+            })
+            assert.equal(who.status, 0, who.stderr)
+            assert.match(
+              (JSON.parse(who.stdout) as { Arn: string }).Arn,
+              /^arn:aws:sts::000000000000:assumed-role\/podtrust-demo\//,
+            )
+            rmSync(home, { recursive: true, force: true })
+          }
           // `podtrust token` while the server runs: signed with the key the server publishes.
           const tokFile = join(dir, 'tok')
           const t = cli([

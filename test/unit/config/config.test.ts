@@ -193,7 +193,16 @@ void describe('config apply/export', () => {
     failsAt('issuers:\n  - name: a\n    url: ftp://x\n', configSections, 'issuers[0].url', /https/)
   })
 
-  void it('the demo seed parses against the registered sections', () => {
-    assert.ok(parseConfig(demoConfigText(), configSections).sections.length > 0)
+  void it('the demo seed: provider and trust policy name the issuer given at start', () => {
+    const text = demoConfigText({ issuerUrl: 'https://127.0.0.1:8443', accountId: '111122223333' })
+    const parsed = parseConfig(text, configSections)
+    assert.deepEqual(
+      parsed.sections.map((s) => s.section.key),
+      ['issuers', 'oidcProviders', 'roles'],
+    )
+    assert.match(text, /url: https:\/\/127\.0\.0\.1:8443\n/)
+    assert.match(text, /arn:aws:iam::111122223333:oidc-provider\/127\.0\.0\.1:8443'/)
+    assert.match(text, /'127\.0\.0\.1:8443:sub': system:serviceaccount:default:demo/)
+    assert.doesNotMatch(text, /ISSUER_HOST_PATH|ACCOUNT_ID/)
   })
 })
