@@ -6,6 +6,7 @@ const suites: Record<string, () => Promise<{ run(dir?: string): Promise<SuiteRes
   sigv4: () => import('./sigv4.ts'),
   'iam-policy': () => import('./iam-policy.ts'),
   'iam-api': () => import('./iam-api.ts'),
+  webhook: () => import('./webhook.ts'),
 }
 
 const [name, dir] = process.argv.slice(2)
