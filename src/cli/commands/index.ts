@@ -11,6 +11,7 @@ import { agentCommand } from './agent.ts'
 import { azureCommand } from './azure.ts'
 import { gcpCommand } from './gcp.ts'
 import { policyCommand } from './policy.ts'
+import { webhookCommand } from './webhook.ts'
 import { adminCredentialsCommand } from '../../aws/iam/admin-command.ts'
 
 /**
@@ -25,7 +26,11 @@ export const commands: Command[] = [
   keysCommand,
   certsCommand,
   auditCommand,
-  clusterCommand, agentCommand, azureCommand, gcpCommand,
+  clusterCommand,
+  agentCommand,
+  azureCommand,
+  gcpCommand,
   policyCommand,
+  webhookCommand,
   adminCredentialsCommand,
 ]
