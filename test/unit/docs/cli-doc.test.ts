@@ -13,9 +13,15 @@ void describe('docs/cli.md', () => {
   void it('is up to date with the command registry', async () => {
     const expected = await renderCliDocs()
     const actual = readFileSync(CLI_DOC_URL, 'utf8')
-    assert.ok(
-      actual === expected,
-      'docs/cli.md is out of date with src/cli/commands: run npm run docs:cli',
+    if (actual === expected) return
+    const want = expected.split('\n')
+    const have = actual.split('\n')
+    const first = want.findIndex((l, i) => l !== have[i])
+    const line = first === -1 ? want.length : first
+    assert.fail(
+      `docs/cli.md is out of date with src/cli/commands: run npm run docs:cli ` +
+        `(first difference at line ${line + 1}: expected ${JSON.stringify(want[line])}, ` +
+        `found ${JSON.stringify(have[line])})`,
     )
   })
 
