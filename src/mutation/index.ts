@@ -15,6 +15,7 @@ export * from './constants.ts'
 export { azureAuthorityHost, defaultWebhookConfig } from './config.ts'
 export { applyJsonPatch, diffJson, JsonPatchError, type JsonPatchErrorCode } from './json-patch.ts'
 export { azureVolumeName } from './azure.ts'
+export { isDnsSubdomain } from './gcp.ts'
 export type * from './types.ts'
 
 /**

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { stringify as toYaml } from 'yaml'
 import { PodtrustError, UsageError } from '../../errors.ts'
 import { WORKLOAD_IDENTITY_USER } from '../../gcp/config.ts'
 import { isValidMember, providerAudience } from '../../gcp/federation.ts'
@@ -20,6 +21,11 @@ import {
   listServiceAccounts,
   replaceBindings,
 } from '../../gcp/repo.ts'
+import {
+  DEFAULT_GCP_TOKEN_FILE,
+  GCP_CREDENTIAL_CONFIG_KEY,
+  isDnsSubdomain,
+} from '../../mutation/index.ts'
 import { openDb } from '../../store/open.ts'
 import type { Command } from '../command.ts'
 
@@ -27,23 +33,29 @@ const usage = `Usage:
   podtrust gcp list [--data-dir DIR] [--store URL]
   podtrust gcp cred-config --project P --pool POOL --provider PROVIDER [--service-account EMAIL]
                            [--token-file F] [--url BASE] [--lifetime SECONDS] [--output FILE] [--data-dir DIR]
+                           [--configmap NAME [--namespace NS]]
   podtrust gcp add-binding EMAIL --member M [--role R] [--data-dir DIR] [--store URL]
   podtrust gcp remove-binding EMAIL --member M [--role R] [--data-dir DIR] [--store URL]
 
 Google workload identity federation. Declare projects, pools, providers and service accounts in the config
 file (docs/config.md, section "gcp"). 'cred-config' writes the credential file for google-auth-library
 (GOOGLE_APPLICATION_CREDENTIALS) and gcloud (CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE) with token_url,
-token_info_url and the impersonation URL on podtrust.
+token_info_url and the impersonation URL on podtrust. With --configmap it prints (or writes) a ConfigMap
+manifest holding the file under key credential-configuration.json, for the admission webhook to mount into
+pods whose ServiceAccount is annotated podtrust.io/gcp-workload-identity-provider (docs/webhook.md).
 
 Options:
   --project P           project id or number
   --pool POOL           workload identity pool id
   --provider PROVIDER   provider id
   --service-account E   impersonate this service account (generateAccessToken)
-  --token-file F        the projected token (default /var/run/secrets/tokens/gcp-ksa/token)
+  --token-file F        the projected token (default /var/run/secrets/tokens/gcp-ksa/token; with
+                        --configmap, the webhook's ${DEFAULT_GCP_TOKEN_FILE})
   --url BASE            podtrust's base URL (default http://127.0.0.1:7070)
   --lifetime SECONDS    impersonated token lifetime (service_account_impersonation.token_lifetime_seconds)
   --output FILE         write the file instead of printing it
+  --configmap NAME      output a ConfigMap manifest named NAME (the webhook's default: podtrust-gcp-<SA>)
+  --namespace NS        the ConfigMap's namespace (the pods' namespace; omitted: kubectl's current one)
   --member M            principal://… or principalSet://… (see docs/gcp.md)
   --role R              default roles/iam.workloadIdentityUser
   --data-dir DIR        podtrust data directory (default $PODTRUST_HOME or ./.podtrust)
@@ -64,6 +76,8 @@ function parse(argv: string[]) {
       url: { type: 'string' },
       lifetime: { type: 'string' },
       output: { type: 'string' },
+      configmap: { type: 'string' },
+      namespace: { type: 'string' },
       member: { type: 'string' },
       role: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -111,6 +125,54 @@ export function credentialConfig(input: {
   return config
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+/** A ConfigMap manifest carrying the credential configuration, as the webhook mounts it. */
+export function credentialConfigMap(input: {
+  name: string
+  namespace?: string
+  config: Record<string, unknown>
+}): string {
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: input.name,
+      ...(input.namespace === undefined ? {} : { namespace: input.namespace }),
+      labels: { 'app.kubernetes.io/managed-by': 'podtrust' },
+    },
+    data: { [GCP_CREDENTIAL_CONFIG_KEY]: `${JSON.stringify(input.config, null, 2)}\n` },
+  }
+  return toYaml(manifest, { lineWidth: 0 })
+}
+
+function configMapTarget(
+  values: Values,
+  sub: string,
+): { name: string; namespace?: string } | undefined {
+  const name = values.configmap
+  const namespace = values.namespace
+  if (name === undefined) {
+    if (namespace !== undefined) throw new UsageError('--namespace needs --configmap')
+    return undefined
+  }
+  if (sub !== 'cred-config') throw new UsageError('--configmap only applies to gcp cred-config')
+  if (!isDnsSubdomain(name)) {
+    throw new UsageError(
+      `--configmap '${name.slice(0, 80)}' is not a valid ConfigMap name`,
+      'lowercase letters, digits, - and ., at most 253 characters (e.g. podtrust-gcp-app)',
+    )
+  }
+  if (namespace === undefined) return { name }
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+    throw new UsageError(
+      `--namespace '${namespace.slice(0, 80)}' is not a valid namespace name`,
+      'lowercase letters, digits and -, at most 63 characters',
+    )
+  }
+  return { name, namespace }
+}
+
 export const gcpCommand: Command = {
   name: 'gcp',
   summary: 'Google workload identity federation: list, credential files, IAM bindings',
@@ -133,6 +195,7 @@ export const gcpCommand: Command = {
     if (rest.length > (isBinding ? 1 : 0))
       throw new UsageError(`unexpected argument '${rest[isBinding ? 1 : 0] ?? ''}'`)
     if (isBinding && rest[0] === undefined) throw new UsageError('missing service account EMAIL')
+    const configMap = configMapTarget(values, sub)
     const baseUrl = (values.url ?? 'http://127.0.0.1:7070').replace(/\/+$/, '')
     if (!/^https?:\/\/[^/\s]+$/.test(baseUrl))
       throw new UsageError(
@@ -207,20 +270,19 @@ export const gcpCommand: Command = {
         if (sa !== undefined && (await getServiceAccount(db, sa)) === undefined) {
           throw new GcpCliError('GCP_NOT_FOUND', `service account '${sa}' is not declared`)
         }
-        const text = `${JSON.stringify(
-          credentialConfig({
-            audience: providerAudience(
-              { projectNumber: project.projectNumber, poolId },
-              providerId,
-            ),
-            baseUrl,
-            tokenFile: values['token-file'] ?? '/var/run/secrets/tokens/gcp-ksa/token',
-            ...(sa === undefined ? {} : { serviceAccount: sa }),
-            ...(lifetime === undefined ? {} : { lifetimeSeconds: lifetime }),
-          }),
-          null,
-          2,
-        )}\n`
+        const defaultTokenFile =
+          configMap === undefined ? '/var/run/secrets/tokens/gcp-ksa/token' : DEFAULT_GCP_TOKEN_FILE
+        const config = credentialConfig({
+          audience: providerAudience({ projectNumber: project.projectNumber, poolId }, providerId),
+          baseUrl,
+          tokenFile: values['token-file'] ?? defaultTokenFile,
+          ...(sa === undefined ? {} : { serviceAccount: sa }),
+          ...(lifetime === undefined ? {} : { lifetimeSeconds: lifetime }),
+        })
+        const text =
+          configMap === undefined
+            ? `${JSON.stringify(config, null, 2)}\n`
+            : credentialConfigMap({ ...configMap, config })
         if (values.output === undefined) io.stdout.write(text)
         else writeFileSync(resolve(io.cwd, values.output), text, { mode: 0o644 })
         return 0

@@ -4,9 +4,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
+import { parse as parseYaml } from 'yaml'
 import { main } from '../../../src/cli/main.ts'
 import { applyConfig } from '../../../src/config/apply.ts'
 import { getBindings } from '../../../src/gcp/repo.ts'
+import {
+  applyJsonPatch,
+  defaultWebhookConfig,
+  mutate,
+  type Pod,
+} from '../../../src/mutation/index.ts'
 import { openDb } from '../../../src/store/open.ts'
 
 const BASE = 'iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kube'
@@ -178,6 +185,157 @@ void test('gcp CLI usage errors exit 2', async () => {
       [['gcp', 'cred-config', '--url', 'ftp://x'], /is not a base URL/],
       [['gcp', 'cred-config', '--lifetime', '5'], /--lifetime must be/],
       [['gcp', 'list', 'x'], /unexpected argument/],
+    ]
+    for (const [argv, pattern] of cases) {
+      const r = await run(dir, argv)
+      assert.equal(r.code, 2, argv.join(' '))
+      assert.match(r.stderr, pattern, argv.join(' '))
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+void test('gcp cred-config --configmap prints a ConfigMap manifest the webhook mounts', async () => {
+  const dir = await seeded()
+  try {
+    const base = [
+      'gcp',
+      'cred-config',
+      '--data-dir',
+      dir,
+      '--project',
+      'demo-project',
+      '--pool',
+      'kube',
+    ]
+    const r = await run(dir, [
+      ...base,
+      '--provider',
+      'local',
+      '--service-account',
+      SA,
+      '--url',
+      'https://podtrust.podtrust-system.svc:8443',
+      '--configmap',
+      'podtrust-gcp-app',
+      '--namespace',
+      'team-a',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    const manifest = parseYaml(r.stdout) as {
+      apiVersion: string
+      kind: string
+      metadata: { name: string; namespace: string; labels: Record<string, string> }
+      data: Record<string, string>
+    }
+    assert.equal(manifest.apiVersion, 'v1')
+    assert.equal(manifest.kind, 'ConfigMap')
+    assert.deepEqual(manifest.metadata, {
+      name: 'podtrust-gcp-app',
+      namespace: 'team-a',
+      labels: { 'app.kubernetes.io/managed-by': 'podtrust' },
+    })
+    assert.deepEqual(Object.keys(manifest.data), ['credential-configuration.json'])
+    const config = JSON.parse(manifest.data['credential-configuration.json'] ?? '') as Record<
+      string,
+      unknown
+    >
+    assert.equal(config['audience'], `//${BASE}/providers/local`)
+    assert.equal(config['token_url'], 'https://podtrust.podtrust-system.svc:8443/v1/token')
+    assert.equal(
+      config['service_account_impersonation_url'],
+      `https://podtrust.podtrust-system.svc:8443/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+    )
+    // The file the credential config reads is the token the webhook projects, and the webhook mounts this
+    // ConfigMap where GOOGLE_APPLICATION_CREDENTIALS points.
+    const source = config['credential_source'] as { file: string }
+    const sa = {
+      metadata: {
+        name: 'app',
+        namespace: 'team-a',
+        annotations: {
+          'iam.gke.io/gcp-service-account': SA,
+          'podtrust.io/gcp-workload-identity-provider': String(config['audience']).slice(
+            '//iam.googleapis.com/'.length,
+          ),
+        },
+      },
+    }
+    const pod: Pod = {
+      metadata: { name: 'p' },
+      spec: { serviceAccountName: 'app', containers: [{ name: 'c' }] },
+    }
+    const result = mutate({
+      endpoint: 'aws',
+      pod,
+      namespace: 'team-a',
+      serviceAccount: sa,
+      podIdentity: false,
+      config: defaultWebhookConfig(),
+      random: () => 0,
+    })
+    assert.equal(result.kind, 'patch')
+    const mutated = applyJsonPatch(pod, result.kind === 'patch' ? result.patch : [])
+    const volumes = mutated.spec?.volumes ?? []
+    const cm = volumes.find((v) => v['configMap'] !== undefined)?.['configMap'] as { name: string }
+    assert.equal(cm.name, manifest.metadata.name)
+    const token = volumes.find((v) => v['name'] === 'podtrust-gcp-token')
+    assert.match(JSON.stringify(token), new RegExp(`"audience":"${String(config['audience'])}"`))
+    const c = mutated.spec?.containers?.[0] as unknown as {
+      env: { name: string; value: string }[]
+      volumeMounts: { name: string; mountPath: string }[]
+    }
+    const tokenMount = c.volumeMounts.find((m) => m.name === 'podtrust-gcp-token')
+    assert.equal(source.file, `${tokenMount?.mountPath}/token`)
+    const credMount = c.volumeMounts.find((m) => m.name === 'podtrust-gcp-credentials')
+    assert.equal(
+      c.env.find((e) => e.name === 'GOOGLE_APPLICATION_CREDENTIALS')?.value,
+      `${credMount?.mountPath}/credential-configuration.json`,
+    )
+
+    const out = join(dir, 'cm.yaml')
+    const written = await run(dir, [
+      ...base,
+      '--provider',
+      'local',
+      '--configmap',
+      'shared',
+      '--token-file',
+      '/t/token',
+      '--output',
+      out,
+    ])
+    assert.equal(written.code, 0, written.stderr)
+    const file = parseYaml(readFileSync(out, 'utf8')) as {
+      metadata: Record<string, unknown>
+      data: Record<string, string>
+    }
+    assert.equal(file.metadata['namespace'], undefined)
+    const fileConfig = JSON.parse(file.data['credential-configuration.json'] ?? '') as {
+      credential_source: { file: string }
+    }
+    assert.equal(fileConfig.credential_source.file, '/t/token')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+void test('gcp cred-config --configmap usage errors exit 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podtrust-gcp-cli-'))
+  try {
+    const cases: [string[], RegExp][] = [
+      [['gcp', 'cred-config', '--namespace', 'a'], /--namespace needs --configmap/],
+      [['gcp', 'cred-config', '--configmap', 'Bad_Name'], /is not a valid ConfigMap name/],
+      [
+        ['gcp', 'cred-config', '--configmap', `a${'b'.repeat(253)}`],
+        /is not a valid ConfigMap name/,
+      ],
+      [
+        ['gcp', 'cred-config', '--configmap', 'ok', '--namespace', 'No'],
+        /is not a valid namespace/,
+      ],
+      [['gcp', 'list', '--configmap', 'ok'], /only applies to gcp cred-config/],
     ]
     for (const [argv, pattern] of cases) {
       const r = await run(dir, argv)
