@@ -92,7 +92,7 @@ export function skipContainers(pod: PodFacts, prefix: string, warnings: Warnings
     [...(pod.initContainers ?? []), ...(pod.containers ?? [])].map(containerName),
   )
   for (const name of names) {
-    if (!present.has(name)) {
+    if (name !== '' && !present.has(name)) {
       const hint =
         name !== name.trim() && present.has(name.trim())
           ? ' (names are not trimmed: remove the spaces)'

@@ -5,7 +5,13 @@
  * (`/spec/volumes`, or prepended at `/spec/volumes/0`) → further volumes appended → the whole
  * `/spec/containers` → the whole `/spec/initContainers` when the pod has any.
  */
-import { POD_IDENTITY_LABEL, POD_IDENTITY_LABEL_VALUE } from './constants.ts'
+import {
+  AZURE_ANNOTATIONS,
+  AZURE_USE_LABEL,
+  AZURE_USE_LABEL_VALUE,
+  POD_IDENTITY_LABEL,
+  POD_IDENTITY_LABEL_VALUE,
+} from './constants.ts'
 import {
   awsAnnotationWarnings,
   awsTokenFile,
@@ -51,6 +57,7 @@ export function mutateAwsEndpoint(request: MutationRequest, warnings: Warnings):
   const prefix = request.config.aws.annotationPrefix
   awsAnnotationWarnings(pod, saAnnotations, prefix, warnings)
   gcpAnnotationWarnings(saAnnotations, warnings)
+  azureLabelWarning(pod, saAnnotations, warnings)
   if (!pod.hasSpec) return { kind: 'allow', reason: 'pod has no spec', warnings: warnings.list }
   if (pod.containers === undefined) {
     return { kind: 'allow', reason: 'pod has no spec.containers', warnings: warnings.list }
@@ -114,6 +121,24 @@ export function mutateAwsEndpoint(request: MutationRequest, warnings: Warnings):
   }
 }
 
+/**
+ * `/mutate` sees every pod, `/mutate-v1-pod` only those labelled: the missing label is the most common
+ * reason Azure env is not injected (webhooks.md §E.11), so say so where it can be seen.
+ */
+function azureLabelWarning(
+  pod: PodFacts,
+  saAnnotations: Readonly<Record<string, string>>,
+  warnings: Warnings,
+): void {
+  if (pod.labels[AZURE_USE_LABEL] === AZURE_USE_LABEL_VALUE) return
+  const asAnnotation = pod.annotations[AZURE_USE_LABEL] !== undefined
+  if (asAnnotation || saAnnotations[AZURE_ANNOTATIONS.clientId] !== undefined) {
+    warnings.add(
+      `pod lacks the label ${AZURE_USE_LABEL}: "${AZURE_USE_LABEL_VALUE}"${asAnnotation ? ' (it is set as an annotation)' : ''}; Azure workload identity is not injected without it`,
+    )
+  }
+}
+
 function buildPatch(
   pod: PodFacts,
   decision: AwsDecision | undefined,
@@ -123,18 +148,17 @@ function buildPatch(
 ): JsonPatchOperation[] {
   const patch: JsonPatchOperation[] = []
   if (decision?.mode === 'pod-identity') {
+    const labels = { [POD_IDENTITY_LABEL]: POD_IDENTITY_LABEL_VALUE }
     patch.push(
-      pod.hasLabels
-        ? {
-            op: 'add',
-            path: `/metadata/labels/${escapePointerToken(POD_IDENTITY_LABEL)}`,
-            value: POD_IDENTITY_LABEL_VALUE,
-          }
-        : {
-            op: 'add',
-            path: '/metadata/labels',
-            value: { [POD_IDENTITY_LABEL]: POD_IDENTITY_LABEL_VALUE },
-          },
+      !pod.hasMetadata
+        ? { op: 'add', path: '/metadata', value: { labels } }
+        : pod.hasLabels
+          ? {
+              op: 'add',
+              path: `/metadata/labels/${escapePointerToken(POD_IDENTITY_LABEL)}`,
+              value: POD_IDENTITY_LABEL_VALUE,
+            }
+          : { op: 'add', path: '/metadata/labels', value: labels },
     )
   }
   const existing = new Set((pod.volumes ?? []).map((v) => v.name))

@@ -102,6 +102,7 @@ export interface PodFacts {
   labels: Readonly<Record<string, string>>
   /** Whether `metadata.labels` is present (decides the reference's label op path). */
   hasLabels: boolean
+  hasMetadata: boolean
   hasSpec: boolean
   /** `spec.serviceAccountName`, '' when unset. */
   serviceAccountName: string
@@ -123,6 +124,7 @@ export function podFacts(pod: Pod): PodFacts {
     annotations: isRecord(metadata.annotations) ? metadata.annotations : {},
     labels: labels ?? {},
     hasLabels: labels !== undefined,
+    hasMetadata: isRecord(pod.metadata),
     hasSpec: spec !== undefined,
     serviceAccountName: typeof spec?.serviceAccountName === 'string' ? spec.serviceAccountName : '',
     containers: Array.isArray(spec?.containers) ? spec.containers : undefined,

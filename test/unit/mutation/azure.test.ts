@@ -411,4 +411,24 @@ void describe('Azure admission (webhooks.md D.3)', () => {
       serviceAccount(SA).metadata.annotations?.['azure.workload.identity/client-id'],
       'cid',
     ))
+
+  void it('/mutate warns when a pod wants Azure but lacks the label', () => {
+    const annotated = run({
+      pod: pod({}, { annotations: { 'azure.workload.identity/use': 'true' } }),
+      saAnnotations: {},
+    })
+    assert.ok(
+      annotated.warnings.some(
+        (w) => w.includes('lacks the label') && w.includes('set as an annotation'),
+      ),
+      annotated.warnings.join('|'),
+    )
+    const viaSa = run({ saAnnotations: { 'azure.workload.identity/client-id': 'c' } })
+    assert.ok(viaSa.warnings.some((w) => w.includes('lacks the label')))
+    const labelled = run({
+      pod: pod({}, { labels: LABEL }),
+      saAnnotations: { 'azure.workload.identity/client-id': 'c' },
+    })
+    assert.deepEqual(labelled.warnings, [])
+  })
 })

@@ -7,7 +7,7 @@ import {
   type MutationRequest,
   type Pod,
 } from '../../../src/mutation/index.ts'
-import { pod, request, ROLE, run } from './helpers.ts'
+import { mutated, pod, request, ROLE, run } from './helpers.ts'
 
 const LABEL = { 'azure.workload.identity/use': 'true' }
 
@@ -112,9 +112,11 @@ void describe('malformed input never throws and gets a clear answer', () => {
     })
   })
 
-  void it('no metadata at all is fine', () => {
-    const r = run({ pod: { spec: { containers: [{ name: 'a' }] } } })
-    assert.equal(r.kind, 'patch')
+  void it('no metadata at all is fine (Pod Identity adds it with the label)', () => {
+    const bare: Pod = { spec: { containers: [{ name: 'a' }] } }
+    assert.equal(run({ pod: bare }).kind, 'patch')
+    const p = mutated({ pod: bare, podIdentity: true })
+    assert.deepEqual(p.metadata, { labels: { 'eks.amazonaws.com/pod-identity': 'enabled' } })
   })
 
   void it('a non-string ServiceAccount annotation is ignored with a warning', () => {
