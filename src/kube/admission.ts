@@ -77,9 +77,16 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Node's JSON.parse message in Go's words where they have the same meaning. */
-function goParseError(err: unknown): string {
+function goParseError(err: unknown, text: string): string {
   const m = err instanceof Error ? err.message : String(err)
-  if (/^Unexpected end of JSON input/.test(m)) return 'unexpected end of JSON input'
+  const at = /at position (\d+)/.exec(m)
+  // Input that stops mid-value is Go's "unexpected end", whatever token V8 expected next.
+  if (
+    /^Unexpected end of JSON input/.test(m) ||
+    (at !== null && Number(at[1]) >= text.trimEnd().length)
+  ) {
+    return 'unexpected end of JSON input'
+  }
   return m.charAt(0).toLowerCase() + m.slice(1)
 }
 
@@ -191,10 +198,11 @@ export function decodeAdmissionReview(body: Buffer, dialect: AdmissionEndpoint):
     return dialect === 'aws' ? fail('empty', 'bad content') : fail('empty', 'request body is empty')
   }
   let json: unknown
+  const text = body.toString('utf8')
   try {
-    json = JSON.parse(body.toString('utf8'))
+    json = JSON.parse(text)
   } catch (err) {
-    return fail('decode', `couldn't get version/kind; json parse error: ${goParseError(err)}`)
+    return fail('decode', `couldn't get version/kind; json parse error: ${goParseError(err, text)}`)
   }
   if (!isObject(json)) {
     return fail(

@@ -574,9 +574,10 @@ export function mutationConfigFrom(
   const exp = intValue('token-expiration', values['token-expiration'])
   // The reference clamps the flag up to 600 rather than refusing it (pkg/validation.go).
   if (exp !== undefined) aws.tokenExpiration = Math.max(600, exp)
+  // Taken verbatim, as the reference does (its own test fixtures use region "seattle").
   const region = str(values['aws-default-region'])
-  if (region !== undefined && region !== '' && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-    throw new UsageError(`--aws-default-region must look like us-east-1, got '${region}'`)
+  if (region !== undefined && /\s/.test(region)) {
+    throw new UsageError(`--aws-default-region '${region}' contains whitespace`)
   }
   if (region !== undefined) aws.region = region
   aws.regionalSts = bool(values['sts-regional-endpoint']) ?? aws.regionalSts
@@ -615,9 +616,8 @@ export function mutationConfigFrom(
     cc.volumeName = s
   })
   set('container-credentials-token-path', (s) => (cc.tokenPath = s))
-  cc.fullUri =
-    urlValue('container-credentials-full-uri', values['container-credentials-full-uri']) ??
-    cc.fullUri
+  // Verbatim too: the reference does not parse it (EKS IPv6 clusters use http://[fd00:ec2::23]/…).
+  set('container-credentials-full-uri', (u) => (cc.fullUri = u))
 
   const tenant = str(values['azure-tenant-id']) ?? env['AZURE_TENANT_ID']
   if (tenant !== undefined) azure.tenantId = tenant

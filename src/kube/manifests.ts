@@ -28,7 +28,13 @@ export function parseManifests(text: string, file: string): Record<string, unkno
         `\`${file}\`${line === undefined ? '' : ` line ${line}`}: ${error.message.split('\n')[0] ?? ''}`,
       )
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 })
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: 100 })
+    } catch (err) {
+      // yaml refuses excessive alias expansion (a "billion laughs" document).
+      throw new WebhookError('SOURCE_INVALID', `\`${file}\`: ${(err as Error).message}`)
+    }
     if (value === null || value === undefined) continue
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new WebhookError('SOURCE_INVALID', `\`${file}\`: a document is not a Kubernetes object`)

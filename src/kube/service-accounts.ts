@@ -21,15 +21,52 @@ export interface ServiceAccountSource {
   close(): Promise<void>
 }
 
-/** Annotation and label prefixes the mutation reads; everything else is dropped from the cache. */
+/** Levenshtein distance of two short strings, or Infinity once it exceeds `limit`. */
+function within(a: string, b: string, limit: number): boolean {
+  if (Math.abs(a.length - b.length) > limit) return false
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    let best = i
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(
+        (prev[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      )
+      row.push(v)
+      best = Math.min(best, v)
+    }
+    if (best > limit) return false
+    prev = row
+  }
+  return (prev[b.length] ?? Infinity) <= limit
+}
+
+const normalizeDomain = (s: string): string => s.toLowerCase().replace(/[-_. ]/g, '')
+
+/**
+ * Annotation and label keys the mutation reads, in the domains it knows; plus keys whose domain is a
+ * near miss of one (`eks.amazon.com/role-arn`), which the mutation turns into admission warnings.
+ * Everything else (kubectl's last-applied-configuration, Helm's, …) is dropped from the cache.
+ */
 export function relevantKeys(annotationPrefix: string): (key: string) => boolean {
-  const prefixes = [
-    `${annotationPrefix}/`,
-    'azure.workload.identity/',
-    'iam.gke.io/',
-    'podtrust.io/',
-  ]
-  return (key) => prefixes.some((p) => key.startsWith(p))
+  const domains = [annotationPrefix, 'azure.workload.identity', 'iam.gke.io', 'podtrust.io']
+  const normalized = domains.map(normalizeDomain)
+  const decided = new Map<string, boolean>()
+  return (key) => {
+    const slash = key.lastIndexOf('/')
+    if (slash <= 0) return false
+    const domain = key.slice(0, slash)
+    const known = decided.get(domain)
+    if (known !== undefined) return known
+    const keep =
+      domains.includes(domain) ||
+      (domain.length <= 80 && normalized.some((d) => within(normalizeDomain(domain), d, 3)))
+    // Domains repeat across ServiceAccounts; the memo is bounded so odd keys cannot grow it forever.
+    if (decided.size < 1024) decided.set(domain, keep)
+    return keep
+  }
 }
 
 function stringMap(

@@ -2,8 +2,12 @@
  * Helpers shared by the webhook's unit tests: a logger that records (and lets tests check no secret was
  * logged), AdmissionReview bodies, response decoding, polling.
  */
-import type { JsonPatchOperation, Pod } from '../../../src/mutation/types.ts'
+import type { JsonPatchOperation, Pod, ServiceAccount } from '../../../src/mutation/types.ts'
 import type { WebhookLogger } from '../../../src/kube/log.ts'
+import {
+  ServiceAccountCache,
+  type ServiceAccountSource,
+} from '../../../src/kube/service-accounts.ts'
 
 export interface RecordedLog {
   level: 'info' | 'warn' | 'error'
@@ -119,5 +123,34 @@ export async function until(
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** A ServiceAccount source over the real cache, filled by the test. */
+export function memoryServiceAccounts(
+  items: ServiceAccount[] = [],
+): ServiceAccountSource & { cache: ServiceAccountCache } {
+  const cache = new ServiceAccountCache()
+  cache.replace(items)
+  return {
+    cache,
+    get: (ns, name) => cache.get(ns, name),
+    lookup: (ns, name, waitMs) => cache.waitFor(ns, name, waitMs),
+    size: () => cache.size,
+    synced: () => true,
+    close: () => Promise.resolve(),
+  }
+}
+
+export function serviceAccount(
+  namespace: string,
+  name: string,
+  annotations: Record<string, string> = {},
+  labels?: Record<string, string>,
+): ServiceAccount {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name, namespace, annotations, ...(labels === undefined ? {} : { labels }) },
   }
 }
