@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -7,6 +9,9 @@ import { fileURLToPath } from 'node:url'
 import { caDir, loadOrCreateCa } from '../../../src/certs/ca.ts'
 import { UsageError } from '../../../src/errors.ts'
 import { parseServeFlags } from '../../../src/kube/flags.ts'
+import { quietLogger } from '../../../src/kube/log.ts'
+import { startWebhook } from '../../../src/kube/webhook.ts'
+import { IRSA_CONFIG_MAP_NAME } from '../../../src/kube/irsa-config-map.ts'
 import type { WebhookServeOptions } from '../../../src/kube/flags.ts'
 import { AWS_SKIP_LABEL, AZURE_USE_LABEL } from '../../../src/mutation/constants.ts'
 import { KUBECTL_MISSING, kubectlVersion, problems, render } from './manifests.ts'
@@ -217,7 +222,12 @@ function assertLeastPrivilege(objects: KubeObject[], options: WebhookServeOption
     assert.equal(roles.length, 1)
     assert.equal(roles[0]?.metadata.namespace, options.configMapNamespace)
     assert.deepEqual(roles[0]?.['rules'], [
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        resourceNames: [IRSA_CONFIG_MAP_NAME],
+        verbs: ['get', 'list', 'watch'],
+      },
     ])
   }
   const bindings = [...ofKind(objects, 'ClusterRoleBinding'), ...ofKind(objects, 'RoleBinding')]
@@ -252,10 +262,14 @@ function assertServing(objects: KubeObject[], options: WebhookServeOptions): voi
     .metadata.labels
   assert.deepEqual((service['spec'] as Json)['selector'], podLabels)
   assert.equal(portNumber(container, 'metrics'), options.metricsPort)
-  // Probes: /healthz over HTTPS on the webhook port.
+  const annotations = (deployment['spec'] as { template: { metadata: { annotations?: Json } } })
+    .template.metadata.annotations
+  assert.equal(annotations?.['prometheus.io/port'], String(options.metricsPort))
+  // Probes over HTTPS on the webhook port: ready once ServiceAccounts are synced, alive while it answers.
+  assert.equal(container.readinessProbe?.httpGet?.path, '/readyz')
+  assert.equal(container.livenessProbe?.httpGet?.path, '/healthz')
   for (const probe of [container.readinessProbe, container.livenessProbe]) {
-    assert.equal(probe?.httpGet?.path, '/healthz')
-    assert.equal(probe.httpGet.scheme, 'HTTPS')
+    assert.equal(probe?.httpGet?.scheme, 'HTTPS')
     assert.equal(portNumber(container, probe.httpGet.port), options.port)
   }
   // The PodDisruptionBudget keeps one of the two replicas and selects exactly the webhook's pods.
@@ -561,5 +575,104 @@ void describe('deploy/webhook: the checks themselves', () => {
     scratch.push(dir)
     writeFileSync(join(dir, 'kustomization.yaml'), 'resources: [missing.yaml]\n')
     assert.throws(() => render(dir), /kubectl kustomize .* failed: .*missing\.yaml/s)
+  })
+})
+
+/** One HTTP(S) exchange on loopback: status and body. */
+function exchange(
+  url: string,
+  options: { ca?: string; method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest
+    const req = send(
+      url,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+        )
+      },
+    )
+    req.on('error', reject)
+    req.end(options.body)
+  })
+}
+
+void describe('deploy/webhook: what the manifests call is what the server serves', () => {
+  void it('the registered paths, the probe path and the metrics port answer on a real server', async () => {
+    // The Deployment's own flags, with only the cluster-bound parts swapped for local ones: ephemeral
+    // ports, ServiceAccounts from an (empty) directory, a serving certificate from a throwaway CA.
+    const objects = renderTarget('overlays/all')
+    const options = serveOptions(objects)
+    const dir = mkdtempSync(join(tmpdir(), 'podtrust-webhook-'))
+    scratch.push(dir)
+    mkdirSync(join(dir, 'sa'))
+    const hook = await startWebhook(
+      {
+        ...options,
+        port: 0,
+        metricsPort: 0,
+        tls: { kind: 'ca', dataDir: dir, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
+        serviceAccounts: { kind: 'files', dir: join(dir, 'sa') },
+        configMapNamespace: undefined,
+      },
+      { env: {}, log: quietLogger, defaultDataDir: dir, host: '127.0.0.1' },
+    )
+    try {
+      const ca = Buffer.from(hook.caBundle ?? '', 'base64').toString()
+      const base = `https://127.0.0.1:${hook.port}`
+      const container = webhookContainer(podSpec(only(objects, 'Deployment')))
+      for (const probe of [container.readinessProbe, container.livenessProbe]) {
+        const answer = await exchange(`${base}${probe?.httpGet?.path ?? ''}`, { ca })
+        assert.equal(answer.status, 200, `probe ${probe?.httpGet?.path ?? ''}`)
+      }
+      for (const w of webhooksOf(objects)) {
+        const path = w.clientConfig.service?.path ?? ''
+        const uid = `uid-${w.name}`
+        for (const apiVersion of w['admissionReviewVersions'] as string[]) {
+          const answer = await exchange(`${base}${path}`, {
+            ca,
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              apiVersion: `admission.k8s.io/${apiVersion}`,
+              kind: 'AdmissionReview',
+              request: {
+                uid,
+                kind: { group: '', version: 'v1', kind: 'Pod' },
+                resource: { group: '', version: 'v1', resource: 'pods' },
+                namespace: 'default',
+                operation: 'CREATE',
+                object: {
+                  apiVersion: 'v1',
+                  kind: 'Pod',
+                  metadata: { name: 'p', labels: { [AZURE_USE_LABEL]: 'true' } },
+                  spec: { containers: [{ name: 'app', image: 'app' }] },
+                },
+              },
+            }),
+          })
+          assert.equal(answer.status, 200, `${path} (${apiVersion}): ${answer.body}`)
+          const reviewed = JSON.parse(answer.body) as { apiVersion: string; response: Json }
+          assert.equal(reviewed.apiVersion, `admission.k8s.io/${apiVersion}`)
+          assert.equal(reviewed.response['uid'], uid)
+        }
+      }
+      // The check can fail: a path the server does not route.
+      assert.equal((await exchange(`${base}/mutate-v2`, { ca, method: 'POST' })).status, 404)
+      const metrics = await exchange(`http://127.0.0.1:${hook.metricsPort}/metrics`)
+      assert.equal(metrics.status, 200)
+      assert.match(metrics.body, /^podtrust_webhook_admissions_total\{endpoint="aws",outcome="allowed"\} 2$/m)
+      assert.match(metrics.body, /^podtrust_webhook_admissions_total\{endpoint="azure",outcome="denied"\} 2$/m)
+    } finally {
+      await hook.close()
+    }
   })
 })
