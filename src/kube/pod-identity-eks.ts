@@ -24,6 +24,8 @@ export interface EksPodIdentitySourceOptions {
   credentials: () => AwsCredentials | undefined
   /** Poll period in milliseconds (default 15000). */
   pollMs?: number
+  /** `maxResults` per page (default 100, the API's maximum). */
+  pageSize?: number
   /** Per-request timeout in milliseconds (default 5000). */
   timeoutMs?: number
   log: WebhookLogger
@@ -69,7 +71,7 @@ export function startEksPodIdentitySource(
     })
     // fetch sets `host` itself and refuses to be given one.
     delete headers['host']
-    const res = await doFetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) })
+    const res = await doFetch(url, { headers, signal: AbortSignal.timeout(Math.ceil(timeoutMs)) })
     const text = await res.text()
     let json: unknown
     try {
@@ -112,7 +114,10 @@ export function startEksPodIdentitySource(
     let pages = 0
     do {
       const page = await listPage(
-        { maxResults: '100', ...(nextToken === undefined ? {} : { nextToken }) },
+        {
+          maxResults: String(options.pageSize ?? 100),
+          ...(nextToken === undefined ? {} : { nextToken }),
+        },
         options.timeoutMs ?? 5000,
       )
       all.push(...page.associations)

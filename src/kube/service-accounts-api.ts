@@ -50,7 +50,7 @@ export async function startApiServiceAccountSource(
     middleware: [
       {
         pre: (ctx) => {
-          ctx.setSignal(AbortSignal.timeout(ms))
+          ctx.setSignal(AbortSignal.timeout(Math.ceil(ms)))
           return new Observable(Promise.resolve(ctx))
         },
         post: (res) => new Observable(Promise.resolve(res)),

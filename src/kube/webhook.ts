@@ -8,7 +8,7 @@
  * const hook = await startWebhook(parseServeFlags(argv, process.env), { env: process.env, log, dataDir })
  * // hook.port, hook.metricsPort, hook.caBundle (with --tls-from-ca); await hook.close()
  */
-import { randomInt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { standardCredentials } from '../agent/source.ts'
 import { mutate as defaultMutate } from '../mutation/index.ts'
@@ -57,7 +57,7 @@ export interface RunningWebhook {
 }
 
 /** Uniform in [0, 1) from the CSPRNG (Pod Identity jitter). */
-const random = () => randomInt(0, 2 ** 48) / 2 ** 48
+const random = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48
 
 export async function startWebhook(
   options: WebhookServeOptions,
@@ -141,7 +141,8 @@ export async function startWebhook(
     }
 
     const identitySources: PodIdentitySource[] = []
-    const countIdentities = () => metrics.setPodIdentities(podIdentity.size())
+    const countIdentities = () =>
+      metrics.setPodIdentities(identitySources.reduce((n, s) => n + s.size(), 0))
     if (options.containerCredentialsConfig !== undefined) {
       identitySources.push(
         startFilePodIdentitySource({
