@@ -92,6 +92,7 @@ function userOverlay(kustomization: (deploy: string) => string, files: Record<st
 type Json = Record<string, unknown>
 type Container = {
   name: string
+  image?: string
   args?: string[]
   env?: { name: string; value?: string; valueFrom?: Json }[]
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[]
@@ -504,6 +505,40 @@ components: [${deploy}/components/ca-bundle]
     for (const w of webhooks) assert.equal(w.clientConfig.caBundle, bundle)
     assert.match(Buffer.from(bundle, 'base64').toString(), /^-----BEGIN CERTIFICATE-----/)
     assert.ok(!objects.some((o) => o.metadata.name === 'podtrust-webhook-ca'))
+  })
+
+  void it("docs/webhook.md's example overlay renders, for overlays/all and (uncommented) self-hosted", async () => {
+    const docs = readFileSync(DOCS, 'utf8')
+    const block = /```yaml\n(# my-webhook\/kustomization\.yaml\n[\s\S]*?)```/.exec(docs)?.[1]
+    assert.ok(block, 'the example overlay is in the docs')
+    const dataDir = mkdtempSync(join(tmpdir(), 'podtrust-ca-'))
+    scratch.push(dataDir)
+    const ca = await loadOrCreateCa(caDir(dataDir))
+    const bundle = Buffer.from(ca.certPem).toString('base64')
+    const files = { 'ca-bundle.b64': bundle, 'podtrust-ca.pem': ca.certPem }
+    const asDocumented = (deploy: string) => block.replaceAll('../podtrust/deploy/webhook', deploy)
+    const selfHosted = (deploy: string) =>
+      asDocumented(deploy)
+        .replace('/overlays/all', '/overlays/self-hosted')
+        .replace(/^(\s*)# (?=- PODTRUST_|- name: podtrust-ca| {2}(?:namespace|behavior|files|options):)/gm, '$1')
+    for (const [variant, kustomization] of [
+      ['all', asDocumented],
+      ['self-hosted', selfHosted],
+    ] as const) {
+      const objects = userOverlay(kustomization, files)
+      assertValid(objects)
+      for (const w of webhooksOf(objects)) assert.equal(w.clientConfig.caBundle, bundle, variant)
+      const deployment = only(objects, 'Deployment')
+      assert.equal(webhookContainer(podSpec(deployment)).image, 'registry.example.com/podtrust:0.1.0')
+      const options = serveOptions(objects)
+      assert.equal(options.config.azure.tenantId, '72f988bf-86f1-41af-91ab-2d7cd011db47', variant)
+      if (variant === 'self-hosted') {
+        assert.equal(options.podtrustAssociations?.cluster, 'prod')
+        assert.equal(options.config.selfHosted?.endpoint, 'https://podtrust.internal:8443')
+        const caMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'podtrust-ca')
+        assert.equal((caMap?.['data'] as Json | undefined)?.['ca.crt'], ca.certPem)
+      }
+    }
   })
 
   void it('components/tls-from-ca: serving certificate from the CA Secret, for the Service name', () => {
