@@ -56,26 +56,20 @@ export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog 
   let writing: Promise<void> | undefined
   let closed = false
 
-  const writeBatch = async (batch: Pending[]): Promise<void> => {
-    await db.transaction(async (tx) => {
-      for (const p of batch) {
-        const e = p.event
-        await tx.run(
-          `INSERT INTO audit_events (event_id, event_time, event_source, event_name, error_code, principal_arn, event)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          [
-            e.eventID,
-            Date.parse(e.eventTime) || 0,
-            e.eventSource,
-            e.eventName,
-            e.errorCode ?? null,
-            e.userIdentity.arn ?? null,
-            JSON.stringify(e),
-          ],
-        )
-      }
-    })
-  }
+  const writeBatch = (batch: Pending[]): Promise<void> =>
+    db.insertMany(
+      `INSERT INTO audit_events (event_id, event_time, event_source, event_name, error_code, principal_arn, event)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      batch.map(({ event: e }) => [
+        e.eventID,
+        Date.parse(e.eventTime) || 0,
+        e.eventSource,
+        e.eventName,
+        e.errorCode ?? null,
+        e.userIdentity.arn ?? null,
+        JSON.stringify(e),
+      ]),
+    )
 
   const drain = async (): Promise<void> => {
     while (queue.length > 0) {

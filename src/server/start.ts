@@ -8,7 +8,6 @@
  * const server = await startServer({ dataDir: tmp, port: 0, httpsPort: 0 })
  * // server.baseUrl === 'http://127.0.0.1:54321'; server.close() when done
  */
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import https from 'node:https'
@@ -20,6 +19,7 @@ import type { AuditLog } from '../audit/log.ts'
 import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
 import { applyConfig } from '../config/apply.ts'
 import { demoConfigText } from '../config/demo.ts'
+import { createPooledRandomBytes } from './random.ts'
 import { ConfigError } from '../config/errors.ts'
 import { PodtrustError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
@@ -177,7 +177,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const ctx: AppContext = {
       db,
       now,
-      randomBytes: options.randomBytes ?? ((n) => randomBytes(n)),
+      randomBytes: options.randomBytes ?? createPooledRandomBytes(),
       audit,
       tokens: createTokenVerifier({
         db,

@@ -23,6 +23,12 @@ export interface Db extends Queryable {
   readonly engine: 'sqlite' | 'postgres'
   /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  /**
+   * Runs `sql` once per row in one transaction and resolves when it is durably committed, without holding
+   * the event loop for the commit (SQLite commits on a writer thread). For append-only writes (the audit
+   * log): it does not join an enclosing `transaction`.
+   */
+  insertMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void>
   close(): Promise<void>
 }
 

@@ -8,6 +8,7 @@ export const storeErrorCodes = [
   'STORE_URL_INVALID',
   'STORE_OPEN_FAILED',
   'STORE_MIGRATION_FAILED',
+  'STORE_WRITE_FAILED',
 ] as const
 
 export type StoreErrorCode = (typeof storeErrorCodes)[number]

@@ -7,7 +7,7 @@
  * const db = await openDb({ dataDir: '.podtrust' })
  * const db2 = await openDb({ dataDir: '.podtrust', url: 'postgres://postgres@127.0.0.1:5432/test' })
  */
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db, Migration } from './db.ts'
 import { StoreError } from './errors.ts'
@@ -59,8 +59,11 @@ async function openEngine(options: OpenDbOptions): Promise<Db> {
     }
     file = url.slice('sqlite:'.length)
   }
-  if (file !== ':memory:') mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
   try {
+    if (file !== ':memory:') {
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+      restrictToOwner(file)
+    }
     return openSqlite({
       file,
       ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
@@ -71,4 +74,17 @@ async function openEngine(options: OpenDbOptions): Promise<Db> {
       hint: 'check that the data directory exists and is writable (--data-dir or $PODTRUST_HOME)',
     })
   }
+}
+
+/**
+ * The store holds secrets (access keys, the session keyring, signing keys): the file is created 0600, and an
+ * existing file readable by others is narrowed to 0600. SQLite gives its -wal and -shm files the main
+ * file's mode.
+ */
+function restrictToOwner(file: string): void {
+  if (!existsSync(file)) {
+    closeSync(openSync(file, 'a', 0o600))
+    return
+  }
+  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600)
 }

@@ -104,6 +104,26 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         client.release(broken)
       }
     },
+    async insertMany(sql, rows) {
+      if (rows.length === 0) return
+      const text = rewritePlaceholders(sql)
+      const client = await pool.connect()
+      let broken = false
+      try {
+        await client.query('BEGIN')
+        try {
+          for (const row of rows) await client.query(text, bind(row))
+          await client.query('COMMIT')
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true
+          })
+          throw err
+        }
+      } finally {
+        client.release(broken)
+      }
+    },
     async close() {
       if (closed) return
       closed = true

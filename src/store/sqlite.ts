@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import Database from 'better-sqlite3'
 import type { Db, Queryable, RunResult, SqlValue } from './db.ts'
 import { createMutex } from './lock.ts'
+import { createSqliteBatchWriter } from './sqlite-writer.ts'
 
 type BetterDb = InstanceType<typeof Database>
 
@@ -35,6 +36,11 @@ export function openSqlite(options: SqliteOptions): Db {
   const inTx = new AsyncLocalStorage<{ active: boolean }>()
   const cache = new Map<string, Database.Statement>()
   let closed = false
+  // An in-memory database exists on this connection only: its batches commit here.
+  const writer =
+    options.file === ':memory:'
+      ? undefined
+      : createSqliteBatchWriter({ file: options.file, synchronous: options.synchronous ?? 'FULL' })
 
   const prepare = (sql: string): Database.Statement => {
     let stmt = cache.get(sql)
@@ -101,9 +107,16 @@ export function openSqlite(options: SqliteOptions): Db {
         release()
       }
     },
+    async insertMany(sql, rows) {
+      if (writer !== undefined) return writer.insertMany(sql, rows)
+      await this.transaction(async (tx) => {
+        for (const row of rows) await tx.run(sql, row)
+      })
+    },
     async close() {
       if (closed) return
       closed = true
+      await writer?.close()
       const release = await mutex.acquire()
       try {
         cache.clear()

@@ -45,8 +45,11 @@ export function validateIssuerUrl(url: string): string {
       hint: 'an issuer URL looks like https://HOST[:PORT][/PATH]',
     })
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new IssuerError('ISSUER_INVALID', `issuer URL \`${url}\` must use https`)
+  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(parsed.hostname)
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+    throw new IssuerError('ISSUER_INVALID', `issuer URL \`${url}\` must use https`, {
+      hint: 'plain http is accepted for loopback development only (127.0.0.1, [::1], localhost)',
+    })
   }
   if (
     parsed.search !== '' ||

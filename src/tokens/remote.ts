@@ -42,6 +42,8 @@ export interface RemoteOptions extends NetPolicy {
   refetchIntervalSeconds?: number
   /** Most keys used from one JWKS (AWS uses at most 100). */
   maxKeys?: number
+  /** How long past its expiry a cached JWKS still serves while the issuer is unreachable (default 86400). */
+  maxStaleSeconds?: number
   now: () => Date
 }
 
@@ -239,6 +241,7 @@ export function createRemoteKeySource(options: RemoteOptions): RemoteKeySource {
   const defTtl = options.defaultTtlSeconds ?? 3600
   const refetchMs = (options.refetchIntervalSeconds ?? 30) * 1000
   const maxKeys = options.maxKeys ?? 100
+  const maxStaleMs = (options.maxStaleSeconds ?? 86_400) * 1000
   const cache = new Map<string, CacheEntry>()
   const inflight = new Map<string, Promise<CacheEntry>>()
   /** When an unknown kid last forced a refetch, per issuer (the rate limit applies to those only). */
@@ -282,6 +285,17 @@ export function createRemoteKeySource(options: RemoteOptions): RemoteKeySource {
         : undefined
     if (typeof jwksUri !== 'string')
       throw unreachable('issuer discovery document has no `jwks_uri`')
+    // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for, so one
+    // issuer's discovery cannot vouch for another's keys. A trailing slash is tolerated either way.
+    const declared = (doc as Record<string, unknown>)['issuer']
+    if (
+      typeof declared !== 'string' ||
+      declared.replace(/\/+$/, '') !== issuer.replace(/\/+$/, '')
+    ) {
+      throw forbidden(
+        `issuer discovery document names issuer \`${typeof declared === 'string' ? declared : ''}\`, not \`${issuer}\``,
+      )
+    }
     const { doc: jwksDoc, cacheControl } = await getJson(jwksUri, caBundle)
     const keys =
       typeof jwksDoc === 'object' && jwksDoc !== null
@@ -325,7 +339,12 @@ export function createRemoteKeySource(options: RemoteOptions): RemoteKeySource {
         return entry.jwks
       } catch (err) {
         // A stale copy beats an outage for keys that were valid minutes ago; a refused URL never falls back.
-        if (hit !== undefined && err instanceof TokenError && err.code === 'ISSUER_UNREACHABLE')
+        if (
+          hit !== undefined &&
+          err instanceof TokenError &&
+          err.code === 'ISSUER_UNREACHABLE' &&
+          now - hit.expiresAt <= maxStaleMs
+        )
           return hit.jwks
         throw err
       }

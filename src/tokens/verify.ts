@@ -5,12 +5,14 @@
  * (see remote.ts). Algorithms are pinned: the header's `alg` must be an allowed asymmetric algorithm, and
  * must agree with the selected key's `alg` and type, so a public key can never be used as an HMAC secret.
  */
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify } from 'jose'
+import { decodeJwt, decodeProtectedHeader } from 'jose'
 import type { JWK, JSONWebKeySet, JWTPayload } from 'jose'
 import { publishedKeys } from '../keys/store.ts'
 import type { Db } from '../store/db.ts'
 import { TokenError } from './errors.ts'
 import { getIssuerByUrl } from './issuer.ts'
+import { JwsKeyError, publicKeyFor, verifyCompactSignature } from './jws.ts'
+import type { JwsAlgorithm } from './jws.ts'
 import { createRemoteKeySource } from './remote.ts'
 import type { RemoteOptions } from './remote.ts'
 import { ALLOWED_TOKEN_ALGORITHMS } from './types.ts'
@@ -29,6 +31,12 @@ export interface TokenVerifierOptions {
     Omit<RemoteOptions, 'now' | 'fetch' | 'allowHttpLoopback' | 'allowPrivateNetworks'>
   >
 }
+
+/** How long the local issuers' key sets are reused; a removed key or issuer stops verifying within it. */
+const LOCAL_KEYS_TTL_MS = 1000
+/** An unknown kid re-reads the store at most this often per issuer. */
+const LOCAL_REFRESH_MIN_MS = 50
+const MAX_LOCAL_CACHE = 256
 
 const KTY_FOR_ALG: Record<string, string> = { RS: 'RSA', ES: 'EC' }
 const CRV_FOR_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }
@@ -50,6 +58,31 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     allowPrivateNetworks: options.allowPrivateNetworks ?? false,
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   })
+
+  // The keys of issuers this podtrust serves, read from the store at most once per LOCAL_KEYS_TTL_MS (and
+  // per clock second, so an injected clock that jumps sees keys expire); undefined marks a remote issuer.
+  const localCache = new Map<string, { jwks: JSONWebKeySet | undefined; at: number; now: number }>()
+  const localKeys = async (
+    issuerUrl: string,
+    now: Date,
+    refresh: boolean,
+  ): Promise<JSONWebKeySet | undefined> => {
+    const hit = localCache.get(issuerUrl)
+    const age = performance.now() - (hit?.at ?? -Infinity)
+    if (
+      hit !== undefined &&
+      Math.abs(hit.now - now.getTime()) < 1000 &&
+      age < (refresh ? LOCAL_REFRESH_MIN_MS : LOCAL_KEYS_TTL_MS)
+    ) {
+      return hit.jwks
+    }
+    const local = await getIssuerByUrl(options.db, issuerUrl)
+    const jwks =
+      local === undefined ? undefined : { keys: await publishedKeys(options.db, local.name, now) }
+    if (localCache.size >= MAX_LOCAL_CACHE) localCache.clear()
+    localCache.set(issuerUrl, { jwks, at: performance.now(), now: now.getTime() })
+    return jwks
+  }
 
   return {
     async verify(rawToken: string, opts: VerifyOptions): Promise<VerifiedToken> {
@@ -94,10 +127,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       let isRemote = false
       if (opts.jwks !== undefined) jwks = opts.jwks
       else {
-        const local = await getIssuerByUrl(options.db, opts.issuer)
-        if (local !== undefined)
-          jwks = { keys: await publishedKeys(options.db, local.name, opts.now) }
-        else {
+        const local = await localKeys(opts.issuer, opts.now, false)
+        if (local !== undefined) {
+          jwks = local
+          if (selectKey(jwks, kid) === undefined) {
+            // A key published a moment ago (rotation, another replica) may postdate the cached set.
+            jwks = (await localKeys(opts.issuer, opts.now, true)) ?? jwks
+          }
+        } else {
           isRemote = true
           jwks = await remote.getKeys(
             opts.issuer,
@@ -122,28 +159,20 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         )
       }
       checkKeyMatchesAlg(jwk, alg)
-      let key: Awaited<ReturnType<typeof importJWK>>
+      let key: ReturnType<typeof publicKeyFor>
       try {
-        key = await importJWK({ ...jwk, alg }, alg)
+        key = publicKeyFor(jwk, alg as JwsAlgorithm)
       } catch (e) {
+        if (!(e instanceof JwsKeyError)) throw e
         throw new TokenError('TOKEN_KEY_NOT_FOUND', `issuer key \`${kid ?? ''}\` cannot be used`, {
           cause: e,
         })
       }
-
-      let claims: JWTPayload
-      try {
-        const res = await jwtVerify(token, key, {
-          algorithms: [alg],
-          issuer: opts.issuer,
-          ...(opts.audiences === undefined ? {} : { audience: [...opts.audiences] }),
-          currentDate: opts.now,
-          clockTolerance: opts.clockToleranceSec ?? 0,
-        })
-        claims = res.payload
-      } catch (e) {
-        throw mapJoseError(e, payload)
+      if (!verifyCompactSignature(token, key, alg as JwsAlgorithm)) {
+        throw new TokenError('TOKEN_SIGNATURE_INVALID', 'token signature is invalid')
       }
+      validateClaims(payload, opts)
+      const claims = payload
       if (typeof claims.sub !== 'string' || claims.sub === '') {
         throw new TokenError('TOKEN_MALFORMED', 'missing required "sub" claim', {
           claim: 'sub',
@@ -177,51 +206,66 @@ function checkKeyMatchesAlg(jwk: JWK, alg: string): void {
   }
 }
 
-function mapJoseError(e: unknown, payload: JWTPayload): TokenError {
-  if (e instanceof joseErrors.JWTExpired) {
-    return new TokenError('TOKEN_EXPIRED', 'token is expired', {
-      cause: e,
-      claim: 'exp',
+type TimeClaim = 'iat' | 'nbf' | 'exp'
+
+function timeClaim(payload: JWTPayload, claim: TimeClaim): number | undefined {
+  const value = payload[claim]
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TokenError('TOKEN_MALFORMED', `"${claim}" claim must be a number`, {
+      claim,
       reason: 'invalid',
-      ...(typeof payload.exp === 'number' ? { at: new Date(payload.exp * 1000) } : {}),
     })
   }
-  if (e instanceof joseErrors.JWTClaimValidationFailed) {
-    const missing = /missing required/.test(e.message)
-    const reason = missing ? ('missing' as const) : ('invalid' as const)
-    switch (e.claim) {
-      case 'aud':
-        return new TokenError(
-          'TOKEN_AUDIENCE_MISMATCH',
-          missing ? 'missing required "aud" claim' : '"aud" claim matches no allowed audience',
-          { cause: e, claim: 'aud', reason },
-        )
-      case 'nbf':
-        return new TokenError('TOKEN_NOT_YET_VALID', 'token is not yet valid', {
-          cause: e,
-          claim: 'nbf',
-          reason,
-          ...(typeof payload.nbf === 'number' ? { at: new Date(payload.nbf * 1000) } : {}),
-        })
-      case 'iss':
-        return new TokenError('TOKEN_ISSUER_MISMATCH', '"iss" claim does not match', {
-          cause: e,
-          claim: 'iss',
-          reason,
-        })
-      default:
-        return new TokenError('TOKEN_MALFORMED', `"${e.claim}" claim is invalid`, {
-          cause: e,
-          claim: e.claim,
-          reason,
-        })
+  return value
+}
+
+/**
+ * RFC 7519 §4.1 checks, with jose's semantics (the signature is already verified; `iss` was compared
+ * before any key lookup), except that `exp` is required: it must lie after now − tolerance, `nbf` not after now + tolerance, `iat` be
+ * numeric, and `aud` contain one of `audiences` when they are given.
+ */
+function validateClaims(payload: JWTPayload, opts: VerifyOptions): void {
+  const now = Math.floor(opts.now.getTime() / 1000)
+  const tolerance = opts.clockToleranceSec ?? 0
+  timeClaim(payload, 'iat')
+  const nbf = timeClaim(payload, 'nbf')
+  if (nbf !== undefined && nbf > now + tolerance) {
+    throw new TokenError('TOKEN_NOT_YET_VALID', 'token is not yet valid', {
+      claim: 'nbf',
+      reason: 'invalid',
+      at: new Date(nbf * 1000),
+    })
+  }
+  const exp = timeClaim(payload, 'exp')
+  // Every exchange podtrust mirrors (STS, Entra, Google STS) refuses a token that never expires.
+  if (exp === undefined) {
+    throw new TokenError('TOKEN_MALFORMED', 'missing required "exp" claim', {
+      claim: 'exp',
+      reason: 'missing',
+    })
+  }
+  if (exp <= now - tolerance) {
+    throw new TokenError('TOKEN_EXPIRED', 'token is expired', {
+      claim: 'exp',
+      reason: 'invalid',
+      at: new Date(exp * 1000),
+    })
+  }
+  if (opts.audiences !== undefined) {
+    const aud = payload.aud
+    if (aud === undefined) {
+      throw new TokenError('TOKEN_AUDIENCE_MISMATCH', 'missing required "aud" claim', {
+        claim: 'aud',
+        reason: 'missing',
+      })
+    }
+    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : []
+    if (!audiences.some((a) => typeof a === 'string' && opts.audiences!.includes(a))) {
+      throw new TokenError('TOKEN_AUDIENCE_MISMATCH', '"aud" claim matches no allowed audience', {
+        claim: 'aud',
+        reason: 'invalid',
+      })
     }
   }
-  if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
-    return new TokenError('TOKEN_SIGNATURE_INVALID', 'token signature is invalid', { cause: e })
-  }
-  if (e instanceof joseErrors.JOSEAlgNotAllowed) {
-    return new TokenError('TOKEN_ALG_NOT_ALLOWED', 'token algorithm is not allowed', { cause: e })
-  }
-  return malformed('token is invalid', e)
 }

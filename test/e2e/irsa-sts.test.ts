@@ -623,6 +623,20 @@ void describe('signed STS actions', () => {
 })
 
 void describe('more paths', () => {
+  void test('a form body over 1 MiB → 413 RequestEntityTooLarge; the server keeps answering', async () => {
+    const big = await queryPost(s.server.baseUrl, {
+      Action: 'GetCallerIdentity',
+      Version: '2011-06-15',
+      Padding: 'x'.repeat(1024 * 1024),
+    })
+    assert.equal(big.status, 413)
+    assert.equal(xmlText(big.body, 'Code'), 'RequestEntityTooLarge')
+    const after = await queryPost(s.server.baseUrl, {
+      Action: 'GetCallerIdentity',
+      Version: '2011-06-15',
+    })
+    assert.equal(xmlText(after.body, 'Code'), 'MissingAuthenticationToken')
+  })
   void test('session tags and source identity from the token claims; sts:TagSession required', async () => {
     const key = await currentSigningKey(s.server.ctx.db, 'default', new Date())
     const claims = decodeJwt(await s.token())

@@ -7,6 +7,7 @@ import { EksAuthError } from '../eks/errors.ts'
 import { jsonResponse, newRequestId, parseJsonBody } from '../eks/rest.ts'
 import { type EksHttpDeps, renderError, requestForAuth } from '../eks/routes.ts'
 import { type PodIdentityDeps, assumeRoleForPodIdentity } from './assume.ts'
+import { readEksBody } from '../eks/rest.ts'
 
 export interface EksAuthHttpDeps {
   deps: () => PodIdentityDeps
@@ -19,7 +20,7 @@ export function mountEksAuthRoutes(app: Hono, http: EksAuthHttpDeps): void {
   app.post('/clusters/:clusterName/assume-role-for-pod-identity', async (c: Context) => {
     const requestId = newRequestId(http.randomBytes)
     try {
-      const text = await c.req.text()
+      const text = await readEksBody(c)
       const request = requestForAuth(c, text)
       const caller = await http.authenticate(request)
       const parsed = parseJsonBody(text)

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono'
 import { PodtrustError } from '../../errors.ts'
+import { BodyTooLargeError, readBody } from '../../server/body.ts'
 import { uuidV4 } from './ids.ts'
 
 export function newRequestId(randomBytes: (size: number) => Uint8Array): string {
@@ -55,5 +56,26 @@ export function parseJsonBody(text: string): { ok: true; value: unknown } | { ok
     return { ok: true, value: JSON.parse(text) as unknown }
   } catch {
     return { ok: false }
+  }
+}
+
+/** Bound on an EKS / EKS Auth JSON body (the largest field, an association's session policy, is 2048). */
+export const MAX_EKS_BODY_BYTES = 64 * 1024
+
+/** An oversized body: EKS and EKS Auth both answer `InvalidRequestException` (400). */
+class BodyLimitError extends PodtrustError<'InvalidRequestException'> {
+  readonly status = 400
+  constructor(limit: number) {
+    super('InvalidRequestException', `the request body exceeds ${limit} bytes`)
+  }
+}
+
+/** The request body as text, at most MAX_EKS_BODY_BYTES; beyond it EKS's `InvalidRequestException`. */
+export async function readEksBody(c: Context): Promise<string> {
+  try {
+    return Buffer.from(await readBody(c, MAX_EKS_BODY_BYTES)).toString('utf8')
+  } catch (err) {
+    if (!(err instanceof BodyTooLargeError)) throw err
+    throw new BodyLimitError(err.limit)
   }
 }

@@ -18,6 +18,7 @@ import {
   updateAssociation,
 } from './service.ts'
 import { associationArn, clusterArn } from './ids.ts'
+import { readEksBody } from './rest.ts'
 
 export interface HttpRequestForAuth {
   method: string
@@ -76,7 +77,7 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
     async (c: Context) => {
       const requestId = newRequestId(http.randomBytes)
       try {
-        const text = await c.req.text()
+        const text = await readEksBody(c)
         const caller = await http.authenticate(requestForAuth(c, text))
         const parsed = parseJsonBody(text)
         if (!parsed.ok)

@@ -4,8 +4,11 @@
  * awsQuery (form POST, or `?Action=` GET) at `/` and at any path prefix an SDK keeps from its endpoint URL
  * (`/sts/v1`, `/sts/v1/`), and registers the STS service.
  */
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { ProtocolModule } from '../../server/module.ts'
+import { BodyTooLargeError, readBody } from '../../server/body.ts'
+import { renderErrorResponse } from '../xml.ts'
 import { dispatchQuery, looksLikeQuery } from './dispatch.ts'
 import { registerStsService } from '../sts/service.ts'
 
@@ -31,6 +34,24 @@ function rawRequestParts(incoming: IncomingMessage | undefined): {
   }
 }
 
+/**
+ * Bound on a form body. The largest legitimate parameters are policy documents (IAM: 131,072 characters
+ * per managed policy version) and web identity tokens (20,000), percent-encoded up to 3× their size.
+ */
+export const MAX_QUERY_BODY_BYTES = 1024 * 1024
+
+function tooLarge(limit: number): string {
+  return renderErrorResponse(
+    'https://sts.amazonaws.com/doc/2011-06-15/',
+    {
+      type: 'Sender',
+      code: 'RequestEntityTooLarge',
+      message: `Request body must be at most ${limit} bytes`,
+    },
+    randomUUID(),
+  )
+}
+
 export const awsQueryModule: ProtocolModule = {
   name: 'aws-query',
   mount(app, ctx) {
@@ -42,8 +63,13 @@ export const awsQueryModule: ProtocolModule = {
       const url = raw.url ?? `${requestUrl.pathname}${requestUrl.search}`
       const headers = raw.headers ?? c.req.raw.headers
       if (!looksLikeQuery(c.req.method, url, headers)) return c.notFound()
-      const body =
-        c.req.method === 'POST' ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array()
+      let body: Uint8Array
+      try {
+        body = c.req.method === 'POST' ? await readBody(c, MAX_QUERY_BODY_BYTES) : new Uint8Array()
+      } catch (err) {
+        if (!(err instanceof BodyTooLargeError)) throw err
+        return c.body(tooLarge(err.limit), 413, { 'content-type': 'text/xml' })
+      }
       const response = await dispatchQuery(ctx, {
         method: c.req.method,
         url,

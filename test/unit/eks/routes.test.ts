@@ -90,6 +90,19 @@ void describe('EKS / EKS Auth REST routes', () => {
     assert.equal(badMax.headers.get('x-amzn-errortype'), 'InvalidParameterException')
   })
 
+  void it('bodies over 64 KiB are refused with InvalidRequestException on EKS and EKS Auth', async () => {
+    const big = JSON.stringify({ token: 'x'.repeat(70 * 1024) })
+    for (const path of [
+      '/clusters/c1/assume-role-for-pod-identity',
+      '/clusters/c1/pod-identity-associations',
+    ]) {
+      const res = await call('POST', path, big)
+      assert.equal(res.status, 400, path)
+      assert.equal(res.headers.get('x-amzn-errortype'), 'InvalidRequestException')
+      assert.match(((await res.json()) as { message: string }).message, /exceeds 65536 bytes/)
+    }
+  })
+
   void it('EKS Auth: rejects malformed bodies and reports EKS Auth codes', async () => {
     const notJson = await call('POST', '/clusters/c1/assume-role-for-pod-identity', 'x')
     assert.equal(notJson.status, 400)

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, randomBytes } from 'node:crypto'
+import { deflateRawSync } from 'node:zlib'
 import fc from 'fast-check'
 import {
   decodeAccountId,
@@ -14,6 +15,7 @@ import {
   tokenKid,
   RETIRED_KEY_GRACE_MS,
   type CredentialError,
+  type Keyring,
 } from '../../../src/identity/credentials.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 
@@ -55,6 +57,53 @@ void test('property: any 12-digit account round-trips through ASIA ids', () => {
       assert.equal(decodeAccountId(newAccessKeyId('temporary', acct, rnd)), acct)
     }),
     { numRuns: 300 },
+  )
+})
+
+const ring: Keyring = (() => {
+  const key = {
+    kid: 'a1b2c3d4e5f6',
+    secret: randomBytes(32),
+    createdAt: new Date(0),
+    retiredAt: undefined,
+  }
+  return { active: key, byKid: new Map([[key.kid, key]]) }
+})()
+
+/** A token in the earlier PT1 format (whole payload deflated), as sessions sealed before PT2 carry. */
+function sealLegacy(payload: unknown): string {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', ring.active.secret, iv)
+  cipher.setAAD(Buffer.from(`PT1${ring.active.kid}`))
+  const body = Buffer.concat([
+    cipher.update(deflateRawSync(Buffer.from(JSON.stringify(payload)))),
+    cipher.final(),
+  ])
+  return `PT1${ring.active.kid}${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64')}`
+}
+
+void test('sealed tokens: small payloads raw, large ones deflated; PT1 tokens still open', () => {
+  const small = { roleArn: 'arn:aws:iam::111122223333:role/r', tags: [] }
+  const smallToken = sealToken(ring, small, rnd)
+  assert.match(smallToken, /^PT2a1b2c3d4e5f6/)
+  assert.deepEqual(openToken(ring, smallToken), small)
+  const large = { policy: 'x'.repeat(4000), tags: Array.from({ length: 50 }, (_, i) => `tag-${i}`) }
+  const largeToken = sealToken(ring, large, rnd)
+  assert.deepEqual(openToken(ring, largeToken), large)
+  assert.ok(
+    largeToken.length < JSON.stringify(large).length / 2,
+    'a repetitive payload is deflated',
+  )
+  assert.deepEqual(openToken(ring, sealLegacy(small)), small)
+  assert.equal(tokenKid(sealLegacy(small)), ring.active.kid)
+  // A PT2 body relabelled PT1 (or the reverse) fails authentication: the prefix is additional data.
+  assert.throws(
+    () => openToken(ring, `PT1${smallToken.slice(3)}`),
+    (e: CredentialError) => e.code === 'TOKEN_INVALID',
+  )
+  assert.throws(
+    () => openToken(ring, `PT2${sealLegacy(small).slice(3)}`),
+    (e: CredentialError) => e.code === 'TOKEN_INVALID',
   )
 })
 

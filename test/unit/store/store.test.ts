@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { Migration } from '../../../src/store/db.ts'
 import { StoreError } from '../../../src/store/errors.ts'
@@ -55,6 +58,23 @@ void describe('sql helpers', () => {
       connectionString: 'postgres://h/db',
       schema: 'abc',
     })
+  })
+  void it('creates the SQLite file 0600 (and its WAL), and narrows an existing world-readable one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'podtrust-mode-'))
+    try {
+      const db = await openDb({ dataDir: dir })
+      await db.run('CREATE TABLE IF NOT EXISTS t (x INTEGER)')
+      await db.run('INSERT INTO t (x) VALUES (1)')
+      for (const f of ['podtrust.db', 'podtrust.db-wal']) {
+        assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f)
+      }
+      await db.close()
+      chmodSync(join(dir, 'podtrust.db'), 0o644)
+      await (await openDb({ dataDir: dir })).close()
+      assert.equal(statSync(join(dir, 'podtrust.db')).mode & 0o777, 0o600)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
   void it('rejects an unknown store scheme at open', async () => {
     await assert.rejects(openDb({ dataDir: '/nonexistent', url: 'mysql://x/y' }), StoreError)
@@ -153,6 +173,65 @@ for (const engine of engines) {
         } finally {
           await t.cleanup()
         }
+      },
+    )
+
+    void it(
+      'insertMany: batches commit atomically, are visible once resolved, interleave with writes',
+      opts,
+      async () => {
+        const t = await openTestDb(engine, { migrations: testMigrations })
+        try {
+          const { db } = t
+          const insert = 'INSERT INTO things (name, created_at, data) VALUES (?, ?, ?)'
+          const batches = Array.from({ length: 8 }, (_, b) =>
+            Array.from({ length: 25 }, (_, i) => [
+              `b${b}-${i}`,
+              b * 100 + i,
+              new Uint8Array([b, i]),
+            ]),
+          )
+          // Concurrent batches and ordinary writes through the server's connection.
+          await Promise.all([
+            ...batches.map((rows) => db.insertMany(insert, rows)),
+            db.run('INSERT INTO things (name, created_at) VALUES (?, ?)', ['direct', 1]),
+            db.transaction((tx) =>
+              tx.run('INSERT INTO things (name, created_at) VALUES (?, ?)', ['in-tx', 2]),
+            ),
+          ])
+          const n = await db.get<{ n: number }>(
+            "SELECT COUNT(*) AS n FROM things WHERE name LIKE 'b%'",
+          )
+          assert.equal(Number(n?.n), 200)
+          const row = await db.get<{ data: Uint8Array }>('SELECT data FROM things WHERE name = ?', [
+            'b3-7',
+          ])
+          assert.deepEqual([...(row?.data ?? [])], [3, 7])
+          await db.insertMany(insert, [])
+          // A failing row rolls its whole batch back (name is UNIQUE) and rejects with a store error.
+          await assert.rejects(
+            db.insertMany(insert, [
+              ['fresh', 1, null],
+              ['b0-0', 1, null],
+            ]),
+            (e: unknown) =>
+              engine === 'sqlite'
+                ? e instanceof StoreError && e.code === 'STORE_WRITE_FAILED'
+                : (e as { code?: string }).code === '23505',
+          )
+          assert.equal(
+            await db.get('SELECT 1 AS x FROM things WHERE name = ?', ['fresh']),
+            undefined,
+          )
+          // The writer survives a failed batch.
+          await db.insertMany(insert, [['after', 1, null]])
+          assert.ok(await db.get('SELECT 1 AS x FROM things WHERE name = ?', ['after']))
+        } finally {
+          await t.cleanup()
+        }
+        await assert.rejects(
+          t.db.insertMany('INSERT INTO things (name, created_at) VALUES (?, ?)', [['x', 1]]),
+        )
       },
     )
 

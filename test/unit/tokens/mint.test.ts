@@ -134,8 +134,19 @@ void describe('issuers', () => {
       for (const name of ['', ' x', 'a/b', 'x'.repeat(200)]) {
         await assert.rejects(ensureIssuer(t.db, name), IssuerError)
       }
-      for (const url of ['ftp://x', 'not a url', 'https://h/?q=1', 'https://u:p@h']) {
+      for (const url of [
+        'ftp://x',
+        'not a url',
+        'https://h/?q=1',
+        'https://u:p@h',
+        'http://oidc.example.test',
+        'http://10.0.0.1:8080',
+      ]) {
         assert.throws(() => validateIssuerUrl(url), IssuerError, url)
+      }
+      // Plain http only on loopback (development).
+      for (const url of ['http://127.0.0.1:8080', 'http://localhost:9000/x', 'http://[::1]:1']) {
+        assert.equal(validateIssuerUrl(url), url)
       }
     } finally {
       await t.cleanup()

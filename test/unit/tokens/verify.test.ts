@@ -140,6 +140,31 @@ void describe('token verifier: own issuers (in-process keys)', () => {
           return true
         },
       )
+      // No exp: a token that never expires is refused; a non-numeric time claim too.
+      for (const [extra, claim] of [
+        [{}, 'exp'],
+        [{ exp: 'soon' }, 'exp'],
+        [{ exp: nowSec + 60, nbf: 'now' }, 'nbf'],
+        [{ exp: nowSec + 60, iat: [1] }, 'iat'],
+      ] as const) {
+        const token = await impostor.sign({
+          iss: issuer.url,
+          sub: 'x',
+          aud: 'sts.amazonaws.com',
+          ...extra,
+        })
+        await assert.rejects(
+          createTokenVerifier({ db: t.db, now: () => now }).verify(token, {
+            ...opts,
+            jwks: { keys: [impostor.jwk] },
+          }),
+          (e: unknown) => {
+            code('TOKEN_MALFORMED')(e)
+            assert.equal((e as TokenError).claim, claim)
+            return true
+          },
+        )
+      }
       // Garbage
       for (const junk of ['', 'abc', 'a.b', 'a.b.c.d', '!!.??.##', `${b64('x')}.${b64('y')}.z`]) {
         await assert.rejects(verifier.verify(junk, opts), code('TOKEN_MALFORMED'), junk)
@@ -176,6 +201,9 @@ void describe('token verifier: own issuers (in-process keys)', () => {
 
 interface FakeIssuer {
   url: string
+  /** Overrides the discovery document's `issuer` (default: the issuer's own URL). */
+  declaredIssuer?: string
+  down?: boolean
   discoveryHits: number
   jwksHits: number
   keys: JWK[]
@@ -192,10 +220,18 @@ async function fakeIssuer(): Promise<FakeIssuer> {
     close: async () => {},
   }
   const server = createServer((req, res) => {
-    if (req.url === '/.well-known/openid-configuration') {
+    if (state.down === true) {
+      res.statusCode = 503
+      res.end()
+    } else if (req.url === '/.well-known/openid-configuration') {
       state.discoveryHits += 1
       res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ issuer: state.url, jwks_uri: `${state.url}/keys` }))
+      res.end(
+        JSON.stringify({
+          issuer: state.declaredIssuer ?? state.url,
+          jwks_uri: `${state.url}/keys`,
+        }),
+      )
     } else if (req.url === '/keys') {
       state.jwksHits += 1
       res.setHeader('cache-control', 'max-age=600')
@@ -251,6 +287,42 @@ void describe('token verifier: remote issuers', () => {
       clock = new Date(now.getTime() + 700_000)
       await verifier.verify(await k1.sign(claims), opts)
       assert.equal(idp.jwksHits, 4)
+    } finally {
+      await idp.close()
+      await t.cleanup()
+    }
+  })
+
+  void it('refuses a discovery document naming another issuer; serves stale keys a bounded time', async () => {
+    const t = await tempDb()
+    const idp = await fakeIssuer()
+    try {
+      const k1 = await foreignKey('RS256', 'k1')
+      idp.keys = [k1.jwk]
+      const claims = { iss: idp.url, sub: 's', aud: 'a', exp: nowSec + 10 * 86_400 }
+      const token = await k1.sign(claims)
+      idp.declaredIssuer = 'https://someone-else.example'
+      let clock = now
+      const verifier = createTokenVerifier({ db: t.db, now: () => clock, allowHttpLoopback: true })
+      await assert.rejects(
+        verifier.verify(token, { issuer: idp.url, now: clock }),
+        (e: unknown) => {
+          code('ISSUER_FORBIDDEN')(e)
+          assert.match((e as Error).message, /names issuer `https:\/\/someone-else\.example`/)
+          return true
+        },
+      )
+      idp.declaredIssuer = `${idp.url}/`
+      assert.equal((await verifier.verify(token, { issuer: idp.url, now: clock })).subject, 's')
+      // The issuer goes down: the cached keys (max-age 600) serve past expiry, up to a day more.
+      idp.down = true
+      clock = new Date(now.getTime() + 3_600_000)
+      assert.equal((await verifier.verify(token, { issuer: idp.url, now: clock })).subject, 's')
+      clock = new Date(now.getTime() + 600_000 + 86_400_000 + 1000)
+      await assert.rejects(
+        verifier.verify(token, { issuer: idp.url, now: clock }),
+        code('ISSUER_UNREACHABLE'),
+      )
     } finally {
       await idp.close()
       await t.cleanup()
@@ -341,7 +413,10 @@ void describe('token verifier: remote issuers', () => {
         fetch: (async (url: URL) => {
           calls += 1
           return new Response(
-            JSON.stringify({ jwks_uri: 'https://169.254.169.254/latest/meta-data' }),
+            JSON.stringify({
+              issuer: 'https://203.0.113.10',
+              jwks_uri: 'https://169.254.169.254/latest/meta-data',
+            }),
             {
               status: String(url).endsWith('openid-configuration') ? 200 : 500,
             },
@@ -365,7 +440,7 @@ void describe('token verifier: remote issuers', () => {
         fetch: (async (url: URL) =>
           new Response(
             String(url).endsWith('openid-configuration')
-              ? JSON.stringify({ jwks_uri: 'https://10.1.2.3/keys' })
+              ? JSON.stringify({ issuer: 'https://10.1.2.3', jwks_uri: 'https://10.1.2.3/keys' })
               : JSON.stringify({ keys: [k.jwk] }),
           )) as unknown as typeof fetch,
       })
