@@ -20,7 +20,7 @@ import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
 import { applyConfig } from '../config/apply.ts'
 import { demoConfigText } from '../config/demo.ts'
 import { createPooledRandomBytes } from './random.ts'
-import { ConfigError } from '../config/errors.ts'
+import { ConfigError, inConfigFile } from '../config/errors.ts'
 import { PodtrustError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import { openDb } from '../store/open.ts'
@@ -265,10 +265,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       try {
         await applyConfig(db, text, env)
       } catch (err) {
-        if (err instanceof ConfigError) {
-          throw new ConfigError(err.code, err.path, `${file}: ${err.message}`, { cause: err })
-        }
-        throw err
+        throw err instanceof ConfigError ? inConfigFile(err, file) : err
       }
     }
     ready = true

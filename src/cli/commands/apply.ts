@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { applyParsed, parseConfig } from '../../config/apply.ts'
-import { ConfigError } from '../../config/errors.ts'
+import { ConfigError, inConfigFile } from '../../config/errors.ts'
 import { UsageError } from '../../errors.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
 import type { Command } from '../command.ts'
@@ -68,15 +68,7 @@ export const applyCommand: Command = {
     try {
       parsed = parseConfig(text)
     } catch (err) {
-      if (err instanceof ConfigError) {
-        throw new ConfigError(
-          err.code,
-          err.path,
-          `${file}: ${err.message}`,
-          err.hint === undefined ? {} : { hint: err.hint },
-        )
-      }
-      throw err
+      throw err instanceof ConfigError ? inConfigFile(err, file) : err
     }
     const keys = parsed.sections.map((s) => s.section.key)
     if (values['dry-run'] === true) {
@@ -85,7 +77,11 @@ export const applyCommand: Command = {
     }
     const db = await openStore(values, io)
     try {
-      await applyParsed(db, parsed, env)
+      try {
+        await applyParsed(db, parsed, env)
+      } catch (err) {
+        throw err instanceof ConfigError ? inConfigFile(err, file) : err
+      }
       io.stdout.write(`applied ${file}: ${keys.join(', ') || 'nothing to apply'}\n`)
       return 0
     } finally {

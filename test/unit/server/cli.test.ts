@@ -211,7 +211,25 @@ void describe('cli: keys, certs, apply, export, audit, up', () => {
       writeFileSync(join(dir, 'bad.yaml'), 'issuers:\n  - name: ok\n    urll: https://x\n')
       const bad = await run(['apply', 'bad.yaml', '--data-dir', dir], dir)
       assert.equal(bad.code, 1)
-      assert.match(bad.err, /bad\.yaml: issuers\[0\]\.urll: unknown key/)
+      // FILE: PATH: message, each once.
+      assert.equal(
+        bad.err.split('\n')[0],
+        'podtrust: bad.yaml: issuers[0].urll: unknown key `urll` [CONFIG_INVALID]',
+      )
+      // An error found while applying (not while parsing) names the file too.
+      writeFileSync(
+        join(dir, 'late.yaml'),
+        'podIdentityAssociations:\n  - cluster: nope\n    namespace: ns\n    serviceAccount: sa\n    roleArn: arn:aws:iam::000000000000:role/r\n',
+      )
+      const late = await run(['apply', 'late.yaml', '--data-dir', dir], dir)
+      assert.equal(late.code, 1)
+      assert.equal(
+        late.err.split('\n')[0],
+        "podtrust: late.yaml: podIdentityAssociations[0].cluster: cluster 'nope' is not registered [CONFIG_INVALID]",
+      )
+      writeFileSync(join(dir, 'syntax.yaml'), 'issuers: [\n')
+      const syntax = await run(['apply', 'syntax.yaml', '--data-dir', dir], dir)
+      assert.match(syntax.err, /^podtrust: syntax\.yaml: invalid YAML at line \d+, column \d+: /)
       writeFileSync(join(dir, 'good.yaml'), 'issuers:\n  - name: cluster:dev\n')
       const dry = await run(['apply', 'good.yaml', '--dry-run', '--data-dir', dir], dir)
       assert.match(dry.out, /valid \(issuers\)/)

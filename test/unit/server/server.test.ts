@@ -151,7 +151,20 @@ void describe('server', () => {
       await assert.rejects(
         startServer({ dataDir: dir, port: 0, logLevel: 'silent', configFiles: [bad] }),
         (e: unknown) =>
-          e instanceof Error && e.message.includes('bad.yaml') && e.message.includes('issuers'),
+          e instanceof Error && e.message === `${bad}: issuers: expected a list, got a mapping`,
+      )
+      // Found while applying, not parsing: still FILE: PATH: message, once.
+      const late = join(dir, 'late.yaml')
+      writeFileSync(
+        late,
+        'podIdentityAssociations:\n  - cluster: nope\n    namespace: ns\n    serviceAccount: sa\n    roleArn: arn:aws:iam::000000000000:role/r\n',
+      )
+      await assert.rejects(
+        startServer({ dataDir: dir, port: 0, logLevel: 'silent', configFiles: [late] }),
+        (e: unknown) =>
+          e instanceof Error &&
+          e.message ===
+            `${late}: podIdentityAssociations[0].cluster: cluster 'nope' is not registered`,
       )
     } finally {
       rmSync(dir, { recursive: true, force: true })
