@@ -17,13 +17,17 @@ export const DEMO = {
   roleName: 'podtrust-demo',
 } as const
 
-/**
- * Bootstrap admin credentials, when the IAM module provides them. EXTENSION POINT (IAM): the IAM module
- * registers a provider here (one assignment) so `up` prints the keys without importing IAM internals.
- */
-export const adminCredentialProviders: ((
+/** The administrator's access key for IAM calls, or undefined when the provider has none. */
+export type AdminCredentialProvider = (
   ctx: AppContext,
-) => Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>)[] = []
+) => Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>
+
+/**
+ * Bootstrap admin credentials. EXTENSION POINT (IAM): the IAM module registers its provider here when it
+ * mounts (src/aws/iam/module.ts), so `up` prints the keys without importing IAM internals; the first
+ * provider with a key wins.
+ */
+export const adminCredentialProviders: AdminCredentialProvider[] = []
 
 export async function writeDemoToken(ctx: AppContext, dataDir: string): Promise<string> {
   const dir = join(dataDir, 'demo')

@@ -11,6 +11,7 @@ import https from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam'
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose'
 import type { JSONWebKeySet } from 'jose'
 import pg from 'pg'
@@ -150,6 +151,43 @@ for (const engine of ['sqlite', 'postgres'] as const) {
             assert.match(
               (JSON.parse(who.stdout) as { Arn: string }).Arn,
               /^arn:aws:sts::000000000000:assumed-role\/podtrust-demo\//,
+            )
+            rmSync(home, { recursive: true, force: true })
+          }
+          // The separate IAM administrator block: the bootstrap admin's key, which works for IAM calls.
+          const adminBlock = out.split('# IAM administrator')[1] ?? ''
+          assert.notEqual(adminBlock, '', out)
+          const adminKeyId = /^export AWS_ACCESS_KEY_ID=(AKIA[A-Z2-7]{16})$/m.exec(adminBlock)?.[1]
+          const adminSecret = /^export AWS_SECRET_ACCESS_KEY=(\S{40})$/m.exec(adminBlock)?.[1]
+          assert.ok(adminKeyId !== undefined && adminSecret !== undefined, adminBlock)
+          assert.ok(!out.split('# IAM administrator')[0]!.includes('AWS_ACCESS_KEY_ID'))
+          const iam = new IAMClient({
+            endpoint: server.baseUrl,
+            region: 'us-east-1',
+            credentials: { accessKeyId: adminKeyId, secretAccessKey: adminSecret },
+          })
+          const me = await iam.send(new GetUserCommand({}))
+          assert.equal(me.User?.Arn, 'arn:aws:iam::000000000000:user/podtrust-admin')
+          if (awsCli !== undefined) {
+            const home = mkdtempSync(join(tmpdir(), 'podtrust-e2e-home-'))
+            const printed = Object.fromEntries(
+              [...adminBlock.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+            )
+            const who = spawnSync(awsCli, ['iam', 'get-user', '--output', 'json'], {
+              encoding: 'utf8',
+              env: {
+                PATH: process.env['PATH'] ?? '',
+                HOME: home,
+                AWS_ENDPOINT_URL_IAM: server.baseUrl,
+                AWS_DEFAULT_REGION: 'us-east-1',
+                ...printed,
+              },
+              timeout: 60_000,
+            })
+            assert.equal(who.status, 0, who.stderr)
+            assert.equal(
+              (JSON.parse(who.stdout) as { User: { UserName: string } }).User.UserName,
+              'podtrust-admin',
             )
             rmSync(home, { recursive: true, force: true })
           }
