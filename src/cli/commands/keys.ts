@@ -3,9 +3,13 @@
  * `podtrust keys list|rotate`: an issuer's signing keys. Rotation publishes the new key at once and signs
  * with it only after --activate-in seconds (relying parties refresh their JWKS cache meanwhile); older
  * keys stay published until every token they signed has expired.
+ * `podtrust keys rotate-sessions`: the keyring that seals STS session tokens; the new key seals from now
+ * on, retired keys keep opening the tokens they sealed for RETIRED_KEY_GRACE_MS.
  */
+import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { UsageError } from '../../errors.ts'
+import { RETIRED_KEY_GRACE_MS, rotateKeyring } from '../../identity/credentials.ts'
 import {
   DEFAULT_ACTIVATION_DELAY_SECONDS,
   SIGNING_ALGORITHMS,
@@ -15,15 +19,18 @@ import {
 import type { SigningAlgorithm, SigningKeyInfo } from '../../keys/store.ts'
 import { IssuerError } from '../../tokens/errors.ts'
 import { DEFAULT_ISSUER, ensureIssuer, getIssuer } from '../../tokens/issuer.ts'
-import type { Command } from '../command.ts'
+import type { CliIo, Command } from '../command.ts'
 import { intFlag, openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 
 const usage = `Usage:
   podtrust keys list [--issuer NAME | --cluster NAME] [--data-dir DIR] [--store URL]
   podtrust keys rotate [--issuer NAME | --cluster NAME] [--activate-in SECONDS] [--alg ALG]
                        [--data-dir DIR] [--store URL]
+  podtrust keys rotate-sessions [--data-dir DIR] [--store URL]
 
-Lists or rotates an issuer's signing keys (default issuer 'default').
+Lists or rotates an issuer's signing keys (default issuer 'default'). rotate-sessions rotates the
+keyring that seals STS session tokens: a new key seals from now on (running servers pick it up within
+a minute); tokens sealed by the retired keys keep opening for ${RETIRED_KEY_GRACE_MS / 3_600_000} h.
 
 Options:
   --issuer NAME          issuer name ('default', 'cluster:NAME')
@@ -43,9 +50,27 @@ function describe(k: SigningKeyInfo, now: Date): string {
   return `${k.kid}  ${k.alg}  created ${k.createdAt.toISOString()}  ${state}`
 }
 
+async function rotateSessions(
+  values: { 'data-dir'?: string; store?: string },
+  io: CliIo,
+): Promise<number> {
+  const db = await openStore(values, io)
+  try {
+    const kid = await db.transaction((tx) =>
+      rotateKeyring(tx, new Date(), (n) => new Uint8Array(randomBytes(n))),
+    )
+    io.stdout.write(
+      `new session-token key ${kid} seals from now on; tokens sealed by retired keys keep opening for ${RETIRED_KEY_GRACE_MS / 3_600_000} h\n`,
+    )
+    return 0
+  } finally {
+    await db.close()
+  }
+}
+
 export const keysCommand: Command = {
   name: 'keys',
-  summary: "List or rotate an issuer's signing keys",
+  summary: "List or rotate an issuer's signing keys, or rotate the session-token keyring",
   usage,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
@@ -61,13 +86,20 @@ export const keysCommand: Command = {
       },
     })
     const [sub, ...extra] = positionals
-    if (sub !== 'list' && sub !== 'rotate') {
+    if (sub !== 'list' && sub !== 'rotate' && sub !== 'rotate-sessions') {
       throw new UsageError(
         sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`,
-        "use 'keys list' or 'keys rotate'",
+        "use 'keys list', 'keys rotate' or 'keys rotate-sessions'",
       )
     }
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`)
+    if (sub === 'rotate-sessions') {
+      for (const opt of ['issuer', 'cluster', 'activate-in', 'alg'] as const) {
+        if (values[opt] !== undefined)
+          throw new UsageError(`--${opt} does not apply to 'keys rotate-sessions'`)
+      }
+      return rotateSessions(values, io)
+    }
     if (values.issuer !== undefined && values.cluster !== undefined) {
       throw new UsageError('give --issuer or --cluster, not both')
     }

@@ -2,7 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createCipheriv, randomBytes } from 'node:crypto'
 import { deflateRawSync } from 'node:zlib'
+import { PassThrough } from 'node:stream'
 import fc from 'fast-check'
+import { main } from '../../../src/cli/main.ts'
 import {
   decodeAccountId,
   encodeAccountId,
@@ -157,6 +159,70 @@ for (const engine of engines) {
         () => openToken(later, token),
         (e: CredentialError) => e.code === 'KEY_NOT_FOUND',
       )
+    } finally {
+      await store.cleanup()
+    }
+  })
+}
+
+/** `podtrust ARGV` in-process against the test store; stdout, stderr and the exit code. */
+async function podtrust(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (c: Buffer) => (out += c.toString()))
+  stderr.on('data', (c: Buffer) => (err += c.toString()))
+  const code = await main(argv, { stdout, stderr, env: {}, cwd: process.cwd() })
+  return { code, out, err }
+}
+
+for (const engine of engines) {
+  void test(`keys rotate-sessions (${engine}): new kid seals, tokens sealed before still open`, async (t) => {
+    if (engine === 'postgres') {
+      const reason = await postgresSkipReason()
+      if (reason !== undefined) return t.skip(reason)
+    }
+    const store = await openTestDb(engine)
+    const target = [
+      '--data-dir',
+      store.dataDir,
+      ...(store.url === undefined ? [] : ['--store', `${store.url}?schema=${store.schema ?? ''}`]),
+    ]
+    try {
+      const before = await loadKeyring(store.db, new Date(), rnd)
+      const token = sealToken(before, { session: 'before' }, rnd)
+      const r = await podtrust(['keys', 'rotate-sessions', ...target])
+      assert.equal(r.code, 0, r.err)
+      const kid =
+        /^new session-token key ([0-9a-f]{12}) seals from now on; tokens sealed by retired keys keep opening for 37 h$/m.exec(
+          r.out,
+        )?.[1]
+      assert.ok(kid !== undefined, r.out)
+      assert.notEqual(kid, before.active.kid)
+      const after = await loadKeyring(store.db, new Date(), rnd)
+      assert.equal(after.active.kid, kid)
+      assert.deepEqual(openToken(after, token), { session: 'before' })
+      assert.equal(tokenKid(sealToken(after, {}, rnd)), kid)
+      // A second rotation keeps both earlier keys opening (each retired within the grace period).
+      const again = await podtrust(['keys', 'rotate-sessions', ...target])
+      assert.equal(again.code, 0, again.err)
+      const third = await loadKeyring(store.db, new Date(), rnd)
+      assert.equal(third.byKid.size, 3)
+      assert.deepEqual(openToken(third, token), { session: 'before' })
+      // Options of the signing-key subcommands do not apply.
+      for (const extra of [
+        ['--alg', 'RS256'],
+        ['--issuer', 'default'],
+        ['--cluster', 'c'],
+        ['--activate-in', '0'],
+        ['stray'],
+      ]) {
+        const bad = await podtrust(['keys', 'rotate-sessions', ...extra, ...target])
+        assert.equal(bad.code, 2, extra.join(' '))
+        assert.match(bad.err, /Usage:/)
+      }
+      assert.equal((await loadKeyring(store.db, new Date(), rnd)).byKid.size, 3)
     } finally {
       await store.cleanup()
     }
