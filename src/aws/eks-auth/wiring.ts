@@ -12,7 +12,8 @@ import { createEksRepo } from '../eks/repo.ts'
 import type { EksDeps } from '../eks/service.ts'
 import { createRoleSession } from '../../identity/sessions.ts'
 import type { Caller } from '../../identity/types.ts'
-import { type CompiledPolicy, authorize, validatePolicy } from '../../policy/index.ts'
+import { type CompiledPolicy, authorize } from '../../policy/index.ts'
+import { sessionPolicyErrors } from '../eks/validate.ts'
 import { compileCached } from '../eks/policy-cache.ts'
 import { Counter } from 'prom-client'
 import type { AppContext } from '../../server/context.ts'
@@ -35,8 +36,7 @@ export function eksDepsFromContext(ctx: AppContext): EksDeps {
     defaults: { accountId: ctx.settings.accountId, region: ctx.settings.region },
     resolveIssuer: issuerResolver(ctx),
     roleExists: async (arn) => (await iam.getRoleByArn(arn)) !== undefined,
-    policyErrors: (document) =>
-      validatePolicy(document, { type: 'session' }).errors.map((e) => e.message),
+    policyErrors: sessionPolicyErrors,
     endpoint: ctx.settings.baseUrl,
   }
 }

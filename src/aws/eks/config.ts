@@ -28,8 +28,9 @@ import {
   validateNamespace,
   validateRoleArn,
   validateServiceAccount,
-  validateSessionPolicyText,
   validateTags,
+  checkSessionPolicy,
+  sessionPolicyErrors,
 } from './validate.ts'
 
 /** A config problem at `path` (the platform's ConfigError, pointing at the docs). */
@@ -223,7 +224,8 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
       if (policy !== undefined) {
         // A policy may be written as YAML (an object) or as JSON text.
         const text = typeof policy === 'string' ? policy : JSON.stringify(policy)
-        out.policy = check(`${p}.policy`, () => validateSessionPolicyText(text))
+        // The same save-time checks as the EKS API (src/aws/eks/service.ts), policy engine included.
+        out.policy = check(`${p}.policy`, () => checkSessionPolicy(text, sessionPolicyErrors))
         if (out.disableSessionTags !== true) {
           throw configError(`${p}.disableSessionTags`, 'must be true when a policy is specified')
         }

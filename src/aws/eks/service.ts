@@ -13,13 +13,13 @@ import { EksError } from './errors.ts'
 import { ASSOCIATION_ID_PATTERN, associationArn, newAssociationId, uuidV4 } from './ids.ts'
 import type { AssociationRow, ClusterRow, EksRepo } from './repo.ts'
 import {
+  checkSessionPolicy,
   optionalBoolean,
   optionalString,
   truncate,
   validateNamespace,
   validateRoleArn,
   validateServiceAccount,
-  validateSessionPolicyText,
   validateTags,
 } from './validate.ts'
 
@@ -147,11 +147,7 @@ async function checkPassRole(deps: EksDeps, arn: string): Promise<void> {
 }
 
 function checkPolicy(deps: EksDeps, policy: string): void {
-  validateSessionPolicyText(policy)
-  const errors = deps.policyErrors?.(policy) ?? []
-  if (errors.length > 0) {
-    throw new EksError('InvalidParameterException', `policy is invalid: ${errors.join('; ')}`)
-  }
+  checkSessionPolicy(policy, deps.policyErrors)
 }
 
 function checkPolicyNeedsNoTags(policy: string | undefined, disableSessionTags: boolean): void {

@@ -3,6 +3,7 @@
  * Server-side validation of EKS request members. botocore only checks required members, types and minimums
  * before sending (aws-protocol.md §1.6), so maxima and patterns are enforced here for every client.
  */
+import { validatePolicy } from '../../policy/index.ts'
 import { EksError } from './errors.ts'
 import { parseRoleArn } from './ids.ts'
 
@@ -123,6 +124,28 @@ export function validateSessionPolicyText(value: unknown): string {
     throw new EksError('InvalidParameterException', 'policy must be a JSON object')
   }
   return value
+}
+
+/** The policy engine's save-time findings for a session policy (IAM's MalformedPolicyDocument messages). */
+export function sessionPolicyErrors(document: string): string[] {
+  return validatePolicy(document, { type: 'session' }).errors.map((e) => e.message)
+}
+
+/**
+ * An association's `policy`, as EKS checks it on save: a JSON object of at most 2048 characters, then
+ * `policyErrors` (the policy engine's session-policy checks; the API and the config both pass
+ * `sessionPolicyErrors`). Throws InvalidParameterException.
+ */
+export function checkSessionPolicy(
+  policy: string,
+  policyErrors: ((document: string) => string[]) | undefined,
+): string {
+  validateSessionPolicyText(policy)
+  const errors = policyErrors?.(policy) ?? []
+  if (errors.length > 0) {
+    throw new EksError('InvalidParameterException', `policy is invalid: ${errors.join('; ')}`)
+  }
+  return policy
 }
 
 export function optionalBoolean(member: string, value: unknown): boolean | undefined {

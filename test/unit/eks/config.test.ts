@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { clustersSection, podIdentityAssociationsSection } from '../../../src/aws/eks/config.ts'
+import { EksError } from '../../../src/aws/eks/errors.ts'
 import { createEksRepo } from '../../../src/aws/eks/repo.ts'
+import { checkSessionPolicy, sessionPolicyErrors } from '../../../src/aws/eks/validate.ts'
 import { createIamRepo } from '../../../src/aws/iam/repo.ts'
 import { ConfigError } from '../../../src/config/errors.ts'
 import type { Db } from '../../../src/store/db.ts'
@@ -16,6 +18,8 @@ const env = {
   now: new Date('2026-01-01T00:00:00Z'),
 }
 const ROLE = 'arn:aws:iam::111122223333:role/app'
+const GOOD =
+  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
 
 void describe('clusters / podIdentityAssociations config sections', () => {
   let dir: string
@@ -107,7 +111,7 @@ void describe('clusters / podIdentityAssociations config sections', () => {
         ],
         [
           podIdentityAssociationsSection,
-          [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: ROLE, policy: '{}' }],
+          [{ cluster: 'x', namespace: 'n', serviceAccount: 's', roleArn: ROLE, policy: GOOD }],
           /\[0\]\.disableSessionTags/,
         ],
         [
@@ -131,6 +135,64 @@ void describe('clusters / podIdentityAssociations config sections', () => {
         JSON.stringify(value),
       )
     }
+  })
+
+  void it('checks policy like the EKS API: the policy engine, errors naming the path', () => {
+    const assoc = (policy: unknown) => [
+      {
+        cluster: 'x',
+        namespace: 'n',
+        serviceAccount: 's',
+        roleArn: ROLE,
+        disableSessionTags: true,
+        policy,
+      },
+    ]
+    const cases: [unknown, string][] = [
+      ['{}', 'Syntax errors in policy.'],
+      [
+        { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject' }] },
+        'Policy statement must contain resources.',
+      ],
+      [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: '*' }],
+        },
+        'Policy document should not specify a principal.',
+      ],
+      [
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}],"Foo":1}',
+        'Syntax errors in policy.',
+      ],
+      ['[1]', 'policy must be a JSON object'],
+      ['not json', 'policy is not valid JSON'],
+      [
+        `{"Version":"2012-10-17","Statement":[],"Id":"${'x'.repeat(2100)}"}`,
+        'policy must be at most 2048 characters',
+      ],
+    ]
+    for (const [policy, expected] of cases) {
+      const text = typeof policy === 'string' ? policy : JSON.stringify(policy)
+      // The API's message for the same document (the service calls checkSessionPolicy too).
+      let api = ''
+      try {
+        checkSessionPolicy(text, sessionPolicyErrors)
+      } catch (err) {
+        api = err instanceof EksError ? err.message : String(err)
+      }
+      assert.ok(api.endsWith(expected), `${text} → ${api}`)
+      assert.throws(
+        () => podIdentityAssociationsSection.parse(assoc(policy), 'podIdentityAssociations'),
+        (err: unknown) =>
+          err instanceof ConfigError && err.message === `podIdentityAssociations[0].policy: ${api}`,
+        text,
+      )
+    }
+    assert.equal(
+      podIdentityAssociationsSection.parse(assoc(GOOD), 'podIdentityAssociations')[0]?.policy,
+      GOOD,
+    )
   })
 
   void it('refuses associations for unknown clusters or roles of another account', async () => {
