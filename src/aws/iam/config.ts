@@ -525,6 +525,14 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         })
         await repo.insertUser(user)
       } else {
+        // As for roles: IAM names a user's path in its ARN, so a config never moves a user.
+        if (user.path !== c.path) {
+          throw invalidAt(
+            join(c.path_, 'path'),
+            `user \`${c.name}\` exists with path ${user.path}; a user's path cannot change`,
+            HINT,
+          )
+        }
         const updated = { ...user, tags: c.tags }
         if (boundary === undefined) delete updated.permissionsBoundaryArn
         else updated.permissionsBoundaryArn = boundary

@@ -212,6 +212,53 @@ void describe('iam config sections: malformed input', () => {
   }
 })
 
+void describe('iam config: paths of existing users and roles', () => {
+  const trust =
+    '\'{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}\''
+  const cases: [string, string, string, string][] = [
+    [
+      'user',
+      'users:\n  - name: ci\n    path: /team/\n',
+      'users:\n  - name: ci\n    path: /other/\n',
+      "users[0].path: user `ci` exists with path /team/; a user's path cannot change",
+    ],
+    [
+      'user (path left out: /)',
+      'users:\n  - name: ci\n    path: /team/\n',
+      'users:\n  - name: ci\n',
+      "users[0].path: user `ci` exists with path /team/; a user's path cannot change",
+    ],
+    [
+      'role',
+      `roles:\n  - name: app\n    path: /team/\n    assumeRolePolicy: ${trust}\n`,
+      `roles:\n  - name: app\n    path: /other/\n    assumeRolePolicy: ${trust}\n`,
+      "roles[0].path: role `app` exists with path /team/; a role's path cannot change",
+    ],
+  ]
+  for (const [what, first, second, message] of cases) {
+    void it(`refuses to change the path of an existing ${what}, naming the path`, async () => {
+      const t = await openTestDb('sqlite', { migrations: iamMigrations })
+      try {
+        await applyConfig(t.db, first, env, sections)
+        await applyConfig(t.db, first, env, sections)
+        await assert.rejects(applyConfig(t.db, second, env, sections), (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err))
+          assert.equal(err.message, message)
+          return true
+        })
+        const repo = createIamRepo(t.db)
+        const kept =
+          what === 'role'
+            ? await repo.getRole(env.accountId, 'app')
+            : await repo.getUser(env.accountId, 'ci')
+        assert.equal(kept?.path, '/team/')
+      } finally {
+        await t.cleanup()
+      }
+    })
+  }
+})
+
 void describe('iam config: the documented example', () => {
   void it('docs/iam.md example applies and round-trips', async () => {
     const { readFileSync } = await import('node:fs')
