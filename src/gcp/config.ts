@@ -29,6 +29,7 @@ import { invalidAt } from '../config/errors.ts'
 import { compileProvider, isValidMember } from './federation.ts'
 import {
   getBindings,
+  getServiceAccount,
   listPools,
   listProjects,
   listProviders,
@@ -286,9 +287,20 @@ function parseServiceAccount(
   let email: string
   if (o.email !== undefined) {
     email = string(o.email, `${path}.email`).toLowerCase()
-    const m = /^([a-z][-a-z0-9]*)@([a-z][a-z0-9-]*)\.iam\.gserviceaccount\.com$/.exec(email)
+    const m = /^([^@]*)@([a-z][a-z0-9-]*)\.iam\.gserviceaccount\.com$/.exec(email)
     if (m === null || m[2] !== projectId) {
       fail(`${path}.email`, `must be NAME@${projectId}.iam.gserviceaccount.com`)
+    }
+    // The account part is the account id: the same 6-30 character rule applies.
+    const name = m[1] ?? ''
+    if (!ACCOUNT_ID.test(name)) {
+      fail(
+        `${path}.email`,
+        `account '${name}' must be 6-30 characters of [a-z0-9-], starting with a letter`,
+      )
+    }
+    if (o.accountId !== undefined && string(o.accountId, `${path}.accountId`) !== name) {
+      fail(`${path}.accountId`, `'${String(o.accountId)}' disagrees with email '${email}'`)
     }
   } else {
     const accountId = string(o.accountId, `${path}.accountId`)
@@ -372,7 +384,7 @@ export async function applyGcpConfig(
   config: GcpConfig,
   env: ConfigEnv,
 ): Promise<void> {
-  for (const project of config.projects) {
+  for (const [pi, project] of config.projects.entries()) {
     await putProject(
       tx,
       { projectId: project.projectId, projectNumber: project.projectNumber },
@@ -406,7 +418,8 @@ export async function applyGcpConfig(
       }))
       await replaceProviders(tx, project.projectNumber, pool.poolId, providers, env.now)
     }
-    for (const sa of project.serviceAccounts) {
+    for (const [si, sa] of project.serviceAccounts.entries()) {
+      await checkUniqueId(tx, sa, `${gcpConfigSection.key}.projects[${pi}].serviceAccounts[${si}]`)
       const record: ServiceAccountRecord = {
         email: sa.email,
         projectId: project.projectId,
@@ -417,6 +430,32 @@ export async function applyGcpConfig(
       await putServiceAccount(tx, record, env.now)
       await replaceBindings(tx, sa.email, sa.bindings)
     }
+  }
+}
+
+/**
+ * A service account's uniqueId is its identity (the `sub` and `azp` of its tokens): it never changes, and
+ * no two accounts share one.
+ */
+async function checkUniqueId(
+  tx: Queryable,
+  sa: GcpServiceAccountConfig,
+  path: string,
+): Promise<void> {
+  const existing = await getServiceAccount(tx, sa.email)
+  if (existing !== undefined && existing.uniqueId !== sa.uniqueId) {
+    throw invalidAt(
+      `${path}.uniqueId`,
+      `service account '${sa.email}' exists with uniqueId ${existing.uniqueId}; a uniqueId cannot change`,
+      `write uniqueId: '${existing.uniqueId}' (podtrust export writes it)`,
+    )
+  }
+  const holder = existing === undefined ? await getServiceAccount(tx, sa.uniqueId) : undefined
+  if (holder !== undefined) {
+    throw invalidAt(
+      `${path}.uniqueId`,
+      `${sa.uniqueId} is already the uniqueId of service account '${holder.email}'`,
+    )
   }
 }
 

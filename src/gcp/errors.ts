@@ -67,3 +67,6 @@ export class GoogleApiError extends PodtrustError<ApiStatus> {
     }
   }
 }
+
+/** A store write refused because it would change an identity (a service account's uniqueId). */
+export class GcpStoreError extends PodtrustError<'GCP_UNIQUE_ID_CHANGED'> {}

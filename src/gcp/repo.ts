@@ -4,6 +4,7 @@
  */
 import type { JSONWebKeySet } from 'jose'
 import type { Queryable } from '../store/db.ts'
+import { GcpStoreError } from './errors.ts'
 
 export interface ProjectRecord {
   projectId: string
@@ -250,18 +251,29 @@ function sa(r: SaRow): ServiceAccountRecord {
   }
 }
 
+/**
+ * Creates or updates a service account. Its uniqueId is its identity (the `sub` of its tokens): an update
+ * carrying another uniqueId is refused (`GCP_UNIQUE_ID_CHANGED`) rather than ignored.
+ */
 export async function putServiceAccount(
   db: Queryable,
   s: ServiceAccountRecord,
   now: Date,
 ): Promise<void> {
-  await db.run(
+  const { changes } = await db.run(
     `INSERT INTO gcp_service_accounts (email, project_id, unique_id, display_name, disabled, created_at)
      VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (email) DO UPDATE SET project_id = excluded.project_id, display_name = excluded.display_name,
-       disabled = excluded.disabled`,
+       disabled = excluded.disabled
+     WHERE gcp_service_accounts.unique_id = excluded.unique_id`,
     [s.email, s.projectId, s.uniqueId, s.displayName ?? null, s.disabled ? 1 : 0, now.getTime()],
   )
+  if (changes === 0) {
+    throw new GcpStoreError(
+      'GCP_UNIQUE_ID_CHANGED',
+      `service account '${s.email}' exists with another uniqueId; a uniqueId cannot change`,
+    )
+  }
 }
 
 /** By email or numeric unique id (generateAccessToken accepts either). */

@@ -4,7 +4,13 @@ import { parse as parseYaml } from 'yaml'
 import { deriveUniqueId, gcpConfigSection, parseGcpConfig } from '../../../src/gcp/config.ts'
 import { ConfigError } from '../../../src/config/errors.ts'
 import { gcpMigrations } from '../../../src/gcp/migrations.ts'
-import { getBindings, getProvider, getServiceAccount } from '../../../src/gcp/repo.ts'
+import { GcpStoreError } from '../../../src/gcp/errors.ts'
+import {
+  getBindings,
+  getProvider,
+  getServiceAccount,
+  putServiceAccount,
+} from '../../../src/gcp/repo.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 
 const BASE = 'iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kube'
@@ -151,6 +157,40 @@ void test('gcp section rejects malformed input, naming the path', () => {
       }),
       /at least one member/,
     ],
+    // The email's account part follows the accountId rule (6-30 characters).
+    [
+      project({ serviceAccounts: [{ email: 'ab@demo-project.iam.gserviceaccount.com' }] }),
+      /^gcp\.projects\[0\]\.serviceAccounts\[0\]\.email: account 'ab' must be 6-30 characters/,
+    ],
+    [
+      project({
+        serviceAccounts: [{ email: `${'a'.repeat(31)}@demo-project.iam.gserviceaccount.com` }],
+      }),
+      /serviceAccounts\[0\]\.email: account 'a{31}' must be 6-30/,
+    ],
+    [
+      project({ serviceAccounts: [{ email: '1app-sa@demo-project.iam.gserviceaccount.com' }] }),
+      /serviceAccounts\[0\]\.email: account '1app-sa' must be/,
+    ],
+    [
+      project({ serviceAccounts: [{ email: '@demo-project.iam.gserviceaccount.com' }] }),
+      /serviceAccounts\[0\]\.email: account '' must be/,
+    ],
+    // accountId and email must agree when both are given.
+    [
+      project({
+        serviceAccounts: [
+          { email: 'app-sa@demo-project.iam.gserviceaccount.com', accountId: 'other-sa' },
+        ],
+      }),
+      /^gcp\.projects\[0\]\.serviceAccounts\[0\]\.accountId: 'other-sa' disagrees with email 'app-sa@demo-project\.iam\.gserviceaccount\.com'/,
+    ],
+    [
+      project({
+        serviceAccounts: [{ email: 'app-sa@demo-project.iam.gserviceaccount.com', accountId: 7 }],
+      }),
+      /serviceAccounts\[0\]\.accountId: must be a non-empty string/,
+    ],
   ]
   for (const [value, pattern] of cases) {
     assert.throws(
@@ -160,3 +200,104 @@ void test('gcp section rejects malformed input, naming the path', () => {
     )
   }
 })
+
+void test('gcp section: email and accountId together, when they agree', () => {
+  const parsed = parseGcpConfig(
+    {
+      projects: [
+        {
+          projectId: 'demo-project',
+          projectNumber: '1',
+          serviceAccounts: [
+            { email: 'App-SA@demo-project.iam.gserviceaccount.com', accountId: 'app-sa' },
+          ],
+        },
+      ],
+    },
+    'gcp',
+  )
+  assert.equal(
+    parsed.projects[0]?.serviceAccounts[0]?.email,
+    'app-sa@demo-project.iam.gserviceaccount.com',
+  )
+})
+
+for (const engine of engines) {
+  void test(`gcp section: a service account's uniqueId never changes (${engine})`, async (t) => {
+    if (engine === 'postgres') {
+      const reason = await postgresSkipReason()
+      if (reason !== undefined) return t.skip(reason)
+    }
+    const store = await openTestDb(engine, { migrations: gcpMigrations })
+    const EMAIL = 'app-sa@demo-project.iam.gserviceaccount.com'
+    const config = (accounts: Record<string, unknown>[]) =>
+      parseGcpConfig(
+        {
+          projects: [{ projectId: 'demo-project', projectNumber: '1', serviceAccounts: accounts }],
+        },
+        'gcp',
+      )
+    const apply = (accounts: Record<string, unknown>[]) =>
+      store.db.transaction((tx) => gcpConfigSection.apply(tx, config(accounts), env))
+    try {
+      await apply([{ accountId: 'app-sa', uniqueId: '111' }])
+      await apply([{ accountId: 'app-sa', uniqueId: '111', displayName: 'again' }])
+      for (const changed of [
+        [{ accountId: 'app-sa', uniqueId: '222' }],
+        // Left out, the uniqueId defaults to the derived one: a change too.
+        [{ accountId: 'app-sa' }],
+      ]) {
+        await assert.rejects(apply(changed), (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err))
+          assert.equal(
+            err.message,
+            `gcp.projects[0].serviceAccounts[0].uniqueId: service account '${EMAIL}' exists with uniqueId 111; a uniqueId cannot change`,
+          )
+          assert.equal(err.hint, "write uniqueId: '111' (podtrust export writes it)")
+          return true
+        })
+      }
+      const kept = await getServiceAccount(store.db, EMAIL)
+      assert.equal(kept?.uniqueId, '111')
+      assert.equal(kept?.displayName, 'again')
+      // Another account cannot take it.
+      await assert.rejects(
+        apply([
+          { accountId: 'app-sa', uniqueId: '111' },
+          { accountId: 'other-sa', uniqueId: '111' },
+        ]),
+        /^ConfigError: gcp\.projects\[0\]\.serviceAccounts\[1\]\.uniqueId: 111 is already the uniqueId of service account 'app-sa@demo-project\.iam\.gserviceaccount\.com'$/,
+      )
+      // The repository refuses the change itself, whoever calls it.
+      await assert.rejects(
+        putServiceAccount(
+          store.db,
+          {
+            email: EMAIL,
+            projectId: 'demo-project',
+            uniqueId: '333',
+            displayName: 'x',
+            disabled: false,
+          },
+          env.now,
+        ),
+        (err: unknown) => err instanceof GcpStoreError && err.code === 'GCP_UNIQUE_ID_CHANGED',
+      )
+      assert.equal((await getServiceAccount(store.db, EMAIL))?.displayName, 'again')
+      await putServiceAccount(
+        store.db,
+        {
+          email: EMAIL,
+          projectId: 'demo-project',
+          uniqueId: '111',
+          displayName: 'y',
+          disabled: true,
+        },
+        env.now,
+      )
+      assert.equal((await getServiceAccount(store.db, EMAIL))?.disabled, true)
+    } finally {
+      await store.cleanup()
+    }
+  })
+}
