@@ -24,6 +24,7 @@ import { EksError } from './errors.ts'
 import { newAssociationId } from './ids.ts'
 import { type AssociationRow, createEksRepo } from './repo.ts'
 import {
+  validateClusterIssuerUrl,
   validateClusterName,
   validateNamespace,
   validateRoleArn,
@@ -119,18 +120,8 @@ export const clustersSection: ConfigSection<ClusterConfig[]> = {
       check(`${p}.name`, () => validateClusterName(name))
       const out: ClusterConfig = { name }
       const issuer = str(o, 'issuer', p, false)
-      if (issuer !== undefined) {
-        let u: URL
-        try {
-          u = new URL(issuer)
-        } catch {
-          throw configError(`${p}.issuer`, `'${issuer}' is not a URL`)
-        }
-        if (u.protocol !== 'https:' && u.protocol !== 'http:') {
-          throw configError(`${p}.issuer`, 'must be an https URL')
-        }
-        out.issuer = issuer.replace(/\/+$/, '')
-      }
+      if (issuer !== undefined)
+        out.issuer = check(`${p}.issuer`, () => validateClusterIssuerUrl(issuer))
       const region = str(o, 'region', p, false)
       if (region !== undefined) {
         if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))

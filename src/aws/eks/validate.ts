@@ -68,6 +68,31 @@ export function validateRoleArn(
   return { arn: value, accountId: parsed.accountId, roleName: parsed.roleName }
 }
 
+/**
+ * A registered cluster's service-account issuer: an https URL (IAM accepts only https OIDC provider URLs)
+ * without credentials, query or fragment. Returns it without trailing slashes.
+ */
+export function validateClusterIssuerUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new EksError('InvalidParameterException', `'${truncate(value)}' is not a URL`)
+  }
+  // The text itself, not only the parse: `https:host` and surrounding spaces parse as https URLs.
+  if (url.protocol !== 'https:' || !/^https:\/\/\S+$/.test(value)) {
+    throw new EksError('InvalidParameterException', `'${truncate(value)}' must be an https URL`)
+  }
+  // A bare `?` or `#` leaves search and hash empty: test the text too.
+  if (url.username !== '' || url.password !== '' || /[?#]/.test(value)) {
+    throw new EksError(
+      'InvalidParameterException',
+      `'${truncate(value)}' must be an https URL without credentials, query or fragment`,
+    )
+  }
+  return value.replace(/\/+$/, '')
+}
+
 /** Model `TagMap`: 1–50 entries, key 1–128, value ≤ 256, and AWS reserves the `aws:` prefix. */
 export function validateTags(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {}

@@ -11,7 +11,7 @@ import { putCluster } from '../../aws/eks/config.ts'
 import { EksError } from '../../aws/eks/errors.ts'
 import { clusterArn } from '../../aws/eks/ids.ts'
 import { createEksRepo } from '../../aws/eks/repo.ts'
-import { validateClusterName } from '../../aws/eks/validate.ts'
+import { validateClusterIssuerUrl, validateClusterName } from '../../aws/eks/validate.ts'
 import { UsageError } from '../../errors.ts'
 import { openDb } from '../../store/open.ts'
 import { deleteIssuer, getIssuer } from '../../tokens/issuer.ts'
@@ -69,6 +69,20 @@ function validName(name: string | undefined): string {
   return name
 }
 
+function validIssuer(url: string): string {
+  try {
+    return validateClusterIssuerUrl(url)
+  } catch (err) {
+    if (err instanceof EksError) {
+      throw new UsageError(
+        `--issuer ${err.message}`,
+        'IAM accepts only https OIDC provider URLs, e.g. https://oidc.eks.REGION.amazonaws.com/id/ID',
+      )
+    }
+    throw err
+  }
+}
+
 export const clusterCommand: Command = {
   name: 'cluster',
   summary: 'Register clusters for EKS Pod Identity (add, list, remove)',
@@ -92,17 +106,7 @@ export const clusterCommand: Command = {
       }
     }
     const name = sub === 'list' ? undefined : validName(rest[0])
-    if (values.issuer !== undefined) {
-      let u: URL | undefined
-      try {
-        u = new URL(values.issuer)
-      } catch {
-        u = undefined
-      }
-      if (u === undefined || (u.protocol !== 'https:' && u.protocol !== 'http:')) {
-        throw new UsageError(`--issuer '${values.issuer}' is not an https URL`)
-      }
-    }
+    const issuerUrl = values.issuer === undefined ? undefined : validIssuer(values.issuer)
     if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(values.region)) {
       throw new UsageError(`--region '${values.region}' is not an AWS region`, 'e.g. us-east-1')
     }
@@ -135,7 +139,7 @@ export const clusterCommand: Command = {
       }
       const cluster = {
         name: name ?? '',
-        ...(values.issuer === undefined ? {} : { issuer: values.issuer.replace(/\/+$/, '') }),
+        ...(issuerUrl === undefined ? {} : { issuer: issuerUrl }),
         ...(values.region === undefined ? {} : { region: values.region }),
         ...(values['account-id'] === undefined ? {} : { accountId: values['account-id'] }),
       }

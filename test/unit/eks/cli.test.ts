@@ -82,6 +82,13 @@ void describe('podtrust cluster', () => {
       ['cluster', 'add', 'x', 'y'],
       ['cluster', 'add', 'x', '--issuer', 'not a url'],
       ['cluster', 'add', 'x', '--issuer', 'ftp://x'],
+      ['cluster', 'add', 'x', '--issuer', 'http://oidc.example.com/id/X'],
+      ['cluster', 'add', 'x', '--issuer', 'http://127.0.0.1:8080'],
+      ['cluster', 'add', 'x', '--issuer', 'https://'],
+      ['cluster', 'add', 'x', '--issuer', 'https://oidc.example.com/id/X?q'],
+      ['cluster', 'add', 'x', '--issuer', 'https://oidc.example.com/id/X#f'],
+      ['cluster', 'add', 'x', '--issuer', 'https://u:p@oidc.example.com'],
+      ['cluster', 'add', 'x', '--issuer', ''],
       ['cluster', 'add', 'x', '--region', 'mars'],
       ['cluster', 'add', 'x', '--account-id', '123'],
       ['cluster', 'add', 'x', '--bogus'],
@@ -90,6 +97,20 @@ void describe('podtrust cluster', () => {
     for (const argv of cases) {
       const r = await run([...argv, '--data-dir', dir], dir)
       assert.equal(r.code, 2, `${argv.join(' ')} → ${r.code} ${r.err}`)
+    }
+    const http = await run(
+      ['cluster', 'add', 'x', '--issuer', 'http://oidc.example.com/id/X', '--data-dir', dir],
+      dir,
+    )
+    assert.match(
+      http.err,
+      /^podtrust: --issuer 'http:\/\/oidc\.example\.com\/id\/X' must be an https URL\n {2}hint: IAM accepts only https/,
+    )
+    const db = await openDb({ dataDir: dir })
+    try {
+      assert.deepEqual(await createEksRepo(db).listClusters(), [], 'nothing registered')
+    } finally {
+      await db.close()
     }
   })
 })

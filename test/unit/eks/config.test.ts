@@ -100,7 +100,58 @@ void describe('clusters / podIdentityAssociations config sections', () => {
         [clustersSection, [{}], /clusters\[0\]\.name: is required/],
         [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key/],
         [clustersSection, [{ name: '_bad' }], /clusters\[0\]\.name/],
-        [clustersSection, [{ name: 'x', issuer: 'nope' }], /clusters\[0\]\.issuer/],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'nope' }],
+          /^clusters\[0\]\.issuer: 'nope' is not a URL$/,
+        ],
+        // https only, as IAM accepts only https provider URLs.
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'http://oidc.example.com/id/X' }],
+          /^clusters\[0\]\.issuer: 'http:\/\/oidc\.example\.com\/id\/X' must be an https URL$/,
+        ],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'http://127.0.0.1:8080' }],
+          /^clusters\[0\]\.issuer: .* must be an https URL$/,
+        ],
+        [clustersSection, [{ name: 'x', issuer: 'ftp://x' }], /clusters\[0\]\.issuer: .* https/],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'https://' }],
+          /clusters\[0\]\.issuer: .* not a URL/,
+        ],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'https:oidc' }],
+          /clusters\[0\]\.issuer: .* https URL$/,
+        ],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: ' https://oidc' }],
+          /clusters\[0\]\.issuer: .* https URL$/,
+        ],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'https://oidc.example.com/id/X?x=1' }],
+          /clusters\[0\]\.issuer: .* without credentials, query or fragment$/,
+        ],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'https://oidc.example.com/id/X#f' }],
+          /clusters\[0\]\.issuer: .* without credentials, query or fragment$/,
+        ],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'https://oidc.example.com/?' }],
+          /clusters\[0\]\.issuer: .* without credentials, query or fragment$/,
+        ],
+        [
+          clustersSection,
+          [{ name: 'x', issuer: 'https://u:p@oidc.example.com/' }],
+          /clusters\[0\]\.issuer: .* without credentials, query or fragment$/,
+        ],
         [clustersSection, [{ name: 'x', accountId: '12' }], /clusters\[0\]\.accountId/],
         [clustersSection, [{ name: 'x', region: 'moon' }], /clusters\[0\]\.region/],
         [podIdentityAssociationsSection, [{ cluster: 'x' }], /\[0\]\.namespace/],
