@@ -4,7 +4,7 @@
  * the azure-workload-identity webhook injects (pointing at podtrust), and manage federated identity
  * credentials offline against the data directory. Tenants and identities are declared in the config file.
  */
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { deriveObjectId, isValidTenantId } from '../../azure/config.ts'
 import {
@@ -25,8 +25,8 @@ import {
 } from '../../azure/repo.ts'
 import { CA_CERT_FILE, caDir } from '../../certs/ca.ts'
 import { PodtrustError, UsageError } from '../../errors.ts'
-import { openDb } from '../../store/open.ts'
-import type { CliIo, Command } from '../command.ts'
+import type { Command } from '../command.ts'
+import { dataDirOf, openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 
 const usage = `Usage:
   podtrust azure list [--data-dir DIR] [--store URL]
@@ -53,8 +53,7 @@ Options:
   --audience A         default api://AzureADTokenExchange
   --token-file F       default /var/run/secrets/azure/wi/token/azure-identity-token
   --authority-host URL default https://127.0.0.1:7443/
-  --data-dir DIR       podtrust data directory (default $PODTRUST_HOME or ./.podtrust)
-  --store URL          postgres://… to use PostgreSQL instead of the embedded store
+${storeUsage}
 `
 
 function parse(argv: string[]) {
@@ -74,8 +73,7 @@ function parse(argv: string[]) {
       type: { type: 'string' },
       'token-file': { type: 'string' },
       'authority-host': { type: 'string' },
-      'data-dir': { type: 'string' },
-      store: { type: 'string' },
+      ...storeArgOptions,
     },
   })
 }
@@ -90,10 +88,6 @@ function need(values: Values, name: 'tenant' | 'client-id' | 'name' | 'issuer'):
   const value = values[name]
   if (value === undefined || value === '') throw new UsageError(`missing --${name}`)
   return value
-}
-
-function dataDir(values: Values, io: CliIo): string {
-  return resolve(io.cwd, values['data-dir'] ?? io.env['PODTRUST_HOME'] ?? '.podtrust')
 }
 
 export const azureCommand: Command = {
@@ -122,8 +116,8 @@ export const azureCommand: Command = {
         `AZURE_TENANT_ID=${tenant}`,
         `AZURE_FEDERATED_TOKEN_FILE=${values['token-file'] ?? '/var/run/secrets/azure/wi/token/azure-identity-token'}`,
         `AZURE_AUTHORITY_HOST=${host.endsWith('/') ? host : `${host}/`}`,
-        `NODE_EXTRA_CA_CERTS=${join(caDir(dataDir(values, io)), CA_CERT_FILE)}`,
-        `REQUESTS_CA_BUNDLE=${join(caDir(dataDir(values, io)), CA_CERT_FILE)}`,
+        `NODE_EXTRA_CA_CERTS=${join(caDir(dataDirOf(values['data-dir'], io)), CA_CERT_FILE)}`,
+        `REQUESTS_CA_BUNDLE=${join(caDir(dataDirOf(values['data-dir'], io)), CA_CERT_FILE)}`,
       ]
       io.stdout.write(`${lines.join('\n')}\n`)
       return 0
@@ -159,10 +153,7 @@ export const azureCommand: Command = {
         throw new UsageError("--type must be 'userAssignedIdentity' or 'application'")
       }
     }
-    const db = await openDb({
-      dataDir: dataDir(values, io),
-      ...(values.store === undefined ? {} : { url: values.store }),
-    })
+    const db = await openStore(values, io)
     try {
       if (command === 'list') {
         for (const tenant of await listTenants(db)) {

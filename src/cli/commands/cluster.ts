@@ -4,7 +4,6 @@
  * Works offline against the data directory; a cluster without `--issuer` gets its own podtrust issuer
  * `cluster:NAME`, whose tokens `podtrust token --cluster NAME` mints.
  */
-import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { clusterIssuerName } from '../../aws/eks/clusters.ts'
 import { putCluster } from '../../aws/eks/config.ts'
@@ -13,9 +12,9 @@ import { clusterArn } from '../../aws/eks/ids.ts'
 import { createEksRepo } from '../../aws/eks/repo.ts'
 import { validateClusterIssuerUrl, validateClusterName } from '../../aws/eks/validate.ts'
 import { UsageError } from '../../errors.ts'
-import { openDb } from '../../store/open.ts'
 import { deleteIssuer, getIssuer } from '../../tokens/issuer.ts'
-import type { CliIo, Command } from '../command.ts'
+import type { Command } from '../command.ts'
+import { openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 
 const usage = `Usage:
   podtrust cluster add NAME [--issuer URL] [--region R] [--account-id A] [--data-dir DIR] [--store URL]
@@ -30,13 +29,8 @@ Options:
   --issuer URL       the cluster's service-account issuer (https)
   --region R         the cluster's region (default: the server's)
   --account-id A     the cluster's 12-digit account id (default: the server's)
-  --data-dir DIR     podtrust data directory (default $PODTRUST_HOME or ./.podtrust)
-  --store URL        postgres://… to use PostgreSQL instead of the embedded store
+${storeUsage}
 `
-
-export function dataDirOf(value: string | undefined, io: CliIo): string {
-  return resolve(io.cwd, value ?? io.env['PODTRUST_HOME'] ?? '.podtrust')
-}
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -47,8 +41,7 @@ function parse(argv: string[]) {
       issuer: { type: 'string' },
       region: { type: 'string' },
       'account-id': { type: 'string' },
-      'data-dir': { type: 'string' },
-      store: { type: 'string' },
+      ...storeArgOptions,
     },
   })
 }
@@ -113,10 +106,7 @@ export const clusterCommand: Command = {
     if (values['account-id'] !== undefined && !/^\d{12}$/.test(values['account-id'])) {
       throw new UsageError(`--account-id '${values['account-id']}' must be 12 digits`)
     }
-    const db = await openDb({
-      dataDir: dataDirOf(values['data-dir'], io),
-      ...(values.store === undefined ? {} : { url: values.store }),
-    })
+    const db = await openStore(values, io)
     try {
       const repo = createEksRepo(db)
       if (sub === 'list') {

@@ -26,14 +26,14 @@ import {
   GCP_CREDENTIAL_CONFIG_KEY,
   isDnsSubdomain,
 } from '../../mutation/index.ts'
-import { openDb } from '../../store/open.ts'
 import type { Command } from '../command.ts'
+import { openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 
 const usage = `Usage:
   podtrust gcp list [--data-dir DIR] [--store URL]
   podtrust gcp cred-config --project P --pool POOL --provider PROVIDER [--service-account EMAIL]
                            [--token-file F] [--url BASE] [--lifetime SECONDS] [--output FILE] [--data-dir DIR]
-                           [--configmap NAME [--namespace NS]]
+                           [--configmap NAME [--namespace NS]] [--store URL]
   podtrust gcp add-binding EMAIL --member M [--role R] [--data-dir DIR] [--store URL]
   podtrust gcp remove-binding EMAIL --member M [--role R] [--data-dir DIR] [--store URL]
 
@@ -58,8 +58,7 @@ Options:
   --namespace NS        the ConfigMap's namespace (the pods' namespace; omitted: kubectl's current one)
   --member M            principal://… or principalSet://… (see docs/gcp.md)
   --role R              default roles/iam.workloadIdentityUser
-  --data-dir DIR        podtrust data directory (default $PODTRUST_HOME or ./.podtrust)
-  --store URL           postgres://… to use PostgreSQL instead of the embedded store
+${storeUsage}
 `
 
 function parse(argv: string[]) {
@@ -80,8 +79,7 @@ function parse(argv: string[]) {
       namespace: { type: 'string' },
       member: { type: 'string' },
       role: { type: 'string' },
-      'data-dir': { type: 'string' },
-      store: { type: 'string' },
+      ...storeArgOptions,
     },
   })
 }
@@ -217,10 +215,7 @@ export const gcpCommand: Command = {
           'see docs/gcp.md for principal:// and principalSet:// forms',
         )
     }
-    const db = await openDb({
-      dataDir: resolve(io.cwd, values['data-dir'] ?? io.env['PODTRUST_HOME'] ?? '.podtrust'),
-      ...(values.store === undefined ? {} : { url: values.store }),
-    })
+    const db = await openStore(values, io)
     try {
       if (sub === 'list') {
         for (const project of await listProjects(db)) {

@@ -23,10 +23,10 @@ function capture() {
   return { stream, text: () => text }
 }
 
-async function run(dir: string, argv: string[]) {
+async function run(dir: string, argv: string[], env: NodeJS.ProcessEnv = {}) {
   const out = capture()
   const err = capture()
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream, env: {}, cwd: dir })
+  const code = await main(argv, { stdout: out.stream, stderr: err.stream, env, cwd: dir })
   return { code, stdout: out.text(), stderr: err.text() }
 }
 
@@ -222,6 +222,45 @@ void test('azure identity add creates the tenant and the identity, then fic add 
       assert.equal(r.code, 2)
       assert.match(r.stderr, pattern)
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+void test('azure identity add and list use $PODTRUST_STORE like every store command; --store wins', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podtrust-azure-cli-'))
+  try {
+    const other = `sqlite:${join(dir, 'other.db')}`
+    const env = { PODTRUST_STORE: other }
+    const add = await run(
+      dir,
+      [
+        'azure',
+        'identity',
+        'add',
+        '--tenant',
+        TENANT,
+        '--client-id',
+        CLIENT,
+        '--name',
+        'app',
+        '--data-dir',
+        dir,
+      ],
+      env,
+    )
+    assert.equal(add.code, 0, add.stderr)
+    const viaEnv = await run(dir, ['azure', 'list', '--data-dir', dir], env)
+    assert.match(viaEnv.stdout, new RegExp(`^${TENANT}\tapp\t${CLIENT}\t`, 'm'))
+    const dataDir = await run(dir, ['azure', 'list', '--data-dir', dir])
+    assert.equal(dataDir.code, 0, dataDir.stderr)
+    assert.equal(dataDir.stdout, '', 'nothing in the data directory store')
+    const flag = await run(
+      dir,
+      ['azure', 'list', '--data-dir', dir, '--store', `sqlite:${join(dir, 'podtrust.db')}`],
+      env,
+    )
+    assert.equal(flag.stdout, '', '--store wins over $PODTRUST_STORE')
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

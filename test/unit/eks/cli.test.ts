@@ -73,6 +73,27 @@ void describe('podtrust cluster', () => {
     assert.match(add.out, /issuer: https:\/\/oidc.example.com\/id\/X\n/)
   })
 
+  void it('uses $PODTRUST_STORE like every store command; --store wins', async () => {
+    const other = `sqlite:${join(dir, 'other.db')}`
+    const env = { PODTRUST_STORE: other }
+    const add = await run(['cluster', 'add', 'envy', '--data-dir', dir], dir, env)
+    assert.equal(add.code, 0, add.err)
+    assert.match((await run(['cluster', 'list', '--data-dir', dir], dir, env)).out, /^envy\t/m)
+    assert.equal((await run(['cluster', 'list', '--data-dir', dir], dir)).out, '')
+    const local = `sqlite:${join(dir, 'podtrust.db')}`
+    assert.equal(
+      (await run(['cluster', 'list', '--data-dir', dir, '--store', local], dir, env)).out,
+      '',
+    )
+    const db = await openDb({ dataDir: dir, url: other })
+    try {
+      assert.equal((await createEksRepo(db).getCluster('envy'))?.name, 'envy')
+    } finally {
+      await db.close()
+    }
+    assert.equal((await run(['cluster', 'remove', 'envy', '--data-dir', dir], dir, env)).code, 0)
+  })
+
   void it('rejects bad arguments with usage errors', async () => {
     const cases = [
       ['cluster'],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -30,10 +30,10 @@ function capture() {
   return { stream, text: () => text }
 }
 
-async function run(dir: string, argv: string[]) {
+async function run(dir: string, argv: string[], env: NodeJS.ProcessEnv = {}) {
   const out = capture()
   const err = capture()
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream, env: {}, cwd: dir })
+  const code = await main(argv, { stdout: out.stream, stderr: err.stream, env, cwd: dir })
   return { code, stdout: out.text(), stderr: err.text() }
 }
 
@@ -342,6 +342,67 @@ void test('gcp cred-config --configmap usage errors exit 2', async () => {
       assert.equal(r.code, 2, argv.join(' '))
       assert.match(r.stderr, pattern, argv.join(' '))
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+void test('gcp list and bindings use $PODTRUST_STORE like every store command; --store wins', async () => {
+  const dir = await seeded()
+  try {
+    // Another store, named by the variable only: the project lives there, not in the data directory.
+    const other = `sqlite:${join(dir, 'other.db')}`
+    const env = { PODTRUST_STORE: other }
+    writeFileSync(
+      join(dir, 'p.yaml'),
+      "gcp:\n  projects:\n    - projectId: other-project\n      projectNumber: '42'\n      serviceAccounts:\n        - accountId: other-sa\n",
+    )
+    assert.equal((await run(dir, ['apply', 'p.yaml', '--data-dir', dir], env)).code, 0)
+    const viaEnv = await run(dir, ['gcp', 'list', '--data-dir', dir], env)
+    assert.equal(viaEnv.code, 0, viaEnv.stderr)
+    assert.match(viaEnv.stdout, /^project other-project \(42\)$/m)
+    assert.doesNotMatch(viaEnv.stdout, /demo-project/)
+    const member = `principalSet://${BASE}/attribute.namespace/default`
+    const email = 'other-sa@other-project.iam.gserviceaccount.com'
+    const add = await run(
+      dir,
+      ['gcp', 'add-binding', email, '--member', member, '--data-dir', dir],
+      env,
+    )
+    assert.equal(add.code, 0, add.stderr)
+    const db = await openDb({ dataDir: dir, url: other })
+    try {
+      assert.deepEqual(await getBindings(db, email), [
+        { role: 'roles/iam.workloadIdentityUser', members: [member] },
+      ])
+    } finally {
+      await db.close()
+    }
+    const cred = await run(
+      dir,
+      [
+        'gcp',
+        'cred-config',
+        '--project',
+        'demo-project',
+        '--pool',
+        'kube',
+        '--provider',
+        'local',
+        '--data-dir',
+        dir,
+      ],
+      env,
+    )
+    assert.equal(cred.code, 1, 'demo-project is not in the store the variable names')
+    // --store names the data directory's file again, over the variable.
+    const flag = await run(
+      dir,
+      ['gcp', 'list', '--data-dir', dir, '--store', `sqlite:${join(dir, 'podtrust.db')}`],
+      env,
+    )
+    assert.match(flag.stdout, /^project demo-project/m)
+    assert.doesNotMatch(flag.stdout, /other-project/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
