@@ -65,18 +65,33 @@ export const auditCommand: Command = {
       }
       if (values.follow !== true) return 0
       if (last === 0) last = (await log.tail({ limit: 1 }))[0]?.seq ?? 0
+      // Until SIGINT or SIGTERM; both listeners go when the loop ends, however it ends.
       let stop = false
+      let wake: (() => void) | undefined
       const onSignal = (): void => {
         stop = true
+        wake?.()
       }
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
-      while (!stop) {
-        await new Promise((r) => setTimeout(r, 1000))
-        for (const e of await log.tail({ afterSeq: last, limit: 1000, ...filter })) {
-          io.stdout.write(`${JSON.stringify(e.event)}\n`)
-          last = e.seq
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+      try {
+        while (!stop) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 1000)
+            wake = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+          if (stop) break
+          for (const e of await log.tail({ afterSeq: last, limit: 1000, ...filter })) {
+            io.stdout.write(`${JSON.stringify(e.event)}\n`)
+            last = e.seq
+          }
         }
+      } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
       }
       return 0
     } finally {

@@ -305,6 +305,68 @@ void describe('cli: keys, certs, apply, export, audit, up', () => {
     }
   })
 
+  void it('audit tail --follow: prints new events, stops on SIGINT or SIGTERM, leaves no listener', async () => {
+    const dir = tmp()
+    const db = await openDb({ dataDir: dir })
+    try {
+      const log = createAuditLog(db)
+      const event = (name: string) =>
+        log.record({
+          eventVersion: '1.08',
+          eventTime: auditTime(new Date()),
+          eventSource: 'sts.amazonaws.com',
+          eventName: name,
+          awsRegion: 'us-east-1',
+          sourceIPAddress: '127.0.0.1',
+          userAgent: 'x',
+          userIdentity: { type: 'Unknown' },
+          requestParameters: null,
+          responseElements: null,
+          requestID: name,
+          eventID: name,
+          readOnly: true,
+          eventType: 'AwsApiCall',
+        })
+      const until = async (what: string, check: () => boolean) => {
+        const deadline = Date.now() + 10_000
+        while (!check()) {
+          if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+          await new Promise((r) => setTimeout(r, 20))
+        }
+      }
+      await event('First')
+      const sigint = process.listenerCount('SIGINT')
+      const sigterm = process.listenerCount('SIGTERM')
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        const stdout = new PassThrough()
+        let out = ''
+        stdout.on('data', (c: Buffer) => (out += c.toString()))
+        const running = main(['audit', 'tail', '--follow', '--data-dir', dir], {
+          stdout,
+          stderr: new PassThrough(),
+          env: {},
+          cwd: dir,
+        })
+        await until('the first event', () => out.includes('"eventName":"First"'))
+        await until(
+          'the listeners',
+          () => process.listenerCount(signal) > (signal === 'SIGINT' ? sigint : sigterm),
+        )
+        await event(`After${signal}`)
+        await until('the new event', () => out.includes(`"eventName":"After${signal}"`))
+        const started = Date.now()
+        process.emit(signal)
+        assert.equal(await running, 0)
+        assert.ok(Date.now() - started < 900, 'the signal ends the wait at once')
+        assert.equal(process.listenerCount('SIGINT'), sigint, `SIGINT listeners after ${signal}`)
+        assert.equal(process.listenerCount('SIGTERM'), sigterm, `SIGTERM listeners after ${signal}`)
+      }
+    } finally {
+      await db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   void it('up: rejects bad arguments before starting', async () => {
     const dir = tmp()
     try {
