@@ -12,6 +12,9 @@ const SAFE_KEYS = new Set([
   'tokenissuetime',
   'duration',
   'expirationseconds',
+  // Pagination cursors and idempotency tokens name no credential; CloudTrail records them.
+  'nexttoken',
+  'clientrequesttoken',
 ])
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
 

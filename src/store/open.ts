@@ -82,9 +82,9 @@ async function openEngine(options: OpenDbOptions): Promise<Db> {
  * file's mode.
  */
 function restrictToOwner(file: string): void {
-  if (!existsSync(file)) {
-    closeSync(openSync(file, 'a', 0o600))
-    return
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600))
+  // Siblings left by a crash or an earlier version keep their own mode: narrow them too.
+  for (const path of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600)
   }
-  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600)
 }

@@ -37,6 +37,13 @@ export function validateIssuerName(name: string): void {
 
 /** An issuer URL: https (or http for loopback development), no query, no fragment, no trailing slash. */
 export function validateIssuerUrl(url: string): string {
+  // The text itself, before URL parsing normalises it: `https:h`, a stray space or a bare `?`/`#` would be
+  // stored as written and never match a token's `iss`.
+  if (!/^https?:\/\/[^\s?#]+$/.test(url)) {
+    throw new IssuerError('ISSUER_INVALID', `invalid issuer URL \`${url}\``, {
+      hint: 'an issuer URL looks like https://HOST[:PORT][/PATH], without query, fragment or spaces',
+    })
+  }
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -45,7 +52,7 @@ export function validateIssuerUrl(url: string): string {
       hint: 'an issuer URL looks like https://HOST[:PORT][/PATH]',
     })
   }
-  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(parsed.hostname)
+  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(parsed.hostname)
   if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
     throw new IssuerError('ISSUER_INVALID', `issuer URL \`${url}\` must use https`, {
       hint: 'plain http is accepted for loopback development only (127.0.0.1, [::1], localhost)',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -70,8 +70,13 @@ void describe('sql helpers', () => {
       }
       await db.close()
       chmodSync(join(dir, 'podtrust.db'), 0o644)
-      await (await openDb({ dataDir: dir })).close()
-      assert.equal(statSync(join(dir, 'podtrust.db')).mode & 0o777, 0o600)
+      writeFileSync(join(dir, 'podtrust.db-journal'), '', { mode: 0o644 })
+      chmodSync(join(dir, 'podtrust.db-journal'), 0o644)
+      const again = await openDb({ dataDir: dir })
+      for (const f of ['podtrust.db', 'podtrust.db-journal']) {
+        assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f)
+      }
+      await again.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

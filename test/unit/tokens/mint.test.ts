@@ -141,6 +141,10 @@ void describe('issuers', () => {
         'https://u:p@h',
         'http://oidc.example.test',
         'http://10.0.0.1:8080',
+        'https://h/?',
+        'https://h/#',
+        'https:h',
+        ' https://h',
       ]) {
         assert.throws(() => validateIssuerUrl(url), IssuerError, url)
       }
