@@ -63,6 +63,8 @@ const checkContentType = (endpoint: AdmissionEndpoint, contentType: string | und
           },
         })
 
+const secondsSince = (started: number) => (performance.now() - started) / 1000
+
 /** The pod's display name: its name, or `generateName (prefix)` as the Azure webhook logs it. */
 function podName(request: AdmissionRequestView): string {
   const meta = request.pod.metadata
@@ -73,12 +75,12 @@ function podName(request: AdmissionRequestView): string {
 export function createAdmissionHandler(deps: AdmissionDeps) {
   const { metrics, log } = deps
 
-  const resolveServiceAccount: Step<
-    { endpoint: AdmissionEndpoint; namespace: string; name: string },
-    Promise<{ serviceAccount: ServiceAccount | undefined; missed: boolean }>
-  > = async ({ endpoint, namespace, name }) => {
-    const cached = deps.serviceAccounts.get(namespace, name)
-    if (cached !== undefined) return { serviceAccount: cached, missed: false }
+  type Resolved = { serviceAccount: ServiceAccount | undefined; missed: boolean }
+  const missServiceAccount = async (
+    endpoint: AdmissionEndpoint,
+    namespace: string,
+    name: string,
+  ): Promise<Resolved> => {
     const waitMs =
       endpoint === 'azure' ? Math.max(deps.gracePeriodMs, AZURE_MIN_LOOKUP_MS) : deps.gracePeriodMs
     const serviceAccount =
@@ -92,11 +94,20 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
     })
     return { serviceAccount, missed: true }
   }
+  // Cache hits (the common case) stay synchronous: no promise, no microtask per admission.
+  const resolveServiceAccount: Step<
+    { endpoint: AdmissionEndpoint; namespace: string; name: string },
+    Resolved | Promise<Resolved>
+  > = ({ endpoint, namespace, name }) => {
+    const cached = deps.serviceAccounts.get(namespace, name)
+    if (cached !== undefined) return { serviceAccount: cached, missed: false }
+    return missServiceAccount(endpoint, namespace, name)
+  }
 
   const resolvePodIdentity: Step<
     { namespace: string; name: string; missed: boolean },
-    Promise<boolean>
-  > = async ({ namespace, name, missed }) => {
+    boolean | Promise<boolean>
+  > = ({ namespace, name, missed }) => {
     if (deps.podIdentity.has(namespace, name)) return true
     // A ServiceAccount the cache had not seen is new; its association may be new too.
     if (missed && deps.podIdentity.refresh !== undefined && deps.gracePeriodMs > 0) {
@@ -112,18 +123,17 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
     body: Buffer,
   ): Promise<HttpAnswer> {
     const started = performance.now()
-    const seconds = () => (performance.now() - started) / 1000
     const badType = checkContentType(endpoint, contentType)
     if (badType !== undefined) {
       metrics.malformed(endpoint, 'content_type')
-      metrics.admission(endpoint, 'malformed', seconds())
+      metrics.admission(endpoint, 'malformed', secondsSince(started))
       log.warn('admission.malformed', { endpoint, reason: 'content_type', contentType })
       return badType
     }
     const decoded = decodeAdmissionReview(body, endpoint)
     if (!decoded.ok) {
       metrics.malformed(endpoint, decoded.reason)
-      metrics.admission(endpoint, 'malformed', seconds())
+      metrics.admission(endpoint, 'malformed', secondsSince(started))
       log.warn('admission.malformed', {
         endpoint,
         reason: decoded.reason,
@@ -148,13 +158,13 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
       ...(request.dryRun ? { dryRun: true } : {}),
     }
     try {
-      const { serviceAccount, missed } = await resolveServiceAccount({
-        endpoint,
-        namespace,
-        name: saName,
-      })
-      const podIdentity =
-        endpoint === 'aws' && (await resolvePodIdentity({ namespace, name: saName, missed }))
+      const resolving = resolveServiceAccount({ endpoint, namespace, name: saName })
+      const { serviceAccount, missed } = resolving instanceof Promise ? await resolving : resolving
+      let podIdentity = false
+      if (endpoint === 'aws') {
+        const pi = resolvePodIdentity({ namespace, name: saName, missed })
+        podIdentity = pi instanceof Promise ? await pi : pi
+      }
       const result = deps.mutate({
         endpoint,
         pod: request.pod,
@@ -171,7 +181,7 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
       const ok = endpoint === 'azure' ? { status: { code: 200 } } : {}
       if (result.kind === 'patch') {
         metrics.mutation(result.modes)
-        metrics.admission(endpoint, 'mutated', seconds())
+        metrics.admission(endpoint, 'mutated', secondsSince(started))
         log.info('pod.mutated', { ...logFields, modes: result.modes, warnings: result.warnings })
         return reviewAnswer(meta, {
           uid: request.uid,
@@ -184,11 +194,11 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
         if (serviceAccount === undefined && endpoint === 'aws' && !podIdentity) {
           metrics.missingServiceAccount()
         }
-        metrics.admission(endpoint, 'allowed', seconds())
+        metrics.admission(endpoint, 'allowed', secondsSince(started))
         log.info('pod.admitted', { ...logFields, reason: result.reason, warnings: result.warnings })
         return reviewAnswer(meta, { uid: request.uid, allowed: true, ...ok, ...warnings })
       }
-      metrics.admission(endpoint, 'denied', seconds())
+      metrics.admission(endpoint, 'denied', secondsSince(started))
       log.info('pod.denied', { ...logFields, message: result.message })
       return reviewAnswer(meta, {
         uid: request.uid,
@@ -197,7 +207,7 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
         ...warnings,
       })
     } catch (err) {
-      metrics.admission(endpoint, 'error', seconds())
+      metrics.admission(endpoint, 'error', secondsSince(started))
       log.error('admission.failed', { ...logFields, error: errorText(err) })
       return goHttpError(500, 'internal error')
     }

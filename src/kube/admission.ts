@@ -98,33 +98,38 @@ const TYPE_META_STRUCT =
  * broken pod is an error answer, not an exception), and drops those that are `null` (Go's zero value).
  * Returns Go's unmarshal message for the first mismatch.
  */
-function checkPod(pod: Record<string, unknown>): string | undefined {
-  const wrong = (v: unknown, struct: string, path: string, goType: string) =>
-    `json: cannot unmarshal ${goJsonType(v)} into Go struct field ${struct}.${path} of type ${goType}`
-  const field = (
-    obj: Record<string, unknown>,
-    key: string,
-    want: 'string' | 'object' | 'array' | 'stringMap',
-    struct: string,
-    path: string,
-    goType: string,
-  ): string | undefined => {
-    const v = obj[key]
-    if (v === undefined) return undefined
-    if (v === null) {
-      delete obj[key]
-      return undefined
-    }
-    if (want === 'string') return typeof v === 'string' ? undefined : wrong(v, struct, path, goType)
-    if (want === 'array') return Array.isArray(v) ? undefined : wrong(v, struct, path, goType)
-    if (!isObject(v)) return wrong(v, struct, path, goType)
-    if (want === 'stringMap') {
-      for (const item of Object.values(v)) {
-        if (typeof item !== 'string') return wrong(item, struct, path, 'string')
-      }
-    }
+function wrong(v: unknown, struct: string, path: string, goType: string): string {
+  return `json: cannot unmarshal ${goJsonType(v)} into Go struct field ${struct}.${path} of type ${goType}`
+}
+
+/** One field's type check (see checkPod); module-level so no closure is built per request. */
+function field(
+  obj: Record<string, unknown>,
+  key: string,
+  want: 'string' | 'object' | 'array' | 'stringMap',
+  struct: string,
+  path: string,
+  goType: string,
+): string | undefined {
+  const v = obj[key]
+  if (v === undefined) return undefined
+  if (v === null) {
+    delete obj[key]
     return undefined
   }
+  if (want === 'string') return typeof v === 'string' ? undefined : wrong(v, struct, path, goType)
+  if (want === 'array') return Array.isArray(v) ? undefined : wrong(v, struct, path, goType)
+  if (!isObject(v)) return wrong(v, struct, path, goType)
+  if (want === 'stringMap') {
+    for (const key in v) {
+      const item = v[key]
+      if (typeof item !== 'string') return wrong(item, struct, path, 'string')
+    }
+  }
+  return undefined
+}
+
+function checkPod(pod: Record<string, unknown>): string | undefined {
   const meta = pod['metadata']
   let err = field(pod, 'metadata', 'object', 'Pod', 'metadata', 'v1.ObjectMeta')
   if (err !== undefined) return err
@@ -187,13 +192,16 @@ function checkPod(pod: Record<string, unknown>): string | undefined {
  *
  * @example decodeAdmissionReview(Buffer.from('{"request":null}'), 'aws') // { ok: false, message: 'bad content', … }
  */
+function fail(
+  reason: MalformedReason,
+  message: string,
+  typeMeta: TypeMeta = {},
+  uid = '',
+): DecodedReview {
+  return { ok: false, typeMeta, uid, reason, message }
+}
+
 export function decodeAdmissionReview(body: Buffer, dialect: AdmissionEndpoint): DecodedReview {
-  const fail = (
-    reason: MalformedReason,
-    message: string,
-    typeMeta: TypeMeta = {},
-    uid = '',
-  ): DecodedReview => ({ ok: false, typeMeta, uid, reason, message })
   if (body.length === 0) {
     return dialect === 'aws' ? fail('empty', 'bad content') : fail('empty', 'request body is empty')
   }
@@ -299,11 +307,12 @@ export function decodeAdmissionReview(body: Buffer, dialect: AdmissionEndpoint):
 }
 
 /** Go's encoding/json escapes these in strings (HTML safety); kube-apiserver reads either form. */
+const GO_ESCAPED = /[<>&\u2028\u2029]/g
+const goEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
 function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  )
+  const json = JSON.stringify(value)
+  GO_ESCAPED.lastIndex = 0
+  return GO_ESCAPED.test(json) ? json.replace(GO_ESCAPED, goEscape) : json
 }
 
 /** The response's kind/apiVersion: echoed (aws, omitted when absent) or defaulted to v1 (azure). */
@@ -315,30 +324,30 @@ export function responseTypeMeta(dialect: AdmissionEndpoint, request: TypeMeta):
   }
 }
 
-/** The AdmissionReview response body, in Go's field order. */
+/**
+ * The AdmissionReview response body, in Go's field order. Built by concatenation: it runs once per
+ * admission and only `message` and `warnings` are free text (encoded with goJson).
+ */
 export function encodeAdmissionReview(typeMeta: TypeMeta, answer: AdmissionAnswer): string {
-  const response: Record<string, unknown> = { uid: answer.uid, allowed: answer.allowed }
-  if (answer.status !== undefined) {
-    response['status'] = {
-      metadata: {},
-      ...(answer.status.message === undefined || answer.status.message === ''
-        ? {}
-        : { message: answer.status.message }),
-      ...(answer.status.code === undefined ? {} : { code: answer.status.code }),
-    }
+  let out = '{'
+  if (typeMeta.kind !== undefined) out += `"kind":${goJson(typeMeta.kind)},`
+  if (typeMeta.apiVersion !== undefined) out += `"apiVersion":${goJson(typeMeta.apiVersion)},`
+  out += `"response":{"uid":${goJson(answer.uid)},"allowed":${answer.allowed ? 'true' : 'false'}`
+  const status = answer.status
+  if (status !== undefined) {
+    out += ',"status":{"metadata":{}'
+    if (status.message !== undefined && status.message !== '')
+      out += `,"message":${goJson(status.message)}`
+    if (status.code !== undefined) out += `,"code":${String(status.code)}`
+    out += '}'
   }
   if (answer.patch !== undefined && answer.patch.length > 0) {
-    response['patch'] = Buffer.from(goJson(answer.patch)).toString('base64')
-    response['patchType'] = 'JSONPatch'
+    out += `,"patch":"${Buffer.from(goJson(answer.patch)).toString('base64')}","patchType":"JSONPatch"`
   }
   if (answer.warnings !== undefined && answer.warnings.length > 0) {
-    response['warnings'] = answer.warnings
+    out += `,"warnings":${goJson(answer.warnings)}`
   }
-  return goJson({
-    ...(typeMeta.kind === undefined ? {} : { kind: typeMeta.kind }),
-    ...(typeMeta.apiVersion === undefined ? {} : { apiVersion: typeMeta.apiVersion }),
-    response,
-  })
+  return `${out}}}`
 }
 
 /** A 200 answer carrying an AdmissionReview. */

@@ -107,23 +107,35 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
     help: 'Pod Identity (namespace, ServiceAccount) pairs known',
     registers,
   })
+  // Label children are resolved once: an admission then costs no label hashing.
+  const admissionChildren = new Map<string, { inc(): void }>()
+  const durationChildren = new Map<string, { observe(v: number): void }>()
   for (const endpoint of ['aws', 'azure'] as const) {
+    durationChildren.set(endpoint, duration.labels({ endpoint }))
     for (const outcome of ['mutated', 'allowed', 'denied', 'malformed', 'error'] as const) {
-      admissions.inc({ endpoint, outcome }, 0)
+      const child = admissions.labels({ endpoint, outcome })
+      child.inc(0)
+      admissionChildren.set(`${endpoint}/${outcome}`, child)
     }
+  }
+  const modeChildren = new Map<MutationMode, { inc(): void }[]>()
+  for (const mode of ['irsa', 'pod-identity', 'azure', 'gcp'] as const) {
+    const method = REFERENCE_METHOD[mode]
+    modeChildren.set(mode, [
+      mutations.labels({ mode }),
+      ...(method === undefined ? [] : [podCount.labels({ method })]),
+    ])
   }
   missingSa.inc(0)
   return {
     registry,
     admission(endpoint, outcome, seconds) {
-      admissions.inc({ endpoint, outcome })
-      duration.observe({ endpoint }, seconds)
+      admissionChildren.get(`${endpoint}/${outcome}`)?.inc()
+      durationChildren.get(endpoint)?.observe(seconds)
     },
     mutation(modes) {
       for (const mode of modes) {
-        mutations.inc({ mode })
-        const method = REFERENCE_METHOD[mode]
-        if (method !== undefined) podCount.inc({ method })
+        for (const child of modeChildren.get(mode) ?? [mutations.labels({ mode })]) child.inc()
       }
     },
     malformed: (endpoint, reason) => malformed.inc({ endpoint, reason }),

@@ -42,7 +42,11 @@ interface AssociationPage {
 
 export function startEksPodIdentitySource(
   options: EksPodIdentitySourceOptions,
-): PodIdentitySource & { firstSync: Promise<void>; pollNow(): Promise<void> } {
+): PodIdentitySource & {
+  refresh: NonNullable<PodIdentitySource['refresh']>
+  firstSync: Promise<void>
+  pollNow(): Promise<void>
+} {
   const doFetch = options.fetch ?? fetch
   const now = options.now ?? (() => new Date())
   const base = `${options.endpoint.replace(/\/+$/, '')}/clusters/${encodeURIComponent(options.cluster)}/pod-identity-associations`

@@ -1,0 +1,68 @@
+/**
+ * The load generator of `npm run bench:webhook`, in a worker thread so it does not share an event loop
+ * with what it measures (the pattern of bench/agent/load.mjs, over HTTPS with a POST body). Closed loop:
+ * `concurrency` workers, each sending the next request when its answer arrived, over one keep-alive
+ * https.Agent; `warmupSeconds` of traffic first, not recorded. Output (message): count, errors (transport
+ * errors and non-200 answers), elapsed seconds of the measured part, sorted latencies in ms.
+ */
+import { Buffer } from 'node:buffer'
+import { Agent, request } from 'node:https'
+import { performance } from 'node:perf_hooks'
+import { parentPort, workerData } from 'node:worker_threads'
+
+/** @type {{ port: number, path: string, body: string, ca: string, concurrency: number, seconds: number, warmupSeconds: number }} */
+const input = workerData
+const agent = new Agent({ keepAlive: true, maxSockets: input.concurrency, ca: input.ca })
+const body = Buffer.from(input.body)
+
+/** @returns {Promise<number>} */
+function post() {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: input.port,
+        method: 'POST',
+        path: input.path,
+        agent,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** @type {number[]} */
+const latencies = []
+let errors = 0
+const warmEnd = performance.now() + input.warmupSeconds * 1000
+const end = warmEnd + input.seconds * 1000
+await Promise.all(
+  Array.from({ length: input.concurrency }, async () => {
+    for (;;) {
+      const t0 = performance.now()
+      if (t0 >= end) return
+      let ok = false
+      try {
+        ok = (await post()) === 200
+      } catch {
+        ok = false
+      }
+      const t1 = performance.now()
+      if (t0 < warmEnd) continue
+      latencies.push(t1 - t0)
+      if (!ok) errors++
+    }
+  }),
+)
+const elapsed = (performance.now() - warmEnd) / 1000
+agent.destroy()
+latencies.sort((a, b) => a - b)
+parentPort?.postMessage({ count: latencies.length, errors, elapsed, latencies })
