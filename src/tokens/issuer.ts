@@ -39,7 +39,7 @@ export function validateIssuerName(name: string): void {
 export function validateIssuerUrl(url: string): string {
   // The text itself, before URL parsing normalises it: `https:h`, a stray space or a bare `?`/`#` would be
   // stored as written and never match a token's `iss`.
-  if (!/^https?:\/\/[^\s?#]+$/.test(url)) {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^\s?#]+$/i.test(url)) {
     throw new IssuerError('ISSUER_INVALID', `invalid issuer URL \`${url}\``, {
       hint: 'an issuer URL looks like https://HOST[:PORT][/PATH], without query, fragment or spaces',
     })
