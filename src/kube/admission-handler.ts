@@ -74,6 +74,10 @@ function podName(request: AdmissionRequestView): string {
 
 export function createAdmissionHandler(deps: AdmissionDeps) {
   const { metrics, log } = deps
+  // The per-admission line is written after the answer has gone out: logging is not on the path the API
+  // server waits on.
+  const logLater = (event: string, fields: Record<string, unknown>) =>
+    setImmediate(() => log.info(event, fields))
 
   type Resolved = { serviceAccount: ServiceAccount | undefined; missed: boolean }
   const missServiceAccount = async (
@@ -182,7 +186,7 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
       if (result.kind === 'patch') {
         metrics.mutation(result.modes)
         metrics.admission(endpoint, 'mutated', secondsSince(started))
-        log.info('pod.mutated', { ...logFields, modes: result.modes, warnings: result.warnings })
+        logLater('pod.mutated', { ...logFields, modes: result.modes, warnings: result.warnings })
         return reviewAnswer(meta, {
           uid: request.uid,
           allowed: true,
@@ -195,11 +199,11 @@ export function createAdmissionHandler(deps: AdmissionDeps) {
           metrics.missingServiceAccount()
         }
         metrics.admission(endpoint, 'allowed', secondsSince(started))
-        log.info('pod.admitted', { ...logFields, reason: result.reason, warnings: result.warnings })
+        logLater('pod.admitted', { ...logFields, reason: result.reason, warnings: result.warnings })
         return reviewAnswer(meta, { uid: request.uid, allowed: true, ...ok, ...warnings })
       }
       metrics.admission(endpoint, 'denied', secondsSince(started))
-      log.info('pod.denied', { ...logFields, message: result.message })
+      logLater('pod.denied', { ...logFields, message: result.message })
       return reviewAnswer(meta, {
         uid: request.uid,
         allowed: false,

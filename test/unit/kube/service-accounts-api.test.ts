@@ -166,6 +166,38 @@ void describe('ServiceAccounts from the Kubernetes API (recorded payloads)', () 
     }
   })
 
+  void it('relists when the watch request itself is answered 410 Gone', async () => {
+    api.requests.length = 0
+    api.watches.length = 0
+    let lists = 0
+    api.route('GET', SA_PATH, (req, res) => {
+      if (!isWatch(req)) {
+        lists++
+        return sendFixture(
+          res,
+          200,
+          lists === 1 ? 'serviceaccounts-list.json' : 'serviceaccounts-relist.json',
+        )
+      }
+      if (req.query['resourceVersion'] === '482901') {
+        return send(
+          res,
+          410,
+          '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 482901 (483912)","reason":"Expired","code":410}\n',
+        )
+      }
+      openWatch(api, req, res)
+    })
+    const { s } = await source(api)
+    try {
+      await api.waitFor((r) => isWatch(r) && r.query['resourceVersion'] === '483950')
+      assert.equal(lists, 2)
+      assert.equal(s.get('apps', 'late')?.metadata.resourceVersion, '483890')
+    } finally {
+      await s.close()
+    }
+  })
+
   void it('restarts a list whose continue token expired (410 Status)', async () => {
     api.requests.length = 0
     api.watches.length = 0
