@@ -87,13 +87,20 @@ function readPod(options: WebhookMutateOptions, cwd: string): Pod {
   return pod as Pod
 }
 
+/**
+ * The pod's ServiceAccount from `--service-account`, and the namespace the admission happens in: the
+ * pod's own, else (a pod manifest without one) that of the only ServiceAccount of that name in the file,
+ * else `default` (kubectl's).
+ */
 function findServiceAccount(
   options: WebhookMutateOptions,
   cwd: string,
-  namespace: string,
+  podNamespace: string | undefined,
   name: string,
-): ServiceAccount | undefined {
-  if (options.serviceAccountFile === undefined) return undefined
+): { serviceAccount: ServiceAccount | undefined; namespace: string } {
+  if (options.serviceAccountFile === undefined) {
+    return { serviceAccount: undefined, namespace: podNamespace ?? 'default' }
+  }
   const text = readText(options.serviceAccountFile, cwd, 'ServiceAccount file')
   let all: ServiceAccount[]
   try {
@@ -101,20 +108,23 @@ function findServiceAccount(
       text,
       options.serviceAccountFile,
       relevantKeys(options.config.aws.annotationPrefix),
-      namespace,
+      podNamespace ?? 'default',
     )
   } catch (err) {
     if (err instanceof WebhookError) throw new UsageError(err.message)
     throw err
   }
-  const sa = all.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)
-  if (sa === undefined) {
+  const named = all.filter((s) => s.metadata.name === name)
+  const namespace =
+    podNamespace ?? (named.length === 1 ? named[0]?.metadata.namespace : undefined) ?? 'default'
+  const serviceAccount = named.find((s) => s.metadata.namespace === namespace)
+  if (serviceAccount === undefined) {
     throw new UsageError(
       `\`${options.serviceAccountFile}\` has no ServiceAccount \`${namespace}/${name}\``,
       `the pod uses ServiceAccount ${name} in ${namespace}; leave --service-account out to see a pod whose ServiceAccount is unknown`,
     )
   }
-  return sa
+  return { serviceAccount, namespace }
 }
 
 function hasPodIdentity(options: WebhookMutateOptions, cwd: string, namespace: string, sa: string) {
@@ -138,8 +148,13 @@ async function runMutate(argv: string[], io: CliIo): Promise<number> {
   const raw = readPod(options, io.cwd)
   const labels = (raw.metadata?.labels ?? {}) as Record<string, unknown>
   const endpoint = options.endpoint ?? (labels[AZURE_USE_LABEL] === 'true' ? 'azure' : 'aws')
-  const namespace =
-    (typeof raw.metadata?.namespace === 'string' && raw.metadata.namespace) || 'default'
+  const podNamespace =
+    typeof raw.metadata?.namespace === 'string' && raw.metadata.namespace !== ''
+      ? raw.metadata.namespace
+      : undefined
+  const saName =
+    (typeof raw.spec?.serviceAccountName === 'string' && raw.spec.serviceAccountName) || 'default'
+  const { serviceAccount, namespace } = findServiceAccount(options, io.cwd, podNamespace, saName)
   // The same decoding as the server: a pod the webhook would refuse is refused here with its message.
   const decoded = decodeAdmissionReview(
     Buffer.from(
@@ -152,8 +167,6 @@ async function runMutate(argv: string[], io: CliIo): Promise<number> {
     return 1
   }
   const pod = decoded.request.pod
-  const saName = pod.spec?.serviceAccountName || 'default'
-  const serviceAccount = findServiceAccount(options, io.cwd, namespace, saName)
   if (
     endpoint === 'azure' &&
     options.tenantMissing &&

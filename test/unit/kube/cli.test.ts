@@ -394,3 +394,26 @@ void describe('reference fixtures through webhook mutate flags', () => {
     })
   }
 })
+
+void describe('webhook mutate namespace inference', () => {
+  void it('admits a pod manifest without a namespace in its ServiceAccount’s namespace', async () => {
+    const bare = file(
+      'bare.yaml',
+      'kind: Pod\nmetadata: {name: p}\nspec:\n  serviceAccountName: s3-reader\n  containers: [{name: app, image: x}]\n',
+    )
+    const r = await cli(['mutate', '--pod', bare, '--service-account', SA, '--patch'])
+    assert.equal(r.code, 0, r.err)
+    assert.equal(
+      envOf(JSON.parse(r.out) as JsonPatchOperation[])['AWS_ROLE_ARN'],
+      'arn:aws:iam::111122223333:role/s3-reader',
+    )
+    // Two namespaces with that name: ambiguous, so kubectl's default namespace is used.
+    const two = file(
+      'two-sa.yaml',
+      `${readFileSync(SA, 'utf8')}---\nkind: ServiceAccount\nmetadata: {name: s3-reader, namespace: other}\n`,
+    )
+    const amb = await cli(['mutate', '--pod', bare, '--service-account', two, '--patch'])
+    assert.equal(amb.code, 2)
+    assert.match(amb.err, /has no ServiceAccount `default\/s3-reader`/)
+  })
+})
