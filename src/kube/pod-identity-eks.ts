@@ -22,7 +22,7 @@ export interface EksPodIdentitySourceOptions {
   region: string
   /** Resolved per call so rotated credentials are picked up; undefined when none are configured. */
   credentials: () => AwsCredentials | undefined
-  /** Poll period in milliseconds (default 15000). */
+  /** Poll period in milliseconds (default 30000; each poll is an audited EKS API call). */
   pollMs?: number
   /** `maxResults` per page (default 100, the API's maximum). */
   pageSize?: number
@@ -149,7 +149,7 @@ export function startEksPodIdentitySource(
       .finally(() => (polling = undefined)))
 
   const firstSync = poll()
-  const timer = setInterval(() => void poll(), options.pollMs ?? 15_000)
+  const timer = setInterval(() => void poll(), options.pollMs ?? 30_000)
   timer.unref()
 
   const limiter = tokenBucket({ ratePerSecond: 5, burst: 10 })

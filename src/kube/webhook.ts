@@ -41,7 +41,7 @@ export interface StartWebhookDeps {
   syncTimeoutMs?: number
   /** File poll period of the watched files (default 10 s). */
   pollMs?: number
-  /** Pod Identity EKS API poll period (default 15 s). */
+  /** Pod Identity EKS API poll period (default 30 s). */
   eksPollMs?: number
 }
 
