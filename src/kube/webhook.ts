@@ -69,6 +69,12 @@ export async function startWebhook(
   const closeAll = async () => {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => {})
   }
+  if (options.config.azure.tenantId === '') {
+    // The Azure reference refuses to start without it; podtrust also serves AWS-only clusters.
+    log.warn('webhook.azure_tenant_missing', {
+      why: 'no --azure-tenant-id / AZURE_TENANT_ID: /mutate-v1-pod sets AZURE_TENANT_ID only from ServiceAccount annotations',
+    })
+  }
   for (const flag of options.ignoredFlags) {
     log.warn('webhook.flag_ignored', {
       flag: `--${flag}`,
