@@ -9,7 +9,7 @@
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import type { IrsaConfigMapEntry } from '../mutation/types.ts'
 import { WebhookError } from './errors.ts'
-import { Reflector } from './list-watch.ts'
+import { listPage, Reflector } from './list-watch.ts'
 import { errorText, type WebhookLogger } from './log.ts'
 
 export const IRSA_CONFIG_MAP_NAME = 'pod-identity-webhook'
@@ -127,11 +127,7 @@ export async function startIrsaConfigMapSource(options: {
         limit,
         ...(continueToken === undefined ? {} : { _continue: continueToken }),
       })
-      return {
-        items: list.items,
-        resourceVersion: list.metadata?.resourceVersion ?? '',
-        continueToken: list.metadata?._continue,
-      }
+      return listPage(list)
     },
     strip,
     onReplace: (items) => apply(items.find((i) => i.name === IRSA_CONFIG_MAP_NAME)?.config),

@@ -16,6 +16,18 @@ export interface ListPage {
   continueToken: string | undefined
 }
 
+/** A client-node list response as one page: its items, resourceVersion and continue token. */
+export function listPage(list: {
+  items: readonly unknown[]
+  metadata?: { resourceVersion?: string; _continue?: string }
+}): ListPage {
+  return {
+    items: list.items,
+    resourceVersion: list.metadata?.resourceVersion ?? '',
+    continueToken: list.metadata?._continue,
+  }
+}
+
 export interface ReflectorOptions<T> {
   /** For logs: `serviceaccounts`, `configmaps`. */
   name: string

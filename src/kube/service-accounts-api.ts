@@ -9,7 +9,7 @@
  */
 import type { ConfigurationOptions, CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import type { ServiceAccount } from '../mutation/types.ts'
-import { Reflector } from './list-watch.ts'
+import { listPage, Reflector } from './list-watch.ts'
 import { errorText, type WebhookLogger } from './log.ts'
 import { tokenBucket, type TokenBucket } from './rate-limit.ts'
 import {
@@ -71,11 +71,7 @@ export async function startApiServiceAccountSource(
         limit,
         ...(continueToken === undefined ? {} : { _continue: continueToken }),
       })
-      return {
-        items: list.items,
-        resourceVersion: list.metadata?.resourceVersion ?? '',
-        continueToken: list.metadata?._continue,
-      }
+      return listPage(list)
     },
     strip,
     onReplace: (items) => cache.replace(items),
