@@ -92,3 +92,14 @@ void test('a DIR argument runs any folder of engine-cases files', async () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+void test('the corpus run as a DIR argument judges disputed cases as the default run does', async () => {
+  const { fileURLToPath } = await import('node:url')
+  const dir = fileURLToPath(
+    new URL('../../../shared/conformance/iam-policy/engine-cases', import.meta.url),
+  )
+  const result = await run(dir)
+  assert.ok(result.total > 100)
+  assert.equal(result.passed, result.total, result.sets.flatMap((s) => s.failures).join('\n'))
+  assert.ok(result.sets.some((s) => s.name.includes('1 disputed')))
+})
