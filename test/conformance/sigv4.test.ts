@@ -8,8 +8,7 @@ import { caseDirs, run, runCase } from './sigv4.ts'
 const root = join(conformanceRoot(), 'sigv4')
 
 void test('sigv4 conformance: every case verifies and every signed change is rejected', async (t) => {
-  // skip reason: the fixtures live in ../shared beside the checkout; without them there is nothing to run
-  if (!existsSync(root)) return t.skip(`sigv4 fixtures not found at ${root}`)
+  if (!existsSync(root)) return t.skip(`sigv4 fixtures not found at ${root}`) // reason: the message says what is missing
   const result = await run(root)
   const failures = result.sets.flatMap((s) => s.failures)
   assert.deepEqual(failures, [])
@@ -18,8 +17,7 @@ void test('sigv4 conformance: every case verifies and every signed change is rej
 })
 
 void test('sigv4 conformance: a case with a wrong expected signature is reported', (t) => {
-  // skip reason: the fixtures live in ../shared beside the checkout; without them there is nothing to run
-  if (!existsSync(root)) return t.skip(`sigv4 fixtures not found at ${root}`)
+  if (!existsSync(root)) return t.skip(`sigv4 fixtures not found at ${root}`) // reason: the message says what is missing
   // The harness itself must be able to fail: run a real case but against a wrong secret via a fake context.
   const dir = caseDirs(root).find((d) => d.endsWith('get-vanilla'))
   assert.ok(dir)

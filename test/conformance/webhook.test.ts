@@ -10,8 +10,7 @@ const root = conformanceRoot()
 const testdata = join(root, 'pod-identity-webhook', 'testdata')
 
 void test('webhook conformance: every reference fixture and Azure vector passes', async (t) => {
-  // skip reason: the fixtures live in ../shared beside the checkout; without them there is nothing to run
-  if (!existsSync(testdata)) return t.skip(`fixtures not found at ${testdata}`)
+  if (!existsSync(testdata)) return t.skip(`fixtures not found at ${testdata}`) // reason: the message says what is missing
   const result = await run()
   assert.deepEqual(
     result.sets.flatMap((s) => s.failures),
@@ -28,8 +27,7 @@ void test('webhook conformance: every reference fixture and Azure vector passes'
 })
 
 void test('webhook conformance: a wrong expected patch, a typo in a harness key and a missing uri all fail', (t) => {
-  // skip reason: the fixtures live in ../shared beside the checkout; without them there is nothing to run
-  if (!existsSync(testdata)) return t.skip(`fixtures not found at ${testdata}`)
+  if (!existsSync(testdata)) return t.skip(`fixtures not found at ${testdata}`) // reason: the message says what is missing
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-webhook-conformance-'))
   try {
     const original = readFileSync(join(testdata, 'rawPodNeedsSTS.pod.yaml'), 'utf8')

@@ -173,8 +173,7 @@ async function gcpCredentials(namespace: string, impersonate: boolean): Promise<
 }
 
 void test('gcloud auth login --cred-file, then print-access-token (no impersonation)', async (t) => {
-  // skip reason: gcloudMissing says which gcloud component is absent from this machine
-  if (gcloudMissing !== undefined) return t.skip(gcloudMissing)
+  if (gcloudMissing !== undefined) return t.skip(gcloudMissing) // reason: the message says what is missing
   const file = await gcpCredentials('default', false)
   const env = await gcloudEnv('gc-login', {})
   const login = await run('gcloud', ['auth', 'login', `--cred-file=${file}`], env)
@@ -189,8 +188,7 @@ void test('gcloud auth login --cred-file, then print-access-token (no impersonat
 })
 
 void test('gcloud with CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE and impersonation', async (t) => {
-  // skip reason: gcloudMissing says which gcloud component is absent from this machine
-  if (gcloudMissing !== undefined) return t.skip(gcloudMissing)
+  if (gcloudMissing !== undefined) return t.skip(gcloudMissing) // reason: the message says what is missing
   const file = await gcpCredentials('default', true)
   const printed = await run(
     'gcloud',
@@ -206,8 +204,7 @@ void test('gcloud with CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE and impersonation'
 })
 
 void test('gcloud reports the attribute condition rejecting another namespace', async (t) => {
-  // skip reason: gcloudMissing says which gcloud component is absent from this machine
-  if (gcloudMissing !== undefined) return t.skip(gcloudMissing)
+  if (gcloudMissing !== undefined) return t.skip(gcloudMissing) // reason: the message says what is missing
   const file = await gcpCredentials('prod', true)
   const printed = await run(
     'gcloud',

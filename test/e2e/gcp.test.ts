@@ -222,7 +222,7 @@ void test('google-auth-library: a principal without a binding is denied imperson
 })
 
 void test('gcloud auth print-access-token without impersonation (introspection names the account)', async (t) => {
-  if (!gcloudAvailable) return t.skip('gcloud not found')
+  if (!gcloudAvailable) return t.skip('gcloud not found') // reason: the message says what is missing
   const run = await runGcloud(await credentialFile('default', 'app', false))
   assert.equal(run.code, 0, run.stderr)
   assert.match(run.stdout.trim(), /^ya29\.d\./)
@@ -231,7 +231,7 @@ void test('gcloud auth print-access-token without impersonation (introspection n
 })
 
 void test('gcloud auth print-access-token with impersonation', async (t) => {
-  if (!gcloudAvailable) return t.skip('gcloud not found')
+  if (!gcloudAvailable) return t.skip('gcloud not found') // reason: the message says what is missing
   const run = await runGcloud(await credentialFile('default', 'app', true))
   assert.equal(run.code, 0, run.stderr)
   assert.match(run.stdout.trim(), /^ya29\.c\./)
@@ -240,7 +240,7 @@ void test('gcloud auth print-access-token with impersonation', async (t) => {
 })
 
 void test('gcloud surfaces the attribute-condition error', async (t) => {
-  if (!gcloudAvailable) return t.skip('gcloud not found')
+  if (!gcloudAvailable) return t.skip('gcloud not found') // reason: the message says what is missing
   const run = await runGcloud(await credentialFile('prod', 'app', false))
   assert.notEqual(run.code, 0)
   assert.match(run.stderr, /unauthorized_client/)

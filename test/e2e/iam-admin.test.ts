@@ -56,7 +56,7 @@ void describe('podtrust up + admin-credentials', () => {
   after(() => removeDir(dir))
 
   void it('prints a working administrator key that survives a restart', async (t) => {
-    if (findOnPath('aws') === undefined) return t.skip('aws CLI not found')
+    if (findOnPath('aws') === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
     const dataDir = join(dir, 'data')
     let server = await startUp(dataDir)
     try {

@@ -76,7 +76,7 @@ void describe('iam e2e', () => {
     })
 
   void it('AWS CLI: the walkthrough (OIDC provider, role from file://, attach AWS managed policy) and errors', async (t) => {
-    if (findOnPath('aws') === undefined) return t.skip('aws CLI not found')
+    if (findOnPath('aws') === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
     const env = awsEnv('cli')
     const aws = (...args: string[]) =>
       run('aws', ['iam', ...args, '--output', 'json'], { env, cwd: dir })
@@ -260,7 +260,7 @@ void describe('iam e2e', () => {
   })
 
   void it('boto3: roles, policies with versions, OIDC provider tags, users and errors', async (t) => {
-    if (!(await pythonHas('boto3'))) return t.skip('python3 with boto3 not found')
+    if (!(await pythonHas('boto3'))) return t.skip('python3 with boto3 not found') // reason: the message says what is missing
     const script = `
 import json, boto3, botocore
 iam = boto3.client('iam')

@@ -191,7 +191,7 @@ void after(async () => {
 
 void describe('IRSA walkthrough and clients', () => {
   void test('walkthrough with the AWS CLI: OIDC provider, role from file://trust-policy.json, managed policy', async (t) => {
-    if (awsCli === undefined) return t.skip('aws CLI not found')
+    if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
     const work = tempDir('podtrust-walkthrough-')
     await aws([
       'iam',
@@ -258,8 +258,8 @@ void describe('IRSA walkthrough and clients', () => {
   })
 
   void test('boto3 default chain → assumed-role ARN; negative paths → exact codes', async (t) => {
-    if (!boto3) return t.skip('python3 with boto3 not found')
-    if (awsCli === undefined) return t.skip('walkthrough needs the aws CLI')
+    if (!boto3) return t.skip('python3 with boto3 not found') // reason: the message says what is missing
+    if (awsCli === undefined) return t.skip('walkthrough needs the aws CLI') // reason: the message says what is missing
     const script = `
 import boto3, json, sys, os
 try:
@@ -285,7 +285,7 @@ except Exception as e:
   })
 
   void test('AWS CLI default chain (own HOME per run) → assumed-role ARN; negative paths → exact codes', async (t) => {
-    if (awsCli === undefined) return t.skip('aws CLI not found')
+    if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
     const ok = await run(awsCli, ['sts', 'get-caller-identity', '--output', 'json'], {
       env: webIdentityEnv(tempDir(), roleArn, files['good'] as string),
     })
@@ -310,7 +310,7 @@ except Exception as e:
   })
 
   void test('AWS SDK for JS v3 default chain → assumed-role ARN; negative paths → exact codes', async (t) => {
-    if (awsCli === undefined) return t.skip('walkthrough needs the aws CLI')
+    if (awsCli === undefined) return t.skip('walkthrough needs the aws CLI') // reason: the message says what is missing
     const script = `
 import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 try {

@@ -135,7 +135,7 @@ void describe('Pod Identity through the CLI (cluster add, up --agent-port, token
   })
 
   void it('vends the associated role to boto3 through the agent of `up`', async (t) => {
-    if (!hasPython || !hasAws) return t.skip('boto3 or the aws CLI not found')
+    if (!hasPython || !hasAws) return t.skip('boto3 or the aws CLI not found') // reason: the message says what is missing
     const baseUrl = /podtrust ready on (http:\/\/\S+)/.exec(output)?.[1]
     const agentUrl = /agent\s+(http:\/\/\S+)/.exec(output)?.[1]
     assert.ok(baseUrl && agentUrl, output)

@@ -101,7 +101,7 @@ void describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust age
   })
 
   void it('aws eks create-pod-identity-association --endpoint-url works unmodified', async (t) => {
-    if (!hasAws) return t.skip('aws CLI not found')
+    if (!hasAws) return t.skip('aws CLI not found') // reason: the message says what is missing
     const env = cleanEnv({
       AWS_ACCESS_KEY_ID: f.admin.accessKeyId,
       AWS_SECRET_ACCESS_KEY: f.admin.secretAccessKey,
@@ -218,7 +218,7 @@ void describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust age
   })
 
   void it('boto3 and the AWS CLI get the assumed role from the agent', async (t) => {
-    if (!hasPython && !hasAws) return t.skip('neither boto3 nor the aws CLI found')
+    if (!hasPython && !hasAws) return t.skip('neither boto3 nor the aws CLI found') // reason: the message says what is missing
     // Idempotent with the previous test (which may have been skipped): same ns/sa, same role.
     await f.server.ctx.db.run(
       "DELETE FROM eks_pod_identity_associations WHERE namespace = 'shop' AND service_account = 'cart'",
@@ -256,7 +256,7 @@ void describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust age
   })
 
   void it('boto3 fails without an association (the agent passes EKS Auth 404 through)', async (t) => {
-    if (!hasPython) return t.skip('boto3 not found')
+    if (!hasPython) return t.skip('boto3 not found') // reason: the message says what is missing
     const tokenFile = f.writeToken(
       await f.podToken({ namespace: 'shop', serviceAccount: 'nobody' }),
     )

@@ -12,7 +12,7 @@ void describe('agent SigV4 signer', () => {
     try {
       signed = readFileSync(join(dir, 'header-signed-request.txt'), 'utf8')
     } catch {
-      t.skip('sigv4 conformance fixtures not found')
+      t.skip('sigv4 conformance fixtures not found') // reason: the message says what is missing
       return
     }
     const expected = /Signature=([0-9a-f]{64})/.exec(signed)?.[1]

@@ -20,7 +20,7 @@ for (const engine of engines) {
   void describe(`EKS pod identity associations (${engine})`, async () => {
     const skip = engine === 'postgres' ? await postgresSkipReason() : undefined
     if (skip !== undefined) {
-      void it('runs against PostgreSQL', (t) => t.skip(skip))
+      void it('runs against PostgreSQL', (t) => t.skip(skip)) // reason: the message says what is missing
       return
     }
     let store: TestStore
