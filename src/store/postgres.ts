@@ -75,6 +75,30 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   }
   let closed = false
 
+  /** A transaction on a connection of its own, whatever the async context holds. */
+  const newTransaction = async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+    const client = await pool.connect()
+    const state = { active: true, q: on(client) }
+    let broken = false
+    try {
+      await client.query('BEGIN')
+      try {
+        const result = await inTx.run(state, () => fn(state.q))
+        state.active = false
+        await client.query('COMMIT')
+        return result
+      } catch (err) {
+        state.active = false
+        await client.query('ROLLBACK').catch(() => {
+          broken = true
+        })
+        throw err
+      }
+    } finally {
+      client.release(broken)
+    }
+  }
+
   return {
     engine: 'postgres',
     all: (sql, params) => current().all(sql, params),
@@ -83,46 +107,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const outer = inTx.getStore()
       if (outer !== undefined && outer.active) return fn(outer.q)
-      const client = await pool.connect()
-      const state = { active: true, q: on(client) }
-      let broken = false
-      try {
-        await client.query('BEGIN')
-        try {
-          const result = await inTx.run(state, () => fn(state.q))
-          state.active = false
-          await client.query('COMMIT')
-          return result
-        } catch (err) {
-          state.active = false
-          await client.query('ROLLBACK').catch(() => {
-            broken = true
-          })
-          throw err
-        }
-      } finally {
-        client.release(broken)
-      }
+      return newTransaction(fn)
     },
     async insertMany(sql, rows) {
       if (rows.length === 0) return
-      const text = rewritePlaceholders(sql)
-      const client = await pool.connect()
-      let broken = false
-      try {
-        await client.query('BEGIN')
-        try {
-          for (const row of rows) await client.query(text, bind(row))
-          await client.query('COMMIT')
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => {
-            broken = true
-          })
-          throw err
-        }
-      } finally {
-        client.release(broken)
-      }
+      // Always its own transaction: an append never joins the caller's.
+      await newTransaction(async (tx) => {
+        for (const row of rows) await tx.run(sql, row)
+      })
     },
     async close() {
       if (closed) return

@@ -123,32 +123,22 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       const kid = typeof header.kid === 'string' ? header.kid : undefined
 
-      let jwks: JSONWebKeySet
-      let isRemote = false
-      if (opts.jwks !== undefined) jwks = opts.jwks
-      else {
-        const local = await localKeys(opts.issuer, opts.now, false)
-        if (local !== undefined) {
-          jwks = local
-          if (selectKey(jwks, kid) === undefined) {
-            // A key published a moment ago (rotation, another replica) may postdate the cached set.
-            jwks = (await localKeys(opts.issuer, opts.now, true)) ?? jwks
-          }
-        } else {
-          isRemote = true
-          jwks = await remote.getKeys(
-            opts.issuer,
-            opts.caBundle === undefined ? {} : { caBundle: opts.caBundle },
-          )
-        }
-      }
-      let jwk = selectKey(jwks, kid)
-      if (jwk === undefined && isRemote && kid !== undefined) {
-        jwks = await remote.getKeys(opts.issuer, {
-          refresh: true,
-          ...(opts.caBundle === undefined ? {} : { caBundle: opts.caBundle }),
-        })
-        jwk = selectKey(jwks, kid)
+      // Where the keys come from: uploaded with the registration, this podtrust's store, or the issuer's
+      // discovery. A kid missing from a cached set re-reads it once (rate-limited by each source).
+      const caBundle = opts.caBundle === undefined ? {} : { caBundle: opts.caBundle }
+      const uploaded = opts.jwks
+      const local =
+        uploaded === undefined ? await localKeys(opts.issuer, opts.now, false) : undefined
+      const keysOf = async (refresh: boolean): Promise<JSONWebKeySet> =>
+        uploaded ??
+        (local !== undefined
+          ? refresh
+            ? ((await localKeys(opts.issuer, opts.now, true)) ?? local)
+            : local
+          : remote.getKeys(opts.issuer, refresh ? { refresh: true, ...caBundle } : caBundle))
+      let jwk = selectKey(await keysOf(false), kid)
+      if (jwk === undefined && kid !== undefined && uploaded === undefined) {
+        jwk = selectKey(await keysOf(true), kid)
       }
       if (jwk === undefined) {
         throw new TokenError(

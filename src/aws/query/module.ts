@@ -59,8 +59,9 @@ export const awsQueryModule: ProtocolModule = {
     app.on(['GET', 'POST'], '*', async (c) => {
       const env = c.env as { incoming?: IncomingMessage } | undefined
       const raw = rawRequestParts(env?.incoming)
-      const requestUrl = new URL(c.req.url)
-      const url = raw.url ?? `${requestUrl.pathname}${requestUrl.search}`
+      // Only without Node's request (app.request in tests) is the URL parsed: not on the hot path.
+      const requestUrl = raw.url === undefined ? new URL(c.req.url) : undefined
+      const url = raw.url ?? `${requestUrl!.pathname}${requestUrl!.search}`
       const headers = raw.headers ?? c.req.raw.headers
       if (!looksLikeQuery(c.req.method, url, headers)) return c.notFound()
       let body: Uint8Array
@@ -76,7 +77,7 @@ export const awsQueryModule: ProtocolModule = {
         headers,
         body,
         sourceIp: raw.sourceIp ?? '127.0.0.1',
-        secureTransport: raw.secure ?? requestUrl.protocol === 'https:',
+        secureTransport: raw.secure ?? requestUrl?.protocol === 'https:',
       })
       return c.body(response.body, response.status as 200, response.headers)
     })
