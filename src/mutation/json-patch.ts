@@ -5,7 +5,7 @@
  * applier (`podtrust webhook mutate` prints the patched pod; tests re-admit it). Pure, no dependencies.
  */
 import { PodtrustError } from '../errors.ts'
-import { isRecord } from './pod.ts'
+import { cloneJson, isRecord } from './pod.ts'
 import type { JsonPatchOperation } from './types.ts'
 
 export type JsonPatchErrorCode = 'PATCH_INVALID_OPERATION' | 'PATCH_PATH_NOT_FOUND'
@@ -69,8 +69,7 @@ const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnPrope
  * @example applyJsonPatch({ a: [1] }, [{ op: 'add', path: '/a/-', value: 2 }]) // { a: [1, 2] }
  */
 export function applyJsonPatch<T>(document: T, patch: readonly JsonPatchOperation[]): T {
-  let root: unknown =
-    document === undefined ? undefined : (JSON.parse(JSON.stringify(document)) as unknown)
+  let root: unknown = document === undefined ? undefined : cloneJson<unknown>(document)
   for (const operation of patch) {
     const { op, path } = operation
     if (op !== 'add' && op !== 'replace' && op !== 'remove') {
@@ -86,9 +85,7 @@ export function applyJsonPatch<T>(document: T, patch: readonly JsonPatchOperatio
       )
     }
     const value: unknown =
-      operation.value === undefined
-        ? undefined
-        : (JSON.parse(JSON.stringify(operation.value)) as unknown)
+      operation.value === undefined ? undefined : cloneJson<unknown>(operation.value)
     const tokens = parsePointer(path)
     if (tokens.length === 0) {
       if (op === 'remove')
