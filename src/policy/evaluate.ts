@@ -3,10 +3,10 @@
  * Evaluates one compiled statement against one prepared request. Precondition: the policy compiled
  * (compile.ts); evaluation itself never throws.
  */
-import { compileTokens, globMatch, type Glob } from './glob.ts'
+import { compileTokens, globMatch, splitArnTokens, type Glob } from './glob.ts'
 import type { Context } from './context.ts'
 import type { CompiledCondition, CompiledStatement, ResourceMatcher } from './compile.ts'
-import { classifyShort, splitTokens, type ShortArn, type ShortArnRule } from './compile.ts'
+import { classifyShort, type ShortArn, type ShortArnRule } from './compile.ts'
 import {
   MATCH_DIRECT,
   MATCH_NONE,
@@ -87,7 +87,7 @@ function matchResource(m: ResourceMatcher, req: PreparedRequest): Tri {
     if (key === undefined) return ERR
     let compiled = m.cache.get(key)
     if (compiled === undefined) {
-      const split = splitTokens(resolveTokens(m.template, req.ctx)!)
+      const split = splitArnTokens(resolveTokens(m.template, req.ctx)!)
       compiled = { segments: split.map((seg) => compileTokens(seg)), short: classifyShort(split) }
       if (m.cache.size >= 256) m.cache.clear()
       m.cache.set(key, compiled)
