@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AuditEvent } from '../audit/types.ts'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { ProtocolModule } from '../server/module.ts'
 import { EntraError, entraErrorBody } from './errors.ts'
 import {

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { RunningServer } from '../server/start.ts'
 import { mintServiceAccountToken } from '../tokens/mint.ts'
 

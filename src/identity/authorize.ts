@@ -5,8 +5,6 @@
  * builds the request context with the shared builder, and calls `authorize`. Compiled policies are cached by
  * document text. Used by STS (AssumeRole, DecodeAuthorizationMessage) and available to IAM / EKS.
  */
-import type { AppContext } from '../server/context.ts'
-import { createIamRepo } from '../aws/iam/repo.ts'
 import {
   authorize,
   compilePolicy,
@@ -17,6 +15,10 @@ import {
 import { buildRequestContext, type RequestContext, type RequestContextInput } from './context.ts'
 import { mergeTags } from './sessions.ts'
 import type { Caller, SessionTag } from './types.ts'
+import type { IdentityPorts } from './ports.ts'
+
+/** What gathering a caller's policies reads. */
+export type PolicyPorts = Pick<IdentityPorts, 'roles' | 'users' | 'policies'>
 
 const CACHE_LIMIT = 2000
 const compiled = new Map<string, CompiledPolicy>()
@@ -46,8 +48,8 @@ export interface CallerPolicies {
 }
 
 /** What the engine needs about the caller. Policies that no longer exist are skipped (as AWS does). */
-export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<CallerPolicies> {
-  const repo = createIamRepo(ctx.db)
+export async function callerPolicies(ports: PolicyPorts, caller: Caller): Promise<CallerPolicies> {
+  const { roles, users, policies } = ports
   if (caller.type === 'Root') {
     return {
       identityPolicies: [
@@ -60,15 +62,15 @@ export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<C
   }
   if (caller.type === 'AssumedRole' && caller.session !== undefined) {
     const s = caller.session
-    const role = await repo.getRoleByArn(s.roleArn)
+    const role = await roles.getRoleByArn(s.roleArn)
     const docs =
-      role === undefined ? [] : await repo.getRolePolicyDocuments(role.accountId, role.roleName)
+      role === undefined ? [] : await roles.getRolePolicyDocuments(role.accountId, role.roleName)
     const identityPolicies = docs.map((d) =>
       compileCached(d.document, d.id, d.kind === 'inline' ? 'inline' : 'managed'),
     )
     const permissionBoundaries: CompiledPolicy[] = []
     if (role?.permissionsBoundaryArn !== undefined) {
-      const doc = await repo.getManagedPolicyDocument(role.permissionsBoundaryArn)
+      const doc = await policies.getManagedPolicyDocument(role.permissionsBoundaryArn)
       if (doc !== undefined)
         permissionBoundaries.push(compileCached(doc, role.permissionsBoundaryArn, 'boundary'))
     }
@@ -76,7 +78,7 @@ export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<C
       compileCached(d, `${caller.arn}/session-policy-${i + 1}`, 'session'),
     )
     for (const arn of s.sessionPolicyArns) {
-      const doc = await repo.getManagedPolicyDocument(arn)
+      const doc = await policies.getManagedPolicyDocument(arn)
       // A session policy ARN that no longer exists still narrows: it contributes no Allow.
       sessionDocs.push(
         compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', arn, 'session'),
@@ -91,11 +93,11 @@ export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<C
   }
   // IAM user (long-term keys or GetSessionToken credentials)
   const userName = caller.userName ?? caller.arn.split('/').pop() ?? ''
-  const docs = await repo.getUserPolicyDocuments(caller.accountId, userName)
-  const user = await repo.getUser(caller.accountId, userName)
+  const docs = await users.getUserPolicyDocuments(caller.accountId, userName)
+  const user = await users.getUser(caller.accountId, userName)
   const permissionBoundaries: CompiledPolicy[] = []
   if (user?.permissionsBoundaryArn !== undefined) {
-    const doc = await repo.getManagedPolicyDocument(user.permissionsBoundaryArn)
+    const doc = await policies.getManagedPolicyDocument(user.permissionsBoundaryArn)
     if (doc !== undefined)
       permissionBoundaries.push(compileCached(doc, user.permissionsBoundaryArn, 'boundary'))
   }
@@ -125,7 +127,7 @@ export interface CallerAuthorization {
 }
 
 export async function authorizeCaller(
-  ctx: AppContext,
+  ctx: PolicyPorts & Pick<IdentityPorts, 'now'>,
   caller: Caller,
   input: CallerAuthorizationInput,
   policies?: CallerPolicies,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../app/context.ts'
 import { issuerModule } from './issuer-routes.ts'
 import { routeClass } from './metrics.ts'
 import type { ServerMetrics } from './metrics.ts'

@@ -15,7 +15,7 @@ import {
   issuerPath,
   listIssuers,
 } from '../tokens/issuer.ts'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { ProtocolModule } from './module.ts'
 
 /** Relying parties may cache our JWKS this long: the rotation delay guarantees a new key is seen first. */

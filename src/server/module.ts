@@ -1,5 +1,5 @@
 import type { Hono } from 'hono'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../app/context.ts'
 
 /**
  * A protocol module mounts its routes on the one route table the server owns. Each module claims distinct

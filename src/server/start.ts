@@ -26,8 +26,9 @@ import type { Db } from '../store/db.ts'
 import { openDb } from '../store/open.ts'
 import { DEFAULT_ISSUER, DEFAULT_HTTPS_PORT, ensureIssuer, getIssuer } from '../tokens/issuer.ts'
 import { createTokenVerifier } from '../tokens/verify.ts'
+import { createIdentityPorts } from './ports.ts'
 import { createApp } from './app.ts'
-import type { AppContext, Logger, ServerSettings } from './context.ts'
+import type { AppContext, Logger, ServerSettings } from '../app/context.ts'
 import { createLogger } from './logger.ts'
 import type { LogLevel } from './logger.ts'
 import { createMetrics } from './metrics.ts'
@@ -174,10 +175,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       region: options.region ?? DEFAULT_REGION,
       accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
     }
+    const randomBytes = options.randomBytes ?? createPooledRandomBytes()
     const ctx: AppContext = {
       db,
-      now,
-      randomBytes: options.randomBytes ?? createPooledRandomBytes(),
+      // The identity domain's ports (lookups, keyring, clock, randomness), one set per app instance.
+      ...createIdentityPorts(db, { now, randomBytes }),
       audit,
       tokens: createTokenVerifier({
         db,

@@ -11,7 +11,7 @@ import { eksMigrations } from '../aws/eks/migrations.ts'
 import { iamMigrations } from '../aws/iam/migrations.ts'
 import { azureMigrations } from '../azure/migrations.ts'
 import { gcpMigrations } from '../gcp/migrations.ts'
-import { identityMigrations } from '../identity/migrations.ts'
+import { sessionKeyMigrations } from '../keys/session-keys.ts'
 
 export const migrations: Migration[] = [
   ...keysMigrations,
@@ -21,5 +21,5 @@ export const migrations: Migration[] = [
   ...iamMigrations,
   ...azureMigrations,
   ...gcpMigrations,
-  ...identityMigrations,
+  ...sessionKeyMigrations,
 ]

@@ -12,7 +12,7 @@ import { createAssociation } from '../../src/aws/eks/service.ts'
 import { assumeRoleForPodIdentity } from '../../src/aws/eks-auth/assume.ts'
 import { eksDepsFromContext, podIdentityDepsFromContext } from '../../src/aws/eks-auth/wiring.ts'
 import { createIamRepo } from '../../src/aws/iam/repo.ts'
-import { authenticateRequest } from '../../src/identity/auth.ts'
+import { authenticateRequest } from '../../src/aws/sigv4/authenticate.ts'
 import type { Caller } from '../../src/identity/types.ts'
 import { type Fixture, REGION, podTrust, startFixture } from './pod-identity-fixture.ts'
 

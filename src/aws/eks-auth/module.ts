@@ -3,7 +3,7 @@
  * The EKS Auth protocol module: `POST /clusters/{name}/assume-role-for-pod-identity`, SigV4 service
  * `eks-auth`, authorized as `eks-auth:AssumeRoleForPodIdentity` on the cluster.
  */
-import { authenticateRequest } from '../../identity/auth.ts'
+import { authenticateRequest } from '../sigv4/authenticate.ts'
 import type { ProtocolModule } from '../../server/module.ts'
 import { mountEksAuthRoutes } from './routes.ts'
 import { podIdentityDepsFromContext } from './wiring.ts'

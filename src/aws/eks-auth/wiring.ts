@@ -16,7 +16,7 @@ import { type CompiledPolicy, authorize } from '../../policy/index.ts'
 import { sessionPolicyErrors } from '../eks/validate.ts'
 import { compileCached } from '../eks/policy-cache.ts'
 import { Counter } from 'prom-client'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import { ensureIssuer, getIssuer } from '../../tokens/issuer.ts'
 import type { PodIdentityDeps, TrustCheck } from './assume.ts'
 

@@ -9,7 +9,7 @@ import { buildRequestContext } from '../../identity/context.ts'
 import type { Caller } from '../../identity/types.ts'
 import { type CompiledPolicy, authorize } from '../../policy/index.ts'
 import { compileCached } from './policy-cache.ts'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 
 function compileAll(
   docs: { id: string; document: string }[],

@@ -4,7 +4,7 @@
  * restJson1 under `/clusters`, SigV4 service `eks`, each operation authorized as `eks:<Operation>` and
  * audited (src/aws/eks/audit.ts).
  */
-import { authenticateRequest } from '../../identity/auth.ts'
+import { authenticateRequest } from '../sigv4/authenticate.ts'
 import type { Caller } from '../../identity/types.ts'
 import type { ProtocolModule } from '../../server/module.ts'
 import { eksDepsFromContext } from '../eks-auth/wiring.ts'

@@ -4,7 +4,7 @@
  * randomness), authorization, pagination (`Marker` / `MaxItems`), and the XML shapes of IAM entities in
  * botocore's member order.
  */
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import type { Queryable } from '../../store/db.ts'
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
 import type { QueryRequest } from '../query/registry.ts'

@@ -8,7 +8,7 @@
  * event per request (success or error) with secrets redacted, so handlers do not record their own events;
  * they may add detail through `request.audit`.
  */
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import type { Caller } from '../../identity/types.ts'
 import type { XmlValue } from '../xml.ts'
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
@@ -54,6 +54,11 @@ export interface QueryService {
   unsignedActions?: string[]
   /** CloudTrail eventSource; default `<signingName>.amazonaws.com`. */
   eventSource?: string
+  /**
+   * A global service (IAM): requests are signed for `us-east-1` (or the server's own region), whatever Region
+   * the client is in. https://docs.aws.amazon.com/general/latest/gr/sigv4_elements.html
+   */
+  globalService?: boolean
   /** Read-only actions (audit `readOnly`); default: names starting with Get/List/Describe/Decode. */
   readOnlyActions?: string[]
 }

@@ -3,7 +3,7 @@
  * The STS service (awsQuery, 2011-06-15): AssumeRoleWithWebIdentity (unsigned), AssumeRole, GetCallerIdentity,
  * GetSessionToken, GetAccessKeyInfo, DecodeAuthorizationMessage. Exact AWS codes, statuses and messages.
  */
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import { createIamRepo } from '../iam/repo.ts'
 import { AwsError } from '../errors.ts'
 import { authorizeCaller, callerPolicies, compileCached } from '../../identity/authorize.ts'

@@ -7,7 +7,7 @@
  * DurationSeconds vs MaxSessionDuration → session policies → credentials.
  */
 import { decodeJwt } from 'jose'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import { createIamRepo, type OidcProviderRecord } from '../iam/repo.ts'
 import { authorize, PolicyError } from '../../policy/index.ts'
 import { AwsError } from '../errors.ts'

@@ -10,11 +10,17 @@ import {
 } from '../../../src/aws/query/dispatch.ts'
 import { registerQueryService } from '../../../src/aws/query/registry.ts'
 import { AwsError } from '../../../src/aws/errors.ts'
-import type { AppContext } from '../../../src/server/context.ts'
+import type { AppContext } from '../../../src/app/context.ts'
 import type { AuditEvent } from '../../../src/audit/types.ts'
 
 function fakeCtx(audit: (e: AuditEvent) => Promise<void>): AppContext {
   return {
+    roles: undefined as never,
+    users: undefined as never,
+    policies: undefined as never,
+    oidcProviders: undefined as never,
+    accessKeys: undefined as never,
+    keyring: undefined as never,
     db: undefined as never,
     now: () => new Date('2026-11-23T00:00:00Z'),
     randomBytes: (n) => randomBytes(n),
