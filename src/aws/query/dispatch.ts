@@ -15,11 +15,10 @@ import { GLOBAL_SIGNING_REGION } from '../regions.ts'
 import { headerValue as header, type HeaderInput } from '../sigv4/request.ts'
 import type { Caller } from '../../identity/types.ts'
 import {
-  findServiceForUnsigned,
-  getQueryService,
   lowerFirst,
   type QueryRequest,
   type QueryService,
+  type QueryServiceTable,
 } from './registry.ts'
 
 export interface QueryHttpRequest {
@@ -163,6 +162,7 @@ function xmlResponse(status: number, requestId: string, body: string): QueryHttp
  */
 export async function dispatchQuery(
   ctx: AppContext,
+  services: QueryServiceTable,
   http: QueryHttpRequest,
 ): Promise<QueryHttpResponse> {
   const requestId = randomUUID()
@@ -184,8 +184,8 @@ export async function dispatchQuery(
   const scopeService = signed?.signature?.service
   const scopeRegion = signed?.signature?.region
   const service =
-    (scopeService === undefined ? undefined : getQueryService(scopeService)) ??
-    (action === undefined ? undefined : findServiceForUnsigned(action, version))
+    (scopeService === undefined ? undefined : services.get(scopeService)) ??
+    (action === undefined ? undefined : services.forUnsigned(action, version))
   const xmlns = service?.xmlns ?? STS_XMLNS
 
   const request: QueryRequest = {

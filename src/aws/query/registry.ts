@@ -1,7 +1,8 @@
 /**
  * @module aws/query/registry
- * The awsQuery service registry: STS and IAM (and any later query service) register their actions here; the
- * dispatcher (`dispatch.ts`) routes each request by SigV4 service name + `Action`. Handlers throw `AwsError`
+ * The awsQuery services' shape and their lookup table: STS and IAM (and any later query service) export a
+ * `QueryService`; the composition root hands the list to `createAwsQueryModule`, which builds one table per
+ * app instance; the dispatcher (`dispatch.ts`) routes each request by SigV4 service name + `Action`. Handlers throw `AwsError`
  * and return a plain object tree rendered as `<ActionResponse><ActionResult>…`.
  *
  * The dispatcher authenticates (SigV4) every action not listed in `unsignedActions` and records one audit
@@ -63,45 +64,50 @@ export interface QueryService {
   readOnlyActions?: string[]
 }
 
-const services = new Map<string, QueryService>()
+/** The services of one app instance, by signing name. */
+export interface QueryServiceTable {
+  get(signingName: string): QueryService | undefined
+  /** For unsigned requests: the service by `Version`, else the one that accepts `action` unsigned. */
+  forUnsigned(action: string, version: string | undefined): QueryService | undefined
+}
 
-/** Registers (or replaces) a service's actions. Idempotent for the same object. */
-export function registerQueryService(service: QueryService): void {
-  const existing = services.get(service.signingName)
-  if (existing !== undefined && existing !== service) {
-    // Merge so two modules can contribute actions to one service.
-    services.set(service.signingName, {
-      ...existing,
-      ...service,
-      actions: { ...existing.actions, ...service.actions },
-      unsignedActions: [...(existing.unsignedActions ?? []), ...(service.unsignedActions ?? [])],
-    })
-    return
+/**
+ * Builds the lookup table. Two services with one signing name merge their actions (two modules may
+ * contribute to one service).
+ */
+export function createQueryServiceTable(list: readonly QueryService[]): QueryServiceTable {
+  const services = new Map<string, QueryService>()
+  for (const service of list) {
+    const existing = services.get(service.signingName)
+    services.set(
+      service.signingName,
+      existing === undefined || existing === service
+        ? service
+        : {
+            ...existing,
+            ...service,
+            actions: { ...existing.actions, ...service.actions },
+            unsignedActions: [
+              ...(existing.unsignedActions ?? []),
+              ...(service.unsignedActions ?? []),
+            ],
+          },
+    )
   }
-  services.set(service.signingName, service)
-}
-
-export function getQueryService(signingName: string): QueryService | undefined {
-  return services.get(signingName)
-}
-
-export function listQueryServices(): QueryService[] {
-  return [...services.values()]
-}
-
-/** For unsigned requests: find the service by `Version`, else the one that accepts `action` unsigned. */
-export function findServiceForUnsigned(
-  action: string,
-  version: string | undefined,
-): QueryService | undefined {
-  const all = listQueryServices()
-  if (version !== undefined) {
-    const byVersion = all.find((s) => s.version === version)
-    if (byVersion !== undefined) return byVersion
+  const all = [...services.values()]
+  return {
+    get: (signingName) => services.get(signingName),
+    forUnsigned(action, version) {
+      if (version !== undefined) {
+        const byVersion = all.find((s) => s.version === version)
+        if (byVersion !== undefined) return byVersion
+      }
+      return (
+        all.find((s) => s.unsignedActions?.includes(action)) ??
+        all.find((s) => action in s.actions)
+      )
+    },
   }
-  return (
-    all.find((s) => s.unsignedActions?.includes(action)) ?? all.find((s) => action in s.actions)
-  )
 }
 
 // ---- parameter helpers ----------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ export const commandTable: readonly CommandEntry[] = [
   {
     name: 'admin-credentials',
     summary: 'Print the bootstrap administrator access key',
-    load: async () => (await import('../../aws/iam/admin-command.ts')).adminCredentialsCommand,
+    load: async () => (await import('./admin-credentials.ts')).adminCredentialsCommand,
   },
 ]
 

@@ -10,7 +10,7 @@ import { checkSessionPolicy, sessionPolicyErrors } from '../../../src/aws/eks/va
 import { createIamRepo } from '../../../src/aws/iam/repo.ts'
 import { ConfigError } from '../../../src/config/errors.ts'
 import type { Db } from '../../../src/store/db.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 
 const env = {
   accountId: '111122223333',

@@ -13,7 +13,7 @@ import {
   packedPolicyPercent,
 } from '../../../src/identity/sessions.ts'
 import { splitTarget, headerPairs } from '../../../src/aws/sigv4/request.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 import { createIdentityPorts } from '../../../src/server/ports.ts'
 import type { AppContext } from '../../../src/app/context.ts'
 import type { Caller } from '../../../src/identity/types.ts'
