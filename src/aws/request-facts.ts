@@ -14,7 +14,8 @@ export function socketFacts(incoming: IncomingMessage | undefined): {
   sourceIp?: string
   secureTransport?: boolean
 } {
-  const socket = incoming?.socket as (IncomingMessage['socket'] & { encrypted?: boolean }) | undefined
+  const socket = incoming?.socket as
+    (IncomingMessage['socket'] & { encrypted?: boolean }) | undefined
   if (socket === undefined) return {}
   return {
     ...(socket.remoteAddress === undefined

@@ -75,7 +75,8 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
     ctx['aws:SecureTransport'] = String(input.secureTransport)
   if (input.region !== undefined) ctx['aws:RequestedRegion'] = input.region
   if (input.sourceIp !== undefined && input.sourceIp !== '') ctx['aws:SourceIp'] = input.sourceIp
-  if (input.userAgent !== undefined && input.userAgent !== '') ctx['aws:UserAgent'] = input.userAgent
+  if (input.userAgent !== undefined && input.userAgent !== '')
+    ctx['aws:UserAgent'] = input.userAgent
 
   const caller = input.caller
   if (caller !== undefined) {

@@ -9,7 +9,8 @@ import type { Db } from '../store/db.ts'
 import { openDb as openStoreDb, type OpenDbOptions } from '../store/open.ts'
 import { appMigrations } from './modules.ts'
 
-export type AppDbOptions = Omit<OpenDbOptions, 'migrations'> & Partial<Pick<OpenDbOptions, 'migrations'>>
+export type AppDbOptions = Omit<OpenDbOptions, 'migrations'> &
+  Partial<Pick<OpenDbOptions, 'migrations'>>
 
 export function openDb(options: AppDbOptions): Promise<Db> {
   return openStoreDb({ ...options, migrations: options.migrations ?? appMigrations })

@@ -48,7 +48,9 @@ export interface EksHttpDeps {
    * SigV4 verification: the caller and the credential scope's (validated) Region; throws an error with an
    * AWS `code` + `status` when the signature is bad.
    */
-  authenticate(request: HttpRequestForAuth): Promise<{ caller: AuthenticatedCaller; region: string }>
+  authenticate(
+    request: HttpRequestForAuth,
+  ): Promise<{ caller: AuthenticatedCaller; region: string }>
   /**
    * IAM authorization of `action` on `resource` for the caller, with the request's context (facts, request
    * tags, `iam:PassedToService`); absent: every authenticated caller may.

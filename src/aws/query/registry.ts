@@ -103,8 +103,7 @@ export function createQueryServiceTable(list: readonly QueryService[]): QuerySer
         if (byVersion !== undefined) return byVersion
       }
       return (
-        all.find((s) => s.unsignedActions?.includes(action)) ??
-        all.find((s) => action in s.actions)
+        all.find((s) => s.unsignedActions?.includes(action)) ?? all.find((s) => action in s.actions)
       )
     },
   }

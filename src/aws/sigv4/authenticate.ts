@@ -67,7 +67,10 @@ export interface Authenticated {
 }
 
 /** What authentication reads: access keys, the session keyring and the clock. */
-export type AuthenticatorPorts = Pick<IdentityPorts, 'accessKeys' | 'keyring' | 'now' | 'randomBytes'>
+export type AuthenticatorPorts = Pick<
+  IdentityPorts,
+  'accessKeys' | 'keyring' | 'now' | 'randomBytes'
+>
 
 export const INVALID_TOKEN_MESSAGE = 'The security token included in the request is invalid.'
 export const EXPIRED_TOKEN_MESSAGE = 'The security token included in the request is expired'
@@ -108,9 +111,7 @@ export async function authenticate(
   request: HttpRequestInput | SignedRequest,
   options: AuthenticateOptions = {},
 ): Promise<Authenticated> {
-  const { raw, signature: parsed } = isSignedRequest(request)
-    ? request
-    : readSignedRequest(request)
+  const { raw, signature: parsed } = isSignedRequest(request) ? request : readSignedRequest(request)
   if (parsed === undefined)
     throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token')
   checkScope(parsed, options)

@@ -57,7 +57,9 @@ export function parseLayerTable(markdown: string): LayerTable {
   const header = cells(lines[i] ?? '').map((h) => h.toLowerCase())
   const col = (name: string) => header.indexOf(name)
   if (col('layer') === -1 || col('module') === -1 || col('uses') === -1)
-    throw new Error(`layer table header must name layer, module and uses columns: ${header.join(', ')}`)
+    throw new Error(
+      `layer table header must name layer, module and uses columns: ${header.join(', ')}`,
+    )
   i += 2 // header and separator
   const rows: LayerRow[] = []
   const layers: string[] = []
@@ -100,7 +102,11 @@ export function importsOf(file: string, text: string): string[] {
   for (const ref of info.importedFiles) {
     const spec = ref.fileName
     if (!spec.startsWith('.')) continue
-    out.push(normalize(join(dirname(file), spec)).split('\\').join('/'))
+    out.push(
+      normalize(join(dirname(file), spec))
+        .split('\\')
+        .join('/'),
+    )
   }
   return out
 }

@@ -78,13 +78,22 @@ void describe('architecture: the import graph of src/', () => {
       ['src/errors.ts', []],
     ])
     const found = violations(graph, t)
-    const has = (re: RegExp) => assert.ok(found.some((v) => re.test(v)), `${re} in\n${found.join('\n')}`)
+    const has = (re: RegExp) =>
+      assert.ok(
+        found.some((v) => re.test(v)),
+        `${re} in\n${found.join('\n')}`,
+      )
     has(/^src\/aws\/a\.ts → src\/server\/start\.ts: goes UP from adapters/)
     has(/^src\/aws\/b\.ts → src\/kube\/k\.ts: sideways from src\/aws\/ to src\/kube\//)
-    has(/^import cycle: src\/server\/start\.ts → src\/aws\/a\.ts|^import cycle: src\/aws\/a\.ts → src\/server\/start\.ts/)
+    has(
+      /^import cycle: src\/server\/start\.ts → src\/aws\/a\.ts|^import cycle: src\/aws\/a\.ts → src\/server\/start\.ts/,
+    )
     has(/^import cycle: src\/identity\/i\.ts → src\/identity\/j\.ts/)
     has(/^src\/gateway\/g\.ts: in no module/)
-    assert.ok(!found.some((v) => v.startsWith('src/kube/k.ts')), 'a listed sideways import is allowed')
+    assert.ok(
+      !found.some((v) => v.startsWith('src/kube/k.ts')),
+      'a listed sideways import is allowed',
+    )
     assert.ok(!found.some((v) => v.startsWith('src/server/start.ts →')), 'down is allowed')
     has(/^import cycle: src\/aws\/b\.ts → src\/kube\/k\.ts/)
     assert.equal(found.length, 6, found.join('\n'))
