@@ -173,7 +173,8 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
     for (const v of values) if (single(c, v, ctx)) return true
     return false
   }
-  // An operator without a set qualifier on a multivalued key does not match (iam-simulate, §B.5 6).
+  // An operator without a set qualifier on a multivalued key does not match (IAM User Guide, "Single-valued
+  // vs. multivalued context keys": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
   if (typeof value !== 'string') return false
   return single(c, value, ctx)
 }

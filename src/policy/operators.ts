@@ -1,6 +1,6 @@
 /**
  * @module policy/operators
- * The registry of condition operators (STYLE.md rule 6): one entry per base operator, holding everything about
+ * The registry of condition operators: one entry per base operator, holding everything about
  * it; consumers look up a resolved entry and never switch on the name. Semantics: IAM User Guide, "IAM JSON policy
  * elements: Condition operators".
  */

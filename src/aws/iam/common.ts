@@ -123,7 +123,9 @@ export const tagsXml = (tags: Tag[]): XmlValue[] =>
   tags.map((t) => ({ Key: t.key, Value: t.value }))
 
 export function boundaryXml(arn: string | undefined): XmlValue {
-  // Real IAM responses say "Policy" although the model's enum names `PermissionsBoundaryPolicy` (§5.1, R).
+  // Real IAM responses say "Policy" although the model's enum names `PermissionsBoundaryPolicy` (recorded
+  // AWS responses; IAM API reference, AttachedPermissionsBoundary:
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachedPermissionsBoundary.html).
   return arn === undefined
     ? undefined
     : { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: arn }
