@@ -90,7 +90,7 @@ const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/
 const PROJECT_NUMBER = /^[1-9][0-9]{0,18}$/
 const POOL_OR_PROVIDER_ID = /^[a-z0-9-]{4,32}$/
 const ACCOUNT_ID = /^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$/
-const JWK_FIELDS = new Set(['kty', 'alg', 'use', 'kid', 'n', 'e', 'x', 'y', 'crv'])
+const JWK_FIELDS = ['kty', 'alg', 'use', 'kid', 'n', 'e', 'x', 'y', 'crv']
 
 /** A stable 21-digit unique id for a service account, so export and re-apply agree. */
 export function deriveUniqueId(email: string): string {
@@ -139,13 +139,9 @@ function parseJwksJson(value: unknown, path: string): string {
   if (keys.length === 0) fail(`${path}.keys`, 'must hold at least one key')
   keys.forEach((k, i) => {
     const kp = `${path}.keys[${i}]`
-    if (typeof k !== 'object' || k === null || Array.isArray(k)) fail(kp, 'must be a mapping')
-    for (const field of Object.keys(k)) {
-      // Google accepts only these JWK fields in jwksJson (x5c / x5t must be removed).
-      if (!JWK_FIELDS.has(field)) fail(`${kp}.${field}`, 'is not allowed in jwksJson')
-    }
-    const kty = (k as Record<string, unknown>).kty
-    if (kty !== 'RSA' && kty !== 'EC') fail(`${kp}.kty`, "must be 'RSA' or 'EC'")
+    // Google accepts only these JWK fields in jwksJson (x5c / x5t must be removed).
+    const key = object(k, kp, { optional: JWK_FIELDS })
+    if (key.kty !== 'RSA' && key.kty !== 'EC') fail(`${kp}.kty`, "must be 'RSA' or 'EC'")
   })
   return JSON.stringify(parsed)
 }

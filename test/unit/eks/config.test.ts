@@ -96,9 +96,9 @@ void describe('clusters / podIdentityAssociations config sections', () => {
   void it('rejects malformed sections with the path', () => {
     const bad: [typeof clustersSection | typeof podIdentityAssociationsSection, unknown, RegExp][] =
       [
-        [clustersSection, {}, /^clusters: must be a list/],
+        [clustersSection, {}, /^clusters: expected a list, got a mapping/],
         [clustersSection, [{}], /clusters\[0\]\.name: is required/],
-        [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key/],
+        [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key `extra`/],
         [clustersSection, [{ name: '_bad' }], /clusters\[0\]\.name/],
         [
           clustersSection,
