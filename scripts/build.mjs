@@ -2,7 +2,7 @@
 // Builds dist/: tsc compiles src/ (tsconfig.build.json: JavaScript + .d.ts, `.ts` import specifiers rewritten to
 // `.js`), then every file under src/ that is not TypeScript (the SQLite writer's worker, demo.yaml, …) is copied
 // beside its compiled neighbours, since the code finds them through `new URL('./file', import.meta.url)`.
-// Runs at `npm pack` (prepack) and before `npm start`. Usage: node scripts/build.mjs
+// Runs at `npm ci` / `npm install` in a checkout and at `npm pack` (prepare), and before `npm start` (prestart).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'

@@ -1,5 +1,5 @@
 /**
- * The published package, as a user gets it: `npm pack` (prepack builds dist/) in a copy of the checkout, the
+ * The published package, as a user gets it: `npm pack` (its prepare script builds dist/) in a copy of the checkout, the
  * tarball installed into an empty project, then plain Node out of node_modules: `npx podtrust --version`,
  * `podtrust up` to a healthy /healthz, and `import 'podtrust/policy'` from a .mjs file. Nothing from src/ or
  * tsx may be needed at run time.
