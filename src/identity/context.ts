@@ -40,6 +40,8 @@ export interface RequestContextInput extends Partial<RequestFacts> {
   passedToService?: string
   /** Tags the request asks to set (session tags, TagRole …): `aws:RequestTag/*` + `aws:TagKeys`. */
   requestTags?: readonly SessionTag[]
+  /** Tag keys a request names without values (UntagRole …): `aws:TagKeys`. */
+  tagKeys?: readonly string[]
   /** Web identity keys: `<providerUrl>:sub`, `:aud`, `:amr`, `:oaud`, `:azp`, `aws:FederatedProvider`. */
   webIdentity?: {
     /** Provider URL without `https://`, exactly as registered. */
@@ -66,6 +68,15 @@ export interface RequestContextInput extends Partial<RequestFacts> {
 function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
+
+/**
+ * What one operation adds to the request context of its authorization, beyond the caller, the clock and the
+ * request facts: request tags, tag keys, `iam:PassedToService`, service keys (`extra`).
+ */
+export type OperationContext = Omit<
+  RequestContextInput,
+  'caller' | 'now' | 'principalTags' | keyof RequestFacts
+>
 
 export function buildRequestContext(input: RequestContextInput): RequestContext {
   const ctx: RequestContext = {}
@@ -102,10 +113,13 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
     for (const tag of tags) ctx[`aws:PrincipalTag/${tag.key}`] = tag.value
   }
 
-  if (input.requestTags !== undefined && input.requestTags.length > 0) {
-    for (const tag of input.requestTags) ctx[`aws:RequestTag/${tag.key}`] = tag.value
-    ctx['aws:TagKeys'] = input.requestTags.map((t) => t.key)
+  const tagKeys: string[] = []
+  for (const tag of input.requestTags ?? []) {
+    ctx[`aws:RequestTag/${tag.key}`] = tag.value
+    tagKeys.push(tag.key)
   }
+  for (const key of input.tagKeys ?? []) if (!tagKeys.includes(key)) tagKeys.push(key)
+  if (tagKeys.length > 0) ctx['aws:TagKeys'] = tagKeys
 
   const web = input.webIdentity
   if (web !== undefined) {

@@ -32,6 +32,7 @@ import {
   sortedTags,
   throwIfProblems,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 export const OIDC_PROVIDERS_PER_ACCOUNT = 100
 
@@ -45,7 +46,7 @@ function providerArnOf(env: IamEnv): string {
 async function authorizedProvider(
   env: IamEnv,
   action: string,
-  context?: Record<string, string | string[]>,
+  context?: OperationContext,
 ): Promise<OidcProviderRecord> {
   const arn = providerArnOf(env)
   await env.authorize(action, arn, context)

@@ -33,6 +33,7 @@ import {
   sortedTags,
   throwIfProblems,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 /** Managed policies attached per principal (IAM User Guide, "IAM and AWS STS quotas"). */
 export const MANAGED_POLICIES_PER_PRINCIPAL = 10
@@ -45,7 +46,7 @@ export interface PrincipalKind<R> {
   /** Validates the entity's name member of the request and returns it. */
   nameOf(env: IamEnv): string
   /** Authorizes `iam:<action>` on the named entity (its ARN when it exists), then loads it (NoSuchEntity). */
-  authorized(env: IamEnv, action: string, context?: Record<string, string | string[]>): Promise<R>
+  authorized(env: IamEnv, action: string, context?: OperationContext): Promise<R>
   name(entity: R): string
   /** The entity's tags and how to store new ones; absent for an entity without tags. */
   tags?: { of(entity: R): Tag[]; save(env: IamEnv, entity: R, tags: Tag[]): Promise<void> }
@@ -125,7 +126,9 @@ function attachmentActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandl
       withIam(req, ctx, async (env) => {
         kind.nameOf(env)
         const arn = policyArnOf(env)
-        const entity = await kind.authorized(env, `Attach${noun}Policy`, { 'iam:PolicyARN': arn })
+        const entity = await kind.authorized(env, `Attach${noun}Policy`, {
+          extra: { 'iam:PolicyARN': arn },
+        })
         const name = kind.name(entity)
         await mustGetPolicy(env, arn)
         const attached = await env.repo.listAttachedPolicies(env.accountId, type, name)
@@ -145,7 +148,9 @@ function attachmentActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandl
       withIam(req, ctx, async (env) => {
         kind.nameOf(env)
         const arn = policyArnOf(env)
-        const entity = await kind.authorized(env, `Detach${noun}Policy`, { 'iam:PolicyARN': arn })
+        const entity = await kind.authorized(env, `Detach${noun}Policy`, {
+          extra: { 'iam:PolicyARN': arn },
+        })
         if (!(await env.repo.detachPolicy(env.accountId, type, kind.name(entity), arn)))
           throw new AwsError('NoSuchEntity', `Policy ${arn} was not found.`)
         return undefined
@@ -194,11 +199,7 @@ function tagActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandler> {
       withIam(req, ctx, async (env) => {
         const keys = memberList(req.params, 'TagKeys') ?? []
         checkTagKeys(keys)
-        const entity = await kind.authorized(
-          env,
-          `Untag${noun}`,
-          keys.length > 0 ? { 'aws:TagKeys': keys } : {},
-        )
+        const entity = await kind.authorized(env, `Untag${noun}`, { tagKeys: keys })
         await tags.save(env, entity, removeTags(tags.of(entity), keys))
         return undefined
       }),

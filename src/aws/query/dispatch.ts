@@ -182,7 +182,6 @@ export async function dispatchQuery(
     signatureError = err
   }
   const scopeService = signed?.signature?.service
-  const scopeRegion = signed?.signature?.region
   const service =
     (scopeService === undefined ? undefined : services.get(scopeService)) ??
     (action === undefined ? undefined : services.forUnsigned(action, version))
@@ -197,8 +196,15 @@ export async function dispatchQuery(
     userAgent,
     requestId,
     secureTransport: http.secureTransport,
-    region: scopeRegion ?? ctx.settings.region,
+    // The scope's Region only once the authenticator validated it: never an unverified claim.
+    region: ctx.settings.region,
     service: service?.signingName ?? scopeService ?? 'sts',
+    facts: {
+      sourceIp: http.sourceIp,
+      secureTransport: http.secureTransport,
+      region: ctx.settings.region,
+      userAgent,
+    },
     audit: {},
   }
 
@@ -225,6 +231,7 @@ export async function dispatchQuery(
       })
       request.caller = authenticated.caller
       request.region = authenticated.region
+      request.facts.region = authenticated.region
     }
     result = await handler(request, ctx)
   } catch (err) {

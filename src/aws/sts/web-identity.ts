@@ -223,9 +223,7 @@ function webIdentityContext(
   const azp = web.claims['azp']
   const context = buildRequestContext({
     now,
-    sourceIp: request.sourceIp,
-    secureTransport: request.secureTransport,
-    region: request.region,
+    ...request.facts,
     requestTags: input.tags,
     webIdentity: {
       providerUrl: web.provider.url,
