@@ -106,8 +106,13 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
     } else {
       ctx['aws:PrincipalArn'] = caller.arn
       if (caller.userName !== undefined) ctx['aws:username'] = caller.userName
-      if (caller.federatedFromUser === true && caller.session !== undefined)
-        ctx['aws:TokenIssueTime'] = iso(caller.session.issuedAt)
+      // Temporary credentials of a user (GetSessionToken): their issue time, and no MFA (podtrust
+      // issues none with MFA). Long-term keys carry neither key.
+      if (caller.federatedFromUser === true) {
+        const issued = caller.tokenIssuedAt ?? caller.session?.issuedAt
+        if (issued !== undefined) ctx['aws:TokenIssueTime'] = iso(issued)
+        ctx['aws:MultiFactorAuthPresent'] = 'false'
+      }
     }
     const tags = input.principalTags ?? caller.session?.tags ?? []
     for (const tag of tags) ctx[`aws:PrincipalTag/${tag.key}`] = tag.value
