@@ -124,7 +124,7 @@ void describe('iam tag actions (roles, users, policies, OIDC providers, one impl
   let h: Harness
   let tagger: Caller
   const provider = `arn:aws:iam::${ACCT}:oidc-provider/oidc.example.com`
-  const targets = [
+  const targets: { noun: string; member: Record<string, string> }[] = [
     { noun: 'Role', member: { RoleName: 'tagged' } },
     { noun: 'User', member: { UserName: 'tagged' } },
     { noun: 'Policy', member: { PolicyArn: `arn:aws:iam::${ACCT}:policy/tagged` } },
