@@ -89,7 +89,7 @@ export interface PodIdentityDeps {
    * only when a stored identity policy of `callerRole` does not compile: failing closed, never skipping it.
    */
   authorizeTrust(check: TrustCheck): Promise<{ allowed: boolean; decision: string }>
-  /** STS session creation (the STS engineer's createRoleSession). */
+  /** Session creation: the assume-role pipeline's `issueRoleSession` (sealed session token). */
   createSession(input: {
     role: RoleLike
     sessionName: string
