@@ -3,7 +3,7 @@
  * A small HCL (Terraform native syntax) writer for the values the generators emit: blocks, attributes,
  * strings, numbers, booleans, lists, maps, references and heredocs. Writing is ten-odd lines per value kind,
  * so no library; what matters is escaping, and the tests parse every output with HashiCorp's own parser
- * (@cdktf/hcl2json) to prove it. Syntax: https://developer.hashicorp.com/terraform/language/syntax/configuration
+ * (@cdktf/hcl2json) to prove it. HCL normalizes string literals to Unicode NFC, so text is written as NFC. Syntax: https://developer.hashicorp.com/terraform/language/syntax/configuration
  */
 
 /** A raw expression written as is: a reference (`aws_iam_role.app.arn`) or a function call. */
@@ -45,6 +45,7 @@ export function attr(attribute: string, value: HclValue | undefined): HclItem[] 
 /** A string literal: quotes, backslashes and control characters escaped, and `${`/`%{` so nothing interpolates. */
 export function quote(value: string): string {
   const escaped = value
+    .normalize('NFC')
     .replace(/\\/g, '\\\\')
     .replace(/"/g, '\\"')
     .replace(/\n/g, '\\n')
@@ -55,7 +56,8 @@ export function quote(value: string): string {
 }
 
 function escapeTemplate(text: string): string {
-  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{')
+  // A function replacer: in a replacement string `$$` would mean one `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{')
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/
