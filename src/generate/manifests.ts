@@ -80,8 +80,25 @@ export function renderManifests(model: IacModel, prefix = ''): GeneratedFile[] {
       { lineWidth: 0 },
     ),
   }))
+  // For applications that already define their ServiceAccounts: the same annotations as patches.
+  const annotate = model.serviceAccounts.map((sa) => ({
+    target: { kind: 'ServiceAccount', name: `^${sa.name.replace(/\./g, '\\.')}$`, namespace: sa.namespace },
+    patch: stringify(
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa.name, ...(Object.keys(sa.annotations).length > 0 ? { annotations: { ...sa.annotations } } : {}), labels: { 'app.kubernetes.io/managed-by': 'podtrust', ...sa.podLabels } } },
+      { lineWidth: 0 },
+    ),
+  }))
+  const configMaps = objects.filter((o) => o['kind'] === 'ConfigMap')
   return [
     { path: `${prefix}serviceaccounts.yaml`, content: stream },
+    ...(configMaps.length > 0 ? [{ path: `${prefix}annotate/configmaps.yaml`, content: yamlStream(configMaps) }] : []),
+    {
+      path: `${prefix}annotate/kustomization.yaml`,
+      content: `# For applications that define their ServiceAccounts already: \`components: [PATH/annotate]\` adds the\n# annotations to them and points the workloads at them (the ServiceAccounts must exist in the base).\n${stringify(
+        { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', ...(configMaps.length > 0 ? { resources: ['configmaps.yaml'] } : {}), patches: [...annotate, ...patches] },
+        { lineWidth: 0 },
+      )}`,
+    },
     {
       path: `${prefix}kustomization.yaml`,
       content: stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['serviceaccounts.yaml'] }),
