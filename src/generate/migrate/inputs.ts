@@ -40,6 +40,8 @@ export interface ClusterInventory {
   readonly serviceAccounts: readonly ServiceAccountRef[]
   /** kube2iam's `--base-role-arn` (from its DaemonSet's args), which prefixes role names in annotations. */
   readonly kube2iamBaseRoleArn: string | undefined
+  /** kube2iam's command-line arguments when its DaemonSet is among the objects (undefined: not seen). */
+  readonly kube2iamArgs: readonly string[] | undefined
 }
 
 export interface RoleRef {
@@ -86,6 +88,7 @@ export function inventoryFromObjects(objects: readonly unknown[]): ClusterInvent
   const namespaces: NamespaceRef[] = []
   const serviceAccounts: ServiceAccountRef[] = []
   let kube2iamBaseRoleArn: string | undefined
+  let kube2iamArgs: string[] | undefined
   const visit = (value: unknown): void => {
     if (!isObj(value)) return
     if (str(value['kind']) === 'List' && Array.isArray(value['items'])) {
@@ -113,7 +116,8 @@ export function inventoryFromObjects(objects: readonly unknown[]): ClusterInvent
     ].flatMap((c) => (isObj(c) ? [{ name: str(c['name']) ?? '', image: str(c['image']) ?? '' }] : []))
     for (const c of [...(Array.isArray(template.spec['containers']) ? template.spec['containers'] : [])]) {
       if (!isObj(c) || !/kube2iam/.test(str(c['image']) ?? '')) continue
-      for (const arg of Array.isArray(c['args']) ? c['args'] : []) {
+      kube2iamArgs = [...(Array.isArray(c['command']) ? c['command'] : []), ...(Array.isArray(c['args']) ? c['args'] : [])].map(String)
+      for (const arg of kube2iamArgs) {
         const m = BASE_ROLE_FLAG.exec(String(arg))
         if (m?.[1] !== undefined) kube2iamBaseRoleArn = m[1]
       }
@@ -129,7 +133,7 @@ export function inventoryFromObjects(objects: readonly unknown[]): ClusterInvent
     })
   }
   objects.forEach(visit)
-  return { workloads, namespaces, serviceAccounts, kube2iamBaseRoleArn }
+  return { workloads, namespaces, serviceAccounts, kube2iamBaseRoleArn, kube2iamArgs }
 }
 
 /** Roles (ARN, name, account, trust policy) from `aws iam get-account-authorization-details` output. */

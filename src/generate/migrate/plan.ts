@@ -228,23 +228,37 @@ function roleArnFor(value: string, base: string | undefined, accountId: string |
 }
 
 function namespaceVerdict(
+  cluster: ClusterInventory,
   from: MigrateFrom,
   ns: NamespaceRef | undefined,
   annotated: string,
   arn: string,
   base: string | undefined,
   accountId: string | undefined,
-): 'allowed' | 'denied' | 'unrestricted' {
+): 'allowed' | 'denied' | 'unrestricted' | 'not-enforced' {
   if (from === 'kube2iam') {
     const raw = ns?.annotations[KUBE2IAM_ALLOWED]
     if (raw === undefined) return 'unrestricted'
+    // kube2iam enforces the annotation only with --namespace-restrictions (when its DaemonSet is known).
+    const args = cluster.kube2iamArgs
+    if (args !== undefined && !args.some((a) => /^--namespace-restrictions(=true)?$/.test(a))) return 'not-enforced'
+    const regexp = args?.some((a) => a === '--namespace-restriction-format=regexp') === true
     let entries: string[] = []
     try {
       entries = asList(JSON.parse(raw))
     } catch {
       return 'denied'
     }
-    return entries.some((e) => globMatches(roleArnFor(e, base, accountId), arn)) ? 'allowed' : 'denied'
+    return entries.some((e) => {
+      if (!regexp) return globMatches(roleArnFor(e, base, accountId), arn)
+      try {
+        return new RegExp(e).test(arn)
+      } catch {
+        return false
+      }
+    })
+      ? 'allowed'
+      : 'denied'
   }
   const permitted = ns?.annotations[KIAM_PERMITTED]
   if (permitted === undefined) return 'unrestricted'
@@ -299,9 +313,11 @@ function planFromKube2iam(cluster: ClusterInventory, iam: IamInventory, options:
   for (const { w, value, arn } of resolved) {
     // The last definition of a namespace wins, as with kubectl apply of the files in order.
     const ns = cluster.namespaces.findLast((n) => n.name === w.namespace)
-    const verdict = namespaceVerdict(options.from, ns, value, arn, base, options.accountId)
+    const verdict = namespaceVerdict(cluster, options.from, ns, value, arn, base, options.accountId)
     if (verdict === 'denied') {
       findings.push({ id: 'NAMESPACE_DENIED', severity: 'warning', message: `${w.kind} ${w.namespace}/${w.name}: its namespace's ${options.from === 'kube2iam' ? KUBE2IAM_ALLOWED : KIAM_PERMITTED} does not allow ${arn} today, so its pods get no credentials now; migrating as planned would grant them — drop it from the plan unless that is intended` })
+    } else if (verdict === 'not-enforced') {
+      findings.push({ id: 'NAMESPACE_UNRESTRICTED', severity: 'info', message: `namespace ${w.namespace} has ${KUBE2IAM_ALLOWED}, but kube2iam runs without --namespace-restrictions, so it is not enforced: ${w.kind} ${w.name} gets ${arn} today` })
     } else if (verdict === 'unrestricted') {
       findings.push({ id: 'NAMESPACE_UNRESTRICTED', severity: 'info', message: `namespace ${w.namespace} has no ${options.from === 'kube2iam' ? KUBE2IAM_ALLOWED : KIAM_PERMITTED} annotation: any pod there could name any role the node role may assume; IRSA/Pod Identity scope each role to one ServiceAccount instead` })
     }

@@ -203,6 +203,9 @@ void describe('migrate plan: the kube2iam README cluster (../shared) through the
       'CronJob my-cronjob arn:aws:iam::123456789012:role/role-arn',
     ])
     assert.ok(ids(plan).includes('EXTERNAL_ID'))
+    // The README's DaemonSet runs without --namespace-restrictions: the allowed-roles annotation is not enforced.
+    assert.ok(!ids(plan).includes('NAMESPACE_DENIED'))
+    assert.ok(plan.findings.some((f) => f.id === 'NAMESPACE_UNRESTRICTED' && /not enforced/.test(f.message)))
     const cron = parse(readFileSync(join(out, 'patches/default.cronjob.my-cronjob.phase1.yaml'), 'utf8'))
     assert.equal(cron.spec.jobTemplate.spec.template.spec.serviceAccountName, 'my-cronjob')
     assert.ok(existsSync(join(out, 'serviceaccounts.yaml')))
