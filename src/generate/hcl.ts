@@ -22,7 +22,14 @@ export class Heredoc {
   }
 }
 
-export type HclValue = string | number | boolean | Expr | Heredoc | readonly HclValue[] | { readonly [key: string]: HclValue }
+export type HclValue =
+  | string
+  | number
+  | boolean
+  | Expr
+  | Heredoc
+  | readonly HclValue[]
+  | { readonly [key: string]: HclValue }
 
 export interface HclBlock {
   readonly type: string
@@ -30,7 +37,8 @@ export interface HclBlock {
   readonly body: readonly HclItem[]
 }
 
-export type HclItem = HclBlock | { readonly attribute: string; readonly value: HclValue } | { readonly comment: string }
+export type HclItem =
+  HclBlock | { readonly attribute: string; readonly value: HclValue } | { readonly comment: string }
 
 export const expr = (text: string): Expr => new Expr(text)
 
@@ -51,6 +59,7 @@ export function quote(value: string): string {
     .replace(/\n/g, '\\n')
     .replace(/\r/g, '\\r')
     .replace(/\t/g, '\\t')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
     .replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
   return `"${escapeTemplate(escaped)}"`
 }
@@ -73,7 +82,9 @@ function value(v: HclValue, indent: string): string {
   if (v instanceof Heredoc) {
     const inner = `${indent}  `
     const delimiter = v.text.includes('EOT') ? 'EOT_POLICY' : 'EOT'
-    const lines = escapeTemplate(v.text.replace(/\n$/, '')).split('\n').map((l) => (l === '' ? '' : `${inner}${l}`))
+    const lines = escapeTemplate(v.text.replace(/\n$/, ''))
+      .split('\n')
+      .map((l) => (l === '' ? '' : `${inner}${l}`))
     return `<<-${delimiter}\n${lines.join('\n')}\n${inner}${delimiter}`
   }
   if (Array.isArray(v)) {
@@ -90,7 +101,11 @@ function value(v: HclValue, indent: string): string {
 }
 
 function item(i: HclItem, indent: string): string {
-  if ('comment' in i) return i.comment.split('\n').map((l) => `${indent}# ${l}`.trimEnd()).join('\n')
+  if ('comment' in i)
+    return i.comment
+      .split('\n')
+      .map((l) => `${indent}# ${l}`.trimEnd())
+      .join('\n')
   if ('attribute' in i) return `${indent}${i.attribute} = ${value(i.value, indent)}`
   const head = [i.type, ...i.labels.map(quote)].join(' ')
   if (i.body.length === 0) return `${indent}${head} {}`

@@ -26,7 +26,9 @@ export function serviceAccountObjects(model: IacModel): Record<string, unknown>[
       throw new GenerateError(
         'GENERATE_INPUT',
         `workload \`${sa.workload}\`: azure.clientId is needed for the ServiceAccount's azure.workload.identity/client-id annotation`,
-        { hint: `apply the Terraform first and copy its output ${sa.workload.replace(/[^A-Za-z0-9_-]/g, '_')}_azure_client_id into the spec` },
+        {
+          hint: `apply the Terraform first and copy its output ${sa.workload.replace(/[^A-Za-z0-9_-]/g, '_')}_azure_client_id into the spec`,
+        },
       )
     }
     out.push({
@@ -43,8 +45,14 @@ export function serviceAccountObjects(model: IacModel): Record<string, unknown>[
       out.push({
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: gcpConfigMapName(sa), namespace: sa.namespace, labels: { 'app.kubernetes.io/managed-by': 'podtrust' } },
-        data: { 'credential-configuration.json': `${JSON.stringify(sa.gcpCredentialConfig, null, 2)}\n` },
+        metadata: {
+          name: gcpConfigMapName(sa),
+          namespace: sa.namespace,
+          labels: { 'app.kubernetes.io/managed-by': 'podtrust' },
+        },
+        data: {
+          'credential-configuration.json': `${JSON.stringify(sa.gcpCredentialConfig, null, 2)}\n`,
+        },
       })
     }
   }
@@ -64,7 +72,11 @@ export function renderManifests(model: IacModel, prefix = ''): GeneratedFile[] {
   const objects = serviceAccountObjects(model)
   const stream = yamlStream(objects)
   const patches = model.serviceAccounts.map((sa) => ({
-    target: { kind: WORKLOAD_KINDS, name: `^${sa.workload.replace(/\./g, '\\.')}$`, namespace: sa.namespace },
+    target: {
+      kind: WORKLOAD_KINDS,
+      name: `^${sa.workload.replace(/\./g, '\\.')}$`,
+      namespace: sa.namespace,
+    },
     patch: stringify(
       {
         apiVersion: 'apps/v1',
@@ -72,7 +84,9 @@ export function renderManifests(model: IacModel, prefix = ''): GeneratedFile[] {
         metadata: { name: sa.workload },
         spec: {
           template: {
-            ...(Object.keys(sa.podLabels).length > 0 ? { metadata: { labels: { ...sa.podLabels } } } : {}),
+            ...(Object.keys(sa.podLabels).length > 0
+              ? { metadata: { labels: { ...sa.podLabels } } }
+              : {}),
             spec: { serviceAccountName: sa.name },
           },
         },
@@ -82,32 +96,60 @@ export function renderManifests(model: IacModel, prefix = ''): GeneratedFile[] {
   }))
   // For applications that already define their ServiceAccounts: the same annotations as patches.
   const annotate = model.serviceAccounts.map((sa) => ({
-    target: { kind: 'ServiceAccount', name: `^${sa.name.replace(/\./g, '\\.')}$`, namespace: sa.namespace },
+    target: {
+      kind: 'ServiceAccount',
+      name: `^${sa.name.replace(/\./g, '\\.')}$`,
+      namespace: sa.namespace,
+    },
     patch: stringify(
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa.name, ...(Object.keys(sa.annotations).length > 0 ? { annotations: { ...sa.annotations } } : {}), labels: { 'app.kubernetes.io/managed-by': 'podtrust', ...sa.podLabels } } },
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: {
+          name: sa.name,
+          ...(Object.keys(sa.annotations).length > 0 ? { annotations: { ...sa.annotations } } : {}),
+          labels: { 'app.kubernetes.io/managed-by': 'podtrust', ...sa.podLabels },
+        },
+      },
       { lineWidth: 0 },
     ),
   }))
   const configMaps = objects.filter((o) => o['kind'] === 'ConfigMap')
   return [
     { path: `${prefix}serviceaccounts.yaml`, content: stream },
-    ...(configMaps.length > 0 ? [{ path: `${prefix}annotate/configmaps.yaml`, content: yamlStream(configMaps) }] : []),
+    ...(configMaps.length > 0
+      ? [{ path: `${prefix}annotate/configmaps.yaml`, content: yamlStream(configMaps) }]
+      : []),
     {
       path: `${prefix}annotate/kustomization.yaml`,
       content: `# For applications that define their ServiceAccounts already: \`components: [PATH/annotate]\` adds the\n# annotations to them and points the workloads at them (the ServiceAccounts must exist in the base).\n${stringify(
-        { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', ...(configMaps.length > 0 ? { resources: ['configmaps.yaml'] } : {}), patches: [...annotate, ...patches] },
+        {
+          apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+          kind: 'Component',
+          ...(configMaps.length > 0 ? { resources: ['configmaps.yaml'] } : {}),
+          patches: [...annotate, ...patches],
+        },
         { lineWidth: 0 },
       )}`,
     },
     {
       path: `${prefix}kustomization.yaml`,
-      content: stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['serviceaccounts.yaml'] }),
+      content: stringify({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: ['serviceaccounts.yaml'],
+      }),
     },
     { path: `${prefix}component/serviceaccounts.yaml`, content: stream },
     {
       path: `${prefix}component/kustomization.yaml`,
       content: `# Add to an overlay with \`components: [PATH/component]\`: the ServiceAccounts, and each workload's pod\n# template (${WORKLOAD_KINDS} of the same name and namespace) pointed at its ServiceAccount.\n${stringify(
-        { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['serviceaccounts.yaml'], patches },
+        {
+          apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+          kind: 'Component',
+          resources: ['serviceaccounts.yaml'],
+          patches,
+        },
         { lineWidth: 0 },
       )}`,
     },

@@ -99,7 +99,10 @@ export function serviceAccountSubject(namespace: string, serviceAccount: string)
   return `system:serviceaccount:${namespace}:${serviceAccount}`
 }
 
-export function irsaTrustPolicy(provider: { arn: string; host: string }, subjects: readonly string[]): PolicyDocument {
+export function irsaTrustPolicy(
+  provider: { arn: string; host: string },
+  subjects: readonly string[],
+): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -141,22 +144,45 @@ export function buildModel(spec: IacSpec): IacModel {
           existing: aws.existingOidcProvider,
         }
       : undefined
-  const roles = aws === undefined ? [] : spec.workloads.flatMap((w) => (w.aws === undefined ? [] : [roleModel(spec, w, oidcProvider)]))
-  const gcpPool = spec.gcp === undefined || !spec.workloads.some((w) => w.gcp !== undefined) ? undefined : poolModel(spec)
+  const roles =
+    aws === undefined
+      ? []
+      : spec.workloads.flatMap((w) =>
+          w.aws === undefined ? [] : [roleModel(spec, w, oidcProvider)],
+        )
+  const gcpPool =
+    spec.gcp === undefined || !spec.workloads.some((w) => w.gcp !== undefined)
+      ? undefined
+      : poolModel(spec)
   const azure = spec.workloads.flatMap((w) => (w.azure === undefined ? [] : [azureModel(spec, w)]))
-  const gcp = gcpPool === undefined ? [] : spec.workloads.flatMap((w) => (w.gcp === undefined ? [] : [gcpModel(gcpPool, w)]))
+  const gcp =
+    gcpPool === undefined
+      ? []
+      : spec.workloads.flatMap((w) => (w.gcp === undefined ? [] : [gcpModel(gcpPool, w)]))
   const serviceAccounts = spec.workloads.map((w) =>
-    serviceAccountModel(w, roles.find((r) => r.workload === w.name), azure.find((a) => a.workload === w.name), gcp.find((g) => g.workload === w.name), gcpPool),
+    serviceAccountModel(
+      w,
+      roles.find((r) => r.workload === w.name),
+      azure.find((a) => a.workload === w.name),
+      gcp.find((g) => g.workload === w.name),
+      gcpPool,
+    ),
   )
   return { spec, oidcProvider, roles, azure, gcpPool, gcp, serviceAccounts }
 }
 
-function roleModel(spec: IacSpec, w: WorkloadSpec, provider: OidcProviderModel | undefined): AwsRoleModel {
+function roleModel(
+  spec: IacSpec,
+  w: WorkloadSpec,
+  provider: OidcProviderModel | undefined,
+): AwsRoleModel {
   const a = w.aws!
   const account = spec.aws!.accountId
   const subject = serviceAccountSubject(w.namespace, w.serviceAccount)
   const trustPolicy: PolicyDocument =
-    a.method === 'irsa' ? irsaTrustPolicy(provider!, [subject]) : { Version: '2012-10-17', Statement: [podIdentityTrustStatement()] }
+    a.method === 'irsa'
+      ? irsaTrustPolicy(provider!, [subject])
+      : { Version: '2012-10-17', Statement: [podIdentityTrustStatement()] }
   const policyName = `${a.roleName}-permissions`
   const permissionsPolicy =
     a.statements.length === 0
@@ -183,7 +209,9 @@ function roleModel(spec: IacSpec, w: WorkloadSpec, provider: OidcProviderModel |
     permissionsPolicy,
     managedPolicyArns: a.managedPolicies,
     association:
-      a.method === 'pod-identity' ? { cluster: spec.cluster.name, namespace: w.namespace, serviceAccount: w.serviceAccount } : undefined,
+      a.method === 'pod-identity'
+        ? { cluster: spec.cluster.name, namespace: w.namespace, serviceAccount: w.serviceAccount }
+        : undefined,
   }
 }
 
@@ -195,7 +223,9 @@ function azureModel(spec: IacSpec, w: WorkloadSpec): AzureIdentityModel {
     clientId: z.clientId,
     // https://learn.microsoft.com/azure/aks/workload-identity-deploy-cluster — issuer, subject, audience.
     federatedCredential: {
-      name: `${spec.cluster.name}-${w.namespace}-${w.serviceAccount}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 120),
+      name: `${spec.cluster.name}-${w.namespace}-${w.serviceAccount}`
+        .replace(/[^A-Za-z0-9_-]/g, '-')
+        .slice(0, 120),
       issuer: spec.cluster.issuer,
       subject: serviceAccountSubject(w.namespace, w.serviceAccount),
       audience: AZURE_AUDIENCE,
@@ -207,7 +237,9 @@ function azureModel(spec: IacSpec, w: WorkloadSpec): AzureIdentityModel {
 function poolModel(spec: IacSpec): GcpPoolModel {
   const g = spec.gcp!
   const providerName = `projects/${g.projectNumber}/locations/global/workloadIdentityPools/${g.poolId}/providers/${g.providerId}`
-  const namespaces = [...new Set(spec.workloads.filter((w) => w.gcp !== undefined).map((w) => w.namespace))].sort()
+  const namespaces = [
+    ...new Set(spec.workloads.filter((w) => w.gcp !== undefined).map((w) => w.namespace)),
+  ].sort()
   return {
     projectId: g.projectId,
     projectNumber: g.projectNumber,
@@ -236,7 +268,10 @@ function gcpModel(pool: GcpPoolModel, w: WorkloadSpec): GcpWorkloadModel {
     serviceAccount:
       g.serviceAccountId === undefined
         ? undefined
-        : { accountId: g.serviceAccountId, email: `${g.serviceAccountId}@${pool.projectId}.iam.gserviceaccount.com` },
+        : {
+            accountId: g.serviceAccountId,
+            email: `${g.serviceAccountId}@${pool.projectId}.iam.gserviceaccount.com`,
+          },
     roles: g.roles.map((r) => r.role),
   }
 }
@@ -256,7 +291,8 @@ function serviceAccountModel(
   // https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html
   // The client id is Azure's to assign: without it in the spec the manifests emitter says where to get it.
   if (azure !== undefined) {
-    if (azure.clientId !== undefined) annotations['azure.workload.identity/client-id'] = azure.clientId
+    if (azure.clientId !== undefined)
+      annotations['azure.workload.identity/client-id'] = azure.clientId
     podLabels['azure.workload.identity/use'] = 'true'
   }
   let gcpCredentialConfig: Record<string, unknown> | undefined
@@ -277,5 +313,12 @@ function serviceAccountModel(
           }),
     }
   }
-  return { namespace: w.namespace, name: w.serviceAccount, workload: w.name, annotations, podLabels, gcpCredentialConfig }
+  return {
+    namespace: w.namespace,
+    name: w.serviceAccount,
+    workload: w.name,
+    annotations,
+    podLabels,
+    gcpCredentialConfig,
+  }
 }

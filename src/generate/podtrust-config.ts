@@ -19,14 +19,23 @@ export function buildPodtrustConfig(model: IacModel): Record<string, unknown> {
           url: model.oidcProvider.url,
           account: aws.accountId,
           clientIds: [...model.oidcProvider.clientIds],
-          ...(model.oidcProvider.thumbprints.length > 0 ? { thumbprints: [...model.oidcProvider.thumbprints] } : {}),
+          ...(model.oidcProvider.thumbprints.length > 0
+            ? { thumbprints: [...model.oidcProvider.thumbprints] }
+            : {}),
         },
       ]
     }
     const policies = model.roles.flatMap((r) =>
       r.permissionsPolicy === undefined
         ? []
-        : [{ name: r.permissionsPolicy.name, account: aws.accountId, path: r.path, document: r.permissionsPolicy.document }],
+        : [
+            {
+              name: r.permissionsPolicy.name,
+              account: aws.accountId,
+              path: r.path,
+              document: r.permissionsPolicy.document,
+            },
+          ],
     )
     if (policies.length > 0) doc['policies'] = policies
     doc['roles'] = model.roles.map((r) => ({
@@ -34,11 +43,23 @@ export function buildPodtrustConfig(model: IacModel): Record<string, unknown> {
       account: aws.accountId,
       path: r.path,
       assumeRolePolicy: r.trustPolicy,
-      managedPolicies: [...(r.permissionsPolicy === undefined ? [] : [r.permissionsPolicy.arn]), ...r.managedPolicyArns],
+      managedPolicies: [
+        ...(r.permissionsPolicy === undefined ? [] : [r.permissionsPolicy.arn]),
+        ...r.managedPolicyArns,
+      ],
     }))
-    const associations = model.roles.flatMap((r) => (r.association === undefined ? [] : [{ ...r.association, roleArn: r.arn }]))
+    const associations = model.roles.flatMap((r) =>
+      r.association === undefined ? [] : [{ ...r.association, roleArn: r.arn }],
+    )
     if (associations.length > 0) {
-      doc['clusters'] = [{ name: model.spec.cluster.name, issuer: model.spec.cluster.issuer, region: aws.region, accountId: aws.accountId }]
+      doc['clusters'] = [
+        {
+          name: model.spec.cluster.name,
+          issuer: model.spec.cluster.issuer,
+          region: aws.region,
+          accountId: aws.accountId,
+        },
+      ]
       doc['podIdentityAssociations'] = associations
     }
   }
@@ -88,7 +109,12 @@ export function buildPodtrustConfig(model: IacModel): Record<string, unknown> {
           serviceAccounts: model.gcp.flatMap((g) =>
             g.serviceAccount === undefined
               ? []
-              : [{ accountId: g.serviceAccount.accountId, bindings: [{ role: 'roles/iam.workloadIdentityUser', members: [g.principal] }] }],
+              : [
+                  {
+                    accountId: g.serviceAccount.accountId,
+                    bindings: [{ role: 'roles/iam.workloadIdentityUser', members: [g.principal] }],
+                  },
+                ],
           ),
         },
       ],
@@ -101,10 +127,13 @@ export function buildPodtrustConfig(model: IacModel): Record<string, unknown> {
 export function notInPodtrustConfig(model: IacModel): string[] {
   const out: string[] = []
   for (const a of model.azure) {
-    if (a.clientId === undefined) out.push(`${a.workload}: Azure identity without clientId (set azure.clientId in the spec)`)
-    for (const ra of a.roleAssignments) out.push(`${a.workload}: Azure role assignment ${ra.role} on ${ra.scope}`)
+    if (a.clientId === undefined)
+      out.push(`${a.workload}: Azure identity without clientId (set azure.clientId in the spec)`)
+    for (const ra of a.roleAssignments)
+      out.push(`${a.workload}: Azure role assignment ${ra.role} on ${ra.scope}`)
   }
-  for (const g of model.gcp) for (const role of g.roles) out.push(`${g.workload}: Google project role ${role}`)
+  for (const g of model.gcp)
+    for (const role of g.roles) out.push(`${g.workload}: Google project role ${role}`)
   return out
 }
 
@@ -112,7 +141,15 @@ export function renderPodtrustConfig(model: IacModel): GeneratedFile {
   const missing = notInPodtrustConfig(model)
   const header = [
     '# podtrust config (docs/config.md) equivalent to the generated IaC: `podtrust apply podtrust.yaml`.',
-    ...(missing.length > 0 ? ['# Not modelled by podtrust (deploy them with the IaC only):', ...missing.map((m) => `#   ${m}`)] : []),
+    ...(missing.length > 0
+      ? [
+          '# Not modelled by podtrust (deploy them with the IaC only):',
+          ...missing.map((m) => `#   ${m}`),
+        ]
+      : []),
   ]
-  return { path: 'podtrust.yaml', content: `${header.join('\n')}\n${stringify(buildPodtrustConfig(model), { lineWidth: 0 })}` }
+  return {
+    path: 'podtrust.yaml',
+    content: `${header.join('\n')}\n${stringify(buildPodtrustConfig(model), { lineWidth: 0 })}`,
+  }
 }

@@ -73,9 +73,11 @@ export const exportCommand: Command = {
             ? stateToTerraform(state, env.accountId, env.region)
             : stateToCloudFormation(state, env.accountId)
         if (values.out === undefined) {
-          for (const f of files) io.stdout.write(files.length > 1 ? `# ---- ${f.path}\n${f.content}` : f.content)
+          for (const f of files)
+            io.stdout.write(files.length > 1 ? `# ---- ${f.path}\n${f.content}` : f.content)
         } else {
-          for (const path of writeGeneratedFiles(resolve(io.cwd, values.out), files)) io.stderr.write(`wrote ${path}\n`)
+          for (const path of writeGeneratedFiles(resolve(io.cwd, values.out), files))
+            io.stderr.write(`wrote ${path}\n`)
         }
         return 0
       }

@@ -39,18 +39,22 @@ export const generateCommand: Command = {
       options: { spec: { type: 'string' }, out: { type: 'string' } },
     })
     const [target, ...extra] = positionals
-    if (target === undefined) throw new UsageError('missing target', `one of ${GENERATE_TARGETS.join(', ')}`)
+    if (target === undefined)
+      throw new UsageError('missing target', `one of ${GENERATE_TARGETS.join(', ')}`)
     if (!(GENERATE_TARGETS as readonly string[]).includes(target)) {
       throw new UsageError(`unknown target '${target}'`, `one of ${GENERATE_TARGETS.join(', ')}`)
     }
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`)
     const file = values.spec
-    if (file === undefined) throw new UsageError('missing --spec FILE', 'see docs/iac.md for the spec format')
+    if (file === undefined)
+      throw new UsageError('missing --spec FILE', 'see docs/iac.md for the spec format')
     let text: string
     try {
       text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(io.cwd, file), 'utf8')
     } catch (err) {
-      throw new UsageError(`cannot read '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+      throw new UsageError(
+        `cannot read '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      )
     }
     let files
     try {
@@ -61,7 +65,8 @@ export const generateCommand: Command = {
     if (values.out === undefined) {
       for (const f of files) io.stdout.write(`# ---- ${f.path}\n${f.content}`)
     } else {
-      for (const path of writeGeneratedFiles(resolve(io.cwd, values.out), files)) io.stdout.write(`wrote ${path}\n`)
+      for (const path of writeGeneratedFiles(resolve(io.cwd, values.out), files))
+        io.stdout.write(`wrote ${path}\n`)
     }
     return 0
   },

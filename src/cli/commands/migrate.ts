@@ -41,7 +41,11 @@ export const migrateCommand: Command = {
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv
-    if (sub !== 'plan') throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`, 'podtrust migrate plan …')
+    if (sub !== 'plan')
+      throw new UsageError(
+        sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`,
+        'podtrust migrate plan …',
+      )
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
@@ -61,20 +65,37 @@ export const migrateCommand: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`)
     const from = values.from
     const to = values.to
-    if (from === undefined || !(FROM as readonly string[]).includes(from)) throw new UsageError(`--from must be one of ${FROM.join(', ')}`)
-    if (to === undefined || !(TO as readonly string[]).includes(to)) throw new UsageError(`--to must be one of ${TO.join(', ')}`)
-    if (from === 'irsa' && to === 'irsa') throw new UsageError('--from irsa --to irsa: nothing to migrate', 'use --to pod-identity')
+    if (from === undefined || !(FROM as readonly string[]).includes(from))
+      throw new UsageError(`--from must be one of ${FROM.join(', ')}`)
+    if (to === undefined || !(TO as readonly string[]).includes(to))
+      throw new UsageError(`--to must be one of ${TO.join(', ')}`)
+    if (from === 'irsa' && to === 'irsa')
+      throw new UsageError('--from irsa --to irsa: nothing to migrate', 'use --to pod-identity')
     const k8s = values.k8s ?? []
-    if (k8s.length === 0) throw new UsageError('missing --k8s PATH', 'Kubernetes manifests or `kubectl get … -o yaml` output')
+    if (k8s.length === 0)
+      throw new UsageError(
+        'missing --k8s PATH',
+        'Kubernetes manifests or `kubectl get … -o yaml` output',
+      )
     const issuer = values.issuer
-    if (issuer !== undefined && !/^https:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/.test(issuer)) throw new UsageError(`--issuer '${issuer}' is not an https:// URL`)
+    if (issuer !== undefined && !/^https:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/.test(issuer))
+      throw new UsageError(`--issuer '${issuer}' is not an https:// URL`)
     const accountId = values['account-id']
-    if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new UsageError(`--account-id '${accountId}' is not 12 digits`)
+    if (accountId !== undefined && !/^\d{12}$/.test(accountId))
+      throw new UsageError(`--account-id '${accountId}' is not 12 digits`)
     const clusterName = values.cluster ?? 'cluster'
     const cluster = loadCluster(k8s.map((p) => resolve(io.cwd, p)))
     const iam = loadGaad(values.gaad === undefined ? undefined : resolve(io.cwd, values.gaad))
-    const plan = planMigration(cluster, iam, { from: from as MigrateFrom, to: to as MigrateTo, clusterName, issuer, accountId })
-    io.stdout.write(values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : renderPlanText(plan))
+    const plan = planMigration(cluster, iam, {
+      from: from as MigrateFrom,
+      to: to as MigrateTo,
+      clusterName,
+      issuer,
+      accountId,
+    })
+    io.stdout.write(
+      values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : renderPlanText(plan),
+    )
     if (values.write !== undefined) {
       const written = writeGeneratedFiles(resolve(io.cwd, values.write), planFiles(plan))
       io.stderr.write(`wrote ${written.length} files under ${resolve(io.cwd, values.write)}\n`)

@@ -77,7 +77,10 @@ function podTemplate(o: Obj): { metadata: Obj; spec: Obj } | undefined {
     template = isObj(job['spec']) ? job['spec']['template'] : undefined
   }
   if (!isObj(template)) return undefined
-  return { metadata: isObj(template['metadata']) ? template['metadata'] : {}, spec: isObj(template['spec']) ? template['spec'] : {} }
+  return {
+    metadata: isObj(template['metadata']) ? template['metadata'] : {},
+    spec: isObj(template['spec']) ? template['spec'] : {},
+  }
 }
 
 const BASE_ROLE_FLAG = /^--base-role-arn=(.+)$/
@@ -113,10 +116,17 @@ export function inventoryFromObjects(objects: readonly unknown[]): ClusterInvent
     const containers = [
       ...(Array.isArray(template.spec['initContainers']) ? template.spec['initContainers'] : []),
       ...(Array.isArray(template.spec['containers']) ? template.spec['containers'] : []),
-    ].flatMap((c) => (isObj(c) ? [{ name: str(c['name']) ?? '', image: str(c['image']) ?? '' }] : []))
-    for (const c of [...(Array.isArray(template.spec['containers']) ? template.spec['containers'] : [])]) {
+    ].flatMap((c) =>
+      isObj(c) ? [{ name: str(c['name']) ?? '', image: str(c['image']) ?? '' }] : [],
+    )
+    for (const c of [
+      ...(Array.isArray(template.spec['containers']) ? template.spec['containers'] : []),
+    ]) {
       if (!isObj(c) || !/kube2iam/.test(str(c['image']) ?? '')) continue
-      kube2iamArgs = [...(Array.isArray(c['command']) ? c['command'] : []), ...(Array.isArray(c['args']) ? c['args'] : [])].map(String)
+      kube2iamArgs = [
+        ...(Array.isArray(c['command']) ? c['command'] : []),
+        ...(Array.isArray(c['args']) ? c['args'] : []),
+      ].map(String)
       for (const arg of kube2iamArgs) {
         const m = BASE_ROLE_FLAG.exec(String(arg))
         if (m?.[1] !== undefined) kube2iamBaseRoleArn = m[1]
@@ -126,7 +136,10 @@ export function inventoryFromObjects(objects: readonly unknown[]): ClusterInvent
       kind,
       name,
       namespace,
-      serviceAccount: str(template.spec['serviceAccountName']) ?? str(template.spec['serviceAccount']) ?? 'default',
+      serviceAccount:
+        str(template.spec['serviceAccountName']) ??
+        str(template.spec['serviceAccount']) ??
+        'default',
       podAnnotations: stringRecord(template.metadata['annotations']),
       containers,
       hostNetwork: template.spec['hostNetwork'] === true,
@@ -153,7 +166,14 @@ export function rolesFromAuthorizationDetails(gaad: unknown): IamInventory {
         trust = undefined
       }
     }
-    return [{ arn, name: str(r['RoleName']) ?? arn.split('/').pop() ?? '', accountId: arn.split(':')[4] ?? '', trustPolicy: trust }]
+    return [
+      {
+        arn,
+        name: str(r['RoleName']) ?? arn.split('/').pop() ?? '',
+        accountId: arn.split(':')[4] ?? '',
+        trustPolicy: trust,
+      },
+    ]
   })
   return { roles }
 }

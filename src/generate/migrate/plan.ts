@@ -17,7 +17,14 @@
  * - Trust policy size: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (2048
  *   characters without whitespace by default, raisable to 8192).
  */
-import { irsaTrustPolicy, podIdentityTrustStatement, serviceAccountSubject, IRSA_AUDIENCE, POD_IDENTITY_SERVICE, type PolicyDocument } from '../model.ts'
+import {
+  irsaTrustPolicy,
+  podIdentityTrustStatement,
+  serviceAccountSubject,
+  IRSA_AUDIENCE,
+  POD_IDENTITY_SERVICE,
+  type PolicyDocument,
+} from '../model.ts'
 import type { ClusterInventory, IamInventory, NamespaceRef, RoleRef } from './inputs.ts'
 
 export type MigrateFrom = 'kube2iam' | 'kiam' | 'irsa'
@@ -147,7 +154,7 @@ export const POD_IDENTITY_MIN_SDK: ReadonlyArray<readonly [string, string]> = [
 /** https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts-minimum-sdk.html */
 export const IRSA_MIN_SDK: ReadonlyArray<readonly [string, string]> = [
   ['Java (Version 2)', '2.10.11'],
-  ['Java', '1.11.704'],
+  ['Java', '1.12.782'],
   ['Go v1', '1.23.13'],
   ['Go v2', 'all versions'],
   ['Python (Boto3)', '1.9.220'],
@@ -184,10 +191,13 @@ function statementsOf(doc: unknown): Statement[] {
   return typeof s === 'object' && s !== null ? [s as Statement] : []
 }
 
-const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)])
+const asList = (v: unknown): string[] =>
+  Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]
 
 /** The subjects an OIDC trust statement admits, per provider host, and whether any is a pattern. */
-export function oidcSubjects(statement: Statement): { host: string; subjects: string[]; wildcard: boolean } | undefined {
+export function oidcSubjects(
+  statement: Statement,
+): { host: string; subjects: string[]; wildcard: boolean } | undefined {
   const principal = statement['Principal']
   if (typeof principal !== 'object' || principal === null) return undefined
   const federated = asList((principal as Record<string, unknown>)['Federated'])
@@ -211,17 +221,31 @@ export function oidcSubjects(statement: Statement): { host: string; subjects: st
 
 /** IAM's StringLike: `*` any run, `?` one character. */
 function likeMatches(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  )
   return re.test(value)
 }
 
 /** kube2iam's glob (Go path.Match): `*` and `?` do not cross `/`. */
 function globMatches(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`)
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  )
   return re.test(value)
 }
 
-function roleArnFor(value: string, base: string | undefined, accountId: string | undefined): string {
+function roleArnFor(
+  value: string,
+  base: string | undefined,
+  accountId: string | undefined,
+): string {
   if (value.startsWith('arn:')) return value
   const prefix = base ?? (accountId === undefined ? undefined : `arn:aws:iam::${accountId}:role/`)
   return `${prefix ?? 'arn:aws:iam::ACCOUNT_ID:role/'}${value.replace(/^\//, '')}`
@@ -241,7 +265,8 @@ function namespaceVerdict(
     if (raw === undefined) return 'unrestricted'
     // kube2iam enforces the annotation only with --namespace-restrictions (when its DaemonSet is known).
     const args = cluster.kube2iamArgs
-    if (args !== undefined && !args.some((a) => /^--namespace-restrictions(=true)?$/.test(a))) return 'not-enforced'
+    if (args !== undefined && !args.some((a) => /^--namespace-restrictions(=true)?$/.test(a)))
+      return 'not-enforced'
     const regexp = args?.some((a) => a === '--namespace-restriction-format=regexp') === true
     let entries: string[] = []
     try {
@@ -270,19 +295,28 @@ function namespaceVerdict(
   }
 }
 
-export function planMigration(cluster: ClusterInventory, iam: IamInventory, options: PlanOptions): MigrationPlan {
+export function planMigration(
+  cluster: ClusterInventory,
+  iam: IamInventory,
+  options: PlanOptions,
+): MigrationPlan {
   if (options.from === 'irsa') return planFromIrsa(cluster, iam, options)
   return planFromKube2iam(cluster, iam, options)
 }
 
 function providerFor(options: PlanOptions, accountId: string): { arn: string; host: string } {
-  const host = (options.issuer ?? 'https://OIDC_ISSUER').replace(/^https:\/\//, '').replace(/\/+$/, '')
+  const host = (options.issuer ?? 'https://OIDC_ISSUER')
+    .replace(/^https:\/\//, '')
+    .replace(/\/+$/, '')
   return { arn: `arn:aws:iam::${accountId}:oidc-provider/${host}`, host }
 }
 
 function sdkFinding(to: MigrateTo, images: readonly string[]): Finding {
   const table = to === 'pod-identity' ? POD_IDENTITY_MIN_SDK : IRSA_MIN_SDK
-  const what = to === 'pod-identity' ? 'the container credentials provider (EKS Pod Identity)' : 'web identity credentials (IRSA)'
+  const what =
+    to === 'pod-identity'
+      ? 'the container credentials provider (EKS Pod Identity)'
+      : 'web identity credentials (IRSA)'
   return {
     id: 'SDK_VERSIONS',
     severity: 'warning',
@@ -290,12 +324,21 @@ function sdkFinding(to: MigrateTo, images: readonly string[]): Finding {
   }
 }
 
-function planFromKube2iam(cluster: ClusterInventory, iam: IamInventory, options: PlanOptions): MigrationPlan {
+function planFromKube2iam(
+  cluster: ClusterInventory,
+  iam: IamInventory,
+  options: PlanOptions,
+): MigrationPlan {
   const findings: Finding[] = []
   const base = cluster.kube2iamBaseRoleArn
   const annotated = cluster.workloads.filter((w) => w.podAnnotations[KUBE2IAM_ROLE] !== undefined)
   if (options.to === 'irsa' && options.issuer === undefined) {
-    findings.push({ id: 'ISSUER_MISSING', severity: 'error', message: 'pass --issuer (the cluster\'s OIDC issuer URL): IRSA trust statements name it; the plan uses the placeholder OIDC_ISSUER' })
+    findings.push({
+      id: 'ISSUER_MISSING',
+      severity: 'error',
+      message:
+        "pass --issuer (the cluster's OIDC issuer URL): IRSA trust statements name it; the plan uses the placeholder OIDC_ISSUER",
+    })
   }
   // A ServiceAccount shared by workloads that use different roles cannot carry one role: each such
   // workload gets its own ServiceAccount, named after it.
@@ -315,27 +358,58 @@ function planFromKube2iam(cluster: ClusterInventory, iam: IamInventory, options:
     const ns = cluster.namespaces.findLast((n) => n.name === w.namespace)
     const verdict = namespaceVerdict(cluster, options.from, ns, value, arn, base, options.accountId)
     if (verdict === 'denied') {
-      findings.push({ id: 'NAMESPACE_DENIED', severity: 'warning', message: `${w.kind} ${w.namespace}/${w.name}: its namespace's ${options.from === 'kube2iam' ? KUBE2IAM_ALLOWED : KIAM_PERMITTED} does not allow ${arn} today, so its pods get no credentials now; migrating as planned would grant them — drop it from the plan unless that is intended` })
+      findings.push({
+        id: 'NAMESPACE_DENIED',
+        severity: 'warning',
+        message: `${w.kind} ${w.namespace}/${w.name}: its namespace's ${options.from === 'kube2iam' ? KUBE2IAM_ALLOWED : KIAM_PERMITTED} does not allow ${arn} today, so its pods get no credentials now; migrating as planned would grant them — drop it from the plan unless that is intended`,
+      })
     } else if (verdict === 'not-enforced') {
-      findings.push({ id: 'NAMESPACE_UNRESTRICTED', severity: 'info', message: `namespace ${w.namespace} has ${KUBE2IAM_ALLOWED}, but kube2iam runs without --namespace-restrictions, so it is not enforced: ${w.kind} ${w.name} gets ${arn} today` })
+      findings.push({
+        id: 'NAMESPACE_UNRESTRICTED',
+        severity: 'info',
+        message: `namespace ${w.namespace} has ${KUBE2IAM_ALLOWED}, but kube2iam runs without --namespace-restrictions, so it is not enforced: ${w.kind} ${w.name} gets ${arn} today`,
+      })
     } else if (verdict === 'unrestricted') {
-      findings.push({ id: 'NAMESPACE_UNRESTRICTED', severity: 'info', message: `namespace ${w.namespace} has no ${options.from === 'kube2iam' ? KUBE2IAM_ALLOWED : KIAM_PERMITTED} annotation: any pod there could name any role the node role may assume; IRSA/Pod Identity scope each role to one ServiceAccount instead` })
+      findings.push({
+        id: 'NAMESPACE_UNRESTRICTED',
+        severity: 'info',
+        message: `namespace ${w.namespace} has no ${options.from === 'kube2iam' ? KUBE2IAM_ALLOWED : KIAM_PERMITTED} annotation: any pod there could name any role the node role may assume; IRSA/Pod Identity scope each role to one ServiceAccount instead`,
+      })
     }
     if (w.podAnnotations[KUBE2IAM_EXTERNAL_ID] !== undefined) {
-      findings.push({ id: 'EXTERNAL_ID', severity: 'warning', message: `${w.kind} ${w.namespace}/${w.name} sets ${KUBE2IAM_EXTERNAL_ID}: neither IRSA nor Pod Identity sends an external id to the role itself; remove the role's sts:ExternalId condition for the new statement, or keep it on a target role chained through Pod Identity (targetRoleArn)` })
+      findings.push({
+        id: 'EXTERNAL_ID',
+        severity: 'warning',
+        message: `${w.kind} ${w.namespace}/${w.name} sets ${KUBE2IAM_EXTERNAL_ID}: neither IRSA nor Pod Identity sends an external id to the role itself; remove the role's sts:ExternalId condition for the new statement, or keep it on a target role chained through Pod Identity (targetRoleArn)`,
+      })
     }
     if (w.hostNetwork) {
-      findings.push({ id: 'HOST_NETWORK', severity: 'warning', message: `${w.kind} ${w.namespace}/${w.name} uses hostNetwork: kube2iam/kiam never intercepted its metadata calls, so it may have been using the node role` })
+      findings.push({
+        id: 'HOST_NETWORK',
+        severity: 'warning',
+        message: `${w.kind} ${w.namespace}/${w.name} uses hostNetwork: kube2iam/kiam never intercepted its metadata calls, so it may have been using the node role`,
+      })
     }
-    const shared = (rolesBySa.get(`${w.namespace}/${w.serviceAccount}`)?.size ?? 0) > 1 || w.serviceAccount === 'default'
+    const shared =
+      (rolesBySa.get(`${w.namespace}/${w.serviceAccount}`)?.size ?? 0) > 1 ||
+      w.serviceAccount === 'default'
     let target = w.serviceAccount
     if (shared) {
       if (w.serviceAccount !== 'default') {
-        findings.push({ id: 'SHARED_SERVICE_ACCOUNT', severity: 'info', message: `ServiceAccount ${w.namespace}/${w.serviceAccount} is used by workloads with different roles: ${w.kind} ${w.name} gets its own ServiceAccount` })
+        findings.push({
+          id: 'SHARED_SERVICE_ACCOUNT',
+          severity: 'info',
+          message: `ServiceAccount ${w.namespace}/${w.serviceAccount} is used by workloads with different roles: ${w.kind} ${w.name} gets its own ServiceAccount`,
+        })
       }
       target = w.name
       let n = 2
-      while (takenNames.has(`${w.namespace}/${target}`) && !moves.some((m) => m.namespace === w.namespace && m.toServiceAccount === target && m.roleArn === arn)) {
+      while (
+        takenNames.has(`${w.namespace}/${target}`) &&
+        !moves.some(
+          (m) => m.namespace === w.namespace && m.toServiceAccount === target && m.roleArn === arn,
+        )
+      ) {
         target = `${w.name}-${n++}`
       }
     }
@@ -369,30 +443,68 @@ function planFromKube2iam(cluster: ClusterInventory, iam: IamInventory, options:
   for (const [arn, ms] of byRole) {
     const role = iam.roles.find((r) => r.arn === arn)
     const accountId = arn.split(':')[4] ?? ''
-    const subjects = [...new Set(ms.map((m) => serviceAccountSubject(m.namespace, m.toServiceAccount)))].sort()
-    const add = options.to === 'irsa' ? irsaTrustPolicy(providerFor(options, accountId), subjects).Statement : [podIdentityTrustStatement()]
+    const subjects = [
+      ...new Set(ms.map((m) => serviceAccountSubject(m.namespace, m.toServiceAccount))),
+    ].sort()
+    const add =
+      options.to === 'irsa'
+        ? irsaTrustPolicy(providerFor(options, accountId), subjects).Statement
+        : [podIdentityTrustStatement()]
     const current = role === undefined ? [] : statementsOf(role.trustPolicy)
     // The kube2iam/kiam statements: the node (or kiam server) role trusted with sts:AssumeRole.
     const legacy = current.filter((s) => {
       const p = s['Principal']
-      return typeof p === 'object' && p !== null && 'AWS' in p && asList(s['Action']).some((a) => /^sts:AssumeRole$|^sts:\*$|^\*$/i.test(a))
+      return (
+        typeof p === 'object' &&
+        p !== null &&
+        'AWS' in p &&
+        asList(s['Action']).some((a) => /^sts:AssumeRole$|^sts:\*$|^\*$/i.test(a))
+      )
     })
     if (role === undefined) {
-      findings.push({ id: 'ROLE_NOT_IN_GAAD', severity: 'warning', message: `role ${arn} is not in the IAM input (--gaad): its current trust policy is unknown, the plan shows only the statement to add` })
+      findings.push({
+        id: 'ROLE_NOT_IN_GAAD',
+        severity: 'warning',
+        message: `role ${arn} is not in the IAM input (--gaad): its current trust policy is unknown, the plan shows only the statement to add`,
+      })
     } else if (legacy.length > 0) {
-      findings.push({ id: 'NODE_ROLE_TRUST', severity: 'info', message: `role ${arn} trusts ${legacy.map((s) => JSON.stringify(s['Principal'])).join(', ')} (the kube2iam/kiam pattern): any process with those credentials can assume it; remove after the rollout` })
+      findings.push({
+        id: 'NODE_ROLE_TRUST',
+        severity: 'info',
+        message: `role ${arn} trusts ${legacy.map((s) => JSON.stringify(s['Principal'])).join(', ')} (the kube2iam/kiam pattern): any process with those credentials can assume it; remove after the rollout`,
+      })
     }
     if (subjects.length > 1) {
-      findings.push({ id: 'MANY_SERVICE_ACCOUNTS', severity: 'info', message: `role ${arn} is used by ${subjects.length} ServiceAccounts (${subjects.join(', ')}): ${options.to === 'irsa' ? 'one statement lists them all; consider a role per workload' : 'one association each'}` })
+      findings.push({
+        id: 'MANY_SERVICE_ACCOUNTS',
+        severity: 'info',
+        message: `role ${arn} is used by ${subjects.length} ServiceAccounts (${subjects.join(', ')}): ${options.to === 'irsa' ? 'one statement lists them all; consider a role per workload' : 'one association each'}`,
+      })
     }
     const during = { Version: '2012-10-17' as const, Statement: [...current, ...add] }
-    const after = { Version: '2012-10-17' as const, Statement: [...current.filter((s) => !legacy.includes(s)), ...add] }
+    const after = {
+      Version: '2012-10-17' as const,
+      Statement: [...current.filter((s) => !legacy.includes(s)), ...add],
+    }
     const size = policySize(during)
-    roles.push({ roleArn: arn, roleName: arn.split('/').pop() ?? arn, accountId, known: role !== undefined, subjects, addStatements: add, removeAfterRollout: legacy, trustDuringRollout: during, trustAfterRollout: after, trustSize: size })
+    roles.push({
+      roleArn: arn,
+      roleName: arn.split('/').pop() ?? arn,
+      accountId,
+      known: role !== undefined,
+      subjects,
+      addStatements: add,
+      removeAfterRollout: legacy,
+      trustDuringRollout: during,
+      trustAfterRollout: after,
+      trustSize: size,
+    })
     sizeFinding(findings, arn, size)
     if (options.to === 'pod-identity') {
       for (const m of ms) {
-        associations.push(associationFor(options, findings, m.namespace, m.toServiceAccount, arn, accountId))
+        associations.push(
+          associationFor(options, findings, m.namespace, m.toServiceAccount, arn, accountId),
+        )
       }
     }
   }
@@ -422,7 +534,9 @@ function planFromKube2iam(cluster: ClusterInventory, iam: IamInventory, options:
   const rollback = [
     `Until step 7 the roles still trust the ${legacyName} path: revert a workload with patches/*.rollback.yaml (its old ServiceAccount and the ${KUBE2IAM_ROLE} annotation); its new pods use ${legacyName} again.`,
     `After step 7: first restore the ${legacyName} trust statements (trust-policies/*.during.json) and reinstall ${legacyName}, then revert the workloads.`,
-    options.to === 'pod-identity' ? 'Delete the associations only after the workloads are reverted.' : 'Remove the IRSA annotations only after the workloads are reverted.',
+    options.to === 'pod-identity'
+      ? 'Delete the associations only after the workloads are reverted.'
+      : 'Remove the IRSA annotations only after the workloads are reverted.',
   ]
   return {
     from: options.from,
@@ -439,17 +553,40 @@ function planFromKube2iam(cluster: ClusterInventory, iam: IamInventory, options:
   }
 }
 
-function associationFor(options: PlanOptions, findings: Finding[], namespace: string, serviceAccount: string, arn: string, accountId: string): AssociationChange {
+function associationFor(
+  options: PlanOptions,
+  findings: Finding[],
+  namespace: string,
+  serviceAccount: string,
+  arn: string,
+  accountId: string,
+): AssociationChange {
   if (options.accountId !== undefined && accountId !== options.accountId) {
-    const hop = `arn:aws:iam::${options.accountId}:role/pod-identity-${arn.split('/').pop() ?? 'target'}`.slice(0, 2048)
+    const hop =
+      `arn:aws:iam::${options.accountId}:role/pod-identity-${arn.split('/').pop() ?? 'target'}`.slice(
+        0,
+        2048,
+      )
     findings.push({
       id: 'CROSS_ACCOUNT',
       severity: 'warning',
       message: `${namespace}/${serviceAccount} uses ${arn} in account ${accountId}, but Pod Identity assumes roles of the cluster's account ${options.accountId} only: create ${hop} (trusting pods.eks.amazonaws.com) as the association's role and give ${arn} as targetRoleArn; the target role must trust ${hop} with sts:AssumeRole and sts:TagSession (and may require the association's sts:ExternalId)`,
     })
-    return { cluster: options.clusterName, namespace, serviceAccount, roleArn: hop, targetRoleArn: arn }
+    return {
+      cluster: options.clusterName,
+      namespace,
+      serviceAccount,
+      roleArn: hop,
+      targetRoleArn: arn,
+    }
   }
-  return { cluster: options.clusterName, namespace, serviceAccount, roleArn: arn, targetRoleArn: undefined }
+  return {
+    cluster: options.clusterName,
+    namespace,
+    serviceAccount,
+    roleArn: arn,
+    targetRoleArn: undefined,
+  }
 }
 
 function sessionTagFinding(findings: Finding[]): void {
@@ -462,9 +599,17 @@ function sessionTagFinding(findings: Finding[]): void {
 
 function sizeFinding(findings: Finding[], arn: string, size: number): void {
   if (size > TRUST_POLICY_LIMIT) {
-    findings.push({ id: 'TRUST_POLICY_SIZE', severity: 'error', message: `role ${arn}: the trust policy during the rollout has ${size} characters, over IAM's default quota of ${TRUST_POLICY_LIMIT}: raise the quota (Service Quotas, up to 8192), split the role per workload, or use a StringLike pattern for the subjects` })
+    findings.push({
+      id: 'TRUST_POLICY_SIZE',
+      severity: 'error',
+      message: `role ${arn}: the trust policy during the rollout has ${size} characters, over IAM's default quota of ${TRUST_POLICY_LIMIT}: raise the quota (Service Quotas, up to 8192), split the role per workload, or use a StringLike pattern for the subjects`,
+    })
   } else if (size >= TRUST_POLICY_WARN) {
-    findings.push({ id: 'TRUST_POLICY_SIZE', severity: 'warning', message: `role ${arn}: the trust policy during the rollout has ${size} of ${TRUST_POLICY_LIMIT} characters: near IAM's default quota` })
+    findings.push({
+      id: 'TRUST_POLICY_SIZE',
+      severity: 'warning',
+      message: `role ${arn}: the trust policy during the rollout has ${size} of ${TRUST_POLICY_LIMIT} characters: near IAM's default quota`,
+    })
   }
 }
 
@@ -474,17 +619,26 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
   return out
 }
 
-function planFromIrsa(cluster: ClusterInventory, iam: IamInventory, options: PlanOptions): MigrationPlan {
+function planFromIrsa(
+  cluster: ClusterInventory,
+  iam: IamInventory,
+  options: PlanOptions,
+): MigrationPlan {
   const findings: Finding[] = []
   if (options.to === 'irsa') {
-    findings.push({ id: 'ISSUER_MISSING', severity: 'info', message: 'from irsa to irsa: nothing to migrate' })
+    findings.push({
+      id: 'ISSUER_MISSING',
+      severity: 'info',
+      message: 'from irsa to irsa: nothing to migrate',
+    })
   }
   const clusterHost = options.issuer?.replace(/^https:\/\//, '').replace(/\/+$/, '')
   // Who uses which role: ServiceAccount annotations, and the subjects of the roles' OIDC trust statements.
   const uses = new Map<string, { namespace: string; serviceAccount: string }[]>()
   const addUse = (arn: string, namespace: string, serviceAccount: string): void => {
     const list = uses.get(arn) ?? []
-    if (!list.some((u) => u.namespace === namespace && u.serviceAccount === serviceAccount)) list.push({ namespace, serviceAccount })
+    if (!list.some((u) => u.namespace === namespace && u.serviceAccount === serviceAccount))
+      list.push({ namespace, serviceAccount })
     uses.set(arn, list)
   }
   for (const sa of cluster.serviceAccounts) {
@@ -493,7 +647,11 @@ function planFromIrsa(cluster: ClusterInventory, iam: IamInventory, options: Pla
     addUse(arn, sa.namespace, sa.name)
     const audience = sa.annotations[IRSA_AUDIENCE_ANNOTATION]
     if (audience !== undefined && audience !== IRSA_AUDIENCE) {
-      findings.push({ id: 'CUSTOM_AUDIENCE', severity: 'info', message: `ServiceAccount ${sa.namespace}/${sa.name} uses the audience ${audience}; Pod Identity tokens always have the audience ${POD_IDENTITY_SERVICE}` })
+      findings.push({
+        id: 'CUSTOM_AUDIENCE',
+        severity: 'info',
+        message: `ServiceAccount ${sa.namespace}/${sa.name} uses the audience ${audience}; Pod Identity tokens always have the audience ${POD_IDENTITY_SERVICE}`,
+      })
     }
   }
   for (const role of iam.roles) {
@@ -509,7 +667,9 @@ function planFromIrsa(cluster: ClusterInventory, iam: IamInventory, options: Pla
           addUse(role.arn, m[1]!, m[2]!)
           continue
         }
-        const matched = cluster.serviceAccounts.filter((sa) => likeMatches(subject, serviceAccountSubject(sa.namespace, sa.name)))
+        const matched = cluster.serviceAccounts.filter((sa) =>
+          likeMatches(subject, serviceAccountSubject(sa.namespace, sa.name)),
+        )
         findings.push({
           id: 'WILDCARD_SUBJECT',
           severity: 'warning',
@@ -519,7 +679,11 @@ function planFromIrsa(cluster: ClusterInventory, iam: IamInventory, options: Pla
       }
     }
     if (hosts.size > 1) {
-      findings.push({ id: 'CROSS_CLUSTER', severity: 'warning', message: `role ${role.arn} is trusted by ${hosts.size} OIDC providers (${[...hosts].join(', ')}): it serves several clusters; each cluster needs its own associations, and the OIDC statements of the other clusters must stay until they migrate too` })
+      findings.push({
+        id: 'CROSS_CLUSTER',
+        severity: 'warning',
+        message: `role ${role.arn} is trusted by ${hosts.size} OIDC providers (${[...hosts].join(', ')}): it serves several clusters; each cluster needs its own associations, and the OIDC statements of the other clusters must stay until they migrate too`,
+      })
     }
   }
   const roles: RoleChange[] = []
@@ -528,44 +692,102 @@ function planFromIrsa(cluster: ClusterInventory, iam: IamInventory, options: Pla
     const role = iam.roles.find((r) => r.arn === arn)
     const accountId = arn.split(':')[4] ?? ''
     const current = role === undefined ? [] : statementsOf(role.trustPolicy)
-    const hasPodIdentity = current.some((s) => JSON.stringify(s['Principal'] ?? '').includes(POD_IDENTITY_SERVICE) && asList(s['Action']).some((a) => /TagSession/.test(a)))
+    const hasPodIdentity = current.some(
+      (s) =>
+        JSON.stringify(s['Principal'] ?? '').includes(POD_IDENTITY_SERVICE) &&
+        asList(s['Action']).some((a) => /TagSession/.test(a)),
+    )
     const add = hasPodIdentity ? [] : [podIdentityTrustStatement()]
     const oidc = current.filter((s) => {
       const o = oidcSubjects(s)
       return o !== undefined && (clusterHost === undefined || o.host === clusterHost)
     })
     if (role === undefined) {
-      findings.push({ id: 'ROLE_NOT_IN_GAAD', severity: 'warning', message: `role ${arn} is not in the IAM input (--gaad): its current trust policy is unknown, the plan shows only the statement to add` })
+      findings.push({
+        id: 'ROLE_NOT_IN_GAAD',
+        severity: 'warning',
+        message: `role ${arn} is not in the IAM input (--gaad): its current trust policy is unknown, the plan shows only the statement to add`,
+      })
     }
     const subjects = users.map((u) => serviceAccountSubject(u.namespace, u.serviceAccount)).sort()
     if (subjects.length > 1) {
-      findings.push({ id: 'MANY_SERVICE_ACCOUNTS', severity: 'info', message: `role ${arn} is used by ${subjects.length} ServiceAccounts (${subjects.join(', ')}): one association each` })
+      findings.push({
+        id: 'MANY_SERVICE_ACCOUNTS',
+        severity: 'info',
+        message: `role ${arn} is used by ${subjects.length} ServiceAccounts (${subjects.join(', ')}): one association each`,
+      })
     }
     const during = { Version: '2012-10-17' as const, Statement: [...current, ...add] }
-    const after = { Version: '2012-10-17' as const, Statement: [...current.filter((s) => !oidc.includes(s)), ...add] }
+    const after = {
+      Version: '2012-10-17' as const,
+      Statement: [...current.filter((s) => !oidc.includes(s)), ...add],
+    }
     const size = policySize(during)
     sizeFinding(findings, arn, size)
-    roles.push({ roleArn: arn, roleName: arn.split('/').pop() ?? arn, accountId, known: role !== undefined, subjects, addStatements: add, removeAfterRollout: oidc, trustDuringRollout: during, trustAfterRollout: after, trustSize: size })
-    for (const u of users) associations.push(associationFor(options, findings, u.namespace, u.serviceAccount, arn, accountId))
+    roles.push({
+      roleArn: arn,
+      roleName: arn.split('/').pop() ?? arn,
+      accountId,
+      known: role !== undefined,
+      subjects,
+      addStatements: add,
+      removeAfterRollout: oidc,
+      trustDuringRollout: during,
+      trustAfterRollout: after,
+      trustSize: size,
+    })
+    for (const u of users)
+      associations.push(
+        associationFor(options, findings, u.namespace, u.serviceAccount, arn, accountId),
+      )
   }
   sessionTagFinding(findings)
   const images = [
     ...new Set(
       cluster.workloads
-        .filter((w) => associations.some((a) => a.namespace === w.namespace && a.serviceAccount === w.serviceAccount))
+        .filter((w) =>
+          associations.some(
+            (a) => a.namespace === w.namespace && a.serviceAccount === w.serviceAccount,
+          ),
+        )
         .flatMap((w) => w.containers.map((c) => c.image))
         .filter((i) => i !== ''),
     ),
   ]
   findings.push(sdkFinding('pod-identity', images))
   const serviceAccounts: ServiceAccountChange[] = cluster.serviceAccounts
-    .filter((sa) => sa.annotations[IRSA_ROLE] !== undefined && associations.some((a) => a.namespace === sa.namespace && a.serviceAccount === sa.name))
-    .map((sa) => ({ namespace: sa.namespace, name: sa.name, create: false, setAnnotations: {}, removeAnnotations: [IRSA_ROLE] }))
+    .filter(
+      (sa) =>
+        sa.annotations[IRSA_ROLE] !== undefined &&
+        associations.some((a) => a.namespace === sa.namespace && a.serviceAccount === sa.name),
+    )
+    .map((sa) => ({
+      namespace: sa.namespace,
+      name: sa.name,
+      create: false,
+      setAnnotations: {},
+      removeAnnotations: [IRSA_ROLE],
+    }))
   const workloads: WorkloadMove[] = cluster.workloads
-    .filter((w) => associations.some((a) => a.namespace === w.namespace && a.serviceAccount === w.serviceAccount))
+    .filter((w) =>
+      associations.some(
+        (a) => a.namespace === w.namespace && a.serviceAccount === w.serviceAccount,
+      ),
+    )
     .map((w) => {
-      const a = associations.find((x) => x.namespace === w.namespace && x.serviceAccount === w.serviceAccount)!
-      return { kind: w.kind, name: w.name, namespace: w.namespace, roleArn: a.targetRoleArn ?? a.roleArn, fromServiceAccount: w.serviceAccount, toServiceAccount: w.serviceAccount, createServiceAccount: false, images: [...new Set(w.containers.map((c) => c.image))] }
+      const a = associations.find(
+        (x) => x.namespace === w.namespace && x.serviceAccount === w.serviceAccount,
+      )!
+      return {
+        kind: w.kind,
+        name: w.name,
+        namespace: w.namespace,
+        roleArn: a.targetRoleArn ?? a.roleArn,
+        fromServiceAccount: w.serviceAccount,
+        toServiceAccount: w.serviceAccount,
+        createServiceAccount: false,
+        images: [...new Set(w.containers.map((c) => c.image))],
+      }
     })
   return {
     from: 'irsa',
@@ -580,7 +802,7 @@ function planFromIrsa(cluster: ClusterInventory, iam: IamInventory, options: Pla
       'Install the EKS Pod Identity Agent add-on on every node.',
       'Check the SDK versions of the affected images (the SDK_VERSIONS finding).',
       `Add the ${POD_IDENTITY_SERVICE} statement (sts:AssumeRole, sts:TagSession) to each role's trust policy (trust-policies/*.during.json); keep the OIDC statement.`,
-      'Create the Pod Identity associations (pod-identity.tf, or associations.json for the CLI). Pods keep using IRSA: web identity credentials come before the container credentials provider in the SDKs\' chains.',
+      "Create the Pod Identity associations (pod-identity.tf, or associations.json for the CLI). Pods keep using IRSA: web identity credentials come before the container credentials provider in the SDKs' chains.",
       `Remove the ${IRSA_ROLE} annotation from each ServiceAccount (serviceaccounts.patch.yaml) and restart its workloads (\`kubectl rollout restart\`); new pods get only the Pod Identity variables, old pods keep IRSA until replaced: no pod is without credentials.`,
       'Verify in each new pod (`aws sts get-caller-identity`; CloudTrail shows AssumeRoleForPodIdentity).',
       'Remove the OIDC statements for this cluster from the trust policies (trust-policies/*.after.json), then the IAM OIDC provider once no role names it.',

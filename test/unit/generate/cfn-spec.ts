@@ -9,8 +9,14 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of external formats, read field by field
 type Obj = Record<string, any>
-type PropType = { type: string; element?: PropType; types?: PropType[]; reference?: { $ref: string } }
+type PropType = {
+  type: string
+  element?: PropType
+  types?: PropType[]
+  reference?: { $ref: string }
+}
 type Prop = { type: PropType; required?: boolean }
 
 let db: { resources: Map<string, Obj>; types: Map<string, Obj> } | undefined
@@ -21,7 +27,8 @@ function load(): NonNullable<typeof db> {
   const dir = dirname(require.resolve('@aws-cdk/aws-service-spec/package.json'))
   const raw = JSON.parse(gunzipSync(readFileSync(join(dir, 'db.json.gz'))).toString('utf8')) as Obj
   const resources = new Map<string, Obj>()
-  for (const r of raw['schema']['resource']['entities'] as Obj[]) resources.set(r['cloudFormationType'], r)
+  for (const r of raw['schema']['resource']['entities'] as Obj[])
+    resources.set(r['cloudFormationType'], r)
   const types = new Map<string, Obj>()
   for (const t of raw['schema']['typeDefinition']['entities'] as Obj[]) types.set(t['$id'], t)
   db = { resources, types }
@@ -29,7 +36,11 @@ function load(): NonNullable<typeof db> {
 }
 
 const isIntrinsic = (v: unknown): boolean =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && /^(Ref|Fn::[A-Za-z]+|Condition)$/.test(Object.keys(v)[0]!)
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.keys(v).length === 1 &&
+  /^(Ref|Fn::[A-Za-z]+|Condition)$/.test(Object.keys(v)[0]!)
 
 function checkValue(value: unknown, type: PropType, path: string, out: string[]): void {
   if (isIntrinsic(value)) return
@@ -48,7 +59,15 @@ function checkValue(value: unknown, type: PropType, path: string, out: string[])
       if (typeof value !== 'object' || value === null) out.push(`${path}: expected a JSON object`)
       return
     case 'tag': {
-      checkObject(value, { Key: { type: { type: 'string' }, required: true }, Value: { type: { type: 'string' }, required: true } }, path, out)
+      checkObject(
+        value,
+        {
+          Key: { type: { type: 'string' }, required: true },
+          Value: { type: { type: 'string' }, required: true },
+        },
+        path,
+        out,
+      )
       return
     }
     case 'array':
@@ -57,7 +76,9 @@ function checkValue(value: unknown, type: PropType, path: string, out: string[])
       return
     case 'map':
       if (typeof value !== 'object' || value === null) out.push(`${path}: expected a map`)
-      else for (const [k, v] of Object.entries(value)) checkValue(v, type.element!, `${path}.${k}`, out)
+      else
+        for (const [k, v] of Object.entries(value))
+          checkValue(v, type.element!, `${path}.${k}`, out)
       return
     case 'union': {
       const attempts = type.types!.map((t) => {
@@ -79,7 +100,12 @@ function checkValue(value: unknown, type: PropType, path: string, out: string[])
   }
 }
 
-function checkObject(value: unknown, props: Record<string, Prop>, path: string, out: string[]): void {
+function checkObject(
+  value: unknown,
+  props: Record<string, Prop>,
+  path: string,
+  out: string[],
+): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     out.push(`${path}: expected an object`)
     return
@@ -89,7 +115,8 @@ function checkObject(value: unknown, props: Record<string, Prop>, path: string, 
     if (prop === undefined) out.push(`${path}.${k}: unknown property`)
     else checkValue(v, prop.type, `${path}.${k}`, out)
   }
-  for (const [k, p] of Object.entries(props)) if (p.required === true && !(k in value)) out.push(`${path}.${k}: required`)
+  for (const [k, p] of Object.entries(props))
+    if (p.required === true && !(k in value)) out.push(`${path}.${k}: required`)
 }
 
 /** Problems of a template against the specification; empty when valid. */
@@ -103,18 +130,33 @@ export function templateProblems(template: Obj): string[] {
       out.push(`${id}: unknown resource type ${r['Type']}`)
       continue
     }
-    checkObject(r['Properties'] ?? {}, spec['properties'] as Record<string, Prop>, `${id}.Properties`, out)
-    for (const dep of r['DependsOn'] ?? []) if (!(dep in resources)) out.push(`${id}.DependsOn: no resource ${dep}`)
+    checkObject(
+      r['Properties'] ?? {},
+      spec['properties'] as Record<string, Prop>,
+      `${id}.Properties`,
+      out,
+    )
+    for (const dep of r['DependsOn'] ?? [])
+      if (!(dep in resources)) out.push(`${id}.DependsOn: no resource ${dep}`)
     const walk = (v: unknown): void => {
       if (Array.isArray(v)) v.forEach(walk)
       else if (typeof v === 'object' && v !== null) {
         const o = v as Obj
-        if (typeof o['Ref'] === 'string' && !(o['Ref'] in resources) && !o['Ref'].startsWith('AWS::')) out.push(`${id}: Ref to unknown ${o['Ref']}`)
+        if (
+          typeof o['Ref'] === 'string' &&
+          !(o['Ref'] in resources) &&
+          !o['Ref'].startsWith('AWS::')
+        )
+          out.push(`${id}: Ref to unknown ${o['Ref']}`)
         const ga = o['Fn::GetAtt']
         if (Array.isArray(ga)) {
           const target = resources[ga[0]]
-          const attrs = target === undefined ? undefined : (load().resources.get(target['Type'])?.['attributes'] as Obj | undefined)
-          if (attrs === undefined || !(ga[1] in attrs)) out.push(`${id}: Fn::GetAtt ${ga.join('.')} does not exist`)
+          const attrs =
+            target === undefined
+              ? undefined
+              : (load().resources.get(target['Type'])?.['attributes'] as Obj | undefined)
+          if (attrs === undefined || !(ga[1] in attrs))
+            out.push(`${id}: Fn::GetAtt ${ga.join('.')} does not exist`)
         }
         Object.values(o).forEach(walk)
       }

@@ -13,7 +13,13 @@ import { applyCommand } from '../../../src/cli/commands/apply.ts'
 import { exportCommand } from '../../../src/cli/commands/export.ts'
 import { generate, parseSpec } from '../../../src/generate/index.ts'
 import { templateProblems } from './cfn-spec.ts'
-import { parseTerraform, stateFromCloudFormation, stateFromPodtrustExport, stateFromTerraform, terraformLiteral } from './iam-state.ts'
+import {
+  parseTerraform,
+  stateFromCloudFormation,
+  stateFromPodtrustExport,
+  stateFromTerraform,
+  terraformLiteral,
+} from './iam-state.ts'
 import { FULL_SPEC } from './spec-example.ts'
 
 const dirs: string[] = []
@@ -41,7 +47,10 @@ roles:
     tags: { team: platform }
 `
 
-async function run(cmd: typeof exportCommand, argv: string[]): Promise<{ code: number; stdout: string }> {
+async function run(
+  cmd: typeof exportCommand,
+  argv: string[],
+): Promise<{ code: number; stdout: string }> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
@@ -58,7 +67,9 @@ void describe('podtrust export --format', () => {
   dirs.push(dir)
   const store = ['--data-dir', join(dir, 'data')]
   const prepared = (async () => {
-    const spec = generate('terraform', parseSpec(FULL_SPEC)).find((f) => f.path === 'podtrust.yaml')!.content
+    const spec = generate('terraform', parseSpec(FULL_SPEC)).find(
+      (f) => f.path === 'podtrust.yaml',
+    )!.content
     writeFileSync(join(dir, 'spec.yaml'), spec)
     writeFileSync(join(dir, 'extra.yaml'), EXTRA)
     await run(applyCommand, [join(dir, 'spec.yaml'), ...store])
@@ -80,12 +91,25 @@ void describe('podtrust export --format', () => {
     assert.equal(deployer.permissions_boundary, 'arn:aws:iam::aws:policy/ReadOnlyAccess')
     assert.deepEqual(deployer.tags, { team: 'platform' })
     const inline = tf['resource']['aws_iam_role_policy']['deployer_111122223333_list-buckets'][0]
-    assert.equal(JSON.parse(terraformLiteral(inline.policy)).Statement[0].Action, 's3:ListAllMyBuckets')
-    assert.deepEqual(JSON.parse(terraformLiteral(tf['resource']['aws_iam_policy']['SendToQueue_111122223333'][0].policy)), {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*' }],
-    })
-    assert.equal(tf['resource']['azurerm_federated_identity_credential']['reports_eks-workshop-analytics-reports'][0].subject, 'system:serviceaccount:analytics:reports')
+    assert.equal(
+      JSON.parse(terraformLiteral(inline.policy)).Statement[0].Action,
+      's3:ListAllMyBuckets',
+    )
+    assert.deepEqual(
+      JSON.parse(
+        terraformLiteral(tf['resource']['aws_iam_policy']['SendToQueue_111122223333'][0].policy),
+      ),
+      {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*' }],
+      },
+    )
+    assert.equal(
+      tf['resource']['azurerm_federated_identity_credential'][
+        'reports_eks-workshop-analytics-reports'
+      ][0].subject,
+      'system:serviceaccount:analytics:reports',
+    )
     assert.ok(tf['resource']['google_iam_workload_identity_pool_provider'])
   })
 
@@ -103,6 +127,14 @@ void describe('podtrust export --format', () => {
   })
 
   void it('rejects an unknown format', async () => {
-    await assert.rejects(exportCommand.run(['--format', 'pulumi'], { stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: process.cwd() }), /unknown format 'pulumi'/)
+    await assert.rejects(
+      exportCommand.run(['--format', 'pulumi'], {
+        stdout: new PassThrough(),
+        stderr: new PassThrough(),
+        env: {},
+        cwd: process.cwd(),
+      }),
+      /unknown format 'pulumi'/,
+    )
   })
 })

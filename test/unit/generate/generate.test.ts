@@ -21,10 +21,20 @@ import { authorize, compilePolicy } from '../../../src/policy/index.ts'
 import { applyConfig, exportConfig } from '../../../src/server/config.ts'
 import { openTestDb } from '../store/engines.ts'
 import { templateProblems } from './cfn-spec.ts'
-import { parseTerraform, stateFromCloudFormation, stateFromPodtrustExport, stateFromTerraform, terraformLiteral } from './iam-state.ts'
+import {
+  parseTerraform,
+  stateFromCloudFormation,
+  stateFromPodtrustExport,
+  stateFromTerraform,
+  terraformLiteral,
+} from './iam-state.ts'
 import { FULL_SPEC } from './spec-example.ts'
 
-const env = { accountId: '000000000000', region: 'us-east-1', now: new Date('2026-01-01T00:00:00Z') }
+const env = {
+  accountId: '000000000000',
+  region: 'us-east-1',
+  now: new Date('2026-01-01T00:00:00Z'),
+}
 const ISSUER_HOST = 'oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE'
 
 function specError(text: string): ConfigError {
@@ -45,22 +55,54 @@ ${workload}
 
 void describe('generate: the workload spec', () => {
   void it('names the path of an unknown key, a missing key, a bad value', () => {
-    assert.equal(specError(MINIMAL('  - { name: a, namespace: n, aws: { methd: irsa } }')).message, 'workloads[0].aws.methd: unknown key `methd`')
-    assert.equal(specError(MINIMAL('  - { name: a, aws: { managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }')).message, 'workloads[0].namespace: is required')
     assert.equal(
-      specError(MINIMAL('  - { name: a, namespace: n, aws: { method: kiam, managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }')).message,
+      specError(MINIMAL('  - { name: a, namespace: n, aws: { methd: irsa } }')).message,
+      'workloads[0].aws.methd: unknown key `methd`',
+    )
+    assert.equal(
+      specError(
+        MINIMAL(
+          '  - { name: a, aws: { managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }',
+        ),
+      ).message,
+      'workloads[0].namespace: is required',
+    )
+    assert.equal(
+      specError(
+        MINIMAL(
+          '  - { name: a, namespace: n, aws: { method: kiam, managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }',
+        ),
+      ).message,
       'workloads[0].aws.method: must be one of `irsa`, `pod-identity`',
     )
-    assert.equal(specError(MINIMAL('  - { name: a, namespace: n, aws: {} }')).message, 'workloads[0].aws: grants nothing')
-    assert.match(specError(MINIMAL('  - { name: a, namespace: n, azure: {} }')).message, /^workloads\[0\]\.azure: needs the top-level `azure` section/)
-    assert.equal(specError('cluster: { name: c, issuer: http://x }\nworkloads: []\n').message.split(':')[0], 'cluster.issuer')
-    assert.equal(specError(`${MINIMAL('  - { name: a, namespace: n, aws: { managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }')}extra: 1\n`).message, 'extra: unknown key `extra`')
+    assert.equal(
+      specError(MINIMAL('  - { name: a, namespace: n, aws: {} }')).message,
+      'workloads[0].aws: grants nothing',
+    )
+    assert.match(
+      specError(MINIMAL('  - { name: a, namespace: n, azure: {} }')).message,
+      /^workloads\[0\]\.azure: needs the top-level `azure` section/,
+    )
+    assert.equal(
+      specError('cluster: { name: c, issuer: http://x }\nworkloads: []\n').message.split(':')[0],
+      'cluster.issuer',
+    )
+    assert.equal(
+      specError(
+        `${MINIMAL('  - { name: a, namespace: n, aws: { managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }')}extra: 1\n`,
+      ).message,
+      'extra: unknown key `extra`',
+    )
     assert.equal(specError('a: 1\na: 2\n').code, 'CONFIG_YAML_INVALID')
   })
 
   void it('rejects two workloads sharing a role name (one trust policy each)', () => {
-    const w = '  - { name: a, namespace: n, aws: { roleName: r, managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }\n  - { name: b, namespace: n, aws: { roleName: R, managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }'
-    assert.match(specError(MINIMAL(w)).message, /^workloads\[1\]\.aws\.roleName: role `R` is already used by workloads\[0\]/)
+    const w =
+      '  - { name: a, namespace: n, aws: { roleName: r, managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }\n  - { name: b, namespace: n, aws: { roleName: R, managedPolicies: [arn:aws:iam::aws:policy/ReadOnlyAccess] } }'
+    assert.match(
+      specError(MINIMAL(w)).message,
+      /^workloads\[1\]\.aws\.roleName: role `R` is already used by workloads\[0\]/,
+    )
   })
 
   void it('builds the documented trust policies (IRSA: sub and aud; Pod Identity: AssumeRole + TagSession)', () => {
@@ -71,31 +113,53 @@ void describe('generate: the workload spec', () => {
         Effect: 'Allow',
         Principal: { Federated: `arn:aws:iam::111122223333:oidc-provider/${ISSUER_HOST}` },
         Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: { StringEquals: { [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:carts', [`${ISSUER_HOST}:aud`]: 'sts.amazonaws.com' } },
+        Condition: {
+          StringEquals: {
+            [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:carts',
+            [`${ISSUER_HOST}:aud`]: 'sts.amazonaws.com',
+          },
+        },
       },
     ])
     const checkout = model.roles.find((r) => r.name === 'checkout')!
-    assert.deepEqual(checkout.trustPolicy.Statement, [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }])
+    assert.deepEqual(checkout.trustPolicy.Statement, [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'pods.eks.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+      },
+    ])
     assert.equal(checkout.arn, 'arn:aws:iam::111122223333:role/workloads/checkout')
-    assert.deepEqual(checkout.association, { cluster: 'eks-workshop', namespace: 'checkout', serviceAccount: 'checkout-sa' })
+    assert.deepEqual(checkout.association, {
+      cluster: 'eks-workshop',
+      namespace: 'checkout',
+      serviceAccount: 'checkout-sa',
+    })
   })
 })
 
-void describe('generate terraform: HashiCorp\'s HCL parser reads what we write', () => {
+void describe("generate terraform: HashiCorp's HCL parser reads what we write", () => {
   void it('string literals round-trip through the parser, interpolation sequences included', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constantFrom('', '${', '%{', '$${', '\\', '"', '\n'), async (s, special) => {
-        const value = `${s}${special}${s}`
-        const parsed = (await parseHcl('t.tf', renderHcl([block('locals', [], attr('v', value))]))) as { locals: Array<{ v: string }> }
-        // HCL normalizes string literals to Unicode NFC (hclsyntax), as Terraform will.
-        assert.equal(terraformLiteral(parsed.locals[0]!.v), value.normalize('NFC'))
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        fc.constantFrom('', '${', '%{', '$${', '\\', '"', '\n'),
+        async (s, special) => {
+          const value = `${s}${special}${s}`
+          const parsed = (await parseHcl(
+            't.tf',
+            renderHcl([block('locals', [], attr('v', value))]),
+          )) as { locals: Array<{ v: string }> }
+          // HCL normalizes string literals to Unicode NFC (hclsyntax), as Terraform will.
+          assert.equal(terraformLiteral(parsed.locals[0]!.v), value.normalize('NFC'))
+        },
+      ),
       { numRuns: 60 },
     )
     assert.equal(quote('${x}'), '"$${x}"')
   })
 
-  void it('the spec\'s main.tf parses, with every resource the spec means', async () => {
+  void it("the spec's main.tf parses, with every resource the spec means", async () => {
     const tf = await parseTerraform(renderTerraform(buildModel(parseSpec(FULL_SPEC)))[0]!.content)
     const r = tf['resource']
     assert.deepEqual(Object.keys(r).sort(), [
@@ -123,18 +187,35 @@ void describe('generate terraform: HashiCorp\'s HCL parser reads what we write',
     assert.equal(provider.oidc[0].issuer_uri, `https://${ISSUER_HOST}`)
     const wiu = r['google_service_account_iam_member']['reports_workload_identity_user'][0]
     assert.equal(wiu.role, 'roles/iam.workloadIdentityUser')
-    assert.equal(wiu.member, 'principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kubernetes/subject/system:serviceaccount:analytics:reports')
+    assert.equal(
+      wiu.member,
+      'principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kubernetes/subject/system:serviceaccount:analytics:reports',
+    )
     // Without a Google service account the role goes to the federated principal itself.
-    assert.match(r['google_project_iam_member']['indexer_0'][0].member, /^principal:\/\/.*subject\/system:serviceaccount:analytics:indexer$/)
-    assert.equal(r['google_project_iam_member']['reports_0'][0].member, 'serviceAccount:${google_service_account.reports.email}')
+    assert.match(
+      r['google_project_iam_member']['indexer_0'][0].member,
+      /^principal:\/\/.*subject\/system:serviceaccount:analytics:indexer$/,
+    )
+    assert.equal(
+      r['google_project_iam_member']['reports_0'][0].member,
+      'serviceAccount:${google_service_account.reports.email}',
+    )
   })
 
   void it('an existing OIDC provider is a data source, and the roles depend on it', async () => {
-    const spec = FULL_SPEC.replace("  region: us-west-2\n", "  region: us-west-2\n  existingOidcProvider: true\n")
+    const spec = FULL_SPEC.replace(
+      '  region: us-west-2\n',
+      '  region: us-west-2\n  existingOidcProvider: true\n',
+    )
     const tf = await parseTerraform(renderTerraform(buildModel(parseSpec(spec)))[0]!.content)
     assert.equal(tf['resource']['aws_iam_openid_connect_provider'], undefined)
-    assert.equal(tf['data']['aws_iam_openid_connect_provider']['cluster'][0].url, `https://${ISSUER_HOST}`)
-    assert.deepEqual(tf['resource']['aws_iam_role']['carts'][0].depends_on, ['${data.aws_iam_openid_connect_provider.cluster}'])
+    assert.equal(
+      tf['data']['aws_iam_openid_connect_provider']['cluster'][0].url,
+      `https://${ISSUER_HOST}`,
+    )
+    assert.deepEqual(tf['resource']['aws_iam_role']['carts'][0].depends_on, [
+      '${data.aws_iam_openid_connect_provider.cluster}',
+    ])
   })
 
   void it('a syntax error would be caught: the parser rejects broken HCL', async () => {
@@ -146,8 +227,17 @@ void describe('generate cloudformation: valid against the CloudFormation resourc
   void it('every resource, property, type and reference of the template is in the specification', () => {
     const template = buildCloudFormation(buildModel(parseSpec(FULL_SPEC)))
     assert.deepEqual(templateProblems(template), [])
-    const types = Object.values(template.Resources).map((r) => r.Type).sort()
-    assert.deepEqual(types, ['AWS::EKS::PodIdentityAssociation', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::OIDCProvider', 'AWS::IAM::Role', 'AWS::IAM::Role'])
+    const types = Object.values(template.Resources)
+      .map((r) => r.Type)
+      .sort()
+    assert.deepEqual(types, [
+      'AWS::EKS::PodIdentityAssociation',
+      'AWS::IAM::ManagedPolicy',
+      'AWS::IAM::ManagedPolicy',
+      'AWS::IAM::OIDCProvider',
+      'AWS::IAM::Role',
+      'AWS::IAM::Role',
+    ])
   })
 
   void it('the validator itself catches a wrong property name, type and a missing required property', () => {
@@ -168,7 +258,9 @@ void describe('generate: equivalence with podtrust apply', () => {
   void it('Terraform, CloudFormation and the applied podtrust config describe the same IAM state, resource by resource', async () => {
     const model = buildModel(parseSpec(FULL_SPEC))
     const files = generate('terraform', parseSpec(FULL_SPEC))
-    const tfState = stateFromTerraform(await parseTerraform(files.find((f) => f.path === 'main.tf')!.content))
+    const tfState = stateFromTerraform(
+      await parseTerraform(files.find((f) => f.path === 'main.tf')!.content),
+    )
     const cfnState = stateFromCloudFormation(buildCloudFormation(model))
     const t = await openTestDb('sqlite')
     try {
@@ -176,8 +268,16 @@ void describe('generate: equivalence with podtrust apply', () => {
       const exported = stateFromPodtrustExport(await exportConfig(t.db, env))
       assert.deepEqual(Object.keys(tfState.roles).sort(), ['carts', 'checkout'])
       for (const name of Object.keys(tfState.roles)) {
-        assert.deepEqual(exported.roles[name], tfState.roles[name], `role ${name}: podtrust vs Terraform`)
-        assert.deepEqual(cfnState.roles[name], tfState.roles[name], `role ${name}: CloudFormation vs Terraform`)
+        assert.deepEqual(
+          exported.roles[name],
+          tfState.roles[name],
+          `role ${name}: podtrust vs Terraform`,
+        )
+        assert.deepEqual(
+          cfnState.roles[name],
+          tfState.roles[name],
+          `role ${name}: CloudFormation vs Terraform`,
+        )
       }
       assert.deepEqual(Object.keys(exported.roles).sort(), Object.keys(tfState.roles).sort())
       assert.deepEqual(exported.oidcProviders, tfState.oidcProviders)
@@ -192,7 +292,9 @@ void describe('generate: equivalence with podtrust apply', () => {
 
   void it('the policy engine decides the same on the Terraform side and the applied podtrust side', async () => {
     const files = generate('terraform', parseSpec(FULL_SPEC))
-    const tfState = stateFromTerraform(await parseTerraform(files.find((f) => f.path === 'main.tf')!.content))
+    const tfState = stateFromTerraform(
+      await parseTerraform(files.find((f) => f.path === 'main.tf')!.content),
+    )
     const t = await openTestDb('sqlite')
     let exported
     try {
@@ -204,18 +306,72 @@ void describe('generate: equivalence with podtrust apply', () => {
     const provider = `arn:aws:iam::111122223333:oidc-provider/${ISSUER_HOST}`
     const trustCases = [
       // IRSA: https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html
-      { role: 'carts', principal: provider, action: 'sts:AssumeRoleWithWebIdentity', context: { [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:carts', [`${ISSUER_HOST}:aud`]: 'sts.amazonaws.com' }, expect: 'Allowed' },
-      { role: 'carts', principal: provider, action: 'sts:AssumeRoleWithWebIdentity', context: { [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:other', [`${ISSUER_HOST}:aud`]: 'sts.amazonaws.com' }, expect: 'ImplicitlyDenied' },
-      { role: 'carts', principal: provider, action: 'sts:AssumeRoleWithWebIdentity', context: { [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:carts', [`${ISSUER_HOST}:aud`]: 'pods.eks.amazonaws.com' }, expect: 'ImplicitlyDenied' },
-      { role: 'carts', principal: 'pods.eks.amazonaws.com', action: 'sts:AssumeRole', context: {}, expect: 'ImplicitlyDenied' },
+      {
+        role: 'carts',
+        principal: provider,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        context: {
+          [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:carts',
+          [`${ISSUER_HOST}:aud`]: 'sts.amazonaws.com',
+        },
+        expect: 'Allowed',
+      },
+      {
+        role: 'carts',
+        principal: provider,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        context: {
+          [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:other',
+          [`${ISSUER_HOST}:aud`]: 'sts.amazonaws.com',
+        },
+        expect: 'ImplicitlyDenied',
+      },
+      {
+        role: 'carts',
+        principal: provider,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        context: {
+          [`${ISSUER_HOST}:sub`]: 'system:serviceaccount:carts:carts',
+          [`${ISSUER_HOST}:aud`]: 'pods.eks.amazonaws.com',
+        },
+        expect: 'ImplicitlyDenied',
+      },
+      {
+        role: 'carts',
+        principal: 'pods.eks.amazonaws.com',
+        action: 'sts:AssumeRole',
+        context: {},
+        expect: 'ImplicitlyDenied',
+      },
       // Pod Identity: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
-      { role: 'checkout', principal: 'pods.eks.amazonaws.com', action: 'sts:AssumeRole', context: {}, expect: 'Allowed' },
-      { role: 'checkout', principal: 'pods.eks.amazonaws.com', action: 'sts:TagSession', context: {}, expect: 'Allowed' },
-      { role: 'checkout', principal: provider, action: 'sts:AssumeRoleWithWebIdentity', context: {}, expect: 'ImplicitlyDenied' },
+      {
+        role: 'checkout',
+        principal: 'pods.eks.amazonaws.com',
+        action: 'sts:AssumeRole',
+        context: {},
+        expect: 'Allowed',
+      },
+      {
+        role: 'checkout',
+        principal: 'pods.eks.amazonaws.com',
+        action: 'sts:TagSession',
+        context: {},
+        expect: 'Allowed',
+      },
+      {
+        role: 'checkout',
+        principal: provider,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        context: {},
+        expect: 'ImplicitlyDenied',
+      },
     ] as const
     for (const side of [tfState, exported]) {
       for (const c of trustCases) {
-        const trust = compilePolicy(side.roles[c.role]!.trust as object, { id: 'trust', type: 'trust' })
+        const trust = compilePolicy(side.roles[c.role]!.trust as object, {
+          id: 'trust',
+          type: 'trust',
+        })
         const result = authorize({
           principal: c.principal,
           action: c.action,
@@ -226,20 +382,57 @@ void describe('generate: equivalence with podtrust apply', () => {
           resourcePolicy: trust,
           resourcePolicyIsGate: true,
         })
-        assert.equal(result.decision, c.expect, `${c.role} ${c.action} ${JSON.stringify(c.context)}`)
+        assert.equal(
+          result.decision,
+          c.expect,
+          `${c.role} ${c.action} ${JSON.stringify(c.context)}`,
+        )
       }
     }
     const permissionCases = [
-      { role: 'carts', action: 'dynamodb:GetItem', resource: 'arn:aws:dynamodb:us-west-2:111122223333:table/eks-workshop-carts', context: {}, expect: 'Allowed' },
-      { role: 'carts', action: 'dynamodb:Query', resource: 'arn:aws:dynamodb:us-west-2:111122223333:table/eks-workshop-carts/index/by-customer', context: {}, expect: 'Allowed' },
-      { role: 'carts', action: 'dynamodb:DeleteTable', resource: 'arn:aws:dynamodb:us-west-2:111122223333:table/eks-workshop-carts', context: {}, expect: 'ImplicitlyDenied' },
+      {
+        role: 'carts',
+        action: 'dynamodb:GetItem',
+        resource: 'arn:aws:dynamodb:us-west-2:111122223333:table/eks-workshop-carts',
+        context: {},
+        expect: 'Allowed',
+      },
+      {
+        role: 'carts',
+        action: 'dynamodb:Query',
+        resource:
+          'arn:aws:dynamodb:us-west-2:111122223333:table/eks-workshop-carts/index/by-customer',
+        context: {},
+        expect: 'Allowed',
+      },
+      {
+        role: 'carts',
+        action: 'dynamodb:DeleteTable',
+        resource: 'arn:aws:dynamodb:us-west-2:111122223333:table/eks-workshop-carts',
+        context: {},
+        expect: 'ImplicitlyDenied',
+      },
       // ${aws:username} survived Terraform's escaping as an IAM policy variable.
-      { role: 'checkout', action: 's3:GetObject', resource: 'arn:aws:s3:::checkout-alice/x', context: { 'aws:username': 'alice' }, expect: 'Allowed' },
-      { role: 'checkout', action: 's3:GetObject', resource: 'arn:aws:s3:::checkout-bob/x', context: { 'aws:username': 'alice' }, expect: 'ImplicitlyDenied' },
+      {
+        role: 'checkout',
+        action: 's3:GetObject',
+        resource: 'arn:aws:s3:::checkout-alice/x',
+        context: { 'aws:username': 'alice' },
+        expect: 'Allowed',
+      },
+      {
+        role: 'checkout',
+        action: 's3:GetObject',
+        resource: 'arn:aws:s3:::checkout-bob/x',
+        context: { 'aws:username': 'alice' },
+        expect: 'ImplicitlyDenied',
+      },
     ] as const
     for (const side of [tfState, exported]) {
       for (const c of permissionCases) {
-        const identityPolicies = side.roles[c.role]!.attached.filter((a) => a.startsWith('{')).map((doc, i) => compilePolicy(JSON.parse(doc), { id: `p${i}`, type: 'managed' }))
+        const identityPolicies = side.roles[c.role]!.attached.filter((a) => a.startsWith('{')).map(
+          (doc, i) => compilePolicy(JSON.parse(doc), { id: `p${i}`, type: 'managed' }),
+        )
         const result = authorize({
           principal: `arn:aws:sts::111122223333:assumed-role/${c.role}/s`,
           action: c.action,
@@ -256,8 +449,15 @@ void describe('generate: equivalence with podtrust apply', () => {
   void it('what podtrust cannot model is listed, not dropped silently', () => {
     const files = generate('terraform', parseSpec(FULL_SPEC))
     const config = files.find((f) => f.path === 'podtrust.yaml')!.content
-    assert.match(config, /# {3}reports: Azure role assignment Storage Blob Data Reader on \/subscriptions\//)
+    assert.match(
+      config,
+      /# {3}reports: Azure role assignment Storage Blob Data Reader on \/subscriptions\//,
+    )
     assert.match(config, /# {3}indexer: Google project role roles\/pubsub\.subscriber/)
-    assert.ok(stringify(buildPodtrustConfig(buildModel(parseSpec(FULL_SPEC)))).includes('workloadIdentityPools/kubernetes/subject/system:serviceaccount:analytics:reports'))
+    assert.ok(
+      stringify(buildPodtrustConfig(buildModel(parseSpec(FULL_SPEC)))).includes(
+        'workloadIdentityPools/kubernetes/subject/system:serviceaccount:analytics:reports',
+      ),
+    )
   })
 })

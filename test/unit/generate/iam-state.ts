@@ -20,6 +20,7 @@ export interface IamState {
   associations: Array<{ cluster: string; namespace: string; serviceAccount: string; role: string }>
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of external formats, read field by field
 type Obj = Record<string, any>
 
 /** JSON with object keys sorted, so two equal documents compare equal as text. */
@@ -47,15 +48,21 @@ export async function parseTerraform(text: string): Promise<Obj> {
 
 export function stateFromTerraform(tf: Obj): IamState {
   const r: Obj = tf['resource'] ?? {}
-  const one = (group: Obj | undefined): Array<[string, Obj]> => Object.entries(group ?? {}).map(([k, v]) => [k, (v as Obj[])[0]!])
+  const one = (group: Obj | undefined): Array<[string, Obj]> =>
+    Object.entries(group ?? {}).map(([k, v]) => [k, (v as Obj[])[0]!])
   const roles: Record<string, RoleState> = {}
   const roleNames: Record<string, string> = {}
   for (const [id, role] of one(r['aws_iam_role'])) {
     roleNames[id] = role['name']
-    roles[role['name']] = { path: role['path'] ?? '/', trust: JSON.parse(terraformLiteral(role['assume_role_policy'])), attached: [] }
+    roles[role['name']] = {
+      path: role['path'] ?? '/',
+      trust: JSON.parse(terraformLiteral(role['assume_role_policy'])),
+      attached: [],
+    }
   }
   const policies: Record<string, string> = {}
-  for (const [id, p] of one(r['aws_iam_policy'])) policies[id] = canonical(JSON.parse(terraformLiteral(p['policy'])))
+  for (const [id, p] of one(r['aws_iam_policy']))
+    policies[id] = canonical(JSON.parse(terraformLiteral(p['policy'])))
   for (const [, a] of one(r['aws_iam_role_policy_attachment'])) {
     const role = REF.exec(a['role'])
     const policy = REF.exec(a['policy_arn'])
@@ -63,7 +70,10 @@ export function stateFromTerraform(tf: Obj): IamState {
     roles[name]!.attached.push(policy === null ? a['policy_arn'] : policies[policy[2]!]!)
   }
   for (const role of Object.values(roles)) role.attached.sort()
-  const oidcProviders = one(r['aws_iam_openid_connect_provider']).map(([, p]) => ({ url: p['url'], clientIds: p['client_id_list'] }))
+  const oidcProviders = one(r['aws_iam_openid_connect_provider']).map(([, p]) => ({
+    url: p['url'],
+    clientIds: p['client_id_list'],
+  }))
   const associations = one(r['aws_eks_pod_identity_association']).map(([, a]) => ({
     cluster: a['cluster_name'],
     namespace: a['namespace'],
@@ -76,7 +86,9 @@ export function stateFromTerraform(tf: Obj): IamState {
 export function stateFromCloudFormation(template: Obj): IamState {
   const resources = Object.entries(template['Resources'] as Obj)
   const of = (type: string) => resources.filter(([, v]) => v.Type === type)
-  const policies = Object.fromEntries(of('AWS::IAM::ManagedPolicy').map(([id, v]) => [id, canonical(v.Properties.PolicyDocument)]))
+  const policies = Object.fromEntries(
+    of('AWS::IAM::ManagedPolicy').map(([id, v]) => [id, canonical(v.Properties.PolicyDocument)]),
+  )
   const roleNames: Record<string, string> = {}
   const roles: Record<string, RoleState> = {}
   for (const [id, v] of of('AWS::IAM::Role')) {
@@ -85,11 +97,16 @@ export function stateFromCloudFormation(template: Obj): IamState {
     roles[p.RoleName] = {
       path: p.Path ?? '/',
       trust: p.AssumeRolePolicyDocument,
-      attached: (p.ManagedPolicyArns ?? []).map((a: unknown) => (typeof a === 'string' ? a : policies[(a as Obj)['Ref']]!)).sort(),
+      attached: (p.ManagedPolicyArns ?? [])
+        .map((a: unknown) => (typeof a === 'string' ? a : policies[(a as Obj)['Ref']]!))
+        .sort(),
     }
   }
   return {
-    oidcProviders: of('AWS::IAM::OIDCProvider').map(([, v]) => ({ url: v.Properties.Url, clientIds: v.Properties.ClientIdList })),
+    oidcProviders: of('AWS::IAM::OIDCProvider').map(([, v]) => ({
+      url: v.Properties.Url,
+      clientIds: v.Properties.ClientIdList,
+    })),
     roles,
     associations: of('AWS::EKS::PodIdentityAssociation').map(([, v]) => ({
       cluster: v.Properties.ClusterName,
@@ -106,7 +123,9 @@ export function stateFromPodtrustExport(yaml: string): IamState {
   const doc2 = (d: unknown): unknown => (typeof d === 'string' ? JSON.parse(d) : d)
   const policies: Record<string, string> = {}
   for (const p of doc['policies'] ?? []) {
-    policies[`arn:aws:iam::${p.account}:policy${p.path ?? '/'}${p.name}`] = canonical(doc2(p.document))
+    policies[`arn:aws:iam::${p.account}:policy${p.path ?? '/'}${p.name}`] = canonical(
+      doc2(p.document),
+    )
   }
   const roles: Record<string, RoleState> = {}
   const arns: Record<string, string> = {}
@@ -119,7 +138,10 @@ export function stateFromPodtrustExport(yaml: string): IamState {
     }
   }
   return {
-    oidcProviders: (doc['oidcProviders'] ?? []).map((p: Obj) => ({ url: p.url, clientIds: p.clientIds })),
+    oidcProviders: (doc['oidcProviders'] ?? []).map((p: Obj) => ({
+      url: p.url,
+      clientIds: p.clientIds,
+    })),
     roles,
     associations: (doc['podIdentityAssociations'] ?? []).map((a: Obj) => ({
       cluster: a.cluster,

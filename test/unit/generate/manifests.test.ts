@@ -23,9 +23,13 @@ function tmp(): string {
   return d
 }
 
-const CARTS = resolve(import.meta.dirname, '../../../../shared/conformance/scan-inputs/k8s/eks-workshop-v2/base-application/carts')
+const CARTS = resolve(
+  import.meta.dirname,
+  '../../../../shared/conformance/scan-inputs/k8s/eks-workshop-v2/base-application/carts',
+)
 
-const byName = (objects: KubeObject[], kind: string, name: string): KubeObject | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name)
+const byName = (objects: KubeObject[], kind: string, name: string): KubeObject | undefined =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name)
 
 void describe('generate manifests', () => {
   const out = tmp()
@@ -34,29 +38,53 @@ void describe('generate manifests', () => {
   void it('renders with kubectl kustomize and validates against the Kubernetes schemas', () => {
     const objects = render(out)
     assert.deepEqual(objects.flatMap(problems), [])
-    assert.deepEqual(objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort(), [
-      'ConfigMap analytics/indexer-gcp-credentials',
-      'ConfigMap analytics/reports-gcp-credentials',
-      'ServiceAccount analytics/indexer',
-      'ServiceAccount analytics/reports',
-      'ServiceAccount carts/carts',
-      'ServiceAccount checkout/checkout-sa',
-    ])
+    assert.deepEqual(
+      objects.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`).sort(),
+      [
+        'ConfigMap analytics/indexer-gcp-credentials',
+        'ConfigMap analytics/reports-gcp-credentials',
+        'ServiceAccount analytics/indexer',
+        'ServiceAccount analytics/reports',
+        'ServiceAccount carts/carts',
+        'ServiceAccount checkout/checkout-sa',
+      ],
+    )
   })
 
   void it('carries the annotations each cloud reads', () => {
     const objects = render(out)
     const carts = byName(objects, 'ServiceAccount', 'carts')!
-    assert.deepEqual(carts.metadata['annotations'], { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/carts' })
+    assert.deepEqual(carts.metadata['annotations'], {
+      'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/carts',
+    })
     // Pod Identity: the association names the ServiceAccount; no annotation.
-    assert.equal(byName(objects, 'ServiceAccount', 'checkout-sa')!.metadata['annotations'], undefined)
+    assert.equal(
+      byName(objects, 'ServiceAccount', 'checkout-sa')!.metadata['annotations'],
+      undefined,
+    )
     const reports = byName(objects, 'ServiceAccount', 'reports')!
-    assert.deepEqual(reports.metadata['annotations'], { 'azure.workload.identity/client-id': '0b6f2c1e-8f5e-4f3c-9a57-7d1a0a2b3c4d' })
-    const config = JSON.parse((byName(objects, 'ConfigMap', 'reports-gcp-credentials')!['data'] as Record<string, string>)['credential-configuration.json']!)
+    assert.deepEqual(reports.metadata['annotations'], {
+      'azure.workload.identity/client-id': '0b6f2c1e-8f5e-4f3c-9a57-7d1a0a2b3c4d',
+    })
+    const config = JSON.parse(
+      (byName(objects, 'ConfigMap', 'reports-gcp-credentials')!['data'] as Record<string, string>)[
+        'credential-configuration.json'
+      ]!,
+    )
     assert.equal(config.type, 'external_account')
-    assert.equal(config.audience, '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kubernetes/providers/cluster')
-    assert.equal(config.service_account_impersonation_url, 'https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/reports-reader@demo-project.iam.gserviceaccount.com:generateAccessToken')
-    const indexer = JSON.parse((byName(objects, 'ConfigMap', 'indexer-gcp-credentials')!['data'] as Record<string, string>)['credential-configuration.json']!)
+    assert.equal(
+      config.audience,
+      '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kubernetes/providers/cluster',
+    )
+    assert.equal(
+      config.service_account_impersonation_url,
+      'https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/reports-reader@demo-project.iam.gserviceaccount.com:generateAccessToken',
+    )
+    const indexer = JSON.parse(
+      (byName(objects, 'ConfigMap', 'indexer-gcp-credentials')!['data'] as Record<string, string>)[
+        'credential-configuration.json'
+      ]!,
+    )
     assert.equal(indexer.service_account_impersonation_url, undefined)
   })
 
@@ -67,13 +95,39 @@ void describe('generate manifests', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name, namespace },
-      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'example:1' }] } } },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'main', image: 'example:1' }] },
+        },
+      },
     })
-    writeFileSync(join(overlay, 'app.yaml'), [deployment('reports', 'analytics'), deployment('unrelated', 'analytics')].map((d) => stringify(d)).join('---\n'))
-    writeFileSync(join(overlay, 'kustomization.yaml'), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['app.yaml'], components: ['identity/component'] }))
+    writeFileSync(
+      join(overlay, 'app.yaml'),
+      [deployment('reports', 'analytics'), deployment('unrelated', 'analytics')]
+        .map((d) => stringify(d))
+        .join('---\n'),
+    )
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      stringify({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: ['app.yaml'],
+        components: ['identity/component'],
+      }),
+    )
     const objects = render(overlay)
     assert.deepEqual(objects.flatMap(problems), [])
-    const reports = byName(objects, 'Deployment', 'reports')! as { spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName?: string } } } } & KubeObject
+    const reports = byName(objects, 'Deployment', 'reports')! as {
+      spec: {
+        template: {
+          metadata: { labels: Record<string, string> }
+          spec: { serviceAccountName?: string }
+        }
+      }
+    } & KubeObject
     assert.equal(reports.spec.template.spec.serviceAccountName, 'reports')
     assert.equal(reports.spec.template.metadata.labels['azure.workload.identity/use'], 'true')
     const unrelated = byName(objects, 'Deployment', 'unrelated')! as typeof reports
@@ -99,20 +153,37 @@ void describe('generate manifests', () => {
       }),
     )
     const objects = render(overlay)
-    assert.deepEqual(objects.flatMap(problems).filter((p) => !/no schema for/.test(p)), [])
-    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'carts') as unknown as { spec: { template: { spec: { serviceAccountName: string } } } }
+    assert.deepEqual(
+      objects.flatMap(problems).filter((p) => !/no schema for/.test(p)),
+      [],
+    )
+    const deployment = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'carts',
+    ) as unknown as { spec: { template: { spec: { serviceAccountName: string } } } }
     assert.equal(deployment.spec.template.spec.serviceAccountName, 'carts')
     const sa = objects.filter((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'carts')
     assert.equal(sa.length, 1)
-    assert.equal((sa[0]!.metadata['annotations'] as Record<string, string>)['eks.amazonaws.com/role-arn'], 'arn:aws:iam::111122223333:role/carts')
+    assert.equal(
+      (sa[0]!.metadata['annotations'] as Record<string, string>)['eks.amazonaws.com/role-arn'],
+      'arn:aws:iam::111122223333:role/carts',
+    )
   })
 
   void it('an Azure workload without clientId fails with the fix named', () => {
     const spec = FULL_SPEC.replace('      clientId: 0b6f2c1e-8f5e-4f3c-9a57-7d1a0a2b3c4d\n', '')
-    assert.throws(() => generate('manifests', parseSpec(spec)), (err: unknown) => err instanceof GenerateError && /azure\.clientId is needed/.test(err.message) && /reports_azure_client_id/.test(err.hint ?? ''))
+    assert.throws(
+      () => generate('manifests', parseSpec(spec)),
+      (err: unknown) =>
+        err instanceof GenerateError &&
+        /azure\.clientId is needed/.test(err.message) &&
+        /reports_azure_client_id/.test(err.hint ?? ''),
+    )
   })
 
   void it('never writes outside the output directory', () => {
-    assert.throws(() => writeGeneratedFiles(tmp(), [{ path: '../escape.txt', content: 'x' }]), GenerateError)
+    assert.throws(
+      () => writeGeneratedFiles(tmp(), [{ path: '../escape.txt', content: 'x' }]),
+      GenerateError,
+    )
   })
 })
