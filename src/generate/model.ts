@@ -51,14 +51,18 @@ export interface AzureIdentityModel {
 
 export interface GcpWorkloadModel {
   readonly workload: string
-  /** `principal://…/subject/system:serviceaccount:NS:SA`: the federated identity of the workload's pods. */
+  /** `principal://…/subject/system:serviceaccount:NS:SA` (GKE: `…/subject/ns/NS/sa/SA`): the pods' identity. */
   readonly principal: string
+  /** Who gets roles/iam.workloadIdentityUser on the Google service account (GKE: `serviceAccount:P.svc.id.goog[NS/SA]`). */
+  readonly impersonationMember: string
   readonly serviceAccount: { accountId: string; email: string } | undefined
   /** Project roles granted: to the Google service account when there is one, else to the principal. */
   readonly roles: readonly string[]
 }
 
 export interface GcpPoolModel {
+  /** GKE Workload Identity: the project's own pool; nothing to create, no credential file. */
+  readonly gke: boolean
   readonly projectId: string
   readonly projectNumber: string
   readonly poolId: string
@@ -241,9 +245,11 @@ function poolModel(spec: IacSpec): GcpPoolModel {
     ...new Set(spec.workloads.filter((w) => w.gcp !== undefined).map((w) => w.namespace)),
   ].sort()
   return {
+    gke: g.gke,
     projectId: g.projectId,
     projectNumber: g.projectNumber,
-    poolId: g.poolId,
+    // https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity — the fleet pool.
+    poolId: g.gke ? `${g.projectId}.svc.id.goog` : g.poolId,
     providerId: g.providerId,
     issuer: spec.cluster.issuer,
     // https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes: the default audience
@@ -261,10 +267,17 @@ function poolModel(spec: IacSpec): GcpPoolModel {
 
 function gcpModel(pool: GcpPoolModel, w: WorkloadSpec): GcpWorkloadModel {
   const g = w.gcp!
-  const principal = `principal://iam.googleapis.com/projects/${pool.projectNumber}/locations/global/workloadIdentityPools/${pool.poolId}/subject/${serviceAccountSubject(w.namespace, w.serviceAccount)}`
+  // GKE principals name the Kubernetes identity as ns/NS/sa/SA; other pools map google.subject = sub.
+  const subject = pool.gke
+    ? `ns/${w.namespace}/sa/${w.serviceAccount}`
+    : serviceAccountSubject(w.namespace, w.serviceAccount)
+  const principal = `principal://iam.googleapis.com/projects/${pool.projectNumber}/locations/global/workloadIdentityPools/${pool.poolId}/subject/${subject}`
   return {
     workload: w.name,
     principal,
+    impersonationMember: pool.gke
+      ? `serviceAccount:${pool.poolId}[${w.namespace}/${w.serviceAccount}]`
+      : principal,
     serviceAccount:
       g.serviceAccountId === undefined
         ? undefined
@@ -296,7 +309,11 @@ function serviceAccountModel(
     podLabels['azure.workload.identity/use'] = 'true'
   }
   let gcpCredentialConfig: Record<string, unknown> | undefined
-  if (gcp !== undefined && pool !== undefined) {
+  // GKE: the metadata server serves the identity; the annotation names the service account to impersonate.
+  if (gcp?.serviceAccount !== undefined && pool?.gke === true) {
+    annotations['iam.gke.io/gcp-service-account'] = gcp.serviceAccount.email
+  }
+  if (gcp !== undefined && pool !== undefined && !pool.gke) {
     // https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes#deploy — the
     // credential configuration (external_account) the pod's client libraries read.
     gcpCredentialConfig = {

@@ -87,7 +87,7 @@ export function buildPodtrustConfig(model: IacModel): Record<string, unknown> {
     }
   }
   const pool = model.gcpPool
-  if (pool !== undefined) {
+  if (pool !== undefined && !pool.gke) {
     doc['gcp'] = {
       projects: [
         {

@@ -90,6 +90,8 @@ export interface GcpSpec {
   readonly projectNumber: string
   readonly poolId: string
   readonly providerId: string
+  /** GKE Workload Identity (the project's `PROJECT.svc.id.goog` pool) instead of a pool of our own. */
+  readonly gke: boolean
 }
 
 export interface IacSpec {
@@ -231,7 +233,7 @@ function readAzure(value: unknown, path: string): AzureSpec {
 function readGcp(value: unknown, path: string): GcpSpec {
   const o = object(value, path, {
     required: ['projectId', 'projectNumber'],
-    optional: ['poolId', 'providerId'],
+    optional: ['poolId', 'providerId', 'gke'],
   })
   const poolPath = join(path, 'poolId')
   const poolId =
@@ -248,6 +250,7 @@ function readGcp(value: unknown, path: string): GcpSpec {
       optional(o['providerId'], (v) =>
         string(v, join(path, 'providerId'), { pattern: GCP_POOL }),
       ) ?? 'cluster',
+    gke: optional(o['gke'], (v) => boolean(v, join(path, 'gke'))) ?? false,
   }
 }
 

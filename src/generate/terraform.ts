@@ -232,30 +232,36 @@ function azureItems(model: IacModel): HclItem[] {
 function gcpItems(model: IacModel): HclItem[] {
   const pool = model.gcpPool
   if (pool === undefined) return []
-  const out: HclItem[] = [
-    block(
-      'resource',
-      ['google_iam_workload_identity_pool', 'cluster'],
-      [
-        ...attr('workload_identity_pool_id', pool.poolId),
-        ...attr('display_name', model.spec.cluster.name.slice(0, 32)),
-      ],
-    ),
-    block(
-      'resource',
-      ['google_iam_workload_identity_pool_provider', 'cluster'],
-      [
-        ...attr(
-          'workload_identity_pool_id',
-          expr('google_iam_workload_identity_pool.cluster.workload_identity_pool_id'),
+  const out: HclItem[] = pool.gke
+    ? [
+        {
+          comment: `GKE Workload Identity: the pool ${pool.poolId} is the cluster's own (enable it on the cluster and its node pools)`,
+        },
+      ]
+    : [
+        block(
+          'resource',
+          ['google_iam_workload_identity_pool', 'cluster'],
+          [
+            ...attr('workload_identity_pool_id', pool.poolId),
+            ...attr('display_name', model.spec.cluster.name.slice(0, 32)),
+          ],
         ),
-        ...attr('workload_identity_pool_provider_id', pool.providerId),
-        ...attr('attribute_mapping', { ...pool.attributeMapping }),
-        ...attr('attribute_condition', pool.attributeCondition),
-        block('oidc', [], [...attr('issuer_uri', pool.issuer)]),
-      ],
-    ),
-  ]
+        block(
+          'resource',
+          ['google_iam_workload_identity_pool_provider', 'cluster'],
+          [
+            ...attr(
+              'workload_identity_pool_id',
+              expr('google_iam_workload_identity_pool.cluster.workload_identity_pool_id'),
+            ),
+            ...attr('workload_identity_pool_provider_id', pool.providerId),
+            ...attr('attribute_mapping', { ...pool.attributeMapping }),
+            ...attr('attribute_condition', pool.attributeCondition),
+            block('oidc', [], [...attr('issuer_uri', pool.issuer)]),
+          ],
+        ),
+      ]
   for (const w of model.gcp) {
     const id = terraformName(w.workload)
     if (w.serviceAccount !== undefined) {
@@ -274,7 +280,7 @@ function gcpItems(model: IacModel): HclItem[] {
           [
             ...attr('service_account_id', expr(`google_service_account.${id}.name`)),
             ...attr('role', 'roles/iam.workloadIdentityUser'),
-            ...attr('member', w.principal),
+            ...attr('member', w.impersonationMember),
           ],
         ),
       )

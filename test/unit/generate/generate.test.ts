@@ -202,6 +202,35 @@ void describe("generate terraform: HashiCorp's HCL parser reads what we write", 
     )
   })
 
+  void it('GKE Workload Identity: the project pool, GKE members, the iam.gke.io annotation, no credential file', async () => {
+    const spec = parseSpec(
+      FULL_SPEC.replace(
+        "  projectNumber: '123456789012'\n",
+        "  projectNumber: '123456789012'\n  gke: true\n",
+      ),
+    )
+    const model = buildModel(spec)
+    const tf = await parseTerraform(renderTerraform(model)[0]!.content)
+    const r = tf['resource']
+    assert.equal(r['google_iam_workload_identity_pool'], undefined)
+    assert.equal(
+      r['google_service_account_iam_member']['reports_workload_identity_user'][0].member,
+      'serviceAccount:demo-project.svc.id.goog[analytics/reports]',
+    )
+    // https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity: principal://…/PROJECT.svc.id.goog/subject/ns/NS/sa/SA
+    assert.equal(
+      r['google_project_iam_member']['indexer_0'][0].member,
+      'principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/demo-project.svc.id.goog/subject/ns/analytics/sa/indexer',
+    )
+    const reports = model.serviceAccounts.find((s) => s.name === 'reports')!
+    assert.equal(
+      reports.annotations['iam.gke.io/gcp-service-account'],
+      'reports-reader@demo-project.iam.gserviceaccount.com',
+    )
+    assert.equal(reports.gcpCredentialConfig, undefined)
+    assert.equal(buildPodtrustConfig(model)['gcp'], undefined)
+  })
+
   void it('an existing OIDC provider is a data source, and the roles depend on it', async () => {
     const spec = FULL_SPEC.replace(
       '  region: us-west-2\n',
