@@ -57,6 +57,7 @@ export type FindingId =
   | 'ISSUER_MISSING'
   | 'CUSTOM_AUDIENCE'
   | 'EXTERNAL_ID'
+  | 'ROLE_UNRESOLVED'
 
 export interface Finding {
   readonly id: FindingId
@@ -553,6 +554,8 @@ function planFromKube2iam(
   }
 }
 
+const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\x21-\x7e]+$/
+
 function associationFor(
   options: PlanOptions,
   findings: Finding[],
@@ -561,7 +564,13 @@ function associationFor(
   arn: string,
   accountId: string,
 ): AssociationChange {
-  if (options.accountId !== undefined && accountId !== options.accountId) {
+  if (!ROLE_ARN.test(arn)) {
+    findings.push({
+      id: 'ROLE_UNRESOLVED',
+      severity: 'warning',
+      message: `${namespace}/${serviceAccount} names the role \`${arn}\`, which is not a role ARN (a template placeholder?): render the manifests with their real values first; the plan keeps it as written`,
+    })
+  } else if (options.accountId !== undefined && accountId !== options.accountId) {
     const hop =
       `arn:aws:iam::${options.accountId}:role/pod-identity-${arn.split('/').pop() ?? 'target'}`.slice(
         0,

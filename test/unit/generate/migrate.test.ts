@@ -327,6 +327,26 @@ void describe('migrate plan: IRSA → Pod Identity', () => {
     assert.ok(ids(plan).includes('CUSTOM_AUDIENCE'))
   })
 
+  void it('flags a role that is not an ARN (an unrendered template placeholder)', () => {
+    const p = planMigration(
+      inventoryFromObjects([
+        sa('carts', 'carts', { 'eks.amazonaws.com/role-arn': '${CARTS_IAM_ROLE}' }),
+      ]),
+      { roles: [] },
+      {
+        from: 'irsa',
+        to: 'pod-identity',
+        clusterName: 'c',
+        issuer: undefined,
+        accountId: '111122223333',
+      },
+    )
+    assert.ok(
+      p.findings.some((f) => f.id === 'ROLE_UNRESOLVED' && f.message.includes('${CARTS_IAM_ROLE}')),
+    )
+    assert.ok(!ids(p).includes('CROSS_ACCOUNT'))
+  })
+
   void it("keeps the other cluster's OIDC statement after the rollout, removes this one's", () => {
     const cart = plan.roles.find((r) => r.roleName === 'cart')!
     assert.equal(cart.removeAfterRollout.length, 1)
