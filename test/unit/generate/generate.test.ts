@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { parse as parseHcl } from '@cdktf/hcl2json'
-import { stringify } from 'yaml'
+import { parse as parseYaml, stringify } from 'yaml'
 import { ConfigError } from '../../../src/config/errors.ts'
 import { buildModel, generate, parseSpec } from '../../../src/generate/index.ts'
 import { buildCloudFormation } from '../../../src/generate/cloudformation.ts'
@@ -29,6 +29,9 @@ import {
   terraformLiteral,
 } from './iam-state.ts'
 import { FULL_SPEC } from './spec-example.ts'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- exported YAML, read field by field
+type Obj = Record<string, any>
 
 const env = {
   accountId: '000000000000',
@@ -473,6 +476,47 @@ void describe('generate: equivalence with podtrust apply', () => {
         assert.equal(result.decision, c.expect, `${c.role} ${c.action} ${c.resource}`)
       }
     }
+  })
+
+  void it('Azure federated credentials and Google pool, provider and bindings agree between Terraform and the applied config', async () => {
+    const files = generate('terraform', parseSpec(FULL_SPEC))
+    const tf = await parseTerraform(files.find((f) => f.path === 'main.tf')!.content)
+    const r = tf['resource']
+    const t = await openTestDb('sqlite')
+    let exported: Obj
+    try {
+      await applyConfig(t.db, files.find((f) => f.path === 'podtrust.yaml')!.content, env)
+      exported = parseYaml(await exportConfig(t.db, env)) as Obj
+    } finally {
+      await t.cleanup()
+    }
+    const identity = exported['azure'].tenants[0].identities[0]
+    const tfIdentity = r['azurerm_user_assigned_identity']['reports'][0]
+    assert.equal(identity.name, tfIdentity.name)
+    const fic = identity.federatedCredentials[0]
+    const tfFic = r['azurerm_federated_identity_credential']['reports'][0]
+    assert.deepEqual(
+      [fic.name, fic.issuer, fic.subject, fic.audiences],
+      [tfFic.name, tfFic.issuer, tfFic.subject, tfFic.audience],
+    )
+    const project = exported['gcp'].projects[0]
+    const provider = project.pools[0].providers[0]
+    const tfProvider = r['google_iam_workload_identity_pool_provider']['cluster'][0]
+    assert.equal(
+      project.pools[0].poolId,
+      r['google_iam_workload_identity_pool']['cluster'][0].workload_identity_pool_id,
+    )
+    assert.equal(provider.providerId, tfProvider.workload_identity_pool_provider_id)
+    assert.deepEqual(provider.attributeMapping, tfProvider.attribute_mapping)
+    assert.equal(provider.attributeCondition, tfProvider.attribute_condition)
+    assert.equal(provider.oidc.issuerUri, tfProvider.oidc[0].issuer_uri)
+    const binding = project.serviceAccounts[0].bindings[0]
+    const tfBinding = r['google_service_account_iam_member']['reports_workload_identity_user'][0]
+    assert.deepEqual([binding.role, binding.members], [tfBinding.role, [tfBinding.member]])
+    assert.equal(
+      project.serviceAccounts[0].email,
+      `${r['google_service_account']['reports'][0].account_id}@demo-project.iam.gserviceaccount.com`,
+    )
   })
 
   void it('what podtrust cannot model is listed, not dropped silently', () => {
