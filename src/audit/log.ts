@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../store/db.ts'
+import { boundEvent } from './bounds.ts'
 import { redact } from './redact.ts'
 import type { AuditEvent, AuditSink } from './types.ts'
 
@@ -44,10 +45,21 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
-/** Ensures the CloudTrail identity fields every event has, and strips secrets. */
+/** Ensures the CloudTrail identity fields every event has, strips secrets and bounds its size. */
 export function normalizeEvent(event: AuditEvent): AuditEvent {
-  const clean = redact(event) as AuditEvent
+  const clean = boundEvent(redact(event) as AuditEvent)
   return { ...clean, eventID: clean.eventID || randomUUID(), eventVersion: '1.08' }
+}
+
+/** The role an event is about: the session's issuer, else the requested role. */
+export function roleArnOf(e: AuditEvent): string | null {
+  const issuer = (e.userIdentity['sessionContext'] as { sessionIssuer?: { arn?: unknown } } | undefined)
+    ?.sessionIssuer?.arn
+  if (typeof issuer === 'string') return issuer
+  const requested = e.requestParameters?.['roleArn']
+  if (typeof requested === 'string') return requested
+  const assumed = (e.responseElements?.['assumedRoleUser'] as { arn?: unknown } | undefined)?.arn
+  return typeof assumed === 'string' ? assumed : null
 }
 
 export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog {
@@ -58,8 +70,8 @@ export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog 
 
   const writeBatch = (batch: Pending[]): Promise<void> =>
     db.insertMany(
-      `INSERT INTO audit_events (event_id, event_time, event_source, event_name, error_code, principal_arn, event)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit_events (event_id, event_time, event_source, event_name, error_code, principal_arn, source_ip, role_arn, event)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       batch.map(({ event: e }) => [
         e.eventID,
         Date.parse(e.eventTime) || 0,
@@ -67,6 +79,8 @@ export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog 
         e.eventName,
         e.errorCode ?? null,
         e.userIdentity.arn ?? null,
+        e.sourceIPAddress || null,
+        roleArnOf(e),
         JSON.stringify(e),
       ]),
     )

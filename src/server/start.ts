@@ -31,6 +31,10 @@ import type { AppContext, Logger, ServerSettings } from './context.ts'
 import { createLogger } from './logger.ts'
 import type { LogLevel } from './logger.ts'
 import { createMetrics } from './metrics.ts'
+import { meteredAuditSink } from './audit-metrics.ts'
+import { startAuditMaintenance } from '../audit/maintenance.ts'
+import type { AuditRetentionOptions } from '../audit/maintenance.ts'
+import { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, createRateLimiter } from './rate-limit.ts'
 import { protocolModules } from './modules.ts'
 import type { ProtocolModule } from './module.ts'
 
@@ -71,6 +75,21 @@ export interface StartServerOptions {
   modules?: readonly ProtocolModule[]
   /** Injected randomness (default crypto.randomBytes). */
   randomBytes?: (size: number) => Uint8Array
+  /** PostgreSQL pool size and timeouts (`--store-pool-size`, `--store-connect-timeout`, …). */
+  storePool?: StorePoolOptions
+  /** Per-source limit on failing and unauthenticated requests (default 10/s, bursts of 100; rate 0 disables). */
+  rateLimit?: { ratePerSecond: number; burst: number }
+  /** Log every request at info (default: only ≥ 500). */
+  logRequests?: boolean
+  /** Audit retention by age and count, pruned in the background; and a JSON Lines export directory. */
+  auditRetention?: AuditRetentionOptions
+  auditExportDir?: string
+}
+
+export interface StorePoolOptions {
+  maxConnections?: number
+  connectTimeoutMs?: number
+  statementTimeoutMs?: number
 }
 
 export interface RunningServer {
@@ -79,7 +98,13 @@ export interface RunningServer {
   /** The CA certificate file clients trust for the TLS listener. */
   caFile?: string
   ctx: AppContext
-  close(): Promise<void>
+  /** Re-applies the config files given at start (SIGHUP). */
+  reloadConfig(): Promise<void>
+  /**
+   * Stops: /readyz answers 503 at once, the listeners stop accepting, in-flight requests finish for at most
+   * `drainTimeoutMs` (default 0: reset them now), then the audit log flushes and the store closes.
+   */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>
 }
 
 export type ServerErrorCode = 'SERVER_LISTEN_FAILED' | 'SERVER_CONFIG_FAILED'
@@ -119,10 +144,21 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   })
 }
 
-function closeServer(server: Server): Promise<void> {
+/** Stops accepting; lets in-flight requests finish for up to `drainMs`, then resets what is left. */
+function closeServer(server: Server, drainMs: number): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
+    if (!server.listening) {
+      resolve()
+      return
+    }
+    const timer = setTimeout(() => server.closeAllConnections(), drainMs)
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+    // Keep-alive connections with no request in flight would hold close() open: end them now.
+    server.closeIdleConnections()
+    if (drainMs <= 0) server.closeAllConnections()
   })
 }
 
@@ -148,19 +184,36 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     level: options.logLevel ?? 'info',
     now,
   })
+  const metrics = createMetrics()
   const db = await openDb({
     dataDir: options.dataDir,
     ...(options.store === undefined ? {} : { url: options.store }),
+    postgres: {
+      ...options.storePool,
+      onConnectionError: (err) => {
+        metrics.storeConnectionErrors.inc()
+        log.warn('store.connection_error', { error: err })
+      },
+      onQuery: (seconds, ok) => metrics.storeQueryDuration.observe({ ok: String(ok) }, seconds),
+    },
   })
-  const audit: AuditLog = createAuditLog(db)
-  const metrics = createMetrics()
+  metrics.observePool(db)
+  const audit: AuditLog = meteredAuditSink(createAuditLog(db), metrics)
   const servers: Server[] = []
   let ready = false
-  const closeAll = async (): Promise<void> => {
-    ready = false
-    await Promise.all(servers.map(closeServer))
-    await audit.close().catch(() => {})
-    await db.close()
+  let draining = false
+  let stopRetention: (() => Promise<void>) | undefined
+  let closing: Promise<void> | undefined
+  const closeAll = (closeOptions: { drainTimeoutMs?: number } = {}): Promise<void> => {
+    closing ??= (async () => {
+      draining = true
+      ready = false
+      await Promise.all(servers.map((s) => closeServer(s, closeOptions.drainTimeoutMs ?? 0)))
+      await stopRetention?.().catch(() => {})
+      await audit.close().catch(() => {})
+      await db.close()
+    })()
+    return closing
   }
 
   try {
@@ -193,6 +246,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       modules: options.modules ?? protocolModules,
       metrics,
       isReady: () => ready,
+      isDraining: () => draining,
+      rateLimiter: createRateLimiter(
+        options.rateLimit ?? { ratePerSecond: DEFAULT_RATE_PER_SECOND, burst: DEFAULT_BURST },
+      ),
+      logRequests: options.logRequests ?? false,
     })
 
     const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server
@@ -253,21 +311,30 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (options.demo === true) {
       await applyConfig(db, demoConfigText({ issuerUrl, accountId: settings.accountId }), env)
     }
-    for (const file of options.configFiles ?? []) {
-      let text: string
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch (err) {
-        throw new ServerError('SERVER_CONFIG_FAILED', `cannot read config file \`${file}\``, {
-          cause: err,
-        })
-      }
-      try {
-        await applyConfig(db, text, env)
-      } catch (err) {
-        throw err instanceof ConfigError ? inConfigFile(err, file) : err
+    const applyConfigFiles = async (at: Date): Promise<void> => {
+      for (const file of options.configFiles ?? []) {
+        let text: string
+        try {
+          text = readFileSync(file, 'utf8')
+        } catch (err) {
+          throw new ServerError('SERVER_CONFIG_FAILED', `cannot read config file \`${file}\``, {
+            cause: err,
+          })
+        }
+        try {
+          await applyConfig(db, text, { ...env, now: at })
+        } catch (err) {
+          throw err instanceof ConfigError ? inConfigFile(err, file) : err
+        }
       }
     }
+    await applyConfigFiles(now())
+    stopRetention = startAuditMaintenance(db, {
+      ...options.auditRetention,
+      now,
+      log,
+      ...(options.auditExportDir === undefined ? {} : { exportDir: options.auditExportDir }),
+    })
     ready = true
     log.info('server.started', {
       baseUrl: settings.baseUrl,
@@ -280,6 +347,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(settings.httpsBaseUrl === undefined ? {} : { httpsBaseUrl: settings.httpsBaseUrl }),
       ...(caFile === undefined ? {} : { caFile }),
       ctx,
+      reloadConfig: () => applyConfigFiles(now()),
       close: closeAll,
     }
   } catch (err) {

@@ -29,6 +29,8 @@ export interface Db extends Queryable {
    * log): it does not join an enclosing `transaction`.
    */
   insertMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void>
+  /** Connection pool occupancy (PostgreSQL; metrics). */
+  poolStats?(): { total: number; idle: number; waiting: number }
   close(): Promise<void>
 }
 

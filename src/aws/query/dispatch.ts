@@ -8,7 +8,9 @@
 import { randomUUID } from 'node:crypto'
 import type { AppContext } from '../../server/context.ts'
 import type { AuditEvent } from '../../audit/types.ts'
-import { AwsError } from '../errors.ts'
+import { AwsError, serviceUnavailable } from '../errors.ts'
+import { isStoreUnavailable } from '../../store/errors.ts'
+import { redactParameterValue } from '../../audit/redact.ts'
 import { renderErrorResponse, renderQueryResponse, isoSeconds, type XmlValue } from '../xml.ts'
 import { authenticate, toSigV4Request, type HeaderInput } from '../../identity/auth.ts'
 import { parseSignature } from '../sigv4/sigv4.ts'
@@ -102,7 +104,7 @@ export function auditRequestParameters(
   for (const [k, v] of Object.entries(params)) {
     if (k === 'Action' || k === 'Version' || k.startsWith('X-Amz-')) continue
     if (SECRET_PARAMS.has(k)) continue
-    out[lowerFirst(k)] = redactText(v)
+    out[lowerFirst(k)] = redactParameterValue(redactText(v))
   }
   return Object.keys(out).length === 0 ? null : out
 }
@@ -235,7 +237,10 @@ export async function dispatchQuery(
     result = await handler(request, ctx)
   } catch (err) {
     if (err instanceof AwsError) failure = err
-    else {
+    else if (isStoreUnavailable(err)) {
+      ctx.log.warn('aws.query.store_unavailable', { action, requestId })
+      failure = serviceUnavailable()
+    } else {
       const errorId = randomUUID()
       ctx.log.error('aws.query.error', { errorId, action, requestId, error: err })
       failure = new AwsError(
@@ -287,7 +292,7 @@ export async function dispatchQuery(
     } catch (err) {
       // Fail closed: no decision leaves without its audit record.
       ctx.log.error('audit.record_failed', { requestId, action, error: err })
-      failure = new AwsError('ServiceUnavailable', 'Service is unable to handle request.')
+      failure = serviceUnavailable()
       result = undefined
     }
   }

@@ -29,6 +29,7 @@ import {
   storeArgOptions,
 } from '../store-options.ts'
 import { clientEnvironment, writeDemoToken } from '../up-env.ts'
+import { serverArgOptions, serverFlagSettings, serverUsage } from '../server-flags.ts'
 
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
@@ -55,6 +56,11 @@ Options:
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
 ${storeUsage}
+
+${serverUsage}
+
+Signals: SIGTERM/SIGINT drain (readiness 503, in-flight requests finish within --drain-timeout), then exit;
+SIGHUP re-applies the --config files (docs/operations.md).
 `
 
 function parse(argv: string[]) {
@@ -77,6 +83,7 @@ function parse(argv: string[]) {
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
       ...storeArgOptions,
+      ...serverArgOptions,
     },
   })
 }
@@ -131,7 +138,8 @@ export const upCommand: Command = {
     const dataDir = dataDirOf(values['data-dir'], io)
     const store = storeUrlOf(values.store, io)
     const region = regionFlag(values.region) ?? DEFAULT_REGION
-    const accountId = accountFlag(values['account-id']) ?? DEFAULT_ACCOUNT_ID
+    const accountId = accountFlag(values['account-id'])
+    const production = serverFlagSettings(values, io)
 
     const server = await startServer({
       dataDir,
@@ -143,7 +151,12 @@ export const upCommand: Command = {
       httpsPortFallback: values['https-port'] === undefined,
       ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
       region,
-      accountId,
+      ...(accountId === undefined ? {} : { accountId }),
+      storePool: production.storePool,
+      rateLimit: production.rateLimit,
+      logRequests: production.logRequests,
+      auditRetention: production.auditRetention,
+      ...(production.auditExportDir === undefined ? {} : { auditExportDir: production.auditExportDir }),
       configFiles: (values.config ?? []).map((f) => join(io.cwd, f)),
       demo: values.demo === true,
       allowHttpLoopbackIssuers: values['allow-http-issuers'] === true,
@@ -161,10 +174,22 @@ export const upCommand: Command = {
       await server.close()
       throw err
     }
+    const onHangup = (): void => {
+      server.ctx.log.info('server.reloading', { configFiles: (values.config ?? []).length })
+      server.reloadConfig().then(
+        () => server.ctx.log.info('server.reloaded', {}),
+        (err: unknown) => server.ctx.log.error('server.reload_failed', { error: err }),
+      )
+    }
+    process.on('SIGHUP', onHangup)
     const signal = await untilSignal()
-    server.ctx.log.info('server.stopping', { signal })
-    await agent?.close()
-    await server.close()
+    process.off('SIGHUP', onHangup)
+    server.ctx.log.info('server.stopping', { signal, drainTimeoutMs: production.drainTimeoutMs })
+    await Promise.all([
+      agent?.close(),
+      server.close({ drainTimeoutMs: production.drainTimeoutMs }),
+    ])
+    server.ctx.log.info('server.stopped', {})
     return 0
   },
 }
