@@ -20,7 +20,7 @@ export const DEMO = {
 /** The administrator's access key for IAM calls, or undefined when the provider has none. */
 export type AdminCredentialProvider = (
   ctx: AppContext,
-) => Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>
+) => Promise<{ accessKeyId: string; secretAccessKey?: string } | undefined>
 
 /**
  * Bootstrap admin credentials. EXTENSION POINT (IAM): the IAM module registers its provider here when it
@@ -71,13 +71,25 @@ export async function clientEnvironment(
   for (const provider of adminCredentialProviders) {
     const creds = await provider(server.ctx)
     if (creds === undefined) continue
+    const store = server.ctx.db.engine === 'sqlite' ? `--data-dir ${options.dataDir}` : '--store URL'
     lines.push(
       '',
       '# IAM administrator (bootstrap user), for IAM calls; use in a separate shell, since static keys',
       '# take precedence over AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE in every SDK:',
-      `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
-      `export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
     )
+    if (creds.secretAccessKey !== undefined) {
+      // Shown once, when the key is created: container logs keep stdout.
+      lines.push(
+        `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
+        `export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
+        '# (the secret is printed only now, at creation; later: podtrust admin-credentials --env)',
+      )
+    } else {
+      lines.push(
+        `# access key ${creds.accessKeyId}; its secret is not printed again. Get both with:`,
+        `eval "$(podtrust admin-credentials --env ${store})"`,
+      )
+    }
     break
   }
   return lines

@@ -22,9 +22,9 @@ import { demoConfigText } from '../config/demo.ts'
 import { createPooledRandomBytes } from './random.ts'
 import { ConfigError, inConfigFile } from '../config/errors.ts'
 import { PodtrustError } from '../errors.ts'
-import type { Db } from '../store/db.ts'
 import { openDb } from '../store/open.ts'
-import { DEFAULT_ISSUER, DEFAULT_HTTPS_PORT, ensureIssuer, getIssuer } from '../tokens/issuer.ts'
+import { DEFAULT_HTTPS_PORT } from '../tokens/issuer.ts'
+import { settleAccountId, settleIssuerUrl } from './identity-settings.ts'
 import { createTokenVerifier } from '../tokens/verify.ts'
 import { createApp } from './app.ts'
 import type { AppContext, Logger, ServerSettings } from './context.ts'
@@ -34,7 +34,7 @@ import { createMetrics } from './metrics.ts'
 import { meteredAuditSink } from './audit-metrics.ts'
 import { startAuditMaintenance } from '../audit/maintenance.ts'
 import type { AuditRetentionOptions } from '../audit/maintenance.ts'
-import { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, createRateLimiter } from './rate-limit.ts'
+import { createRateLimiter } from './rate-limit.ts'
 import { protocolModules } from './modules.ts'
 import type { ProtocolModule } from './module.ts'
 
@@ -77,7 +77,7 @@ export interface StartServerOptions {
   randomBytes?: (size: number) => Uint8Array
   /** PostgreSQL pool size and timeouts (`--store-pool-size`, `--store-connect-timeout`, …). */
   storePool?: StorePoolOptions
-  /** Per-source limit on failing and unauthenticated requests (default 10/s, bursts of 100; rate 0 disables). */
+  /** Per-source limit on failing and unauthenticated requests (none unless given; `up` defaults to 10/s, bursts of 100). */
   rateLimit?: { ratePerSecond: number; burst: number }
   /** Log every request at info (default: only ≥ 500). */
   logRequests?: boolean
@@ -98,6 +98,8 @@ export interface RunningServer {
   /** The CA certificate file clients trust for the TLS listener. */
   caFile?: string
   ctx: AppContext
+  /** Set when this start changed the stored default issuer URL (single-node automatic URL). */
+  issuerChangedFrom?: string
   /** Re-applies the config files given at start (SIGHUP). */
   reloadConfig(): Promise<void>
   /**
@@ -162,20 +164,6 @@ function closeServer(server: Server, drainMs: number): Promise<void> {
   })
 }
 
-/** Issuer URL precedence: explicit option > a non-automatic stored URL > `https://127.0.0.1:<tls port>`. */
-async function settleDefaultIssuer(
-  db: Db,
-  explicit: string | undefined,
-  tlsPort: number,
-  now: Date,
-): Promise<string> {
-  if (explicit !== undefined)
-    return (await ensureIssuer(db, DEFAULT_ISSUER, { url: explicit, now })).url
-  const stored = await getIssuer(db, DEFAULT_ISSUER)
-  if (stored !== undefined && !/^https:\/\/127\.0\.0\.1:\d+$/.test(stored.url)) return stored.url
-  return (await ensureIssuer(db, DEFAULT_ISSUER, { url: `https://127.0.0.1:${tlsPort}`, now })).url
-}
-
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const now = options.now ?? (() => new Date())
   const host = options.host ?? '127.0.0.1'
@@ -225,7 +213,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       baseUrl: '',
       httpsBaseUrl: undefined,
       region: options.region ?? DEFAULT_REGION,
-      accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
+      accountId: await settleAccountId(db, {
+        explicit: options.accountId,
+        fallback: DEFAULT_ACCOUNT_ID,
+      }),
     }
     const ctx: AppContext = {
       db,
@@ -247,9 +238,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       metrics,
       isReady: () => ready,
       isDraining: () => draining,
-      rateLimiter: createRateLimiter(
-        options.rateLimit ?? { ratePerSecond: DEFAULT_RATE_PER_SECOND, burst: DEFAULT_BURST },
-      ),
+      // Off unless asked: `up` asks with its default (10/s, bursts of 100); embedders and tests choose.
+      ...(options.rateLimit === undefined ? {} : { rateLimiter: createRateLimiter(options.rateLimit) }),
       logRequests: options.logRequests ?? false,
     })
 
@@ -299,12 +289,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       settings.httpsBaseUrl = `https://${displayHost(host)}:${tlsPort}`
     }
 
-    const issuerUrl = await settleDefaultIssuer(
-      db,
-      options.issuerUrl,
-      settings.httpsPort ?? DEFAULT_HTTPS_PORT,
-      now(),
-    )
+    const issuer = await settleIssuerUrl(db, {
+      explicit: options.issuerUrl,
+      automatic: `https://127.0.0.1:${settings.httpsPort ?? DEFAULT_HTTPS_PORT}`,
+      now: now(),
+      log,
+    })
+    const issuerUrl = issuer.url
     for (const hook of startupHooks) await hook(ctx)
 
     const env = { accountId: settings.accountId, region: settings.region, now: now() }
@@ -347,6 +338,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(settings.httpsBaseUrl === undefined ? {} : { httpsBaseUrl: settings.httpsBaseUrl }),
       ...(caFile === undefined ? {} : { caFile }),
       ctx,
+      ...(issuer.changedFrom === undefined ? {} : { issuerChangedFrom: issuer.changedFrom }),
       reloadConfig: () => applyConfigFiles(now()),
       close: closeAll,
     }

@@ -26,6 +26,8 @@ export interface BootstrapCredentials {
   secretAccessKey: string
   userName: string
   userArn: string
+  /** True when this call created the access key (the only time its secret is shown by `up`). */
+  created?: boolean
 }
 
 export async function ensureBootstrapAdmin(
@@ -59,6 +61,7 @@ export async function ensureBootstrapAdmin(
       secretAccessKey: key.secretAccessKey,
       userName: user.userName,
       userArn: user.arn,
+      created: true,
     }
   })
 }

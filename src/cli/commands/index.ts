@@ -13,6 +13,7 @@ import { gcpCommand } from './gcp.ts'
 import { policyCommand } from './policy.ts'
 import { webhookCommand } from './webhook.ts'
 import { adminCredentialsCommand } from '../../aws/iam/admin-command.ts'
+import { issuerCommand } from './issuer.ts'
 
 /**
  * Every top-level command, in the order `podtrust --help` lists them. Each command lives in its own module
@@ -33,4 +34,5 @@ export const commands: Command[] = [
   policyCommand,
   webhookCommand,
   adminCredentialsCommand,
+  issuerCommand,
 ]

@@ -209,6 +209,12 @@ async function announce(
     `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
     ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    ...(server.issuerChangedFrom === undefined
+      ? []
+      : [
+          `  WARNING    the stored issuer URL changed from ${server.issuerChangedFrom} to ${issuer?.url ?? ''}:`,
+          `             tokens signed for the old URL no longer verify; pin it with --issuer-url`,
+        ]),
     '',
     ...(await clientEnvironment(server, { dataDir: options.dataDir, tokenFile })),
     '',
