@@ -1,6 +1,7 @@
 import { PodtrustError, UsageError } from '../errors.ts'
 import type { CliIo } from './command.ts'
 import { commands } from './commands/index.ts'
+import { guardProcess } from './process-guards.ts'
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4)
@@ -75,5 +76,6 @@ function reportError(err: unknown, usage: string, io: CliIo): number {
 }
 
 export function processIo(): CliIo {
+  guardProcess()
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }
 }

@@ -13,6 +13,7 @@ export const serverArgOptions = {
   'store-connect-timeout': { type: 'string' },
   'store-statement-timeout': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  'shutdown-delay': { type: 'string' },
   'rate-limit': { type: 'string' },
   'log-requests': { type: 'boolean' },
   'audit-retention-days': { type: 'string' },
@@ -24,7 +25,9 @@ export const serverUsage = `Production settings (each also read from the environ
   --store-pool-size N          PostgreSQL connections per replica (default 10; PODTRUST_STORE_POOL_SIZE)
   --store-connect-timeout S    wait at most S s for a store connection (default 5; PODTRUST_STORE_CONNECT_TIMEOUT)
   --store-statement-timeout S  PostgreSQL statement_timeout (default 30, 0 = none; PODTRUST_STORE_STATEMENT_TIMEOUT)
-  --drain-timeout S            on SIGTERM, finish in-flight requests for at most S s (default 25; PODTRUST_DRAIN_TIMEOUT)
+  --shutdown-delay S           on SIGTERM, answer /readyz 503 but keep serving for S s before closing the
+                               listeners (default 0; 5 in Kubernetes; PODTRUST_SHUTDOWN_DELAY)
+  --drain-timeout S            then finish in-flight requests for at most S s (default 25; PODTRUST_DRAIN_TIMEOUT)
   --rate-limit R[:B]           per source address: R failing/unauthenticated requests per s, bursts of B
                                (default 10:100; 0 disables; PODTRUST_RATE_LIMIT)
   --log-requests               log every request as a JSON line at info (PODTRUST_LOG_REQUESTS=1)
@@ -38,6 +41,7 @@ type Values = { [K in keyof typeof serverArgOptions]?: (typeof serverArgOptions)
 export interface ServerFlagSettings {
   storePool: StorePoolOptions
   drainTimeoutMs: number
+  shutdownDelayMs: number
   rateLimit: { ratePerSecond: number; burst: number }
   logRequests: boolean
   auditRetention: { maxAgeDays?: number; maxEvents?: number }
@@ -116,6 +120,9 @@ export function serverFlagSettings(values: Values, io: CliIo): ServerFlagSetting
       ...(statement === undefined ? {} : { statementTimeoutMs: statement * 1000 }),
     },
     drainTimeoutMs: drain * 1000,
+    shutdownDelayMs:
+      (number('shutdown-delay', 'PODTRUST_SHUTDOWN_DELAY', values['shutdown-delay'], io, 0, 3600) ??
+        0) * 1000,
     rateLimit: { ratePerSecond: rate, burst },
     logRequests: values['log-requests'] === true || io.env['PODTRUST_LOG_REQUESTS'] === '1',
     auditRetention: {

@@ -75,6 +75,8 @@ export interface StartServerOptions {
   modules?: readonly ProtocolModule[]
   /** Injected randomness (default crypto.randomBytes). */
   randomBytes?: (size: number) => Uint8Array
+  /** Runs after the store, hooks and config, before readiness is announced (extra listeners: the agent). */
+  beforeReady?: (ctx: AppContext) => Promise<void>
   /** PostgreSQL pool size and timeouts (`--store-pool-size`, `--store-connect-timeout`, …). */
   storePool?: StorePoolOptions
   /** Per-source limit on failing and unauthenticated requests (none unless given; `up` defaults to 10/s, bursts of 100). */
@@ -103,10 +105,11 @@ export interface RunningServer {
   /** Re-applies the config files given at start (SIGHUP). */
   reloadConfig(): Promise<void>
   /**
-   * Stops: /readyz answers 503 at once, the listeners stop accepting, in-flight requests finish for at most
-   * `drainTimeoutMs` (default 0: reset them now), then the audit log flushes and the store closes.
+   * Stops: /readyz answers 503 at once; after `delayMs` (still serving, default 0) the listeners stop
+   * accepting, in-flight requests finish for at most `drainTimeoutMs` (default 0: reset them now), then the
+   * audit log flushes and the store closes.
    */
-  close(options?: { drainTimeoutMs?: number }): Promise<void>
+  close(options?: { drainTimeoutMs?: number; delayMs?: number }): Promise<void>
 }
 
 export type ServerErrorCode = 'SERVER_LISTEN_FAILED' | 'SERVER_CONFIG_FAILED'
@@ -192,10 +195,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let draining = false
   let stopRetention: (() => Promise<void>) | undefined
   let closing: Promise<void> | undefined
-  const closeAll = (closeOptions: { drainTimeoutMs?: number } = {}): Promise<void> => {
+  const closeAll = (
+    closeOptions: { drainTimeoutMs?: number; delayMs?: number } = {},
+  ): Promise<void> => {
     closing ??= (async () => {
       draining = true
       ready = false
+      // Readiness already answers 503; keep serving while load balancers notice, then stop accepting.
+      if ((closeOptions.delayMs ?? 0) > 0)
+        await new Promise((r) => setTimeout(r, closeOptions.delayMs))
       await Promise.all(servers.map((s) => closeServer(s, closeOptions.drainTimeoutMs ?? 0)))
       await stopRetention?.().catch(() => {})
       await audit.close().catch(() => {})
@@ -326,6 +334,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       log,
       ...(options.auditExportDir === undefined ? {} : { exportDir: options.auditExportDir }),
     })
+    await options.beforeReady?.(ctx)
     ready = true
     log.info('server.started', {
       baseUrl: settings.baseUrl,

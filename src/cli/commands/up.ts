@@ -4,7 +4,7 @@
  * 127.0.0.1 (HTTP, plus TLS from podtrust's CA) — then prints the endpoint and the client environment.
  * Runs until SIGINT/SIGTERM.
  */
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../agent/index.ts'
 import type { RunningAgent } from '../../agent/index.ts'
@@ -15,6 +15,7 @@ import {
   DEFAULT_REGION,
   startServer,
 } from '../../server/start.ts'
+import { ServerError } from '../../server/start.ts'
 import type { RunningServer } from '../../server/start.ts'
 import { DEFAULT_HTTPS_PORT, DEFAULT_ISSUER, getIssuer } from '../../tokens/issuer.ts'
 import type { LogLevel } from '../../server/logger.ts'
@@ -141,7 +142,12 @@ export const upCommand: Command = {
     const accountId = accountFlag(values['account-id'])
     const production = serverFlagSettings(values, io)
 
+    // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port, listening before readiness.
+    let agent: RunningAgent | undefined
     const server = await startServer({
+      beforeReady: async (ctx) => {
+        if (agentPort !== undefined) agent = await startAgentListener(ctx, agentPort)
+      },
       dataDir,
       ...(store === undefined ? {} : { store }),
       host: values.host ?? '127.0.0.1',
@@ -157,17 +163,13 @@ export const upCommand: Command = {
       logRequests: production.logRequests,
       auditRetention: production.auditRetention,
       ...(production.auditExportDir === undefined ? {} : { auditExportDir: production.auditExportDir }),
-      configFiles: (values.config ?? []).map((f) => join(io.cwd, f)),
+      configFiles: (values.config ?? []).map((f) => resolve(io.cwd, f)),
       demo: values.demo === true,
       allowHttpLoopbackIssuers: values['allow-http-issuers'] === true,
       allowPrivateNetworkIssuers: values['allow-private-issuers'] === true,
       logLevel: logLevel as LogLevel,
     })
-    // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port.
-    let agent: RunningAgent | undefined
     try {
-      if (agentPort !== undefined)
-        agent = await startInProcessAgent(server.ctx, { port: agentPort })
       await announce(server, agent, { dataDir, demo: values.demo === true }, io)
     } catch (err) {
       await agent?.close()
@@ -186,12 +188,34 @@ export const upCommand: Command = {
     process.off('SIGHUP', onHangup)
     server.ctx.log.info('server.stopping', { signal, drainTimeoutMs: production.drainTimeoutMs })
     await Promise.all([
+      server.close({
+        drainTimeoutMs: production.drainTimeoutMs,
+        delayMs: production.shutdownDelayMs,
+      }),
       agent?.close(),
-      server.close({ drainTimeoutMs: production.drainTimeoutMs }),
     ])
     server.ctx.log.info('server.stopped', {})
     return 0
   },
+}
+
+/** The agent's listener; a busy port is SERVER_LISTEN_FAILED with a hint, like the server's own ports. */
+async function startAgentListener(
+  ctx: RunningServer['ctx'],
+  port: number,
+): Promise<RunningAgent> {
+  try {
+    return await startInProcessAgent(ctx, { port })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err
+    throw new ServerError('SERVER_LISTEN_FAILED', `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`, {
+      cause: err,
+      ...(code === 'EADDRINUSE'
+        ? { hint: 'another process uses this port; pick another with --agent-port (0 = any free port)' }
+        : {}),
+    })
+  }
 }
 
 async function announce(
