@@ -19,6 +19,8 @@ export const serverArgOptions = {
   'audit-retention-days': { type: 'string' },
   'audit-max-events': { type: 'string' },
   'audit-export-dir': { type: 'string' },
+  'ca-dir': { type: 'string' },
+  'tls-names': { type: 'string' },
 } as const
 
 export const serverUsage = `Production settings (each also read from the environment variable shown):
@@ -34,7 +36,11 @@ export const serverUsage = `Production settings (each also read from the environ
   --audit-retention-days D     prune audit events older than D days (default: keep; PODTRUST_AUDIT_RETENTION_DAYS)
   --audit-max-events N         keep at most the newest N audit events (default: keep; PODTRUST_AUDIT_MAX_EVENTS)
   --audit-export-dir DIR       also append every audit event to DIR/audit-YYYY-MM-DD.jsonl for a log shipper
-                               (PODTRUST_AUDIT_EXPORT_DIR)`
+                               (PODTRUST_AUDIT_EXPORT_DIR)
+  --ca-dir DIR                 the CA as files DIR/ca.pem and DIR/ca-key.pem (a mounted Secret), read-only;
+                               default: the deployment CA kept in the store (PODTRUST_CA_DIR)
+  --tls-names N,N              extra DNS names / IPs in the serving certificate, e.g. the Service's DNS name
+                               (PODTRUST_TLS_NAMES)`
 
 type Values = { [K in keyof typeof serverArgOptions]?: (typeof serverArgOptions)[K] extends { type: 'boolean' } ? boolean : string }
 
@@ -46,6 +52,8 @@ export interface ServerFlagSettings {
   logRequests: boolean
   auditRetention: { maxAgeDays?: number; maxEvents?: number }
   auditExportDir: string | undefined
+  caDir: string | undefined
+  tlsNames: string[]
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 25
@@ -130,5 +138,14 @@ export function serverFlagSettings(values: Values, io: CliIo): ServerFlagSetting
       ...(maxEvents === undefined ? {} : { maxEvents }),
     },
     auditExportDir: exportDir === undefined || exportDir === '' ? undefined : exportDir,
+    caDir: nonEmpty(values['ca-dir'] ?? io.env['PODTRUST_CA_DIR']),
+    tlsNames: (values['tls-names'] ?? io.env['PODTRUST_TLS_NAMES'] ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
   }
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v
 }

@@ -12,6 +12,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import type { Queryable } from '../store/db.ts'
+import { withStoreLock } from '../store/db.ts'
 import { PodtrustError } from '../errors.ts'
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
@@ -125,10 +126,17 @@ export async function loadKeyring(
     'SELECT kid, secret, created_at, retired_at FROM identity_session_keys ORDER BY created_at ASC, kid ASC',
   )
   if (!rows.some((r) => r.retired_at === null)) {
-    await db.run(
-      'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL) ON CONFLICT (kid) DO NOTHING',
-      [newKid(randomBytes), Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
-    )
+    // One first key even when replicas start together: check again under a store lock.
+    await withStoreLock(db, 'session-keyring', async (tx) => {
+      const active = await tx.get(
+        'SELECT kid FROM identity_session_keys WHERE retired_at IS NULL LIMIT 1',
+      )
+      if (active !== undefined) return
+      await tx.run(
+        'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL) ON CONFLICT (kid) DO NOTHING',
+        [newKid(randomBytes), Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
+      )
+    })
     rows = await db.all<KeyRow>(
       'SELECT kid, secret, created_at, retired_at FROM identity_session_keys ORDER BY created_at ASC, kid ASC',
     )

@@ -16,7 +16,8 @@ import type { Writable } from 'node:stream'
 import { createAdaptorServer } from '@hono/node-server'
 import { createAuditLog } from '../audit/log.ts'
 import type { AuditLog } from '../audit/log.ts'
-import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
+import { caDir, issueServerCertificate } from '../certs/ca.ts'
+import { loadDeploymentCa } from '../certs/shared.ts'
 import { applyConfig } from '../config/apply.ts'
 import { demoConfigText } from '../config/demo.ts'
 import { createPooledRandomBytes } from './random.ts'
@@ -75,6 +76,10 @@ export interface StartServerOptions {
   modules?: readonly ProtocolModule[]
   /** Injected randomness (default crypto.randomBytes). */
   randomBytes?: (size: number) => Uint8Array
+  /** Extra names (DNS or IP) for the serving certificate: the Service's DNS name, a load balancer's. */
+  tlsNames?: string[]
+  /** A directory holding the CA as files (`ca.pem`, `ca-key.pem`; a mounted Secret), instead of the store's. */
+  caDir?: string
   /** Runs after the store, hooks and config, before readiness is announced (extra listeners: the agent). */
   beforeReady?: (ctx: AppContext) => Promise<void>
   /** PostgreSQL pool size and timeouts (`--store-pool-size`, `--store-connect-timeout`, …). */
@@ -258,7 +263,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
     let caFile: string | undefined
     if (options.httpsPort !== undefined) {
-      const ca = await loadOrCreateCa(caDir(options.dataDir), now())
+      const { ca, replacedLocal } = await loadDeploymentCa(db, {
+        dataCaDir: caDir(options.dataDir),
+        ...(options.caDir === undefined ? {} : { fromDir: options.caDir }),
+        now: now(),
+      })
+      if (replacedLocal) log.warn('ca.replaced_local', { caFile: ca.certFile, reason: 'the store holds the deployment CA' })
       caFile = ca.certFile
       const names = new Set([
         'localhost',
@@ -269,8 +279,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         ips.add(host)
         names.delete(host)
       }
-      if (options.issuerUrl !== undefined) {
-        const h = new URL(options.issuerUrl).hostname.replace(/^\[|\]$/g, '')
+      const extra = [
+        ...(options.issuerUrl === undefined ? [] : [new URL(options.issuerUrl).hostname]),
+        ...(options.tlsNames ?? []),
+      ]
+      for (const name of extra) {
+        const h = name.replace(/^\[|\]$/g, '')
         if (/^[\d.]+$|:/.test(h)) ips.add(h)
         else names.add(h)
       }

@@ -136,6 +136,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     }
   }
   const on = (runner: pg.Pool | pg.PoolClient): Queryable => ({
+    engine: 'postgres',
     async all<Row>(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
       return (await query(runner, sql, params)).rows as Row[]
     },

@@ -9,6 +9,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { Db } from '../../store/db.ts'
+import { withStoreLock } from '../../store/db.ts'
 import { createAccessKeyFor, newUser } from './actions-users.ts'
 import { createIamRepo } from './repo.ts'
 
@@ -36,7 +37,8 @@ export async function ensureBootstrapAdmin(
 ): Promise<BootstrapCredentials> {
   const now = env.now ?? new Date()
   const random = env.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
-  return db.transaction(async (tx) => {
+  // Under a store lock: replicas starting together must create one administrator with one key.
+  return withStoreLock(db, `bootstrap-admin:${env.accountId}`, async (tx) => {
     const repo = createIamRepo(tx)
     await repo.ensureAccount(env.accountId, now)
     let user = await repo.getUser(env.accountId, BOOTSTRAP_ADMIN_USER)

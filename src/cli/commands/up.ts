@@ -159,6 +159,8 @@ export const upCommand: Command = {
       region,
       ...(accountId === undefined ? {} : { accountId }),
       storePool: production.storePool,
+      ...(production.caDir === undefined ? {} : { caDir: resolve(io.cwd, production.caDir) }),
+      tlsNames: production.tlsNames,
       rateLimit: production.rateLimit,
       logRequests: production.logRequests,
       auditRetention: production.auditRetention,
