@@ -318,6 +318,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       log,
     })
     const issuerUrl = issuer.url
+    settings.publicHosts = [
+      ...new Set(
+        ['127.0.0.1', 'localhost', '::1', host, new URL(issuerUrl).hostname, ...(options.tlsNames ?? [])].map(
+          (h) => h.replace(/^\[|\]$/g, '').toLowerCase(),
+        ),
+      ),
+    ]
     for (const hook of startupHooks) await hook(ctx)
 
     const env = { accountId: settings.accountId, region: settings.region, now: now() }
