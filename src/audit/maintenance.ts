@@ -19,8 +19,6 @@ export interface AuditMaintenanceOptions extends AuditRetentionOptions {
   /** Rows per DELETE (default 1000). */
   batchSize?: number
   log?: { info(e: string, f?: Record<string, unknown>): void; warn(e: string, f?: Record<string, unknown>): void }
-  /** Accepted for the caller's convenience (export is a sink wrapper, see audit/export). */
-  exportDir?: string
 }
 
 /** Deletes what retention allows, batch by batch; returns how many events were deleted. */

@@ -34,6 +34,7 @@ import type { LogLevel } from './logger.ts'
 import { createMetrics } from './metrics.ts'
 import { meteredAuditSink } from './audit-metrics.ts'
 import { startAuditMaintenance } from '../audit/maintenance.ts'
+import { createAuditExporter, exportingAuditSink } from '../audit/export.ts'
 import type { AuditRetentionOptions } from '../audit/maintenance.ts'
 import { createRateLimiter } from './rate-limit.ts'
 import { protocolModules } from './modules.ts'
@@ -194,7 +195,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
   })
   metrics.observePool(db)
-  const audit: AuditLog = meteredAuditSink(createAuditLog(db), metrics)
+  const recorded: AuditLog = meteredAuditSink(createAuditLog(db), metrics)
+  const audit: AuditLog =
+    options.auditExportDir === undefined
+      ? recorded
+      : exportingAuditSink(
+          recorded,
+          createAuditExporter(options.auditExportDir, {
+            onError: (err) => log.warn('audit.export_failed', { error: err }),
+          }),
+        )
   const servers: Server[] = []
   let ready = false
   let draining = false
@@ -349,12 +359,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }
     }
     await applyConfigFiles(now())
-    stopRetention = startAuditMaintenance(db, {
-      ...options.auditRetention,
-      now,
-      log,
-      ...(options.auditExportDir === undefined ? {} : { exportDir: options.auditExportDir }),
-    })
+    stopRetention = startAuditMaintenance(db, { ...options.auditRetention, now, log })
     await options.beforeReady?.(ctx)
     ready = true
     log.info('server.started', {
