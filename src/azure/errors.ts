@@ -1,7 +1,8 @@
 /**
  * @module azure/errors
  * Entra ID (AADSTS) errors of the token endpoint. Codes, OAuth `error` values and wording follow
- * ../shared/design/reference/gcp-azure.md §4.3; the table is the one place a code's shape is decided.
+ * https://learn.microsoft.com/entra/identity-platform/reference-error-codes (docs/azure.md lists the ones
+ * podtrust returns); the table is the one place a code's shape is decided.
  */
 import { PodtrustError } from '../errors.ts'
 

@@ -3,12 +3,13 @@
  * The Entra client-credentials exchange with a federated (jwt-bearer) client assertion, as named steps:
  * parse the form → find tenant and client → FICs for the assertion's issuer → verify the assertion through
  * the one token verifier → match subject and audience → resource from scope → sign the access token.
- * Every failure is an `EntraError` with Entra's AADSTS code (../shared/design/reference/gcp-azure.md §4.3).
+ * Every failure is an `EntraError` with Entra's AADSTS code
+ * (https://learn.microsoft.com/entra/identity-platform/reference-error-codes; docs/azure.md).
  */
 import { randomUUID } from 'node:crypto'
 import { decodeJwt, SignJWT } from 'jose'
 import { currentSigningKey, publishedKeys } from '../keys/store.ts'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { Queryable } from '../store/db.ts'
 import { TokenError } from '../tokens/errors.ts'
 import type { VerifiedToken } from '../tokens/types.ts'

@@ -7,12 +7,12 @@ import { randomUUID } from 'node:crypto'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { isStoreUnavailable } from '../store/errors.ts'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../app/context.ts'
 import { issuerModule } from './issuer-routes.ts'
 import { auditApiModule } from './audit-api.ts'
 import { routeClass } from './metrics.ts'
 import type { ServerMetrics } from './metrics.ts'
-import type { ProtocolModule } from './module.ts'
+import type { ProtocolModule } from '../app/module.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { apiFamilyOf, throttledResponse, unavailableResponse } from './retryable.ts'
 import { requestScope } from './request-scope.ts'
@@ -112,7 +112,7 @@ export function createApp(ctx: AppContext, options: CreateAppOptions): Hono {
     return c.body(await metrics.registry.metrics())
   })
 
-  for (const m of [issuerModule, auditApiModule, ...options.modules]) m.mount(app, ctx)
+  for (const m of [issuerModule, auditApiModule, ...options.modules]) m.mount?.(app, ctx)
 
   app.notFound((c) => c.json({ error: 'NotFound', message: 'no route for this request' }, 404))
   app.onError((err, c) => {

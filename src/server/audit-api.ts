@@ -19,11 +19,11 @@ import type { AuditFilter } from '../audit/query.ts'
 import type { AuditEvent } from '../audit/types.ts'
 import { AwsError } from '../aws/errors.ts'
 import { userIdentityOf } from '../aws/query/dispatch.ts'
-import { authenticate } from '../identity/auth.ts'
+import { authenticate } from '../aws/sigv4/authenticate.ts'
 import { authorizeCaller } from '../identity/authorize.ts'
 import type { Caller } from '../identity/types.ts'
-import type { AppContext } from './context.ts'
-import type { ProtocolModule } from './module.ts'
+import type { AppContext } from '../app/context.ts'
+import type { ProtocolModule } from '../app/module.ts'
 
 export const AUDIT_API_PATH = '/podtrust/audit/events'
 export const AUDIT_QUERY_ACTION = 'podtrust:QueryAuditEvents'
@@ -85,14 +85,19 @@ export const auditApiModule: ProtocolModule = {
       try {
         try {
           caller = (
-            await authenticate(ctx, { method: 'GET', url: c.req.url, headers, body: '' }, { service: AUDIT_API_SERVICE })
+            await authenticate(
+              ctx,
+              { method: 'GET', url: c.req.url, headers, body: '' },
+              { service: AUDIT_API_SERVICE, configuredRegion: ctx.settings.region },
+            )
           ).caller
         } catch (err) {
           if (err instanceof AwsError) throw new ApiError(err.code, err.status, err.message)
           throw err
         }
         const resource = `arn:aws:podtrust:${ctx.settings.region}:${ctx.settings.accountId}:audit-log`
-        const { result } = await authorizeCaller(ctx, caller, {
+        const who: Caller = caller
+        const { result } = await authorizeCaller(ctx, who, {
           action: AUDIT_QUERY_ACTION,
           resource,
           resourceAccount: ctx.settings.accountId,
@@ -102,11 +107,11 @@ export const auditApiModule: ProtocolModule = {
             region: ctx.settings.region,
           },
         })
-        if (caller.accountId !== ctx.settings.accountId || result.decision !== 'Allowed') {
+        if (who.accountId !== ctx.settings.accountId || result.decision !== 'Allowed') {
           throw new ApiError(
             'AccessDeniedException',
             403,
-            `User: ${caller.arn} is not authorized to perform: ${AUDIT_QUERY_ACTION} on resource: ${resource}`,
+            `User: ${who.arn} is not authorized to perform: ${AUDIT_QUERY_ACTION} on resource: ${resource}`,
           )
         }
         const maxText = c.req.query('maxResults')

@@ -18,7 +18,7 @@ import { createIamRepo } from '../aws/iam/repo.ts'
 import { PodtrustError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
 import { DEFAULT_ISSUER, ensureIssuer, getIssuer } from '../tokens/issuer.ts'
-import type { Logger } from './context.ts'
+import type { Logger } from '../app/context.ts'
 
 export class SettingsConflictError extends PodtrustError<'SERVER_SETTINGS_CONFLICT'> {}
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import pg from 'pg'
-import { signRequest } from '../../src/agent/sigv4.ts'
+import { signRequest } from '../../src/aws/sigv4/sign.ts'
 import { postgresSkipReason, postgresUrl } from '../unit/store/engines.ts'
 import {
   dropSchema,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { currentSigningKey, listSigningKeys } from '../../../src/keys/store.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 import { ensureIssuer } from '../../../src/tokens/issuer.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 
