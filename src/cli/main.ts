@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs'
 import { PodtrustError, UsageError } from '../errors.ts'
 import type { CliIo } from './command.ts'
 import { commandTable } from './commands/index.ts'
-import { guardProcess } from './process-guards.ts'
 
 // Kept light on purpose: `--version` and `--help` import only this file, errors.ts and the command table;
 // each command's module loads when that command runs (bench:cli measures it against bare node).
@@ -50,6 +49,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout.write(`${command.usage.trimEnd()}\n`)
     return 0
   }
+  // The real process streams: a closed stdout ends quietly, a crash logs one JSON line (process-guards.ts).
+  if (io.stdout === process.stdout) (await import('./process-guards.ts')).guardProcess()
   try {
     return await command.run(rest, io)
   } catch (err) {
@@ -84,6 +85,5 @@ function reportError(err: unknown, usage: string, io: CliIo): number {
 }
 
 export function processIo(): CliIo {
-  guardProcess()
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }
 }
