@@ -47,7 +47,8 @@ Options:
   --https-port PORT         TLS port (default ${DEFAULT_HTTPS_PORT}; 0 = any free port)
   --no-tls                  no TLS listener
   --host HOST               listen address (default 127.0.0.1)
-  --issuer-url URL          the default issuer's URL (default https://127.0.0.1:HTTPS_PORT)
+  --issuer-url URL          the default issuer's URL (default $PODTRUST_ISSUER_URL, else the stored one,
+                            else https://127.0.0.1:HTTPS_PORT); must match the stored one (podtrust issuer)
   --config FILE             apply this YAML config at start; repeatable (see docs/config.md)
   --demo                    seed a ready-to-try role, OIDC provider and service-account token
   --region R                default region (default ${DEFAULT_REGION})
@@ -127,6 +128,9 @@ export const upCommand: Command = {
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
     }
+    // The flag, else $PODTRUST_ISSUER_URL (container manifests set it once for every replica).
+    if (values['issuer-url'] === undefined && (io.env['PODTRUST_ISSUER_URL'] ?? '') !== '')
+      values['issuer-url'] = io.env['PODTRUST_ISSUER_URL']
     if (
       values['issuer-url'] !== undefined &&
       !/^https:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(values['issuer-url'])
