@@ -13,6 +13,8 @@ import type { AuditEvent, AuditSink } from './types.ts'
 export interface AuditLogOptions {
   /** Most events in one commit (default 500). */
   maxBatch?: number
+  /** Called for each event cut to the per-event bound (metrics). */
+  onOmitted?: () => void
 }
 
 export interface StoredAuditEvent {
@@ -111,6 +113,7 @@ export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog 
     record(event) {
       if (closed) return Promise.reject(new Error('audit log is closed'))
       const normalized = normalizeEvent(event)
+      if (normalized.omitted === true) options.onOmitted?.()
       return new Promise<void>((resolve, reject) => {
         queue.push({ event: normalized, resolve, reject })
         kick()

@@ -222,7 +222,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
   })
   metrics.observePool(db)
-  const recorded: AuditLog = meteredAuditSink(createAuditLog(db), metrics)
+  const recorded: AuditLog = meteredAuditSink(
+    createAuditLog(db, { onOmitted: () => metrics.auditDroppedOversize.inc() }),
+    metrics,
+  )
   const audit: AuditLog =
     options.auditExportDir === undefined
       ? recorded

@@ -135,6 +135,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         // Metrics per action, decision and identity path.
         const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text()
         assert.match(metrics, /podtrust_decisions_total\{service="sts.amazonaws.com",action="AssumeRoleWithWebIdentity",path="irsa",decision="Allow"\} 1/)
+        assert.match(metrics, /podtrust_audit_truncated_events_total [1-9]/)
         assert.match(metrics, /podtrust_throttled_requests_total\{reason="unauthenticated"\} [1-9]/)
         assert.match(metrics, /podtrust_decision_duration_seconds_bucket\{le="[^"]+",service="sts.amazonaws.com",action="AssumeRoleWithWebIdentity",path="irsa"\}/)
 
