@@ -65,7 +65,7 @@ export interface EntraErrorBody {
 }
 
 /**
- * Renders the JSON Entra answers (§4.3): `error_description` ends with the trace id, correlation id and
+ * Renders the JSON Entra answers (https://learn.microsoft.com/entra/identity-platform/reference-error-codes): `error_description` ends with the trace id, correlation id and
  * timestamp lines, which @azure/identity repeats in its message.
  */
 export function entraErrorBody(

@@ -8,7 +8,15 @@
  */
 import { memberList, type QueryHandler } from '../query/registry.ts'
 import type { XmlValue } from '../xml.ts'
-import { boundaryXml, pageFields, paginate, tagsXml, withIam, type IamEnv } from './common.ts'
+import {
+  boundaryXml,
+  pageFields,
+  paginate,
+  policyXml,
+  tagsXml,
+  withIam,
+  type IamEnv,
+} from './common.ts'
 import { encodePolicyDocument } from './documents.ts'
 import type { PrincipalType } from './repo.ts'
 import { enumParam } from './validate.ts'
@@ -95,20 +103,13 @@ async function policyDetails(env: IamEnv, local: boolean, aws: boolean): Promise
   for (const p of policies) {
     if (p.awsManaged && p.attachmentCount === 0 && p.permissionsBoundaryUsageCount === 0) continue
     const versions = await env.repo.listPolicyVersions(p.arn)
+    // ManagedPolicyDetail: GetPolicy's members (no Tags) and every version.
+    const detail = policyXml(p, 'get')
+    delete detail['Tags']
     out.push({
       list: 'Policies',
       value: {
-        PolicyName: p.policyName,
-        PolicyId: p.policyId,
-        Arn: p.arn,
-        Path: p.path,
-        DefaultVersionId: p.defaultVersionId,
-        AttachmentCount: p.attachmentCount,
-        PermissionsBoundaryUsageCount: p.permissionsBoundaryUsageCount,
-        IsAttachable: p.isAttachable,
-        Description: p.description,
-        CreateDate: p.createDate,
-        UpdateDate: p.updateDate,
+        ...detail,
         PolicyVersionList: versions.map((v) => ({
           Document: encodePolicyDocument(v.document),
           VersionId: v.versionId,

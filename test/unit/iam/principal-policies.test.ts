@@ -42,7 +42,7 @@ void describe('iam principal policies (roles and users, one implementation)', ()
 
   for (const k of kinds) {
     const name = { [`${k.noun}Name`]: 'app' }
-    it(`${k.noun}: inline policies put, get (case-insensitive name), list, delete; NoSuchEntity names the ${k.type}`, async () => {
+    void it(`${k.noun}: inline policies put, get (case-insensitive name), list, delete; NoSuchEntity names the ${k.type}`, async () => {
       assert.equal(
         (await h.call(`Put${k.noun}Policy`, { ...name, PolicyName: 'Read', PolicyDocument: DOC }))
           .status,
@@ -63,7 +63,7 @@ void describe('iam principal policies (roles and users, one implementation)', ()
       assert.equal(missing.message, `The ${k.type} policy with name Read cannot be found.`)
     })
 
-    it(`${k.noun}: attachments filtered by PathPrefix; the 11th is LimitExceeded PoliciesPer${k.noun}`, async () => {
+    void it(`${k.noun}: attachments filtered by PathPrefix; the 11th is LimitExceeded PoliciesPer${k.noun}`, async () => {
       for (let i = 0; i < 10; i++) {
         const attached = await h.call(`Attach${k.noun}Policy`, {
           ...name,
@@ -94,7 +94,7 @@ void describe('iam principal policies (roles and users, one implementation)', ()
       assert.equal(again.code, 'NoSuchEntity')
     })
 
-    it(`${k.noun}: tags merge case-insensitively, untag removes, list is sorted`, async () => {
+    void it(`${k.noun}: tags merge case-insensitively, untag removes, list is sorted`, async () => {
       await h.call(`Tag${k.noun}`, {
         ...name,
         'Tags.member.1.Key': 'team',
@@ -167,7 +167,7 @@ void describe('iam tag actions (roles, users, policies, OIDC providers, one impl
   after(() => h.cleanup())
 
   for (const t of targets) {
-    it(`${t.noun}: tag, list, untag; a Deny on aws:TagKeys matches both Tag${t.noun} and Untag${t.noun}`, async () => {
+    void it(`${t.noun}: tag, list, untag; a Deny on aws:TagKeys matches both Tag${t.noun} and Untag${t.noun}`, async () => {
       const tag = (key: string) => ({
         ...t.member,
         'Tags.member.1.Key': key,
