@@ -1,14 +1,14 @@
 /**
  * Fault injection on PostgreSQL: three `podtrust up` replicas (ephemeral ports, one store) under mixed load
- * — web-identity exchanges, AssumeRole, IAM writes, calls signed with session credentials minted on another
- * replica — from a client that, like a load balancer, retries a failed request once on the next healthy
+ * — web-identity exchanges, AssumeRole, IAM writes, Pod Identity agent requests, calls signed with session
+ * credentials minted on another replica — from a client that, like a load balancer, retries a failed request once on the next healthy
  * replica (and stops sending to a replica whose connections are refused). Meanwhile: kill -9 one replica,
  * terminate every database backend three times, rotate the issuer's signing key and the session keyring.
  * Required: 0 crashes of the surviving replicas, 0 failed requests after the one retry, 0 acknowledged IAM
  * writes missing afterwards. Bounded: about 40 s.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -45,9 +45,29 @@ void describe('fault injection (3 replicas, PostgreSQL)', () => {
     const common = ['--port', '0', '--no-tls', '--store', store, '--issuer-url', 'https://issuer.fault.test',
       '--log-level', 'error', '--rate-limit', '0', '--store-connect-timeout', '3']
     const replicas: Replica[] = []
+    // Pod Identity: a cluster on podtrust's own issuer, an association, the role it grants.
+    const config = join(dirs[0]!, 'pod-identity.yaml')
+    writeFileSync(config, [
+      'version: 1',
+      'roles:',
+      '  - name: fault-pod',
+      "    assumeRolePolicy: { Version: '2012-10-17', Statement: [{ Effect: Allow, Principal: { Service: pods.eks.amazonaws.com }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] }",
+      'clusters:',
+      '  - name: fault',
+      'podIdentityAssociations:',
+      "  - { cluster: fault, namespace: shop, serviceAccount: cart, roleArn: 'arn:aws:iam::000000000000:role/fault-pod' }",
+      '',
+    ].join('\n'))
     try {
-      replicas.push(await startReplica([...common, '--data-dir', dirs[0]!, '--demo']))
-      replicas.push(...(await Promise.all([1, 2].map((i) => startReplica([...common, '--data-dir', dirs[i]!])))))
+      replicas.push(await startReplica([...common, '--data-dir', dirs[0]!, '--demo', '--config', config, '--agent-port', '0']))
+      replicas.push(...(await Promise.all([1, 2].map((i) => startReplica([...common, '--data-dir', dirs[i]!, '--agent-port', '0'])))))
+      const agents = replicas.map((r) => /^\s+agent\s+(http:\S+)/m.exec(r.output())![1]!)
+      const podTokens = ['p1', 'p2', 'p3'].map((pod) => {
+        const r = podtrustCli(['token', '--cluster', 'fault', '--namespace', 'shop', '--service-account', 'cart', '--pod', pod,
+          '--audience', 'pods.eks.amazonaws.com', '--data-dir', dirs[0]!, '--store', store])
+        assert.equal(r.code, 0, r.err)
+        return r.out.trim()
+      })
       const env = exportedEnv(replicas[0]!.output())
       const token = readFileSync(env['AWS_WEB_IDENTITY_TOKEN_FILE']!, 'utf8')
       const admin: Creds = {
@@ -121,6 +141,13 @@ void describe('fault injection (3 replicas, PostgreSQL)', () => {
           const o = await call((r) => send(r, 'iam', { Action: 'CreateUser', Version: '2010-05-08', UserName: name }, admin),
             (x) => x.status === 200 || x.text.includes('<Code>EntityAlreadyExists</Code>'))
           if (o !== undefined) acked.add(name)
+        },
+        async () => {
+          const token = podTokens[Math.floor(Math.random() * podTokens.length)]!
+          await call(async (r) => {
+            const res = await fetch(agents[r]!, { headers: { authorization: token }, signal: AbortSignal.timeout(10_000) })
+            return { status: res.status, text: await res.text() }
+          }, (o) => o.status === 200 && o.text.includes('"AccessKeyId"'))
         },
         async () => {
           const s = sessions[Math.floor(Math.random() * sessions.length)]
