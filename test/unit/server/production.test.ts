@@ -107,3 +107,46 @@ void describe('audit query helpers', () => {
     assert.match(row, /,Deny,AccessDenied,'=cmd\(\),,10\.0\.0\.1,"a,""b""",r,e$/)
   })
 })
+
+void describe('readiness', () => {
+  void it('/readyz follows the store, and answers 503 while draining; a store outage elsewhere is a 503', async () => {
+    const { createApp } = await import('../../../src/server/app.ts')
+    const { createMetrics } = await import('../../../src/server/metrics.ts')
+    const { StoreError } = await import('../../../src/store/errors.ts')
+    const { silentLogger } = await import('../../../src/server/logger.ts')
+    const { Hono } = await import('hono')
+    let down = false
+    let draining = false
+    const db = {
+      engine: 'postgres',
+      get: async () => {
+        if (down) throw new StoreError('STORE_UNAVAILABLE', 'the PostgreSQL store is unavailable')
+        return { ok: 1 }
+      },
+    }
+    const failing = {
+      name: 'failing',
+      mount(app: InstanceType<typeof Hono>) {
+        app.get('/v1/projects/p', async () => {
+          throw new StoreError('STORE_UNAVAILABLE', 'down')
+        })
+      },
+    }
+    const app = createApp({ db, log: silentLogger } as never, {
+      modules: [failing] as never,
+      metrics: createMetrics({ defaultMetrics: false }),
+      isReady: () => true,
+      isDraining: () => draining,
+    })
+    assert.equal((await app.request('/readyz')).status, 200)
+    down = true
+    assert.equal((await app.request('/readyz')).status, 503)
+    down = false
+    assert.equal((await app.request('/readyz')).status, 200)
+    draining = true
+    assert.deepEqual(await (await app.request('/readyz')).json(), { status: 'draining' })
+    const google = await app.request('/v1/projects/p')
+    assert.equal(google.status, 503)
+    assert.equal(((await google.json()) as { error: { status: string } }).error.status, 'UNAVAILABLE')
+  })
+})
