@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { signRequest } from '../../src/aws/sigv4/sign.ts'
 import { postgresSkipReason, postgresUrl } from '../unit/store/engines.ts'
 import {
   dropSchema,
@@ -28,7 +29,7 @@ void describe('store outage (PostgreSQL backends terminated under load)', () => 
   void it(
     'the replica stays up; failures are 503 ServiceUnavailable; service resumes by itself',
     skip === undefined ? { timeout: 120_000 } : { skip },
-    async () => {
+    async (t) => {
       const dir = mkdtempSync(join(tmpdir(), 'podtrust-outage-'))
       const names = uniquePostgresNames('outage')
       const store = replicaStoreUrl(postgresUrl, names)
@@ -80,14 +81,25 @@ void describe('store outage (PostgreSQL backends terminated under load)', () => 
             return { status: e.$metadata?.httpStatusCode ?? 0, body: `<Code>${e.name}</Code>` }
           }
         }
+        // EKS (restJson1): ListClusters, signed for `eks`; a failure must be its 503 ServiceUnavailableException.
+        const listClusters = async (): Promise<{ status: number; body: string }> => {
+          const url = `${replica.baseUrl}/clusters`
+          const headers = signRequest({ method: 'GET', url, body: '', service: 'eks', region: 'us-east-1', now: new Date(),
+            credentials: { accessKeyId: admin['AWS_ACCESS_KEY_ID']!, secretAccessKey: admin['AWS_SECRET_ACCESS_KEY']! } })
+          delete headers['host']
+          const res = await fetch(url, { headers, signal: AbortSignal.timeout(15_000) })
+          const text = await res.text()
+          return { status: res.status, body: res.status === 503 ? `<Code>${res.headers.get('x-amzn-errortype')}</Code>` : text }
+        }
         assert.equal((await webIdentity()).status, 200)
+        assert.equal((await listClusters()).status, 200)
 
         const results: { status: number; body: string }[] = []
         let flowing = true
         const worker = async (): Promise<void> => {
           let i = 0
           while (flowing) {
-            results.push(await safely(i++ % 2 === 0 ? webIdentity : callerIdentity))
+            results.push(await safely([webIdentity, callerIdentity, listClusters][i++ % 3]!))
           }
         }
         const workers = [worker(), worker(), worker(), worker()]
@@ -104,14 +116,16 @@ void describe('store outage (PostgreSQL backends terminated under load)', () => 
         assert.equal(replica.proc.exitCode, null, `replica crashed:\n${replica.output()}`)
         assert.equal(replica.proc.signalCode, null)
         const failed = results.filter((r) => r.status !== 200)
+        t.diagnostic(`${results.length} requests, ${failed.length} answered 503, ${terminated} backends terminated`)
         for (const f of failed) {
           assert.equal(f.status, 503, f.body)
-          assert.match(f.body, /<Code>ServiceUnavailable<\/Code>/)
+          assert.match(f.body, /<Code>ServiceUnavailable(Exception)?<\/Code>/)
         }
         // Service resumes by itself: the pool reconnects.
         for (let i = 0; i < 5; i++) {
           assert.equal((await webIdentity()).status, 200)
           assert.equal((await callerIdentity()).status, 200)
+          assert.equal((await listClusters()).status, 200)
         }
         const ready = await fetch(`${replica.baseUrl}/readyz`)
         assert.equal(ready.status, 200)
