@@ -282,6 +282,69 @@ void describe('attack corpus', () => {
     t.diagnostic(`oversized and malformed inputs: ${cases.length} cases`)
   })
 
+
+  // Authorization: an explicit Deny conditioned on each global condition key must bite on every API, since
+  // every signed request gets the same complete request context
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+  void it('Deny on every global condition key, on every API', async (t) => {
+    const call = async (service: string, url: string, method: string, body: string, creds: { accessKeyId: string; secretAccessKey: string }) => {
+      const headers = signRequest({ method, url, body, headers: method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}, service, region: 'us-east-1', credentials: creds, now: new Date() })
+      delete headers['host']
+      const go = () => fetch(url, { method, headers, ...(method === 'POST' ? { body } : {}) })
+      // (a pooled keep-alive socket closed by an earlier oversize refusal fails once: retry on a new one)
+      const res = await go().catch(go)
+      return { status: res.status, text: await res.text(), type: res.headers.get('x-amzn-errortype') ?? '' }
+    }
+    const iam = (params: Record<string, string>, creds: { accessKeyId: string; secretAccessKey: string } = admin) =>
+      call('iam', server.baseUrl, 'POST', new URLSearchParams({ Version: '2010-05-08', ...params }).toString(), creds)
+    const account = server.ctx.settings.accountId
+    await iam({ Action: 'CreateUser', UserName: 'denied' })
+    await iam({ Action: 'TagUser', UserName: 'denied', 'Tags.member.1.Key': 'team', 'Tags.member.1.Value': 'red' })
+    await iam({ Action: 'AttachUserPolicy', UserName: 'denied', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' })
+    const key = await iam({ Action: 'CreateAccessKey', UserName: 'denied' })
+    const creds = { accessKeyId: /<AccessKeyId>([^<]+)/.exec(key.text)![1]!, secretAccessKey: /<SecretAccessKey>([^<]+)/.exec(key.text)![1]! }
+    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'sts:AssumeRole' }] })
+    await iam({ Action: 'CreateRole', RoleName: 'deny-target', AssumeRolePolicyDocument: trust })
+    const apis: { name: string; run: () => Promise<{ status: number; text: string; type: string }>; denied: (r: { status: number; text: string; type: string }) => boolean }[] = [
+      { name: 'IAM ListUsers', run: () => iam({ Action: 'ListUsers' }, creds), denied: (r) => r.status === 403 && r.text.includes('<Code>AccessDenied</Code>') },
+      { name: 'STS AssumeRole', run: () => call('sts', server.baseUrl, 'POST', new URLSearchParams({ Action: 'AssumeRole', Version: '2011-06-15', RoleArn: `arn:aws:iam::${account}:role/deny-target`, RoleSessionName: 'deny' }).toString(), creds), denied: (r) => r.status === 403 && r.text.includes('<Code>AccessDenied</Code>') },
+      { name: 'EKS ListClusters', run: () => call('eks', `${server.baseUrl}/clusters`, 'GET', '', creds), denied: (r) => r.status === 403 && r.type.startsWith('AccessDeniedException') },
+      { name: 'audit QueryAuditEvents', run: () => call('podtrust', `${server.baseUrl}/podtrust/audit/events?maxResults=1`, 'GET', '', creds), denied: (r) => r.status === 403 && r.type === 'AccessDeniedException' },
+    ]
+    // Each condition matches this caller's request exactly.
+    const conditions: Record<string, Record<string, Record<string, unknown>>> = {
+      'aws:SourceIp': { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } },
+      'aws:RequestedRegion': { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } },
+      'aws:SecureTransport': { Bool: { 'aws:SecureTransport': 'false' } },
+      'aws:CurrentTime': { DateGreaterThan: { 'aws:CurrentTime': '2000-01-01T00:00:00Z' } },
+      'aws:EpochTime': { NumericGreaterThan: { 'aws:EpochTime': '946684800' } },
+      'aws:PrincipalAccount': { StringEquals: { 'aws:PrincipalAccount': account } },
+      'aws:PrincipalArn': { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${account}:user/denied` } },
+      'aws:PrincipalType': { StringEquals: { 'aws:PrincipalType': 'User' } },
+      'aws:username': { StringEquals: { 'aws:username': 'denied' } },
+      'aws:PrincipalTag/team': { StringEquals: { 'aws:PrincipalTag/team': 'red' } },
+      'aws:PrincipalIsAWSService': { Bool: { 'aws:PrincipalIsAWSService': 'false' } },
+      'aws:ViaAWSService': { Bool: { 'aws:ViaAWSService': 'false' } },
+    }
+    let n = 0
+    for (const [keyName, condition] of Object.entries(conditions)) {
+      const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: condition }] })
+      const put = await iam({ Action: 'PutUserPolicy', UserName: 'denied', PolicyName: 'deny', PolicyDocument: policy })
+      assert.equal(put.status, 200, put.text)
+      for (const api of apis) {
+        n++
+        await t.test(`${keyName} on ${api.name}`, async () => {
+          const r = await api.run()
+          assert.ok(api.denied(r), `${r.status} ${r.type} ${r.text.slice(0, 200)}`)
+        })
+      }
+    }
+    // Control: without the Deny, every API answers.
+    await iam({ Action: 'DeleteUserPolicy', UserName: 'denied', PolicyName: 'deny' })
+    for (const api of apis) assert.equal((await api.run()).status, 200, api.name)
+    t.diagnostic(`Deny on global condition keys: ${n} cases (${Object.keys(conditions).length} keys × ${apis.length} APIs)`)
+  })
+
   void it('teardown', async () => {
     trap.close()
     await server.close()
