@@ -13,7 +13,9 @@ import {
   matchStatement,
   prepareResource,
   type PreparedRequest,
+  type ResourcePattern,
 } from './evaluate.ts'
+import { isAwsOwnedResourceWrite, isKmsAliasRequest } from './services.ts'
 import {
   MATCH_ACCOUNT,
   MATCH_DIRECT,
@@ -53,12 +55,15 @@ interface Summary {
   anonymous: boolean
   crossAccount: boolean
   gate: boolean
+  /** kms:Create/Update/DeleteAlias on an alias: the alias (identity) and the key (key policy) must both allow. */
+  kmsAlias: boolean
   /** GetFederationToken sessions have no permissions without a session policy. */
   needsSessionPolicy: boolean
   identity: SetResult
   resource: SetResult
   boundary: SetResult
   session: SetResult
+  vpce: SetResult
   scp: LevelsResult
   rcp: LevelsResult
 }
@@ -66,7 +71,7 @@ interface Summary {
 type Excluded = ReadonlySet<'identity' | 'resource' | Blocker>
 
 const NONE: ReadonlySet<never> = new Set()
-const GUARDRAILS = ['pb', 'scp', 'rcp'] as const
+const GUARDRAILS = ['pb', 'scp', 'rcp', 'vpce'] as const
 
 function evalSet(
   policies: readonly CompiledPolicy[] | undefined,
@@ -119,6 +124,7 @@ function decide(s: Summary, ex: Excluded): Decision {
   const pb = !ex.has('pb')
   const scp = !ex.has('scp') && !s.anonymous
   const rcp = !ex.has('rcp')
+  const vpce = !ex.has('vpce')
   const identity = !ex.has('identity') && !s.anonymous
   const resource = !ex.has('resource')
   if (
@@ -127,10 +133,13 @@ function decide(s: Summary, ex: Excluded): Decision {
     (!s.anonymous && s.session.deny) ||
     (pb && !s.anonymous && s.boundary.deny) ||
     (scp && s.scp.deny) ||
-    (rcp && s.rcp.deny)
+    (rcp && s.rcp.deny) ||
+    (vpce && s.vpce.deny)
   ) {
     return 'ExplicitlyDenied'
   }
+  // The endpoint policy must allow the request, anonymous ones included; it never grants by itself.
+  if (vpce && s.vpce.present && s.vpce.allow === MATCH_NONE) return 'ImplicitlyDenied'
   if (rcp && s.rcp.present && !s.rcp.allAllow) return 'ImplicitlyDenied'
   if (scp && s.scp.present && !s.scp.allAllow) return 'ImplicitlyDenied'
   const identityOk = identity && s.identity.allow !== MATCH_NONE
@@ -138,7 +147,11 @@ function decide(s: Summary, ex: Excluded): Decision {
   const sessionOk = s.session.present ? s.session.allow !== MATCH_NONE : !s.needsSessionPolicy
   const kind = resource ? s.resource.allow : MATCH_NONE
   let allowed: boolean
-  if (s.crossAccount) {
+  if (s.kmsAlias) {
+    // The alias needs an IAM permission; the key needs its key policy (naming the account delegates to the same
+    // IAM policies). Aliases cannot be managed from another account.
+    allowed = !s.crossAccount && identityOk && boundaryOk && sessionOk && kind !== MATCH_NONE
+  } else if (s.crossAccount) {
     // Cross-account: both the resource policy and the principal's own policies must allow.
     allowed = kind !== MATCH_NONE && identityOk && boundaryOk && sessionOk
   } else if (kind === MATCH_DIRECT) {
@@ -187,8 +200,21 @@ const GET_CALLER_IDENTITY = 'sts:getcalleridentity'
  *   resourcePolicy: trust, resourcePolicyIsGate: true })
  */
 export function authorize(request: AuthorizationRequest): AuthorizationResult {
+  // The run-time entry point: the resource is one concrete ARN (or `*` for actions without resource-level
+  // permissions), compared literally even when it holds `*` or `?`.
+  return evaluateRequest(request, undefined)
+}
+
+/**
+ * The shared decision procedure. `pattern` is set only by the simulator (simulate.ts) for a request resource that
+ * names many resources; `authorize` never passes one, so a run-time request is always about one resource.
+ */
+export function evaluateRequest(
+  request: AuthorizationRequest,
+  pattern: ResourcePattern | undefined,
+): AuthorizationResult {
   try {
-    return authorizeUnchecked(request)
+    return authorizeUnchecked(request, pattern)
   } catch (err) {
     return {
       decision: 'ImplicitlyDenied',
@@ -202,7 +228,10 @@ export function authorize(request: AuthorizationRequest): AuthorizationResult {
   }
 }
 
-function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult {
+function authorizeUnchecked(
+  request: AuthorizationRequest,
+  pattern?: ResourcePattern,
+): AuthorizationResult {
   const action = String(request.action).toLowerCase()
   const resource = String(request.resource)
   const principal = parsePrincipal(String(request.principal))
@@ -214,6 +243,7 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
     ctx: normalizeContext(request.context),
     principal,
     hasBoundary: boundaries !== undefined && boundaries.length > 0,
+    pattern,
   }
   const matched: StatementRef[] = []
   const seen: CompiledPolicy[] = []
@@ -230,7 +260,10 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
       principal.account !== undefined &&
       resourceAccount !== undefined &&
       principal.account !== resourceAccount,
-    gate: request.resourcePolicyIsGate === true,
+    // A gate guards a named resource. Actions on `*` (kms:CreateKey, kms:ListKeys…) have no key policy to consult:
+    // IAM policies alone decide them (AWS KMS Developer Guide, "IAM policies": "… not on a particular KMS key").
+    gate: request.resourcePolicyIsGate === true && resource !== '*',
+    kmsAlias: isKmsAliasRequest(action, resource),
     needsSessionPolicy: principal.kind === 'federatedUser',
     identity: evalSet(anonymous ? undefined : request.identityPolicies, req, matched, seen),
     resource: evalSet(
@@ -241,6 +274,7 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
     ),
     boundary: evalSet(anonymous ? undefined : boundaries, req, matched, seen),
     session: evalSet(anonymous ? undefined : request.sessionPolicies, req, matched, seen),
+    vpce: evalSet(request.endpointPolicies, req, matched, seen),
     scp: evalLevels(
       orgPrincipal ? request.serviceControlPolicies : undefined,
       undefined,
@@ -250,7 +284,9 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
     ),
     rcp: evalLevels(request.resourceControlPolicies, RCP_FULL_AWS_ACCESS, req, matched, seen),
   }
-  const decision = decide(summary, NONE)
+  let decision = decide(summary, NONE)
+  // AWS-owned IAM resources refuse writes whatever the policies allow (services.ts).
+  if (decision === 'Allowed' && isAwsOwnedResourceWrite(action, resource)) decision = 'ImplicitlyDenied'
   return result(decision, blame(summary, decision), matched, seen, req)
 }
 

@@ -8,7 +8,7 @@
 import { compilePolicy, type CompiledPolicy } from './compile.ts'
 import { PolicyError } from './errors.ts'
 import { ANONYMOUS } from './principal.ts'
-import type { AuthorizationRequest, PolicyType } from './types.ts'
+import type { AuthorizationRequest, PolicyType, SimulationRequest } from './types.ts'
 
 export interface EngineCase {
   name?: string
@@ -25,6 +25,7 @@ export interface EngineCase {
   serviceControlPolicies?: { orgIdentifier: string; policies: unknown[] }[]
   resourceControlPolicies?: { orgIdentifier: string; policies: unknown[] }[]
   resourcePolicy?: unknown
+  endpointPolicies?: unknown[]
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -62,7 +63,7 @@ export function parseEngineCase(value: unknown): EngineCase {
       }
     }
   }
-  for (const key of ['identityPolicies', 'permissionBoundaries'] as const) {
+  for (const key of ['identityPolicies', 'permissionBoundaries', 'endpointPolicies'] as const) {
     if (value[key] !== undefined && !Array.isArray(value[key])) bad(`\`${key}\` must be an array`)
   }
   for (const key of ['serviceControlPolicies', 'resourceControlPolicies'] as const) {
@@ -122,6 +123,9 @@ export function engineCaseRequest(
     ...(c.sessionPolicy === undefined
       ? {}
       : { sessionPolicies: [compile(c.sessionPolicy, 'SessionPolicy', 'session')] }),
+    ...(c.endpointPolicies === undefined
+      ? {}
+      : { endpointPolicies: c.endpointPolicies.map((p, i) => compile(p, String(i), 'vpce')) }),
     ...(c.serviceControlPolicies === undefined
       ? {}
       : {
@@ -138,5 +142,20 @@ export function engineCaseRequest(
             policies: l.policies.map((p) => compile(p, String(level), 'rcp')),
           })),
         }),
+  }
+}
+
+/**
+ * The case as a simulation question (the corpus' cases are an analyzer's questions: a request resource may be a
+ * pattern, and `wildcardOnlyAction` says when `*` is the literal resource). Used by the conformance runner and
+ * `podtrust policy simulate --request`.
+ */
+export function engineCaseSimulation(
+  c: EngineCase,
+  options: { assumeVersion?: '2012-10-17' | '2008-10-17' | 'document' } = {},
+): SimulationRequest {
+  return {
+    ...engineCaseRequest(c, options),
+    ...(c.request.wildcardOnlyAction === true ? { wildcardOnlyAction: true } : {}),
   }
 }

@@ -384,7 +384,7 @@ function saveTimeChecks(document: string, type: PolicyType): void {
   // IAM reports a bad action vendor before a missing Resource (moto corpus, AWS-verified).
   for (const key of ['Action', 'NotAction'])
     for (const s of sts) for (const a of listOf(s[key])) actionPrefix(a)
-  if (type !== 'trust' && type !== 'resource') {
+  if (type !== 'trust' && type !== 'resource' && type !== 'vpce') {
     for (const s of sts) check(exists(s, 'Resource', 'NotResource'), MSG.resources)
   }
 
@@ -397,7 +397,7 @@ function saveTimeChecks(document: string, type: PolicyType): void {
         check(TRUST_ACTIONS.test(a) || a === '*', MSG.trustActions)
     }
   }
-  if (type === 'resource')
+  if (type === 'resource' || type === 'vpce')
     for (const s of sts) check('Principal' in s || 'NotPrincipal' in s, MSG.missingPrincipal)
   if (type === 'rcp') {
     for (const s of sts) {
@@ -456,6 +456,8 @@ function sizeError(
       resource: ['PolicySize', 20480, false],
       scp: ['PolicySize', 5120, true],
       rcp: ['PolicySize', 5120, true],
+      // "The size of an endpoint policy cannot exceed 20,480 characters, including white space" (PrivateLink guide).
+      vpce: ['PolicySize', 20480, true],
     } as const satisfies Record<PolicyType, readonly [string, number, boolean]>
   )[type]
   const size = policySize(document, quota[2])
