@@ -167,26 +167,30 @@ function decide(s: Summary, ex: Excluded): Decision {
   return allowed ? 'Allowed' : 'ImplicitlyDenied'
 }
 
+const NEUTRAL: SetResult = { present: false, allow: MATCH_NONE, deny: false }
+
+/**
+ * Every guardrail and policy that turned an allowed request into a deny. The "core" decision is the one the
+ * identity, resource and session policies reach without the guardrails, where a policy set that holds a matching
+ * Deny grants nothing; when that core allows, each guardrail (boundary, SCP levels, RCP levels, endpoint policy)
+ * that denies on its own is listed, and so are the identity and resource policies whose explicit Deny blocked it.
+ */
 function blame(s: Summary, decision: Decision): Blocker[] {
   if (decision === 'Allowed') return []
-  const out: Blocker[] = []
+  const core: Summary = {
+    ...s,
+    identity: s.identity.deny ? NEUTRAL : s.identity,
+    resource: s.resource.deny ? NEUTRAL : s.resource,
+  }
   const allGuards = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS)
-  const core = decide(s, allGuards)
-  if (core === 'Allowed') {
-    for (const g of GUARDRAILS) {
-      const others = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS.filter((x) => x !== g))
-      if (decide(s, others) !== 'Allowed') out.push(g)
-    }
+  if (decide(core, allGuards) !== 'Allowed') return []
+  const out: Blocker[] = []
+  for (const g of GUARDRAILS) {
+    const others = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS.filter((x) => x !== g))
+    if (decide(core, others) !== 'Allowed') out.push(g)
   }
-  if (
-    s.identity.deny &&
-    !s.anonymous &&
-    decide(s, new Set([...allGuards, 'identity'])) === 'Allowed'
-  ) {
-    out.push('identity')
-  }
-  if (s.resource.deny && decide(s, new Set([...allGuards, 'resource'])) === 'Allowed')
-    out.push('resource')
+  if (s.identity.deny && !s.anonymous) out.push('identity')
+  if (s.resource.deny) out.push('resource')
   return out
 }
 
@@ -286,7 +290,8 @@ function authorizeUnchecked(
   }
   let decision = decide(summary, NONE)
   // AWS-owned IAM resources refuse writes whatever the policies allow (services.ts).
-  if (decision === 'Allowed' && isAwsOwnedResourceWrite(action, resource)) decision = 'ImplicitlyDenied'
+  if (decision === 'Allowed' && isAwsOwnedResourceWrite(action, resource))
+    decision = 'ImplicitlyDenied'
   return result(decision, blame(summary, decision), matched, seen, req)
 }
 

@@ -162,7 +162,8 @@ function anyAction(actions: Glob[], action: string): boolean {
 function anyResource(resources: ResourceMatcher[], req: PreparedRequest, wantCover: boolean): Tri {
   let out: Tri = NO
   for (const r of resources) {
-    const m = req.pattern === undefined ? matchResource(r, req) : simulateResource(r, req, wantCover)
+    const m =
+      req.pattern === undefined ? matchResource(r, req) : simulateResource(r, req, wantCover)
     if (m === YES) return YES
     if (m === ERR) out = ERR
   }

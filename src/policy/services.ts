@@ -57,7 +57,11 @@ const SERVICE_LINKED_ROLE_ALLOWED = new Set([
 ])
 
 /** Is `resource` (an ARN) in IAM with the given resource prefix? Returns the part after the prefix. */
-function iamResource(resource: string, account: string | undefined, prefix: string): string | undefined {
+function iamResource(
+  resource: string,
+  account: string | undefined,
+  prefix: string,
+): string | undefined {
   if (!resource.startsWith('arn:')) return undefined
   const parts = resource.split(':')
   if (parts.length < 6 || parts[2] !== 'iam') return undefined
@@ -71,7 +75,10 @@ function iamResource(resource: string, account: string | undefined, prefix: stri
  */
 export function isAwsOwnedResourceWrite(action: string, resource: string): boolean {
   if (!action.startsWith('iam:')) return false
-  if (AWS_MANAGED_POLICY_WRITES.has(action) && iamResource(resource, 'aws', 'policy/') !== undefined)
+  if (
+    AWS_MANAGED_POLICY_WRITES.has(action) &&
+    iamResource(resource, 'aws', 'policy/') !== undefined
+  )
     return true
   if (!SERVICE_ROLE_WRITES.has(action)) return false
   const rolePath = iamResource(resource, undefined, 'role/')
