@@ -35,10 +35,14 @@ function bad(message: string): never {
   throw new PolicyError('INVALID_POLICY', message)
 }
 
-/** Role trust policies and KMS key policies must allow by themselves (IAM User Guide, evaluation logic). */
-export function isGateAction(action: string): boolean {
+/**
+ * Role trust policies and KMS key policies must allow by themselves (IAM User Guide, evaluation logic). Every STS
+ * action on a role (AssumeRole*, TagSession, SetSourceIdentity, SetContext) is decided by the role's trust policy;
+ * an STS action with no resource policy (GetFederationToken, GetSessionToken) by identity policies alone.
+ */
+export function isGateAction(action: string, hasResourcePolicy = true): boolean {
   const a = action.toLowerCase()
-  return a.startsWith('sts:assumerole') || a.startsWith('kms:')
+  return (a.startsWith('sts:') && hasResourcePolicy) || a.startsWith('kms:')
 }
 
 /** Checks the shape of a case object; throws PolicyError naming the first problem. */
@@ -97,7 +101,7 @@ export function engineCaseRequest(
       : r.principal.type === 'Anonymous'
         ? ANONYMOUS
         : bad('unknown principal object')
-  const resourcePolicyIsGate = isGateAction(r.action)
+  const resourcePolicyIsGate = isGateAction(r.action, c.resourcePolicy !== undefined)
   return {
     principal,
     action: r.action,
@@ -111,7 +115,7 @@ export function engineCaseRequest(
           resourcePolicy: compile(
             c.resourcePolicy,
             'ResourcePolicy',
-            resourcePolicyIsGate && r.action.toLowerCase().startsWith('sts:')
+            r.action.toLowerCase().startsWith('sts:')
               ? 'trust'
               : 'resource',
           ),
