@@ -115,9 +115,7 @@ export function engineCaseRequest(
           resourcePolicy: compile(
             c.resourcePolicy,
             'ResourcePolicy',
-            r.action.toLowerCase().startsWith('sts:')
-              ? 'trust'
-              : 'resource',
+            r.action.toLowerCase().startsWith('sts:') ? 'trust' : 'resource',
           ),
         }),
     resourcePolicyIsGate,

@@ -32,11 +32,12 @@ const MSG = {
   colon: 'Actions/Condition can contain only one colon.',
   principal: 'Policy document should not specify a principal.',
   resourceVendor: 'Resource vendor must be fully qualified and cannot contain regexes.',
-  trustResource: 'Has prohibited field Resource.',
-  trustNotPrincipal: 'Has prohibited field NotPrincipal.',
-  missingPrincipal: 'Missing required field Principal.',
-  trustActions:
-    'Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity',
+  // IAM's wording as AWS returns it (AWS-recorded responses; no final period).
+  trustResource: 'Has prohibited field Resource',
+  trustNotPrincipal: 'Has prohibited field NotPrincipal',
+  missingPrincipal: 'Missing required field Principal',
+  trustActions: 'AssumeRole policy may only specify STS AssumeRole actions.',
+  invalidJson: 'This policy contains invalid Json',
 } as const
 
 const VALID_TOP = new Set(['Version', 'Id', 'Statement'])
@@ -321,7 +322,8 @@ function saveTimeChecks(document: string, type: PolicyType): void {
   try {
     json = JSON.parse(document)
   } catch {
-    reject(MSG.syntax)
+    // Text that is not JSON at all; valid JSON of the wrong shape is a syntax error (below).
+    reject(MSG.invalidJson)
   }
   check(isObject(json), MSG.syntax)
   const doc = json as Json

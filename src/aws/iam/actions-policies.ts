@@ -36,6 +36,9 @@ import {
   versionIdRules,
 } from './validate.ts'
 
+/** Managed-policy tag keys are case-sensitive (`Team` and `team` are two tags), unlike role and user tag keys. */
+const POLICY_TAG_KEYS_CASE_INSENSITIVE = false
+
 export const POLICIES_PER_ACCOUNT = 1500
 export const VERSIONS_PER_POLICY = 5
 
@@ -86,7 +89,7 @@ const createPolicy: QueryHandler = (req, ctx) =>
       ...problemsOf('path', p['Path'], policyPathRules),
       ...problemsOf('description', p['Description'], descriptionRules(1000)),
     ])
-    checkTags(tags)
+    checkTags(tags, 'tags', POLICY_TAG_KEYS_CASE_INSENSITIVE)
     const arn = policyArn(env.accountId, path, name!)
     await env.authorize('CreatePolicy', arn, tagContext(tags))
     checkPolicyDocument('policyDocument', document!, 'managed')
@@ -294,9 +297,12 @@ const tagPolicy: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const arn = policyArnOf(env)
     const tags = tagList(req.params) ?? []
-    checkTags(tags)
+    checkTags(tags, 'tags', POLICY_TAG_KEYS_CASE_INSENSITIVE)
     const p = await authorizedPolicy(env, 'TagPolicy', arn, true)
-    await env.repo.updateManagedPolicyTags(arn, mergeTags(p.tags, tags))
+    await env.repo.updateManagedPolicyTags(
+      arn,
+      mergeTags(p.tags, tags, POLICY_TAG_KEYS_CASE_INSENSITIVE),
+    )
     return undefined
   })
 
@@ -306,7 +312,10 @@ const untagPolicy: QueryHandler = (req, ctx) =>
     const keys = memberList(req.params, 'TagKeys') ?? []
     checkTagKeys(keys)
     const p = await authorizedPolicy(env, 'UntagPolicy', arn, true)
-    await env.repo.updateManagedPolicyTags(arn, removeTags(p.tags, keys))
+    await env.repo.updateManagedPolicyTags(
+      arn,
+      removeTags(p.tags, keys, POLICY_TAG_KEYS_CASE_INSENSITIVE),
+    )
     return undefined
   })
 

@@ -6,7 +6,7 @@
  */
 import type { AppContext } from '../../server/context.ts'
 import type { Queryable } from '../../store/db.ts'
-import { AwsError, constraintProblem, validationError } from '../errors.ts'
+import { AwsError, validationError } from '../errors.ts'
 import type { QueryRequest } from '../query/registry.ts'
 import type { XmlValue } from '../xml.ts'
 import { authorizeIam } from './authz.ts'
@@ -20,7 +20,7 @@ import {
   type Tag,
   type UserRecord,
 } from './repo.ts'
-import { intParam } from './validate.ts'
+import { iamProblem, intParam } from './validate.ts'
 
 export interface IamEnv {
   repo: IamRepo
@@ -94,9 +94,7 @@ export function paginate<T>(all: T[], request: QueryRequest): Page<T> {
       : ''
     const m = /^o:(\d{1,9})$/.exec(decoded)
     if (m === null) {
-      throw validationError([
-        constraintProblem(raw, 'marker', 'be a marker returned by a previous call'),
-      ])
+      throw validationError([iamProblem('marker', 'be a marker returned by a previous call')])
     }
     start = Number(m[1])
   }

@@ -119,7 +119,7 @@ void describe('iam action parameters', () => {
       const max = await h.call(action, { MaxItems: '1001' })
       assert.equal(
         max.message,
-        "1 validation error detected: Value '1001' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000",
+        "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000",
       )
       assert.equal(
         (await h.call(action, { MaxItems: 'ten' })).message,
