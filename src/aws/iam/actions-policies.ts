@@ -51,23 +51,27 @@ function policyArnOf(env: IamEnv): string {
   return arn
 }
 
-/** Authorizes `action` on the policy ARN, then loads the policy (NoSuchEntity when absent or foreign). */
+/**
+ * Authorizes `action` on the policy ARN, then loads the policy (NoSuchEntity when absent or foreign). Writes to an
+ * AWS managed policy are refused with AccessDenied whether or not podtrust's catalog holds it: "You can't change
+ * the permissions defined in AWS managed policies" (IAM User Guide, "AWS managed policies").
+ */
 async function authorizedPolicy(
   env: IamEnv,
   action: string,
   arn: string,
   write: boolean,
 ): Promise<ManagedPolicyRecord> {
-  await env.authorize(action, arn)
-  const p = await env.repo.getManagedPolicy(arn)
-  if (p === undefined || (p.accountId !== 'aws' && p.accountId !== env.accountId))
-    throw notFound(arn)
-  if (write && p.awsManaged) {
+  if (write && arn.startsWith('arn:aws:iam::aws:policy/')) {
     throw new AwsError(
       'AccessDenied',
       `User: ${env.request.caller?.arn ?? 'anonymous'} is not authorized to perform: iam:${action} on resource: policy ${arn}`,
     )
   }
+  await env.authorize(action, arn)
+  const p = await env.repo.getManagedPolicy(arn)
+  if (p === undefined || (p.accountId !== 'aws' && p.accountId !== env.accountId))
+    throw notFound(arn)
   return p
 }
 
@@ -124,7 +128,7 @@ const createPolicy: QueryHandler = (req, ctx) =>
       document!,
     )
     const created = await env.repo.getManagedPolicy(arn)
-    return { Policy: policyXml(created!, 'get') }
+    return { Policy: policyXml(created!, 'create') }
   })
 
 const getPolicy: QueryHandler = (req, ctx) =>
@@ -193,8 +197,13 @@ const getPolicyVersion: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const arn = policyArnOf(env)
     const versionId = versionIdOf(env)
-    await authorizedPolicy(env, 'GetPolicyVersion', arn, false)
-    const v = await env.repo.getPolicyVersion(arn, versionId)
+    await env.authorize('GetPolicyVersion', arn)
+    // A missing policy and a missing version get the same answer: IAM looks the pair up.
+    const owner = arn.split(':')[4]
+    const v =
+      owner === 'aws' || owner === env.accountId
+        ? await env.repo.getPolicyVersion(arn, versionId)
+        : undefined
     if (v === undefined) {
       throw new AwsError(
         'NoSuchEntity',
@@ -253,8 +262,14 @@ const setDefaultPolicyVersion: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const arn = policyArnOf(env)
     const versionId = versionIdOf(env)
-    await authorizedPolicy(env, 'SetDefaultPolicyVersion', arn, true)
-    if ((await env.repo.getPolicyVersion(arn, versionId)) === undefined) {
+    if (!arn.startsWith('arn:aws:iam::aws:policy/'))
+      await env.authorize('SetDefaultPolicyVersion', arn)
+    else await authorizedPolicy(env, 'SetDefaultPolicyVersion', arn, true)
+    const owner = arn.split(':')[4]
+    if (
+      owner !== env.accountId ||
+      (await env.repo.getPolicyVersion(arn, versionId)) === undefined
+    ) {
       throw new AwsError(
         'NoSuchEntity',
         `Policy ${arn} version ${versionId} does not exist or is not attachable.`,

@@ -306,13 +306,15 @@ const getAccessKeyLastUsed: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const id = accessKeyIdOf(env)
     const key = await env.repo.getAccessKey(id)
-    await env.authorize(
-      'GetAccessKeyLastUsed',
-      key?.userArn ?? `arn:aws:iam::${env.accountId}:user/`,
-    )
+    // An unknown key (or another account's) has no user to authorize against: IAM answers AccessDenied on the
+    // key itself rather than revealing whether it exists.
     if (key === undefined || key.accountId !== env.accountId) {
-      throw new AwsError('NoSuchEntity', `The Access Key with id ${id} cannot be found.`)
+      throw new AwsError(
+        'AccessDenied',
+        `User: ${env.request.caller?.arn ?? 'anonymous'} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key ${id}`,
+      )
     }
+    await env.authorize('GetAccessKeyLastUsed', key.userArn)
     return {
       UserName: key.userName,
       AccessKeyLastUsed:

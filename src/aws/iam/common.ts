@@ -164,9 +164,13 @@ export function userXml(u: UserRecord, view: 'get' | 'list'): { [name: string]: 
   }
 }
 
+/**
+ * Policy shapes per action: GetPolicy carries Description and always `Tags` (empty when none); CreatePolicy
+ * omits Description and has Tags only when some were given; ListPolicies has neither.
+ */
 export function policyXml(
   p: ManagedPolicyRecord,
-  view: 'get' | 'list',
+  view: 'create' | 'get' | 'list',
 ): { [name: string]: XmlValue } {
   return {
     PolicyName: p.policyName,
@@ -180,7 +184,7 @@ export function policyXml(
     Description: view === 'get' ? p.description : undefined,
     CreateDate: p.createDate,
     UpdateDate: p.updateDate,
-    Tags: view === 'get' && p.tags.length > 0 ? tagsXml(p.tags) : undefined,
+    Tags: view === 'get' || (view === 'create' && p.tags.length > 0) ? tagsXml(p.tags) : undefined,
   }
 }
 

@@ -11,7 +11,12 @@
  * const docs = role && (await iam.getRolePolicyDocuments(role.accountId, role.roleName))
  */
 import type { Queryable } from '../../store/db.ts'
-import { awsManagedPolicy, awsManagedPolicies, type AwsManagedPolicy } from './managed-policies.ts'
+import {
+  awsManagedPolicy,
+  awsManagedPolicies,
+  awsManagedPolicyVersion,
+  type AwsManagedPolicy,
+} from './managed-policies.ts'
 
 export interface Tag {
   key: string
@@ -807,9 +812,7 @@ export function createIamRepo(db: Queryable): IamRepo {
     },
     async getPolicyVersion(arn, versionId) {
       if (arn.startsWith(AWS_POLICY_PREFIX)) {
-        const p = awsManagedPolicy(arn)
-        if (p === undefined || p.defaultVersionId !== versionId) return undefined
-        return { versionId, document: p.document, isDefaultVersion: true, createDate: p.updateDate }
+        return awsManagedPolicyVersion(arn, versionId)
       }
       const r = await db.get<{
         version_id: string
@@ -832,17 +835,7 @@ export function createIamRepo(db: Queryable): IamRepo {
     },
     async listPolicyVersions(arn) {
       if (arn.startsWith(AWS_POLICY_PREFIX)) {
-        const p = awsManagedPolicy(arn)
-        return p === undefined
-          ? []
-          : [
-              {
-                versionId: p.defaultVersionId,
-                document: p.document,
-                isDefaultVersion: true,
-                createDate: p.updateDate,
-              },
-            ]
+        return awsManagedPolicy(arn)?.versions ?? []
       }
       const rows = await db.all<{
         version_id: string
