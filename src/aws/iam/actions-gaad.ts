@@ -1,9 +1,9 @@
 /**
  * @module aws/iam/actions-gaad
  * GetAccountAuthorizationDetails (IAM API reference:
- * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html): users, groups (none: podtrust has
- * no groups), roles and managed policies (customer-managed always, AWS-managed only when attached; all
- * versions of customer policies, the default one of AWS policies). Documents are URL-encoded; optional
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html): users (with their
+ * groups), groups, roles (with their instance profiles) and managed policies (customer-managed always,
+ * AWS-managed only when attached; every stored version: the default and earlier ones). Documents are URL-encoded; optional
  * members are omitted, not empty. One combined list is paginated with `MaxItems` / `Marker`.
  */
 import { memberList, type QueryHandler } from '../query/registry.ts'
@@ -15,7 +15,10 @@ import { enumParam } from './validate.ts'
 const FILTERS = ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'] as const
 type Filter = (typeof FILTERS)[number]
 
-type Entry = { list: 'UserDetailList' | 'RoleDetailList' | 'Policies'; value: XmlValue }
+type Entry = {
+  list: 'UserDetailList' | 'GroupDetailList' | 'RoleDetailList' | 'Policies'
+  value: XmlValue
+}
 
 async function collect(env: IamEnv, filters: Set<Filter>): Promise<Entry[]> {
   const out: Entry[] = []
@@ -38,7 +41,7 @@ async function collect(env: IamEnv, filters: Set<Filter>): Promise<Entry[]> {
                   PolicyName: p.policyName,
                   PolicyDocument: encodePolicyDocument(p.document),
                 })),
-          GroupList: [],
+          GroupList: (await repo.listGroupsForUser(accountId, u.userName)).map((g) => g.groupName),
           AttachedManagedPolicies: (
             await repo.listAttachedPolicies(accountId, 'user', u.userName)
           ).map((a) => ({
@@ -47,6 +50,26 @@ async function collect(env: IamEnv, filters: Set<Filter>): Promise<Entry[]> {
           })),
           PermissionsBoundary: boundaryXml(u.permissionsBoundaryArn),
           Tags: tagsXml(u.tags),
+        },
+      })
+    }
+  }
+  if (filters.has('Group')) {
+    for (const g of await repo.listGroups(accountId)) {
+      out.push({
+        list: 'GroupDetailList',
+        value: {
+          Path: g.path,
+          GroupName: g.groupName,
+          GroupId: g.groupId,
+          Arn: g.arn,
+          CreateDate: g.createDate,
+          GroupPolicyList: (await repo.listInlinePolicies(accountId, 'group', g.groupName)).map(
+            (p) => ({ PolicyName: p.policyName, PolicyDocument: encodePolicyDocument(p.document) }),
+          ),
+          AttachedManagedPolicies: (
+            await repo.listAttachedPolicies(accountId, 'group', g.groupName)
+          ).map((a) => ({ PolicyName: a.policyName, PolicyArn: a.policyArn })),
         },
       })
     }
@@ -62,7 +85,16 @@ async function collect(env: IamEnv, filters: Set<Filter>): Promise<Entry[]> {
           Arn: r.arn,
           CreateDate: r.createDate,
           AssumeRolePolicyDocument: encodePolicyDocument(r.assumeRolePolicyDocument),
-          InstanceProfileList: [],
+          InstanceProfileList: (await repo.listInstanceProfilesForRole(accountId, r.roleName)).map(
+            (p) => ({
+              Path: p.path,
+              InstanceProfileName: p.instanceProfileName,
+              InstanceProfileId: p.instanceProfileId,
+              Arn: p.arn,
+              CreateDate: p.createDate,
+              Roles: [],
+            }),
+          ),
           RolePolicyList: (await repo.listInlinePolicies(accountId, 'role', r.roleName)).map(
             (p) => ({
               PolicyName: p.policyName,
@@ -135,7 +167,7 @@ const getAccountAuthorizationDetails: QueryHandler = (req, ctx) =>
       page.items.filter((e) => e.list === list).map((e) => e.value)
     return {
       UserDetailList: pick('UserDetailList'),
-      GroupDetailList: [],
+      GroupDetailList: pick('GroupDetailList'),
       RoleDetailList: pick('RoleDetailList'),
       Policies: pick('Policies'),
       ...pageFields(page),

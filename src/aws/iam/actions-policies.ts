@@ -295,7 +295,12 @@ const listEntitiesForPolicy: QueryHandler = (req, ctx) =>
     )
     const roles = []
     const users = []
+    const groups = []
     for (const e of entities) {
+      if (e.type === 'group' && (filter === undefined || filter === 'Group')) {
+        const g = await env.repo.getGroup(env.accountId, e.name)
+        if (g !== undefined) groups.push({ GroupName: g.groupName, GroupId: g.groupId })
+      }
       if (e.type === 'role' && (filter === undefined || filter === 'Role')) {
         const r = await env.repo.getRole(env.accountId, e.name)
         if (r !== undefined) roles.push({ RoleName: r.roleName, RoleId: r.roleId })
@@ -305,7 +310,7 @@ const listEntitiesForPolicy: QueryHandler = (req, ctx) =>
         if (u !== undefined) users.push({ UserName: u.userName, UserId: u.userId })
       }
     }
-    return { PolicyGroups: [], PolicyUsers: users, PolicyRoles: roles, IsTruncated: false }
+    return { PolicyGroups: groups, PolicyUsers: users, PolicyRoles: roles, IsTruncated: false }
   })
 
 const tagPolicy: QueryHandler = (req, ctx) =>

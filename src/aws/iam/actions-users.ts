@@ -100,7 +100,7 @@ function userNameOf(env: IamEnv, required: boolean): string {
   )
 }
 
-async function authorizedUser(
+export async function authorizedUser(
   env: IamEnv,
   action: string,
   required: boolean,
@@ -184,6 +184,15 @@ const deleteUser: QueryHandler = (req, ctx) =>
     }
     if ((await env.repo.listInlinePolicies(env.accountId, 'user', user.userName)).length > 0) {
       throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.')
+    }
+    if ((await env.repo.listGroupsForUser(env.accountId, user.userName)).length > 0) {
+      throw new AwsError(
+        'DeleteConflict',
+        'Cannot delete entity, must remove users from group first.',
+      )
+    }
+    if ((await env.repo.getLoginProfile(env.accountId, user.userName)) !== undefined) {
+      throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete login profile first.')
     }
     await env.repo.deleteUser(env.accountId, user.userName)
     return undefined
