@@ -158,7 +158,12 @@ function resourcePolicyOf(env: IamEnv): Source | undefined {
 
 const simulateCustomPolicy: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
-    requiredParam(req, 'PolicyInputList')
+    if (memberList(req.params, 'PolicyInputList') === undefined) {
+      throw new AwsError(
+        'ValidationError',
+        "1 validation error detected: Value null at 'policyInputList' failed to satisfy constraint: Member must not be null",
+      )
+    }
     const callerArn = req.params['CallerArn']
     throwIfProblems(problemsOf('callerArn', callerArn, arnRules))
     await env.authorize('SimulateCustomPolicy', '*')
