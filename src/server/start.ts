@@ -29,6 +29,8 @@ import { openDb } from '../store/open.ts'
 import { DEFAULT_ISSUER, DEFAULT_HTTPS_PORT, ensureIssuer, getIssuer } from '../tokens/issuer.ts'
 import { createTokenVerifier } from '../tokens/verify.ts'
 import { createIdentityPorts } from './ports.ts'
+import { createIamRepo } from '../aws/iam/repo.ts'
+import { createUsageRecorder } from '../aws/iam/usage.ts'
 import { createApp } from './app.ts'
 import type { AppContext, Logger, ServerSettings } from '../app/context.ts'
 import { createLogger } from './logger.ts'
@@ -75,6 +77,8 @@ export interface StartServerOptions {
   allowHttpLoopbackIssuers?: boolean
   /** Let the verifier fetch issuers on private/link-local networks. */
   allowPrivateNetworkIssuers?: boolean
+  /** How often noted RoleLastUsed / AccessKeyLastUsed are written (ms, default 5000). */
+  usageFlushMs?: number
   /** Log destination and level (default stderr, info); tests pass `level: 'silent'`. */
   logStream?: Writable
   logLevel?: LogLevel
@@ -183,9 +187,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const metrics = createMetrics()
   const servers: Server[] = []
   let ready = false
+  // RoleLastUsed / AccessKeyLastUsed, batched off the request path and written before the store closes.
+  const usage = createUsageRecorder(createIamRepo(db), {
+    ...(options.usageFlushMs === undefined ? {} : { flushMs: options.usageFlushMs }),
+    onError: (err) =>
+      log.warn('iam.usage_record_failed', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+  })
   const closeAll = async (): Promise<void> => {
     ready = false
     await Promise.all(servers.map(closeServer))
+    await usage.close().catch(() => {})
     await audit.close().catch(() => {})
     await db.close()
   }
@@ -205,7 +218,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const ctx: AppContext = {
       db,
       // The identity domain's ports (lookups, keyring, clock, randomness), one set per app instance.
-      ...createIdentityPorts(db, { now, randomBytes }),
+      ...createIdentityPorts(db, { now, randomBytes, usage }),
       audit,
       tokens: createTokenVerifier({
         db,

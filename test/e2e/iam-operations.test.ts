@@ -26,6 +26,7 @@ void describe('iam operations e2e', () => {
       port: 0,
       accountId: ACCOUNT,
       logLevel: 'silent',
+      usageFlushMs: 50,
     } as Parameters<typeof startServer>[0])
     const admin = await getBootstrapAdmin(server.ctx.db, ACCOUNT)
     assert.ok(admin)
@@ -43,6 +44,7 @@ void describe('iam operations e2e', () => {
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_IAM: server.baseUrl,
+      AWS_ENDPOINT_URL_STS: server.baseUrl,
     })
 
   void it('boto3: groups grant their members permissions; instance profiles, SLRs, users, account, simulation', async (t) => {
@@ -143,6 +145,18 @@ iam.put_user_policy(UserName='dev', PolicyName='sqs', PolicyDocument=json.dumps(
 p = iam.simulate_principal_policy(PolicySourceArn='arn:aws:iam::${ACCOUNT}:user/dev', ActionNames=['sqs:SendMessage','iam:ListRoles'], ContextEntries=[{'ContextKeyName':'aws:RequestedRegion','ContextKeyValues':['eu-west-1'],'ContextKeyType':'string'}])
 out['principal'] = [[r['EvalActionName'], r['EvalDecision']] for r in p['EvaluationResults']]
 
+# RoleLastUsed and AccessKeyLastUsed are recorded on use (batched: read back after a short pause).
+import time
+trusting = json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Principal':{'AWS':'arn:aws:iam::${ACCOUNT}:root'},'Action':'sts:AssumeRole'}]})
+iam.create_role(RoleName='used', AssumeRolePolicyDocument=trusting)
+out['unusedRole'] = iam.get_role(RoleName='used')['Role'].get('RoleLastUsed')
+boto3.client('sts').assume_role(RoleArn='arn:aws:iam::${ACCOUNT}:role/used', RoleSessionName='s1')
+time.sleep(0.5)
+used = iam.get_role(RoleName='used')['Role']['RoleLastUsed']
+out['roleLastUsed'] = ['LastUsedDate' in used, used.get('Region')]
+last = iam.get_access_key_last_used(AccessKeyId=os.environ['AWS_ACCESS_KEY_ID'])['AccessKeyLastUsed']
+out['keyLastUsed'] = ['LastUsedDate' in last, last.get('ServiceName'), last.get('Region')]
+
 # Unknown actions answer AWS's error.
 try:
   iam.meta.events.register('before-call.iam.ListUsers', lambda **kw: None)
@@ -233,6 +247,13 @@ print(json.dumps(out, default=str))
       ['sqs:SendMessage', 'explicitDeny'],
       ['iam:ListRoles', 'implicitDeny'],
     ])
+    assert.deepEqual(out.unusedRole, {})
+    assert.deepEqual(out.roleLastUsed, [true, 'us-east-1'])
+    assert.deepEqual(
+      out.keyLastUsed,
+      [true, 'sts', 'us-east-1'],
+      'the last use before the pause was AssumeRole',
+    )
     assert.equal(out.unknown[0], 400)
     assert.match(out.unknown[1], /<Code>InvalidAction<\/Code>/)
   })
