@@ -283,7 +283,10 @@ export interface OpenedSession {
  * Opens a session token (refreshing the keyring once when its key id is unknown, e.g. rotated on another
  * replica). Throws `CredentialError` when the token is not one podtrust sealed.
  */
-export async function openSessionToken(ctx: SessionPorts, token: string): Promise<OpenedSession> {
+export async function openSessionToken(
+  ctx: SessionPorts,
+  token: string,
+): Promise<OpenedSession> {
   const keyring = await keyringFor(ctx, token, ctx.now())
   const payload = openToken(keyring, token) as SessionPayload
   if (payload === null || typeof payload !== 'object' || payload.v !== 1)

@@ -22,6 +22,7 @@ export type { CompiledPolicy, CompileOptions, PolicyModel, StatementModel } from
 export { compilePolicy, parsePolicy, MAX_DOCUMENT_BYTES } from './compile.ts'
 export { authorize, RCP_FULL_AWS_ACCESS } from './authorize.ts'
 export { simulate, isResourcePattern } from './simulate.ts'
+export { isAwsOwnedResourceWrite, isKmsAliasRequest } from './services.ts'
 export { validatePolicy } from './validate.ts'
 export type { ValidateOptions, ValidationResult } from './validate.ts'
 export { PolicyError, type PolicyErrorCode } from './errors.ts'

