@@ -71,6 +71,7 @@ interface Summary {
 type Excluded = ReadonlySet<'identity' | 'resource' | Blocker>
 
 const NONE: ReadonlySet<never> = new Set()
+const ABSENT: SetResult = Object.freeze({ present: false, allow: MATCH_NONE, deny: false })
 const GUARDRAILS = ['pb', 'scp', 'rcp', 'vpce'] as const
 
 function evalSet(
@@ -79,12 +80,9 @@ function evalSet(
   matched: StatementRef[],
   seen: CompiledPolicy[],
 ): SetResult {
-  const out: SetResult = {
-    present: policies !== undefined && policies.length > 0,
-    allow: MATCH_NONE,
-    deny: false,
-  }
-  if (policies === undefined) return out
+  // Absent policy types (most requests have no endpoint, boundary or session policy) share one empty result.
+  if (policies === undefined || policies.length === 0) return ABSENT
+  const out: SetResult = { present: true, allow: MATCH_NONE, deny: false }
   for (const p of policies) {
     seen.push(p)
     for (const s of p.statements) {
