@@ -188,7 +188,7 @@ const updateRoleDescription: QueryHandler = (req, ctx) =>
     const role = await authorizedRole(env, 'UpdateRoleDescription')
     const updated = { ...role, description }
     await env.repo.updateRole(updated)
-    return { Role: roleXml(updated, 'get') }
+    return { Role: roleXml(updated, 'update') }
   })
 
 const updateAssumeRolePolicy: QueryHandler = (req, ctx) =>

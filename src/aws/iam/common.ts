@@ -129,10 +129,13 @@ export function boundaryXml(arn: string | undefined): XmlValue {
     : { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: arn }
 }
 
-/** Role shapes differ per action: CreateRole omits MaxSessionDuration and RoleLastUsed, ListRoles tags. */
+/**
+ * Role shapes differ per action: CreateRole omits MaxSessionDuration and RoleLastUsed, UpdateRoleDescription
+ * RoleLastUsed (AWS CLI reference, update-role-description output), ListRoles tags.
+ */
 export function roleXml(
   r: RoleRecord,
-  view: 'create' | 'get' | 'list',
+  view: 'create' | 'get' | 'update' | 'list',
 ): { [name: string]: XmlValue } {
   return {
     Path: r.path,

@@ -197,6 +197,19 @@ void describe('iam fidelity: messages and shapes', () => {
     assert.deepEqual(xmlAll(versions.xml, 'IsDefaultVersion').filter((x) => x === 'true').length, 1)
   })
 
+  // AWS CLI reference, update-role-description: the Role with Description and MaxSessionDuration, no RoleLastUsed.
+  void it('UpdateRoleDescription answers the updated role without RoleLastUsed', async () => {
+    await h.call('CreateRole', { RoleName: 'described', AssumeRolePolicyDocument: TRUST })
+    const r = await h.call('UpdateRoleDescription', {
+      RoleName: 'described',
+      Description: 'new text',
+    })
+    assert.equal(r.status, 200, r.message)
+    assert.equal(xmlText(r.xml, 'Description'), 'new text')
+    assert.equal(xmlText(r.xml, 'MaxSessionDuration'), '3600')
+    assert.ok(!r.xml.includes('RoleLastUsed'))
+  })
+
   // IAM API reference, GetAccessKeyLastUsed: an unknown key does not reveal whether it exists.
   void it('GetAccessKeyLastUsed on an unknown key is AccessDenied', async () => {
     const r = await h.call('GetAccessKeyLastUsed', { AccessKeyId: 'AKIAQAAAAAAAAAAAAAAA' })
