@@ -8,7 +8,9 @@
 import { compilePolicy, type CompiledPolicy } from './compile.ts'
 import { PolicyError } from './errors.ts'
 import { ANONYMOUS } from './principal.ts'
-import type { AuthorizationRequest, PolicyType, SimulationRequest } from './types.ts'
+import type { AuthorizationRequest } from './authorize.ts'
+import type { SimulationRequest } from './simulate.ts'
+import type { PolicyType } from './types.ts'
 
 export interface EngineCase {
   name?: string

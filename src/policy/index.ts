@@ -3,8 +3,9 @@
  * podtrust's IAM policy engine: parse, validate, compile once, authorize many times, explain. Pure: no I/O, no
  * clock (time-based condition keys come from the caller's context).
  */
+export type { AuthorizationRequest } from './authorize.ts'
 export type {
-  AuthorizationRequest,
+  AuthorizationRequestOf,
   AuthorizationResult,
   Blocker,
   Decision,
@@ -13,7 +14,7 @@ export type {
   OrgLevel,
   PolicyType,
   Severity,
-  SimulationRequest,
+  SimulationRequestOf,
   StatementMismatch,
   StatementRef,
 } from './types.ts'
@@ -21,7 +22,7 @@ export { blockers, mismatchElements, policyTypes } from './types.ts'
 export type { CompiledPolicy, CompileOptions, PolicyModel, StatementModel } from './compile.ts'
 export { compilePolicy, parsePolicy, MAX_DOCUMENT_BYTES } from './compile.ts'
 export { authorize, RCP_FULL_AWS_ACCESS } from './authorize.ts'
-export { simulate, isResourcePattern } from './simulate.ts'
+export { simulate, isResourcePattern, type SimulationRequest } from './simulate.ts'
 export { isAwsOwnedResourceWrite, isKmsAliasRequest } from './services.ts'
 export { validatePolicy } from './validate.ts'
 export type { ValidateOptions, ValidationResult } from './validate.ts'

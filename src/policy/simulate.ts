@@ -17,8 +17,12 @@
  * the resource AWS itself evaluates and is matched literally, as at run time.
  */
 import { evaluateRequest } from './authorize.ts'
+import type { CompiledPolicy } from './compile.ts'
 import { prepareResourcePattern } from './evaluate.ts'
-import type { AuthorizationResult, SimulationRequest } from './types.ts'
+import type { AuthorizationResult, SimulationRequestOf } from './types.ts'
+
+/** A simulation question over compiled policies. */
+export type SimulationRequest = SimulationRequestOf<CompiledPolicy>
 
 /** Does the resource name several resources (a pattern) rather than one? */
 export function isResourcePattern(resource: string): boolean {

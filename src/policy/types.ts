@@ -2,7 +2,6 @@
  * @module policy/types
  * Public types of the policy engine (the cross-module contract in docs/architecture.md).
  */
-import type { CompiledPolicy } from './compile.ts'
 
 export type PolicyType =
   | 'identity'
@@ -83,7 +82,11 @@ export interface OrgLevel<P> {
   policies: P[]
 }
 
-export interface AuthorizationRequest<P = CompiledPolicy> {
+/**
+ * One authorization over policies of type `P`; the engine's own is `AuthorizationRequest`
+ * (`P` = `CompiledPolicy`, in authorize.ts: this file stays below compile.ts, so no import cycle).
+ */
+export interface AuthorizationRequestOf<P> {
   /** ARN, account id, service principal ('pods.eks.amazonaws.com'), federated provider ARN, or 'anonymous'. */
   principal: string
   action: string
@@ -112,7 +115,7 @@ export interface AuthorizationRequest<P = CompiledPolicy> {
  * A question for the simulator (`simulate`), never a run-time request: the resource may be a pattern (`*`,
  * `arn:aws:s3:::bucket/*`), asking whether the principal can act on some resource it names.
  */
-export interface SimulationRequest<P = CompiledPolicy> extends AuthorizationRequest<P> {
+export interface SimulationRequestOf<P> extends AuthorizationRequestOf<P> {
   /**
    * The action has no resource-level permissions (Service Authorization Reference: resource type `*`): a request
    * resource `*` is then the literal resource AWS evaluates, not a pattern.

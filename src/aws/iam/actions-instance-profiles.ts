@@ -5,6 +5,7 @@
  * Tag/Untag/ListInstanceProfileTags). A profile holds at most one role ("LimitExceeded: Cannot exceed quota for
  * InstanceSessionsPerInstanceProfile: 1"); a role in a profile cannot be deleted.
  */
+import type { OperationContext } from '../../identity/context.ts'
 import { AwsError } from '../errors.ts'
 import { memberList, requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
 import {
@@ -65,7 +66,7 @@ function nameOf(env: IamEnv): string {
 async function authorizedProfile(
   env: IamEnv,
   action: string,
-  context?: Record<string, string | string[]>,
+  context?: OperationContext,
 ): Promise<InstanceProfileRecord> {
   const name = nameOf(env)
   const existing = await env.repo.getInstanceProfile(env.accountId, name)
@@ -221,7 +222,7 @@ const untagInstanceProfile: QueryHandler = (req, ctx) =>
     const keys = memberList(req.params, 'TagKeys') ?? []
     nameOf(env)
     checkTagKeys(keys)
-    const p = await authorizedProfile(env, 'UntagInstanceProfile', { 'aws:TagKeys': keys })
+    const p = await authorizedProfile(env, 'UntagInstanceProfile', { tagKeys: keys })
     await env.repo.updateInstanceProfileTags(
       env.accountId,
       p.instanceProfileName,

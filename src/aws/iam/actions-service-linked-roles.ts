@@ -90,7 +90,9 @@ const createServiceLinkedRole: QueryHandler = (req, ctx) =>
     const name = suffix === undefined ? known.name : `${known.name}_${suffix}`
     const path = `/aws-service-role/${service}/`
     const arn = roleArn(env.accountId, path, name)
-    await env.authorize('CreateServiceLinkedRole', arn, { 'iam:AWSServiceName': service })
+    await env.authorize('CreateServiceLinkedRole', arn, {
+      extra: { 'iam:AWSServiceName': service },
+    })
     if ((await env.repo.getRole(env.accountId, name)) !== undefined) {
       throw new AwsError(
         'InvalidInput',

@@ -65,7 +65,7 @@ const putUserPermissionsBoundary: QueryHandler = (req, ctx) =>
       ...problemsOf('permissionsBoundary', arn, arnRules),
     ])
     const user = await authorizedUser(env, 'PutUserPermissionsBoundary', true, {
-      'iam:PermissionsBoundary': arn,
+      extra: { 'iam:PermissionsBoundary': arn },
     })
     await checkBoundary(env, arn)
     await env.repo.updateUser({ ...user, permissionsBoundaryArn: arn })
