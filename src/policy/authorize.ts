@@ -56,6 +56,8 @@ interface LevelsResult {
 
 interface Summary {
   anonymous: boolean
+  /** An AWS service principal has no identity policies: only the resource policy can allow it. */
+  service: boolean
   crossAccount: boolean
   gate: boolean
   /** kms:Create/Update/DeleteAlias on an alias: the alias (identity) and the key (key policy) must both allow. */
@@ -148,7 +150,9 @@ function decide(s: Summary, ex: Excluded): Decision {
   const sessionOk = s.session.present ? s.session.allow !== MATCH_NONE : !s.needsSessionPolicy
   const kind = resource ? s.resource.allow : MATCH_NONE
   let allowed: boolean
-  if (s.kmsAlias) {
+  if (s.service) {
+    allowed = kind !== MATCH_NONE
+  } else if (s.kmsAlias) {
     // The alias needs an IAM permission; the key needs its key policy (naming the account delegates to the same
     // IAM policies). Aliases cannot be managed from another account.
     allowed = !s.crossAccount && identityOk && boundaryOk && sessionOk && kind !== MATCH_NONE
@@ -261,6 +265,7 @@ function authorizeUnchecked(
   const resourceAccount = request.resourceAccount ?? principal.account
   const summary: Summary = {
     anonymous,
+    service: principal.kind === 'service',
     crossAccount:
       principal.account !== undefined &&
       resourceAccount !== undefined &&

@@ -151,6 +151,20 @@ void describe('resource-policy statements without Principal', () => {
   })
 })
 
+// IAM User Guide, "Principal" (AWS service principals) and "Policy evaluation logic": a service principal has no
+// identity-based policies; only a resource-based policy can grant it access.
+void describe('service principals', () => {
+  void test('only the resource policy can allow a service principal', () => {
+    const base = req({ principal: 'logs.amazonaws.com', action: 'sqs:SendMessage' })
+    assert.equal(authorize({ ...base, identityPolicies: [ADMIN()] }).decision, 'ImplicitlyDenied')
+    const queue = policy(
+      'resource',
+      allow('sqs:SendMessage', '*', { Principal: { Service: 'logs.amazonaws.com' } }),
+    )
+    assert.equal(authorize({ ...base, resourcePolicy: queue }).decision, 'Allowed')
+  })
+})
+
 // IAM User Guide, "AWS managed policies": "You cannot change the permissions defined in AWS managed policies";
 // "Using service-linked roles": "you can't modify the permissions or trust policy … you can edit the
 // description"; IAM Identity Center roles under /aws-reserved/ cannot be modified in IAM.
