@@ -7,7 +7,7 @@
  * run `node scripts/gen-aws-managed-policies.mjs ./package`.
  *
  * Kept: the policies EKS, its add-ons (VPC CNI, EBS/EFS CSI, AWS Load Balancer Controller, CloudWatch agent) and
- * common Terraform modules attach, with the default version and up to OLDER earlier versions each (the very large
+ * common Terraform modules attach, and those of the service-linked roles podtrust creates, with the default version and up to OLDER earlier versions each (the very large
  * ReadOnlyAccess and SecurityAudit keep only the default), as GetAccountAuthorizationDetails lists them.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -62,6 +62,20 @@ const NAMES = [
   'AWSLambdaBasicExecutionRole',
   'AWSLambdaVPCAccessExecutionRole',
   'AWSCloudFormationReadOnlyAccess',
+  // Permissions of the service-linked roles CreateServiceLinkedRole creates (path /aws-service-role/).
+  'AmazonEKSServiceRolePolicy',
+  'AWSServiceRoleForAmazonEKSNodegroup',
+  'AmazonEKSForFargateServiceRolePolicy',
+  'AWSElasticLoadBalancingServiceRolePolicy',
+  'AutoScalingServiceRolePolicy',
+  'AWSEC2SpotServiceRolePolicy',
+  'AmazonECSServiceRolePolicy',
+  'AmazonRDSServiceRolePolicy',
+  'AmazonSSMServiceRolePolicy',
+  'AWSOrganizationsServiceTrustPolicy',
+  'AWSElasticBeanstalkServiceRolePolicy',
+  'AmazonOpenSearchServiceRolePolicy',
+  'AWSApplicationAutoscalingDynamoDBTablePolicy',
   // Job-function policies (path /job-function/).
   'Billing',
   'DatabaseAdministrator',

@@ -102,6 +102,7 @@ iam.delete_instance_profile(InstanceProfileName='node-profile')
 slr = iam.create_service_linked_role(AWSServiceName='eks.amazonaws.com')['Role']
 out['slr'] = [slr['RoleName'], slr['Path'], slr['Arn']]
 out['slrTrust'] = slr['AssumeRolePolicyDocument']
+out['slrPolicies'] = [p['PolicyArn'] for p in iam.list_attached_role_policies(RoleName='AWSServiceRoleForAmazonEKS')['AttachedPolicies']]
 out['slrAgain'] = err(lambda: iam.create_service_linked_role(AWSServiceName='eks.amazonaws.com'))
 out['slrModify'] = err(lambda: iam.attach_role_policy(RoleName='AWSServiceRoleForAmazonEKS', PolicyArn='arn:aws:iam::aws:policy/AdministratorAccess'))
 iam.update_role_description(RoleName='AWSServiceRoleForAmazonEKS', Description='edited')
@@ -214,6 +215,9 @@ print(json.dumps(out, default=str))
       `arn:aws:iam::${ACCOUNT}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS`,
     ])
     assert.deepEqual(out.slrTrust.Statement[0].Principal, { Service: 'eks.amazonaws.com' })
+    assert.deepEqual(out.slrPolicies, [
+      'arn:aws:iam::aws:policy/aws-service-role/AmazonEKSServiceRolePolicy',
+    ])
     assert.deepEqual(out.slrAgain, [
       'InvalidInput',
       'Service role name AWSServiceRoleForAmazonEKS has been taken in this account, please try a different suffix.',
