@@ -168,7 +168,9 @@ export const upCommand: Command = {
       rateLimit: production.rateLimit,
       logRequests: production.logRequests,
       auditRetention: production.auditRetention,
-      ...(production.auditExportDir === undefined ? {} : { auditExportDir: production.auditExportDir }),
+      ...(production.auditExportDir === undefined
+        ? {}
+        : { auditExportDir: production.auditExportDir }),
       configFiles: (values.config ?? []).map((f) => resolve(io.cwd, f)),
       demo: values.demo === true,
       allowHttpLoopbackIssuers: values['allow-http-issuers'] === true,
@@ -206,21 +208,24 @@ export const upCommand: Command = {
 }
 
 /** The agent's listener; a busy port is SERVER_LISTEN_FAILED with a hint, like the server's own ports. */
-async function startAgentListener(
-  ctx: RunningServer['ctx'],
-  port: number,
-): Promise<RunningAgent> {
+async function startAgentListener(ctx: RunningServer['ctx'], port: number): Promise<RunningAgent> {
   try {
     return await startInProcessAgent(ctx, { port })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err
-    throw new ServerError('SERVER_LISTEN_FAILED', `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`, {
-      cause: err,
-      ...(code === 'EADDRINUSE'
-        ? { hint: 'another process uses this port; pick another with --agent-port (0 = any free port)' }
-        : {}),
-    })
+    throw new ServerError(
+      'SERVER_LISTEN_FAILED',
+      `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`,
+      {
+        cause: err,
+        ...(code === 'EADDRINUSE'
+          ? {
+              hint: 'another process uses this port; pick another with --agent-port (0 = any free port)',
+            }
+          : {}),
+      },
+    )
   }
 }
 
