@@ -19,6 +19,14 @@ import { startServer } from '../../src/server/start.ts'
 import { postgresSkipReason, postgresUrl } from '../unit/store/engines.ts'
 import { dropSchema, podtrustCli, uniquePostgresNames } from './helpers/replica.ts'
 
+// The CLI runs below block this process (and the in-process server) for seconds: a keep-alive socket may
+// expire under a request that reuses it (ECONNRESET). Such a request never reached a handler: send it again.
+const fetch = (input: string, init?: RequestInit): Promise<Response> =>
+  globalThis.fetch(input, init).catch((err: unknown) => {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err
+    return globalThis.fetch(input, init)
+  })
+
 const form = (params: Record<string, string>): RequestInit => ({
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
