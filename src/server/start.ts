@@ -30,6 +30,8 @@ import { DEFAULT_HTTPS_PORT } from '../tokens/issuer.ts'
 import { settleAccountId, settleIssuerUrl } from './identity-settings.ts'
 import { createTokenVerifier } from '../tokens/verify.ts'
 import { createIdentityPorts } from './ports.ts'
+import { createIamRepo } from '../aws/iam/repo.ts'
+import { createUsageRecorder } from '../aws/iam/usage.ts'
 import { createApp } from './app.ts'
 import type { AppContext, Logger, ServerSettings } from '../app/context.ts'
 import { createLogger } from './logger.ts'
@@ -81,6 +83,8 @@ export interface StartServerOptions {
   allowHttpLoopbackIssuers?: boolean
   /** Let the verifier fetch issuers on private/link-local networks. */
   allowPrivateNetworkIssuers?: boolean
+  /** How often noted RoleLastUsed / AccessKeyLastUsed are written (ms, default 5000). */
+  usageFlushMs?: number
   /** Log destination and level (default stderr, info); tests pass `level: 'silent'`. */
   logStream?: Writable
   logLevel?: LogLevel
@@ -237,6 +241,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         )
   const servers: Server[] = []
   let ready = false
+  // RoleLastUsed / AccessKeyLastUsed, batched off the request path and written before the store closes.
+  const usage = createUsageRecorder(createIamRepo(db), {
+    ...(options.usageFlushMs === undefined ? {} : { flushMs: options.usageFlushMs }),
+    onError: (err) =>
+      log.warn('iam.usage_record_failed', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+  })
   let draining = false
   let stopRetention: (() => Promise<void>) | undefined
   let closing: Promise<void> | undefined
@@ -251,6 +263,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await new Promise((r) => setTimeout(r, closeOptions.delayMs))
       await Promise.all(servers.map((s) => closeServer(s, closeOptions.drainTimeoutMs ?? 0)))
       await stopRetention?.().catch(() => {})
+      await usage.close().catch(() => {})
       await audit.close().catch(() => {})
       await db.close()
     })()
@@ -275,7 +288,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const ctx: AppContext = {
       db,
       // The identity domain's ports (lookups, keyring, clock, randomness), one set per app instance.
-      ...createIdentityPorts(db, { now, randomBytes }),
+      ...createIdentityPorts(db, { now, randomBytes, usage }),
       audit,
       tokens: createTokenVerifier({
         db,
