@@ -1,0 +1,17 @@
+import type { Migration } from '../store/db.ts'
+
+/** Resource policies the gateway stores and evaluates: S3 bucket policies and SQS queue policies. */
+export const gatewayMigrations: Migration[] = [
+  {
+    id: 'gateway-0001-resource-policies',
+    sql: [
+      `CREATE TABLE gateway_resource_policies (
+        service TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        document TEXT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (service, resource)
+      )`,
+    ],
+  },
+]
