@@ -371,7 +371,7 @@ function audit(
     additionalEventData: {
       SignatureVersion: caller === undefined ? undefined : 'SigV4',
       AuthenticationMethod: ex.query.includes('X-Amz-Signature') ? 'QueryString' : 'AuthHeader',
-      ...(outcome.detail === undefined ? {} : { authorization: outcome.detail }),
+      ...(outcome.detail === undefined ? {} : { policyDecision: outcome.detail }),
     },
   })
   return d.ctx.audit.record(event)

@@ -123,7 +123,7 @@ function auditSqs(
       recipientAccountId: op?.queue?.account ?? d.resourceAccount,
       ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
       ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
-      ...(outcome.detail === undefined ? {} : { additionalEventData: { authorization: outcome.detail } }),
+      ...(outcome.detail === undefined ? {} : { additionalEventData: { policyDecision: outcome.detail } }),
     }),
   )
 }
