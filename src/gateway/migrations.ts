@@ -15,3 +15,13 @@ export const gatewayMigrations: Migration[] = [
     ],
   },
 ]
+
+gatewayMigrations.push({
+  id: 'gateway-0002-settings',
+  sql: [
+    `CREATE TABLE gateway_settings (
+      name TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    )`,
+  ],
+})

@@ -29,11 +29,15 @@ import {
   storeArgOptions,
 } from '../store-options.ts'
 import { clientEnvironment, writeDemoToken } from '../up-env.ts'
+import { gatewayArgOptions, gatewayOptionsFrom } from './gateway.ts'
+import { startGateway, type RunningGateway } from '../../gateway/server.ts'
 
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
+              [--gateway-port PORT --backend-s3 URL --backend-sqs URL
+               [--backend-access-key-id ID --backend-secret-access-key KEY]]
               [--data-dir DIR] [--store URL]
 
 Starts podtrust's local stack: the OIDC issuer, STS and IAM (and every other mounted API) on
@@ -54,6 +58,11 @@ Options:
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
+  --gateway-port PORT       also run the S3/SQS gateway on HOST:PORT (see podtrust gateway --help)
+  --backend-s3 URL          the gateway's S3 backend (or gateway.backends.s3 in a config file)
+  --backend-sqs URL         the gateway's SQS backend (or gateway.backends.sqs)
+  --backend-access-key-id ID, --backend-secret-access-key KEY
+                            backend credentials (default: any, what moto accepts)
 ${storeUsage}
 `
 
@@ -76,6 +85,7 @@ function parse(argv: string[]) {
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
+      ...gatewayArgOptions,
       ...storeArgOptions,
     },
   })
@@ -115,6 +125,7 @@ export const upCommand: Command = {
       throw new UsageError('--port and --https-port must differ')
     }
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
+    const gatewayPort = intFlag('gateway-port', values['gateway-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -152,17 +163,23 @@ export const upCommand: Command = {
     })
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port.
     let agent: RunningAgent | undefined
+    let gateway: RunningGateway | undefined
     try {
       if (agentPort !== undefined)
         agent = await startInProcessAgent(server.ctx, { port: agentPort })
-      await announce(server, agent, { dataDir, demo: values.demo === true }, io)
+      // The S3/SQS gateway on its own port, when a port is given by flag or config.
+      const gatewayOptions = await gatewayOptionsFrom(server.ctx, values, gatewayPort, io)
+      if (gatewayOptions !== undefined) gateway = await startGateway(server.ctx, gatewayOptions)
+      await announce(server, agent, { dataDir, demo: values.demo === true }, io, gateway)
     } catch (err) {
+      await gateway?.close()
       await agent?.close()
       await server.close()
       throw err
     }
     const signal = await untilSignal()
     server.ctx.log.info('server.stopping', { signal })
+    await gateway?.close()
     await agent?.close()
     await server.close()
     return 0
@@ -174,6 +191,7 @@ async function announce(
   agent: RunningAgent | undefined,
   options: { dataDir: string; demo: boolean },
   io: CliIo,
+  gateway?: RunningGateway,
 ): Promise<void> {
   const { ctx } = server
   const issuer = await getIssuer(ctx.db, DEFAULT_ISSUER)
@@ -184,6 +202,7 @@ async function announce(
     `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
     ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    ...(gateway === undefined ? [] : [`  gateway    ${gateway.url}  (S3 and SQS: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS)`]),
     '',
     ...(await clientEnvironment(server, { dataDir: options.dataDir, tokenFile })),
     '',
