@@ -332,7 +332,7 @@ function audit(
   ex: Exchange,
   op: S3Operation | undefined,
   caller: Caller | undefined,
-  outcome: { errorCode?: string; errorMessage?: string; detail?: Record<string, unknown> },
+  outcome: { errorCode?: string; errorMessage?: string; detail?: Record<string, unknown>; payload?: string },
 ): Promise<void> {
   const query = new Map(parseQuery(stripAuthQuery(ex.query)))
   const event = dataEvent({
@@ -371,6 +371,7 @@ function audit(
     additionalEventData: {
       SignatureVersion: caller === undefined ? undefined : 'SigV4',
       AuthenticationMethod: ex.query.includes('X-Amz-Signature') ? 'QueryString' : 'AuthHeader',
+      ...(outcome.payload === undefined ? {} : { 'x-amz-content-sha256': outcome.payload.startsWith('STREAMING') || outcome.payload === 'UNSIGNED-PAYLOAD' ? outcome.payload : 'SHA256' }),
       ...(outcome.detail === undefined ? {} : { policyDecision: outcome.detail }),
     },
   })
@@ -443,7 +444,7 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
     }
     // Data events of allowed calls are recorded while the call streams (CloudTrail delivers data events
     // asynchronously too); a failure to record is logged, never silent.
-    void audit(d, ex, op, auth.caller, {}).catch((err: unknown) =>
+    void audit(d, ex, op, auth.caller, { payload: auth.declared }).catch((err: unknown) =>
       d.ctx.log.error('gateway.audit_failed', { error: String(err) }),
     )
     await forward(d, ex, op, auth, body)
