@@ -102,6 +102,36 @@ export function sqsErrorResponse(
   }
 }
 
+/** The policy type that decided a denial, in AWS's words (used in the access-denied sentence). */
+export function denialPolicy(
+  result: {
+    decision: string
+    blockedBy: readonly string[]
+    matched: readonly { policyType: string; effect: 'Allow' | 'Deny' }[]
+  },
+  hasSessionPolicies: boolean,
+): string {
+  const words: Record<string, string> = {
+    resource: 'resource-based policy',
+    boundary: 'permissions boundary',
+    pb: 'permissions boundary',
+    session: 'session policy',
+    scp: 'service control policy',
+    rcp: 'resource control policy',
+  }
+  if (result.decision === 'ExplicitlyDenied') {
+    const deny = result.matched.find((m) => m.effect === 'Deny')
+    return words[deny?.policyType ?? ''] ?? 'identity-based policy'
+  }
+  for (const b of ['scp', 'rcp', 'pb']) if (result.blockedBy.includes(b)) return words[b] as string
+  const identityAllows = result.matched.some(
+    (m) => m.effect === 'Allow' && ['identity', 'inline', 'managed'].includes(m.policyType),
+  )
+  const sessionAllows = result.matched.some((m) => m.effect === 'Allow' && m.policyType === 'session')
+  if (hasSessionPolicies && identityAllows && !sessionAllows) return 'session policy'
+  return 'identity-based policy'
+}
+
 /**
  * AWS's access-denied sentence (same-account requests; S3 and SQS include it since 2023:
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
@@ -109,26 +139,14 @@ export function sqsErrorResponse(
 export function accessDeniedMessage(input: {
   principalArn: string
   action: string
+  /** As the service prints it (S3 quotes the ARN). */
   resource: string
   explicit: boolean
-  blockedBy: string[]
+  policy: string
 }): string {
-  const head = `User: ${input.principalArn} is not authorized to perform: ${input.action} on resource: "${input.resource}"`
-  const kind = input.blockedBy[0]
-  const policy =
-    kind === 'resource'
-      ? 'resource-based policy'
-      : kind === 'pb'
-        ? 'permissions boundary'
-        : kind === 'scp'
-          ? 'service control policy'
-          : kind === 'rcp'
-            ? 'resource control policy'
-            : kind === 'session'
-              ? 'session policy'
-              : 'identity-based policy'
-  const article = /^[aeiou]/.test(policy) ? 'an' : 'a'
+  const head = `User: ${input.principalArn} is not authorized to perform: ${input.action} on resource: ${input.resource}`
+  const article = /^[aeiou]/.test(input.policy) ? 'an' : 'a'
   return input.explicit
-    ? `${head} with an explicit deny in ${article} ${policy}`
-    : `${head} because no ${policy} allows the ${input.action} action`
+    ? `${head} with an explicit deny in ${article} ${input.policy}`
+    : `${head} because no ${input.policy} allows the ${input.action} action`
 }

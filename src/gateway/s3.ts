@@ -27,7 +27,7 @@ import { parseAmzDate, parseQuery, parseSignature, sha256Hex, type ParsedSignatu
 import type { CompiledPolicy } from '../policy/index.ts'
 import { dataEvent } from './audit.ts'
 import { forwardHeaders, signBackendRequest, stripAuthQuery } from './backend.ts'
-import { accessDeniedMessage, s3ErrorResponse, type ServiceErrorInput } from './errors.ts'
+import { accessDeniedMessage, denialPolicy, s3ErrorResponse, type ServiceErrorInput } from './errors.ts'
 import { BodyTooLargeError, readBounded, relayResponse, sendRendered, type Exchange, type GatewayDeps } from './exchange.ts'
 import { userIdentityOf, type Caller, type RequestContext } from './identity.ts'
 import {
@@ -312,9 +312,9 @@ async function decide(
         : accessDeniedMessage({
             principalArn: auth.caller.arn,
             action: check.action,
-            resource: check.resource,
+            resource: `"${check.resource}"`,
             explicit: result.decision === 'ExplicitlyDenied',
-            blockedBy: result.blockedBy,
+            policy: denialPolicy(result, policies?.sessionPolicies !== undefined),
           })
     last = {
       allowed,

@@ -13,7 +13,7 @@ import { verifyWithPayloadHash, SignatureMismatchError } from '../aws/sigv4/chun
 import { checkClock, parseSignature, sha256Hex, type ParsedSignature } from '../aws/sigv4/sigv4.ts'
 import { dataEvent } from './audit.ts'
 import { signBackendRequest } from './backend.ts'
-import { accessDeniedMessage, sqsErrorResponse, xmlEscape, type ServiceErrorInput } from './errors.ts'
+import { accessDeniedMessage, denialPolicy, sqsErrorResponse, xmlEscape, type ServiceErrorInput } from './errors.ts'
 import { BodyTooLargeError, readBounded, relayResponse, responseHeaders, sendRendered, type Exchange, type GatewayDeps } from './exchange.ts'
 import { userIdentityOf, type Caller } from './identity.ts'
 import { parseSqsRequest, queryMap, SqsMappingError, type SqsOperation, type SqsProtocol } from './sqs-operations.ts'
@@ -239,8 +239,8 @@ export async function handleSqs(d: GatewayDeps, ex: Exchange): Promise<void> {
               action,
               resource: op.resource,
               explicit: result.decision === 'ExplicitlyDenied',
-              blockedBy: result.blockedBy,
-            }).replace(`"${op.resource}"`, op.resource)
+              policy: denialPolicy(result, policies.sessionPolicies !== undefined),
+            })
           : 'Access to the resource https://sqs.' + d.region + '.amazonaws.com/ is denied.'
       await answer(
         new SqsFailure('AccessDenied', message, 403),
