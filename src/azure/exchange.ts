@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { decodeJwt, SignJWT } from 'jose'
 import { currentSigningKey, publishedKeys } from '../keys/store.ts'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { Queryable } from '../store/db.ts'
 import { TokenError } from '../tokens/errors.ts'
 import type { VerifiedToken } from '../tokens/types.ts'

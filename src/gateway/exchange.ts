@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline, type Readable } from 'node:stream'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { BackendClient } from './backend.ts'
 import type { RenderedError } from './errors.ts'
 import type { GatewayAuthorizer } from './identity.ts'

@@ -9,10 +9,11 @@
  * on every call; policy changes reach the gateway within that time (AWS IAM is eventually consistent too:
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
  */
-import type { AppContext } from '../server/context.ts'
-import { createIamRepo } from '../aws/iam/repo.ts'
+import type { AppContext } from '../app/context.ts'
+import type { AuthenticatorPorts } from '../aws/sigv4/authenticate.ts'
 import { openSessionToken } from '../identity/sessions.ts'
-import { authorizeCaller, callerPolicies, compileCached, type CallerPolicies } from '../identity/authorize.ts'
+import { authorizeCaller, callerPolicies, type CallerPolicies } from '../identity/authorize.ts'
+import { compileCached } from '../policy/compile-cached.ts'
 import { buildRequestContext, type RequestContext, type RequestContextInput } from '../identity/context.ts'
 import { explain, type DecodedAuthorizationMessage } from '../identity/authz-message.ts'
 import type { Caller } from '../identity/types.ts'
@@ -30,9 +31,14 @@ export interface ResolvedCredentials {
   expiration?: Date
 }
 
-/** Resolves an access key id (+ session token) to its caller and secret; a string names the problem. */
+/**
+ * Resolves an access key id (+ session token) to its caller and secret; a string names the problem. The same
+ * ports and rules as `aws/sigv4/authenticate.ts`; the S3 path needs the secret itself because it verifies the
+ * request head over the payload hash the client declared (streamed bodies are checked as they pass, never
+ * held in memory as `authenticate()` needs them).
+ */
 export async function resolveCredentials(
-  ctx: AppContext,
+  ctx: AuthenticatorPorts,
   accessKeyId: string,
   securityToken: string | undefined,
 ): Promise<ResolvedCredentials | CredentialProblem> {
@@ -46,7 +52,7 @@ export async function resolveCredentials(
       return 'invalid-token'
     }
   }
-  const key = await createIamRepo(ctx.db).getAccessKey(accessKeyId)
+  const key = await ctx.accessKeys.getAccessKey(accessKeyId)
   if (key === undefined || key.status !== 'Active') return 'unknown-key'
   const isRoot = /^arn:[^:]+:iam::\d{12}:root$/.test(key.userArn)
   return {
@@ -126,7 +132,7 @@ export function createGatewayAuthorizer(ctx: AppContext): GatewayAuthorizer {
       return all.some((p) => textOf(p).includes(n))
     },
     compileResourcePolicy(document, id) {
-      return compileCached(document, id, 'resource')
+      return compileCached(document, { id, type: 'resource' })
     },
     async check(caller, input, policies) {
       if (caller === undefined) {

@@ -1,6 +1,6 @@
 import type { Migration } from '../store/db.ts'
 
-/** Resource policies the gateway stores and evaluates: S3 bucket policies and SQS queue policies. */
+/** The gateway's tables: the bucket and queue policies it evaluates, and its listener/backend settings. */
 export const gatewayMigrations: Migration[] = [
   {
     id: 'gateway-0001-resource-policies',
@@ -14,14 +14,13 @@ export const gatewayMigrations: Migration[] = [
       )`,
     ],
   },
+  {
+    id: 'gateway-0002-settings',
+    sql: [
+      `CREATE TABLE gateway_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      )`,
+    ],
+  },
 ]
-
-gatewayMigrations.push({
-  id: 'gateway-0002-settings',
-  sql: [
-    `CREATE TABLE gateway_settings (
-      name TEXT PRIMARY KEY,
-      value TEXT NOT NULL
-    )`,
-  ],
-})

@@ -10,7 +10,7 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import {
   createBackendClient,
   DEFAULT_BACKEND_ACCESS_KEY_ID,

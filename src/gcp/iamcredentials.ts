@@ -8,7 +8,7 @@
  */
 import { SignJWT } from 'jose'
 import { currentSigningKey } from '../keys/store.ts'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import { GoogleApiError } from './errors.ts'
 import { memberMatches } from './federation.ts'
 import { getBindings, getServiceAccount, type ServiceAccountRecord } from './repo.ts'

@@ -5,7 +5,7 @@
  * subject token through the one token verifier → map attributes and evaluate the condition → issue the
  * federated access token. Error codes and messages follow ../shared/design/reference/gcp-azure.md §2.2.
  */
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { Queryable } from '../store/db.ts'
 import { TokenError } from '../tokens/errors.ts'
 import type { VerifiedToken } from '../tokens/types.ts'

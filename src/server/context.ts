@@ -1,45 +1,6 @@
-import type { Registry } from 'prom-client'
-import type { AuditSink } from '../audit/types.ts'
-import type { Db } from '../store/db.ts'
-import type { TokenVerifier } from '../tokens/types.ts'
-
 /**
- * What the composition root hands every protocol module. Modules take what they need from here and never
- * build their own store, clock or verifier. Fields may be added; none is renamed or removed.
+ * @module server/context
+ * Kept for code written before the move: the `AppContext` lives in `src/app/context.ts` (below the adapters).
+ * Import it from there; adapters and the domain must not import `server/`.
  */
-export interface AppContext {
-  db: Db
-  /** The injected clock: every expiry, signature date and audit time comes from it. */
-  now: () => Date
-  /** Injected randomness (ids, keys, jitter). */
-  randomBytes: (size: number) => Uint8Array
-  audit: AuditSink
-  tokens: TokenVerifier
-  settings: ServerSettings
-  log: Logger
-  /** The server's Prometheus registry (served at /metrics): modules register their own metrics here. */
-  metrics?: Registry
-}
-
-export interface ServerSettings {
-  /** Data directory (SQLite file, CA, keys): `./.podtrust` or `$PODTRUST_HOME`. */
-  dataDir: string
-  host: string
-  port: number
-  httpsPort: number | undefined
-  /** Public base URL of the plain listener, e.g. `http://127.0.0.1:4566`. */
-  baseUrl: string
-  /** Public base URL of the TLS listener, when there is one. */
-  httpsBaseUrl: string | undefined
-  /** The default region (`us-east-1` unless configured). */
-  region: string
-  /** The default account id for the local stack (`000000000000` style, 12 digits). */
-  accountId: string
-}
-
-/** Structured logger: one JSON object per line. Never pass a token, secret or session token. */
-export interface Logger {
-  info(event: string, fields?: Record<string, unknown>): void
-  warn(event: string, fields?: Record<string, unknown>): void
-  error(event: string, fields?: Record<string, unknown>): void
-}
+export type { AppContext, Logger, ServerSettings } from '../app/context.ts'

@@ -1,11 +1,5 @@
-import type { Hono } from 'hono'
-import type { AppContext } from './context.ts'
-
 /**
- * A protocol module mounts its routes on the one route table the server owns. Each module claims distinct
- * paths or dispatch keys (AWS query `Action` + SigV4 service at `/`, `/clusters/…`, `/v1/…`, `/{tenant}/…`).
+ * @module server/module
+ * Kept for code written before the move: `ProtocolModule` lives in `src/app/module.ts` (below the adapters).
  */
-export interface ProtocolModule {
-  name: string
-  mount(app: Hono, ctx: AppContext): void
-}
+export type { ProtocolModule, StartupHook, AdminCredentialProvider } from '../app/module.ts'

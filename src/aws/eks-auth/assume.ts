@@ -3,11 +3,18 @@
  * EKS Auth `AssumeRoleForPodIdentity`, as steps: validate input → verify the pod-bound token against the
  * cluster's issuer → find the association → authorize the trust policy as service principal
  * `pods.eks.amazonaws.com` (with the context EKS sets) → create the session with the six transitive tags →
- * chain to the target role when set. Every side effect is injected (`PodIdentityDeps`), so the flow is unit
- * tested without a store, an STS or an HTTP server.
+ * chain to the target role when set. The trust actions, the one-hour chaining cap, the transitive tags a
+ * chained session inherits and session creation are steps of the assume-role pipeline
+ * (`src/identity/assume-role/`); the wiring evaluates trust and issues sessions with it. Every side effect is
+ * injected (`PodIdentityDeps`), so the flow is unit tested without a store, an STS or an HTTP server.
  */
 import type { AuditEvent } from '../../audit/types.ts'
 import { buildRequestContext } from '../../identity/context.ts'
+import {
+  CHAINED_MAX_DURATION_SECONDS,
+  transitiveTagsOf,
+  trustActions,
+} from '../../identity/assume-role/index.ts'
 import type { Caller, RoleSessionInfo } from '../../identity/types.ts'
 import type { ClusterView } from '../eks/clusters.ts'
 import { EksAuthError } from '../eks/errors.ts'
@@ -134,8 +141,8 @@ interface PodClaims {
 
 /** Default and maximum lifetime of Pod Identity credentials (the agent renews after min(3 h, expiry)). */
 export const POD_IDENTITY_MAX_DURATION_SECONDS = 6 * 3600
-/** STS caps role-chained sessions at one hour. */
-export const CHAINED_MAX_DURATION_SECONDS = 3600
+/** STS caps role-chained sessions at one hour (the assume-role pipeline's limit). */
+export { CHAINED_MAX_DURATION_SECONDS }
 
 const str = (v: unknown): string | undefined =>
   typeof v === 'string' && v.length > 0 ? v : undefined
@@ -317,7 +324,8 @@ async function run(
       ...(tags.length > 0 ? { transitiveTagKeys: [...POD_IDENTITY_TAG_KEYS] } : {}),
     },
     extra: {
-      // Set by EKS so confused-deputy guards in trust policies work (aws-protocol.md §4.2).
+      // Set by EKS so confused-deputy guards in trust policies work (EKS User Guide, "Create the Pod Identity
+      // role": https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
       'aws:SourceArn': assocArn,
       'aws:SourceAccount': cluster.accountId,
       'aws:PrincipalIsAWSService': 'true',
@@ -372,7 +380,10 @@ async function requireTrust(
     callerRole?: RoleLike
   },
 ): Promise<void> {
-  const actions = input.tagging ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']
+  const actions = trustActions('sts:AssumeRole', {
+    tagging: input.tagging,
+    setsSourceIdentity: false,
+  })
   for (const action of actions) {
     const check: TrustCheck = {
       principal: input.principal,
@@ -441,7 +452,14 @@ async function chainToTarget(
     sessionName,
     durationSeconds: CHAINED_MAX_DURATION_SECONDS,
     chained: true,
-    ...(tags.length > 0 ? { inheritedTransitiveTags: tags } : {}),
+    ...(tags.length > 0
+      ? {
+          inheritedTransitiveTags: transitiveTagsOf({
+            tags,
+            transitiveTagKeys: POD_IDENTITY_TAG_KEYS,
+          }),
+        }
+      : {}),
     ...(association.policy === undefined ? {} : { sessionPolicy: association.policy }),
   })
 }

@@ -6,7 +6,7 @@
  */
 import type { Context } from 'hono'
 import { PodtrustError } from '../../errors.ts'
-import { BodyTooLargeError, readBody } from '../../server/body.ts'
+import { BodyTooLargeError, readBody } from '../body.ts'
 import { uuidV4 } from './ids.ts'
 
 export function newRequestId(randomBytes: (size: number) => Uint8Array): string {

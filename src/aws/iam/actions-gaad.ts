@@ -1,6 +1,7 @@
 /**
  * @module aws/iam/actions-gaad
- * GetAccountAuthorizationDetails in the shape of audit-checks.md Part B: users, groups (none: podtrust has
+ * GetAccountAuthorizationDetails (IAM API reference:
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html): users, groups (none: podtrust has
  * no groups), roles and managed policies (customer-managed always, AWS-managed only when attached; all
  * versions of customer policies, the default one of AWS policies). Documents are URL-encoded; optional
  * members are omitted, not empty. One combined list is paginated with `MaxItems` / `Marker`.

@@ -2,7 +2,8 @@
  * @module aws/iam/actions-oidc
  * IAM OIDC identity providers: Create/Get/List/Delete, Add/RemoveClientIDToOpenIDConnectProvider,
  * UpdateOpenIDConnectProviderThumbprint, Tag/Untag/ListOpenIDConnectProviderTags. The URL is stored without
- * `https://` exactly as given (a trailing slash kept); the STS matches `iss` against it (aws-protocol §3.1).
+ * `https://` exactly as given (a trailing slash kept); the STS matches `iss` against it (STS API reference,
+ * AssumeRoleWithWebIdentity: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html).
  */
 import { AwsError } from '../errors.ts'
 import { memberList, requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
@@ -105,7 +106,8 @@ const deleteProvider: QueryHandler = (req, ctx) =>
     const arn = providerArnOf(env)
     await env.authorize('DeleteOpenIDConnectProvider', arn)
     const p = await env.repo.getOidcProviderByArn(arn)
-    // Documented idempotent, yet AWS answers a second delete with NoSuchEntity (aws-protocol §5.2, R).
+    // Documented idempotent, yet AWS answers a second delete with NoSuchEntity (recorded AWS responses;
+    // https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteOpenIDConnectProvider.html).
     if (p === undefined || p.accountId !== env.accountId) {
       throw new AwsError('NoSuchEntity', `OpenId connect Provider ${arn} cannot be found.`)
     }

@@ -8,7 +8,7 @@
  */
 import { authorizeCaller } from '../../identity/authorize.ts'
 import type { Caller } from '../../identity/types.ts'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import { AwsError } from '../errors.ts'
 
 export interface IamAuthzInput {

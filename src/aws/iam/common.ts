@@ -4,7 +4,7 @@
  * randomness), authorization, pagination (`Marker` / `MaxItems`), and the XML shapes of IAM entities in
  * botocore's member order.
  */
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import type { Queryable } from '../../store/db.ts'
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
 import type { QueryRequest } from '../query/registry.ts'
@@ -123,7 +123,9 @@ export const tagsXml = (tags: Tag[]): XmlValue[] =>
   tags.map((t) => ({ Key: t.key, Value: t.value }))
 
 export function boundaryXml(arn: string | undefined): XmlValue {
-  // Real IAM responses say "Policy" although the model's enum names `PermissionsBoundaryPolicy` (§5.1, R).
+  // Real IAM responses say "Policy" although the model's enum names `PermissionsBoundaryPolicy` (recorded
+  // AWS responses; IAM API reference, AttachedPermissionsBoundary:
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachedPermissionsBoundary.html).
   return arn === undefined
     ? undefined
     : { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: arn }

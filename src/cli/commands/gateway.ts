@@ -10,9 +10,10 @@ import { createAuditLog } from '../../audit/log.ts'
 import { UsageError } from '../../errors.ts'
 import { loadGatewaySettings } from '../../gateway/config.ts'
 import { startGateway, type GatewayOptions } from '../../gateway/server.ts'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import { createLogger, type LogLevel } from '../../server/logger.ts'
 import { createPooledRandomBytes } from '../../server/random.ts'
+import { createIdentityPorts } from '../../server/ports.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
 import { createTokenVerifier } from '../../tokens/verify.ts'
 import type { CliIo, Command } from '../command.ts'
@@ -141,10 +142,10 @@ export const gatewayCommand: Command = {
     const db = await openStore(values, io)
     const audit = createAuditLog(db)
     const log = createLogger({ level: logLevel as LogLevel, now })
+    const randomBytes = createPooledRandomBytes()
     const ctx: AppContext = {
       db,
-      now,
-      randomBytes: createPooledRandomBytes(),
+      ...createIdentityPorts(db, { now, randomBytes }),
       audit,
       tokens: createTokenVerifier({ db, now, allowHttpLoopback: false, allowPrivateNetworks: false }),
       settings: {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { signRequest } from '../../../src/agent/sigv4.ts'
+import { signRequest } from '../../../src/aws/sigv4/sign.ts'
 import { conformanceRoot } from '../../conformance/suite.ts'
 
 void describe('agent SigV4 signer', () => {

@@ -12,9 +12,10 @@ import {
   openSessionToken,
   packedPolicyPercent,
 } from '../../../src/identity/sessions.ts'
-import { splitTarget, headerPairs } from '../../../src/identity/auth.ts'
-import { openDb } from '../../../src/store/open.ts'
-import type { AppContext } from '../../../src/server/context.ts'
+import { splitTarget, headerPairs } from '../../../src/aws/sigv4/request.ts'
+import { openDb } from '../../../src/server/store.ts'
+import { createIdentityPorts } from '../../../src/server/ports.ts'
+import type { AppContext } from '../../../src/app/context.ts'
 import type { Caller } from '../../../src/identity/types.ts'
 
 const NOW = new Date('2026-11-23T01:02:03.456Z')
@@ -127,8 +128,10 @@ void test('sessions: role and user credentials seal everything needed; tokens op
   const db = await openDb({ dataDir: dir })
   const ctx = {
     db,
-    now: () => NOW,
-    randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
+    ...createIdentityPorts(db, {
+      now: () => NOW,
+      randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
+    }),
   } as unknown as AppContext
   try {
     const role = {

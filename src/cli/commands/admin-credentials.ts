@@ -1,5 +1,5 @@
 /**
- * @module aws/iam/admin-command
+ * @module cli/commands/admin-credentials
  * `podtrust admin-credentials`: prints the bootstrap administrator's access key (creating the user and key
  * on first use, exactly as `podtrust up` does on first start), so a shell can `eval` it:
  *
@@ -7,12 +7,16 @@
  * eval "$(npx podtrust admin-credentials --data-dir .podtrust --env)"
  */
 import { parseArgs } from 'node:util'
-import type { Command } from '../../cli/command.ts'
-import { accountFlag, openStore, storeArgOptions, storeUsage } from '../../cli/store-options.ts'
+import type { Command } from '../command.ts'
+import { accountFlag, openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 import { UsageError } from '../../errors.ts'
 import { DEFAULT_ACCOUNT_ID } from '../../server/start.ts'
-import { BOOTSTRAP_ADMIN_USER, ensureBootstrapAdmin, getBootstrapAdmin } from './bootstrap.ts'
-import { createIamRepo } from './repo.ts'
+import {
+  BOOTSTRAP_ADMIN_USER,
+  ensureBootstrapAdmin,
+  getBootstrapAdmin,
+} from '../../aws/iam/bootstrap.ts'
+import { createIamRepo } from '../../aws/iam/repo.ts'
 
 const usage = `Usage:
   podtrust admin-credentials [--env] [--account-id A] [--data-dir DIR] [--store URL]

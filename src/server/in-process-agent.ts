@@ -1,18 +1,20 @@
 /**
- * @module agent/in-process
+ * @module server/in-process-agent
  * The agent inside `podtrust up --agent-port`: EKS Auth is called in-process (no HTTP hop, no signing; the
- * server itself is the trusted node). Without a fixed cluster, the token's (unverified) `iss` picks the
+ * server itself is the trusted node). Wiring of two adapters (the agent and EKS Auth), so it lives in the
+ * composition root. Without a fixed cluster, the token's (unverified) `iss` picks the
  * registered cluster with that issuer; EKS Auth then verifies the token against exactly that issuer.
  */
 import { randomUUID } from 'node:crypto'
+import { basicClaimCheck } from '../agent/jwt.ts'
+import { type RunningAgent, startAgent } from '../agent/server.ts'
+import { type CredentialSource, UpstreamError } from '../agent/source.ts'
+import type { AppContext } from '../app/context.ts'
 import { assumeRoleForPodIdentity } from '../aws/eks-auth/assume.ts'
-import { issuerResolver, podIdentityDepsFromContext } from '../aws/eks-auth/wiring.ts'
+import { podIdentityDepsFromContext } from '../aws/eks-auth/wiring.ts'
 import { resolveCluster } from '../aws/eks/clusters.ts'
+import { issuerResolver } from '../aws/eks/deps.ts'
 import { createEksRepo } from '../aws/eks/repo.ts'
-import type { AppContext } from '../server/context.ts'
-import { basicClaimCheck } from './jwt.ts'
-import { type RunningAgent, startAgent } from './server.ts'
-import { type CredentialSource, UpstreamError } from './source.ts'
 
 export function inProcessSource(
   ctx: AppContext,

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { serve } from '@hono/node-server'
 import type { ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
-import { BodyTooLargeError, readBody } from '../../../src/server/body.ts'
+import { BodyTooLargeError, readBody } from '../../../src/aws/body.ts'
 
 const LIMIT = 1024
 
@@ -48,7 +48,7 @@ function post(
   })
 }
 
-void describe('server/body: readBody', () => {
+void describe('aws/body: readBody', () => {
   let server: ServerType
   let port = 0
   before(async () => {

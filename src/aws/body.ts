@@ -1,5 +1,5 @@
 /**
- * @module server/body
+ * @module aws/body
  * Reads a request body with a size bound. Under @hono/node-server it reads Node's IncomingMessage directly:
  * materialising the Web `Request` and its ReadableStream costs more than the STS handler itself (profiled:
  * ~16 % of an AssumeRoleWithWebIdentity). Elsewhere (tests calling `app.request`) it uses the Web API.
