@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline, type Readable } from 'node:stream'
 import type { AppContext } from '../app/context.ts'
+import { socketFacts } from '../aws/request-facts.ts'
 import type { BackendClient } from './backend.ts'
 import type { RenderedError } from './errors.ts'
 import type { GatewayAuthorizer } from './identity.ts'
@@ -46,7 +47,7 @@ export interface Exchange {
   userAgent: string
 }
 
-export function newExchange(req: IncomingMessage, res: ServerResponse, secure: boolean): Exchange {
+export function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
   const target = req.url ?? '/'
   const q = target.indexOf('?')
   const headers: [string, string][] = []
@@ -58,7 +59,8 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, secure: b
     headers.push([name, value])
     if (!header.has(name)) header.set(name, value)
   }
-  const ip = req.socket.remoteAddress ?? ''
+  // Source IP and TLS from the socket, never from client-supplied headers.
+  const facts = socketFacts(req)
   return {
     req,
     res,
@@ -70,8 +72,8 @@ export function newExchange(req: IncomingMessage, res: ServerResponse, secure: b
     host: header.get('host') ?? '',
     requestId: randomBytes(8).toString('hex').toUpperCase(),
     hostId: randomBytes(32).toString('base64'),
-    sourceIp: ip.startsWith('::ffff:') ? ip.slice(7) : ip,
-    secure,
+    sourceIp: facts.sourceIp ?? '',
+    secure: facts.secureTransport ?? false,
     userAgent: header.get('user-agent') ?? '',
   }
 }

@@ -301,7 +301,7 @@ async function decide(
         resource: check.resource,
         resourceAccount: d.resourceAccount,
         resourcePolicy,
-        context: { sourceIp: ex.sourceIp, secureTransport: ex.secure, region: d.region, extra: context },
+        context: { sourceIp: ex.sourceIp, secureTransport: ex.secure, region: d.region, userAgent: ex.userAgent, extra: context },
       },
       policies,
     )

@@ -76,7 +76,7 @@ export async function startGateway(ctx: AppContext, options: GatewayOptions): Pr
     baseHosts: ['localhost', ...(options.virtualHosts ?? [])],
   }
   const server = http.createServer((req, res) => {
-    const ex = newExchange(req, res, false)
+    const ex = newExchange(req, res)
     req.on('error', () => res.destroy())
     res.on('error', () => req.destroy())
     const handler = isSqsRequest(ex) ? handleSqs : handleS3

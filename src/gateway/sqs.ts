@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { AwsError } from '../aws/errors.ts'
-import { verifyWithPayloadHash, SignatureMismatchError } from '../aws/sigv4/chunked.ts'
-import { checkClock, parseSignature, sha256Hex, type ParsedSignature } from '../aws/sigv4/sigv4.ts'
+import { authenticate } from '../aws/sigv4/authenticate.ts'
+import { sha256Hex } from '../aws/sigv4/sigv4.ts'
 import { dataEvent } from './audit.ts'
 import { signBackendRequest } from './backend.ts'
 import { accessDeniedMessage, denialPolicy, sqsErrorResponse, xmlEscape, type ServiceErrorInput } from './errors.ts'
@@ -20,8 +20,6 @@ import { parseSqsRequest, queryMap, SqsMappingError, type SqsOperation, type Sqs
 
 const MAX_SQS_BODY = 2 * 1024 * 1024
 const MAX_REWRITTEN_RESPONSE = 16 * 1024 * 1024
-const INVALID_TOKEN = 'The security token included in the request is invalid.'
-const EXPIRED_TOKEN = 'The security token included in the request is expired'
 
 class SqsFailure extends Error {
   readonly error: ServiceErrorInput
@@ -39,34 +37,19 @@ export function isSqsRequest(ex: Exchange): boolean {
   return /X-Amz-Credential=[^&]*%2Fsqs%2Faws4_request/i.test(ex.query)
 }
 
-async function authenticateSqs(d: GatewayDeps, ex: Exchange, body: Buffer): Promise<{ caller: Caller; parsed: ParsedSignature }> {
-  const raw = { method: ex.method, path: ex.path, query: ex.query, headers: ex.headers, body }
-  let parsed: ParsedSignature | undefined
+/** SQS bodies are small and in memory: the one SigV4 authenticator checks them (scope `sqs`, this Region). */
+async function authenticateSqs(d: GatewayDeps, ex: Exchange, body: Buffer): Promise<Caller> {
   try {
-    parsed = parseSignature(raw)
-    if (parsed === undefined) throw new SqsFailure('MissingAuthenticationToken', 'Request is missing Authentication Token', 403)
-    if (parsed.service !== 'sqs')
-      throw new SqsFailure('SignatureDoesNotMatch', "Credential should be scoped to correct service: 'sqs'. ", 403)
-    checkClock(parsed, d.ctx.now())
+    const { caller } = await authenticate(
+      d.ctx,
+      { method: ex.method, url: ex.req.url ?? '/', headers: ex.headers, body },
+      { service: 'sqs', regions: [d.region], configuredRegion: d.region },
+    )
+    return caller
   } catch (err) {
     if (err instanceof AwsError) throw new SqsFailure(err.code, err.message, err.status)
     throw err
   }
-  const resolved = await d.authz.resolve(parsed.accessKeyId, parsed.securityToken)
-  if (typeof resolved === 'string') throw new SqsFailure('InvalidClientTokenId', INVALID_TOKEN, 403)
-  const computed = sha256Hex(body)
-  const declared = ex.header.get('x-amz-content-sha256')?.trim()
-  if (declared !== undefined && declared !== computed && declared !== 'UNSIGNED-PAYLOAD')
-    throw new SqsFailure('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
-  try {
-    verifyWithPayloadHash(raw, parsed, resolved.secretAccessKey, declared ?? computed)
-  } catch (err) {
-    if (err instanceof SignatureMismatchError) throw new SqsFailure('SignatureDoesNotMatch', err.message, 403)
-    throw err
-  }
-  if (resolved.expiration !== undefined && resolved.expiration.getTime() <= d.ctx.now().getTime())
-    throw new SqsFailure('ExpiredToken', EXPIRED_TOKEN, 403)
-  return { caller: resolved.caller, parsed }
 }
 
 function origin(ex: Exchange): string {
@@ -195,8 +178,7 @@ export async function handleSqs(d: GatewayDeps, ex: Exchange): Promise<void> {
       if (err instanceof BodyTooLargeError) throw new SqsFailure('RequestEntityTooLarge', 'Request body is too large.', 413)
       throw err
     }
-    const authn = await authenticateSqs(d, ex, body)
-    caller = authn.caller
+    caller = await authenticateSqs(d, ex, body)
     try {
       op = parseSqsRequest({
         target: ex.header.get('x-amz-target'),
@@ -225,6 +207,7 @@ export async function handleSqs(d: GatewayDeps, ex: Exchange): Promise<void> {
           sourceIp: ex.sourceIp,
           secureTransport: ex.secure,
           region: d.region,
+          userAgent: ex.userAgent,
           ...(op.requestTags.length > 0 ? { requestTags: op.requestTags } : {}),
         },
       },
