@@ -10,7 +10,14 @@
 import { createHmac } from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
-import { canonicalQuery, deriveSigningKey, formatAmzDate, parseQuery, sha256Hex, uriEncode } from '../aws/sigv4/sigv4.ts'
+import {
+  canonicalQuery,
+  deriveSigningKey,
+  formatAmzDate,
+  parseQuery,
+  sha256Hex,
+  uriEncode,
+} from '../aws/sigv4/sigv4.ts'
 import { s3CanonicalPath } from '../aws/sigv4/chunked.ts'
 
 export interface BackendTarget {
@@ -96,7 +103,9 @@ export function stripAuthQuery(query: string): string {
 }
 
 /** Forwardable client headers (lower-case names); content-encoding keeps its values other than aws-chunked. */
-export function forwardHeaders(headers: readonly (readonly [string, string])[]): [string, string][] {
+export function forwardHeaders(
+  headers: readonly (readonly [string, string])[],
+): [string, string][] {
   const out: [string, string][] = []
   for (const [rawName, value] of headers) {
     const name = rawName.toLowerCase()
@@ -146,13 +155,23 @@ export interface SignInput {
 export function signBackendRequest(input: SignInput): [string, string][] {
   const amzDate = formatAmzDate(input.now)
   const date = amzDate.slice(0, 8)
-  const headers: [string, string][] = [...input.headers, ['host', input.host], ['x-amz-date', amzDate]]
+  const headers: [string, string][] = [
+    ...input.headers,
+    ['host', input.host],
+    ['x-amz-date', amzDate],
+  ]
   if (input.service === 's3') headers.push(['x-amz-content-sha256', input.payloadHash])
-  if (input.target.sessionToken !== undefined) headers.push(['x-amz-security-token', input.target.sessionToken])
+  if (input.target.sessionToken !== undefined)
+    headers.push(['x-amz-security-token', input.target.sessionToken])
   // Sign host, content-type and every x-amz-* header (S3 requires every x-amz-* header sent to be signed).
   const signed = new Map<string, string[]>()
   for (const [name, value] of headers) {
-    if (name === 'host' || name === 'content-type' || name === 'content-md5' || name.startsWith('x-amz-')) {
+    if (
+      name === 'host' ||
+      name === 'content-type' ||
+      name === 'content-md5' ||
+      name.startsWith('x-amz-')
+    ) {
       const list = signed.get(name)
       if (list === undefined) signed.set(name, [value])
       else list.push(value)
@@ -160,11 +179,19 @@ export function signBackendRequest(input: SignInput): [string, string][] {
   }
   const names = [...signed.keys()].sort()
   const canonicalHeaders = names
-    .map((n) => `${n}:${(signed.get(n) as string[]).map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`)
+    .map(
+      (n) =>
+        `${n}:${(signed.get(n) as string[]).map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`,
+    )
     .join('')
   const canonicalRequest = [
     input.method,
-    input.service === 's3' ? s3CanonicalPath(input.path) : input.path.split('/').map((s) => uriEncode(s)).join('/'),
+    input.service === 's3'
+      ? s3CanonicalPath(input.path)
+      : input.path
+          .split('/')
+          .map((s) => uriEncode(s))
+          .join('/'),
     canonicalQuery(parseQuery(input.query)),
     canonicalHeaders,
     names.join(';'),
@@ -172,7 +199,10 @@ export function signBackendRequest(input: SignInput): [string, string][] {
   ].join('\n')
   const scope = `${date}/${input.target.region}/${input.service}/aws4_request`
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n')
-  const signature = createHmac('sha256', signingKey(input.target.secretAccessKey, date, input.target.region, input.service))
+  const signature = createHmac(
+    'sha256',
+    signingKey(input.target.secretAccessKey, date, input.target.region, input.service),
+  )
     .update(stringToSign)
     .digest('hex')
   headers.push([

@@ -24,7 +24,13 @@ import { compilePolicy } from '../policy/index.ts'
 
 export interface GatewayConfig {
   port?: number
-  backends?: { s3?: string; sqs?: string; region?: string; accountId?: string; accessKeyId?: string }
+  backends?: {
+    s3?: string
+    sqs?: string
+    region?: string
+    accountId?: string
+    accessKeyId?: string
+  }
   bucketPolicies?: Record<string, string>
   queuePolicies?: Record<string, string>
 }
@@ -90,7 +96,8 @@ export const gatewayConfigSection: ConfigSection<GatewayConfig> = {
         out.backends.accountId = b['accountId']
       }
       if (b['accessKeyId'] !== undefined) {
-        if (typeof b['accessKeyId'] !== 'string') throw invalidAt(`${path}.backends.accessKeyId`, 'must be a string')
+        if (typeof b['accessKeyId'] !== 'string')
+          throw invalidAt(`${path}.backends.accessKeyId`, 'must be a string')
         out.backends.accessKeyId = b['accessKeyId']
       }
       if (b['secretAccessKey'] !== undefined)
@@ -101,9 +108,17 @@ export const gatewayConfigSection: ConfigSection<GatewayConfig> = {
         )
     }
     if (value['bucketPolicies'] !== undefined)
-      out.bucketPolicies = policies(value['bucketPolicies'], `${path}.bucketPolicies`, /^[a-z0-9][a-z0-9.\-_]{1,254}$/)
+      out.bucketPolicies = policies(
+        value['bucketPolicies'],
+        `${path}.bucketPolicies`,
+        /^[a-z0-9][a-z0-9.\-_]{1,254}$/,
+      )
     if (value['queuePolicies'] !== undefined)
-      out.queuePolicies = policies(value['queuePolicies'], `${path}.queuePolicies`, /^([A-Za-z0-9_-]{1,80}(\.fifo)?|arn:aws:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?)$/)
+      out.queuePolicies = policies(
+        value['queuePolicies'],
+        `${path}.queuePolicies`,
+        /^([A-Za-z0-9_-]{1,80}(\.fifo)?|arn:aws:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?)$/,
+      )
     return out
   },
   async apply(tx, value, env) {
@@ -113,7 +128,8 @@ export const gatewayConfigSection: ConfigSection<GatewayConfig> = {
         [name, v],
       )
     if (value.port !== undefined) await put('port', String(value.port))
-    for (const [k, v] of Object.entries(value.backends ?? {})) if (v !== undefined) await put(`backend.${k}`, v)
+    for (const [k, v] of Object.entries(value.backends ?? {}))
+      if (v !== undefined) await put(`backend.${k}`, v)
     const now = env.now.getTime()
     const upsert = (service: string, resource: string, document: string) =>
       tx.run(
@@ -121,8 +137,10 @@ export const gatewayConfigSection: ConfigSection<GatewayConfig> = {
          ON CONFLICT (service, resource) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
         [service, resource, document, now],
       )
-    for (const [bucket, doc] of Object.entries(value.bucketPolicies ?? {})) await upsert('s3', bucket, doc)
-    for (const [queue, doc] of Object.entries(value.queuePolicies ?? {})) await upsert('sqs', queueArnOf(queue, env), doc)
+    for (const [bucket, doc] of Object.entries(value.bucketPolicies ?? {}))
+      await upsert('s3', bucket, doc)
+    for (const [queue, doc] of Object.entries(value.queuePolicies ?? {}))
+      await upsert('sqs', queueArnOf(queue, env), doc)
   },
   async export(db) {
     const settings = await loadGatewaySettings(db)
@@ -139,8 +157,12 @@ export const gatewayConfigSection: ConfigSection<GatewayConfig> = {
 }
 
 /** The listener and backend settings applied from config files (flags override them). */
-export async function loadGatewaySettings(db: Queryable): Promise<Pick<GatewayConfig, 'port' | 'backends'>> {
-  const rows = await db.all<{ name: string; value: string }>('SELECT name, value FROM gateway_settings')
+export async function loadGatewaySettings(
+  db: Queryable,
+): Promise<Pick<GatewayConfig, 'port' | 'backends'>> {
+  const rows = await db.all<{ name: string; value: string }>(
+    'SELECT name, value FROM gateway_settings',
+  )
   const out: Pick<GatewayConfig, 'port' | 'backends'> = {}
   for (const { name, value } of rows) {
     if (name === 'port') out.port = Number(value)

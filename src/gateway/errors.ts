@@ -127,7 +127,9 @@ export function denialPolicy(
   const identityAllows = result.matched.some(
     (m) => m.effect === 'Allow' && ['identity', 'inline', 'managed'].includes(m.policyType),
   )
-  const sessionAllows = result.matched.some((m) => m.effect === 'Allow' && m.policyType === 'session')
+  const sessionAllows = result.matched.some(
+    (m) => m.effect === 'Allow' && m.policyType === 'session',
+  )
   if (hasSessionPolicies && identityAllows && !sessionAllows) return 'session policy'
   return 'identity-based policy'
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline, type Readable } from 'node:stream'
 import type { AppContext } from '../app/context.ts'
 import { socketFacts } from '../aws/request-facts.ts'
+import type { DataEventBuffer } from './audit.ts'
 import type { BackendClient } from './backend.ts'
 import type { RenderedError } from './errors.ts'
 import type { GatewayAuthorizer } from './identity.ts'
@@ -27,6 +28,8 @@ export interface GatewayDeps {
   backendAccount: string
   /** Host names for virtual-hosted-style S3 (`bucket.<host>`). */
   baseHosts: string[]
+  /** Allowed calls' data events, written in batches. */
+  events: DataEventBuffer
 }
 
 export interface Exchange {
@@ -114,12 +117,20 @@ export function readBounded(stream: Readable, limit: number): Promise<Buffer> {
 }
 
 /** Response headers never passed on (hop-by-hop, RFC 9110 §7.6.1). */
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'trailer'])
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-connection',
+  'upgrade',
+  'trailer',
+])
 
 export function responseHeaders(raw: readonly string[]): string[] {
   const out: string[] = []
   for (let i = 0; i + 1 < raw.length; i += 2)
-    if (!DROP_RESPONSE.has((raw[i] as string).toLowerCase())) out.push(raw[i] as string, raw[i + 1] as string)
+    if (!DROP_RESPONSE.has((raw[i] as string).toLowerCase()))
+      out.push(raw[i] as string, raw[i + 1] as string)
   return out
 }
 

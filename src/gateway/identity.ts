@@ -14,10 +14,19 @@ import type { AuthenticatorPorts } from '../aws/sigv4/authenticate.ts'
 import { openSessionToken } from '../identity/sessions.ts'
 import { authorizeCaller, callerPolicies, type CallerPolicies } from '../identity/authorize.ts'
 import { compileCached } from '../policy/compile-cached.ts'
-import { buildRequestContext, type RequestContext, type RequestContextInput } from '../identity/context.ts'
+import {
+  buildRequestContext,
+  type RequestContext,
+  type RequestContextInput,
+} from '../identity/context.ts'
 import { explain, type DecodedAuthorizationMessage } from '../identity/authz-message.ts'
 import type { Caller } from '../identity/types.ts'
-import { authorize, ANONYMOUS, type AuthorizationResult, type CompiledPolicy } from '../policy/index.ts'
+import {
+  authorize,
+  ANONYMOUS,
+  type AuthorizationResult,
+  type CompiledPolicy,
+} from '../policy/index.ts'
 
 export type { Caller } from '../identity/types.ts'
 export type { RequestContext } from '../identity/context.ts'
@@ -47,7 +56,11 @@ export async function resolveCredentials(
     try {
       const opened = await openSessionToken(ctx, securityToken)
       if (opened.accessKeyId !== accessKeyId) return 'invalid-token'
-      return { caller: opened.caller, secretAccessKey: opened.secretAccessKey, expiration: opened.expiration }
+      return {
+        caller: opened.caller,
+        secretAccessKey: opened.secretAccessKey,
+        expiration: opened.expiration,
+      }
     } catch {
       return 'invalid-token'
     }
@@ -72,10 +85,17 @@ const POLICY_CACHE_MS = 1000
 const POLICY_CACHE_LIMIT = 10_000
 
 export interface GatewayAuthorizer {
-  resolve(accessKeyId: string, securityToken: string | undefined): Promise<ResolvedCredentials | CredentialProblem>
+  resolve(
+    accessKeyId: string,
+    securityToken: string | undefined,
+  ): Promise<ResolvedCredentials | CredentialProblem>
   policiesOf(caller: Caller): Promise<CallerPolicies>
   /** Whether any of these policies (or the resource policy) uses a condition key containing `needle`. */
-  mentions(policies: CallerPolicies, resourcePolicy: CompiledPolicy | undefined, needle: string): boolean
+  mentions(
+    policies: CallerPolicies,
+    resourcePolicy: CompiledPolicy | undefined,
+    needle: string,
+  ): boolean
   compileResourcePolicy(document: string, id: string): CompiledPolicy
   check(
     caller: Caller | undefined,

@@ -17,7 +17,10 @@ export interface ResourcePolicyStore {
 const CACHE_TTL_MS = 1000
 const CACHE_LIMIT = 10_000
 
-export function createResourcePolicyStore(db: Db, clock: () => number = Date.now): ResourcePolicyStore {
+export function createResourcePolicyStore(
+  db: Db,
+  clock: () => number = Date.now,
+): ResourcePolicyStore {
   const cache = new Map<string, { document: string | undefined; at: number }>()
   return {
     async get(service, resource) {

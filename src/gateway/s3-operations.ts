@@ -47,7 +47,8 @@ export interface S3RequestInput {
   baseHosts: readonly string[]
 }
 
-export type S3MappingCode = 'NotImplemented' | 'InvalidRequest' | 'InvalidBucketName' | 'MethodNotAllowed'
+export type S3MappingCode =
+  'NotImplemented' | 'InvalidRequest' | 'InvalidBucketName' | 'MethodNotAllowed'
 
 export class S3MappingError extends Error {
   readonly code: S3MappingCode
@@ -153,7 +154,8 @@ export function virtualHostBucket(host: string, baseHosts: readonly string[]): s
 export function tagContext(prefix: string, tags: readonly [string, string][]): RequestContext {
   const ctx: RequestContext = {}
   for (const [k, v] of tags) ctx[`${prefix}/${k}`] = v
-  if (prefix === 's3:RequestObjectTag' && tags.length > 0) ctx['s3:RequestObjectTagKeys'] = tags.map(([k]) => k)
+  if (prefix === 's3:RequestObjectTag' && tags.length > 0)
+    ctx['s3:RequestObjectTagKeys'] = tags.map(([k]) => k)
   return ctx
 }
 
@@ -189,7 +191,11 @@ export function parseTaggingXml(xml: string): [string, string][] {
 }
 
 /** `x-amz-copy-source: /bucket/key?versionId=…` (leading slash optional, key URL-encoded). */
-export function parseCopySource(value: string): { bucket: string; key: string; versionId?: string } {
+export function parseCopySource(value: string): {
+  bucket: string
+  key: string
+  versionId?: string
+} {
   let v = value.trim()
   const q = v.indexOf('?')
   let versionId: string | undefined
@@ -227,7 +233,10 @@ function headerContext(headers: ReadonlyMap<string, string>, write: boolean): Re
   if (!write) return ctx
   const pairs: [string, string][] = [
     ['x-amz-server-side-encryption', 's3:x-amz-server-side-encryption'],
-    ['x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-aws-kms-key-id'],
+    [
+      'x-amz-server-side-encryption-aws-kms-key-id',
+      's3:x-amz-server-side-encryption-aws-kms-key-id',
+    ],
     ['x-amz-acl', 's3:x-amz-acl'],
     ['x-amz-storage-class', 's3:x-amz-storage-class'],
     ['x-amz-metadata-directive', 's3:x-amz-metadata-directive'],
@@ -240,13 +249,16 @@ function headerContext(headers: ReadonlyMap<string, string>, write: boolean): Re
     if (v !== undefined) ctx[key] = v
   }
   const tagging = headers.get('x-amz-tagging')
-  if (tagging !== undefined) Object.assign(ctx, tagContext('s3:RequestObjectTag', parseTaggingHeader(tagging)))
+  if (tagging !== undefined)
+    Object.assign(ctx, tagContext('s3:RequestObjectTag', parseTaggingHeader(tagging)))
   return ctx
 }
 
 export function mapS3Request(input: S3RequestInput): S3Operation {
   const op = mapS3RequestStyleless(input)
-  return virtualHostBucket(input.host, input.baseHosts) === undefined ? op : { ...op, virtualHosted: true }
+  return virtualHostBucket(input.host, input.baseHosts) === undefined
+    ? op
+    : { ...op, virtualHosted: true }
 }
 
 function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
@@ -279,7 +291,11 @@ function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
         checks: [{ action: 's3:ListAllMyBuckets', resource: '*', context: {} }],
         readOnly: true,
       }
-    throw new S3MappingError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405)
+    throw new S3MappingError(
+      'MethodNotAllowed',
+      'The specified method is not allowed against this resource.',
+      405,
+    )
   }
 
   const subresources = [...query.keys()].filter((k) => !NEUTRAL_QUERY.has(k))
@@ -360,7 +376,11 @@ function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
           readOnly: false,
         }
     }
-    throw new S3MappingError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405)
+    throw new S3MappingError(
+      'MethodNotAllowed',
+      'The specified method is not allowed against this resource.',
+      405,
+    )
   }
 
   const arn = objectArn(bucket, key)
@@ -378,7 +398,9 @@ function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
       )
     const [name, baseAction] = entry
     const action =
-      versioned && !baseAction.endsWith('Attributes') ? `${baseAction.replace('Object', 'ObjectVersion')}` : baseAction
+      versioned && !baseAction.endsWith('Attributes')
+        ? `${baseAction.replace('Object', 'ObjectVersion')}`
+        : baseAction
     return {
       name,
       bucket,
@@ -405,7 +427,12 @@ function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
         bucket,
         key,
         checks: [
-          { action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: arn, context: {}, object },
+          {
+            action: versioned ? 's3:GetObjectVersion' : 's3:GetObject',
+            resource: arn,
+            context: {},
+            object,
+          },
         ],
         readOnly: true,
       }
@@ -443,7 +470,9 @@ function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
           name: 'CreateMultipartUpload',
           bucket,
           key,
-          checks: [{ action: 's3:PutObject', resource: arn, context: headerContext(input.headers, true) }],
+          checks: [
+            { action: 's3:PutObject', resource: arn, context: headerContext(input.headers, true) },
+          ],
           readOnly: false,
         }
       if (uploadId !== undefined)
@@ -479,5 +508,9 @@ function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
         readOnly: false,
       }
   }
-  throw new S3MappingError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405)
+  throw new S3MappingError(
+    'MethodNotAllowed',
+    'The specified method is not allowed against this resource.',
+    405,
+  )
 }

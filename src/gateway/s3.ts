@@ -23,12 +23,30 @@ import {
   type PayloadMode,
   type VerifiedSeed,
 } from '../aws/sigv4/chunked.ts'
-import { parseAmzDate, parseQuery, parseSignature, sha256Hex, type ParsedSignature } from '../aws/sigv4/sigv4.ts'
+import {
+  parseAmzDate,
+  parseQuery,
+  parseSignature,
+  sha256Hex,
+  type ParsedSignature,
+} from '../aws/sigv4/sigv4.ts'
 import type { CompiledPolicy } from '../policy/index.ts'
 import { dataEvent } from './audit.ts'
 import { forwardHeaders, signBackendRequest, stripAuthQuery } from './backend.ts'
-import { accessDeniedMessage, denialPolicy, s3ErrorResponse, type ServiceErrorInput } from './errors.ts'
-import { BodyTooLargeError, readBounded, relayResponse, sendRendered, type Exchange, type GatewayDeps } from './exchange.ts'
+import {
+  accessDeniedMessage,
+  denialPolicy,
+  s3ErrorResponse,
+  type ServiceErrorInput,
+} from './errors.ts'
+import {
+  BodyTooLargeError,
+  readBounded,
+  relayResponse,
+  sendRendered,
+  type Exchange,
+  type GatewayDeps,
+} from './exchange.ts'
 import { userIdentityOf, type Caller, type RequestContext } from './identity.ts'
 import {
   bucketArn,
@@ -54,7 +72,12 @@ class S3Failure extends Error {
   }
 }
 
-function fail(code: string, message: string, status: number, extra?: [string, string][]): S3Failure {
+function fail(
+  code: string,
+  message: string,
+  status: number,
+  extra?: [string, string][],
+): S3Failure {
   return new S3Failure({ code, message, status, ...(extra === undefined ? {} : { extra }) })
 }
 
@@ -75,13 +98,20 @@ interface Authenticated {
 }
 
 async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticated> {
-  const raw = { method: ex.method, path: ex.path, query: ex.query, headers: ex.headers, body: EMPTY }
+  const raw = {
+    method: ex.method,
+    path: ex.path,
+    query: ex.query,
+    headers: ex.headers,
+    body: EMPTY,
+  }
   let parsed: ParsedSignature | undefined
   try {
     parsed = parseSignature(raw)
   } catch (err) {
     if (!(err instanceof AwsError)) throw err
-    const query = /X-Amz-Signature|X-Amz-Algorithm/.test(ex.query) && !ex.header.has('authorization')
+    const query =
+      /X-Amz-Signature|X-Amz-Algorithm/.test(ex.query) && !ex.header.has('authorization')
     if (err.code === 'IncompleteSignature')
       throw fail(
         query ? 'AuthorizationQueryParametersError' : 'AuthorizationHeaderMalformed',
@@ -104,22 +134,37 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
       400,
     )
   const malformed = isQuery ? 'AuthorizationQueryParametersError' : 'AuthorizationHeaderMalformed'
-  const prefix = isQuery ? 'Error parsing the X-Amz-Credential parameter; ' : 'The authorization header is malformed; '
+  const prefix = isQuery
+    ? 'Error parsing the X-Amz-Credential parameter; '
+    : 'The authorization header is malformed; '
   if (parsed.service !== 's3')
-    throw fail(malformed, `${prefix}incorrect service "${parsed.service}". This endpoint belongs to "s3".`, 400)
+    throw fail(
+      malformed,
+      `${prefix}incorrect service "${parsed.service}". This endpoint belongs to "s3".`,
+      400,
+    )
   if (parsed.region !== d.region)
-    throw fail(malformed, `${prefix}the region '${parsed.region}' is wrong; expecting '${d.region}'`, 400, [
-      ['Region', d.region],
-    ])
+    throw fail(
+      malformed,
+      `${prefix}the region '${parsed.region}' is wrong; expecting '${d.region}'`,
+      400,
+      [['Region', d.region]],
+    )
   const signedAt = parseAmzDate(parsed.amzDate)
   if (signedAt === undefined)
     throw fail(
       'AccessDenied',
-      isQuery ? 'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"' : 'AWS authentication requires a valid Date or x-amz-date header',
+      isQuery
+        ? "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+        : 'AWS authentication requires a valid Date or x-amz-date header',
       isQuery ? 400 : 403,
     )
   if (parsed.amzDate.slice(0, 8) !== parsed.scopeDate)
-    throw fail(malformed, `${prefix}Invalid credential date. Date is not the same as X-Amz-Date.`, 400)
+    throw fail(
+      malformed,
+      `${prefix}Invalid credential date. Date is not the same as X-Amz-Date.`,
+      400,
+    )
   const now = d.ctx.now()
   if (isQuery) {
     if (signedAt.getTime() > now.getTime() + S3_MAX_SKEW_MS)
@@ -132,11 +177,16 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
         ['ServerTime', isoSeconds(now)],
       ])
   } else if (Math.abs(signedAt.getTime() - now.getTime()) > S3_MAX_SKEW_MS) {
-    throw fail('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', 403, [
-      ['RequestTime', parsed.amzDate],
-      ['ServerTime', isoSeconds(now)],
-      ['MaxAllowedSkewMilliseconds', '900000'],
-    ])
+    throw fail(
+      'RequestTimeTooSkewed',
+      'The difference between the request time and the current time is too large.',
+      403,
+      [
+        ['RequestTime', parsed.amzDate],
+        ['ServerTime', isoSeconds(now)],
+        ['MaxAllowedSkewMilliseconds', '900000'],
+      ],
+    )
   }
 
   let declared: string
@@ -147,20 +197,31 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
       UNSIGNED_PAYLOAD
   } else {
     const h = ex.header.get('x-amz-content-sha256')
-    if (h === undefined) throw fail('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400)
+    if (h === undefined)
+      throw fail(
+        'InvalidRequest',
+        'Missing required header for this request: x-amz-content-sha256',
+        400,
+      )
     declared = h.trim()
   }
   const mode = modeOf(declared)
 
   const resolved = await d.authz.resolve(parsed.accessKeyId, parsed.securityToken)
   if (resolved === 'unknown-key')
-    throw fail('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', 403, [
-      ['AWSAccessKeyId', parsed.accessKeyId],
-    ])
-  if (resolved === 'invalid-token') throw fail('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400)
+    throw fail(
+      'InvalidAccessKeyId',
+      'The AWS Access Key Id you provided does not exist in our records.',
+      403,
+      [['AWSAccessKeyId', parsed.accessKeyId]],
+    )
+  if (resolved === 'invalid-token')
+    throw fail('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400)
   let seed: VerifiedSeed
   try {
-    seed = verifyWithPayloadHash(raw, parsed, resolved.secretAccessKey, declared, { normalizePath: false })
+    seed = verifyWithPayloadHash(raw, parsed, resolved.secretAccessKey, declared, {
+      normalizePath: false,
+    })
   } catch (err) {
     if (!(err instanceof SignatureMismatchError)) throw err
     throw fail('SignatureDoesNotMatch', err.message, 403, [
@@ -187,7 +248,10 @@ function modeOf(declared: string): PayloadMode {
 }
 
 /** The verifying transforms for the client's body, in order, and the decoder (for trailers). */
-function bodyTransforms(ex: Exchange, auth: Authenticated): { transforms: Transform[]; decoder?: AwsChunkedDecoder } {
+function bodyTransforms(
+  ex: Exchange,
+  auth: Authenticated,
+): { transforms: Transform[]; decoder?: AwsChunkedDecoder } {
   const mode = auth.mode
   if (mode.kind === 'sha256') return { transforms: [new Sha256CheckStream(mode.hash)] }
   if (mode.kind !== 'chunked') return { transforms: [] }
@@ -197,7 +261,9 @@ function bodyTransforms(ex: Exchange, auth: Authenticated): { transforms: Transf
     signed: mode.signed,
     trailer: mode.trailer,
     ...(auth.seed === undefined ? {} : { seed: auth.seed }),
-    ...(lengthText !== undefined && /^\d+$/.test(lengthText) ? { decodedLength: Number(lengthText) } : {}),
+    ...(lengthText !== undefined && /^\d+$/.test(lengthText)
+      ? { decodedLength: Number(lengthText) }
+      : {}),
     ...(announced === undefined || announced === '' ? {} : { announcedTrailer: announced }),
   })
   return { transforms: [decoder], decoder }
@@ -214,7 +280,9 @@ async function readSmallBody(ex: Exchange, auth: Authenticated, limit: number): 
   const { transforms } = bodyTransforms(ex, auth)
   const out = new PassThrough()
   const done = new Promise<void>((resolve, reject) =>
-    pipeline([ex.req, ...transforms, out] as unknown as [Readable, PassThrough], (err) => (err ? reject(err) : resolve())),
+    pipeline([ex.req, ...transforms, out] as unknown as [Readable, PassThrough], (err) =>
+      err ? reject(err) : resolve(),
+    ),
   )
   const [body] = await Promise.all([readBounded(out, limit), done])
   return body
@@ -223,14 +291,25 @@ async function readSmallBody(ex: Exchange, auth: Authenticated, limit: number): 
 function verificationFailure(err: unknown): S3Failure {
   if (err instanceof S3Failure) return err
   if (err instanceof AwsError) return fail(err.code, err.message, err.status)
-  if (err instanceof BodyTooLargeError) return fail('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400)
-  return fail('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header', 400)
+  if (err instanceof BodyTooLargeError)
+    return fail('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400)
+  return fail(
+    'IncompleteBody',
+    'You did not provide the number of bytes specified by the Content-Length HTTP header',
+    400,
+  )
 }
 
 /** `s3:ExistingObjectTag/*` needs the object's tags: fetched from the backend only when a policy uses them. */
-async function existingTags(d: GatewayDeps, bucket: string, key: string, versionId?: string): Promise<[string, string][]> {
+async function existingTags(
+  d: GatewayDeps,
+  bucket: string,
+  key: string,
+  versionId?: string,
+): Promise<[string, string][]> {
   const path = `${d.s3.basePath}/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`
-  const query = versionId === undefined ? 'tagging=' : `tagging=&versionId=${encodeURIComponent(versionId)}`
+  const query =
+    versionId === undefined ? 'tagging=' : `tagging=&versionId=${encodeURIComponent(versionId)}`
   const headers = signBackendRequest({
     method: 'GET',
     path,
@@ -269,7 +348,12 @@ async function decide(
   const policies = auth.caller === undefined ? undefined : await d.authz.policiesOf(auth.caller)
   const bucketPolicies = new Map<string, CompiledPolicy | undefined>()
   const baseContext: RequestContext = {
-    's3:authType': auth.parsed === undefined ? 'REST-HEADER' : auth.parsed.kind === 'query' ? 'REST-QUERY-STRING' : 'REST-HEADER',
+    's3:authType':
+      auth.parsed === undefined
+        ? 'REST-HEADER'
+        : auth.parsed.kind === 'query'
+          ? 'REST-QUERY-STRING'
+          : 'REST-HEADER',
     ...(auth.parsed === undefined ? {} : { 's3:signatureversion': 'AWS4-HMAC-SHA256' }),
     's3:x-amz-content-sha256': auth.declared,
     's3:ResourceAccount': d.resourceAccount,
@@ -277,21 +361,35 @@ async function decide(
   }
   let last: Decision | undefined
   for (const check of op.checks) {
-    const bucket = check.resource === '*' ? undefined : check.resource.slice('arn:aws:s3:::'.length).split('/')[0]
+    const bucket =
+      check.resource === '*'
+        ? undefined
+        : check.resource.slice('arn:aws:s3:::'.length).split('/')[0]
     let resourcePolicy: CompiledPolicy | undefined
     if (bucket !== undefined) {
       if (!bucketPolicies.has(bucket)) {
         const doc = await d.policies.get('s3', bucket)
-        bucketPolicies.set(bucket, doc === undefined ? undefined : d.authz.compileResourcePolicy(doc, bucketArn(bucket)))
+        bucketPolicies.set(
+          bucket,
+          doc === undefined ? undefined : d.authz.compileResourcePolicy(doc, bucketArn(bucket)),
+        )
       }
       resourcePolicy = bucketPolicies.get(bucket)
     }
     const context: RequestContext = { ...baseContext, ...check.context }
     if (
       check.object !== undefined &&
-      (policies === undefined ? resourcePolicy !== undefined && JSON.stringify(resourcePolicy.model).includes('ExistingObjectTag') : d.authz.mentions(policies, resourcePolicy, 'ExistingObjectTag'))
+      (policies === undefined
+        ? resourcePolicy !== undefined &&
+          JSON.stringify(resourcePolicy.model).includes('ExistingObjectTag')
+        : d.authz.mentions(policies, resourcePolicy, 'ExistingObjectTag'))
     ) {
-      const tags = await existingTags(d, check.object.bucket, check.object.key, check.object.versionId)
+      const tags = await existingTags(
+        d,
+        check.object.bucket,
+        check.object.key,
+        check.object.versionId,
+      )
       Object.assign(context, tagContext('s3:ExistingObjectTag', tags))
     }
     const { result, context: full } = await d.authz.check(
@@ -301,7 +399,13 @@ async function decide(
         resource: check.resource,
         resourceAccount: d.resourceAccount,
         resourcePolicy,
-        context: { sourceIp: ex.sourceIp, secureTransport: ex.secure, region: d.region, userAgent: ex.userAgent, extra: context },
+        context: {
+          sourceIp: ex.sourceIp,
+          secureTransport: ex.secure,
+          region: d.region,
+          userAgent: ex.userAgent,
+          extra: context,
+        },
       },
       policies,
     )
@@ -320,7 +424,17 @@ async function decide(
       allowed,
       check,
       message,
-      ...(allowed ? {} : { detail: d.authz.explain(auth.caller, result, check.action, check.resource, full) as unknown as Record<string, unknown> }),
+      ...(allowed
+        ? {}
+        : {
+            detail: d.authz.explain(
+              auth.caller,
+              result,
+              check.action,
+              check.resource,
+              full,
+            ) as unknown as Record<string, unknown>,
+          }),
     }
     if (!allowed) return last
   }
@@ -332,7 +446,12 @@ function audit(
   ex: Exchange,
   op: S3Operation | undefined,
   caller: Caller | undefined,
-  outcome: { errorCode?: string; errorMessage?: string; detail?: Record<string, unknown>; payload?: string },
+  outcome: {
+    errorCode?: string
+    errorMessage?: string
+    detail?: Record<string, unknown>
+    payload?: string
+  },
 ): Promise<void> {
   const query = new Map(parseQuery(stripAuthQuery(ex.query)))
   const event = dataEvent({
@@ -342,7 +461,10 @@ function audit(
     region: d.region,
     sourceIp: ex.sourceIp,
     userAgent: ex.userAgent,
-    userIdentity: caller === undefined ? { type: 'AWSAccount', principalId: '', accountId: 'anonymous' } : userIdentityOf(caller),
+    userIdentity:
+      caller === undefined
+        ? { type: 'AWSAccount', principalId: '', accountId: 'anonymous' }
+        : userIdentityOf(caller),
     requestParameters: {
       bucketName: op?.bucket,
       key: op?.key,
@@ -371,11 +493,21 @@ function audit(
     additionalEventData: {
       SignatureVersion: caller === undefined ? undefined : 'SigV4',
       AuthenticationMethod: ex.query.includes('X-Amz-Signature') ? 'QueryString' : 'AuthHeader',
-      ...(outcome.payload === undefined ? {} : { 'x-amz-content-sha256': outcome.payload.startsWith('STREAMING') || outcome.payload === 'UNSIGNED-PAYLOAD' ? outcome.payload : 'SHA256' }),
+      ...(outcome.payload === undefined
+        ? {}
+        : {
+            'x-amz-content-sha256':
+              outcome.payload.startsWith('STREAMING') || outcome.payload === 'UNSIGNED-PAYLOAD'
+                ? outcome.payload
+                : 'SHA256',
+          }),
       ...(outcome.detail === undefined ? {} : { policyDecision: outcome.detail }),
     },
   })
-  return d.ctx.audit.record(event)
+  // Denials are durable before the error goes out; allowed calls join the next batch.
+  if (outcome.errorCode !== undefined) return d.ctx.audit.record(event)
+  d.events.add(event)
+  return Promise.resolve()
 }
 
 /** Handles one S3 request end to end. Never throws: every failure is answered in S3's form. */
@@ -406,27 +538,48 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
       if (err instanceof S3MappingError) throw fail(err.code, err.message, err.status)
       throw err
     }
-    const needsBody = op.name === 'PutObjectTagging' || op.name === 'DeleteObjects' || op.local === 'PutBucketPolicy'
+    const needsBody =
+      op.name === 'PutObjectTagging' ||
+      op.name === 'DeleteObjects' ||
+      op.local === 'PutBucketPolicy'
     let body: Buffer | undefined
     const extra: RequestContext = {}
     if (needsBody) {
       try {
-        body = await readSmallBody(ex, auth, op.local === 'PutBucketPolicy' ? MAX_POLICY_BYTES : MAX_SMALL_BODY)
+        body = await readSmallBody(
+          ex,
+          auth,
+          op.local === 'PutBucketPolicy' ? MAX_POLICY_BYTES : MAX_SMALL_BODY,
+        )
       } catch (err) {
         if (err instanceof BodyTooLargeError && op.local === 'PutBucketPolicy')
           throw fail('PolicyTooLarge', 'Policy exceeds the maximum allowed document size.', 400)
         throw verificationFailure(err)
       }
       if (op.name === 'PutObjectTagging')
-        Object.assign(extra, tagContext('s3:RequestObjectTag', parseTaggingXml(body.toString('utf8'))))
+        Object.assign(
+          extra,
+          tagContext('s3:RequestObjectTag', parseTaggingXml(body.toString('utf8'))),
+        )
       if (op.name === 'DeleteObjects') {
         // Every key is authorized as s3:DeleteObject; one denied key denies the request.
         const keys = [...body.toString('utf8').matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) =>
-          (m[1] as string).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&'),
+          (m[1] as string)
+            .replace(/&lt;/g, '<')
+            .replace(/&gt;/g, '>')
+            .replace(/&quot;/g, '"')
+            .replace(/&apos;/g, "'")
+            .replace(/&amp;/g, '&'),
         )
         op = {
           ...op,
-          checks: keys.slice(0, 1000).map((k) => ({ action: 's3:DeleteObject', resource: `arn:aws:s3:::${op?.bucket}/${k}`, context: {} })),
+          checks: keys
+            .slice(0, 1000)
+            .map((k) => ({
+              action: 's3:DeleteObject',
+              resource: `arn:aws:s3:::${op?.bucket}/${k}`,
+              context: {},
+            })),
         }
       }
     }
@@ -450,7 +603,9 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
     await forward(d, ex, op, auth, body)
   } catch (err) {
     if (err instanceof S3Failure) return answer(err)
-    d.ctx.log.error('gateway.s3_failed', { error: err instanceof Error ? err.message : String(err) })
+    d.ctx.log.error('gateway.s3_failed', {
+      error: err instanceof Error ? err.message : String(err),
+    })
     return answer(fail('InternalError', 'We encountered an internal error. Please try again.', 500))
   }
 }
@@ -476,12 +631,18 @@ async function bucketExists(d: GatewayDeps, bucket: string): Promise<boolean> {
   })
   res.resume()
   if (res.statusCode === 404) return false
-  if ((res.statusCode ?? 500) >= 500) throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
+  if ((res.statusCode ?? 500) >= 500)
+    throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
   return true
 }
 
 /** Put/Get/DeleteBucketPolicy: answered by podtrust, which stores and evaluates bucket policies. */
-async function bucketPolicyCall(d: GatewayDeps, ex: Exchange, op: S3Operation, body: Buffer | undefined): Promise<void> {
+async function bucketPolicyCall(
+  d: GatewayDeps,
+  ex: Exchange,
+  op: S3Operation,
+  body: Buffer | undefined,
+): Promise<void> {
   const bucket = op.bucket as string
   if (!(await bucketExists(d, bucket)))
     throw fail('NoSuchBucket', 'The specified bucket does not exist', 404, [['BucketName', bucket]])
@@ -496,7 +657,10 @@ async function bucketPolicyCall(d: GatewayDeps, ex: Exchange, op: S3Operation, b
   }
   if (op.local === 'GetBucketPolicy') {
     const doc = await d.policies.get('s3', bucket)
-    if (doc === undefined) throw fail('NoSuchBucketPolicy', 'The bucket policy does not exist', 404, [['BucketName', bucket]])
+    if (doc === undefined)
+      throw fail('NoSuchBucketPolicy', 'The bucket policy does not exist', 404, [
+        ['BucketName', bucket],
+      ])
     return ok(200, doc, 'application/json')
   }
   if (op.local === 'DeleteBucketPolicy') {
@@ -517,12 +681,19 @@ async function bucketPolicyCall(d: GatewayDeps, ex: Exchange, op: S3Operation, b
 
 function backendPath(d: GatewayDeps, ex: Exchange, op: S3Operation): string {
   // Path style towards the backend whatever style the client used.
-  const path = op.virtualHosted === true ? `/${encodeURIComponent(op.bucket as string)}${ex.path}` : ex.path
+  const path =
+    op.virtualHosted === true ? `/${encodeURIComponent(op.bucket as string)}${ex.path}` : ex.path
   return `${d.s3.basePath}${path === '' ? '/' : path}`
 }
 
 /** Streams the call to the backend and its answer back; bodies are verified on the way, never buffered. */
-function forward(d: GatewayDeps, ex: Exchange, op: S3Operation, auth: Authenticated, body: Buffer | undefined): Promise<void> {
+function forward(
+  d: GatewayDeps,
+  ex: Exchange,
+  op: S3Operation,
+  auth: Authenticated,
+  body: Buffer | undefined,
+): Promise<void> {
   const path = backendPath(d, ex, op)
   const query = stripAuthQuery(ex.query)
   const headers = forwardHeaders(ex.headers)
@@ -541,19 +712,24 @@ function forward(d: GatewayDeps, ex: Exchange, op: S3Operation, auth: Authentica
         const decoder = built.decoder
         transforms.push(new AwsChunkedEncoder(() => decoder.trailers))
         headers.push(['content-encoding', 'aws-chunked'])
-        if (decodedLength !== undefined) headers.push(['x-amz-decoded-content-length', decodedLength])
+        if (decodedLength !== undefined)
+          headers.push(['x-amz-decoded-content-length', decodedLength])
         const trailer = ex.header.get('x-amz-trailer')
         if (trailer !== undefined) headers.push(['x-amz-trailer', trailer])
         payloadHash = STREAMING_UNSIGNED_TRAILER
       } else {
         if (decodedLength === undefined || !/^\d+$/.test(decodedLength))
-          return Promise.reject(fail('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411))
+          return Promise.reject(
+            fail('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411),
+          )
         headers.push(['content-length', decodedLength])
       }
     } else {
       const length = ex.header.get('content-length')
       if (length === undefined)
-        return Promise.reject(fail('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411))
+        return Promise.reject(
+          fail('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411),
+        )
       headers.push(['content-length', length])
     }
   } else if (ex.method === 'PUT' || ex.method === 'POST') {

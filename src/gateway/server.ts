@@ -19,6 +19,7 @@ import {
 } from './backend.ts'
 import { s3ErrorResponse } from './errors.ts'
 import { newExchange, sendRendered, type GatewayDeps } from './exchange.ts'
+import { createDataEventBuffer } from './audit.ts'
 import { createGatewayAuthorizer } from './identity.ts'
 import { createResourcePolicyStore } from './resource-policies.ts'
 import { handleS3 } from './s3.ts'
@@ -47,18 +48,25 @@ export interface GatewayOptions {
 export interface RunningGateway {
   url: string
   port: number
+  /** Writes the queued data events (tests read the audit log after this). */
+  flushAudit(): Promise<void>
   close(): Promise<void>
 }
 
 export const MOTO_DEFAULT_ACCOUNT = '123456789012'
 
-export async function startGateway(ctx: AppContext, options: GatewayOptions): Promise<RunningGateway> {
+export async function startGateway(
+  ctx: AppContext,
+  options: GatewayOptions,
+): Promise<RunningGateway> {
   const region = options.region ?? ctx.settings.region
   const target = (text: string, flag: string) => ({
     url: parseBackendUrl(text, flag),
     accessKeyId: options.backendAccessKeyId ?? DEFAULT_BACKEND_ACCESS_KEY_ID,
     secretAccessKey: options.backendSecretAccessKey ?? DEFAULT_BACKEND_SECRET,
-    ...(options.backendSessionToken === undefined ? {} : { sessionToken: options.backendSessionToken }),
+    ...(options.backendSessionToken === undefined
+      ? {}
+      : { sessionToken: options.backendSessionToken }),
     region: options.backendRegion ?? region,
   })
   const s3 = createBackendClient(target(options.backendS3, '--backend-s3'))
@@ -74,6 +82,11 @@ export async function startGateway(ctx: AppContext, options: GatewayOptions): Pr
     resourceAccount: options.resourceAccount ?? ctx.settings.accountId,
     backendAccount: options.backendAccountId ?? MOTO_DEFAULT_ACCOUNT,
     baseHosts: ['localhost', ...(options.virtualHosts ?? [])],
+    events: createDataEventBuffer(ctx.audit, (err) =>
+      ctx.log.error('gateway.audit_failed', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    ),
   }
   const server = http.createServer((req, res) => {
     const ex = newExchange(req, res)
@@ -85,7 +98,11 @@ export async function startGateway(ctx: AppContext, options: GatewayOptions): Pr
       sendRendered(
         ex,
         s3ErrorResponse(
-          { code: 'InternalError', message: 'We encountered an internal error. Please try again.', status: 500 },
+          {
+            code: 'InternalError',
+            message: 'We encountered an internal error. Please try again.',
+            status: 500,
+          },
           ex.requestId,
           ex.hostId,
           ex.method === 'HEAD',
@@ -109,10 +126,12 @@ export async function startGateway(ctx: AppContext, options: GatewayOptions): Pr
       resolve((server.address() as AddressInfo).port)
     })
   })
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  const shown =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   return {
     url: `http://${shown}:${port}`,
     port,
+    flushAudit: () => deps.events.flush(),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
@@ -120,6 +139,7 @@ export async function startGateway(ctx: AppContext, options: GatewayOptions): Pr
         // In-flight transfers get a short grace period, then are cut.
         setTimeout(() => server.closeAllConnections(), 2000).unref()
       })
+      await deps.events.flush()
       s3.close()
       sqs.close()
     },

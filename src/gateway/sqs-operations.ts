@@ -118,14 +118,21 @@ export function parseSqsRequest(input: SqsRequestInput): SqsOperation {
     protocol = 'json'
     const m = /^AmazonSQS\.(\w+)$/.exec(input.target)
     if (m === null)
-      throw new SqsMappingError('UnknownOperationException', `Unknown operation ${input.target.slice(0, 100)}`)
+      throw new SqsMappingError(
+        'UnknownOperationException',
+        `Unknown operation ${input.target.slice(0, 100)}`,
+      )
     name = m[1] as string
     try {
       const parsed: unknown = input.body.trim() === '' ? {} : JSON.parse(input.body)
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object')
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('not an object')
       params = parsed as Record<string, unknown>
     } catch {
-      throw new SqsMappingError('SerializationException', 'Start of structure or map found where not expected.')
+      throw new SqsMappingError(
+        'SerializationException',
+        'Start of structure or map found where not expected.',
+      )
     }
   } else {
     protocol = 'query'
@@ -148,7 +155,11 @@ export function parseSqsRequest(input: SqsRequestInput): SqsOperation {
     protocol === 'json'
       ? (params['tags'] ?? params['Tags'])
       : queryMap(params, name === 'CreateQueue' ? 'Tag' : 'Tag')
-  if ((name === 'CreateQueue' || name === 'TagQueue') && tagSource !== null && typeof tagSource === 'object')
+  if (
+    (name === 'CreateQueue' || name === 'TagQueue') &&
+    tagSource !== null &&
+    typeof tagSource === 'object'
+  )
     for (const [key, value] of Object.entries(tagSource as Record<string, unknown>))
       requestTags.push({ key, value: String(value) })
 
@@ -178,7 +189,9 @@ export function parseSqsRequest(input: SqsRequestInput): SqsOperation {
     if (queue === undefined)
       throw new SqsMappingError(
         typeof url === 'string' ? 'InvalidAddress' : 'MissingParameter',
-        typeof url === 'string' ? 'The address is not valid for this endpoint.' : 'The request must contain the parameter QueueUrl.',
+        typeof url === 'string'
+          ? 'The address is not valid for this endpoint.'
+          : 'The request must contain the parameter QueueUrl.',
         400,
       )
   }

@@ -13,10 +13,30 @@ import { authenticate } from '../aws/sigv4/authenticate.ts'
 import { sha256Hex } from '../aws/sigv4/sigv4.ts'
 import { dataEvent } from './audit.ts'
 import { signBackendRequest } from './backend.ts'
-import { accessDeniedMessage, denialPolicy, sqsErrorResponse, xmlEscape, type ServiceErrorInput } from './errors.ts'
-import { BodyTooLargeError, readBounded, relayResponse, responseHeaders, sendRendered, type Exchange, type GatewayDeps } from './exchange.ts'
+import {
+  accessDeniedMessage,
+  denialPolicy,
+  sqsErrorResponse,
+  xmlEscape,
+  type ServiceErrorInput,
+} from './errors.ts'
+import {
+  BodyTooLargeError,
+  readBounded,
+  relayResponse,
+  responseHeaders,
+  sendRendered,
+  type Exchange,
+  type GatewayDeps,
+} from './exchange.ts'
 import { userIdentityOf, type Caller } from './identity.ts'
-import { parseSqsRequest, queryMap, SqsMappingError, type SqsOperation, type SqsProtocol } from './sqs-operations.ts'
+import {
+  parseSqsRequest,
+  queryMap,
+  SqsMappingError,
+  type SqsOperation,
+  type SqsProtocol,
+} from './sqs-operations.ts'
 
 const MAX_SQS_BODY = 2 * 1024 * 1024
 const MAX_REWRITTEN_RESPONSE = 16 * 1024 * 1024
@@ -69,7 +89,11 @@ function toBackendUrl(d: GatewayDeps, url: string): string {
 /** Backend queue URLs in a response → the gateway's. */
 function rewriteResponse(d: GatewayDeps, ex: Exchange, text: string): string {
   const gateway = `${origin(ex)}/${d.resourceAccount}/`
-  const backendOrigins = new Set([`${d.sqs.target.url.origin}${d.sqs.basePath}`, `http://${d.sqs.host}${d.sqs.basePath}`, `https://${d.sqs.host}${d.sqs.basePath}`])
+  const backendOrigins = new Set([
+    `${d.sqs.target.url.origin}${d.sqs.basePath}`,
+    `http://${d.sqs.host}${d.sqs.basePath}`,
+    `https://${d.sqs.host}${d.sqs.basePath}`,
+  ])
   let out = text
   for (const o of backendOrigins) out = out.split(`${o}/${d.backendAccount}/`).join(gateway)
   return out
@@ -84,31 +108,38 @@ function auditSqs(
 ): Promise<void> {
   const p = op?.params ?? {}
   const entries = p['Entries']
-  return d.ctx.audit.record(
-    dataEvent({
-      now: d.ctx.now(),
-      eventSource: 'sqs.amazonaws.com',
-      eventName: op?.name ?? 'Unknown',
-      region: d.region,
-      sourceIp: ex.sourceIp,
-      userAgent: ex.userAgent,
-      userIdentity: caller === undefined ? { type: 'Unknown' } : userIdentityOf(caller),
-      requestParameters: {
-        queueUrl: p['QueueUrl'],
-        queueName: p['QueueName'],
-        maxNumberOfMessages: p['MaxNumberOfMessages'],
-        entries: Array.isArray(entries) ? entries.length : undefined,
-      },
-      resources: op?.queue === undefined ? [] : [{ type: 'AWS::SQS::Queue', ARN: op.resource, accountId: op.queue.account }],
-      requestId: ex.requestId,
-      eventId: randomUUID(),
-      readOnly: op?.readOnly ?? true,
-      recipientAccountId: op?.queue?.account ?? d.resourceAccount,
-      ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
-      ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
-      ...(outcome.detail === undefined ? {} : { additionalEventData: { policyDecision: outcome.detail } }),
-    }),
-  )
+  const event = dataEvent({
+    now: d.ctx.now(),
+    eventSource: 'sqs.amazonaws.com',
+    eventName: op?.name ?? 'Unknown',
+    region: d.region,
+    sourceIp: ex.sourceIp,
+    userAgent: ex.userAgent,
+    userIdentity: caller === undefined ? { type: 'Unknown' } : userIdentityOf(caller),
+    requestParameters: {
+      queueUrl: p['QueueUrl'],
+      queueName: p['QueueName'],
+      maxNumberOfMessages: p['MaxNumberOfMessages'],
+      entries: Array.isArray(entries) ? entries.length : undefined,
+    },
+    resources:
+      op?.queue === undefined
+        ? []
+        : [{ type: 'AWS::SQS::Queue', ARN: op.resource, accountId: op.queue.account }],
+    requestId: ex.requestId,
+    eventId: randomUUID(),
+    readOnly: op?.readOnly ?? true,
+    recipientAccountId: op?.queue?.account ?? d.resourceAccount,
+    ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
+    ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
+    ...(outcome.detail === undefined
+      ? {}
+      : { additionalEventData: { policyDecision: outcome.detail } }),
+  })
+  // Denials are durable before the error goes out; allowed calls join the next batch.
+  if (outcome.errorCode !== undefined) return d.ctx.audit.record(event)
+  d.events.add(event)
+  return Promise.resolve()
 }
 
 function success(ex: Exchange, protocol: SqsProtocol, action: string, json: object): void {
@@ -154,7 +185,11 @@ function validatePolicy(d: GatewayDeps, op: SqsOperation, text: string): void {
   try {
     d.authz.compileResourcePolicy(text, op.resource)
   } catch (err) {
-    throw new SqsFailure('InvalidAttributeValue', `Invalid value for the parameter Policy. Reason: ${err instanceof Error ? err.message : 'invalid policy'}`, 400)
+    throw new SqsFailure(
+      'InvalidAttributeValue',
+      `Invalid value for the parameter Policy. Reason: ${err instanceof Error ? err.message : 'invalid policy'}`,
+      400,
+    )
   }
 }
 
@@ -175,7 +210,8 @@ export async function handleSqs(d: GatewayDeps, ex: Exchange): Promise<void> {
     try {
       body = await readBounded(ex.req, MAX_SQS_BODY)
     } catch (err) {
-      if (err instanceof BodyTooLargeError) throw new SqsFailure('RequestEntityTooLarge', 'Request body is too large.', 413)
+      if (err instanceof BodyTooLargeError)
+        throw new SqsFailure('RequestEntityTooLarge', 'Request body is too large.', 413)
       throw err
     }
     caller = await authenticateSqs(d, ex, body)
@@ -194,7 +230,8 @@ export async function handleSqs(d: GatewayDeps, ex: Exchange): Promise<void> {
     }
     const resourceAccount = op.queue?.account ?? caller.accountId
     const policyDoc = op.queue === undefined ? undefined : await d.policies.get('sqs', op.resource)
-    const resourcePolicy = policyDoc === undefined ? undefined : d.authz.compileResourcePolicy(policyDoc, op.resource)
+    const resourcePolicy =
+      policyDoc === undefined ? undefined : d.authz.compileResourcePolicy(policyDoc, op.resource)
     const policies = await d.authz.policiesOf(caller)
     const { result, context } = await d.authz.check(
       caller,
@@ -227,16 +264,29 @@ export async function handleSqs(d: GatewayDeps, ex: Exchange): Promise<void> {
           : 'Access to the resource https://sqs.' + d.region + '.amazonaws.com/ is denied.'
       await answer(
         new SqsFailure('AccessDenied', message, 403),
-        d.authz.explain(caller, result, op.action, op.resource, context) as unknown as Record<string, unknown>,
+        d.authz.explain(caller, result, op.action, op.resource, context) as unknown as Record<
+          string,
+          unknown
+        >,
       )
       return
     }
-    void auditSqs(d, ex, op, caller, {}).catch((err: unknown) => d.ctx.log.error('gateway.audit_failed', { error: String(err) }))
+    void auditSqs(d, ex, op, caller, {}).catch((err: unknown) =>
+      d.ctx.log.error('gateway.audit_failed', { error: String(err) }),
+    )
     await forwardSqs(d, ex, op)
   } catch (err) {
     if (err instanceof SqsFailure) return answer(err)
-    d.ctx.log.error('gateway.sqs_failed', { error: err instanceof Error ? err.message : String(err) })
-    return answer(new SqsFailure('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500))
+    d.ctx.log.error('gateway.sqs_failed', {
+      error: err instanceof Error ? err.message : String(err),
+    })
+    return answer(
+      new SqsFailure(
+        'InternalFailure',
+        'The request processing has failed because of an unknown error, exception or failure.',
+        500,
+      ),
+    )
   }
 }
 
@@ -249,14 +299,22 @@ async function forwardSqs(d: GatewayDeps, ex: Exchange, op: SqsOperation): Promi
       storePolicy = policy
       if (op.name === 'SetQueueAttributes' && remaining === 0) {
         // Only the policy changes: nothing for the backend to do (the queue must still exist).
-        const check = await send(d, ex, { ...op, name: 'GetQueueAttributes' }, true, { AttributeNames: ['QueueArn'] })
+        const check = await send(d, ex, { ...op, name: 'GetQueueAttributes' }, true, {
+          AttributeNames: ['QueueArn'],
+        })
         if (check.status !== 200) return passBack(ex, check)
         await savePolicy(d, op, policy)
         return success(ex, op.protocol, 'SetQueueAttributes', {})
       }
     }
   }
-  const rewrite = ['CreateQueue', 'GetQueueUrl', 'ListQueues', 'GetQueueAttributes', 'ListDeadLetterSourceQueues'].includes(op.name)
+  const rewrite = [
+    'CreateQueue',
+    'GetQueueUrl',
+    'ListQueues',
+    'GetQueueAttributes',
+    'ListDeadLetterSourceQueues',
+  ].includes(op.name)
   const response = await send(d, ex, op, rewrite)
   if (response.status === 200) {
     if (storePolicy !== undefined) await savePolicy(d, op, storePolicy)
@@ -264,7 +322,8 @@ async function forwardSqs(d: GatewayDeps, ex: Exchange, op: SqsOperation): Promi
   }
   if (response.buffered === undefined) return
   let text = rewriteResponse(d, ex, response.buffered.toString('utf8'))
-  if (op.name === 'GetQueueAttributes' && response.status === 200) text = await mergePolicyAttribute(d, op, text)
+  if (op.name === 'GetQueueAttributes' && response.status === 200)
+    text = await mergePolicyAttribute(d, op, text)
   passBack(ex, { ...response, buffered: Buffer.from(text, 'utf8') })
 }
 
@@ -274,7 +333,11 @@ async function savePolicy(d: GatewayDeps, op: SqsOperation, policy: string): Pro
 }
 
 /** GetQueueAttributes: the stored policy answers for `Policy` (and `All`). */
-async function mergePolicyAttribute(d: GatewayDeps, op: SqsOperation, text: string): Promise<string> {
+async function mergePolicyAttribute(
+  d: GatewayDeps,
+  op: SqsOperation,
+  text: string,
+): Promise<string> {
   const names =
     op.protocol === 'json'
       ? ((op.params['AttributeNames'] as unknown[] | undefined) ?? [])
@@ -296,7 +359,10 @@ async function mergePolicyAttribute(d: GatewayDeps, op: SqsOperation, text: stri
   const attribute = `<Attribute><Name>Policy</Name><Value>${xmlEscape(policy)}</Value></Attribute>`
   return text.includes('</GetQueueAttributesResult>')
     ? text.replace('</GetQueueAttributesResult>', `${attribute}</GetQueueAttributesResult>`)
-    : text.replace('<GetQueueAttributesResult/>', `<GetQueueAttributesResult>${attribute}</GetQueueAttributesResult>`)
+    : text.replace(
+        '<GetQueueAttributesResult/>',
+        `<GetQueueAttributesResult>${attribute}</GetQueueAttributesResult>`,
+      )
 }
 
 interface BackendAnswer {
@@ -310,7 +376,8 @@ function passBack(ex: Exchange, answer: BackendAnswer): void {
   const pairs: string[] = []
   const raw = responseHeaders(answer.rawHeaders)
   for (let i = 0; i + 1 < raw.length; i += 2)
-    if ((raw[i] as string).toLowerCase() !== 'content-length') pairs.push(raw[i] as string, raw[i + 1] as string)
+    if ((raw[i] as string).toLowerCase() !== 'content-length')
+      pairs.push(raw[i] as string, raw[i + 1] as string)
   const body = answer.buffered ?? Buffer.alloc(0)
   pairs.push('content-length', String(body.length))
   ex.res.writeHead(answer.status, pairs)
@@ -326,13 +393,17 @@ async function send(
   overrideParams?: Record<string, unknown>,
 ): Promise<BackendAnswer> {
   const params: Record<string, unknown> = { ...op.params, ...(overrideParams ?? {}) }
-  if (typeof params['QueueUrl'] === 'string') params['QueueUrl'] = toBackendUrl(d, params['QueueUrl'])
+  if (typeof params['QueueUrl'] === 'string')
+    params['QueueUrl'] = toBackendUrl(d, params['QueueUrl'])
   let body: string
   let path = `${d.sqs.basePath}/`
   const headers: [string, string][] = []
   if (op.protocol === 'json') {
     body = JSON.stringify(params)
-    headers.push(['content-type', 'application/x-amz-json-1.0'], ['x-amz-target', `AmazonSQS.${op.name}`])
+    headers.push(
+      ['content-type', 'application/x-amz-json-1.0'],
+      ['x-amz-target', `AmazonSQS.${op.name}`],
+    )
     const queryMode = ex.header.get('x-amzn-query-mode')
     if (queryMode !== undefined) headers.push(['x-amzn-query-mode', queryMode])
   } else {
@@ -363,7 +434,15 @@ async function send(
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const r = d.sqs.request({ method: 'POST', path, query: '', headers: signed })
     r.once('response', resolve)
-    r.once('error', () => reject(new SqsFailure('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503)))
+    r.once('error', () =>
+      reject(
+        new SqsFailure(
+          'ServiceUnavailable',
+          'The request has failed due to a temporary failure of the server.',
+          503,
+        ),
+      ),
+    )
     r.end(payload)
   })
   if (!buffer && overrideParams === undefined) {
@@ -374,5 +453,9 @@ async function send(
     })
     return { status: res.statusCode ?? 502, rawHeaders: res.rawHeaders }
   }
-  return { status: res.statusCode ?? 502, rawHeaders: res.rawHeaders, buffered: await readBounded(res, MAX_REWRITTEN_RESPONSE) }
+  return {
+    status: res.statusCode ?? 502,
+    rawHeaders: res.rawHeaders,
+    buffered: await readBounded(res, MAX_REWRITTEN_RESPONSE),
+  }
 }

@@ -48,7 +48,11 @@ export interface BotoResult {
   status?: number
 }
 
-export function clientEnv(creds: Creds, gatewayUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+export function clientEnv(
+  creds: Creds,
+  gatewayUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return cleanEnv(tempDir('podtrust-gw-home-'), {
     AWS_ACCESS_KEY_ID: creds.accessKeyId,
     AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
@@ -61,14 +65,26 @@ export function clientEnv(creds: Creds, gatewayUrl: string, extra: Record<string
   })
 }
 
-export async function boto(env: Record<string, string>, calls: [string, string, Record<string, unknown>][]): Promise<BotoResult[]> {
-  const r = await run('python3', ['-c', BOTO_SCRIPT], { env, input: JSON.stringify(calls), timeoutMs: 180_000 })
+export async function boto(
+  env: Record<string, string>,
+  calls: [string, string, Record<string, unknown>][],
+): Promise<BotoResult[]> {
+  const r = await run('python3', ['-c', BOTO_SCRIPT], {
+    env,
+    input: JSON.stringify(calls),
+    timeoutMs: 180_000,
+  })
   if (r.code !== 0) throw new Error(`boto3 failed: ${r.stderr}`)
   return JSON.parse(r.stdout) as BotoResult[]
 }
 
 /** IRSA: AssumeRoleWithWebIdentity with a service-account token, as the SDKs do it. */
-export async function irsaCredentials(stsUrl: string, roleArn: string, token: string, extra: Record<string, string> = {}): Promise<Creds> {
+export async function irsaCredentials(
+  stsUrl: string,
+  roleArn: string,
+  token: string,
+  extra: Record<string, string> = {},
+): Promise<Creds> {
   const res = await queryPost(stsUrl, {
     Action: 'AssumeRoleWithWebIdentity',
     Version: '2011-06-15',

@@ -27,10 +27,14 @@ export interface Moto {
 export async function startMoto(): Promise<Moto> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
-    const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
-    })
+    const child: ChildProcess = spawn(
+      'python3',
+      ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
+      },
+    )
     let exited = false
     child.once('exit', () => (exited = true))
     child.stderr?.resume()
@@ -65,7 +69,9 @@ export interface GatewayFixture {
   close(): Promise<void>
 }
 
-export async function startGatewayFixture(options: Partial<GatewayOptions> = {}): Promise<GatewayFixture> {
+export async function startGatewayFixture(
+  options: Partial<GatewayOptions> = {},
+): Promise<GatewayFixture> {
   const moto = await startMoto()
   const s = await startStsTestServer()
   const gateway = await startGateway(s.server.ctx, {

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Readable } from 'node:stream'
-import { GetObjectCommand, PutObjectCommand, S3Client, HeadObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3'
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  HeadObjectCommand,
+  CreateBucketCommand,
+} from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import {
   DeleteMessageCommand,
@@ -28,8 +34,15 @@ void describe('gateway with the AWS SDK for JavaScript v3', { skip }, () => {
   let writer: Creds
   let reader: Creds
   const s3 = (c: Creds) =>
-    new S3Client({ endpoint: f.gateway.url, forcePathStyle: true, region: 'us-east-1', credentials: c, maxAttempts: 1 })
-  const sqs = (c: Creds) => new SQSClient({ endpoint: f.gateway.url, region: 'us-east-1', credentials: c, maxAttempts: 1 })
+    new S3Client({
+      endpoint: f.gateway.url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: c,
+      maxAttempts: 1,
+    })
+  const sqs = (c: Creds) =>
+    new SQSClient({ endpoint: f.gateway.url, region: 'us-east-1', credentials: c, maxAttempts: 1 })
 
   before(async () => {
     f = await startGatewayFixture()
@@ -39,7 +52,11 @@ void describe('gateway with the AWS SDK for JavaScript v3', { skip }, () => {
       inline: {
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::js-bucket', 'arn:aws:s3:::js-bucket/*'] },
+          {
+            Effect: 'Allow',
+            Action: ['s3:*'],
+            Resource: ['arn:aws:s3:::js-bucket', 'arn:aws:s3:::js-bucket/*'],
+          },
           { Effect: 'Allow', Action: 'sqs:*', Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:js-*` },
         ],
       },
@@ -49,7 +66,11 @@ void describe('gateway with the AWS SDK for JavaScript v3', { skip }, () => {
         Version: '2012-10-17',
         Statement: [
           { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::js-bucket/public/*' },
-          { Effect: 'Allow', Action: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:js-q` },
+          {
+            Effect: 'Allow',
+            Action: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+            Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:js-q`,
+          },
         ],
       },
     })
@@ -62,7 +83,9 @@ void describe('gateway with the AWS SDK for JavaScript v3', { skip }, () => {
 
   test('PutObject, a streamed PutObject (aws-chunked + trailing CRC32) and GetObject', async () => {
     const client = s3(writer)
-    await client.send(new PutObjectCommand({ Bucket: 'js-bucket', Key: 'public/hello.txt', Body: 'hello from js' }))
+    await client.send(
+      new PutObjectCommand({ Bucket: 'js-bucket', Key: 'public/hello.txt', Body: 'hello from js' }),
+    )
     await client.send(
       new PutObjectCommand({
         Bucket: 'js-bucket',
@@ -72,23 +95,45 @@ void describe('gateway with the AWS SDK for JavaScript v3', { skip }, () => {
       }),
     )
     // The SDK streamed the Readable as aws-chunked with a trailing checksum (what the gateway verified).
-    const rows = await f.s.server.ctx.db.all<{ event: string }>("SELECT event FROM audit_events WHERE event_name = 'PutObject'")
-    const streamed = rows.map((r) => JSON.parse(r.event) as { requestParameters: { key?: string }; additionalEventData: Record<string, string> })
+    await f.gateway.flushAudit()
+    const rows = await f.s.server.ctx.db.all<{ event: string }>(
+      "SELECT event FROM audit_events WHERE event_name = 'PutObject'",
+    )
+    const streamed = rows
+      .map(
+        (r) =>
+          JSON.parse(r.event) as {
+            requestParameters: { key?: string }
+            additionalEventData: Record<string, string>
+          },
+      )
       .find((e) => e.requestParameters.key === 'public/stream.txt')
-    assert.equal(streamed?.additionalEventData['x-amz-content-sha256'], 'STREAMING-UNSIGNED-PAYLOAD-TRAILER')
-    const got = await s3(reader).send(new GetObjectCommand({ Bucket: 'js-bucket', Key: 'public/stream.txt' }))
+    assert.equal(
+      streamed?.additionalEventData['x-amz-content-sha256'],
+      'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+    )
+    const got = await s3(reader).send(
+      new GetObjectCommand({ Bucket: 'js-bucket', Key: 'public/stream.txt' }),
+    )
     assert.equal(await got.Body?.transformToString(), 'chunk-one chunk-two')
-    const hello = await s3(reader).send(new GetObjectCommand({ Bucket: 'js-bucket', Key: 'public/hello.txt' }))
+    const hello = await s3(reader).send(
+      new GetObjectCommand({ Bucket: 'js-bucket', Key: 'public/hello.txt' }),
+    )
     assert.equal(await hello.Body?.transformToString(), 'hello from js')
   })
 
   test('a denied PutObject is S3 AccessDenied (403) in the SDK', async () => {
     await assert.rejects(
-      s3(reader).send(new PutObjectCommand({ Bucket: 'js-bucket', Key: 'public/x.txt', Body: 'x' })),
+      s3(reader).send(
+        new PutObjectCommand({ Bucket: 'js-bucket', Key: 'public/x.txt', Body: 'x' }),
+      ),
       (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
         assert.equal(err.name, 'AccessDenied')
         assert.equal(err.$metadata?.httpStatusCode, 403)
-        assert.match(err.message, /is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::js-bucket\/public\/x.txt"/)
+        assert.match(
+          err.message,
+          /is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::js-bucket\/public\/x.txt"/,
+        )
         return true
       },
     )
@@ -110,7 +155,9 @@ void describe('gateway with the AWS SDK for JavaScript v3', { skip }, () => {
     })
     const out = await upload.done()
     assert.match(out.ETag ?? '', /-7"$/)
-    const head = await s3(writer).send(new HeadObjectCommand({ Bucket: 'js-bucket', Key: 'big/js.bin' }))
+    const head = await s3(writer).send(
+      new HeadObjectCommand({ Bucket: 'js-bucket', Key: 'big/js.bin' }),
+    )
     assert.equal(head.ContentLength, size)
   })
 
@@ -123,13 +170,17 @@ void describe('gateway with the AWS SDK for JavaScript v3', { skip }, () => {
     const r = await sqs(reader).send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }))
     assert.equal(r.Messages?.[0]?.Body, 'hi from js')
     await assert.rejects(
-      sqs(reader).send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: r.Messages?.[0]?.ReceiptHandle })),
+      sqs(reader).send(
+        new DeleteMessageCommand({ QueueUrl, ReceiptHandle: r.Messages?.[0]?.ReceiptHandle }),
+      ),
       (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
         assert.equal(err.name, 'AccessDenied')
         assert.equal(err.$metadata?.httpStatusCode, 403)
         return true
       },
     )
-    await w.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: r.Messages?.[0]?.ReceiptHandle }))
+    await w.send(
+      new DeleteMessageCommand({ QueueUrl, ReceiptHandle: r.Messages?.[0]?.ReceiptHandle }),
+    )
   })
 })

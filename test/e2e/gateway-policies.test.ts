@@ -18,8 +18,19 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
-import { CreateQueueCommand, SendMessageCommand, SetQueueAttributesCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs'
-import { CreatePolicyCommand, IAMClient, PutRolePermissionsBoundaryCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import {
+  CreateQueueCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  GetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
+import {
+  CreatePolicyCommand,
+  IAMClient,
+  PutRolePermissionsBoundaryCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam'
 import { putCluster } from '../../src/aws/eks/config.ts'
 import { createAssociation } from '../../src/aws/eks/service.ts'
 import { assumeRoleForPodIdentity } from '../../src/aws/eks-auth/assume.ts'
@@ -50,19 +61,35 @@ void describe('gateway decisions with every policy type', { skip }, () => {
   let trust: object
   let token: string
   const s3 = (c: Creds) =>
-    new S3Client({ endpoint: f.gateway.url, forcePathStyle: true, region: 'us-east-1', credentials: c, maxAttempts: 1 })
-  const iam = () => new IAMClient({ endpoint: f.s.server.baseUrl, region: 'us-east-1', credentials: admin, maxAttempts: 1 })
-  const put = (c: Creds, Bucket: string, Key: string) => s3(c).send(new PutObjectCommand({ Bucket, Key, Body: 'x' }))
+    new S3Client({
+      endpoint: f.gateway.url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: c,
+      maxAttempts: 1,
+    })
+  const iam = () =>
+    new IAMClient({
+      endpoint: f.s.server.baseUrl,
+      region: 'us-east-1',
+      credentials: admin,
+      maxAttempts: 1,
+    })
+  const put = (c: Creds, Bucket: string, Key: string) =>
+    s3(c).send(new PutObjectCommand({ Bucket, Key, Body: 'x' }))
   const get = async (c: Creds, Bucket: string, Key: string) =>
     (await s3(c).send(new GetObjectCommand({ Bucket, Key }))).Body?.transformToString()
 
   before(async () => {
     f = await startGatewayFixture()
-    admin = await f.s.addUser('gw-admin', { policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' })
+    admin = await f.s.addUser('gw-admin', {
+      policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+    })
     const provider = await f.s.addOidcProvider(f.s.issuerUrl)
     trust = irsaTrust(provider, f.s.providerUrl, 'system:serviceaccount:default:app')
     token = await f.s.token({ namespace: 'default', serviceAccount: 'app' })
-    for (const b of ['team-data', 'guarded']) await s3(admin).send(new CreateBucketCommand({ Bucket: b }))
+    for (const b of ['team-data', 'guarded'])
+      await s3(admin).send(new CreateBucketCommand({ Bucket: b }))
     for (const k of ['alpha/r.csv', 'beta/r.csv']) await put(admin, 'team-data', k)
     await put(admin, 'guarded', 'doc.txt')
   })
@@ -73,19 +100,36 @@ void describe('gateway decisions with every policy type', { skip }, () => {
     await putCluster(ctx.db, { name: 'c1' }, new Date())
     await f.s.addRole(
       'shared',
-      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] },
+      {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'pods.eks.amazonaws.com' },
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+          },
+        ],
+      },
       {
         inline: {
           Version: '2012-10-17',
           Statement: [
-            { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::team-data/${aws:PrincipalTag/kubernetes-namespace}/*' },
+            {
+              Effect: 'Allow',
+              Action: 's3:GetObject',
+              Resource: 'arn:aws:s3:::team-data/${aws:PrincipalTag/kubernetes-namespace}/*',
+            },
           ],
         },
       },
     )
     const creds: Record<string, Creds> = {}
     for (const ns of ['alpha', 'beta']) {
-      await createAssociation(eksDepsFromContext(ctx), 'c1', { namespace: ns, serviceAccount: 'worker', roleArn: `arn:aws:iam::${ACCOUNT}:role/shared` })
+      await createAssociation(eksDepsFromContext(ctx), 'c1', {
+        namespace: ns,
+        serviceAccount: 'worker',
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/shared`,
+      })
       const out = await assumeRoleForPodIdentity(podIdentityDepsFromContext(ctx), {
         clusterName: 'c1',
         token: await mintServiceAccountToken(ctx.db, {
@@ -110,61 +154,112 @@ void describe('gateway decisions with every policy type', { skip }, () => {
 
   test('a bucket policy Deny overrides the identity Allow; Get/DeleteBucketPolicy round-trip', async () => {
     const arn = await f.s.addRole('bp-reader', trust, {
-      inline: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::guarded/*' }] },
+      inline: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::guarded/*' },
+        ],
+      },
     })
     const c = await irsaCredentials(f.s.server.baseUrl, arn, token)
     assert.equal(await get(c, 'guarded', 'doc.txt'), 'x')
     const policy = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Deny', Principal: { AWS: arn }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::guarded/*' }],
+      Statement: [
+        {
+          Effect: 'Deny',
+          Principal: { AWS: arn },
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::guarded/*',
+        },
+      ],
     })
     await s3(admin).send(new PutBucketPolicyCommand({ Bucket: 'guarded', Policy: policy }))
-    assert.equal((await s3(admin).send(new GetBucketPolicyCommand({ Bucket: 'guarded' }))).Policy, policy)
+    assert.equal(
+      (await s3(admin).send(new GetBucketPolicyCommand({ Bucket: 'guarded' }))).Policy,
+      policy,
+    )
     await assert.rejects(
       get(c, 'guarded', 'doc.txt'),
-      denied(/s3:GetObject on resource: "arn:aws:s3:::guarded\/doc.txt" with an explicit deny in a resource-based policy$/),
+      denied(
+        /s3:GetObject on resource: "arn:aws:s3:::guarded\/doc.txt" with an explicit deny in a resource-based policy$/,
+      ),
     )
-    await assert.rejects(s3(c).send(new PutBucketPolicyCommand({ Bucket: 'guarded', Policy: '{}' })), denied())
+    await assert.rejects(
+      s3(c).send(new PutBucketPolicyCommand({ Bucket: 'guarded', Policy: '{}' })),
+      denied(),
+    )
     await s3(admin).send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' }))
-    await assert.rejects(s3(admin).send(new GetBucketPolicyCommand({ Bucket: 'guarded' })), (err: SdkError) => {
-      assert.equal(err.name, 'NoSuchBucketPolicy')
-      return true
-    })
+    await assert.rejects(
+      s3(admin).send(new GetBucketPolicyCommand({ Bucket: 'guarded' })),
+      (err: SdkError) => {
+        assert.equal(err.name, 'NoSuchBucketPolicy')
+        return true
+      },
+    )
     await new Promise((r) => setTimeout(r, 1100)) // the caller-policy cache (1 s)
     assert.equal(await get(c, 'guarded', 'doc.txt'), 'x')
   })
 
   test('a permissions boundary caps a broad identity policy', async () => {
     const arn = await f.s.addRole('bounded', trust, {
-      inline: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
+      inline: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+      },
     })
     const created = await iam().send(
       new CreatePolicyCommand({
         PolicyName: 'read-only-boundary',
-        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+        }),
       }),
     )
-    await iam().send(new PutRolePermissionsBoundaryCommand({ RoleName: 'bounded', PermissionsBoundary: created.Policy?.Arn }))
+    await iam().send(
+      new PutRolePermissionsBoundaryCommand({
+        RoleName: 'bounded',
+        PermissionsBoundary: created.Policy?.Arn,
+      }),
+    )
     const c = await irsaCredentials(f.s.server.baseUrl, arn, token)
     assert.equal(await get(c, 'team-data', 'alpha/r.csv'), 'x')
-    await assert.rejects(put(c, 'team-data', 'alpha/new.csv'), denied(/because no permissions boundary allows the s3:PutObject action$/))
+    await assert.rejects(
+      put(c, 'team-data', 'alpha/new.csv'),
+      denied(/because no permissions boundary allows the s3:PutObject action$/),
+    )
   })
 
   test('a session policy narrows the role (AssumeRoleWithWebIdentity Policy)', async () => {
     const arn = await f.s.addRole('broad', trust, {
-      inline: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
+      inline: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+      },
     })
     const c = await irsaCredentials(f.s.server.baseUrl, arn, token, {
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::team-data/alpha/*' }] }),
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::team-data/alpha/*' },
+        ],
+      }),
     })
     assert.equal(await get(c, 'team-data', 'alpha/r.csv'), 'x')
-    await assert.rejects(get(c, 'team-data', 'beta/r.csv'), denied(/because no session policy allows the s3:GetObject action$/))
+    await assert.rejects(
+      get(c, 'team-data', 'beta/r.csv'),
+      denied(/because no session policy allows the s3:GetObject action$/),
+    )
     await assert.rejects(put(c, 'team-data', 'alpha/new.csv'), denied())
   })
 
   test('revocation through aws:TokenIssueTime cuts off sessions issued before it', async () => {
     const arn = await f.s.addRole('revocable', trust, {
-      inline: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] },
+      inline: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+      },
     })
     const old = await irsaCredentials(f.s.server.baseUrl, arn, token)
     assert.equal(await get(old, 'team-data', 'alpha/r.csv'), 'x')
@@ -176,31 +271,65 @@ void describe('gateway decisions with every policy type', { skip }, () => {
         PolicyName: 'AWSRevokeOlderSessions',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': cutoff } } }],
+          Statement: [
+            {
+              Effect: 'Deny',
+              Action: '*',
+              Resource: '*',
+              Condition: { DateLessThan: { 'aws:TokenIssueTime': cutoff } },
+            },
+          ],
         }),
       }),
     )
     await new Promise((r) => setTimeout(r, 1100)) // the caller-policy cache (1 s)
-    await assert.rejects(get(old, 'team-data', 'alpha/r.csv'), denied(/with an explicit deny in an identity-based policy$/))
+    await assert.rejects(
+      get(old, 'team-data', 'alpha/r.csv'),
+      denied(/with an explicit deny in an identity-based policy$/),
+    )
     const fresh = await irsaCredentials(f.s.server.baseUrl, arn, token)
     assert.equal(await get(fresh, 'team-data', 'alpha/r.csv'), 'x')
   })
 
   test('a queue policy (SetQueueAttributes Policy) grants and denies, stored by podtrust', async () => {
-    const sqs = (c: Creds) => new SQSClient({ endpoint: f.gateway.url, region: 'us-east-1', credentials: c, maxAttempts: 1 })
+    const sqs = (c: Creds) =>
+      new SQSClient({
+        endpoint: f.gateway.url,
+        region: 'us-east-1',
+        credentials: c,
+        maxAttempts: 1,
+      })
     const { QueueUrl } = await sqs(admin).send(new CreateQueueCommand({ QueueName: 'guarded-q' }))
     const arn = await f.s.addRole('sender', trust, {
-      inline: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*' }] },
+      inline: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*' }],
+      },
     })
     const c = await irsaCredentials(f.s.server.baseUrl, arn, token)
     await sqs(c).send(new SendMessageCommand({ QueueUrl, MessageBody: 'ok' }))
     const policy = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Deny', Principal: '*', Action: 'sqs:SendMessage', Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:guarded-q`, Condition: { ArnEquals: { 'aws:PrincipalArn': arn } } }],
+      Statement: [
+        {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sqs:SendMessage',
+          Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:guarded-q`,
+          Condition: { ArnEquals: { 'aws:PrincipalArn': arn } },
+        },
+      ],
     })
-    await sqs(admin).send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: policy } }))
-    const attrs = await sqs(admin).send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }))
+    await sqs(admin).send(
+      new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: policy } }),
+    )
+    const attrs = await sqs(admin).send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }),
+    )
     assert.equal(attrs.Attributes?.['Policy'], policy)
-    await assert.rejects(sqs(c).send(new SendMessageCommand({ QueueUrl, MessageBody: 'no' })), denied(/explicit deny in a resource-based policy$/))
+    await assert.rejects(
+      sqs(c).send(new SendMessageCommand({ QueueUrl, MessageBody: 'no' })),
+      denied(/explicit deny in a resource-based policy$/),
+    )
   })
 })

@@ -36,7 +36,11 @@ const READER_POLICY = {
 const WRITER_POLICY = {
   Version: '2012-10-17',
   Statement: [
-    { Effect: 'Allow', Action: 's3:*', Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`] },
+    {
+      Effect: 'Allow',
+      Action: 's3:*',
+      Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`],
+    },
     { Effect: 'Allow', Action: 'sqs:*', Resource: '*' },
   ],
 }
@@ -56,7 +60,9 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     const token = await f.s.token({ namespace: 'default', serviceAccount: 'app' })
     reader = await irsaCredentials(f.s.server.baseUrl, readerArn, token)
     writer = await irsaCredentials(f.s.server.baseUrl, writerArn, token)
-    admin = await f.s.addUser('gw-admin', { policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' })
+    admin = await f.s.addUser('gw-admin', {
+      policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+    })
     const seeded = await boto(clientEnv(admin, f.gateway.url), [
       ['s3', 'create_bucket', { Bucket: BUCKET }],
       ['s3', 'put_object', { Bucket: BUCKET, Key: 'reports/q1.csv', Body: 'revenue,1\n' }],
@@ -92,9 +98,10 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
 
   test('unknown keys, wrong secrets and forged tokens get S3 errors', async () => {
     const [unknown, wrongSecret, forged] = await Promise.all([
-      boto(clientEnv({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' }, f.gateway.url), [
-        ['s3', 'get_object', { Bucket: BUCKET, Key: 'reports/q1.csv' }],
-      ]),
+      boto(
+        clientEnv({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' }, f.gateway.url),
+        [['s3', 'get_object', { Bucket: BUCKET, Key: 'reports/q1.csv' }]],
+      ),
       boto(clientEnv({ ...admin, secretAccessKey: 'wrong' }, f.gateway.url), [
         ['s3', 'get_object', { Bucket: BUCKET, Key: 'reports/q1.csv' }],
       ]),
@@ -103,7 +110,10 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
       ]),
     ])
     assert.equal(unknown[0]?.code, 'InvalidAccessKeyId')
-    assert.equal(unknown[0]?.message, 'The AWS Access Key Id you provided does not exist in our records.')
+    assert.equal(
+      unknown[0]?.message,
+      'The AWS Access Key Id you provided does not exist in our records.',
+    )
     assert.equal(wrongSecret[0]?.code, 'SignatureDoesNotMatch')
     assert.equal(forged[0]?.code, 'InvalidToken')
   })
@@ -111,48 +121,83 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
   test('presigned GET works with curl until it expires; X-Amz-Expires is required', async () => {
     const env = clientEnv(reader, f.gateway.url)
     const [good, short] = await boto(env, [
-      ['s3', 'generate_presigned_url', { ClientMethod: 'get_object', Params: { Bucket: BUCKET, Key: 'reports/q1.csv' }, ExpiresIn: 300 }],
-      ['s3', 'generate_presigned_url', { ClientMethod: 'get_object', Params: { Bucket: BUCKET, Key: 'reports/q1.csv' }, ExpiresIn: 1 }],
+      [
+        's3',
+        'generate_presigned_url',
+        {
+          ClientMethod: 'get_object',
+          Params: { Bucket: BUCKET, Key: 'reports/q1.csv' },
+          ExpiresIn: 300,
+        },
+      ],
+      [
+        's3',
+        'generate_presigned_url',
+        {
+          ClientMethod: 'get_object',
+          Params: { Bucket: BUCKET, Key: 'reports/q1.csv' },
+          ExpiresIn: 1,
+        },
+      ],
     ])
     const url = good?.data as string
     assert.match(url, /X-Amz-Algorithm=AWS4-HMAC-SHA256/)
     const ok = await run('curl', ['-s', '-w', '\\n%{http_code}', url], { env })
     assert.equal(ok.stdout, 'revenue,1\n\n200')
     await new Promise((r) => setTimeout(r, 2100))
-    const expired = await run('curl', ['-s', '-w', '\\n%{http_code}', short?.data as string], { env })
-    assert.match(expired.stdout, /<Code>AccessDenied<\/Code><Message>Request has expired<\/Message><X-Amz-Expires>1<\/X-Amz-Expires>/)
+    const expired = await run('curl', ['-s', '-w', '\\n%{http_code}', short?.data as string], {
+      env,
+    })
+    assert.match(
+      expired.stdout,
+      /<Code>AccessDenied<\/Code><Message>Request has expired<\/Message><X-Amz-Expires>1<\/X-Amz-Expires>/,
+    )
     assert.match(expired.stdout, /\n403$/)
     const noExpiry = await fetch(url.replace(/X-Amz-Expires=\d+&?/, ''))
     assert.equal(noExpiry.status, 400)
     assert.match(await noExpiry.text(), /<Code>AuthorizationQueryParametersError<\/Code>/)
   })
 
-  test('aws s3 cp, ls and sync through the gateway (AWS CLI v1)', { skip: findOnPath('aws') === undefined ? 'aws CLI not installed' : false }, async () => {
-    const env = clientEnv(writer, f.gateway.url)
-    const dir = tempDir('podtrust-gw-sync-')
-    mkdirSync(join(dir, 'sub'), { recursive: true })
-    writeFileSync(join(dir, 'a.txt'), 'alpha')
-    writeFileSync(join(dir, 'sub', 'b.txt'), 'beta')
-    const ep = ['--endpoint-url', f.gateway.url]
-    const cp = await run('aws', ['s3', 'cp', join(dir, 'a.txt'), `s3://${BUCKET}/cli/a.txt`, ...ep], { env })
-    assert.equal(cp.code, 0, cp.stderr)
-    const sync = await run('aws', ['s3', 'sync', dir, `s3://${BUCKET}/synced/`, ...ep], { env })
-    assert.equal(sync.code, 0, sync.stderr)
-    const ls = await run('aws', ['s3', 'ls', `s3://${BUCKET}/synced/`, '--recursive', ...ep], { env })
-    assert.equal(ls.code, 0, ls.stderr)
-    assert.match(ls.stdout, /synced\/a\.txt/)
-    assert.match(ls.stdout, /synced\/sub\/b\.txt/)
-    const down = join(dir, 'down.txt')
-    const get = await run('aws', ['s3', 'cp', `s3://${BUCKET}/cli/a.txt`, down, ...ep], { env })
-    assert.equal(get.code, 0, get.stderr)
-    assert.equal(readFileSync(down, 'utf8'), 'alpha')
-    // The reader may list but not write: the CLI reports S3's AccessDenied.
-    const denied = await run('aws', ['s3', 'cp', join(dir, 'a.txt'), `s3://${BUCKET}/cli/b.txt`, ...ep], {
-      env: clientEnv(reader, f.gateway.url),
-    })
-    assert.notEqual(denied.code, 0)
-    assert.match(denied.stderr, /AccessDenied/)
-  })
+  test(
+    'aws s3 cp, ls and sync through the gateway (AWS CLI v1)',
+    { skip: findOnPath('aws') === undefined ? 'aws CLI not installed' : false },
+    async () => {
+      const env = clientEnv(writer, f.gateway.url)
+      const dir = tempDir('podtrust-gw-sync-')
+      mkdirSync(join(dir, 'sub'), { recursive: true })
+      writeFileSync(join(dir, 'a.txt'), 'alpha')
+      writeFileSync(join(dir, 'sub', 'b.txt'), 'beta')
+      const ep = ['--endpoint-url', f.gateway.url]
+      const cp = await run(
+        'aws',
+        ['s3', 'cp', join(dir, 'a.txt'), `s3://${BUCKET}/cli/a.txt`, ...ep],
+        { env },
+      )
+      assert.equal(cp.code, 0, cp.stderr)
+      const sync = await run('aws', ['s3', 'sync', dir, `s3://${BUCKET}/synced/`, ...ep], { env })
+      assert.equal(sync.code, 0, sync.stderr)
+      const ls = await run('aws', ['s3', 'ls', `s3://${BUCKET}/synced/`, '--recursive', ...ep], {
+        env,
+      })
+      assert.equal(ls.code, 0, ls.stderr)
+      assert.match(ls.stdout, /synced\/a\.txt/)
+      assert.match(ls.stdout, /synced\/sub\/b\.txt/)
+      const down = join(dir, 'down.txt')
+      const get = await run('aws', ['s3', 'cp', `s3://${BUCKET}/cli/a.txt`, down, ...ep], { env })
+      assert.equal(get.code, 0, get.stderr)
+      assert.equal(readFileSync(down, 'utf8'), 'alpha')
+      // The reader may list but not write: the CLI reports S3's AccessDenied.
+      const denied = await run(
+        'aws',
+        ['s3', 'cp', join(dir, 'a.txt'), `s3://${BUCKET}/cli/b.txt`, ...ep],
+        {
+          env: clientEnv(reader, f.gateway.url),
+        },
+      )
+      assert.notEqual(denied.code, 0)
+      assert.match(denied.stderr, /AccessDenied/)
+    },
+  )
 
   test('boto3 multipart upload of 50 MiB (upload_file), read back', async () => {
     const file = writeTemp('big.bin', Buffer.alloc(50 * 1024 * 1024, 7))
@@ -175,11 +220,16 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
       ['sqs', 'receive_message', { QueueUrl: queueUrl, WaitTimeSeconds: 1 }],
     ])
     assert.ok(sent?.ok, JSON.stringify(sent))
-    const messages = (received?.data as { Messages: { Body: string; ReceiptHandle: string }[] }).Messages
+    const messages = (received?.data as { Messages: { Body: string; ReceiptHandle: string }[] })
+      .Messages
     assert.equal(messages[0]?.Body, 'hello')
     const [deleted, denied] = await boto(env, [
       ['sqs', 'delete_message', { QueueUrl: queueUrl, ReceiptHandle: messages[0]?.ReceiptHandle }],
-      ['sqs', 'send_message', { QueueUrl: `${f.gateway.url}/${ACCOUNT}/other`, MessageBody: 'nope' }],
+      [
+        'sqs',
+        'send_message',
+        { QueueUrl: `${f.gateway.url}/${ACCOUNT}/other`, MessageBody: 'nope' },
+      ],
     ])
     assert.ok(deleted?.ok, JSON.stringify(deleted))
     assert.equal(denied?.code, 'AccessDenied')
@@ -190,15 +240,27 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
   })
 
   test('every decision is a CloudTrail data event in the audit log', async () => {
+    await f.gateway.flushAudit()
     const rows = await f.s.server.ctx.db.all<{ event: string }>('SELECT event FROM audit_events')
-    const events = rows.map((r) => JSON.parse(r.event) as Record<string, unknown>).filter((e) => e['eventCategory'] === 'Data')
-    const denied = events.find((e) => e['eventName'] === 'PutObject' && e['errorCode'] === 'AccessDenied')
+    const events = rows
+      .map((r) => JSON.parse(r.event) as Record<string, unknown>)
+      .filter((e) => e['eventCategory'] === 'Data')
+    const denied = events.find(
+      (e) => e['eventName'] === 'PutObject' && e['errorCode'] === 'AccessDenied',
+    )
     assert.ok(denied, 'a denied PutObject is audited')
     assert.equal(denied['eventSource'], 's3.amazonaws.com')
-    assert.deepEqual(denied['resources'], [{ type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::data/reports/new.csv' }])
-    const detail = (denied['additionalEventData'] as { policyDecision: { explicitDeny: boolean } }).policyDecision
+    assert.deepEqual(denied['resources'], [
+      { type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::data/reports/new.csv' },
+    ])
+    const detail = (denied['additionalEventData'] as { policyDecision: { explicitDeny: boolean } })
+      .policyDecision
     assert.equal(detail.explicitDeny, false)
-    assert.ok(events.some((e) => e['eventSource'] === 'sqs.amazonaws.com' && e['eventName'] === 'SendMessage'))
+    assert.ok(
+      events.some(
+        (e) => e['eventSource'] === 'sqs.amazonaws.com' && e['eventName'] === 'SendMessage',
+      ),
+    )
     assert.ok(!rows.some((r) => r.event.includes(reader.secretAccessKey)))
   })
 })

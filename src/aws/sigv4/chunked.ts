@@ -387,9 +387,13 @@ export class AwsChunkedDecoder extends Transform {
     const semi = line.indexOf(';')
     const sizeText = (semi === -1 ? line : line.slice(0, semi)).trim()
     if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText))
-      throw new AwsError('InvalidChunkSizeError', 'Only the last chunk is allowed to have a size less than 8192 bytes', {
-        status: 403,
-      })
+      throw new AwsError(
+        'InvalidChunkSizeError',
+        'Only the last chunk is allowed to have a size less than 8192 bytes',
+        {
+          status: 403,
+        },
+      )
     this.#remaining = parseInt(sizeText, 16)
     if (this.#options.signed) {
       const m = /chunk-signature=([0-9a-fA-F]{64})/.exec(line.slice(semi + 1))
@@ -406,7 +410,10 @@ export class AwsChunkedDecoder extends Transform {
   #verifyChunk(): void {
     if (!this.#options.signed) return
     const seed = this.#options.seed as VerifiedSeed
-    const dataHash = this.#remaining === 0 && this.#chunkHash === undefined ? EMPTY_SHA256 : (this.#chunkHash as Hash).digest('hex')
+    const dataHash =
+      this.#remaining === 0 && this.#chunkHash === undefined
+        ? EMPTY_SHA256
+        : (this.#chunkHash as Hash).digest('hex')
     const stringToSign = [
       'AWS4-HMAC-SHA256-PAYLOAD',
       seed.amzDate,
@@ -485,7 +492,10 @@ export class AwsChunkedDecoder extends Transform {
           this.#chunkHash?.update(piece)
           this.#checksum?.update(piece)
           this.#decoded += n
-          if (this.#options.decodedLength !== undefined && this.#decoded > this.#options.decodedLength)
+          if (
+            this.#options.decodedLength !== undefined &&
+            this.#decoded > this.#options.decodedLength
+          )
             throw incomplete('The decoded body is longer than x-amz-decoded-content-length.')
           this.#emit(piece)
           this.#remaining -= n
@@ -538,7 +548,8 @@ export class AwsChunkedDecoder extends Transform {
         this.#line = []
       }
       if (this.#state === 'trailer') this.#finishTrailer()
-      if (this.#state !== 'done') throw incomplete('The aws-chunked body ended before its last chunk.')
+      if (this.#state !== 'done')
+        throw incomplete('The aws-chunked body ended before its last chunk.')
       done(null, this.#held)
     } catch (err) {
       done(err as Error)

@@ -17,7 +17,15 @@ import { createIdentityPorts } from '../../server/ports.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
 import { createTokenVerifier } from '../../tokens/verify.ts'
 import type { CliIo, Command } from '../command.ts'
-import { accountFlag, intFlag, openStore, regionFlag, storeArgOptions, storeUsage, dataDirOf } from '../store-options.ts'
+import {
+  accountFlag,
+  intFlag,
+  openStore,
+  regionFlag,
+  storeArgOptions,
+  storeUsage,
+  dataDirOf,
+} from '../store-options.ts'
 
 export const DEFAULT_GATEWAY_PORT = 4567
 
@@ -87,14 +95,21 @@ export async function gatewayOptionsFrom(
       "or set them in a config file's gateway.backends (docs/gateway.md)",
     )
   const accessKeyId =
-    values['backend-access-key-id'] ?? io.env['PODTRUST_BACKEND_ACCESS_KEY_ID'] ?? stored.backends?.accessKeyId
+    values['backend-access-key-id'] ??
+    io.env['PODTRUST_BACKEND_ACCESS_KEY_ID'] ??
+    stored.backends?.accessKeyId
   const secret = values['backend-secret-access-key'] ?? io.env['PODTRUST_BACKEND_SECRET_ACCESS_KEY']
   if ((accessKeyId === undefined) !== (secret === undefined))
-    throw new UsageError('give both the backend access key id and its secret access key, or neither')
+    throw new UsageError(
+      'give both the backend access key id and its secret access key, or neither',
+    )
   const sessionToken = io.env['PODTRUST_BACKEND_SESSION_TOKEN']
   const backendRegion = regionFlag(values['backend-region']) ?? stored.backends?.region
   const backendAccount = accountFlag(values['backend-account-id']) ?? stored.backends?.accountId
-  for (const [flag, v] of [['--backend-s3', backendS3], ['--backend-sqs', backendSqs]] as const)
+  for (const [flag, v] of [
+    ['--backend-s3', backendS3],
+    ['--backend-sqs', backendSqs],
+  ] as const)
     if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v))
       throw new UsageError(`${flag} must be an http(s) base URL, got '${v}'`)
   return {
@@ -104,7 +119,9 @@ export async function gatewayOptionsFrom(
     backendSqs,
     ...(accessKeyId === undefined ? {} : { backendAccessKeyId: accessKeyId }),
     ...(secret === undefined ? {} : { backendSecretAccessKey: secret }),
-    ...(sessionToken === undefined || sessionToken === '' ? {} : { backendSessionToken: sessionToken }),
+    ...(sessionToken === undefined || sessionToken === ''
+      ? {}
+      : { backendSessionToken: sessionToken }),
     ...(backendRegion === undefined ? {} : { backendRegion }),
     ...(backendAccount === undefined ? {} : { backendAccountId: backendAccount }),
     ...(values['virtual-host'] === undefined ? {} : { virtualHosts: values['virtual-host'] }),
@@ -130,8 +147,10 @@ export const gatewayCommand: Command = {
         ...storeArgOptions,
       },
     })
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0] ?? ''}'`)
-    if (values['gateway-port'] !== undefined) throw new UsageError('use --port with podtrust gateway')
+    if (positionals.length > 0)
+      throw new UsageError(`unexpected argument '${positionals[0] ?? ''}'`)
+    if (values['gateway-port'] !== undefined)
+      throw new UsageError('use --port with podtrust gateway')
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel))
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -147,7 +166,12 @@ export const gatewayCommand: Command = {
       db,
       ...createIdentityPorts(db, { now, randomBytes }),
       audit,
-      tokens: createTokenVerifier({ db, now, allowHttpLoopback: false, allowPrivateNetworks: false }),
+      tokens: createTokenVerifier({
+        db,
+        now,
+        allowHttpLoopback: false,
+        allowPrivateNetworks: false,
+      }),
       settings: {
         dataDir: dataDirOf(values['data-dir'], io),
         host: values.host ?? '127.0.0.1',
@@ -167,7 +191,12 @@ export const gatewayCommand: Command = {
     let gateway
     let options: GatewayOptions
     try {
-      options = (await gatewayOptionsFrom(ctx, values, port ?? DEFAULT_GATEWAY_PORT, io)) as GatewayOptions
+      options = (await gatewayOptionsFrom(
+        ctx,
+        values,
+        port ?? DEFAULT_GATEWAY_PORT,
+        io,
+      )) as GatewayOptions
       gateway = await startGateway(ctx, options)
     } catch (err) {
       await shutdown()

@@ -42,10 +42,18 @@ const exampleHeaders: [string, string][] = [
 ]
 
 function exampleSeed(): VerifiedSeed {
-  const request = { method: 'PUT', path: '/examplebucket/chunkObject.txt', query: '', headers: exampleHeaders, body: new Uint8Array() }
+  const request = {
+    method: 'PUT',
+    path: '/examplebucket/chunkObject.txt',
+    query: '',
+    headers: exampleHeaders,
+    body: new Uint8Array(),
+  }
   const parsed = parseSignature(request)
   assert.ok(parsed)
-  return verifyWithPayloadHash(request, parsed, SECRET, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', { normalizePath: false })
+  return verifyWithPayloadHash(request, parsed, SECRET, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', {
+    normalizePath: false,
+  })
 }
 
 function exampleBody(sigs = CHUNK_SIGS, data = Buffer.alloc(66560, 'a')): Buffer {
@@ -85,7 +93,16 @@ void describe('aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', () => {
 
   test('AWS example chunks decode to the 66560 bytes, whatever the read sizes', async () => {
     for (const step of [7, 1000, 70000]) {
-      const out = await decode(new AwsChunkedDecoder({ signed: true, trailer: false, seed: exampleSeed(), decodedLength: 66560 }), exampleBody(), step)
+      const out = await decode(
+        new AwsChunkedDecoder({
+          signed: true,
+          trailer: false,
+          seed: exampleSeed(),
+          decodedLength: 66560,
+        }),
+        exampleBody(),
+        step,
+      )
       assert.equal(out.length, 66560)
       assert.ok(out.every((b) => b === 0x61))
     }
@@ -95,7 +112,10 @@ void describe('aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', () => {
     const data = Buffer.alloc(66560, 'a')
     data[70] = 0x62
     await assert.rejects(
-      decode(new AwsChunkedDecoder({ signed: true, trailer: false, seed: exampleSeed() }), exampleBody(CHUNK_SIGS, data)),
+      decode(
+        new AwsChunkedDecoder({ signed: true, trailer: false, seed: exampleSeed() }),
+        exampleBody(CHUNK_SIGS, data),
+      ),
       { code: 'SignatureDoesNotMatch' },
     )
     await assert.rejects(
@@ -107,11 +127,22 @@ void describe('aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', () => {
     )
     const body = exampleBody()
     await assert.rejects(
-      decode(new AwsChunkedDecoder({ signed: true, trailer: false, seed: exampleSeed() }), body.subarray(0, body.length - 90)),
+      decode(
+        new AwsChunkedDecoder({ signed: true, trailer: false, seed: exampleSeed() }),
+        body.subarray(0, body.length - 90),
+      ),
       { code: 'IncompleteBody' },
     )
     await assert.rejects(
-      decode(new AwsChunkedDecoder({ signed: true, trailer: false, seed: exampleSeed(), decodedLength: 1 }), exampleBody()),
+      decode(
+        new AwsChunkedDecoder({
+          signed: true,
+          trailer: false,
+          seed: exampleSeed(),
+          decodedLength: 1,
+        }),
+        exampleBody(),
+      ),
       { code: 'IncompleteBody' },
     )
   })
@@ -133,12 +164,25 @@ function signedTrailerBody(seed: VerifiedSeed, chunks: Buffer[], trailer: string
   let prev = seed.seedSignature
   const parts: Buffer[] = []
   for (const chunk of [...chunks, Buffer.alloc(0)]) {
-    const sts = ['AWS4-HMAC-SHA256-PAYLOAD', seed.amzDate, seed.scope, prev, empty, createHash('sha256').update(chunk).digest('hex')].join('\n')
+    const sts = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      seed.amzDate,
+      seed.scope,
+      prev,
+      empty,
+      createHash('sha256').update(chunk).digest('hex'),
+    ].join('\n')
     prev = createHmac('sha256', seed.signingKey).update(sts).digest('hex')
     parts.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${prev}\r\n`), chunk)
     if (chunk.length > 0) parts.push(Buffer.from('\r\n'))
   }
-  const trailerSts = ['AWS4-HMAC-SHA256-TRAILER', seed.amzDate, seed.scope, prev, createHash('sha256').update(`${trailer}\n`).digest('hex')].join('\n')
+  const trailerSts = [
+    'AWS4-HMAC-SHA256-TRAILER',
+    seed.amzDate,
+    seed.scope,
+    prev,
+    createHash('sha256').update(`${trailer}\n`).digest('hex'),
+  ].join('\n')
   const trailerSig = createHmac('sha256', seed.signingKey).update(trailerSts).digest('hex')
   parts.push(Buffer.from(`${trailer}\r\nx-amz-trailer-signature:${trailerSig}\r\n\r\n`))
   return Buffer.concat(parts)
@@ -155,14 +199,33 @@ void describe('aws-chunked with trailing checksums', () => {
   const all = Buffer.concat(data)
 
   test('STREAMING-UNSIGNED-PAYLOAD-TRAILER as the JS SDK sends it', async () => {
-    const body = Buffer.from(`a\r\nchunk-one \r\n9\r\nchunk-two\r\n0\r\nx-amz-checksum-crc32:${crc32Base64(all)}\r\n\r\n`)
-    const decoder = new AwsChunkedDecoder({ signed: false, trailer: true, decodedLength: 19, announcedTrailer: 'x-amz-checksum-crc32' })
+    const body = Buffer.from(
+      `a\r\nchunk-one \r\n9\r\nchunk-two\r\n0\r\nx-amz-checksum-crc32:${crc32Base64(all)}\r\n\r\n`,
+    )
+    const decoder = new AwsChunkedDecoder({
+      signed: false,
+      trailer: true,
+      decodedLength: 19,
+      announcedTrailer: 'x-amz-checksum-crc32',
+    })
     assert.equal((await decode(decoder, body, 5)).toString(), 'chunk-one chunk-two')
     assert.equal(decoder.trailers.get('x-amz-checksum-crc32'), crc32Base64(all))
-    const bad = Buffer.from(`a\r\nchunk-one \r\n9\r\nchunk-twO\r\n0\r\nx-amz-checksum-crc32:${crc32Base64(all)}\r\n\r\n`)
+    const bad = Buffer.from(
+      `a\r\nchunk-one \r\n9\r\nchunk-twO\r\n0\r\nx-amz-checksum-crc32:${crc32Base64(all)}\r\n\r\n`,
+    )
     await assert.rejects(
-      decode(new AwsChunkedDecoder({ signed: false, trailer: true, announcedTrailer: 'x-amz-checksum-crc32' }), bad),
-      { code: 'BadDigest', message: 'The CRC32 you specified did not match the calculated checksum.' },
+      decode(
+        new AwsChunkedDecoder({
+          signed: false,
+          trailer: true,
+          announcedTrailer: 'x-amz-checksum-crc32',
+        }),
+        bad,
+      ),
+      {
+        code: 'BadDigest',
+        message: 'The CRC32 you specified did not match the calculated checksum.',
+      },
     )
   })
 
@@ -170,14 +233,29 @@ void describe('aws-chunked with trailing checksums', () => {
     const seed = exampleSeed()
     const trailer = `x-amz-checksum-crc32:${crc32Base64(all)}`
     const ok = await decode(
-      new AwsChunkedDecoder({ signed: true, trailer: true, seed, announcedTrailer: 'x-amz-checksum-crc32' }),
+      new AwsChunkedDecoder({
+        signed: true,
+        trailer: true,
+        seed,
+        announcedTrailer: 'x-amz-checksum-crc32',
+      }),
       signedTrailerBody(seed, data, trailer),
       3,
     )
     assert.equal(ok.toString(), 'chunk-one chunk-two')
-    const forged = signedTrailerBody(seed, data, trailer).toString('latin1').replace(/x-amz-trailer-signature:[0-9a-f]{64}/, `x-amz-trailer-signature:${'0'.repeat(64)}`)
+    const forged = signedTrailerBody(seed, data, trailer)
+      .toString('latin1')
+      .replace(/x-amz-trailer-signature:[0-9a-f]{64}/, `x-amz-trailer-signature:${'0'.repeat(64)}`)
     await assert.rejects(
-      decode(new AwsChunkedDecoder({ signed: true, trailer: true, seed, announcedTrailer: 'x-amz-checksum-crc32' }), Buffer.from(forged, 'latin1')),
+      decode(
+        new AwsChunkedDecoder({
+          signed: true,
+          trailer: true,
+          seed,
+          announcedTrailer: 'x-amz-checksum-crc32',
+        }),
+        Buffer.from(forged, 'latin1'),
+      ),
       { code: 'SignatureDoesNotMatch' },
     )
   })
@@ -185,7 +263,10 @@ void describe('aws-chunked with trailing checksums', () => {
   test('the encoder frames decoded bytes for the backend with the verified trailer', async () => {
     const trailers = new Map([['x-amz-checksum-crc32', 'abc=']])
     const out = await decode(new AwsChunkedEncoder(() => trailers), Buffer.from('hello world'), 5)
-    assert.equal(out.toString(), '5\r\nhello\r\n5\r\n worl\r\n1\r\nd\r\n0\r\nx-amz-checksum-crc32:abc=\r\n\r\n')
+    assert.equal(
+      out.toString(),
+      '5\r\nhello\r\n5\r\n worl\r\n1\r\nd\r\n0\r\nx-amz-checksum-crc32:abc=\r\n\r\n',
+    )
   })
 
   test('checksums: CRC32C check value (RFC 3720 B.4: 32 bytes of zeros → 8a9136aa), SHA-256', () => {
@@ -201,7 +282,12 @@ void describe('aws-chunked with trailing checksums', () => {
 
   test('a declared SHA-256 holds the last bytes back until the whole body matches', async () => {
     const hash = createHash('sha256').update('hello world').digest('hex')
-    assert.equal((await decode(new Sha256CheckStream(hash), Buffer.from('hello world'), 4)).toString(), 'hello world')
-    await assert.rejects(decode(new Sha256CheckStream(hash), Buffer.from('hello World'), 4), { code: 'XAmzContentSHA256Mismatch' })
+    assert.equal(
+      (await decode(new Sha256CheckStream(hash), Buffer.from('hello world'), 4)).toString(),
+      'hello world',
+    )
+    await assert.rejects(decode(new Sha256CheckStream(hash), Buffer.from('hello World'), 4), {
+      code: 'XAmzContentSHA256Mismatch',
+    })
   })
 })
