@@ -5,7 +5,7 @@
  * request with the shared request-context builder and the policy engine (identity ∩ session ∩ boundary, plus
  * the resource policy), and explains denials for the audit log.
  *
- * Caller policies are cached per access key for `POLICY_CACHE_MS` so the data path does not query the store
+ * Resolved credentials and caller policies are cached per access key for `POLICY_CACHE_MS` so the data path does not query the store
  * on every call; policy changes reach the gateway within that time (AWS IAM is eventually consistent too:
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
  */
@@ -128,8 +128,22 @@ export function createGatewayAuthorizer(ctx: AppContext): GatewayAuthorizer {
     }
     return t
   }
+  // Resolved credentials are kept as long as caller policies (same TTL): a deactivated key or a new keyring
+  // reaches the gateway within POLICY_CACHE_MS. Only successes are cached.
+  const credentials = new Map<string, { at: number; value: ResolvedCredentials }>()
   return {
-    resolve: (accessKeyId, securityToken) => resolveCredentials(ctx, accessKeyId, securityToken),
+    async resolve(accessKeyId, securityToken) {
+      const key = securityToken === undefined ? accessKeyId : `${accessKeyId}\u0000${securityToken}`
+      const now = Date.now()
+      const hit = credentials.get(key)
+      if (hit !== undefined && now - hit.at < POLICY_CACHE_MS) return hit.value
+      const value = await resolveCredentials(ctx, accessKeyId, securityToken)
+      if (typeof value !== 'string') {
+        if (credentials.size >= POLICY_CACHE_LIMIT) credentials.clear()
+        credentials.set(key, { at: now, value })
+      }
+      return value
+    },
     policiesOf(caller) {
       const key = `${caller.accessKeyId}\u0000${caller.arn}`
       const now = Date.now()

@@ -136,6 +136,20 @@ export interface StreamingVerification {
   stringToSign: string
 }
 
+const signingKeys = new Map<string, Buffer>()
+
+/** Signing keys change once a day per secret and scope: derived once, kept (bounded). */
+function cachedSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+  const id = `${date}\u0000${region}\u0000${service}\u0000${secret}`
+  let key = signingKeys.get(id)
+  if (key === undefined) {
+    if (signingKeys.size >= 1024) signingKeys.clear()
+    key = deriveSigningKey(secret, date, region, service)
+    signingKeys.set(id, key)
+  }
+  return key
+}
+
 /**
  * Verifies the signature of the request's head with the declared payload hash. Throws S3's
  * `SignatureDoesNotMatch` carrying the string to sign and canonical request S3 echoes back.
@@ -147,7 +161,7 @@ export function verifyWithPayloadHash(
   payloadHash: string,
   options: CanonicalOptions = {},
 ): VerifiedSeed {
-  const signingKey = deriveSigningKey(secret, parsed.scopeDate, parsed.region, parsed.service)
+  const signingKey = cachedSigningKey(secret, parsed.scopeDate, parsed.region, parsed.service)
   const candidates: CanonicalOptions[] = [options]
   if (parsed.kind === 'query' && parsed.securityToken !== undefined)
     candidates.push({ ...options, omitSecurityTokenFromQuery: true })
