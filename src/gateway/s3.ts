@@ -573,13 +573,11 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
         )
         op = {
           ...op,
-          checks: keys
-            .slice(0, 1000)
-            .map((k) => ({
-              action: 's3:DeleteObject',
-              resource: `arn:aws:s3:::${op?.bucket}/${k}`,
-              context: {},
-            })),
+          checks: keys.slice(0, 1000).map((k) => ({
+            action: 's3:DeleteObject',
+            resource: `arn:aws:s3:::${op?.bucket}/${k}`,
+            context: {},
+          })),
         }
       }
     }
