@@ -81,19 +81,46 @@ export function newExchange(req: IncomingMessage, res: ServerResponse): Exchange
   }
 }
 
+/** How much of an unread request body is read and discarded so the client sees the error (then: close). */
+const DRAIN_LIMIT = 8 * 1024 * 1024
+const DRAIN_MS = 5000
+
 export function sendRendered(ex: Exchange, rendered: RenderedError): void {
   if (ex.res.headersSent) {
     ex.res.destroy()
     return
   }
   const body = Buffer.from(rendered.body, 'utf8')
-  ex.res.writeHead(rendered.status, {
-    ...rendered.headers,
-    'content-length': String(ex.method === 'HEAD' ? 0 : body.length),
-  })
-  ex.res.end(ex.method === 'HEAD' ? undefined : body)
-  // A request body the client is still sending is not read: close the connection after answering.
-  if (!ex.req.complete) ex.res.once('finish', () => ex.req.socket.destroySoon())
+  const send = (close: boolean) => {
+    if (ex.res.headersSent || ex.res.destroyed) return
+    ex.res.writeHead(rendered.status, {
+      ...rendered.headers,
+      'content-length': String(ex.method === 'HEAD' ? 0 : body.length),
+      ...(close ? { connection: 'close' } : {}),
+    })
+    ex.res.end(ex.method === 'HEAD' ? undefined : body)
+    if (close) ex.res.once('finish', () => ex.req.socket.destroySoon())
+  }
+  if (ex.req.complete || ex.req.destroyed) return send(!ex.req.complete)
+  // The client is still sending: an HTTP client reads the answer only once its body is out, so the rest
+  // is read and discarded (bounded), then the error goes out; past the bound, the error and a close.
+  let drained = 0
+  const timer = setTimeout(() => finish(true), DRAIN_MS)
+  timer.unref()
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length
+    if (drained > DRAIN_LIMIT) finish(true)
+  }
+  const finish = (close: boolean) => {
+    clearTimeout(timer)
+    ex.req.off('data', onData)
+    ex.req.off('end', onEnd)
+    send(close)
+  }
+  const onEnd = () => finish(false)
+  ex.req.on('data', onData)
+  ex.req.once('end', onEnd)
+  ex.req.resume()
 }
 
 export class BodyTooLargeError extends Error {}

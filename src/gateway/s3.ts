@@ -9,7 +9,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { ClientRequest, IncomingMessage } from 'node:http'
-import { PassThrough, pipeline, Readable, type Transform } from 'node:stream'
+import {
+  finished,
+  PassThrough,
+  pipeline,
+  type Readable,
+  type Transform,
+  type Writable,
+} from 'node:stream'
 import { AwsError } from '../aws/errors.ts'
 import {
   AwsChunkedDecoder,
@@ -280,12 +287,40 @@ async function readSmallBody(ex: Exchange, auth: Authenticated, limit: number): 
   const { transforms } = bodyTransforms(ex, auth)
   const out = new PassThrough()
   const done = new Promise<void>((resolve, reject) =>
-    pipeline([ex.req, ...transforms, out] as unknown as [Readable, PassThrough], (err) =>
-      err ? reject(err) : resolve(),
-    ),
+    pipeFromClient(ex, [...transforms, out], (err) => (err ? reject(err) : resolve())),
   )
   const [body] = await Promise.all([readBounded(out, limit), done])
   return body
+}
+
+/**
+ * Pipes the client's body through `stages` with backpressure. The client request is not handed to
+ * `pipeline` (which would destroy it, and the socket, on a verification failure): it is unpiped instead,
+ * so the error can still be answered on the connection.
+ */
+function pipeFromClient(
+  ex: Exchange,
+  stages: NodeJS.WritableStream[],
+  done: (err?: Error | null) => void,
+): void {
+  const first = stages[0] as unknown as Writable
+  const chain = stages.length === 1 ? first : undefined
+  const onClientError = (err: Error) => first.destroy(err)
+  ex.req.once('error', onClientError)
+  ex.req.once('close', () => {
+    if (!ex.req.complete) first.destroy(new Error('the client went away'))
+  })
+  const finish = (err?: Error | null) => {
+    ex.req.off('error', onClientError)
+    if (err) ex.req.unpipe(first)
+    done(err)
+  }
+  if (chain !== undefined) {
+    finished(first, (err) => finish(err))
+  } else {
+    pipeline(stages as unknown as [Readable, Writable], (err) => finish(err))
+  }
+  ex.req.pipe(first)
 }
 
 function verificationFailure(err: unknown): S3Failure {
@@ -782,7 +817,7 @@ function forward(
       backendReq.end()
       return
     }
-    pipeline([ex.req, ...transforms, backendReq] as unknown as [Readable, ClientRequest], (err) => {
+    pipeFromClient(ex, [...transforms, backendReq] as unknown as NodeJS.WritableStream[], (err) => {
       if (err === undefined || err === null) return
       // The client's body failed verification (or the client went away): the backend never gets a
       // complete body, and the client gets S3's error when it is still listening.
