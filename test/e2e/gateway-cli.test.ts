@@ -96,7 +96,7 @@ void describe('podtrust up --gateway-port and podtrust gateway', { skip }, () =>
     await moto?.close()
   })
 
-  test('S3 and SQS on the gateway port, told apart by the request', async () => {
+  void test('S3 and SQS on the gateway port, told apart by the request', async () => {
     const url = `http://127.0.0.1:${gatewayPort}`
     const r = await boto(clientEnv(admin, url), [
       ['s3', 'create_bucket', { Bucket: 'cli-bucket' }],
@@ -115,7 +115,7 @@ void describe('podtrust up --gateway-port and podtrust gateway', { skip }, () =>
     ])
   })
 
-  test('podtrust gateway alone over the same store', async () => {
+  void test('podtrust gateway alone over the same store', async () => {
     const port = await freePort()
     const started = await startCli(
       [

@@ -95,7 +95,7 @@ void describe('gateway decisions with every policy type', { skip }, () => {
   })
   after(async () => f?.close())
 
-  test('ABAC: one role shared by two namespaces through Pod Identity, each limited to its prefix', async () => {
+  void test('ABAC: one role shared by two namespaces through Pod Identity, each limited to its prefix', async () => {
     const ctx = f.s.server.ctx
     await putCluster(ctx.db, { name: 'c1' }, new Date())
     await f.s.addRole(
@@ -152,7 +152,7 @@ void describe('gateway decisions with every policy type', { skip }, () => {
     await assert.rejects(get(creds['beta'] as Creds, 'team-data', 'alpha/r.csv'), denied())
   })
 
-  test('a bucket policy Deny overrides the identity Allow; Get/DeleteBucketPolicy round-trip', async () => {
+  void test('a bucket policy Deny overrides the identity Allow; Get/DeleteBucketPolicy round-trip', async () => {
     const arn = await f.s.addRole('bp-reader', trust, {
       inline: {
         Version: '2012-10-17',
@@ -201,7 +201,7 @@ void describe('gateway decisions with every policy type', { skip }, () => {
     assert.equal(await get(c, 'guarded', 'doc.txt'), 'x')
   })
 
-  test('a permissions boundary caps a broad identity policy', async () => {
+  void test('a permissions boundary caps a broad identity policy', async () => {
     const arn = await f.s.addRole('bounded', trust, {
       inline: {
         Version: '2012-10-17',
@@ -231,7 +231,7 @@ void describe('gateway decisions with every policy type', { skip }, () => {
     )
   })
 
-  test('a session policy narrows the role (AssumeRoleWithWebIdentity Policy)', async () => {
+  void test('a session policy narrows the role (AssumeRoleWithWebIdentity Policy)', async () => {
     const arn = await f.s.addRole('broad', trust, {
       inline: {
         Version: '2012-10-17',
@@ -254,7 +254,7 @@ void describe('gateway decisions with every policy type', { skip }, () => {
     await assert.rejects(put(c, 'team-data', 'alpha/new.csv'), denied())
   })
 
-  test('revocation through aws:TokenIssueTime cuts off sessions issued before it', async () => {
+  void test('revocation through aws:TokenIssueTime cuts off sessions issued before it', async () => {
     const arn = await f.s.addRole('revocable', trust, {
       inline: {
         Version: '2012-10-17',
@@ -291,7 +291,7 @@ void describe('gateway decisions with every policy type', { skip }, () => {
     assert.equal(await get(fresh, 'team-data', 'alpha/r.csv'), 'x')
   })
 
-  test('a queue policy (SetQueueAttributes Policy) grants and denies, stored by podtrust', async () => {
+  void test('a queue policy (SetQueueAttributes Policy) grants and denies, stored by podtrust', async () => {
     const sqs = (c: Creds) =>
       new SQSClient({
         endpoint: f.gateway.url,

@@ -162,7 +162,7 @@ void describe('aws-chunked uploads through the gateway', { skip }, () => {
   })
   after(async () => f?.close())
 
-  test('signed chunks reach the backend as the decoded object', async () => {
+  void test('signed chunks reach the backend as the decoded object', async () => {
     const r = await chunkedPut(f.gateway.port, 'signed.bin', admin, chunks)
     assert.equal(r.status, 200, r.body)
     const got = await backendGet(f.moto.url, 'signed.bin')
@@ -170,20 +170,20 @@ void describe('aws-chunked uploads through the gateway', { skip }, () => {
     assert.deepEqual(got.body, Buffer.concat(chunks))
   })
 
-  test('signed chunks with a signed trailer and CRC32', async () => {
+  void test('signed chunks with a signed trailer and CRC32', async () => {
     const r = await chunkedPut(f.gateway.port, 'trailer.bin', admin, chunks, { trailer: true })
     assert.equal(r.status, 200, r.body)
     assert.equal(await backendStatus(f.moto.url, 'trailer.bin'), 200)
   })
 
-  test('a tampered chunk is SignatureDoesNotMatch and never becomes an object', async () => {
+  void test('a tampered chunk is SignatureDoesNotMatch and never becomes an object', async () => {
     const r = await chunkedPut(f.gateway.port, 'tampered.bin', admin, chunks, { tamper: true })
     assert.equal(r.status, 403)
     assert.match(r.body, /<Code>SignatureDoesNotMatch<\/Code>/)
     assert.equal(await backendStatus(f.moto.url, 'tampered.bin'), 404)
   })
 
-  test('a wrong trailing checksum is BadDigest and never becomes an object', async () => {
+  void test('a wrong trailing checksum is BadDigest and never becomes an object', async () => {
     const r = await chunkedPut(f.gateway.port, 'baddigest.bin', admin, chunks, {
       trailer: true,
       badChecksum: true,

@@ -74,7 +74,7 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
   })
   after(async () => f?.close())
 
-  test('the reader reads bucket/reports/* and is denied PutObject and GetObject elsewhere with S3 errors', async () => {
+  void test('the reader reads bucket/reports/* and is denied PutObject and GetObject elsewhere with S3 errors', async () => {
     const [get, put, other, list] = await boto(clientEnv(reader, f.gateway.url), [
       ['s3', 'get_object', { Bucket: BUCKET, Key: 'reports/q1.csv' }],
       ['s3', 'put_object', { Bucket: BUCKET, Key: 'reports/new.csv', Body: 'x' }],
@@ -96,7 +96,7 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     )
   })
 
-  test('unknown keys, wrong secrets and forged tokens get S3 errors', async () => {
+  void test('unknown keys, wrong secrets and forged tokens get S3 errors', async () => {
     const [unknown, wrongSecret, forged] = await Promise.all([
       boto(
         clientEnv({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' }, f.gateway.url),
@@ -118,7 +118,7 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     assert.equal(forged[0]?.code, 'InvalidToken')
   })
 
-  test('presigned GET works with curl until it expires; X-Amz-Expires is required', async () => {
+  void test('presigned GET works with curl until it expires; X-Amz-Expires is required', async () => {
     const env = clientEnv(reader, f.gateway.url)
     const [good, short] = await boto(env, [
       [
@@ -158,7 +158,7 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     assert.match(await noExpiry.text(), /<Code>AuthorizationQueryParametersError<\/Code>/)
   })
 
-  test(
+  void test(
     'aws s3 cp, ls and sync through the gateway (AWS CLI v1)',
     { skip: findOnPath('aws') === undefined ? 'aws CLI not installed' : false },
     async () => {
@@ -199,7 +199,7 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     },
   )
 
-  test('boto3 multipart upload of 50 MiB (upload_file), read back', async () => {
+  void test('boto3 multipart upload of 50 MiB (upload_file), read back', async () => {
     const file = writeTemp('big.bin', Buffer.alloc(50 * 1024 * 1024, 7))
     const [up, head] = await boto(clientEnv(writer, f.gateway.url), [
       ['s3', 'upload_file', { Filename: file, Bucket: BUCKET, Key: 'big/boto.bin' }],
@@ -210,7 +210,7 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     assert.match((head?.data as { ETag: string }).ETag, /-\d+"$/)
   })
 
-  test('SQS send/receive/delete with boto3; another queue is denied with SQS errors', async () => {
+  void test('SQS send/receive/delete with boto3; another queue is denied with SQS errors', async () => {
     const env = clientEnv(reader, f.gateway.url)
     const [url] = await boto(env, [['sqs', 'get_queue_url', { QueueName: 'jobs' }]])
     const queueUrl = (url?.data as { QueueUrl: string }).QueueUrl
@@ -239,7 +239,7 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     )
   })
 
-  test('every decision is a CloudTrail data event in the audit log', async () => {
+  void test('every decision is a CloudTrail data event in the audit log', async () => {
     await f.gateway.flushAudit()
     const rows = await f.s.server.ctx.db.all<{ event: string }>('SELECT event FROM audit_events')
     const events = rows

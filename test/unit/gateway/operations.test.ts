@@ -6,17 +6,14 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import type { S3MappingError } from '../../../src/gateway/s3-operations.ts'
 import {
   mapS3Request,
   parseCopySource,
   parseTaggingXml,
-  S3MappingError,
 } from '../../../src/gateway/s3-operations.ts'
-import {
-  parseSqsRequest,
-  queueFromUrl,
-  SqsMappingError,
-} from '../../../src/gateway/sqs-operations.ts'
+import type { SqsMappingError } from '../../../src/gateway/sqs-operations.ts'
+import { parseSqsRequest, queueFromUrl } from '../../../src/gateway/sqs-operations.ts'
 
 function s3(
   method: string,
@@ -148,13 +145,13 @@ void describe('S3 REST → IAM', () => {
     ],
   ]
   for (const [method, target, name, expected, headers] of table)
-    test(`${method} ${target} → ${name}`, () => {
+    void test(`${method} ${target} → ${name}`, () => {
       const op = s3(method, target, headers)
       assert.equal(op.name, name)
       assert.deepEqual(checks(op), expected)
     })
 
-  test('list condition keys s3:prefix, s3:delimiter, s3:max-keys', () => {
+  void test('list condition keys s3:prefix, s3:delimiter, s3:max-keys', () => {
     const op = s3('GET', '/bkt?list-type=2&prefix=dir%2F&delimiter=%2F&max-keys=10')
     assert.deepEqual(op.checks[0]?.context, {
       's3:prefix': 'dir/',
@@ -164,7 +161,7 @@ void describe('S3 REST → IAM', () => {
     assert.deepEqual(s3('GET', '/bkt?list-type=2').checks[0]?.context, {})
   })
 
-  test('PutObject condition keys from headers: SSE, ACL, s3:RequestObjectTag/*', () => {
+  void test('PutObject condition keys from headers: SSE, ACL, s3:RequestObjectTag/*', () => {
     const op = s3('PUT', '/bkt/k', {
       'x-amz-server-side-encryption': 'aws:kms',
       'x-amz-acl': 'private',
@@ -179,7 +176,7 @@ void describe('S3 REST → IAM', () => {
     })
   })
 
-  test('object checks carry the object for s3:ExistingObjectTag/*', () => {
+  void test('object checks carry the object for s3:ExistingObjectTag/*', () => {
     assert.deepEqual(s3('GET', '/bkt/k?versionId=7').checks[0]?.object, {
       bucket: 'bkt',
       key: 'k',
@@ -188,7 +185,7 @@ void describe('S3 REST → IAM', () => {
     assert.equal(s3('PUT', '/bkt/k').checks[0]?.object, undefined)
   })
 
-  test('virtual-hosted style: bucket from Host', () => {
+  void test('virtual-hosted style: bucket from Host', () => {
     const op = s3('GET', '/dir/k', {}, 'my-bucket.s3.example.test:9000')
     assert.equal(op.name, 'GetObject')
     assert.equal(op.virtualHosted, true)
@@ -198,7 +195,7 @@ void describe('S3 REST → IAM', () => {
     ])
   })
 
-  test('unsupported sub-resources answer NotImplemented (501); bad names InvalidBucketName', () => {
+  void test('unsupported sub-resources answer NotImplemented (501); bad names InvalidBucketName', () => {
     assert.throws(
       () => s3('GET', '/bkt?website'),
       (e: S3MappingError) => e.code === 'NotImplemented' && e.status === 501,
@@ -217,7 +214,7 @@ void describe('S3 REST → IAM', () => {
     )
   })
 
-  test('copy source and tagging parsers', () => {
+  void test('copy source and tagging parsers', () => {
     assert.deepEqual(parseCopySource('bucket/dir%2Fa.txt?versionId=x'), {
       bucket: 'bucket',
       key: 'dir/a.txt',
@@ -314,14 +311,14 @@ void describe('SQS → IAM', () => {
     ],
   ]
   for (const [op, body, action, resource] of table)
-    test(`JSON ${op} → ${action} on ${resource}`, () => {
+    void test(`JSON ${op} → ${action} on ${resource}`, () => {
       const r = json(op, body)
       assert.equal(r.protocol, 'json')
       assert.equal(r.action, action)
       assert.equal(r.resource, resource)
     })
 
-  test('query protocol: Action= form, queue from QueueUrl or from the path', () => {
+  void test('query protocol: Action= form, queue from QueueUrl or from the path', () => {
     const a = q(
       `Action=SendMessage&QueueUrl=${encodeURIComponent(url)}&MessageBody=hi&Version=2012-11-05`,
     )
@@ -333,7 +330,7 @@ void describe('SQS → IAM', () => {
     assert.equal(b.resource, 'arn:aws:sqs:us-east-1:111122223333:jobs')
   })
 
-  test('CreateQueue tags are aws:RequestTag/*', () => {
+  void test('CreateQueue tags are aws:RequestTag/*', () => {
     assert.deepEqual(json('CreateQueue', { QueueName: 'q', tags: { team: 'a' } }).requestTags, [
       { key: 'team', value: 'a' },
     ])
@@ -342,7 +339,7 @@ void describe('SQS → IAM', () => {
     ])
   })
 
-  test('unknown operations, malformed JSON and missing queue URLs are refused', () => {
+  void test('unknown operations, malformed JSON and missing queue URLs are refused', () => {
     assert.throws(
       () => json('PurgeEverything', {}),
       (e: SqsMappingError) => e.code === 'UnknownOperationException',

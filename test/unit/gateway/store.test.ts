@@ -23,7 +23,7 @@ for (const engine of engines) {
     let t: TestDb | undefined
     after(async () => t?.cleanup())
 
-    test(
+    void test(
       'resource policies: put, replace, delete; writes invalidate the cache',
       { skip: skip ?? false },
       async () => {
@@ -41,7 +41,7 @@ for (const engine of engines) {
       },
     )
 
-    test(
+    void test(
       'config section: applies settings and policies, exports them',
       { skip: skip ?? false },
       async () => {
