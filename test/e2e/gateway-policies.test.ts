@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteBucketPolicyCommand,
   GetBucketPolicyCommand,
@@ -289,6 +290,151 @@ void describe('gateway decisions with every policy type', { skip }, () => {
     )
     const fresh = await irsaCredentials(f.s.server.baseUrl, arn, token)
     assert.equal(await get(fresh, 'team-data', 'alpha/r.csv'), 'x')
+  })
+
+  void test('CopyObject needs s3:GetObject on the source and s3:PutObject on the destination', async () => {
+    const arn = await f.s.addRole('copier', trust, {
+      inline: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::team-data/copies/*' },
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::team-data/alpha/*' },
+        ],
+      },
+    })
+    const c = await irsaCredentials(f.s.server.baseUrl, arn, token)
+    const copy = (source: string, key: string) =>
+      s3(c).send(new CopyObjectCommand({ Bucket: 'team-data', Key: key, CopySource: source }))
+    await copy('team-data/alpha/r.csv', 'copies/a.csv')
+    assert.equal(await get(admin, 'team-data', 'copies/a.csv'), 'x')
+    await assert.rejects(
+      copy('team-data/beta/r.csv', 'copies/b.csv'),
+      denied(/s3:GetObject on resource: "arn:aws:s3:::team-data\/beta\/r.csv"/),
+    )
+    await assert.rejects(
+      copy('team-data/alpha/r.csv', 'alpha/copy.csv'),
+      denied(/s3:PutObject on resource: "arn:aws:s3:::team-data\/alpha\/copy.csv"/),
+    )
+  })
+
+  void test('object tags: s3:ExistingObjectTag on reads, s3:RequestObjectTag on writes', async () => {
+    await s3(admin).send(
+      new PutObjectCommand({
+        Bucket: 'team-data',
+        Key: 'tagged/public.txt',
+        Body: 'p',
+        Tagging: 'class=public',
+      }),
+    )
+    await put(admin, 'team-data', 'tagged/secret.txt')
+    const arn = await f.s.addRole('tag-reader', trust, {
+      inline: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::team-data/tagged/*',
+            Condition: { StringEquals: { 's3:ExistingObjectTag/class': 'public' } },
+          },
+          {
+            Effect: 'Allow',
+            Action: 's3:PutObject',
+            Resource: 'arn:aws:s3:::team-data/tagged/*',
+            Condition: { StringEquals: { 's3:RequestObjectTag/team': 'blue' } },
+          },
+        ],
+      },
+    })
+    const c = await irsaCredentials(f.s.server.baseUrl, arn, token)
+    assert.equal(await get(c, 'team-data', 'tagged/public.txt'), 'p')
+    await assert.rejects(get(c, 'team-data', 'tagged/secret.txt'), denied())
+    await s3(c).send(
+      new PutObjectCommand({
+        Bucket: 'team-data',
+        Key: 'tagged/blue.txt',
+        Body: 'b',
+        Tagging: 'team=blue',
+      }),
+    )
+    await assert.rejects(
+      s3(c).send(
+        new PutObjectCommand({
+          Bucket: 'team-data',
+          Key: 'tagged/red.txt',
+          Body: 'r',
+          Tagging: 'team=red',
+        }),
+      ),
+      denied(),
+    )
+  })
+
+  void test("cross-account: the bucket policy and the caller's own policy must both allow", async () => {
+    const other = '444455556666'
+    const now = new Date()
+    await f.s.repo.ensureAccount(other, now)
+    const bare = f.s.providerUrl
+    const providerArn = `arn:aws:iam::${other}:oidc-provider/${bare}`
+    await f.s.repo.insertOidcProvider({
+      accountId: other,
+      arn: providerArn,
+      url: bare,
+      clientIds: ['sts.amazonaws.com'],
+      thumbprints: [],
+      createDate: now,
+      tags: [],
+    })
+    const roleArn = `arn:aws:iam::${other}:role/partner`
+    await f.s.repo.insertRole({
+      accountId: other,
+      roleName: 'partner',
+      roleId: 'AROAPARTNER000000001',
+      arn: roleArn,
+      path: '/',
+      assumeRolePolicyDocument: JSON.stringify(
+        irsaTrust(providerArn, bare, 'system:serviceaccount:default:app'),
+      ),
+      maxSessionDuration: 3600,
+      createDate: now,
+      tags: [],
+    })
+    await f.s.repo.putInlinePolicy(
+      other,
+      'role',
+      'partner',
+      'read',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::guarded/*' },
+        ],
+      }),
+      now,
+    )
+    const c = await irsaCredentials(f.s.server.baseUrl, roleArn, token)
+    // Identity policy alone: not enough across accounts (and S3 says only "Access Denied").
+    await assert.rejects(get(c, 'guarded', 'doc.txt'), denied(/^Access Denied$/))
+    await s3(admin).send(
+      new PutBucketPolicyCommand({
+        Bucket: 'guarded',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: roleArn },
+              Action: 's3:GetObject',
+              Resource: 'arn:aws:s3:::guarded/*',
+            },
+          ],
+        }),
+      }),
+    )
+    assert.equal(await get(c, 'guarded', 'doc.txt'), 'x')
+    // The bucket policy alone does not grant what the caller's own account does not allow.
+    await assert.rejects(put(c, 'guarded', 'partner.txt'), denied(/^Access Denied$/))
+    await s3(admin).send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' }))
   })
 
   void test('a queue policy (SetQueueAttributes Policy) grants and denies, stored by podtrust', async () => {
