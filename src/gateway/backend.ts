@@ -240,7 +240,7 @@ export function createBackendClient(target: BackendTarget): BackendClient {
     request({ method, path, query, headers }) {
       const flat: string[] = []
       for (const [n, v] of headers) flat.push(n, v)
-      return (isHttps ? https : http).request({
+      const req = (isHttps ? https : http).request({
         protocol: target.url.protocol,
         hostname: target.url.hostname.replace(/^\[|\]$/g, ''),
         port: target.url.port === '' ? (isHttps ? 443 : 80) : Number(target.url.port),
@@ -250,6 +250,9 @@ export function createBackendClient(target: BackendTarget): BackendClient {
         agent,
         setHost: false,
       })
+      // Small writes (headers, the last piece of a body) must not wait for the peer's delayed ACK.
+      req.once('socket', (socket) => socket.setNoDelay(true))
+      return req
     },
     close() {
       agent.destroy()

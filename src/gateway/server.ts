@@ -110,6 +110,9 @@ export async function startGateway(
       )
     })
   })
+  // Nagle's algorithm would hold a response's last segment until the client's delayed ACK (measured in
+  // bench/gateway: 1 MiB GetObject p50 from ~20 ms to ~2 ms).
+  server.on('connection', (socket) => socket.setNoDelay(true))
   // Large uploads legitimately take minutes: no whole-request deadline, but idle sockets are closed.
   server.requestTimeout = 0
   server.headersTimeout = 60_000
