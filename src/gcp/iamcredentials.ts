@@ -4,7 +4,8 @@
  * `generateIdToken`. The caller's Bearer token must be a federated token from our STS; the target
  * service account must grant the principal `roles/iam.workloadIdentityUser` (or
  * `roles/iam.serviceAccountTokenCreator`, which carries the same permission) through a `principal://` or
- * `principalSet://` member. Errors use Google's API envelope (§2.4 of the reference).
+ * `principalSet://` member. Errors use Google's API envelope
+ * (https://cloud.google.com/apis/design/errors).
  */
 import { SignJWT } from 'jose'
 import { currentSigningKey } from '../keys/store.ts'

@@ -40,6 +40,8 @@ export interface RequestContextInput extends Partial<RequestFacts> {
   passedToService?: string
   /** Tags the request asks to set (session tags, TagRole …): `aws:RequestTag/*` + `aws:TagKeys`. */
   requestTags?: readonly SessionTag[]
+  /** Tag keys a request names without values (UntagRole …): `aws:TagKeys`. */
+  tagKeys?: readonly string[]
   /** Web identity keys: `<providerUrl>:sub`, `:aud`, `:amr`, `:oaud`, `:azp`, `aws:FederatedProvider`. */
   webIdentity?: {
     /** Provider URL without `https://`, exactly as registered. */
@@ -67,6 +69,15 @@ function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
+/**
+ * What one operation adds to the request context of its authorization, beyond the caller, the clock and the
+ * request facts: request tags, tag keys, `iam:PassedToService`, service keys (`extra`).
+ */
+export type OperationContext = Omit<
+  RequestContextInput,
+  'caller' | 'now' | 'principalTags' | keyof RequestFacts
+>
+
 export function buildRequestContext(input: RequestContextInput): RequestContext {
   const ctx: RequestContext = {}
   ctx['aws:CurrentTime'] = iso(input.now)
@@ -80,6 +91,10 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
 
   const caller = input.caller
   if (caller !== undefined) {
+    // Present on every signed request: podtrust's callers are never AWS service principals, and no
+    // service forwards a caller's request here.
+    ctx['aws:PrincipalIsAWSService'] = 'false'
+    ctx['aws:ViaAWSService'] = 'false'
     ctx['aws:PrincipalAccount'] = caller.accountId
     ctx['aws:userid'] = caller.userId
     ctx['aws:PrincipalType'] =
@@ -95,17 +110,25 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
     } else {
       ctx['aws:PrincipalArn'] = caller.arn
       if (caller.userName !== undefined) ctx['aws:username'] = caller.userName
-      if (caller.federatedFromUser === true && caller.session !== undefined)
-        ctx['aws:TokenIssueTime'] = iso(caller.session.issuedAt)
+      // Temporary credentials of a user (GetSessionToken): their issue time, and no MFA (podtrust
+      // issues none with MFA). Long-term keys carry neither key.
+      if (caller.federatedFromUser === true) {
+        const issued = caller.tokenIssuedAt ?? caller.session?.issuedAt
+        if (issued !== undefined) ctx['aws:TokenIssueTime'] = iso(issued)
+        ctx['aws:MultiFactorAuthPresent'] = 'false'
+      }
     }
     const tags = input.principalTags ?? caller.session?.tags ?? []
     for (const tag of tags) ctx[`aws:PrincipalTag/${tag.key}`] = tag.value
   }
 
-  if (input.requestTags !== undefined && input.requestTags.length > 0) {
-    for (const tag of input.requestTags) ctx[`aws:RequestTag/${tag.key}`] = tag.value
-    ctx['aws:TagKeys'] = input.requestTags.map((t) => t.key)
+  const tagKeys: string[] = []
+  for (const tag of input.requestTags ?? []) {
+    ctx[`aws:RequestTag/${tag.key}`] = tag.value
+    tagKeys.push(tag.key)
   }
+  for (const key of input.tagKeys ?? []) if (!tagKeys.includes(key)) tagKeys.push(key)
+  if (tagKeys.length > 0) ctx['aws:TagKeys'] = tagKeys
 
   const web = input.webIdentity
   if (web !== undefined) {

@@ -14,6 +14,7 @@ import {
   DescribeClusterCommand,
   EKSClient,
 } from '@aws-sdk/client-eks'
+import { signRequest } from '../../src/aws/sigv4/sign.ts'
 import { type Fixture, podTrust, startFixture } from './pod-identity-fixture.ts'
 
 const policy = (...statements: object[]) =>
@@ -117,5 +118,59 @@ void describe('EKS API: one complete request context', () => {
     await denied(create('ns-forbidden', { forbidden: 'x' }))
     const ok = await create('ns-blue', { team: 'blue' })
     assert.deepEqual(ok.association?.tags, { team: 'blue' })
+  })
+
+  void it('EKS Auth: Deny statements on aws:SourceIp and aws:RequestedRegion match the node caller', async () => {
+    const ALLOW_AUTH = {
+      Effect: 'Allow',
+      Action: 'eks-auth:AssumeRoleForPodIdentity',
+      Resource: '*',
+    }
+    const call = async (
+      creds: { accessKeyId: string; secretAccessKey: string },
+      region: string,
+    ) => {
+      const token = await f.podToken({ namespace: 'ns-auth', serviceAccount: 'sa' })
+      const body = JSON.stringify({ token })
+      const url = `${f.server.baseUrl}/clusters/c1/assume-role-for-pod-identity`
+      const headers = signRequest({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        body,
+        service: 'eks-auth',
+        region,
+        credentials: creds,
+        now: new Date(),
+      })
+      const res = await fetch(url, { method: 'POST', headers, body })
+      return res.headers.get('x-amzn-errortype') ?? String(res.status)
+    }
+    const plain = await f.addUser('node-plain', undefined, policy(ALLOW_AUTH))
+    // Allowed to call: the answer is about the missing association, not access.
+    assert.notEqual(await call(plain, 'us-east-1'), 'AccessDeniedException')
+    const byIp = await f.addUser(
+      'node-ip',
+      undefined,
+      policy(ALLOW_AUTH, {
+        Effect: 'Deny',
+        Action: 'eks-auth:*',
+        Resource: '*',
+        Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } },
+      }),
+    )
+    assert.equal(await call(byIp, 'us-east-1'), 'AccessDeniedException')
+    const byRegion = await f.addUser(
+      'node-region',
+      undefined,
+      policy(ALLOW_AUTH, {
+        Effect: 'Deny',
+        Action: 'eks-auth:*',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'aws:RequestedRegion': 'us-east-1' } },
+      }),
+    )
+    assert.notEqual(await call(byRegion, 'us-east-1'), 'AccessDeniedException')
+    assert.equal(await call(byRegion, 'eu-west-1'), 'AccessDeniedException')
   })
 })

@@ -7,13 +7,15 @@
 import type { ProtocolModule } from '../../app/module.ts'
 import { authenticate } from '../sigv4/authenticate.ts'
 import { mountEksAuthRoutes } from './routes.ts'
-import { podIdentityDepsFromContext } from './wiring.ts'
+import { callerAuthorizer, podIdentityDepsFromContext } from './wiring.ts'
 
 export const eksAuthModule: ProtocolModule = {
   name: 'eks-auth',
   mount(app, ctx) {
+    // Built once; only the caller's authorization is bound per request (to the request's facts).
+    const base = podIdentityDepsFromContext(ctx)
     mountEksAuthRoutes(app, {
-      deps: (request) => podIdentityDepsFromContext(ctx, request),
+      deps: (request) => ({ ...base, authorizeCaller: callerAuthorizer(ctx, request) }),
       randomBytes: ctx.randomBytes,
       authenticate: (request) =>
         authenticate(ctx, request, { service: 'eks-auth', configuredRegion: ctx.settings.region }),

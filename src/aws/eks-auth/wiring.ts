@@ -41,6 +41,15 @@ function decisionsCounter(ctx: AppContext): Counter<'result'> | undefined {
   })
 }
 
+/** The caller's authorization for one request: the one authorizer with the request's facts. */
+export function callerAuthorizer(
+  ctx: AppContext,
+  request: Partial<RequestFacts>,
+): NonNullable<PodIdentityDeps['authorizeCaller']> {
+  return (caller, clusterArn) =>
+    authorizeCaller(ctx, caller as Caller, ASSUME_ROLE_FOR_POD_IDENTITY, clusterArn, request)
+}
+
 /**
  * EKS Auth's dependencies. `request`: the facts of the API request being served (source IP, TLS, the
  * credential scope's Region, User-Agent), so the caller's authorization sees the complete request context;
@@ -113,10 +122,7 @@ export function podIdentityDepsFromContext(
         session: out.session,
       }
     },
-    authorizeCaller: (caller, clusterArn) =>
-      authorizeCaller(ctx, caller as Caller, ASSUME_ROLE_FOR_POD_IDENTITY, clusterArn, {
-        ...(request ?? { region: ctx.settings.region }),
-      }),
+    authorizeCaller: callerAuthorizer(ctx, request ?? { region: ctx.settings.region }),
     audit: (event) => {
       decisions?.inc({ result: event.errorCode ?? 'Success' })
       return ctx.audit.record(event)

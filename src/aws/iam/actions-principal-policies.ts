@@ -2,37 +2,26 @@
  * @module aws/iam/actions-principal-policies
  * The actions every IAM principal entity shares, written once over a `PrincipalKind`: inline policies
  * (Put/Get/List/Delete`<Noun>`Policy), managed attachments (Attach/Detach/ListAttached`<Noun>`Policies) and
- * tags (Tag/Untag/List`<Noun>`Tags). Roles and users are kinds today; IAM groups are a third kind with no
- * new copy (IAM API reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html,
+ * tags (Tag/Untag/List`<Noun>`Tags, `actions-tags.ts`). Roles and users are kinds today; IAM groups are a
+ * third kind with no new copy (IAM API reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html,
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachUserPolicy.html, …). Validation order:
  * model constraints, then authorization, then existence and quotas, as IAM answers.
  */
 import { AwsError } from '../errors.ts'
-import { memberList, requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
+import { requiredParam, type QueryHandler } from '../query/registry.ts'
 import { checkInlineTotal, checkPolicyDocument, encodePolicyDocument } from './documents.ts'
-import {
-  mustGetPolicy,
-  pageFields,
-  paginate,
-  tagContext,
-  tagsXml,
-  withIam,
-  type IamEnv,
-} from './common.ts'
+import { mustGetPolicy, pageFields, paginate, withIam, type IamEnv } from './common.ts'
 import type { PrincipalType, Tag } from './repo.ts'
+import { tagActions } from './actions-tags.ts'
 import {
   arnRules,
   checkPolicyArn,
-  checkTagKeys,
-  checkTags,
-  mergeTags,
   pathPrefixRules,
   policyNameRules,
   problemsOf,
-  removeTags,
-  sortedTags,
   throwIfProblems,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 /** Managed policies attached per principal (IAM User Guide, "IAM and AWS STS quotas"). */
 export const MANAGED_POLICIES_PER_PRINCIPAL = 10
@@ -45,7 +34,7 @@ export interface PrincipalKind<R> {
   /** Validates the entity's name member of the request and returns it. */
   nameOf(env: IamEnv): string
   /** Authorizes `iam:<action>` on the named entity (its ARN when it exists), then loads it (NoSuchEntity). */
-  authorized(env: IamEnv, action: string, context?: Record<string, string | string[]>): Promise<R>
+  authorized(env: IamEnv, action: string, context?: OperationContext): Promise<R>
   name(entity: R): string
   /** The entity's tags and how to store new ones; absent for an entity without tags. */
   tags?: { of(entity: R): Tag[]; save(env: IamEnv, entity: R, tags: Tag[]): Promise<void> }
@@ -125,7 +114,9 @@ function attachmentActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandl
       withIam(req, ctx, async (env) => {
         kind.nameOf(env)
         const arn = policyArnOf(env)
-        const entity = await kind.authorized(env, `Attach${noun}Policy`, { 'iam:PolicyARN': arn })
+        const entity = await kind.authorized(env, `Attach${noun}Policy`, {
+          extra: { 'iam:PolicyARN': arn },
+        })
         const name = kind.name(entity)
         await mustGetPolicy(env, arn)
         const attached = await env.repo.listAttachedPolicies(env.accountId, type, name)
@@ -145,7 +136,9 @@ function attachmentActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandl
       withIam(req, ctx, async (env) => {
         kind.nameOf(env)
         const arn = policyArnOf(env)
-        const entity = await kind.authorized(env, `Detach${noun}Policy`, { 'iam:PolicyARN': arn })
+        const entity = await kind.authorized(env, `Detach${noun}Policy`, {
+          extra: { 'iam:PolicyARN': arn },
+        })
         if (!(await env.repo.detachPolicy(env.accountId, type, kind.name(entity), arn)))
           throw new AwsError('NoSuchEntity', `Policy ${arn} was not found.`)
         return undefined
@@ -176,42 +169,11 @@ function attachmentActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandl
   }
 }
 
-function tagActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandler> {
-  const { noun } = kind
-  const tags = kind.tags
-  if (tags === undefined) return {}
-  return {
-    [`Tag${noun}`]: (req, ctx) =>
-      withIam(req, ctx, async (env) => {
-        const requested = tagList(req.params) ?? []
-        kind.nameOf(env)
-        checkTags(requested)
-        const entity = await kind.authorized(env, `Tag${noun}`, tagContext(requested))
-        await tags.save(env, entity, mergeTags(tags.of(entity), requested))
-        return undefined
-      }),
-    [`Untag${noun}`]: (req, ctx) =>
-      withIam(req, ctx, async (env) => {
-        const keys = memberList(req.params, 'TagKeys') ?? []
-        checkTagKeys(keys)
-        const entity = await kind.authorized(
-          env,
-          `Untag${noun}`,
-          keys.length > 0 ? { 'aws:TagKeys': keys } : {},
-        )
-        await tags.save(env, entity, removeTags(tags.of(entity), keys))
-        return undefined
-      }),
-    [`List${noun}Tags`]: (req, ctx) =>
-      withIam(req, ctx, async (env) => {
-        const entity = await kind.authorized(env, `List${noun}Tags`)
-        const page = paginate(sortedTags(tags.of(entity)), req)
-        return { Tags: tagsXml(page.items), ...pageFields(page) }
-      }),
-  }
-}
-
 /** Every shared action of one entity kind, keyed by its IAM action name. */
 export function principalPolicyActions<R>(kind: PrincipalKind<R>): Record<string, QueryHandler> {
-  return { ...tagActions(kind), ...inlinePolicyActions(kind), ...attachmentActions(kind) }
+  return {
+    ...(kind.tags === undefined ? {} : tagActions({ ...kind, tags: kind.tags })),
+    ...inlinePolicyActions(kind),
+    ...attachmentActions(kind),
+  }
 }

@@ -34,6 +34,7 @@ import {
   roleNameRules,
   throwIfProblems,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 export const ROLES_PER_ACCOUNT = 1000
 
@@ -87,7 +88,7 @@ const createRole: QueryHandler = (req, ctx) =>
       ...tagContext(tags),
       ...(p['PermissionsBoundary'] === undefined
         ? {}
-        : { 'iam:PermissionsBoundary': p['PermissionsBoundary'] }),
+        : { extra: { 'iam:PermissionsBoundary': p['PermissionsBoundary'] } }),
     })
     await checkTrustPolicy(env, 'assumeRolePolicyDocument', document!)
     if (p['PermissionsBoundary'] !== undefined) await checkBoundary(env, p['PermissionsBoundary'])
@@ -130,7 +131,7 @@ function roleNameOf(env: IamEnv): string {
 async function authorizedRole(
   env: IamEnv,
   action: string,
-  context?: Record<string, string | string[]>,
+  context?: OperationContext,
 ): Promise<RoleRecord> {
   const name = roleNameOf(env)
   const existing = await env.repo.getRole(env.accountId, name)
@@ -204,7 +205,7 @@ const putRolePermissionsBoundary: QueryHandler = (req, ctx) =>
     roleNameOf(env)
     throwIfProblems(problemsOf('permissionsBoundary', arn, arnRules))
     const role = await authorizedRole(env, 'PutRolePermissionsBoundary', {
-      'iam:PermissionsBoundary': arn,
+      extra: { 'iam:PermissionsBoundary': arn },
     })
     await checkBoundary(env, arn)
     await env.repo.updateRole({ ...role, permissionsBoundaryArn: arn })

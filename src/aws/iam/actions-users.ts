@@ -32,6 +32,7 @@ import {
   throwIfProblems,
   userNameRules,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 export const USERS_PER_ACCOUNT = 5000
 export const ACCESS_KEYS_PER_USER = 2
@@ -104,7 +105,7 @@ async function authorizedUser(
   env: IamEnv,
   action: string,
   required: boolean,
-  context?: Record<string, string | string[]>,
+  context?: OperationContext,
 ): Promise<UserRecord> {
   const name = userNameOf(env, required)
   const existing = await env.repo.getUser(env.accountId, name)

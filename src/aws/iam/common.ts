@@ -10,6 +10,7 @@ import { AwsError, constraintProblem, validationError } from '../errors.ts'
 import type { QueryRequest } from '../query/registry.ts'
 import type { XmlValue } from '../xml.ts'
 import { authorizeIam } from './authz.ts'
+import type { OperationContext } from '../../identity/context.ts'
 import { encodePolicyDocument } from './documents.ts'
 import {
   createIamRepo,
@@ -29,11 +30,7 @@ export interface IamEnv {
   randomBytes: (size: number) => Uint8Array
   request: QueryRequest
   /** Authorizes `iam:<action>` on `resource` (throws AccessDenied). */
-  authorize(
-    action: string,
-    resource: string,
-    context?: Record<string, string | string[]>,
-  ): Promise<void>
+  authorize(action: string, resource: string, context?: OperationContext): Promise<void>
 }
 
 /** Runs `fn` in one store transaction with the IAM environment of the request. */
@@ -57,9 +54,7 @@ export async function withIam<T>(
           caller: request.caller,
           action: `iam:${action}`,
           resource,
-          sourceIp: request.sourceIp,
-          secureTransport: request.secureTransport,
-          region: request.region,
+          facts: request.facts,
           ...(context === undefined ? {} : { context }),
         }),
     }
@@ -67,12 +62,10 @@ export async function withIam<T>(
   })
 }
 
-/** `aws:RequestTag/K` and `aws:TagKeys` for calls that carry tags. */
-export function tagContext(tags: Tag[] | undefined): Record<string, string | string[]> {
+/** The tags a call sets, for the request-context builder (`aws:RequestTag/K`, `aws:TagKeys`). */
+export function tagContext(tags: Tag[] | undefined): OperationContext {
   if (tags === undefined || tags.length === 0) return {}
-  const out: Record<string, string | string[]> = { 'aws:TagKeys': tags.map((t) => t.key) }
-  for (const t of tags) out[`aws:RequestTag/${t.key}`] = t.value
-  return out
+  return { requestTags: tags }
 }
 
 // ---- pagination ----------------------------------------------------------------------------------------

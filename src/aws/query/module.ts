@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { ProtocolModule } from '../../app/module.ts'
 import { BodyTooLargeError, readBody } from '../body.ts'
+import { socketFacts } from '../request-facts.ts'
 import { renderErrorResponse } from '../xml.ts'
 import { dispatchQuery, looksLikeQuery } from './dispatch.ts'
 import { createQueryServiceTable, type QueryService } from './registry.ts'
@@ -16,22 +17,12 @@ import { createQueryServiceTable, type QueryService } from './registry.ts'
 function rawRequestParts(incoming: IncomingMessage | undefined): {
   url?: string
   headers?: [string, string][]
-  sourceIp?: string
-  secure?: boolean
 } {
   if (incoming === undefined) return {}
   const raw = incoming.rawHeaders
   const headers: [string, string][] = []
   for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string])
-  const socket = incoming.socket as (typeof incoming.socket & { encrypted?: boolean }) | undefined
-  return {
-    ...(incoming.url === undefined ? {} : { url: incoming.url }),
-    headers,
-    ...(socket?.remoteAddress === undefined
-      ? {}
-      : { sourceIp: socket.remoteAddress.replace(/^::ffff:/, '') }),
-    secure: socket?.encrypted === true,
-  }
+  return { ...(incoming.url === undefined ? {} : { url: incoming.url }), headers }
 }
 
 /**
@@ -64,6 +55,7 @@ export function createAwsQueryModule(services: readonly QueryService[]): Protoco
       app.on(['GET', 'POST'], '*', async (c) => {
         const env = c.env as { incoming?: IncomingMessage } | undefined
         const raw = rawRequestParts(env?.incoming)
+        const socket = socketFacts(env?.incoming)
         // Only without Node's request (app.request in tests) is the URL parsed: not on the hot path.
         const requestUrl = raw.url === undefined ? new URL(c.req.url) : undefined
         const url = raw.url ?? `${requestUrl!.pathname}${requestUrl!.search}`
@@ -82,8 +74,8 @@ export function createAwsQueryModule(services: readonly QueryService[]): Protoco
           url,
           headers,
           body,
-          sourceIp: raw.sourceIp ?? '127.0.0.1',
-          secureTransport: raw.secure ?? requestUrl?.protocol === 'https:',
+          sourceIp: socket.sourceIp ?? '127.0.0.1',
+          secureTransport: socket.secureTransport ?? requestUrl?.protocol === 'https:',
         })
         return c.body(response.body, response.status as 200, response.headers)
       })

@@ -10,6 +10,7 @@
  * they may add detail through `request.audit`.
  */
 import type { AppContext } from '../../app/context.ts'
+import type { RequestFacts } from '../../identity/context.ts'
 import type { Caller } from '../../identity/types.ts'
 import type { XmlValue } from '../xml.ts'
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
@@ -26,7 +27,12 @@ export interface QueryRequest {
   requestId: string
   /** The request came over TLS (`aws:SecureTransport`). */
   secureTransport: boolean
-  /** The SigV4 credential scope's region, else the server's default region. */
+  /**
+   * The request facts every authorization's context starts from (source IP, TLS, the validated scope
+   * Region, User-Agent): spread them into the request-context builder's input.
+   */
+  facts: RequestFacts
+  /** The SigV4 credential scope's region once authenticated (validated), else the server's region. */
   region: string
   /** The SigV4 signing name the request was dispatched by. */
   service: string

@@ -86,9 +86,7 @@ export async function assumeRole(request: QueryRequest, ctx: AppContext): Promis
         caller,
         now: ctx.now(),
         principalTags: policies.principalTags,
-        sourceIp: request.sourceIp,
-        secureTransport: request.secureTransport,
-        region: request.region,
+        ...request.facts,
         requestTags: tags.all,
         sts: {
           roleSessionName: params.roleSessionName,

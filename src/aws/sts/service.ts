@@ -88,9 +88,7 @@ export async function decodeAuthorizationMessageAction(
     action: 'sts:DecodeAuthorizationMessage',
     resource: '*',
     context: {
-      sourceIp: request.sourceIp,
-      secureTransport: request.secureTransport,
-      region: request.region,
+      ...request.facts,
     },
   })
   if (result.decision !== 'Allowed')

@@ -24,7 +24,9 @@ import {
   parseRoleArn,
   resolveSessionTags,
   WEB_IDENTITY_PARAMETERS,
+  type AssumeRoleAudit,
   type AssumeRoleParameters,
+  type ResolvedSessionTags,
 } from '../../identity/assume-role/index.ts'
 import type { IdentityOidcProvider } from '../../identity/ports.ts'
 import type { SessionTag } from '../../identity/types.ts'
@@ -193,6 +195,15 @@ async function verifyWebIdentity(
   return { provider, claims, subject, audience, audiences: verified.audience }
 }
 
+/** The session tags claim: checked as the `Tags` members would be, then the session-tag rules. */
+function tokenTags(claims: Record<string, unknown>): ResolvedSessionTags {
+  const claimed = tokenSessionTags(claims)
+  const problems = new Problems()
+  checkTagMembers(problems, claimed.tags)
+  problems.throwIfAny()
+  return resolveSessionTags(claimed)
+}
+
 /** The source identity claim: checked as the `SourceIdentity` member would be. */
 function tokenSourceIdentity(claims: Record<string, unknown>): string | undefined {
   const claim = claims[SOURCE_IDENTITY_CLAIM]
@@ -223,9 +234,7 @@ function webIdentityContext(
   const azp = web.claims['azp']
   const context = buildRequestContext({
     now,
-    sourceIp: request.sourceIp,
-    secureTransport: request.secureTransport,
-    region: request.region,
+    ...request.facts,
     requestTags: input.tags,
     webIdentity: {
       providerUrl: web.provider.url,
@@ -250,6 +259,27 @@ function webIdentityContext(
   return context
 }
 
+/** What the audit event records: the denied action and matched statements, or the new session's issue time. */
+function webIdentityAudit(request: QueryRequest, roleSessionName: string): AssumeRoleAudit {
+  return {
+    denied: (d) => {
+      request.audit.additionalEventData = {
+        decision: d.result?.decision,
+        deniedAction: d.action,
+        matchedStatements: (d.result?.matched ?? []).map(
+          (s) => `${s.policyId}#${s.sid ?? s.index}`,
+        ),
+      }
+    },
+    issued: (s) => {
+      request.audit.additionalEventData = {
+        roleSessionName,
+        tokenIssueTime: s.created.session.issuedAt.toISOString(),
+      }
+    },
+  }
+}
+
 export async function assumeRoleWithWebIdentity(
   request: QueryRequest,
   ctx: AppContext,
@@ -270,11 +300,7 @@ export async function assumeRoleWithWebIdentity(
         params.webIdentityToken as string,
         arn.accountId,
       )
-      const claimed = tokenSessionTags(web.claims)
-      const tagProblems = new Problems()
-      checkTagMembers(tagProblems, claimed.tags)
-      tagProblems.throwIfAny()
-      const tags = resolveSessionTags(claimed)
+      const tags = tokenTags(web.claims)
       const sourceIdentity = tokenSourceIdentity(web.claims)
 
       // Trust policy: the principal is the provider ARN; the provider's keys are in the context.
@@ -306,23 +332,7 @@ export async function assumeRoleWithWebIdentity(
           chained: false,
           webIdentity: { provider: web.provider.arn, subject: web.subject, audience: web.audience },
         },
-        audit: {
-          denied: (d) => {
-            request.audit.additionalEventData = {
-              decision: d.result?.decision,
-              deniedAction: d.action,
-              matchedStatements: (d.result?.matched ?? []).map(
-                (s) => `${s.policyId}#${s.sid ?? s.index}`,
-              ),
-            }
-          },
-          issued: (s) => {
-            request.audit.additionalEventData = {
-              roleSessionName: params.roleSessionName,
-              tokenIssueTime: s.created.session.issuedAt.toISOString(),
-            }
-          },
-        },
+        audit: webIdentityAudit(request, params.roleSessionName),
       })
       return {
         SubjectFromWebIdentityToken: web.subject,

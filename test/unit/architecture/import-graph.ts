@@ -165,9 +165,30 @@ export function cycles(graph: ImportGraph): string[][] {
   return found
 }
 
+/**
+ * Problems of the table itself: a `uses` entry that is no module of the same layer, or sideways uses that
+ * form a cycle (modules of one layer must form a hierarchy too).
+ */
+export function tableProblems(table: LayerTable): string[] {
+  const out: string[] = []
+  const byModule = new Map(table.rows.map((r) => [r.module, r]))
+  for (const row of table.rows) {
+    for (const used of row.uses) {
+      const target = byModule.get(used)
+      if (target === undefined)
+        out.push(`${row.module} uses ${used}, which is no module of the table`)
+      else if (target.layer !== row.layer)
+        out.push(`${row.module} uses ${used} of another layer (only sideways uses are listed)`)
+    }
+  }
+  const useGraph: ImportGraph = new Map(table.rows.map((r) => [r.module, r.uses]))
+  for (const scc of cycles(useGraph)) out.push(`the uses of ${scc.join(', ')} form a cycle`)
+  return out
+}
+
 /** Every rule broken by `graph` under `table`, as readable lines (empty when the tree is clean). */
 export function violations(graph: ImportGraph, table: LayerTable): string[] {
-  const out: string[] = []
+  const out: string[] = [...tableProblems(table)]
   const rank = (row: LayerRow) => table.layers.indexOf(row.layer)
   for (const [file, imports] of graph) {
     const from = moduleOf(table, file)

@@ -12,6 +12,7 @@ import {
   importsOf,
   listFiles,
   parseLayerTable,
+  tableProblems,
   violations,
   type ImportGraph,
 } from './import-graph.ts'
@@ -98,6 +99,20 @@ void describe('architecture: the import graph of src/', () => {
     has(/^import cycle: src\/aws\/b\.ts → src\/kube\/k\.ts/)
     assert.equal(found.length, 6, found.join('\n'))
     assert.equal(cycles(new Map([['x', ['x']]])).length, 1, 'a file importing itself is a cycle')
+  })
+
+  void it('rejects a table whose sideways uses point elsewhere or go round', () => {
+    const t = parseLayerTable(
+      SYNTHETIC.replace('| aws | — |', '| aws | `src/kube/`, `src/identity/`, `src/nowhere/` |'),
+    )
+    const problems = tableProblems(t)
+    assert.ok(
+      problems.some((p) => /src\/aws\/ uses src\/identity\/ of another layer/.test(p)),
+      problems.join('\n'),
+    )
+    assert.ok(problems.some((p) => /src\/aws\/ uses src\/nowhere\/, which is no module/.test(p)))
+    assert.ok(problems.some((p) => /the uses of src\/aws\/, src\/kube\/ form a cycle/.test(p)))
+    assert.deepEqual(tableProblems(table), [], 'the real table is well formed')
   })
 
   void it('src/ has no cycle, no upward or unlisted sideways import, no file outside the table', () => {

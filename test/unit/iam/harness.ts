@@ -93,6 +93,12 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
         secureTransport: false,
         region: 'us-east-1',
         service: 'iam',
+        facts: {
+          sourceIp: '127.0.0.1',
+          secureTransport: false,
+          region: 'us-east-1',
+          userAgent: 'test',
+        },
         audit: {},
       }
       try {

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import type { Caller } from '../../../src/identity/types.ts'
 import { ACCT, openHarness, xmlAll, xmlText, type Harness } from './harness.ts'
 
 const DOC =
@@ -41,7 +42,7 @@ void describe('iam principal policies (roles and users, one implementation)', ()
 
   for (const k of kinds) {
     const name = { [`${k.noun}Name`]: 'app' }
-    it(`${k.noun}: inline policies put, get (case-insensitive name), list, delete; NoSuchEntity names the ${k.type}`, async () => {
+    void it(`${k.noun}: inline policies put, get (case-insensitive name), list, delete; NoSuchEntity names the ${k.type}`, async () => {
       assert.equal(
         (await h.call(`Put${k.noun}Policy`, { ...name, PolicyName: 'Read', PolicyDocument: DOC }))
           .status,
@@ -62,7 +63,7 @@ void describe('iam principal policies (roles and users, one implementation)', ()
       assert.equal(missing.message, `The ${k.type} policy with name Read cannot be found.`)
     })
 
-    it(`${k.noun}: attachments filtered by PathPrefix; the 11th is LimitExceeded PoliciesPer${k.noun}`, async () => {
+    void it(`${k.noun}: attachments filtered by PathPrefix; the 11th is LimitExceeded PoliciesPer${k.noun}`, async () => {
       for (let i = 0; i < 10; i++) {
         const attached = await h.call(`Attach${k.noun}Policy`, {
           ...name,
@@ -93,7 +94,7 @@ void describe('iam principal policies (roles and users, one implementation)', ()
       assert.equal(again.code, 'NoSuchEntity')
     })
 
-    it(`${k.noun}: tags merge case-insensitively, untag removes, list is sorted`, async () => {
+    void it(`${k.noun}: tags merge case-insensitively, untag removes, list is sorted`, async () => {
       await h.call(`Tag${k.noun}`, {
         ...name,
         'Tags.member.1.Key': 'team',
@@ -110,6 +111,91 @@ void describe('iam principal policies (roles and users, one implementation)', ()
       const listed = await h.call(`List${k.noun}Tags`, name)
       assert.deepEqual(xmlAll(listed.xml, 'Key'), ['Team'])
       assert.deepEqual(xmlAll(listed.xml, 'Value'), ['b'])
+    })
+  }
+})
+
+/**
+ * Every taggable kind shares one implementation; a Tag/Untag call is authorized with `aws:TagKeys` (Service
+ * Authorization Reference, IAM: TagPolicy, UntagPolicy, TagOpenIDConnectProvider, UntagOpenIDConnectProvider,
+ * UntagUser list aws:TagKeys), so a Deny on a protected tag key matches on each of them.
+ */
+void describe('iam tag actions (roles, users, policies, OIDC providers, one implementation)', () => {
+  let h: Harness
+  let tagger: Caller
+  const provider = `arn:aws:iam::${ACCT}:oidc-provider/oidc.example.com`
+  const targets: { noun: string; member: Record<string, string> }[] = [
+    { noun: 'Role', member: { RoleName: 'tagged' } },
+    { noun: 'User', member: { UserName: 'tagged' } },
+    { noun: 'Policy', member: { PolicyArn: `arn:aws:iam::${ACCT}:policy/tagged` } },
+    { noun: 'OpenIDConnectProvider', member: { OpenIDConnectProviderArn: provider } },
+  ]
+  before(async () => {
+    h = await openHarness()
+    await h.call('CreateRole', { RoleName: 'tagged', AssumeRolePolicyDocument: TRUST })
+    await h.call('CreateUser', { UserName: 'tagged' })
+    await h.call('CreatePolicy', { PolicyName: 'tagged', PolicyDocument: DOC })
+    await h.call('CreateOpenIDConnectProvider', {
+      Url: 'https://oidc.example.com',
+      'ClientIDList.member.1': 'sts.amazonaws.com',
+      'ThumbprintList.member.1': 'a'.repeat(40),
+    })
+    await h.call('CreateUser', { UserName: 'tagger' })
+    await h.call('PutUserPolicy', {
+      UserName: 'tagger',
+      PolicyName: 'tags',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'iam:*', Resource: '*' },
+          {
+            Effect: 'Deny',
+            Action: 'iam:*',
+            Resource: '*',
+            Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['protected'] } },
+          },
+        ],
+      }),
+    })
+    tagger = {
+      ...h.admin,
+      arn: `arn:aws:iam::${ACCT}:user/tagger`,
+      userName: 'tagger',
+      userId: 'AIDATAGGER',
+    }
+  })
+  after(() => h.cleanup())
+
+  for (const t of targets) {
+    void it(`${t.noun}: tag, list, untag; a Deny on aws:TagKeys matches both Tag${t.noun} and Untag${t.noun}`, async () => {
+      const tag = (key: string) => ({
+        ...t.member,
+        'Tags.member.1.Key': key,
+        'Tags.member.1.Value': 'v',
+      })
+      assert.equal((await h.call(`Tag${t.noun}`, tag('protected'))).status, 200)
+      assert.equal((await h.call(`Tag${t.noun}`, tag('Team'), tagger)).status, 200)
+      assert.deepEqual(xmlAll((await h.call(`List${t.noun}Tags`, t.member)).xml, 'Key').sort(), [
+        'Team',
+        'protected',
+      ])
+      const tagDenied = await h.call(`Tag${t.noun}`, tag('protected'), tagger)
+      assert.equal(tagDenied.code, 'AccessDenied')
+      const untagDenied = await h.call(
+        `Untag${t.noun}`,
+        { ...t.member, 'TagKeys.member.1': 'protected' },
+        tagger,
+      )
+      assert.equal(untagDenied.code, 'AccessDenied')
+      const untagged = await h.call(
+        `Untag${t.noun}`,
+        { ...t.member, 'TagKeys.member.1': 'team' },
+        tagger,
+      )
+      assert.equal(untagged.status, 200)
+      assert.deepEqual(xmlAll((await h.call(`List${t.noun}Tags`, t.member)).xml, 'Key'), [
+        'protected',
+      ])
     })
   }
 })

@@ -65,6 +65,54 @@ void test('context: the aws:* keys AWS builds for a role session; absent facts s
   assert.equal(ctx['aws:RequestTag/env'], 'dev')
   assert.deepEqual(ctx['aws:TagKeys'], ['env'])
   assert.equal(ctx['aws:username'], undefined)
+  assert.equal(ctx['aws:PrincipalIsAWSService'], 'false')
+  assert.equal(ctx['aws:ViaAWSService'], 'false')
+  assert.equal(ctx['aws:UserAgent'], undefined, 'no User-Agent given: the key stays absent')
+  assert.equal(ctx['iam:PassedToService'], undefined)
+
+  // The facts every API reads off the request, and what an operation adds.
+  const full = buildRequestContext({
+    now: NOW,
+    caller,
+    sourceIp: '10.0.0.1',
+    secureTransport: false,
+    region: 'eu-west-1',
+    userAgent: 'aws-sdk-js/3',
+    requestTags: [{ key: 'team', value: 'red' }],
+    tagKeys: ['old', 'team'],
+    passedToService: 'pods.eks.amazonaws.com',
+    extra: { 'eks:clusterName': 'c1' },
+  })
+  assert.equal(full['aws:UserAgent'], 'aws-sdk-js/3')
+  assert.equal(full['aws:SecureTransport'], 'false')
+  assert.equal(full['aws:RequestedRegion'], 'eu-west-1')
+  assert.equal(full['aws:RequestTag/team'], 'red')
+  assert.deepEqual(full['aws:TagKeys'], ['team', 'old'])
+  assert.equal(full['iam:PassedToService'], 'pods.eks.amazonaws.com')
+  assert.equal(full['eks:clusterName'], 'c1')
+
+  // GetSessionToken credentials: issue time and MFA absent-as-false; long-term keys: neither.
+  const userCaller: Caller = {
+    arn: 'arn:aws:iam::111122223333:user/dev',
+    accountId: '111122223333',
+    userId: 'AIDAEXAMPLE',
+    accessKeyId: 'ASIAEXAMPLE2',
+    type: 'IAMUser',
+    userName: 'dev',
+    federatedFromUser: true,
+    tokenIssuedAt: new Date('2026-11-23T00:30:00Z'),
+  }
+  const temp = buildRequestContext({ now: NOW, caller: userCaller })
+  assert.equal(temp['aws:TokenIssueTime'], '2026-11-23T00:30:00Z')
+  assert.equal(temp['aws:MultiFactorAuthPresent'], 'false')
+  assert.equal(temp['aws:username'], 'dev')
+  const { federatedFromUser: _f, tokenIssuedAt: _t, ...longTerm } = userCaller
+  const keys = buildRequestContext({
+    now: NOW,
+    caller: { ...longTerm, accessKeyId: 'AKIAEXAMPLE' },
+  })
+  assert.equal(keys['aws:TokenIssueTime'], undefined)
+  assert.equal(keys['aws:MultiFactorAuthPresent'], undefined)
 
   const web = buildRequestContext({
     now: NOW,
@@ -83,6 +131,11 @@ void test('context: the aws:* keys AWS builds for a role session; absent facts s
   assert.equal(web['sts:RoleSessionName'], 'r')
   assert.equal(web['aws:PrincipalArn'], undefined)
   assert.equal(web['aws:TokenIssueTime'], undefined)
+  assert.equal(
+    web['aws:PrincipalIsAWSService'],
+    undefined,
+    'an unsigned request has no principal keys',
+  )
 
   const user = buildRequestContext({
     now: NOW,

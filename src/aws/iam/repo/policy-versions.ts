@@ -6,66 +6,57 @@
 import type { Queryable } from '../../../store/db.ts'
 import { awsManagedPolicy } from '../managed-policies.ts'
 import { AWS_POLICY_PREFIX, date, type Num } from './rows.ts'
-import type { PolicyVersionStore } from './types.ts'
+import type { PolicyVersionRecord, PolicyVersionStore } from './types.ts'
+
+interface VersionRow {
+  version_id: string
+  document: string
+  created_at: Num
+  default_version_id: string
+}
+
+const VERSION_SELECT = `SELECT v.version_id, v.document, v.created_at, p.default_version_id
+  FROM iam_policy_versions v JOIN iam_policies p ON p.arn = v.policy_arn WHERE v.policy_arn = ?`
+
+const toVersion = (r: VersionRow): PolicyVersionRecord => ({
+  versionId: r.version_id,
+  document: r.document,
+  isDefaultVersion: r.version_id === r.default_version_id,
+  createDate: date(r.created_at),
+})
+
+/** An AWS managed policy has one version: the catalog's default. */
+function catalogVersion(arn: string): PolicyVersionRecord | undefined {
+  const p = awsManagedPolicy(arn)
+  return p === undefined
+    ? undefined
+    : {
+        versionId: p.defaultVersionId,
+        document: p.document,
+        isDefaultVersion: true,
+        createDate: p.updateDate,
+      }
+}
 
 export function createPolicyVersionStore(db: Queryable): PolicyVersionStore {
   return {
     async getPolicyVersion(arn, versionId) {
       if (arn.startsWith(AWS_POLICY_PREFIX)) {
-        const p = awsManagedPolicy(arn)
-        if (p === undefined || p.defaultVersionId !== versionId) return undefined
-        return { versionId, document: p.document, isDefaultVersion: true, createDate: p.updateDate }
+        const version = catalogVersion(arn)
+        return version?.versionId === versionId ? version : undefined
       }
-      const r = await db.get<{
-        version_id: string
-        document: string
-        created_at: Num
-        default_version_id: string
-      }>(
-        `SELECT v.version_id, v.document, v.created_at, p.default_version_id FROM iam_policy_versions v
-           JOIN iam_policies p ON p.arn = v.policy_arn WHERE v.policy_arn = ? AND v.version_id = ?`,
-        [arn, versionId],
-      )
-      return r === undefined
-        ? undefined
-        : {
-            versionId: r.version_id,
-            document: r.document,
-            isDefaultVersion: r.version_id === r.default_version_id,
-            createDate: date(r.created_at),
-          }
+      const r = await db.get<VersionRow>(`${VERSION_SELECT} AND v.version_id = ?`, [arn, versionId])
+      return r === undefined ? undefined : toVersion(r)
     },
     async listPolicyVersions(arn) {
       if (arn.startsWith(AWS_POLICY_PREFIX)) {
-        const p = awsManagedPolicy(arn)
-        return p === undefined
-          ? []
-          : [
-              {
-                versionId: p.defaultVersionId,
-                document: p.document,
-                isDefaultVersion: true,
-                createDate: p.updateDate,
-              },
-            ]
+        const version = catalogVersion(arn)
+        return version === undefined ? [] : [version]
       }
-      const rows = await db.all<{
-        version_id: string
-        document: string
-        created_at: Num
-        default_version_id: string
-      }>(
-        `SELECT v.version_id, v.document, v.created_at, p.default_version_id FROM iam_policy_versions v
-           JOIN iam_policies p ON p.arn = v.policy_arn WHERE v.policy_arn = ?`,
-        [arn],
-      )
+      const rows = await db.all<VersionRow>(VERSION_SELECT, [arn])
+      // Newest first: `v10` after `v9`.
       return rows
-        .map((r) => ({
-          versionId: r.version_id,
-          document: r.document,
-          isDefaultVersion: r.version_id === r.default_version_id,
-          createDate: date(r.created_at),
-        }))
+        .map(toVersion)
         .sort((a, b) => Number(b.versionId.slice(1)) - Number(a.versionId.slice(1)))
     },
     async createPolicyVersion(arn, document, setAsDefault, now) {

@@ -7,11 +7,17 @@ import { awsManagedPolicy } from '../managed-policies.ts'
 import { byName } from './rows.ts'
 import type { ManagedPolicyStore, PolicyDocumentRef, PrincipalPolicyStore } from './types.ts'
 
-export function createPrincipalPolicyStore(
-  db: Queryable,
-  policies: Pick<ManagedPolicyStore, 'getManagedPolicyDocument'>,
-): PrincipalPolicyStore {
-  const store: PrincipalPolicyStore = {
+type InlinePolicyMethods = Pick<
+  PrincipalPolicyStore,
+  'putInlinePolicy' | 'getInlinePolicy' | 'listInlinePolicies' | 'deleteInlinePolicy'
+>
+type AttachmentMethods = Pick<
+  PrincipalPolicyStore,
+  'attachPolicy' | 'detachPolicy' | 'listAttachedPolicies' | 'listPolicyEntities'
+>
+
+function inlinePolicyMethods(db: Queryable): InlinePolicyMethods {
+  return {
     async putInlinePolicy(accountId, type, principalName, policyName, document, now) {
       await db.run(
         `INSERT INTO iam_inline_policies (account_id, principal_type, principal_name_lower, policy_name_lower,
@@ -55,6 +61,11 @@ export function createPrincipalPolicyStore(
       )
       return r.changes > 0
     },
+  }
+}
+
+function attachmentMethods(db: Queryable): AttachmentMethods {
+  return {
     async attachPolicy(accountId, type, principalName, policyArn, now) {
       await db.run(
         `INSERT INTO iam_attachments (account_id, principal_type, principal_name_lower, policy_arn, attached_at)
@@ -111,6 +122,16 @@ export function createPrincipalPolicyStore(
           name: r.name!,
         }))
     },
+  }
+}
+
+export function createPrincipalPolicyStore(
+  db: Queryable,
+  policies: Pick<ManagedPolicyStore, 'getManagedPolicyDocument'>,
+): PrincipalPolicyStore {
+  const store: PrincipalPolicyStore = {
+    ...inlinePolicyMethods(db),
+    ...attachmentMethods(db),
     async principalPolicyDocuments(accountId, type, name) {
       const out: PolicyDocumentRef[] = []
       for (const p of await store.listInlinePolicies(accountId, type, name)) {

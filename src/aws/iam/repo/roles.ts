@@ -6,51 +6,11 @@ import type { Queryable } from '../../../store/db.ts'
 import { byName, toRole, type Num, type RoleRow } from './rows.ts'
 import type { PrincipalPolicyStore, RoleStore } from './types.ts'
 
-export function createRoleStore(
-  db: Queryable,
-  principals: Pick<PrincipalPolicyStore, 'principalPolicyDocuments' | 'deletePrincipalPolicies'>,
-): RoleStore {
-  const store: RoleStore = {
-    async getRole(accountId, roleName) {
-      const r = await db.get<RoleRow>(
-        'SELECT * FROM iam_roles WHERE account_id = ? AND role_name_lower = ?',
-        [accountId, roleName.toLowerCase()],
-      )
-      return r === undefined ? undefined : toRole(r)
-    },
-    async getRoleByArn(arn) {
-      const r = await db.get<RoleRow>('SELECT * FROM iam_roles WHERE arn = ?', [arn])
-      if (r !== undefined) return toRole(r)
-      // Role names are case-insensitive: `role/App` names the role `app`, provided the path matches.
-      const m = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(arn)
-      if (m === null) return undefined
-      const rest = m[2]!
-      const slash = rest.lastIndexOf('/')
-      const name = rest.slice(slash + 1)
-      const path = slash < 0 ? '/' : `/${rest.slice(0, slash + 1)}`
-      const role = await store.getRole(m[1]!, name)
-      return role !== undefined && role.path === path ? role : undefined
-    },
-    async getRoleById(roleId) {
-      const r = await db.get<RoleRow>('SELECT * FROM iam_roles WHERE role_id = ?', [roleId])
-      return r === undefined ? undefined : toRole(r)
-    },
-    async listRoles(accountId, pathPrefix) {
-      const rows = await db.all<RoleRow>('SELECT * FROM iam_roles WHERE account_id = ?', [
-        accountId,
-      ])
-      return rows
-        .map(toRole)
-        .filter((r) => pathPrefix === undefined || r.path.startsWith(pathPrefix))
-        .sort(byName((r) => r.roleName))
-    },
-    async countRoles(accountId) {
-      const r = await db.get<{ n: Num }>(
-        'SELECT COUNT(*) AS n FROM iam_roles WHERE account_id = ?',
-        [accountId],
-      )
-      return Number(r?.n ?? 0)
-    },
+type RoleWrites = Pick<RoleStore, 'insertRole' | 'updateRole' | 'deleteRole' | 'recordRoleUse'>
+type Principals = Pick<PrincipalPolicyStore, 'principalPolicyDocuments' | 'deletePrincipalPolicies'>
+
+function roleWrites(db: Queryable, principals: Principals): RoleWrites {
+  return {
     async insertRole(role) {
       await db.run(
         `INSERT INTO iam_roles (account_id, role_name_lower, role_name, role_id, path, arn, assume_role_policy,
@@ -103,6 +63,52 @@ export function createRoleStore(
         arn,
       ])
     },
+  }
+}
+
+export function createRoleStore(db: Queryable, principals: Principals): RoleStore {
+  const store: RoleStore = {
+    async getRole(accountId, roleName) {
+      const r = await db.get<RoleRow>(
+        'SELECT * FROM iam_roles WHERE account_id = ? AND role_name_lower = ?',
+        [accountId, roleName.toLowerCase()],
+      )
+      return r === undefined ? undefined : toRole(r)
+    },
+    async getRoleByArn(arn) {
+      const r = await db.get<RoleRow>('SELECT * FROM iam_roles WHERE arn = ?', [arn])
+      if (r !== undefined) return toRole(r)
+      // Role names are case-insensitive: `role/App` names the role `app`, provided the path matches.
+      const m = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(arn)
+      if (m === null) return undefined
+      const rest = m[2]!
+      const slash = rest.lastIndexOf('/')
+      const name = rest.slice(slash + 1)
+      const path = slash < 0 ? '/' : `/${rest.slice(0, slash + 1)}`
+      const role = await store.getRole(m[1]!, name)
+      return role !== undefined && role.path === path ? role : undefined
+    },
+    async getRoleById(roleId) {
+      const r = await db.get<RoleRow>('SELECT * FROM iam_roles WHERE role_id = ?', [roleId])
+      return r === undefined ? undefined : toRole(r)
+    },
+    async listRoles(accountId, pathPrefix) {
+      const rows = await db.all<RoleRow>('SELECT * FROM iam_roles WHERE account_id = ?', [
+        accountId,
+      ])
+      return rows
+        .map(toRole)
+        .filter((r) => pathPrefix === undefined || r.path.startsWith(pathPrefix))
+        .sort(byName((r) => r.roleName))
+    },
+    async countRoles(accountId) {
+      const r = await db.get<{ n: Num }>(
+        'SELECT COUNT(*) AS n FROM iam_roles WHERE account_id = ?',
+        [accountId],
+      )
+      return Number(r?.n ?? 0)
+    },
+    ...roleWrites(db, principals),
     async getRolePolicyDocuments(accountId, roleName) {
       return principals.principalPolicyDocuments(accountId, 'role', roleName)
     },

@@ -2,50 +2,37 @@
  * @module aws/iam/repo/types
  * The IAM repository's records and its interface, one store per entity (accounts, roles, users, access
  * keys, managed policies with versions, OIDC providers, principal policies). `createIamRepo`
- * (`src/aws/iam/repo.ts`) composes them over one `Queryable`.
+ * (`src/aws/iam/repo.ts`) composes them over one `Queryable`. The records extend what the identity domain's
+ * ports read (`src/identity/ports.ts`), so the repository implements those ports as it is.
  */
+import type {
+  IdentityAccessKey,
+  IdentityOidcProvider,
+  IdentityRole,
+  IdentityUser,
+  PolicyDocumentRef,
+} from '../../../identity/ports.ts'
+import type { SessionTag } from '../../../identity/types.ts'
 
-export interface Tag {
-  key: string
-  value: string
-}
+export type { PolicyDocumentRef } from '../../../identity/ports.ts'
 
-export interface RoleRecord {
-  accountId: string
-  roleName: string
-  /** `AROA…` */
-  roleId: string
-  arn: string
-  path: string
-  assumeRolePolicyDocument: string
-  /** Seconds, 3600–43200. */
-  maxSessionDuration: number
-  permissionsBoundaryArn?: string
+/** A tag: the identity domain's `SessionTag` shape (key, value). */
+export type Tag = SessionTag
+
+/** A role as IAM stores it: what the identity domain reads (`IdentityRole`) plus IAM's own fields. */
+export interface RoleRecord extends IdentityRole {
   description?: string
   createDate: Date
-  tags: Tag[]
   roleLastUsed?: { lastUsedDate: Date; region: string }
 }
 
-export interface UserRecord {
-  accountId: string
-  userName: string
-  /** `AIDA…` */
-  userId: string
-  arn: string
-  path: string
-  permissionsBoundaryArn?: string
+/** A user as IAM stores it: `IdentityUser` plus its creation date. */
+export interface UserRecord extends IdentityUser {
   createDate: Date
-  tags: Tag[]
 }
 
-export interface OidcProviderRecord {
-  accountId: string
-  arn: string
-  /** Without `https://`, exactly as registered (a trailing slash is kept). */
-  url: string
-  clientIds: string[]
-  thumbprints: string[]
+/** An OIDC provider as IAM stores it: `IdentityOidcProvider` plus its date and tags. */
+export interface OidcProviderRecord extends IdentityOidcProvider {
   createDate: Date
   tags: Tag[]
 }
@@ -86,14 +73,8 @@ export interface AttachedPolicyRecord {
   policyArn: string
 }
 
-export interface AccessKeyRecord {
-  accessKeyId: string
-  secretAccessKey: string
-  status: 'Active' | 'Inactive'
-  userName: string
-  userArn: string
-  userId: string
-  accountId: string
+/** A long-term key as IAM stores it: `IdentityAccessKey` plus its dates. */
+export interface AccessKeyRecord extends IdentityAccessKey {
   createDate: Date
   lastUsed?: { date: Date; serviceName: string; region: string }
 }
@@ -109,13 +90,6 @@ export interface AccountRecord {
  * new member here: the principal-policy store and actions serve it without a copy.
  */
 export type PrincipalType = 'role' | 'user'
-
-/** A policy document with the id the policy engine reports it by (an ARN, or `role/NAME/inline/POLICY`). */
-export interface PolicyDocumentRef {
-  id: string
-  document: string
-  kind: 'inline' | 'managed'
-}
 
 export interface AccountStore {
   ensureAccount(accountId: string, now: Date, alias?: string): Promise<void>

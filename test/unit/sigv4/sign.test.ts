@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import { signRequest } from '../../../src/aws/sigv4/sign.ts'
 import { conformanceRoot } from '../../conformance/suite.ts'
 
-void describe('agent SigV4 signer', () => {
+void describe('aws/sigv4/sign: the one SigV4 signer (agent, webhook EKS client)', () => {
   void it('reproduces the AWS suite signature for post-x-www-form-urlencoded (signed body)', (t) => {
     const dir = join(conformanceRoot(), 'sigv4', 'v4', 'post-x-www-form-urlencoded')
     let signed: string
