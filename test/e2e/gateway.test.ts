@@ -11,6 +11,7 @@ import { irsaTrust, pythonHas, findOnPath, run, tempDir } from './helpers/index.
 import { startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
 import { boto, clientEnv, irsaCredentials, writeTemp, type Creds } from './gateway-clients.ts'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
 import { join } from 'node:path'
 
 const BUCKET = 'data'
@@ -208,6 +209,77 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     assert.ok(up?.ok, JSON.stringify(up))
     assert.equal((head?.data as { ContentLength: number }).ContentLength, 50 * 1024 * 1024)
     assert.match((head?.data as { ETag: string }).ETag, /-\d+"$/)
+  })
+
+  void test('DeleteObjects authorizes every key as s3:DeleteObject', async () => {
+    const w = clientEnv(writer, f.gateway.url)
+    const [p1, p2] = await boto(w, [
+      ['s3', 'put_object', { Bucket: BUCKET, Key: 'tmp/1', Body: '1' }],
+      ['s3', 'put_object', { Bucket: BUCKET, Key: 'tmp/2', Body: '2' }],
+    ])
+    assert.ok(p1?.ok && p2?.ok)
+    const del = { Bucket: BUCKET, Delete: { Objects: [{ Key: 'tmp/1' }, { Key: 'tmp/2' }] } }
+    const [denied] = await boto(clientEnv(reader, f.gateway.url), [['s3', 'delete_objects', del]])
+    assert.equal(denied?.code, 'AccessDenied')
+    const [ok, list] = await boto(w, [
+      ['s3', 'delete_objects', del],
+      ['s3', 'list_objects_v2', { Bucket: BUCKET, Prefix: 'tmp/' }],
+    ])
+    assert.ok(ok?.ok, JSON.stringify(ok))
+    assert.equal((list?.data as { KeyCount: number }).KeyCount, 0)
+  })
+
+  void test('virtual-hosted style (BUCKET.localhost) reaches the same object', async () => {
+    const [url] = await boto(clientEnv(reader, f.gateway.url.replace('127.0.0.1', 'localhost')), [
+      [
+        's3',
+        'generate_presigned_url',
+        {
+          ClientMethod: 'get_object',
+          Params: { Bucket: BUCKET, Key: 'reports/q1.csv' },
+          ExpiresIn: 60,
+        },
+      ],
+    ])
+    // A presigned path-style URL, re-signed for the virtual host by the gateway's own signer below.
+    assert.match(url?.data as string, /^http:\/\/localhost:\d+\/data\/reports\/q1.csv\?/)
+    const { signBackendRequest } = await import('../../src/gateway/backend.ts')
+    const host = `${BUCKET}.localhost:${f.gateway.port}`
+    const headers = signBackendRequest({
+      method: 'GET',
+      path: '/reports/q1.csv',
+      query: '',
+      headers: [['x-amz-security-token', reader.sessionToken as string]],
+      host,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      service: 's3',
+      target: {
+        url: new URL(`http://${host}`),
+        accessKeyId: reader.accessKeyId,
+        secretAccessKey: reader.secretAccessKey,
+        region: 'us-east-1',
+      },
+      now: new Date(),
+    })
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: f.gateway.port,
+          path: '/reports/q1.csv',
+          headers: Object.fromEntries(headers),
+        },
+        (r) => {
+          let b = ''
+          r.on('data', (d: Buffer) => (b += d.toString()))
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: b }))
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+    assert.equal(res.status, 200, res.body)
+    assert.equal(res.body, 'revenue,1\n')
   })
 
   void test('SQS send/receive/delete with boto3; another queue is denied with SQS errors', async () => {
