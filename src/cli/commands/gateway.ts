@@ -88,7 +88,14 @@ export async function gatewayOptionsFrom(
   const backendS3 = values['backend-s3'] ?? stored.backends?.s3
   const backendSqs = values['backend-sqs'] ?? stored.backends?.sqs
   const listenPort = port ?? stored.port
-  if (listenPort === undefined) return undefined
+  if (listenPort === undefined) {
+    if (values['backend-s3'] !== undefined || values['backend-sqs'] !== undefined)
+      throw new UsageError(
+        '--backend-s3/--backend-sqs need --gateway-port',
+        'give the gateway a port: --gateway-port PORT (or gateway.port in a config file)',
+      )
+    return undefined
+  }
   if (backendS3 === undefined || backendSqs === undefined)
     throw new UsageError(
       'the gateway needs --backend-s3 URL and --backend-sqs URL',
