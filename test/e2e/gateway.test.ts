@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { irsaTrust, pythonHas, findOnPath, run, tempDir } from './helpers/index.ts'
-import { startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
+import { freePort, startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
+import { startGateway } from '../../src/gateway/server.ts'
 import { boto, clientEnv, irsaCredentials, writeTemp, type Creds } from './gateway-clients.ts'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -209,6 +210,29 @@ void describe('gateway with real clients (IRSA credentials, moto backend)', { sk
     assert.ok(up?.ok, JSON.stringify(up))
     assert.equal((head?.data as { ContentLength: number }).ContentLength, 50 * 1024 * 1024)
     assert.match((head?.data as { ETag: string }).ETag, /-\d+"$/)
+  })
+
+  void test('backend errors pass through; an unreachable backend is a retryable 503', async () => {
+    const [missing] = await boto(clientEnv(writer, f.gateway.url), [
+      ['s3', 'get_object', { Bucket: BUCKET, Key: 'reports/none.csv' }],
+    ])
+    assert.equal(missing?.code, 'NoSuchKey')
+    assert.equal(missing?.status, 404)
+    const closed = await freePort()
+    const down = await startGateway(f.s.server.ctx, {
+      port: 0,
+      backendS3: `http://127.0.0.1:${closed}`,
+      backendSqs: `http://127.0.0.1:${closed}`,
+    })
+    try {
+      const [r] = await boto(clientEnv(writer, down.url), [
+        ['s3', 'get_object', { Bucket: BUCKET, Key: 'reports/q1.csv' }],
+      ])
+      assert.equal(r?.code, 'ServiceUnavailable')
+      assert.equal(r?.status, 503)
+    } finally {
+      await down.close()
+    }
   })
 
   void test('DeleteObjects authorizes every key as s3:DeleteObject', async () => {
