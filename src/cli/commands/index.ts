@@ -83,6 +83,11 @@ export const commandTable: readonly CommandEntry[] = [
     load: async () => (await import('./webhook.ts')).webhookCommand,
   },
   {
+    name: 'gateway',
+    summary: 'Run the S3/SQS gateway that enforces podtrust credentials and policies',
+    load: async () => (await import('./gateway.ts')).gatewayCommand,
+  },
+  {
     name: 'admin-credentials',
     summary: 'Print the bootstrap administrator access key',
     load: async () => (await import('./admin-credentials.ts')).adminCredentialsCommand,

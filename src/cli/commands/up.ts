@@ -31,11 +31,15 @@ import {
 } from '../store-options.ts'
 import { clientEnvironment, writeDemoToken } from '../up-env.ts'
 import { serverArgOptions, serverFlagSettings, serverUsage } from '../server-flags.ts'
+import { gatewayArgOptions, gatewayOptionsFrom } from './gateway.ts'
+import { startGateway, type RunningGateway } from '../../gateway/server.ts'
 
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
+              [--gateway-port PORT --backend-s3 URL --backend-sqs URL
+               [--backend-access-key-id ID --backend-secret-access-key KEY]]
               [--data-dir DIR] [--store URL]
 
 Starts podtrust's local stack: the OIDC issuer, STS and IAM (and every other mounted API) on
@@ -57,6 +61,11 @@ Options:
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
+  --gateway-port PORT       also run the S3/SQS gateway on HOST:PORT (see podtrust gateway --help)
+  --backend-s3 URL          the gateway's S3 backend (or gateway.backends.s3 in a config file)
+  --backend-sqs URL         the gateway's SQS backend (or gateway.backends.sqs)
+  --backend-access-key-id ID, --backend-secret-access-key KEY
+                            backend credentials (default: any, what moto accepts)
 ${storeUsage}
 
 ${serverUsage}
@@ -84,6 +93,7 @@ function parse(argv: string[]) {
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
+      ...gatewayArgOptions,
       ...storeArgOptions,
       ...serverArgOptions,
     },
@@ -124,6 +134,7 @@ export const upCommand: Command = {
       throw new UsageError('--port and --https-port must differ')
     }
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
+    const gatewayPort = intFlag('gateway-port', values['gateway-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -148,9 +159,18 @@ export const upCommand: Command = {
 
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port, listening before readiness.
     let agent: RunningAgent | undefined
+    let gateway: RunningGateway | undefined
     const server = await startServer({
       beforeReady: async (ctx) => {
         if (agentPort !== undefined) agent = await startAgentListener(ctx, agentPort)
+        // The S3/SQS gateway on its own port, when a port is given by flag or config (applied by now).
+        try {
+          const gatewayOptions = await gatewayOptionsFrom(ctx, values, gatewayPort, io)
+          if (gatewayOptions !== undefined) gateway = await startGateway(ctx, gatewayOptions)
+        } catch (err) {
+          await agent?.close()
+          throw err
+        }
       },
       dataDir,
       ...(store === undefined ? {} : { store }),
@@ -178,8 +198,9 @@ export const upCommand: Command = {
       logLevel: logLevel as LogLevel,
     })
     try {
-      await announce(server, agent, { dataDir, demo: values.demo === true }, io)
+      await announce(server, agent, { dataDir, demo: values.demo === true }, io, gateway)
     } catch (err) {
+      await gateway?.close()
       await agent?.close()
       await server.close()
       throw err
@@ -195,6 +216,8 @@ export const upCommand: Command = {
     const signal = await untilSignal()
     process.off('SIGHUP', onHangup)
     server.ctx.log.info('server.stopping', { signal, drainTimeoutMs: production.drainTimeoutMs })
+    // The gateway first: its last data events are written while the store is still open.
+    await gateway?.close()
     await Promise.all([
       server.close({
         drainTimeoutMs: production.drainTimeoutMs,
@@ -234,6 +257,7 @@ async function announce(
   agent: RunningAgent | undefined,
   options: { dataDir: string; demo: boolean },
   io: CliIo,
+  gateway?: RunningGateway,
 ): Promise<void> {
   const { ctx } = server
   const issuer = await getIssuer(ctx.db, DEFAULT_ISSUER)
@@ -244,6 +268,9 @@ async function announce(
     `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
     ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    ...(gateway === undefined
+      ? []
+      : [`  gateway    ${gateway.url}  (S3 and SQS: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS)`]),
     ...(server.issuerChangedFrom === undefined
       ? []
       : [
