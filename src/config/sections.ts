@@ -9,6 +9,7 @@ import { iamConfigSections } from '../aws/iam/config.ts'
 import { clustersSection, podIdentityAssociationsSection } from '../aws/eks/config.ts'
 import { azureConfigSection } from '../azure/config.ts'
 import { gcpConfigSection } from '../gcp/config.ts'
+import { databasesSection } from '../dbproxy/config.ts'
 
 export const configSections: ConfigSection[] = [
   issuersSection as ConfigSection,
@@ -17,4 +18,5 @@ export const configSections: ConfigSection[] = [
   podIdentityAssociationsSection as ConfigSection,
   azureConfigSection as ConfigSection,
   gcpConfigSection as ConfigSection,
+  databasesSection as ConfigSection,
 ]

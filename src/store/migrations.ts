@@ -12,6 +12,7 @@ import { iamMigrations } from '../aws/iam/migrations.ts'
 import { azureMigrations } from '../azure/migrations.ts'
 import { gcpMigrations } from '../gcp/migrations.ts'
 import { identityMigrations } from '../identity/migrations.ts'
+import { dbproxyMigrations } from '../dbproxy/migrations.ts'
 
 export const migrations: Migration[] = [
   ...keysMigrations,
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   ...azureMigrations,
   ...gcpMigrations,
   ...identityMigrations,
+  ...dbproxyMigrations,
 ]

@@ -13,6 +13,8 @@ import { gcpCommand } from './gcp.ts'
 import { policyCommand } from './policy.ts'
 import { webhookCommand } from './webhook.ts'
 import { adminCredentialsCommand } from '../../aws/iam/admin-command.ts'
+import { dbCommand } from './db.ts'
+import { dbproxyCommand } from './dbproxy.ts'
 
 /**
  * Every top-level command, in the order `podtrust --help` lists them. Each command lives in its own module
@@ -33,4 +35,6 @@ export const commands: Command[] = [
   policyCommand,
   webhookCommand,
   adminCredentialsCommand,
+  dbCommand,
+  dbproxyCommand,
 ]

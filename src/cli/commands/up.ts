@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../agent/index.ts'
+import { startDbProxy, type RunningDbProxy } from '../../dbproxy/server.ts'
 import type { RunningAgent } from '../../agent/index.ts'
 import { UsageError } from '../../errors.ts'
 import {
@@ -33,6 +34,7 @@ import { clientEnvironment, writeDemoToken } from '../up-env.ts'
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
+              [--db-proxy-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
               [--data-dir DIR] [--store URL]
 
@@ -51,6 +53,7 @@ Options:
   --region R                default region (default ${DEFAULT_REGION})
   --account-id A            default account id (default ${DEFAULT_ACCOUNT_ID})
   --agent-port PORT         also run the EKS Pod Identity agent on 127.0.0.1:PORT
+  --db-proxy-port PORT      also run the IAM-auth database proxy (TLS) on HOST:PORT (docs/databases.md)
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
@@ -73,6 +76,7 @@ function parse(argv: string[]) {
       region: { type: 'string' },
       'account-id': { type: 'string' },
       'agent-port': { type: 'string' },
+      'db-proxy-port': { type: 'string' },
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -115,6 +119,7 @@ export const upCommand: Command = {
       throw new UsageError('--port and --https-port must differ')
     }
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
+    const dbProxyPort = intFlag('db-proxy-port', values['db-proxy-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -152,17 +157,25 @@ export const upCommand: Command = {
     })
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port.
     let agent: RunningAgent | undefined
+    let dbProxy: RunningDbProxy | undefined
     try {
       if (agentPort !== undefined)
         agent = await startInProcessAgent(server.ctx, { port: agentPort })
-      await announce(server, agent, { dataDir, demo: values.demo === true }, io)
+      if (dbProxyPort !== undefined)
+        dbProxy = await startDbProxy(server.ctx, {
+          port: dbProxyPort,
+          ...(values.host === undefined ? {} : { host: values.host }),
+        })
+      await announce(server, agent, dbProxy, { dataDir, demo: values.demo === true }, io)
     } catch (err) {
+      await dbProxy?.close()
       await agent?.close()
       await server.close()
       throw err
     }
     const signal = await untilSignal()
     server.ctx.log.info('server.stopping', { signal })
+    await dbProxy?.close()
     await agent?.close()
     await server.close()
     return 0
@@ -172,6 +185,7 @@ export const upCommand: Command = {
 async function announce(
   server: RunningServer,
   agent: RunningAgent | undefined,
+  dbProxy: RunningDbProxy | undefined,
   options: { dataDir: string; demo: boolean },
   io: CliIo,
 ): Promise<void> {
@@ -184,6 +198,11 @@ async function announce(
     `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
     ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    ...(dbProxy === undefined
+      ? []
+      : [
+          `  db proxy   ${dbProxy.host}:${dbProxy.port}  (TLS; sslrootcert ${dbProxy.caFile ?? ''})`,
+        ]),
     '',
     ...(await clientEnvironment(server, { dataDir: options.dataDir, tokenFile })),
     '',
