@@ -5,7 +5,7 @@
  * store's credentials, authorizes rds-db:connect and relays to the backend. Runs until SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startDbProxy } from '../../dbproxy/server.ts'
 import { UsageError } from '../../errors.ts'
@@ -88,7 +88,7 @@ export const dbproxyCommand: Command = {
       port: intFlag('health-port', values['health-port'], 0, 65_535) ?? 0,
       region: regionFlag(values.region) ?? DEFAULT_REGION,
       accountId: accountFlag(values['account-id']) ?? DEFAULT_ACCOUNT_ID,
-      configFiles: (values.config ?? []).map((f) => join(io.cwd, f)),
+      configFiles: (values.config ?? []).map((f) => resolve(io.cwd, f)),
       logLevel: logLevel as LogLevel,
       // Only health, readiness and metrics: the proxy's host serves no STS or IAM API.
       modules: [],
@@ -102,8 +102,8 @@ export const dbproxyCommand: Command = {
           ? {}
           : {
               tls: {
-                certPem: readFileSync(join(io.cwd, values['tls-cert']), 'utf8'),
-                keyPem: readFileSync(join(io.cwd, values['tls-key'] as string), 'utf8'),
+                certPem: readFileSync(resolve(io.cwd, values['tls-cert']), 'utf8'),
+                keyPem: readFileSync(resolve(io.cwd, values['tls-key'] as string), 'utf8'),
               },
             }),
         ...(values['tls-name'] === undefined ? {} : { tlsNames: values['tls-name'] }),
