@@ -72,6 +72,8 @@ function stripZone(ip: string): string {
 export async function decideConnect(
   ctx: AppContext,
   attempt: ConnectAttempt,
+  instances: (endpoint: string) => Promise<DbInstance[]> = (e) =>
+    createDbInstanceRepo(ctx.db).byEndpoint(e),
 ): Promise<ConnectDecision> {
   let token
   try {
@@ -80,9 +82,7 @@ export async function decideConnect(
     if (err instanceof TokenRejected) return deny(`InvalidToken: ${err.message}`)
     throw err
   }
-  const candidates = (await createDbInstanceRepo(ctx.db).byEndpoint(token.endpoint)).filter(
-    (i) => i.engine === attempt.engine,
-  )
+  const candidates = (await instances(token.endpoint)).filter((i) => i.engine === attempt.engine)
   const instance = pickInstance(candidates, attempt.database)
   if (instance === undefined)
     return deny(
@@ -188,17 +188,26 @@ export function connectEvent(
   }
 }
 
+/** A decision and the durability of its audit record (resolves true once durable, false if it failed). */
+export interface AuditedDecision {
+  decision: ConnectDecision
+  recorded: Promise<boolean>
+}
+
 /**
- * Decides and records: the audit event is durable before the caller answers the client. A failure to record
- * fails closed (`audit-unavailable`), which the wire protocol turns into its retryable error.
+ * Decides and starts recording the audit event. The caller answers the client only after `recorded`
+ * resolves true (no decision leaves without its audit record); it may meanwhile open the backend session of
+ * an allowed connection, so the commit's latency overlaps the backend's start-up. A failure to record fails
+ * closed: the wire protocol answers with its retryable error.
  */
 export async function decideAndAudit(
   ctx: AppContext,
   attempt: ConnectAttempt,
-): Promise<ConnectDecision | { allowed: false; reason: 'audit-unavailable' }> {
+  instances?: (endpoint: string) => Promise<DbInstance[]>,
+): Promise<AuditedDecision> {
   let decision: ConnectDecision
   try {
-    decision = await decideConnect(ctx, attempt)
+    decision = await decideConnect(ctx, attempt, instances)
   } catch (err) {
     ctx.log.error('dbproxy.decide_failed', {
       error: err instanceof Error ? err.message : String(err),
@@ -207,15 +216,16 @@ export async function decideAndAudit(
   }
   const rest: Omit<ConnectAttempt, 'token'> & { token?: string } = { ...attempt }
   delete rest.token
-  try {
-    await ctx.audit.record(connectEvent(ctx, rest, decision))
-  } catch (err) {
-    ctx.log.error('dbproxy.audit_failed', {
-      error: err instanceof Error ? err.message : String(err),
-    })
-    return { allowed: false, reason: 'audit-unavailable' }
-  }
-  return decision
+  const recorded = ctx.audit.record(connectEvent(ctx, rest, decision)).then(
+    () => true,
+    (err: unknown) => {
+      ctx.log.error('dbproxy.audit_failed', {
+        error: err instanceof Error ? err.message : String(err),
+      })
+      return false
+    },
+  )
+  return { decision, recorded }
 }
 
 /** Records a refusal that happened before any token was seen (a plaintext start-up). */

@@ -107,9 +107,23 @@ export async function startDbProxy(
   const sessions = new Set<Promise<void>>()
   const sockets = new Set<Socket>()
   const repo = createDbInstanceRepo(ctx.db)
+  // Instances are read at most once a second (a `db add` applies within a second, without a restart).
+  let cached: { at: number; list: Promise<DbInstance[]> } | undefined
+  const instances = (): Promise<DbInstance[]> => {
+    const now = Date.now()
+    if (cached === undefined || now - cached.at > 1000) {
+      const list = repo.list()
+      cached = { at: now, list }
+      list.catch(() => (cached = undefined))
+    }
+    return cached.list
+  }
+  const byEndpoint = async (endpoint: string) =>
+    (await instances()).filter((i) => i.endpoint === endpoint)
   const common = {
     secureContext: context,
-    decide: (attempt: Parameters<typeof decideAndAudit>[1]) => decideAndAudit(ctx, attempt),
+    decide: (attempt: Parameters<typeof decideAndAudit>[1]) =>
+      decideAndAudit(ctx, attempt, byEndpoint),
     auditRefusal: (attempt: Parameters<typeof auditRefusal>[1], reason: string) =>
       auditRefusal(ctx, attempt, reason),
     authTimeoutMs: options.authTimeoutMs ?? 30_000,
@@ -141,7 +155,7 @@ export async function startDbProxy(
 
   /** PostgreSQL clients speak first; MySQL clients wait for the server's greeting. */
   async function dispatch(socket: Socket): Promise<void> {
-    const engines = new Set((await repo.list()).map((i) => i.engine))
+    const engines = new Set((await instances()).map((i) => i.engine))
     if (!engines.has('mysql')) return servePgClient(socket, pgDeps)
     if (!engines.has('postgres')) return serveMysqlClient(socket, mysqlDeps)
     const first = await new Promise<Buffer | undefined>((resolve) => {

@@ -16,7 +16,7 @@
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { CancelRegistry } from '../cancel.ts'
-import type { ConnectAttempt, ConnectDecision } from '../iam.ts'
+import type { AuditedDecision, ConnectAttempt } from '../iam.ts'
 import type { DbInstance } from '../instances.ts'
 import { closeSocket, ConnectionClosed, FrameReader, relay } from '../wire.ts'
 import { BackendRefused, type BackendTarget, cancelBackend, connectBackend } from './backend.ts'
@@ -32,14 +32,13 @@ import {
   ProtocolViolation,
   readMessage,
   readStartupPacket,
+  terminate,
   type StartupPacket,
 } from './protocol.ts'
 
 export interface PgSessionDeps {
   secureContext: SecureContext
-  decide(
-    attempt: ConnectAttempt,
-  ): Promise<ConnectDecision | { allowed: false; reason: 'audit-unavailable' }>
+  decide(attempt: ConnectAttempt): Promise<AuditedDecision>
   auditRefusal(attempt: Omit<ConnectAttempt, 'token'>, reason: string): Promise<void>
   /** The backend and password for an allowed instance and user. */
   backendFor(
@@ -72,6 +71,16 @@ function noEncryption(ip: string, user: string, database: string): Buffer {
     severity: 'FATAL',
     code: '28000',
     message: `no pg_hba.conf entry for host "${ip}", user "${user}", database "${database}", no encryption`,
+  })
+}
+
+/** Fail closed, retryably, when the decision cannot be recorded (57P03 cannot_connect_now). */
+function auditUnavailable(): Buffer {
+  return errorResponse({
+    severity: 'FATAL',
+    code: '57P03',
+    message: 'the database system is not accepting connections',
+    extra: { D: 'The proxy cannot record the audit event; try again.' },
   })
 }
 
@@ -176,19 +185,9 @@ export async function servePgClient(
         `expected password response, got message type ${message.type.charCodeAt(0)}`,
       )
     const token = passwordOf(message.body) ?? ''
-    const decision = await deps.decide({ ...base, token })
+    const { decision, recorded } = await deps.decide({ ...base, token })
     if (!decision.allowed) {
-      if (decision.reason === 'audit-unavailable')
-        closeSocket(
-          socket,
-          errorResponse({
-            severity: 'FATAL',
-            code: '57P03',
-            message: 'the database system is not accepting connections',
-            extra: { D: 'The proxy cannot record the audit event; try again.' },
-          }),
-        )
-      else closeSocket(socket, pamFailure(user))
+      closeSocket(socket, (await recorded) ? pamFailure(user) : auditUnavailable())
       deps.log.info('dbproxy.denied', { sourceIp, user, reason: decision.reason })
       return
     }
@@ -197,9 +196,20 @@ export async function servePgClient(
     for (const [k, v] of params) if (!k.startsWith('_pq_.')) forwarded.set(k, v)
     forwarded.set('user', user)
     forwarded.set('database', database)
+    // The backend starts up while the audit record commits; the client hears nothing before it is durable.
+    const opening = connectBackend(target, forwarded, password, { timeoutMs: deps.authTimeoutMs })
+    opening.catch(() => {})
+    if (!(await recorded)) {
+      void opening.then(
+        (b) => closeSocket(b.socket, terminate()),
+        () => {},
+      )
+      closeSocket(socket, auditUnavailable())
+      return
+    }
     let backend
     try {
-      backend = await connectBackend(target, forwarded, password, { timeoutMs: deps.authTimeoutMs })
+      backend = await opening
     } catch (err) {
       if (err instanceof BackendRefused) closeSocket(socket, err.raw)
       else {
