@@ -5,6 +5,8 @@
  * that carries a session once it is authenticated, and a safe close.
  */
 import type { Socket } from 'node:net'
+import { Duplex } from 'node:stream'
+import { type SecureContext, TLSSocket } from 'node:tls'
 
 export class ConnectionClosed extends Error {}
 
@@ -34,6 +36,8 @@ export class FrameReader {
     socket.on('end', this.#onEnd)
     socket.on('close', this.#onEnd)
     socket.on('error', this.#onError)
+    // A socket paused by the protocol sniffer does not resume by itself when a 'data' listener is added.
+    socket.resume()
   }
 
   #wake(): void {
@@ -126,5 +130,64 @@ export function relay(client: Socket, backend: Socket, onClose?: () => void): Pr
     pipeOne(backend, client)
     client.resume()
     backend.resume()
+  })
+}
+
+/**
+ * Turns an accepted socket into a server-side TLS socket. `early` holds bytes that arrived before the
+ * switch and belong to the handshake (a MySQL client sends its ClientHello right after the SSLRequest, with
+ * no answer to wait for); they are replayed through a small duplex in front of the socket.
+ */
+export function upgradeToTls(
+  raw: Socket,
+  secureContext: SecureContext,
+  timeoutMs: number,
+  early: Buffer = Buffer.alloc(0),
+): Promise<TLSSocket> {
+  let transport: Socket | Duplex = raw
+  if (early.length > 0) {
+    const duplex = new Duplex({
+      read() {
+        raw.resume()
+      },
+      write(chunk: Buffer, _encoding, callback) {
+        raw.write(chunk, callback)
+      },
+      final(callback) {
+        raw.end()
+        callback()
+      },
+      destroy(err, callback) {
+        raw.destroy()
+        callback(err)
+      },
+    })
+    duplex.push(early)
+    raw.on('data', (d: Buffer) => {
+      if (!duplex.push(d)) raw.pause()
+    })
+    raw.on('end', () => duplex.push(null))
+    raw.on('close', () => duplex.destroy())
+    guard(raw)
+    transport = duplex
+  }
+  return new Promise((resolve, reject) => {
+    const tls = new TLSSocket(transport as Socket, { isServer: true, secureContext })
+    const timer = setTimeout(() => {
+      tls.destroy()
+      reject(new ConnectionClosed('TLS handshake timed out'))
+    }, timeoutMs)
+    tls.once('secure', () => {
+      clearTimeout(timer)
+      tls.off('error', onError)
+      resolve(tls)
+    })
+    const onError = (err: Error): void => {
+      clearTimeout(timer)
+      tls.destroy()
+      raw.destroy()
+      reject(new ConnectionClosed(`TLS handshake failed: ${err.message}`))
+    }
+    tls.once('error', onError)
   })
 }

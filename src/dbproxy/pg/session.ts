@@ -14,11 +14,11 @@
  * encryption` (28000), as a `hostssl`-only pg_hba answers.
  */
 import type { Socket } from 'node:net'
-import { TLSSocket, type SecureContext } from 'node:tls'
+import type { SecureContext, TLSSocket } from 'node:tls'
 import type { CancelRegistry } from '../cancel.ts'
 import type { AuditedDecision, ConnectAttempt } from '../iam.ts'
 import type { DbInstance } from '../instances.ts'
-import { closeSocket, ConnectionClosed, FrameReader, relay } from '../wire.ts'
+import { closeSocket, ConnectionClosed, FrameReader, relay, upgradeToTls } from '../wire.ts'
 import { BackendRefused, type BackendTarget, cancelBackend, connectBackend } from './backend.ts'
 import {
   authenticationCleartextPassword,
@@ -122,7 +122,7 @@ export async function servePgClient(
           throw new ProtocolViolation('received unencrypted data after SSL request')
         reader.detach()
         raw.write('S')
-        socket = await upgrade(raw, deps.secureContext, deps.authTimeoutMs)
+        socket = await upgradeToTls(raw, deps.secureContext, deps.authTimeoutMs)
         tls = true
         reader = new FrameReader(socket, MAX_STARTUP_PACKET + MAX_PASSWORD_MESSAGE)
         continue
@@ -283,25 +283,4 @@ function negotiateProtocol(
   out[0] = 'v'.charCodeAt(0)
   out.writeUInt32BE(body.length + 4, 1)
   return Buffer.concat([out, body])
-}
-
-function upgrade(raw: Socket, secureContext: SecureContext, timeoutMs: number): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const tls = new TLSSocket(raw, { isServer: true, secureContext })
-    const timer = setTimeout(() => {
-      tls.destroy()
-      reject(new ConnectionClosed('TLS handshake timed out'))
-    }, timeoutMs)
-    tls.once('secure', () => {
-      clearTimeout(timer)
-      tls.off('error', onError)
-      resolve(tls)
-    })
-    const onError = (err: Error): void => {
-      clearTimeout(timer)
-      tls.destroy()
-      reject(new ConnectionClosed(`TLS handshake failed: ${err.message}`))
-    }
-    tls.once('error', onError)
-  })
 }
