@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto'
 import type { AuditEvent } from '../audit/types.ts'
 import { AwsError } from '../aws/errors.ts'
 import { userIdentityOf } from '../aws/query/dispatch.ts'
-import { authenticate } from '../identity/auth.ts'
+import { authenticate } from '../aws/sigv4/authenticate.ts'
 import { authorizeCaller } from '../identity/authorize.ts'
 import type { Caller } from '../identity/types.ts'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import { type DbEngine, type DbInstance, dbUserArn } from './instances.ts'
 import { createDbInstanceRepo } from './repo.ts'
 import { checkTokenWindow, parseAuthToken, TokenRejected } from './token.ts'
@@ -115,7 +115,7 @@ export async function decideConnect(
         headers: [['host', token.endpoint]],
         body: '',
       },
-      { service: 'rds-db' },
+      { service: 'rds-db', regions: [region], configuredRegion: region },
     )
     caller = authenticated.caller
   } catch (err) {
@@ -133,7 +133,12 @@ export async function decideConnect(
     action: CONNECT_ACTION,
     resource,
     resourceAccount: accountId,
-    context: { sourceIp: stripZone(attempt.sourceIp), secureTransport: attempt.tls, region },
+    context: {
+      sourceIp: stripZone(attempt.sourceIp),
+      secureTransport: attempt.tls,
+      region,
+      userAgent: attempt.userAgent ?? '',
+    },
   })
   if (result.decision !== 'Allowed')
     return deny(

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { createSecureContext, type SecureContext } from 'node:tls'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
 import { createCancelRegistry } from './cancel.ts'
 import { DbProxyError } from './errors.ts'

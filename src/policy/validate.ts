@@ -1,6 +1,7 @@
 /**
  * @module policy/validate
- * Two layers, kept apart (reference §D.4):
+ * Two layers, kept apart (as IAM and IAM Access Analyzer keep them:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-validation.html):
  * 1. save-time validation: what IAM rejects, with IAM's exact MalformedPolicyDocument messages (checked against
  *    the AWS-verified moto corpus), plus size quotas;
  * 2. Access-Analyzer-style findings (ERROR, SECURITY_WARNING, WARNING, SUGGESTION), including trust-policy checks.

@@ -6,19 +6,19 @@
  * Framework-free: the Hono module (`module.ts`) adapts requests to `QueryHttpRequest`.
  */
 import { randomUUID } from 'node:crypto'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import type { AuditEvent } from '../../audit/types.ts'
 import { AwsError } from '../errors.ts'
 import { renderErrorResponse, renderQueryResponse, isoSeconds, type XmlValue } from '../xml.ts'
-import { authenticate, toSigV4Request, type HeaderInput } from '../../identity/auth.ts'
-import { parseSignature } from '../sigv4/sigv4.ts'
+import { authenticate, readSignedRequest, type SignedRequest } from '../sigv4/authenticate.ts'
+import { GLOBAL_SIGNING_REGION } from '../regions.ts'
+import { headerValue as header, type HeaderInput } from '../sigv4/request.ts'
 import type { Caller } from '../../identity/types.ts'
 import {
-  findServiceForUnsigned,
-  getQueryService,
   lowerFirst,
   type QueryRequest,
   type QueryService,
+  type QueryServiceTable,
 } from './registry.ts'
 
 export interface QueryHttpRequest {
@@ -56,20 +56,6 @@ const SECRET_PARAMS = new Set([
 ])
 const SECRET_RESULT_KEYS = new Set(['SecretAccessKey', 'SessionToken', 'Password', 'PrivateKey'])
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
-
-function header(headers: HeaderInput, name: string): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers)
-    return headers.get(name) ?? undefined
-  if (Array.isArray(headers)) {
-    const hit = (headers as readonly (readonly [string, string])[]).find(
-      ([n]) => n.toLowerCase() === name,
-    )
-    return hit?.[1]
-  }
-  for (const [n, v] of Object.entries(headers as Record<string, string | string[] | undefined>))
-    if (n.toLowerCase() === name) return Array.isArray(v) ? v[0] : v
-  return undefined
-}
 
 /** Whether this request is awsQuery-shaped: a form POST, or a GET/POST with `Action` in the query string. */
 export function looksLikeQuery(method: string, url: string, headers: HeaderInput): boolean {
@@ -176,6 +162,7 @@ function xmlResponse(status: number, requestId: string, body: string): QueryHttp
  */
 export async function dispatchQuery(
   ctx: AppContext,
+  services: QueryServiceTable,
   http: QueryHttpRequest,
 ): Promise<QueryHttpResponse> {
   const requestId = randomUUID()
@@ -186,19 +173,18 @@ export async function dispatchQuery(
   const now = ctx.now()
 
   // Service by credential scope when signed, else by Version / Action.
-  let scopeService: string | undefined
-  let scopeRegion: string | undefined
+  // The signature is parsed here, once: the scope picks the service, then the authenticator verifies it.
+  let signed: SignedRequest | undefined
   let signatureError: unknown
   try {
-    const parsed = parseSignature(toSigV4Request({ ...http, url: http.url }))
-    scopeService = parsed?.service
-    scopeRegion = parsed?.region
+    signed = readSignedRequest(http)
   } catch (err) {
     signatureError = err
   }
+  const scopeService = signed?.signature?.service
   const service =
-    (scopeService === undefined ? undefined : getQueryService(scopeService)) ??
-    (action === undefined ? undefined : findServiceForUnsigned(action, version))
+    (scopeService === undefined ? undefined : services.get(scopeService)) ??
+    (action === undefined ? undefined : services.forUnsigned(action, version))
   const xmlns = service?.xmlns ?? STS_XMLNS
 
   const request: QueryRequest = {
@@ -210,8 +196,15 @@ export async function dispatchQuery(
     userAgent,
     requestId,
     secureTransport: http.secureTransport,
-    region: scopeRegion ?? ctx.settings.region,
+    // The scope's Region only once the authenticator validated it: never an unverified claim.
+    region: ctx.settings.region,
     service: service?.signingName ?? scopeService ?? 'sts',
+    facts: {
+      sourceIp: http.sourceIp,
+      secureTransport: http.secureTransport,
+      region: ctx.settings.region,
+      userAgent,
+    },
     audit: {},
   }
 
@@ -229,8 +222,16 @@ export async function dispatchQuery(
     const unsigned = service.unsignedActions?.includes(action) === true
     if (!unsigned) {
       if (signatureError !== undefined) throw signatureError
-      const { caller } = await authenticate(ctx, http, { service: service.signingName })
-      request.caller = caller
+      const authenticated = await authenticate(ctx, signed ?? readSignedRequest(http), {
+        service: service.signingName,
+        configuredRegion: ctx.settings.region,
+        ...(service.globalService === true
+          ? { regions: [GLOBAL_SIGNING_REGION, ctx.settings.region] }
+          : {}),
+      })
+      request.caller = authenticated.caller
+      request.region = authenticated.region
+      request.facts.region = authenticated.region
     }
     result = await handler(request, ctx)
   } catch (err) {

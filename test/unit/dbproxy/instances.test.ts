@@ -1,7 +1,7 @@
 /** Instance declarations: identifiers, DbiResourceIds, endpoints and backend URLs as RDS shapes them. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { parseConfig } from '../../../src/config/apply.ts'
+import { parseConfig } from '../../../src/server/config.ts'
 import {
   dbUserArn,
   newResourceId,
