@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { connect } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { Signer } from '@aws-sdk/rds-signer'
@@ -259,6 +260,46 @@ void describe('dbproxy: IAM database authentication for PostgreSQL', { skip }, (
     )
     assert.equal(bench.code, 0, bench.stderr)
     assert.match(bench.stdout, /number of transactions actually processed: 40\/40/)
+  })
+
+  void it('faults: a killed backend ends the client session; garbage, oversized and vanishing clients are cut; the proxy keeps serving', async () => {
+    const token = await new Signer({
+      hostname: '127.0.0.1',
+      port: f.port,
+      username: f.role,
+      region: 'us-east-1',
+      credentials: f.allowed,
+    }).getAuthToken()
+    const client = pgClient(f, token)
+    await client.connect()
+    const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()))
+    await f.admin.query('SELECT pg_terminate_backend($1)', [pid])
+    await ended
+    const raw = async (bytes: Buffer, closeEarly = false): Promise<Buffer> =>
+      new Promise((resolve) => {
+        const s = connect(f.port, '127.0.0.1', () => {
+          s.write(bytes)
+          if (closeEarly) s.destroy()
+        })
+        let got = Buffer.alloc(0)
+        s.on('data', (d: Buffer) => (got = Buffer.concat([got, d])))
+        s.on('error', () => {})
+        s.on('close', () => resolve(got))
+      })
+    const huge = Buffer.alloc(8)
+    huge.writeUInt32BE(1_000_000, 0)
+    huge.writeUInt32BE(196608, 4)
+    assert.match((await raw(huge)).toString('latin1'), /invalid length of startup packet/)
+    assert.match(
+      (await raw(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).toString('latin1'),
+      /08P01|invalid length|unsupported/,
+    )
+    await raw(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]), true)
+    const again = pgClient(f, token)
+    await again.connect()
+    assert.equal((await again.query('SELECT 1 AS one')).rows[0].one, 1)
+    await again.end()
   })
 
   void describe('refusals (all as PAM authentication failure, 28000, nothing about the user)', () => {
