@@ -148,7 +148,18 @@ export async function serveMysqlClient(raw: Socket, deps: MysqlSessionDeps): Pro
       deps.log.info('dbproxy.denied', { sourceIp, user: hello.user, reason: decision.reason })
       return
     }
-    const { url, password } = deps.backendFor(decision.instance, hello.user)
+    let backendTarget
+    try {
+      backendTarget = deps.backendFor(decision.instance, hello.user)
+    } catch (err) {
+      deps.log.warn('dbproxy.backend_password_unavailable', {
+        instance: decision.instance.name,
+        error: (err as Error).message,
+      })
+      fail(errPacket(2013, 'HY000', 'Lost connection to the database server behind the proxy'))
+      return
+    }
+    const { url, password } = backendTarget
     const opening = loginBackend(url, hello, password ?? '', deps.authTimeoutMs)
     opening.catch(() => {})
     if (!(await recorded)) {

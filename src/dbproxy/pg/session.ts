@@ -74,6 +74,14 @@ function noEncryption(ip: string, user: string, database: string): Buffer {
   })
 }
 
+function backendUnavailable(): Buffer {
+  return errorResponse({
+    severity: 'FATAL',
+    code: '08006',
+    message: 'could not connect to the database server behind the proxy',
+  })
+}
+
 /** Fail closed, retryably, when the decision cannot be recorded (57P03 cannot_connect_now). */
 function auditUnavailable(): Buffer {
   return errorResponse({
@@ -191,7 +199,19 @@ export async function servePgClient(
       deps.log.info('dbproxy.denied', { sourceIp, user, reason: decision.reason })
       return
     }
-    const { target, password } = deps.backendFor(decision.instance, user)
+    let backendTarget
+    try {
+      backendTarget = deps.backendFor(decision.instance, user)
+    } catch (err) {
+      // The configured backend password source is unreadable (a missing Secret file): an operator problem.
+      deps.log.warn('dbproxy.backend_password_unavailable', {
+        instance: decision.instance.name,
+        error: (err as Error).message,
+      })
+      closeSocket(socket, backendUnavailable())
+      return
+    }
+    const { target, password } = backendTarget
     const forwarded = new Map<string, string>()
     for (const [k, v] of params) if (!k.startsWith('_pq_.')) forwarded.set(k, v)
     forwarded.set('user', user)
@@ -217,14 +237,7 @@ export async function servePgClient(
           instance: decision.instance.name,
           error: (err as Error).message,
         })
-        closeSocket(
-          socket,
-          errorResponse({
-            severity: 'FATAL',
-            code: '08006',
-            message: 'could not connect to the database server behind the proxy',
-          }),
-        )
+        closeSocket(socket, backendUnavailable())
       }
       return
     }
