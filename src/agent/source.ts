@@ -147,4 +147,8 @@ export function remoteSource(options: RemoteSourceOptions): CredentialSource {
   }
 }
 
-export { environmentCredentials, profileCredentials, standardCredentials } from '../aws/credentials.ts'
+export {
+  environmentCredentials,
+  profileCredentials,
+  standardCredentials,
+} from '../aws/credentials.ts'

@@ -20,10 +20,7 @@ export interface ParsedConfig {
 }
 
 /** Parses YAML text into validated section values; throws `ConfigError` naming the path. */
-export function parseConfig(
-  yamlText: string,
-  sections: readonly ConfigSection[],
-): ParsedConfig {
+export function parseConfig(yamlText: string, sections: readonly ConfigSection[]): ParsedConfig {
   if (Buffer.byteLength(yamlText) > MAX_CONFIG_BYTES) {
     throw new ConfigError(
       'CONFIG_YAML_INVALID',

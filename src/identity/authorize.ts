@@ -10,8 +10,8 @@ import { authorize, type AuthorizationResult, type CompiledPolicy } from '../pol
 import { compileCached } from '../policy/compile-cached.ts'
 import { buildRequestContext, type RequestContext, type RequestContextInput } from './context.ts'
 import { mergeTags } from './sessions.ts'
-import type { Caller, SessionTag } from './types.ts'
-import type { IdentityPorts } from './ports.ts'
+import type { Caller, RoleSessionInfo, SessionTag } from './types.ts'
+import type { IdentityPorts, PolicyDocumentRef } from './ports.ts'
 
 /** What gathering a caller's policies reads. */
 export type PolicyPorts = Pick<IdentityPorts, 'roles' | 'users' | 'policies'>
@@ -28,7 +28,6 @@ export interface CallerPolicies {
 
 /** What the engine needs about the caller. Policies that no longer exist are skipped (as AWS does). */
 export async function callerPolicies(ports: PolicyPorts, caller: Caller): Promise<CallerPolicies> {
-  const { roles, users, policies } = ports
   if (caller.type === 'Root') {
     return {
       identityPolicies: [
@@ -39,62 +38,60 @@ export async function callerPolicies(ports: PolicyPorts, caller: Caller): Promis
       principalTags: [],
     }
   }
-  if (caller.type === 'AssumedRole' && caller.session !== undefined) {
-    const s = caller.session
-    const role = await roles.getRoleByArn(s.roleArn)
-    const docs =
-      role === undefined ? [] : await roles.getRolePolicyDocuments(role.accountId, role.roleName)
-    const identityPolicies = docs.map((d) =>
-      compileCached(d.document, { id: d.id, type: d.kind === 'inline' ? 'inline' : 'managed' }),
-    )
-    const permissionBoundaries: CompiledPolicy[] = []
-    if (role?.permissionsBoundaryArn !== undefined) {
-      const doc = await policies.getManagedPolicyDocument(role.permissionsBoundaryArn)
-      if (doc !== undefined)
-        permissionBoundaries.push(
-          compileCached(doc, { id: role.permissionsBoundaryArn, type: 'boundary' }),
-        )
-    }
-    const sessionDocs: CompiledPolicy[] = s.sessionPolicies.map((d, i) =>
-      compileCached(d, { id: `${caller.arn}/session-policy-${i + 1}`, type: 'session' }),
-    )
-    for (const arn of s.sessionPolicyArns) {
-      const doc = await policies.getManagedPolicyDocument(arn)
-      // A session policy ARN that no longer exists still narrows: it contributes no Allow.
-      sessionDocs.push(
-        compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', {
-          id: arn,
-          type: 'session',
-        }),
-      )
-    }
-    return {
-      identityPolicies,
-      permissionBoundaries,
-      sessionPolicies: sessionDocs.length > 0 ? sessionDocs : undefined,
-      principalTags: mergeTags(role?.tags ?? [], s.tags),
-    }
-  }
+  if (caller.type === 'AssumedRole' && caller.session !== undefined)
+    return roleSessionPolicies(ports, caller, caller.session)
   // IAM user (long-term keys or GetSessionToken credentials)
   const userName = caller.userName ?? caller.arn.split('/').pop() ?? ''
-  const docs = await users.getUserPolicyDocuments(caller.accountId, userName)
-  const user = await users.getUser(caller.accountId, userName)
-  const permissionBoundaries: CompiledPolicy[] = []
-  if (user?.permissionsBoundaryArn !== undefined) {
-    const doc = await policies.getManagedPolicyDocument(user.permissionsBoundaryArn)
-    if (doc !== undefined)
-      permissionBoundaries.push(
-        compileCached(doc, { id: user.permissionsBoundaryArn, type: 'boundary' }),
-      )
-  }
+  const user = await ports.users.getUser(caller.accountId, userName)
   return {
-    identityPolicies: docs.map((d) =>
-      compileCached(d.document, { id: d.id, type: d.kind === 'inline' ? 'inline' : 'managed' }),
+    identityPolicies: identityPoliciesOf(
+      await ports.users.getUserPolicyDocuments(caller.accountId, userName),
     ),
-    permissionBoundaries,
+    permissionBoundaries: await boundaryOf(ports, user?.permissionsBoundaryArn),
     sessionPolicies: undefined,
     principalTags: user?.tags ?? [],
   }
+}
+
+/** A role session: the role's policies and boundary, narrowed by the session's policies. */
+async function roleSessionPolicies(
+  ports: PolicyPorts,
+  caller: Caller,
+  s: RoleSessionInfo,
+): Promise<CallerPolicies> {
+  const role = await ports.roles.getRoleByArn(s.roleArn)
+  const docs =
+    role === undefined
+      ? []
+      : await ports.roles.getRolePolicyDocuments(role.accountId, role.roleName)
+  const sessionDocs: CompiledPolicy[] = s.sessionPolicies.map((d, i) =>
+    compileCached(d, { id: `${caller.arn}/session-policy-${i + 1}`, type: 'session' }),
+  )
+  for (const arn of s.sessionPolicyArns) {
+    const doc = await ports.policies.getManagedPolicyDocument(arn)
+    // A session policy ARN that no longer exists still narrows: it contributes no Allow.
+    sessionDocs.push(
+      compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', { id: arn, type: 'session' }),
+    )
+  }
+  return {
+    identityPolicies: identityPoliciesOf(docs),
+    permissionBoundaries: await boundaryOf(ports, role?.permissionsBoundaryArn),
+    sessionPolicies: sessionDocs.length > 0 ? sessionDocs : undefined,
+    principalTags: mergeTags(role?.tags ?? [], s.tags),
+  }
+}
+
+const identityPoliciesOf = (docs: readonly PolicyDocumentRef[]): CompiledPolicy[] =>
+  docs.map((d) =>
+    compileCached(d.document, { id: d.id, type: d.kind === 'inline' ? 'inline' : 'managed' }),
+  )
+
+/** The permissions boundary, when one is set and its policy still exists. */
+async function boundaryOf(ports: PolicyPorts, arn: string | undefined): Promise<CompiledPolicy[]> {
+  if (arn === undefined) return []
+  const doc = await ports.policies.getManagedPolicyDocument(arn)
+  return doc === undefined ? [] : [compileCached(doc, { id: arn, type: 'boundary' })]
 }
 
 export interface CallerAuthorizationInput {

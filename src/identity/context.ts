@@ -91,6 +91,10 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
 
   const caller = input.caller
   if (caller !== undefined) {
+    // Present on every signed request: podtrust's callers are never AWS service principals, and no
+    // service forwards a caller's request here.
+    ctx['aws:PrincipalIsAWSService'] = 'false'
+    ctx['aws:ViaAWSService'] = 'false'
     ctx['aws:PrincipalAccount'] = caller.accountId
     ctx['aws:userid'] = caller.userId
     ctx['aws:PrincipalType'] =

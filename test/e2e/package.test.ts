@@ -165,6 +165,37 @@ void describe('the packed tarball', { timeout: 600_000 }, () => {
     }
   })
 
+  void it('podtrust/policy has types a TypeScript consumer resolves (exports: types first)', () => {
+    writeFileSync(
+      join(project, 'typed.ts'),
+      [
+        "import { authorize, compilePolicy, type AuthorizationResult } from 'podtrust/policy'",
+        "const policy = compilePolicy({ Version: '2012-10-17', Statement: [] })",
+        "const result: AuthorizationResult = authorize({ principal: 'p', action: 'a', resource: '*',",
+        '  context: {}, identityPolicies: [policy] })',
+        '// @ts-expect-error: the decision is a closed union, not any string',
+        "const wrong: typeof result.decision = 'Maybe'",
+        'export { wrong }',
+      ].join('\n'),
+    )
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext']
+    const r = spawnSync(
+      process.execPath,
+      [
+        tsc,
+        ...args,
+        '--types',
+        'node',
+        '--typeRoots',
+        join(root, 'node_modules', '@types'),
+        'typed.ts',
+      ],
+      { cwd: project, encoding: 'utf8' },
+    )
+    assert.equal(r.status, 0, `tsc on a consumer of podtrust/policy:\n${r.stdout}${r.stderr}`)
+  })
+
   void it('imports podtrust/policy from a plain .mjs file', () => {
     writeFileSync(
       join(project, 'decide.mjs'),

@@ -15,7 +15,8 @@ import {
   transitiveTagsOf,
   trustActions,
 } from '../../identity/assume-role/index.ts'
-import type { Caller, RoleSessionInfo } from '../../identity/types.ts'
+import type { IdentityRole } from '../../identity/ports.ts'
+import type { Caller, RoleSessionInfo, SessionTag } from '../../identity/types.ts'
 import type { ClusterView } from '../eks/clusters.ts'
 import { EksAuthError } from '../eks/errors.ts'
 import { associationArn, clusterArn, uuidV4 } from '../eks/ids.ts'
@@ -32,20 +33,13 @@ import {
 /** JwtToken pattern of the eks-auth model. */
 const TOKEN_PATTERN = /^[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+$/
 
-/** The fields of an IAM role this flow reads (a subset of the IAM repository's `RoleRecord`). */
-export interface RoleLike {
-  accountId: string
-  roleName: string
-  roleId: string
-  arn: string
-  assumeRolePolicyDocument: string
-  maxSessionDuration: number
-}
+/** The fields of an IAM role this flow reads (a subset of the role lookup port's `IdentityRole`). */
+export type RoleLike = Pick<
+  IdentityRole,
+  'accountId' | 'roleName' | 'roleId' | 'arn' | 'assumeRolePolicyDocument' | 'maxSessionDuration'
+>
 
-export interface SessionTag {
-  key: string
-  value: string
-}
+export type { SessionTag }
 
 export interface CreatedSession {
   credentials: {
@@ -90,9 +84,12 @@ export interface PodIdentityDeps {
     options: { issuer: string; audiences: string[]; now: Date },
   ): Promise<{ claims: Record<string, unknown>; subject: string; audience: string[] }>
   getRole(arn: string): Promise<RoleLike | undefined>
-  /** Trust-policy decision through the policy engine; never throws. */
+  /**
+   * Trust-policy decision through the policy engine (a trust policy that does not compile denies). Throws
+   * only when a stored identity policy of `callerRole` does not compile: failing closed, never skipping it.
+   */
   authorizeTrust(check: TrustCheck): Promise<{ allowed: boolean; decision: string }>
-  /** STS session creation (the STS engineer's createRoleSession). */
+  /** Session creation: the assume-role pipeline's `issueRoleSession` (sealed session token). */
   createSession(input: {
     role: RoleLike
     sessionName: string

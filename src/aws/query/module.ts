@@ -55,7 +55,7 @@ export function createAwsQueryModule(services: readonly QueryService[]): Protoco
       app.on(['GET', 'POST'], '*', async (c) => {
         const env = c.env as { incoming?: IncomingMessage } | undefined
         const raw = rawRequestParts(env?.incoming)
-      const socket = socketFacts(env?.incoming)
+        const socket = socketFacts(env?.incoming)
         // Only without Node's request (app.request in tests) is the URL parsed: not on the hot path.
         const requestUrl = raw.url === undefined ? new URL(c.req.url) : undefined
         const url = raw.url ?? `${requestUrl!.pathname}${requestUrl!.search}`

@@ -65,6 +65,8 @@ void test('context: the aws:* keys AWS builds for a role session; absent facts s
   assert.equal(ctx['aws:RequestTag/env'], 'dev')
   assert.deepEqual(ctx['aws:TagKeys'], ['env'])
   assert.equal(ctx['aws:username'], undefined)
+  assert.equal(ctx['aws:PrincipalIsAWSService'], 'false')
+  assert.equal(ctx['aws:ViaAWSService'], 'false')
   assert.equal(ctx['aws:UserAgent'], undefined, 'no User-Agent given: the key stays absent')
   assert.equal(ctx['iam:PassedToService'], undefined)
 
@@ -129,6 +131,11 @@ void test('context: the aws:* keys AWS builds for a role session; absent facts s
   assert.equal(web['sts:RoleSessionName'], 'r')
   assert.equal(web['aws:PrincipalArn'], undefined)
   assert.equal(web['aws:TokenIssueTime'], undefined)
+  assert.equal(
+    web['aws:PrincipalIsAWSService'],
+    undefined,
+    'an unsigned request has no principal keys',
+  )
 
   const user = buildRequestContext({
     now: NOW,

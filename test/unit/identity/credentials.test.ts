@@ -16,11 +16,7 @@ import {
   type CredentialError,
   type Keyring,
 } from '../../../src/identity/credentials.ts'
-import {
-  loadKeyring,
-  rotateKeyring,
-  RETIRED_KEY_GRACE_MS,
-} from '../../../src/keys/session-keys.ts'
+import { loadKeyring, rotateKeyring, RETIRED_KEY_GRACE_MS } from '../../../src/keys/session-keys.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n))
