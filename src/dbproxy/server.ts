@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { createSecureContext, type SecureContext } from 'node:tls'
+import type { ServerTls } from './wire.ts'
 import type { AppContext } from '../app/context.ts'
 import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
 import { createCancelRegistry } from './cancel.ts'
@@ -63,11 +64,17 @@ async function certificateFor(
   ctx: AppContext,
   options: DbProxyOptions,
   host: string,
-): Promise<{ context: SecureContext; caFile?: string }> {
+  instances: () => Promise<DbInstance[]>,
+): Promise<{ tls: ServerTls; caFile?: string }> {
   if (options.tls !== undefined) {
     try {
       return {
-        context: createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem }),
+        tls: {
+          secureContext: createSecureContext({
+            cert: options.tls.certPem,
+            key: options.tls.keyPem,
+          }),
+        },
       }
     } catch (err) {
       throw new DbProxyError(
@@ -91,10 +98,36 @@ async function certificateFor(
     ipAddresses: [...ips],
     now: ctx.now(),
   })
-  return {
-    context: createSecureContext({ cert: cert.certPem, key: cert.keyPem }),
-    caFile: ca.certFile,
+  const secureContext = createSecureContext({ cert: cert.certPem, key: cert.keyPem })
+  // An instance declared after start with a new endpoint host gets its own certificate on first use (SNI).
+  const issued = new Map<string, Promise<SecureContext>>()
+  const SNICallback = (
+    servername: string,
+    callback: (err: Error | null, c?: SecureContext) => void,
+  ) => {
+    const name = servername.toLowerCase()
+    if (names.has(name) || isIpLiteral(name)) return callback(null, secureContext)
+    instances()
+      .then((list) => {
+        if (!list.some((i) => splitEndpoint(i.endpoint).host === name)) return secureContext
+        let pending = issued.get(name)
+        if (pending === undefined) {
+          pending = issueServerCertificate(ca, {
+            dnsNames: [name],
+            ipAddresses: [],
+            now: ctx.now(),
+          }).then((c) => createSecureContext({ cert: c.certPem, key: c.keyPem }))
+          pending.catch(() => issued.delete(name))
+          issued.set(name, pending)
+        }
+        return pending
+      })
+      .then(
+        (c) => callback(null, c),
+        () => callback(null, secureContext),
+      )
   }
+  return { tls: { secureContext, SNICallback }, caFile: ca.certFile }
 }
 
 export async function startDbProxy(
@@ -102,7 +135,6 @@ export async function startDbProxy(
   options: DbProxyOptions,
 ): Promise<RunningDbProxy> {
   const host = options.host ?? '127.0.0.1'
-  const { context, caFile } = await certificateFor(ctx, options, host)
   const cancelKeys = createCancelRegistry<BackendTarget>()
   const sessions = new Set<Promise<void>>()
   const sockets = new Set<Socket>()
@@ -118,10 +150,11 @@ export async function startDbProxy(
     }
     return cached.list
   }
+  const { tls, caFile } = await certificateFor(ctx, options, host, instances)
   const byEndpoint = async (endpoint: string) =>
     (await instances()).filter((i) => i.endpoint === endpoint)
   const common = {
-    secureContext: context,
+    tls,
     decide: (attempt: Parameters<typeof decideAndAudit>[1]) =>
       decideAndAudit(ctx, attempt, byEndpoint),
     auditRefusal: (attempt: Parameters<typeof auditRefusal>[1], reason: string) =>

@@ -138,9 +138,18 @@ export function relay(client: Socket, backend: Socket, onClose?: () => void): Pr
  * switch and belong to the handshake (a MySQL client sends its ClientHello right after the SSLRequest, with
  * no answer to wait for); they are replayed through a small duplex in front of the socket.
  */
+/** The server side's TLS: the default context and, optionally, a per-name (SNI) choice. */
+export interface ServerTls {
+  secureContext: SecureContext
+  SNICallback?: (
+    servername: string,
+    callback: (err: Error | null, ctx?: SecureContext) => void,
+  ) => void
+}
+
 export function upgradeToTls(
   raw: Socket,
-  secureContext: SecureContext,
+  serverTls: ServerTls,
   timeoutMs: number,
   early: Buffer = Buffer.alloc(0),
 ): Promise<TLSSocket> {
@@ -172,7 +181,11 @@ export function upgradeToTls(
     transport = duplex
   }
   return new Promise((resolve, reject) => {
-    const tls = new TLSSocket(transport as Socket, { isServer: true, secureContext })
+    const tls = new TLSSocket(transport as Socket, {
+      isServer: true,
+      secureContext: serverTls.secureContext,
+      ...(serverTls.SNICallback === undefined ? {} : { SNICallback: serverTls.SNICallback }),
+    })
     const timer = setTimeout(() => {
       tls.destroy()
       reject(new ConnectionClosed('TLS handshake timed out'))

@@ -15,6 +15,8 @@ import { Signer } from '@aws-sdk/rds-signer'
 import { fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers'
 import pg from 'pg'
 import type { AuditLog } from '../../src/audit/log.ts'
+import { newResourceId } from '../../src/dbproxy/instances.ts'
+import { createDbInstanceRepo } from '../../src/dbproxy/repo.ts'
 import { run } from './helpers/index.ts'
 import {
   connectArn,
@@ -260,6 +262,40 @@ void describe('dbproxy: IAM database authentication for PostgreSQL', { skip }, (
     )
     assert.equal(bench.code, 0, bench.stderr)
     assert.match(bench.stdout, /number of transactions actually processed: 40\/40/)
+  })
+
+  void it('an instance declared after start under a new host name gets a certificate for it (SNI, verify-full)', async (t) => {
+    if (!hasPsql) return t.skip('psql not found')
+    const host = `orders-${Date.now()}.db.example`
+    const db = f.sts.server.ctx.db
+    const [existing] = await createDbInstanceRepo(db).list()
+    await createDbInstanceRepo(db).put(
+      {
+        ...existing!,
+        name: `sni-${Date.now()}`,
+        resourceId: newResourceId(),
+        endpoint: `${host}:${f.port}`,
+      },
+      new Date(),
+    )
+    await new Promise((r) => setTimeout(r, 1100)) // instances are re-read once a second
+    const token = await new Signer({
+      hostname: host,
+      port: f.port,
+      username: f.role,
+      region: 'us-east-1',
+      credentials: f.allowed,
+    }).getAuthToken()
+    const conn = `host=${host} hostaddr=127.0.0.1 port=${f.port} dbname=${f.database} user=${f.role} sslmode=verify-full sslrootcert=${f.caFile}`
+    const r = await run('psql', ['-X', '-At', conn, '-c', 'SELECT 5'], {
+      env: { PATH: process.env['PATH'] ?? '', PGPASSWORD: token, HOME: f.sts.dir },
+    })
+    // The allowed user's policy names the first instance's resource id only: TLS and routing work, the
+    // authorizer then refuses this instance, as RDS would for another DbiResourceId.
+    assert.match(r.stderr, new RegExp(`PAM authentication failed for user "${f.role}"`))
+    const [event] = await lastEvents(f, 1)
+    assert.equal(event?.errorCode, 'AccessDenied')
+    assert.equal(event?.additionalEventData?.['serverName'], host)
   })
 
   void it('faults: a killed backend ends the client session; garbage, oversized and vanishing clients are cut; the proxy keeps serving', async () => {

@@ -15,10 +15,17 @@
  */
 import { randomBytes } from 'node:crypto'
 import { connect as netConnect, type Socket } from 'node:net'
-import type { SecureContext, TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import type { AuditedDecision, ConnectAttempt } from '../iam.ts'
 import type { BackendUrl, DbInstance } from '../instances.ts'
-import { closeSocket, ConnectionClosed, FrameReader, relay, upgradeToTls } from '../wire.ts'
+import {
+  closeSocket,
+  ConnectionClosed,
+  FrameReader,
+  relay,
+  type ServerTls,
+  upgradeToTls,
+} from '../wire.ts'
 import {
   authSwitchRequest,
   CLIENT_CONNECT_ATTRS,
@@ -46,7 +53,7 @@ const SERVER_VERSION = '8.0.40-podtrust-dbproxy'
 const UTF8MB4_GENERAL_CI = 45
 
 export interface MysqlSessionDeps {
-  secureContext: SecureContext
+  tls: ServerTls
   decide(attempt: ConnectAttempt): Promise<AuditedDecision>
   auditRefusal(attempt: Omit<ConnectAttempt, 'token'>, reason: string): Promise<void>
   backendFor(
@@ -106,7 +113,7 @@ export async function serveMysqlClient(raw: Socket, deps: MysqlSessionDeps): Pro
     if (isSslRequest(first.payload)) {
       // The client's ClientHello may already be here: it does not wait for an answer to SSLRequest.
       const early = reader.detach()
-      socket = await upgradeToTls(raw, deps.secureContext, deps.authTimeoutMs, early)
+      socket = await upgradeToTls(raw, deps.tls, deps.authTimeoutMs, early)
       tls = true
       reader = new FrameReader(socket, MAX_HANDSHAKE_PACKET * 2)
       first = await next()

@@ -14,11 +14,18 @@
  * encryption` (28000), as a `hostssl`-only pg_hba answers.
  */
 import type { Socket } from 'node:net'
-import type { SecureContext, TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import type { CancelRegistry } from '../cancel.ts'
 import type { AuditedDecision, ConnectAttempt } from '../iam.ts'
 import type { DbInstance } from '../instances.ts'
-import { closeSocket, ConnectionClosed, FrameReader, relay, upgradeToTls } from '../wire.ts'
+import {
+  closeSocket,
+  ConnectionClosed,
+  FrameReader,
+  relay,
+  type ServerTls,
+  upgradeToTls,
+} from '../wire.ts'
 import { BackendRefused, type BackendTarget, cancelBackend, connectBackend } from './backend.ts'
 import {
   authenticationCleartextPassword,
@@ -37,7 +44,7 @@ import {
 } from './protocol.ts'
 
 export interface PgSessionDeps {
-  secureContext: SecureContext
+  tls: ServerTls
   decide(attempt: ConnectAttempt): Promise<AuditedDecision>
   auditRefusal(attempt: Omit<ConnectAttempt, 'token'>, reason: string): Promise<void>
   /** The backend and password for an allowed instance and user. */
@@ -130,7 +137,7 @@ export async function servePgClient(
           throw new ProtocolViolation('received unencrypted data after SSL request')
         reader.detach()
         raw.write('S')
-        socket = await upgradeToTls(raw, deps.secureContext, deps.authTimeoutMs)
+        socket = await upgradeToTls(raw, deps.tls, deps.authTimeoutMs)
         tls = true
         reader = new FrameReader(socket, MAX_STARTUP_PACKET + MAX_PASSWORD_MESSAGE)
         continue
