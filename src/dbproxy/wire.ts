@@ -152,6 +152,7 @@ export function upgradeToTls(
   serverTls: ServerTls,
   timeoutMs: number,
   early: Buffer = Buffer.alloc(0),
+  alpn?: string[],
 ): Promise<TLSSocket> {
   let transport: Socket | Duplex = raw
   if (early.length > 0) {
@@ -185,6 +186,7 @@ export function upgradeToTls(
       isServer: true,
       secureContext: serverTls.secureContext,
       ...(serverTls.SNICallback === undefined ? {} : { SNICallback: serverTls.SNICallback }),
+      ...(alpn === undefined ? {} : { ALPNProtocols: alpn }),
     })
     const timer = setTimeout(() => {
       tls.destroy()

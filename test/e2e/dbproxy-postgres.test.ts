@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import { startupMessage } from '../../src/dbproxy/pg/protocol.ts'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { Signer } from '@aws-sdk/rds-signer'
@@ -296,6 +298,37 @@ void describe('dbproxy: IAM database authentication for PostgreSQL', { skip }, (
     const [event] = await lastEvents(f, 1)
     assert.equal(event?.errorCode, 'AccessDenied')
     assert.equal(event?.additionalEventData?.['serverName'], host)
+  })
+
+  void it('PostgreSQL 17 direct SSL (ALPN postgresql, no SSLRequest) reaches the password prompt', async () => {
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      const s = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: f.port,
+          ca: readFileSync(f.caFile, 'utf8'),
+          ALPNProtocols: ['postgresql'],
+        },
+        () => {
+          assert.equal(s.alpnProtocol, 'postgresql')
+          s.write(
+            startupMessage(
+              new Map([
+                ['user', f.role],
+                ['database', f.database],
+              ]),
+            ),
+          )
+        },
+      )
+      s.once('data', (d: Buffer) => {
+        s.destroy()
+        resolve(d)
+      })
+      s.on('error', reject)
+    })
+    assert.equal(answer[0], 0x52) // 'R' AuthenticationRequest
+    assert.equal(answer.readInt32BE(5), 3) // cleartext password: the IAM token
   })
 
   void it('faults: a killed backend ends the client session; garbage, oversized and vanishing clients are cut; the proxy keeps serving', async () => {

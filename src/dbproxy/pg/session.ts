@@ -128,6 +128,20 @@ export async function servePgClient(
   if (initial !== undefined && initial.length > 0) raw.unshift(initial)
   let tls = false
   try {
+    // PostgreSQL 17's direct SSL (`sslnegotiation=direct`): the client opens with a TLS ClientHello (record
+    // type 22) and must offer ALPN `postgresql`. https://www.postgresql.org/docs/current/protocol-flow.html
+    const first = await reader.read((b) =>
+      b.length > 0 ? { value: b[0], consumed: 0 } : undefined,
+    )
+    if (first === 0x16) {
+      const early = reader.detach()
+      const direct = await upgradeToTls(raw, deps.tls, deps.authTimeoutMs, early, ['postgresql'])
+      socket = direct
+      if (direct.alpnProtocol !== 'postgresql')
+        throw new ConnectionClosed('direct SSL without ALPN postgresql')
+      tls = true
+      reader = new FrameReader(socket, MAX_STARTUP_PACKET + MAX_PASSWORD_MESSAGE)
+    }
     let packet: StartupPacket
     for (;;) {
       packet = await reader.read(readStartup)
