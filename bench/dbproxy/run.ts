@@ -29,7 +29,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     clients: { type: 'string', default: '8' },
     json: { type: 'boolean', default: false },
-    /** Profile one workload: 'kept' or 'new' (default both). */
+    /** Profile one workload: 'kept', 'new', or 'proxy-new' (only the proxy's -C run) (default both). */
     only: { type: 'string' },
   },
 })
@@ -178,7 +178,8 @@ async function main(): Promise<void> {
         await measured([...common, ...viaProxy], cpu.proxy, runs.proxy)
       }
       if (values.only !== 'kept') {
-        runs.directC.push(await pgbench([...common, '-C', ...direct], {}))
+        if (values.only !== 'proxy-new')
+          runs.directC.push(await pgbench([...common, '-C', ...direct], {}))
         await measured([...common, '-C', ...viaProxy], cpu.proxyC, runs.proxyC)
       }
     }
