@@ -7,7 +7,15 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -50,6 +58,7 @@ void describe('dbproxy backend login against a real SCRAM-SHA-256 / MD5 server',
   let dir = ''
   let port = 0
   let server: ReturnType<typeof spawn> | undefined
+  let serverCa = ''
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'podtrust-scram-pg-'))
@@ -75,6 +84,37 @@ void describe('dbproxy backend login against a real SCRAM-SHA-256 / MD5 server',
     ])
     const init = spawnSync(cmd, args, { encoding: 'utf8' })
     assert.equal(init.status, 0, init.stderr)
+    // A server certificate for the TLS link to the backend (sslmode=require / verify-full).
+    const tls = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(data, 'server.key'),
+        '-out',
+        join(data, 'server.crt'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { encoding: 'utf8' },
+    )
+    assert.equal(tls.status, 0, tls.stderr)
+    if (asRoot) {
+      const uid = Number(postgresUser?.stdout.trim())
+      for (const f of ['server.key', 'server.crt']) chownSync(join(data, f), uid, uid)
+    }
+    chmodSync(join(data, 'server.key'), 0o600)
+    serverCa = readFileSync(join(data, 'server.crt'), 'utf8')
     writeFileSync(
       join(data, 'pg_hba.conf'),
       ['host all md5user 127.0.0.1/32 md5', 'host all all 127.0.0.1/32 scram-sha-256', ''].join(
@@ -89,6 +129,8 @@ void describe('dbproxy backend login against a real SCRAM-SHA-256 / MD5 server',
       String(port),
       '-c',
       'listen_addresses=127.0.0.1',
+      '-c',
+      'ssl=on',
       '-c',
       `unix_socket_directories=${dir}`,
       '-c',
@@ -154,6 +196,31 @@ void describe('dbproxy backend login against a real SCRAM-SHA-256 / MD5 server',
     )
     assert.ok(md5.processId > 0)
     md5.socket.destroy()
+  })
+
+  void it('logs in over TLS to the backend (sslmode=require, and verify-full against its CA)', async () => {
+    const params = new Map([
+      ['user', 'scramuser'],
+      ['database', 'postgres'],
+    ])
+    const req = await connectBackend(
+      { host: '127.0.0.1', port, sslMode: 'require' },
+      params,
+      'scr@m pw',
+    )
+    assert.equal((req.socket as import('node:tls').TLSSocket).encrypted, true)
+    req.socket.destroy()
+    const full = await connectBackend(
+      { host: '127.0.0.1', port, sslMode: 'verify-full', ca: serverCa },
+      params,
+      'scr@m pw',
+    )
+    assert.equal((full.socket as import('node:tls').TLSSocket).encrypted, true)
+    full.socket.destroy()
+    await assert.rejects(
+      connectBackend({ host: '127.0.0.1', port, sslMode: 'verify-full' }, params, 'scr@m pw'),
+      /TLS to the backend failed/,
+    )
   })
 
   void it('a wrong or missing backend password fails with the backend error', async () => {
