@@ -18,6 +18,7 @@ import {
 } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
+import type { TLSSocket } from 'node:tls'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { connectBackend } from '../../src/dbproxy/pg/backend.ts'
@@ -208,14 +209,14 @@ void describe('dbproxy backend login against a real SCRAM-SHA-256 / MD5 server',
       params,
       'scr@m pw',
     )
-    assert.equal((req.socket as import('node:tls').TLSSocket).encrypted, true)
+    assert.equal((req.socket as TLSSocket).encrypted, true)
     req.socket.destroy()
     const full = await connectBackend(
       { host: '127.0.0.1', port, sslMode: 'verify-full', ca: serverCa },
       params,
       'scr@m pw',
     )
-    assert.equal((full.socket as import('node:tls').TLSSocket).encrypted, true)
+    assert.equal((full.socket as TLSSocket).encrypted, true)
     full.socket.destroy()
     await assert.rejects(
       connectBackend({ host: '127.0.0.1', port, sslMode: 'verify-full' }, params, 'scr@m pw'),
