@@ -20,7 +20,10 @@ export interface BackendPasswordSource {
 export interface DbInstance {
   /** DBInstanceIdentifier: 1–63 letters, digits and hyphens, starting with a letter. */
   name: string
-  /** DbiResourceId: `db-` + 26 upper-case letters and digits. */
+  /**
+   * DbiResourceId: `db-` (or Aurora's `cluster-`) and letters or digits. RDS issues 26 upper-case characters;
+   * the IAM docs' examples use shorter ones (`db-ABCDEFGHIJKL01234`), so any length up to 64 is accepted.
+   */
   resourceId: string
   engine: DbEngine
   /** The endpoint clients dial and sign tokens for, `host:port` (host lower-cased). */
@@ -36,7 +39,7 @@ export interface DbInstance {
 }
 
 const NAME = /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}$/
-const RESOURCE_ID = /^db-[A-Z0-9]{26}$/
+const RESOURCE_ID = /^(db|cluster)-[A-Za-z0-9]{1,64}$/
 const DB_USER = /^[A-Za-z0-9_][A-Za-z0-9_$.@-]{0,62}$/
 
 function invalid(message: string, hint?: string): DbProxyError {
@@ -65,7 +68,7 @@ export function validateResourceId(id: string): string {
   if (!RESOURCE_ID.test(id))
     throw invalid(
       `\`${id}\` is not a DbiResourceId`,
-      'the form is db- followed by 26 upper-case letters or digits',
+      'the form is db- (or cluster-) followed by letters or digits, e.g. db-ABCDEFGHIJKL01234',
     )
   return id
 }

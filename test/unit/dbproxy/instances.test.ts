@@ -35,7 +35,13 @@ void describe('database instances', () => {
 
   void it('refuses bad identifiers, resource ids, endpoints, engines and password sources', () => {
     assert.throws(() => validateInstance({ ...base, name: '1abc' }), /identifier/)
-    assert.throws(() => validateInstance({ ...base, resourceId: 'db-short' }), /DbiResourceId/)
+    assert.throws(() => validateInstance({ ...base, resourceId: 'rds-123' }), /DbiResourceId/)
+    assert.throws(() => validateInstance({ ...base, resourceId: 'db-has space' }), /DbiResourceId/)
+    // The IAM docs' example id is shorter than the 26 characters RDS issues: accepted.
+    assert.equal(
+      validateInstance({ ...base, resourceId: 'db-ABCDEFGHIJKL01234' }).resourceId,
+      'db-ABCDEFGHIJKL01234',
+    )
     assert.throws(() => validateInstance({ ...base, endpoint: 'no-port' }), /endpoint/)
     assert.throws(() => validateInstance({ ...base, endpoint: 'h:70000' }), /endpoint/)
     assert.throws(() => validateInstance({ ...base, backend: 'redis://x' }), /not supported/)
