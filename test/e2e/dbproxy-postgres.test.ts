@@ -300,6 +300,42 @@ void describe('dbproxy: IAM database authentication for PostgreSQL', { skip }, (
     assert.equal(event?.additionalEventData?.['serverName'], host)
   })
 
+  void it('an IAM-allowed user the backend does not know gets the same PAM failure (no such role stays hidden)', async (t) => {
+    if (!hasPsql) return t.skip('psql not found')
+    const host = `ghosts-${Date.now()}.db.example`
+    const db = f.sts.server.ctx.db
+    const [existing] = await createDbInstanceRepo(db).list()
+    const resourceId = newResourceId()
+    await createDbInstanceRepo(db).put(
+      {
+        name: `ghosts-${Date.now()}`,
+        resourceId,
+        engine: 'postgres',
+        endpoint: `${host}:${f.port}`,
+        backend: existing!.backend,
+      },
+      new Date(),
+    )
+    const keys = await f.addUserWithPolicy(`ghosts-${Date.now()}`, [
+      { Effect: 'Allow', Action: 'rds-db:connect', Resource: connectArn(resourceId, '*') },
+    ])
+    await new Promise((r) => setTimeout(r, 1100))
+    const token = await new Signer({
+      hostname: host,
+      port: f.port,
+      username: 'no_such_role',
+      region: 'us-east-1',
+      credentials: keys,
+    }).getAuthToken()
+    const conn = `host=${host} hostaddr=127.0.0.1 port=${f.port} dbname=${f.database} user=no_such_role sslmode=verify-full sslrootcert=${f.caFile}`
+    const r = await run('psql', ['-X', '-At', conn, '-c', 'SELECT 1'], {
+      env: { PATH: process.env['PATH'] ?? '', PGPASSWORD: token, HOME: f.sts.dir },
+    })
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /PAM authentication failed for user "no_such_role"/)
+    assert.doesNotMatch(r.stderr, /does not exist/)
+  })
+
   void it('PostgreSQL 17 direct SSL (ALPN postgresql, no SSLRequest) reaches the password prompt', async () => {
     const answer = await new Promise<Buffer>((resolve, reject) => {
       const s = tlsConnect(

@@ -252,8 +252,16 @@ export async function servePgClient(
     try {
       backend = await opening
     } catch (err) {
-      if (err instanceof BackendRefused) closeSocket(socket, err.raw)
-      else {
+      if (err instanceof BackendRefused) {
+        // An authentication-class refusal by the backend (no such role, backend password wrong) reads as
+        // the same PAM failure: a client never learns whether the user exists. Other errors (no such
+        // database, too many connections) pass through as PostgreSQL gives them.
+        const code = err.fields.get('C') ?? ''
+        if (code.startsWith('28')) {
+          deps.log.warn('dbproxy.backend_refused', { instance: decision.instance.name, user, code })
+          closeSocket(socket, pamFailure(user))
+        } else closeSocket(socket, err.raw)
+      } else {
         deps.log.warn('dbproxy.backend_unavailable', {
           instance: decision.instance.name,
           error: (err as Error).message,
