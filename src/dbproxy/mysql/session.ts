@@ -42,6 +42,7 @@ import {
   nativePasswordScramble,
   packet,
   type Packet,
+  parseErr,
   parseHandshakeResponse,
   parseInitialHandshake,
   PROXY_CAPABILITIES,
@@ -181,8 +182,17 @@ export async function serveMysqlClient(raw: Socket, deps: MysqlSessionDeps): Pro
     try {
       backend = await opening
     } catch (err) {
-      if (err instanceof BackendError) fail(err.payload)
-      else {
+      if (err instanceof BackendError) {
+        // The backend's own access denial (no such user, wrong backend password) reads as ours.
+        const refused = parseErr(err.payload)
+        if (refused.code === 1045 || refused.sqlState === '28000') {
+          deps.log.warn('dbproxy.backend_refused', {
+            instance: decision.instance.name,
+            code: refused.code,
+          })
+          fail(accessDenied(hello.user, sourceIp))
+        } else fail(err.payload)
+      } else {
         deps.log.warn('dbproxy.backend_unavailable', {
           instance: decision.instance.name,
           error: (err as Error).message,
