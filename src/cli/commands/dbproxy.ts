@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startDbProxy } from '../../dbproxy/server.ts'
+import { DbProxyError } from '../../dbproxy/errors.ts'
+import { startDbProxy, type RunningDbProxy } from '../../dbproxy/server.ts'
 import { UsageError } from '../../errors.ts'
 import type { LogLevel } from '../../server/logger.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, startServer } from '../../server/start.ts'
@@ -82,6 +83,14 @@ export const dbproxyCommand: Command = {
     const idle = intFlag('idle-timeout', values['idle-timeout'], 0, 7 * 86_400) ?? 0
     const dataDir = dataDirOf(values['data-dir'], io)
     const store = storeUrlOf(values.store, io)
+    const tls =
+      values['tls-cert'] === undefined
+        ? undefined
+        : {
+            certPem: readFileSync(resolve(io.cwd, values['tls-cert']), 'utf8'),
+            keyPem: readFileSync(resolve(io.cwd, values['tls-key'] as string), 'utf8'),
+          }
+    let started: RunningDbProxy | undefined
     const server = await startServer({
       dataDir,
       ...(store === undefined ? {} : { store }),
@@ -92,26 +101,22 @@ export const dbproxyCommand: Command = {
       logLevel: logLevel as LogLevel,
       // Only health, readiness and metrics: the proxy's host serves no STS or IAM API.
       modules: [],
+      // /readyz turns ready only once the proxy accepts connections.
+      beforeReady: async (ctx) => {
+        started = await startDbProxy(ctx, {
+          port,
+          ...(values.host === undefined ? {} : { host: values.host }),
+          ...(tls === undefined ? {} : { tls }),
+          ...(values['tls-name'] === undefined ? {} : { tlsNames: values['tls-name'] }),
+          idleTimeoutMs: idle * 1000,
+        })
+      },
     })
-    let proxy
-    try {
-      proxy = await startDbProxy(server.ctx, {
-        port,
-        ...(values.host === undefined ? {} : { host: values.host }),
-        ...(values['tls-cert'] === undefined
-          ? {}
-          : {
-              tls: {
-                certPem: readFileSync(resolve(io.cwd, values['tls-cert']), 'utf8'),
-                keyPem: readFileSync(resolve(io.cwd, values['tls-key'] as string), 'utf8'),
-              },
-            }),
-        ...(values['tls-name'] === undefined ? {} : { tlsNames: values['tls-name'] }),
-        idleTimeoutMs: idle * 1000,
-      })
-    } catch (err) {
+    // Assigned in beforeReady (TypeScript does not follow the callback's assignment).
+    const proxy = started as RunningDbProxy | undefined
+    if (proxy === undefined) {
       await server.close()
-      throw err
+      throw new DbProxyError('DB_PROXY_LISTEN', 'the database proxy did not start')
     }
     io.stdout.write(
       [

@@ -88,6 +88,11 @@ export const commandTable: readonly CommandEntry[] = [
     load: async () => (await import('./admin-credentials.ts')).adminCredentialsCommand,
   },
   {
+    name: 'issuer',
+    summary: "Show or change the deployment's default issuer URL",
+    load: async () => (await import('./issuer.ts')).issuerCommand,
+  },
+  {
     name: 'db',
     summary: 'Declare the database instances the IAM-auth database proxy serves',
     load: async () => (await import('./db.ts')).dbCommand,
