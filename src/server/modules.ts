@@ -20,6 +20,7 @@ import { azureModule } from '../azure/module.ts'
 import type { ConfigSection } from '../config/section.ts'
 import { gcpModule } from '../gcp/module.ts'
 import { gatewayModule } from '../gateway/module.ts'
+import { dbproxyModule } from '../dbproxy/module.ts'
 import { keysMigrations } from '../keys/migrations.ts'
 import { sessionKeyMigrations } from '../keys/session-keys.ts'
 import type { Migration } from '../store/db.ts'
@@ -35,6 +36,7 @@ export function createProtocolModules(): ProtocolModule[] {
     azureModule,
     gcpModule,
     gatewayModule,
+    dbproxyModule,
     // The awsQuery services (STS, IAM) behind one front door, mounted last.
     createAwsQueryModule([stsService, iamService]),
   ]

@@ -97,6 +97,16 @@ export const commandTable: readonly CommandEntry[] = [
     summary: "Show or change the deployment's default issuer URL",
     load: async () => (await import('./issuer.ts')).issuerCommand,
   },
+  {
+    name: 'db',
+    summary: 'Declare the database instances the IAM-auth database proxy serves',
+    load: async () => (await import('./db.ts')).dbCommand,
+  },
+  {
+    name: 'dbproxy',
+    summary: 'Run the IAM-auth database proxy (PostgreSQL, MySQL) in front of real databases',
+    load: async () => (await import('./dbproxy.ts')).dbproxyCommand,
+  },
 ]
 
 /** Every command module, loaded (for docs/cli.md generation and tests), in table order. */

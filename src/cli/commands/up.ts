@@ -7,6 +7,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../server/in-process-agent.ts'
+import { startDbProxy, type RunningDbProxy } from '../../dbproxy/server.ts'
 import type { RunningAgent } from '../../agent/index.ts'
 import { UsageError } from '../../errors.ts'
 import {
@@ -37,6 +38,7 @@ import { startGateway, type RunningGateway } from '../../gateway/server.ts'
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
+              [--db-proxy-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
               [--gateway-port PORT --backend-s3 URL --backend-sqs URL
                [--backend-access-key-id ID --backend-secret-access-key KEY]]
@@ -58,6 +60,7 @@ Options:
   --region R                default region (default ${DEFAULT_REGION})
   --account-id A            default account id (default ${DEFAULT_ACCOUNT_ID})
   --agent-port PORT         also run the EKS Pod Identity agent on 127.0.0.1:PORT
+  --db-proxy-port PORT      also run the IAM-auth database proxy (TLS) on HOST:PORT (docs/databases.md)
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
@@ -90,6 +93,7 @@ function parse(argv: string[]) {
       region: { type: 'string' },
       'account-id': { type: 'string' },
       'agent-port': { type: 'string' },
+      'db-proxy-port': { type: 'string' },
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -135,6 +139,7 @@ export const upCommand: Command = {
     }
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
     const gatewayPort = intFlag('gateway-port', values['gateway-port'], 0, 65_535)
+    const dbProxyPort = intFlag('db-proxy-port', values['db-proxy-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -160,14 +165,22 @@ export const upCommand: Command = {
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port, listening before readiness.
     let agent: RunningAgent | undefined
     let gateway: RunningGateway | undefined
+    let dbProxy: RunningDbProxy | undefined
     const server = await startServer({
       beforeReady: async (ctx) => {
         if (agentPort !== undefined) agent = await startAgentListener(ctx, agentPort)
-        // The S3/SQS gateway on its own port, when a port is given by flag or config (applied by now).
         try {
+          // The S3/SQS gateway on its own port, when a port is given by flag or config (applied by now).
           const gatewayOptions = await gatewayOptionsFrom(ctx, values, gatewayPort, io)
           if (gatewayOptions !== undefined) gateway = await startGateway(ctx, gatewayOptions)
+          // The IAM-auth database proxy of --db-proxy-port (TLS from the CA in the data directory).
+          if (dbProxyPort !== undefined)
+            dbProxy = await startDbProxy(ctx, {
+              port: dbProxyPort,
+              ...(values.host === undefined ? {} : { host: values.host }),
+            })
         } catch (err) {
+          await gateway?.close()
           await agent?.close()
           throw err
         }
@@ -198,8 +211,9 @@ export const upCommand: Command = {
       logLevel: logLevel as LogLevel,
     })
     try {
-      await announce(server, agent, { dataDir, demo: values.demo === true }, io, gateway)
+      await announce(server, agent, dbProxy, { dataDir, demo: values.demo === true }, io, gateway)
     } catch (err) {
+      await dbProxy?.close()
       await gateway?.close()
       await agent?.close()
       await server.close()
@@ -224,6 +238,7 @@ export const upCommand: Command = {
         delayMs: production.shutdownDelayMs,
       }),
       agent?.close(),
+      dbProxy?.close(),
     ])
     server.ctx.log.info('server.stopped', {})
     return 0
@@ -255,6 +270,7 @@ async function startAgentListener(ctx: RunningServer['ctx'], port: number): Prom
 async function announce(
   server: RunningServer,
   agent: RunningAgent | undefined,
+  dbProxy: RunningDbProxy | undefined,
   options: { dataDir: string; demo: boolean },
   io: CliIo,
   gateway?: RunningGateway,
@@ -271,6 +287,11 @@ async function announce(
     ...(gateway === undefined
       ? []
       : [`  gateway    ${gateway.url}  (S3 and SQS: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS)`]),
+    ...(dbProxy === undefined
+      ? []
+      : [
+          `  db proxy   ${dbProxy.host}:${dbProxy.port}  (TLS; sslrootcert ${dbProxy.caFile ?? ''})`,
+        ]),
     ...(server.issuerChangedFrom === undefined
       ? []
       : [

@@ -53,6 +53,7 @@ void describe('server/modules: the lists assembled from the modules', () => {
         'azure',
         'gcp',
         'gateway',
+        'databases',
       ],
     )
   })
@@ -75,7 +76,7 @@ void describe('server/modules: the lists assembled from the modules', () => {
     const b = createProtocolModules()
     assert.deepEqual(
       a.map((m) => m.name),
-      ['iam', 'eks-auth', 'eks', 'azure', 'gcp', 'gateway', 'aws-query'],
+      ['iam', 'eks-auth', 'eks', 'azure', 'gcp', 'gateway', 'dbproxy', 'aws-query'],
     )
     assert.notEqual(a.at(-1), b.at(-1), 'one awsQuery module (and service table) per app')
   })
