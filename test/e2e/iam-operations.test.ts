@@ -145,6 +145,9 @@ out['customMatched'] = sim['EvaluationResults'][0]['MatchedStatements'][0]['Sour
 iam.put_user_policy(UserName='dev', PolicyName='sqs', PolicyDocument=json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Action':'sqs:SendMessage','Resource':'*'},{'Effect':'Deny','Action':'sqs:SendMessage','Resource':'*','Condition':{'StringEquals':{'aws:RequestedRegion':'eu-west-1'}}}]}))
 p = iam.simulate_principal_policy(PolicySourceArn='arn:aws:iam::${ACCOUNT}:user/dev', ActionNames=['sqs:SendMessage','iam:ListRoles'], ContextEntries=[{'ContextKeyName':'aws:RequestedRegion','ContextKeyValues':['eu-west-1'],'ContextKeyType':'string'}])
 out['principal'] = [[r['EvalActionName'], r['EvalDecision']] for r in p['EvaluationResults']]
+keysDoc = json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Action':'s3:*','Resource':'arn:aws:s3:::b/\${aws:username}/*','Condition':{'StringEquals':{'aws:PrincipalTag/team':'a'},'Bool':{'aws:SecureTransport':'true'}}}]})
+out['contextKeys'] = iam.get_context_keys_for_custom_policy(PolicyInputList=[keysDoc])['ContextKeyNames']
+out['principalKeys'] = iam.get_context_keys_for_principal_policy(PolicySourceArn='arn:aws:iam::${ACCOUNT}:user/dev')['ContextKeyNames']
 
 # RoleLastUsed and AccessKeyLastUsed are recorded on use (batched: read back after a short pause).
 import time
@@ -257,6 +260,12 @@ print(json.dumps(out, default=str))
     assert.equal(out.keyLastUsed[0], true)
     assert.ok(['iam', 'sts'].includes(out.keyLastUsed[1]), String(out.keyLastUsed[1]))
     assert.equal(out.keyLastUsed[2], 'us-east-1')
+    assert.deepEqual(out.contextKeys, [
+      'aws:PrincipalTag/team',
+      'aws:SecureTransport',
+      'aws:username',
+    ])
+    assert.deepEqual(out.principalKeys, ['aws:RequestedRegion'])
     assert.equal(out.unknown[0], 400)
     assert.match(out.unknown[1], /<Code>InvalidAction<\/Code>/)
   })

@@ -99,6 +99,8 @@ const REQUIRED: Record<string, string> = {
   DeleteAccountAlias: 'accountAlias',
   SimulatePrincipalPolicy: 'policySourceArn',
   SimulateCustomPolicy: 'policyInputList',
+  GetContextKeysForCustomPolicy: 'policyInputList',
+  GetContextKeysForPrincipalPolicy: 'policySourceArn',
 }
 const NO_REQUIRED = [
   'ListRoles',
