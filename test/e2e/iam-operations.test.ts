@@ -135,6 +135,10 @@ iam.create_account_alias(AccountAlias='podtrust-dev')
 out['aliases'] = iam.list_account_aliases()['AccountAliases']
 out['badAlias'] = err(lambda: iam.create_account_alias(AccountAlias='Bad_Alias'))
 iam.delete_account_alias(AccountAlias='podtrust-dev')
+out['noPasswordPolicy'] = err(lambda: iam.get_account_password_policy())
+iam.update_account_password_policy(MinimumPasswordLength=14, RequireSymbols=True, MaxPasswordAge=90)
+out['passwordPolicy'] = iam.get_account_password_policy()['PasswordPolicy']
+iam.delete_account_password_policy()
 out['aliasesAfter'] = iam.list_account_aliases()['AccountAliases']
 
 # The simulator (questions about any resource).
@@ -245,6 +249,21 @@ print(json.dumps(out, default=str))
     assert.deepEqual(out.aliases, ['podtrust-dev'])
     assert.equal(out.badAlias[0], 'ValidationError')
     assert.deepEqual(out.aliasesAfter, [])
+    assert.deepEqual(out.noPasswordPolicy, [
+      'NoSuchEntity',
+      `The Password Policy with domain name ${ACCOUNT} cannot be found.`,
+      404,
+    ])
+    assert.deepEqual(out.passwordPolicy, {
+      MinimumPasswordLength: 14,
+      RequireSymbols: true,
+      RequireNumbers: false,
+      RequireUppercaseCharacters: false,
+      RequireLowercaseCharacters: false,
+      AllowUsersToChangePassword: false,
+      ExpirePasswords: true,
+      MaxPasswordAge: 90,
+    })
     assert.deepEqual(out.custom, [
       ['s3:GetObject', 'arn:aws:s3:::data/*', 'allowed'],
       ['s3:PutObject', 'arn:aws:s3:::data/*', 'implicitDeny'],

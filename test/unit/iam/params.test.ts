@@ -121,6 +121,9 @@ const OTHER = [
   'DeleteLoginProfile',
   'GetAccountSummary',
   'ListAccountAliases',
+  'UpdateAccountPasswordPolicy',
+  'GetAccountPasswordPolicy',
+  'DeleteAccountPasswordPolicy',
 ]
 
 void describe('iam action parameters', () => {
