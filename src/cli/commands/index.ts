@@ -12,6 +12,7 @@ import { azureCommand } from './azure.ts'
 import { gcpCommand } from './gcp.ts'
 import { policyCommand } from './policy.ts'
 import { webhookCommand } from './webhook.ts'
+import { scanCommand } from './scan.ts'
 import { adminCredentialsCommand } from '../../aws/iam/admin-command.ts'
 
 /**
@@ -32,5 +33,6 @@ export const commands: Command[] = [
   gcpCommand,
   policyCommand,
   webhookCommand,
+  scanCommand,
   adminCredentialsCommand,
 ]
