@@ -13,6 +13,7 @@ import { gcpCommand } from './gcp.ts'
 import { policyCommand } from './policy.ts'
 import { webhookCommand } from './webhook.ts'
 import { scanCommand } from './scan.ts'
+import { doctorCommand } from './doctor.ts'
 import { adminCredentialsCommand } from '../../aws/iam/admin-command.ts'
 
 /**
@@ -34,5 +35,6 @@ export const commands: Command[] = [
   policyCommand,
   webhookCommand,
   scanCommand,
+  doctorCommand,
   adminCredentialsCommand,
 ]
