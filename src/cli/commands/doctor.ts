@@ -13,27 +13,19 @@ import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import {
   diagnose,
-  doctorRole,
   type ClientEnvironment,
   type DoctorInput,
   type DoctorReport,
-  type DoctorRole,
-  type FederatedCredential,
 } from '../../analysis/doctor.ts'
-import type { PodIdentityAssociation } from '../../analysis/model.ts'
-import { createEksRepo } from '../../aws/eks/repo.ts'
-import { resolveCluster } from '../../aws/eks/clusters.ts'
-import { createIamRepo, type IamRepo, type RoleRecord } from '../../aws/iam/repo.ts'
-import { listFederatedCredentials, listIdentities, listTenants } from '../../azure/repo.ts'
+import { createIamRepo } from '../../aws/iam/repo.ts'
 import { decodeAuthorizationMessage } from '../../identity/authz-message.ts'
-import { compilePolicy, type CompiledPolicy } from '../../policy/index.ts'
 import type { AppContext } from '../../server/context.ts'
-import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
+import { DEFAULT_ACCOUNT_ID } from '../../server/start.ts'
 import type { Db } from '../../store/db.ts'
-import { getIssuer } from '../../tokens/issuer.ts'
 import { UsageError } from '../../errors.ts'
 import type { Pod } from '../../mutation/types.ts'
 import type { CliIo, Command } from '../command.ts'
+import { loadStoreSnapshot, storeAccount } from '../store-snapshot.ts'
 import { accountFlag, openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 
 const usage = `Usage:
@@ -120,69 +112,6 @@ export function inspectClient(env: Record<string, string>, home: string): Client
     for (const m of readFileSync(credentialsFile, 'utf8').matchAll(/^\s*\[([^\]]+)\]/gm)) profiles.push(m[1]!.trim())
   }
   return { env, cliCache, credentialsFileProfiles: profiles }
-}
-
-async function loadRole(repo: IamRepo, record: RoleRecord): Promise<DoctorRole> {
-  const docs = await repo.getRolePolicyDocuments(record.accountId, record.roleName)
-  const boundaryDoc = record.permissionsBoundaryArn === undefined ? undefined : await repo.getManagedPolicyDocument(record.permissionsBoundaryArn)
-  return doctorRole({
-    arn: record.arn,
-    accountId: record.accountId,
-    trust: record.assumeRolePolicyDocument,
-    identity: docs.map((d) => ({ id: d.id, document: d.document })),
-    ...(boundaryDoc !== undefined ? { boundary: { id: record.permissionsBoundaryArn!, document: boundaryDoc } } : {}),
-  })
-}
-
-/** Reads what the doctor needs from the store. */
-async function snapshot(db: Db, accountId: string, namespace: string, serviceAccount: string, wanted: string[]) {
-  const iam = createIamRepo(db)
-  const eks = createEksRepo(db)
-  const providers = (await iam.listOidcProviders(accountId)).map((p) => ({ arn: p.arn, url: p.url, clientIds: p.clientIds, thumbprints: p.thumbprints }))
-  const clusters = []
-  const associations: PodIdentityAssociation[] = []
-  const associationPolicies: Record<string, CompiledPolicy> = {}
-  for (const row of await eks.listClusters()) {
-    const view = await resolveCluster(row, { accountId, region: DEFAULT_REGION }, async (name) => (await getIssuer(db, name))?.url ?? '')
-    clusters.push({ name: view.name, arn: view.arn, issuerUrl: view.issuerUrl, accountId: view.accountId })
-    for (const a of await eks.listAssociations(row.name, { namespace, serviceAccount })) {
-      associations.push({
-        clusterName: a.clusterName,
-        clusterArn: view.arn,
-        namespace: a.namespace,
-        serviceAccount: a.serviceAccount,
-        roleArn: a.roleArn,
-        ...(a.targetRoleArn !== undefined ? { targetRoleArn: a.targetRoleArn } : {}),
-        ...(a.externalId !== undefined ? { externalId: a.externalId } : {}),
-        disableSessionTags: a.disableSessionTags,
-        associationId: a.associationId,
-      })
-      if (a.policy !== undefined) {
-        try {
-          associationPolicies[a.associationId] = compilePolicy(a.policy, { id: `association ${a.associationId} policy`, type: 'session' })
-        } catch {
-          // An unreadable session policy: the permissions link then ignores it.
-        }
-      }
-    }
-  }
-  const roles = new Map<string, DoctorRole>()
-  for (const record of await iam.listRoles(accountId)) roles.set(record.arn, await loadRole(iam, record))
-  for (const arn of [...wanted, ...associations.flatMap((a) => [a.roleArn, a.targetRoleArn ?? ''])]) {
-    if (arn === '' || roles.has(arn)) continue
-    const record = await iam.getRoleByArn(arn)
-    if (record !== undefined) roles.set(arn, await loadRole(iam, record))
-  }
-  const federatedCredentials: FederatedCredential[] = []
-  for (const tenant of await listTenants(db)) {
-    for (const identity of await listIdentities(db, tenant.tenantId)) {
-      for (const f of await listFederatedCredentials(db, tenant.tenantId, identity.clientId)) {
-        if (f.subject === undefined) continue
-        federatedCredentials.push({ identity: identity.name, clientId: identity.clientId, tenantId: tenant.tenantId, issuer: f.issuer, subject: f.subject, audiences: f.audiences })
-      }
-    }
-  }
-  return { providers, clusters, associations, associationPolicies, roles, federatedCredentials }
 }
 
 export function renderDoctor(report: DoctorReport): string {
@@ -290,10 +219,9 @@ export const doctorCommand: Command = {
     const db = await openStore(values, io)
     let report: DoctorReport
     try {
-      const iam = createIamRepo(db)
-      const accountId = accountValue ?? (await iam.listAccounts())[0]?.accountId ?? DEFAULT_ACCOUNT_ID
+      const accountId = await storeAccount(db, accountValue)
       const wanted = [serviceAccountObject?.annotations['eks.amazonaws.com/role-arn'] ?? ''].filter((a) => a !== '')
-      const snap = await snapshot(db, accountId, namespace, serviceAccount, wanted)
+      const snap = await loadStoreSnapshot(db, accountId, { namespace, serviceAccount }, wanted)
       report = diagnose({
         now,
         accountId,

@@ -14,6 +14,7 @@ import { policyCommand } from './policy.ts'
 import { webhookCommand } from './webhook.ts'
 import { scanCommand } from './scan.ts'
 import { doctorCommand } from './doctor.ts'
+import { testCommand } from './test.ts'
 import { adminCredentialsCommand } from '../../aws/iam/admin-command.ts'
 
 /**
@@ -36,5 +37,6 @@ export const commands: Command[] = [
   webhookCommand,
   scanCommand,
   doctorCommand,
+  testCommand,
   adminCredentialsCommand,
 ]
