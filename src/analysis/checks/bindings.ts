@@ -8,6 +8,7 @@ import { finding, saKey, type ScanContext } from '../context.ts'
 import type { IamRole, ScanFinding, ServiceAccountInfo } from '../model.ts'
 import {
   audienceOf,
+  DEFAULT_AUDIENCE,
   evaluatePodIdentity,
   evaluateWebIdentity,
   IRSA_ROLE_ANNOTATION,
@@ -15,7 +16,7 @@ import {
   POD_IDENTITY_PRINCIPAL,
   subjectOf,
 } from '../reachability.ts'
-import { oidcStatements } from './oidc.ts'
+import { oidcStatements, PROBE } from './oidc.ts'
 import { isAdmin, privescMethods } from './permissions.ts'
 
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/[\w+=,.@/-]+$/
@@ -78,6 +79,19 @@ export function checkBindings(ctx: ScanContext): ScanFinding[] {
     podsBySa.set(k, (podsBySa.get(k) ?? 0) + 1)
   }
 
+  // Roles whose trust admits any ServiceAccount (a probe subject is allowed) are reported once each, not per SA.
+  const openCache = new Map<IamRole, boolean>()
+  const isOpen = (role: IamRole): boolean => {
+    let open = openCache.get(role)
+    if (open === undefined) {
+      open = ctx.providers.some(
+        (p) => evaluateWebIdentity(role, p, { sub: subjectOf(PROBE, PROBE), aud: DEFAULT_AUDIENCE }, ctx.now)?.decision === 'Allowed',
+      )
+      openCache.set(role, open)
+    }
+    return open
+  }
+  const openHidden = new Map<IamRole, string[]>()
   for (const sa of kube.serviceAccounts.values()) {
     const key = saKey(sa.namespace, sa.name)
     const annotated = sa.annotations[IRSA_ROLE_ANNOTATION]
@@ -105,9 +119,17 @@ export function checkBindings(ctx: ScanContext): ScanFinding[] {
     const annotatedRole = annotated === undefined ? undefined : iam.roles.get(annotated.trim())
     for (const role of reachable) {
       if (role === annotatedRole) continue
+      if (isOpen(role)) {
+        openHidden.set(role, [...(openHidden.get(role) ?? []), key])
+        continue
+      }
       const stronger = isAdmin(ctx, role) || (privescMethods(ctx, role).length > 0 && (annotatedRole === undefined || privescMethods(ctx, annotatedRole).length === 0))
       out.push(finding('BIND-003', stronger ? 'high' : 'medium', [key, role.arn], `ServiceAccount ${key} can assume ${role.name}, which ${annotatedRole === undefined ? 'no annotation names' : `its annotation (${annotatedRole.name}) does not name`}: any pod of the ServiceAccount with an STS-audience token can use it`, `tighten the trust of ${role.name} to exactly the ServiceAccount(s) meant to use it`, [sa.source]))
     }
+  }
+
+  for (const [role, sas] of openHidden) {
+    out.push(finding('BIND-003', isAdmin(ctx, role) || privescMethods(ctx, role).length > 0 ? 'high' : 'medium', [role.arn, ...sas.slice(0, 20)], `role ${role.name} admits any ServiceAccount of the cluster (see IRSA-001/002): ${sas.length} ServiceAccount(s) in the inputs can assume it without any annotation naming it (${sas.slice(0, 5).join(', ')}${sas.length > 5 ? ', …' : ''})`, `pin the trust of ${role.name} to the ServiceAccount(s) meant to use it`))
   }
 
   // BIND-004, BIND-005, BIND-009 on pods.

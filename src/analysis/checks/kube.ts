@@ -60,6 +60,8 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
   }
 
   const workloadsBySa = new Map<string, string[]>()
+  // SA-002 is reported once per ServiceAccount (every pod of a large Deployment would repeat it).
+  const automounted = new Map<string, string[]>()
   for (const pod of kube.pods) {
     const label = podLabel(pod)
     const sa = saKey(pod.namespace, pod.serviceAccountName)
@@ -139,8 +141,7 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
       out.push(finding('SA-001', elevated ? 'high' : 'low', [label, sa], `${label} uses the default ServiceAccount${elevated ? ', which maps to a cloud role: every pod of the namespace gets it' : ''}`, 'create a dedicated ServiceAccount per workload', [pod.source]))
     }
     const automount = pod.automountServiceAccountToken ?? saInfo?.automountServiceAccountToken ?? true
-    if (automount)
-      out.push(finding('SA-002', 'info', [label], `${label} automounts a Kubernetes API token (IRSA and Pod Identity use their own projected tokens)`, 'set automountServiceAccountToken: false unless the pod calls the Kubernetes API', [pod.source]))
+    if (automount) automounted.set(sa, [...(automounted.get(sa) ?? []), label])
     // NODE-003 / NODE-001.
     if (pod.hostNetwork)
       out.push(finding('NODE-003', 'medium', [label], `${label} uses hostNetwork: it reaches IMDS regardless of the hop limit and bypasses NetworkPolicies`, 'remove hostNetwork: true', [pod.source]))
@@ -156,6 +157,10 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
     }
     if (pod.labels['aadpodidbinding'] !== undefined)
       out.push(finding('LEG-004', 'medium', [label], `${label} uses AAD Pod Identity (label aadpodidbinding), which is deprecated`, 'migrate to Azure Workload Identity', [pod.source]))
+  }
+
+  for (const [sa, pods] of automounted) {
+    out.push(finding('SA-002', 'info', [sa, ...pods.slice(0, 20)], `${pods.length} pod spec(s) of ServiceAccount ${sa} automount a Kubernetes API token (${pods.slice(0, 3).join(', ')}${pods.length > 3 ? ', …' : ''}); IRSA and Pod Identity use their own projected tokens`, 'set automountServiceAccountToken: false on the ServiceAccount or pods that do not call the Kubernetes API'))
   }
 
   // LEG-002: kube2iam namespace restrictions.

@@ -12,6 +12,7 @@ import {
   DEFAULT_AUDIENCE,
   evaluateWebIdentity,
   isMultiTenantIssuer,
+  subFilter,
   subjectOf,
 } from '../reachability.ts'
 import { actionListed } from './util.ts'
@@ -150,8 +151,16 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
           )
         }
       } else {
+        // Only namespaces a sub pattern can reach need a probe (the same pruning as reachability).
+        const filter = subFilter(role.trust.compiled!, provider)
+        const reachableNs = (ns: string) => {
+          if (filter.all) return true
+          const base = `system:serviceaccount:${ns}:`
+          return filter.prefixes.some((p) => base.startsWith(p) || p.startsWith(base))
+        }
         const wideIn = [...namespaces].filter(
           (ns) =>
+            reachableNs(ns) &&
             evaluateWebIdentity(role, provider, { sub: subjectOf(ns, PROBE), aud: DEFAULT_AUDIENCE }, ctx.now)
               ?.decision === 'Allowed',
         )

@@ -50,6 +50,8 @@ export function checkTrusts(ctx: ScanContext): ScanFinding[] {
         )
     ).map((r) => r.arn),
   )
+  // Whether some pod-reachable role may call sts:AssumeRole on any role (computed once, on first need).
+  let chainable: boolean | undefined
   for (const role of iam.roles.values()) {
     for (const st of assumeStatements(role)) {
       const p = st.principal
@@ -80,7 +82,7 @@ export function checkTrusts(ctx: ScanContext): ScanFinding[] {
             out.push(finding('TRUST-004', 'medium', [role.arn, a], `role ${role.name} trusts third-party account ${account} without an sts:ExternalId condition (confused deputy)`, `add "StringEquals": {"sts:ExternalId": "<id agreed with the third party>"}`))
           }
         } else if (account === role.accountId && (/^\d{12}$/.test(a) || /:root$/.test(a))) {
-          const chainable = [...ctx.podReachable.keys()].some((arn) => {
+          chainable ??= [...ctx.podReachable.keys()].some((arn) => {
             const src = iam.roles.get(arn)
             return src !== undefined && ctx.oracle.allowsOnAnyResource(ctx.policiesOf(src), 'sts:AssumeRole')
           })
