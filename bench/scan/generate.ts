@@ -2,7 +2,8 @@
  * Generated inputs for `npm run bench:scan`, shaped like a real multi-cluster account: per role one application
  * ServiceAccount (IRSA annotation), pods as `kubectl get pods -A -o json` (mutated: AWS_ROLE_ARN + projected
  * token), GAAD with URL-encoded documents (as the JS SDK returns them). Trust mix: 86 % exact sub + aud, 10 %
- * namespace wildcards (StringLike `ns:*`), 3 % two subjects, 1 % no sub condition; three clusters' providers.
+ * namespace wildcards (StringLike `ns:*`), 4 % two subjects, and five roles without a sub condition at every size
+ * (each admits every ServiceAccount of its cluster: a fixed handful, as in real accounts); three clusters' providers.
  * Deterministic (a seeded LCG) so sizes are comparable run to run.
  */
 export interface GeneratedInputs {
@@ -38,14 +39,14 @@ export function generate(roleCount: number, podCount: number, seed = 42): Genera
   const roles = apps.map((app, i) => {
     const url = app.cluster
     const r = rnd()
-    const sub =
-      r < 0.86
+    const open = i % Math.max(1, Math.floor(roleCount / 5)) === 1
+    const sub = open
+      ? { StringEquals: { [`${url}:aud`]: 'sts.amazonaws.com' } }
+      : r < 0.86
         ? { StringEquals: { [`${url}:sub`]: `system:serviceaccount:${app.ns}:${app.sa}`, [`${url}:aud`]: 'sts.amazonaws.com' } }
         : r < 0.96
           ? { StringLike: { [`${url}:sub`]: `system:serviceaccount:${app.ns}:*` }, StringEquals: { [`${url}:aud`]: 'sts.amazonaws.com' } }
-          : r < 0.99
-            ? { StringEquals: { [`${url}:sub`]: [`system:serviceaccount:${app.ns}:${app.sa}`, `system:serviceaccount:${apps[(i + 7) % apps.length]!.ns}:${apps[(i + 7) % apps.length]!.sa}`] } }
-            : { StringEquals: { [`${url}:aud`]: 'sts.amazonaws.com' } }
+          : { StringEquals: { [`${url}:sub`]: [`system:serviceaccount:${app.ns}:${app.sa}`, `system:serviceaccount:${apps[(i + 7) % apps.length]!.ns}:${apps[(i + 7) % apps.length]!.sa}`] } }
     const trust = {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${url}` }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: sub }],

@@ -25,6 +25,7 @@ import {
   type IrsaEdge,
   type ProviderRef,
 } from './reachability.ts'
+import { pushTo } from './checks/util.ts'
 
 export interface ScanOptions {
   now: Date
@@ -83,7 +84,7 @@ export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanCont
   const associationsBySa = new Map<string, PodIdentityAssociation[]>()
   for (const a of side.associations ?? []) {
     const key = saKey(a.namespace, a.serviceAccount)
-    associationsBySa.set(key, [...(associationsBySa.get(key) ?? []), a])
+    pushTo(associationsBySa, key, a)
   }
 
   const podReachable = new Map<string, Set<string>>()

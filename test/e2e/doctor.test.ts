@@ -241,4 +241,20 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
     const fixed = await run(awsCli, ['sts', 'get-caller-identity'], { env: podEnv(second, home, role2, tok2) })
     assert.equal(fixed.code, 0, fixed.stderr)
   })
+
+  void test('encoded authorization failure message from AccessDenied: doctor decodes it from the store', async (t) => {
+    if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
+    const r = await run(awsCli, ['sts', 'assume-role', '--role-arn', role, '--role-session-name', 's1'], { env: adminEnv(up, tempDir('podtrust-doctor-aws-')) })
+    assert.notEqual(r.code, 0)
+    const encoded = /Encoded authorization failure message: (\S+)/.exec(r.stderr)?.[1]
+    assert.ok(encoded !== undefined, r.stderr)
+    const text = await podtrust(['doctor', '--data-dir', up.dataDir, '--decode-authorization-message', encoded])
+    assert.equal(text.code, 1)
+    assert.match(text.stdout, /denied: arn:aws:iam::\d{12}:user\/\S+ → sts:AssumeRole on arn:aws:iam::\d{12}:role\/app/)
+    const json = await podtrust(['doctor', '--data-dir', up.dataDir, '--json', '--decode-authorization-message', encoded])
+    assert.equal((JSON.parse(json.stdout) as { allowed: boolean }).allowed, false)
+    const garbage = await podtrust(['doctor', '--data-dir', up.dataDir, '--decode-authorization-message', 'not-a-message'])
+    assert.equal(garbage.code, 1)
+    assert.match(garbage.stderr, /cannot be decoded/)
+  })
 })

@@ -18,6 +18,7 @@ import {
 } from '../reachability.ts'
 import { oidcStatements, PROBE } from './oidc.ts'
 import { isAdmin, privescMethods } from './permissions.ts'
+import { pushTo } from './util.ts'
 
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/[\w+=,.@/-]+$/
 
@@ -120,7 +121,7 @@ export function checkBindings(ctx: ScanContext): ScanFinding[] {
     for (const role of reachable) {
       if (role === annotatedRole) continue
       if (isOpen(role)) {
-        openHidden.set(role, [...(openHidden.get(role) ?? []), key])
+        pushTo(openHidden, role, key)
         continue
       }
       const stronger = isAdmin(ctx, role) || (privescMethods(ctx, role).length > 0 && (annotatedRole === undefined || privescMethods(ctx, annotatedRole).length === 0))

@@ -11,6 +11,7 @@ import { isDummyKey, KUBE2IAM_ROLE_ANNOTATION } from '../credentials.ts'
 import type { Container, DataObject, PodSpecInfo, ScanFinding } from '../model.ts'
 import { IRSA_ROLE_ANNOTATION } from '../reachability.ts'
 import { isAdmin } from './permissions.ts'
+import { pushTo } from './util.ts'
 
 const KEY_ID = /\b(AKIA|ASIA)[A-Z0-9]{16}\b/
 const SECRET = /(^|[^A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}($|[^A-Za-z0-9/+=])/
@@ -56,7 +57,7 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
   const referencedData = new Map<string, string[]>()
   const ref = (kind: string, ns: string, name: string, pod: string) => {
     const k = `${kind}/${ns}/${name}`
-    referencedData.set(k, [...(referencedData.get(k) ?? []), pod])
+    pushTo(referencedData, k, pod)
   }
 
   const workloadsBySa = new Map<string, string[]>()
@@ -65,7 +66,7 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
   for (const pod of kube.pods) {
     const label = podLabel(pod)
     const sa = saKey(pod.namespace, pod.serviceAccountName)
-    if (!pod.live) workloadsBySa.set(sa, [...(workloadsBySa.get(sa) ?? []), label])
+    if (!pod.live) pushTo(workloadsBySa, sa, label)
     const saInfo = kube.serviceAccounts.get(sa)
 
     for (const v of pod.volumes) {
@@ -141,7 +142,7 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
       out.push(finding('SA-001', elevated ? 'high' : 'low', [label, sa], `${label} uses the default ServiceAccount${elevated ? ', which maps to a cloud role: every pod of the namespace gets it' : ''}`, 'create a dedicated ServiceAccount per workload', [pod.source]))
     }
     const automount = pod.automountServiceAccountToken ?? saInfo?.automountServiceAccountToken ?? true
-    if (automount) automounted.set(sa, [...(automounted.get(sa) ?? []), label])
+    if (automount) pushTo(automounted, sa, label)
     // NODE-003 / NODE-001.
     if (pod.hostNetwork)
       out.push(finding('NODE-003', 'medium', [label], `${label} uses hostNetwork: it reaches IMDS regardless of the hop limit and bypasses NetworkPolicies`, 'remove hostNetwork: true', [pod.source]))

@@ -15,7 +15,7 @@ import {
   subFilter,
   subjectOf,
 } from '../reachability.ts'
-import { actionListed } from './util.ts'
+import { actionListed, pushTo } from './util.ts'
 
 export const PROBE = 'zz-podtrust-probe'
 const TRUST_QUOTA = 2048
@@ -72,7 +72,7 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
     if (statements.length === 0) continue
     const reachableBy = [...(ctx.podReachable.get(role.arn) ?? [])]
     const providers = new Map<string, OidcStatement[]>()
-    for (const s of statements) providers.set(s.providerArn, [...(providers.get(s.providerArn) ?? []), s])
+    for (const s of statements) pushTo(providers, s.providerArn, s)
 
     const clusterProviders = [...providers.keys()].filter((arn) => !isMultiTenantIssuer(providers.get(arn)![0]!.url))
     if (clusterProviders.length > 1) {

@@ -10,7 +10,7 @@ import { finding, type ScanContext } from '../context.ts'
 import type { IamRole, ScanFinding } from '../model.ts'
 import { evaluatePodIdentity, IRSA_ROLE_ANNOTATION, POD_IDENTITY_PRINCIPAL } from '../reachability.ts'
 import { isAdmin } from './permissions.ts'
-import { accountOf, actionListed } from './util.ts'
+import { accountOf, actionListed, pushTo } from './util.ts'
 
 const COMPUTE_SERVICES = ['ec2.amazonaws.com', 'ecs-tasks.amazonaws.com', 'lambda.amazonaws.com', 'eks.amazonaws.com']
 
@@ -182,7 +182,7 @@ function chainFindings(ctx: ScanContext): ScanFinding[] {
       for (const a of st.principal?.aws ?? []) {
         if (a === '*') open.push(role)
         const key = /^\d{12}$/.test(a) ? `arn:aws:iam::${a}:root` : a
-        byPrincipal.set(key, [...(byPrincipal.get(key) ?? []), role])
+        pushTo(byPrincipal, key, role)
       }
     }
   }

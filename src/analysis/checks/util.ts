@@ -44,3 +44,10 @@ export function accountOf(arn: string): string {
 export function uniq<T>(values: Iterable<T>): T[] {
   return [...new Set(values)]
 }
+
+/** Appends to the list under `key` (in place: building lists by copying would be quadratic on large inputs). */
+export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key)
+  if (list === undefined) map.set(key, [value])
+  else list.push(value)
+}
