@@ -15,7 +15,12 @@ import { parseArgs } from 'node:util'
 import { parseGaad } from '../../src/analysis/inputs/gaad.ts'
 import { buildKubeInventory, parseKubeDocuments } from '../../src/analysis/inputs/kube.ts'
 import { parseOidcProviders } from '../../src/analysis/inputs/side.ts'
-import { clusterProviders, evaluateWebIdentity, irsaReachability, subjectOf } from '../../src/analysis/reachability.ts'
+import {
+  clusterProviders,
+  evaluateWebIdentity,
+  irsaReachability,
+  subjectOf,
+} from '../../src/analysis/reachability.ts'
 import { renderJson } from '../../src/analysis/render/text.ts'
 import { scan } from '../../src/analysis/scan.ts'
 import { generate } from './generate.ts'
@@ -42,7 +47,12 @@ interface ChildResult {
   findings: number
   trustEvaluations: number
   edges: number
-  baseline?: { naiveMs: number; indexedMs: number; naiveEvaluations: number; indexedEvaluations: number }
+  baseline?: {
+    naiveMs: number
+    indexedMs: number
+    naiveEvaluations: number
+    indexedEvaluations: number
+  }
 }
 
 function child(dir: string): ChildResult {
@@ -56,7 +66,10 @@ function child(dir: string): ChildResult {
   const iam = parseGaad(read('gaad.json'))
   const oidcProviders = parseOidcProviders(JSON.parse(read('providers.json')), 'providers.json')
   const t1 = performance.now()
-  const report = scan({ kube, iam, side: { oidcProviders } }, { now: new Date('2026-12-01T00:00:00Z') })
+  const report = scan(
+    { kube, iam, side: { oidcProviders } },
+    { now: new Date('2026-12-01T00:00:00Z') },
+  )
   const t2 = performance.now()
   const json = renderJson(report)
   const t3 = performance.now()
@@ -78,7 +91,12 @@ function child(dir: string): ChildResult {
     const now = new Date('2026-12-01T00:00:00Z')
     const providers = clusterProviders(iam.roles.values(), oidcProviders, undefined)
     const b0 = performance.now()
-    const indexed = irsaReachability(kube.serviceAccounts.values(), iam.roles.values(), providers, now)
+    const indexed = irsaReachability(
+      kube.serviceAccounts.values(),
+      iam.roles.values(),
+      providers,
+      now,
+    )
     const b1 = performance.now()
     let naiveEdges = 0
     let naiveEvaluations = 0
@@ -86,11 +104,27 @@ function child(dir: string): ChildResult {
       for (const role of iam.roles.values())
         for (const sa of kube.serviceAccounts.values()) {
           naiveEvaluations++
-          if (evaluateWebIdentity(role, p, { sub: subjectOf(sa.namespace, sa.name), aud: 'sts.amazonaws.com' }, now)?.decision === 'Allowed') naiveEdges++
+          if (
+            evaluateWebIdentity(
+              role,
+              p,
+              { sub: subjectOf(sa.namespace, sa.name), aud: 'sts.amazonaws.com' },
+              now,
+            )?.decision === 'Allowed'
+          )
+            naiveEdges++
         }
     const b2 = performance.now()
-    if (naiveEdges !== indexed.edges.length) throw new Error(`index is not exact: naive ${naiveEdges} edges, indexed ${indexed.edges.length}`)
-    out.baseline = { naiveMs: b2 - b1, indexedMs: b1 - b0, naiveEvaluations, indexedEvaluations: indexed.evaluations }
+    if (naiveEdges !== indexed.edges.length)
+      throw new Error(
+        `index is not exact: naive ${naiveEdges} edges, indexed ${indexed.edges.length}`,
+      )
+    out.baseline = {
+      naiveMs: b2 - b1,
+      indexedMs: b1 - b0,
+      naiveEvaluations,
+      indexedEvaluations: indexed.evaluations,
+    }
   }
   return out
 }
@@ -109,9 +143,18 @@ if (values.child !== undefined) {
       writeFileSync(join(dir, 'pods.json'), g.pods)
       writeFileSync(join(dir, 'sa.json'), g.serviceAccounts)
       writeFileSync(join(dir, 'providers.json'), g.providers)
-      const args = ['--import', 'tsx', new URL('./run.ts', import.meta.url).pathname, '--child', dir, ...(i < sizes.length - 1 ? ['--baseline'] : [])]
+      const args = [
+        '--import',
+        'tsx',
+        new URL('./run.ts', import.meta.url).pathname,
+        '--child',
+        dir,
+        ...(i < sizes.length - 1 ? ['--baseline'] : []),
+      ]
       const cmd = taskset ? 'taskset' : process.execPath
-      const argv = taskset ? ['-c', '0', process.execPath, '--max-old-space-size=8192', ...args] : ['--max-old-space-size=8192', ...args]
+      const argv = taskset
+        ? ['-c', '0', process.execPath, '--max-old-space-size=8192', ...args]
+        : ['--max-old-space-size=8192', ...args]
       const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26 })
       if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`)
       results.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult)
@@ -123,15 +166,23 @@ if (values.child !== undefined) {
   else {
     const f = (n: number) => n.toFixed(0).padStart(8)
     console.log(`bench:scan (one core${taskset ? ', taskset -c 0' : ''}; times in ms)`)
-    console.log('   roles     pods    parse     scan   render    total      cpu  peak MB  findings  trust evals  µs/(role+pod)')
+    console.log(
+      '   roles     pods    parse     scan   render    total      cpu  peak MB  findings  trust evals  µs/(role+pod)',
+    )
     for (const r of results) {
-      console.log(`${String(r.roles).padStart(8)} ${String(r.pods).padStart(8)} ${f(r.parseMs)} ${f(r.scanMs)} ${f(r.renderMs)} ${f(r.totalMs)} ${f(r.cpuMs)} ${f(r.peakRssMb)} ${String(r.findings).padStart(9)} ${String(r.trustEvaluations).padStart(12)} ${((r.totalMs * 1000) / (r.roles + r.pods)).toFixed(1).padStart(14)}`)
+      console.log(
+        `${String(r.roles).padStart(8)} ${String(r.pods).padStart(8)} ${f(r.parseMs)} ${f(r.scanMs)} ${f(r.renderMs)} ${f(r.totalMs)} ${f(r.cpuMs)} ${f(r.peakRssMb)} ${String(r.findings).padStart(9)} ${String(r.trustEvaluations).padStart(12)} ${((r.totalMs * 1000) / (r.roles + r.pods)).toFixed(1).padStart(14)}`,
+      )
     }
     for (const r of results.filter((x) => x.baseline !== undefined)) {
       const b = r.baseline!
-      console.log(`baseline ${r.roles} roles: naive all-pairs reachability ${b.naiveMs.toFixed(0)} ms (${b.naiveEvaluations} evaluations) vs indexed ${b.indexedMs.toFixed(0)} ms (${b.indexedEvaluations}): ${(b.naiveMs / b.indexedMs).toFixed(1)}× faster, same edges`)
+      console.log(
+        `baseline ${r.roles} roles: naive all-pairs reachability ${b.naiveMs.toFixed(0)} ms (${b.naiveEvaluations} evaluations) vs indexed ${b.indexedMs.toFixed(0)} ms (${b.indexedEvaluations}): ${(b.naiveMs / b.indexedMs).toFixed(1)}× faster, same edges`,
+      )
     }
     const last = results.at(-1)!
-    console.log(`goal: largest (${last.roles} roles × ${last.pods} pods) < 60 s on one core: ${last.totalMs < 60_000 ? 'met' : 'NOT met'} (${(last.totalMs / 1000).toFixed(1)} s wall, ${(last.cpuMs / 1000).toFixed(1)} s CPU)`)
+    console.log(
+      `goal: largest (${last.roles} roles × ${last.pods} pods) < 60 s on one core: ${last.totalMs < 60_000 ? 'met' : 'NOT met'} (${(last.totalMs / 1000).toFixed(1)} s wall, ${(last.cpuMs / 1000).toFixed(1)} s CPU)`,
+    )
   }
 }

@@ -5,7 +5,11 @@
  * Built once per scan; checks are pure functions of it.
  */
 import { compilePolicy, type CompiledPolicy } from '../policy/index.ts'
-import { resolveContainerCredentials, KUBE2IAM_ROLE_ANNOTATION, type ContainerCredentials } from './credentials.ts'
+import {
+  resolveContainerCredentials,
+  KUBE2IAM_ROLE_ANNOTATION,
+  type ContainerCredentials,
+} from './credentials.ts'
 import type {
   IamRole,
   IamUser,
@@ -65,14 +69,17 @@ export interface ScanContext {
   auditedPrincipals(): (IamRole | IamUser)[]
 }
 
-
 export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanContext {
   const { kube, iam, side } = inputs
   const now = options.now
   const oracle = options.oracle ?? engineOracle()
   const providers = clusterProviders(iam.roles.values(), side.oidcProviders, options.issuers)
-  const irsa = irsaReachability(kube.serviceAccounts.values(), iam.roles.values(), providers, now, (d, t) =>
-    options.onProgress?.('reachability', d, t),
+  const irsa = irsaReachability(
+    kube.serviceAccounts.values(),
+    iam.roles.values(),
+    providers,
+    now,
+    (d, t) => options.onProgress?.('reachability', d, t),
   )
   const irsaBySa = new Map<string, IamRole[]>()
   for (const edge of irsa.edges) {
@@ -102,22 +109,26 @@ export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanCont
   }
   for (const pod of kube.pods) {
     const role = pod.annotations[KUBE2IAM_ROLE_ANNOTATION]
-    if (role !== undefined) addReach(resolveKube2iamRole(role, iam.roles), saKey(pod.namespace, pod.serviceAccountName))
+    if (role !== undefined)
+      addReach(resolveKube2iamRole(role, iam.roles), saKey(pod.namespace, pod.serviceAccountName))
   }
 
   // Node roles: the instance profiles of the given nodes, else every role with an instance profile.
   const profileToRole = new Map<string, IamRole>()
-  for (const role of iam.roles.values()) for (const p of role.instanceProfiles) profileToRole.set(p, role)
+  for (const role of iam.roles.values())
+    for (const p of role.instanceProfiles) profileToRole.set(p, role)
   const nodeRoles: IamRole[] = []
   if (side.nodes !== undefined) {
     for (const n of side.nodes) {
-      const role = n.instanceProfileArn !== undefined ? profileToRole.get(n.instanceProfileArn) : undefined
+      const role =
+        n.instanceProfileArn !== undefined ? profileToRole.get(n.instanceProfileArn) : undefined
       if (role !== undefined && !nodeRoles.includes(role)) nodeRoles.push(role)
     }
   }
 
   const policyCache = new Map<string, PrincipalPolicies>()
-  const managed = (arn: string): CompiledPolicy | undefined => iam.policies.get(arn)?.defaultVersion?.compiled
+  const managed = (arn: string): CompiledPolicy | undefined =>
+    iam.policies.get(arn)?.defaultVersion?.compiled
   const policiesOf = (principal: IamRole | IamUser): PrincipalPolicies => {
     const hit = policyCache.get(principal.arn)
     if (hit !== undefined) return hit
@@ -142,7 +153,8 @@ export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanCont
     if (principal.boundaryArn !== undefined) {
       const b = iam.policies.get(principal.boundaryArn)?.defaultVersion?.document
       // A boundary GAAD does not carry is unknown: evaluate without it rather than deny everything.
-      if (b !== undefined) boundary = compilePolicy(b, { id: principal.boundaryArn, type: 'boundary' })
+      if (b !== undefined)
+        boundary = compilePolicy(b, { id: principal.boundaryArn, type: 'boundary' })
     }
     const out: PrincipalPolicies = { arn: principal.arn, identity, boundary: boundary ?? undefined }
     if (boundary === undefined) delete out.boundary
@@ -188,7 +200,8 @@ export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanCont
     policiesOf,
     imdsReachable,
     auditedPrincipals() {
-      if (options.allPrincipals === true || !kubeGiven) return [...iam.roles.values(), ...iam.users.values()]
+      if (options.allPrincipals === true || !kubeGiven)
+        return [...iam.roles.values(), ...iam.users.values()]
       const out: (IamRole | IamUser)[] = []
       for (const arn of podReachable.keys()) {
         const role = iam.roles.get(arn)
@@ -203,7 +216,8 @@ export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanCont
 /** kube2iam accepts a role name or ARN (with --base-role-arn); names are resolved against GAAD's roles. */
 export function resolveKube2iamRole(value: string, roles: Map<string, IamRole>): string {
   if (value.startsWith('arn:')) return value
-  for (const role of roles.values()) if (role.name === value || role.arn.endsWith(`:role/${value}`)) return role.arn
+  for (const role of roles.values())
+    if (role.name === value || role.arn.endsWith(`:role/${value}`)) return role.arn
   return value
 }
 

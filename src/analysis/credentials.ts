@@ -44,7 +44,12 @@ export interface PodIdentityFacts {
   imdsReachable: boolean
 }
 
-function findData(data: readonly DataObject[], kind: DataObject['kind'], namespace: string, name: string) {
+function findData(
+  data: readonly DataObject[],
+  kind: DataObject['kind'],
+  namespace: string,
+  name: string,
+) {
   return data.find((d) => d.kind === kind && d.namespace === namespace && d.name === name)
 }
 
@@ -58,8 +63,13 @@ export function envKeySource(
   if (direct !== undefined) {
     if (direct.value !== undefined) return { via: 'env value', dummy: isDummyKey(direct.value) }
     if (direct.secretKeyRef !== undefined) {
-      const value = findData(data, 'Secret', pod.namespace, direct.secretKeyRef.name)?.data[direct.secretKeyRef.key]
-      return { via: `Secret ${pod.namespace}/${direct.secretKeyRef.name}`, dummy: value !== undefined && isDummyKey(value) }
+      const value = findData(data, 'Secret', pod.namespace, direct.secretKeyRef.name)?.data[
+        direct.secretKeyRef.key
+      ]
+      return {
+        via: `Secret ${pod.namespace}/${direct.secretKeyRef.name}`,
+        dummy: value !== undefined && isDummyKey(value),
+      }
     }
     if (direct.configMapKeyRef !== undefined) {
       const value = findData(data, 'ConfigMap', pod.namespace, direct.configMapKeyRef.name)?.data[
@@ -79,7 +89,8 @@ export function envKeySource(
     const key = `${from.prefix ?? ''}AWS_ACCESS_KEY_ID`
     if (obj === undefined) continue
     for (const [k, v] of Object.entries(obj.data)) {
-      if (`${from.prefix ?? ''}${k}` === key) return { via: `${kind} ${pod.namespace}/${name} (envFrom)`, dummy: isDummyKey(v) }
+      if (`${from.prefix ?? ''}${k}` === key)
+        return { via: `${kind} ${pod.namespace}/${name} (envFrom)`, dummy: isDummyKey(v) }
     }
   }
   return undefined
@@ -92,7 +103,8 @@ function envValue(container: Container, name: string): string | undefined {
 }
 
 function sharedFileOf(container: Container): string | undefined {
-  const file = envValue(container, 'AWS_SHARED_CREDENTIALS_FILE') ?? envValue(container, 'AWS_CONFIG_FILE')
+  const file =
+    envValue(container, 'AWS_SHARED_CREDENTIALS_FILE') ?? envValue(container, 'AWS_CONFIG_FILE')
   if (file !== undefined) return file
   const mount = container.volumeMounts.find((m) => /(^|\/)\.aws\/?$/.test(m.mountPath))
   return mount === undefined ? undefined : `${mount.mountPath.replace(/\/$/, '')}/credentials`
@@ -109,7 +121,8 @@ export function resolveContainerCredentials(
     .map((s) => s.trim())
     .includes(container.name)
   const injectedIrsa =
-    envValue(container, 'AWS_ROLE_ARN') !== undefined && envValue(container, 'AWS_WEB_IDENTITY_TOKEN_FILE') !== undefined
+    envValue(container, 'AWS_ROLE_ARN') !== undefined &&
+    envValue(container, 'AWS_WEB_IDENTITY_TOKEN_FILE') !== undefined
   // A template is mutated at creation, so an annotated SA means web identity; a live pod shows what it got.
   const irsa = injectedIrsa || (!pod.live && facts.irsaAnnotated && !skipped)
   const injectedPodId = envValue(container, 'AWS_CONTAINER_CREDENTIALS_FULL_URI') !== undefined

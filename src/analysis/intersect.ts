@@ -24,9 +24,14 @@ export function globsIntersect(a: string, b: string, caseInsensitive = false): b
     if (hit !== undefined) return hit
     let r: boolean
     if (i === x.length && j === y.length) r = true
-    else if (i < x.length && x[i] === '*') r = go(i + 1, j) || (j < y.length && go(i, j + 1)) || (j < y.length && y[j] === '*' && go(i + 1, j + 1))
+    else if (i < x.length && x[i] === '*')
+      r =
+        go(i + 1, j) ||
+        (j < y.length && go(i, j + 1)) ||
+        (j < y.length && y[j] === '*' && go(i + 1, j + 1))
     else if (j < y.length && y[j] === '*') r = go(i, j + 1) || (i < x.length && go(i + 1, j))
-    else if (i < x.length && j < y.length && (x[i] === y[j] || x[i] === '?' || y[j] === '?')) r = go(i + 1, j + 1)
+    else if (i < x.length && j < y.length && (x[i] === y[j] || x[i] === '?' || y[j] === '?'))
+      r = go(i + 1, j + 1)
     else r = false
     memo.set(key, r)
     return r
@@ -39,7 +44,11 @@ export function witness(a: string, b: string, caseInsensitive = false): string |
   // Fill the more specific pattern's wildcards; check that it also matches the other.
   for (const p of [a, b]) {
     const candidate = p.replace(/\*/g, MARK).replace(/\?/g, 'z')
-    if (globsIntersect(candidate, a, caseInsensitive) && globsIntersect(candidate, b, caseInsensitive)) return candidate
+    if (
+      globsIntersect(candidate, a, caseInsensitive) &&
+      globsIntersect(candidate, b, caseInsensitive)
+    )
+      return candidate
   }
   return undefined
 }

@@ -316,7 +316,11 @@ export interface ScanReport {
   workloads: Workload[]
   permissions: RolePermissionSummary[]
   /** Reachability edges: `namespace/serviceaccount` → role ARN, with the mechanism. */
-  edges: { serviceAccount: string; role: string; via: 'irsa' | 'pod-identity' | 'kube2iam' | 'chain' }[]
+  edges: {
+    serviceAccount: string
+    role: string
+    via: 'irsa' | 'pod-identity' | 'kube2iam' | 'chain'
+  }[]
   stats: {
     serviceAccounts: number
     pods: number

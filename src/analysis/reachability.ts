@@ -106,7 +106,9 @@ export function evaluatePodIdentity(
 ): AuthorizationResult | undefined {
   const trust = role.trust.compiled
   if (trust === undefined) return undefined
-  const clusterArn = association.clusterArn ?? `arn:aws:eks:us-east-1:${role.accountId}:cluster/${association.clusterName}`
+  const clusterArn =
+    association.clusterArn ??
+    `arn:aws:eks:us-east-1:${role.accountId}:cluster/${association.clusterName}`
   const tags = association.disableSessionTags
     ? []
     : [
@@ -148,7 +150,11 @@ export type SubFilter = { all: true } | { all: false; exact: string[]; prefixes:
 
 const PRUNABLE = new Set(['stringequals', 'stringlike'])
 
-function statementAdmitsProvider(policy: CompiledPolicy, index: number, providerArn: string): boolean {
+function statementAdmitsProvider(
+  policy: CompiledPolicy,
+  index: number,
+  providerArn: string,
+): boolean {
   const model = policy.model.statements[index]!
   if (model.effect !== 'Allow') return false
   if (model.notPrincipal !== undefined) return true
@@ -158,7 +164,10 @@ function statementAdmitsProvider(policy: CompiledPolicy, index: number, provider
 }
 
 /** The `sub` filter of one role's trust for one provider (see the module comment). */
-export function subFilter(trust: CompiledPolicy, provider: { arn: string; url: string }): SubFilter {
+export function subFilter(
+  trust: CompiledPolicy,
+  provider: { arn: string; url: string },
+): SubFilter {
   const subKey = `${provider.url}:sub`.toLowerCase()
   const exact: string[] = []
   const prefixes: string[] = []
@@ -248,7 +257,8 @@ export function clusterProviders(
   const out = new Map<string, ProviderRef>()
   const known = new Set(supplied?.map((p) => p.arn))
   if (supplied !== undefined) {
-    for (const p of supplied) out.set(p.arn, { arn: p.arn, url: p.url, clientIds: p.clientIds, exists: true })
+    for (const p of supplied)
+      out.set(p.arn, { arn: p.arn, url: p.url, clientIds: p.clientIds, exists: true })
   }
   for (const role of roles) {
     const trust = role.trust.compiled
@@ -261,7 +271,12 @@ export function clusterProviders(
       }
     }
   }
-  const wanted = issuers?.map((i) => i.replace(/^https:\/\//i, '').replace(/\/+$/, '').toLowerCase())
+  const wanted = issuers?.map((i) =>
+    i
+      .replace(/^https:\/\//i, '')
+      .replace(/\/+$/, '')
+      .toLowerCase(),
+  )
   return [...out.values()].filter(
     (p) =>
       !isMultiTenantIssuer(p.url) && (wanted === undefined || wanted.includes(p.url.toLowerCase())),
@@ -269,7 +284,10 @@ export function clusterProviders(
 }
 
 /** Roles that could admit a provider's tokens: those naming it, plus wildcard/NotPrincipal trusts. */
-export function rolesByProvider(roles: Iterable<IamRole>): { byArn: Map<string, IamRole[]>; open: IamRole[] } {
+export function rolesByProvider(roles: Iterable<IamRole>): {
+  byArn: Map<string, IamRole[]>
+  open: IamRole[]
+} {
   const byArn = new Map<string, IamRole[]>()
   const open: IamRole[] = []
   for (const role of roles) {
@@ -279,7 +297,11 @@ export function rolesByProvider(roles: Iterable<IamRole>): { byArn: Map<string, 
     const named = new Set<string>()
     for (const st of trust.model.statements) {
       if (st.effect !== 'Allow') continue
-      if (st.notPrincipal !== undefined || st.principal?.wildcard === true || st.principal?.aws.includes('*'))
+      if (
+        st.notPrincipal !== undefined ||
+        st.principal?.wildcard === true ||
+        st.principal?.aws.includes('*')
+      )
         isOpen = true
       for (const f of st.principal?.federated ?? []) named.add(f)
     }
@@ -323,8 +345,14 @@ export function irsaReachability(
         const aud = audienceOf(sa)
         if (provider.clientIds !== undefined && !provider.clientIds.includes(aud)) continue
         evaluations++
-        const result = evaluateWebIdentity(role, provider, { sub: subjectOf(sa.namespace, sa.name), aud }, now)
-        if (result?.decision === 'Allowed') edges.push({ serviceAccount: sa, role, provider, audience: aud })
+        const result = evaluateWebIdentity(
+          role,
+          provider,
+          { sub: subjectOf(sa.namespace, sa.name), aud },
+          now,
+        )
+        if (result?.decision === 'Allowed')
+          edges.push({ serviceAccount: sa, role, provider, audience: aud })
       }
     }
     onProgress?.(done, providers.length)

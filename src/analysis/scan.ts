@@ -10,7 +10,13 @@ import { checkPermissions } from './checks/permissions.ts'
 import { checkTrusts } from './checks/trust.ts'
 import { buildContext, resolveKube2iamRole, saKey, type ScanOptions } from './context.ts'
 import { KUBE2IAM_ROLE_ANNOTATION } from './credentials.ts'
-import { severityRank, type ScanFinding, type ScanInputs, type ScanReport, type Workload } from './model.ts'
+import {
+  severityRank,
+  type ScanFinding,
+  type ScanInputs,
+  type ScanReport,
+  type Workload,
+} from './model.ts'
 
 export type { ScanOptions } from './context.ts'
 
@@ -42,34 +48,50 @@ export function scan(inputs: ScanInputs, options: ScanOptions): ScanReport {
     const k2 = pod.annotations[KUBE2IAM_ROLE_ANNOTATION]
     if (k2 !== undefined) roles.add(resolveKube2iamRole(k2, inputs.iam.roles))
     const creds = (ctx.credentials.get(pod) ?? []).filter((c) => c.container !== '')
-    const main = creds.find((c) => !pod.containers.find((x) => x.name === c.container)?.init) ?? creds[0]
+    const main =
+      creds.find((c) => !pod.containers.find((x) => x.name === c.container)?.init) ?? creds[0]
     workloads.push({
       pod: pod.live ? `${pod.namespace}/${pod.name}` : `${pod.namespace}/${pod.kind}/${pod.name}`,
       serviceAccount: sa,
       roles: [...roles].sort(),
       credentialSource: main?.python ?? 'none',
-      credentialSourceBySdk: { python: main?.python ?? 'none', javascript: main?.javascript ?? 'none' },
+      credentialSourceBySdk: {
+        python: main?.python ?? 'none',
+        javascript: main?.javascript ?? 'none',
+      },
       nodeRoles: ctx.imdsReachable(pod) ? ctx.nodeRoles.map((r) => r.arn) : [],
     })
   }
 
   const edges: ScanReport['edges'] = []
   for (const e of ctx.irsaEdges)
-    edges.push({ serviceAccount: saKey(e.serviceAccount.namespace, e.serviceAccount.name), role: e.role.arn, via: 'irsa' })
+    edges.push({
+      serviceAccount: saKey(e.serviceAccount.namespace, e.serviceAccount.name),
+      role: e.role.arn,
+      via: 'irsa',
+    })
   for (const [sa, list] of ctx.associationsBySa)
     for (const a of list) {
       edges.push({ serviceAccount: sa, role: a.roleArn, via: 'pod-identity' })
-      if (a.targetRoleArn !== undefined) edges.push({ serviceAccount: sa, role: a.targetRoleArn, via: 'chain' })
+      if (a.targetRoleArn !== undefined)
+        edges.push({ serviceAccount: sa, role: a.targetRoleArn, via: 'chain' })
     }
   for (const pod of inputs.kube.pods) {
     const k2 = pod.annotations[KUBE2IAM_ROLE_ANNOTATION]
     if (k2 !== undefined)
-      edges.push({ serviceAccount: saKey(pod.namespace, pod.serviceAccountName), role: resolveKube2iamRole(k2, inputs.iam.roles), via: 'kube2iam' })
+      edges.push({
+        serviceAccount: saKey(pod.namespace, pod.serviceAccountName),
+        role: resolveKube2iamRole(k2, inputs.iam.roles),
+        via: 'kube2iam',
+      })
   }
 
   return {
     findings: dedupe(findings).sort(
-      (a, b) => severityRank[b.severity] - severityRank[a.severity] || a.id.localeCompare(b.id) || a.objects.join().localeCompare(b.objects.join()),
+      (a, b) =>
+        severityRank[b.severity] - severityRank[a.severity] ||
+        a.id.localeCompare(b.id) ||
+        a.objects.join().localeCompare(b.objects.join()),
     ),
     workloads,
     permissions: permissions.summaries,
@@ -106,7 +128,10 @@ function dedupeEdges(edges: ScanReport['edges']): ScanReport['edges'] {
 }
 
 /** The exit code for `--fail-on`: 1 when a finding is at or above the threshold. */
-export function failsOn(report: ScanReport, threshold: ScanFinding['severity'] | undefined): boolean {
+export function failsOn(
+  report: ScanReport,
+  threshold: ScanFinding['severity'] | undefined,
+): boolean {
   if (threshold === undefined) return false
   return report.findings.some((f) => severityRank[f.severity] >= severityRank[threshold])
 }

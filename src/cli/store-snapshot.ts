@@ -23,27 +23,51 @@ export async function storeAccount(db: Db, flag: string | undefined): Promise<st
 
 async function loadRole(repo: IamRepo, record: RoleRecord): Promise<DoctorRole> {
   const docs = await repo.getRolePolicyDocuments(record.accountId, record.roleName)
-  const boundaryDoc = record.permissionsBoundaryArn === undefined ? undefined : await repo.getManagedPolicyDocument(record.permissionsBoundaryArn)
+  const boundaryDoc =
+    record.permissionsBoundaryArn === undefined
+      ? undefined
+      : await repo.getManagedPolicyDocument(record.permissionsBoundaryArn)
   return doctorRole({
     arn: record.arn,
     accountId: record.accountId,
     trust: record.assumeRolePolicyDocument,
     identity: docs.map((d) => ({ id: d.id, document: d.document })),
-    ...(boundaryDoc !== undefined ? { boundary: { id: record.permissionsBoundaryArn!, document: boundaryDoc } } : {}),
+    ...(boundaryDoc !== undefined
+      ? { boundary: { id: record.permissionsBoundaryArn!, document: boundaryDoc } }
+      : {}),
   })
 }
 
 /** Reads what the doctor and `podtrust test` need from the store (associations of one SA, or all). */
-export async function loadStoreSnapshot(db: Db, accountId: string, filter: { namespace?: string; serviceAccount?: string }, wanted: string[] = []) {
+export async function loadStoreSnapshot(
+  db: Db,
+  accountId: string,
+  filter: { namespace?: string; serviceAccount?: string },
+  wanted: string[] = [],
+) {
   const iam = createIamRepo(db)
   const eks = createEksRepo(db)
-  const providers = (await iam.listOidcProviders(accountId)).map((p) => ({ arn: p.arn, url: p.url, clientIds: p.clientIds, thumbprints: p.thumbprints }))
+  const providers = (await iam.listOidcProviders(accountId)).map((p) => ({
+    arn: p.arn,
+    url: p.url,
+    clientIds: p.clientIds,
+    thumbprints: p.thumbprints,
+  }))
   const clusters = []
   const associations: PodIdentityAssociation[] = []
   const associationPolicies: Record<string, CompiledPolicy> = {}
   for (const row of await eks.listClusters()) {
-    const view = await resolveCluster(row, { accountId, region: DEFAULT_REGION }, async (name) => (await getIssuer(db, name))?.url ?? '')
-    clusters.push({ name: view.name, arn: view.arn, issuerUrl: view.issuerUrl, accountId: view.accountId })
+    const view = await resolveCluster(
+      row,
+      { accountId, region: DEFAULT_REGION },
+      async (name) => (await getIssuer(db, name))?.url ?? '',
+    )
+    clusters.push({
+      name: view.name,
+      arn: view.arn,
+      issuerUrl: view.issuerUrl,
+      accountId: view.accountId,
+    })
     for (const a of await eks.listAssociations(row.name, filter)) {
       associations.push({
         clusterName: a.clusterName,
@@ -58,7 +82,10 @@ export async function loadStoreSnapshot(db: Db, accountId: string, filter: { nam
       })
       if (a.policy !== undefined) {
         try {
-          associationPolicies[a.associationId] = compilePolicy(a.policy, { id: `association ${a.associationId} policy`, type: 'session' })
+          associationPolicies[a.associationId] = compilePolicy(a.policy, {
+            id: `association ${a.associationId} policy`,
+            type: 'session',
+          })
         } catch {
           // An unreadable session policy: the permissions link then ignores it.
         }
@@ -66,8 +93,12 @@ export async function loadStoreSnapshot(db: Db, accountId: string, filter: { nam
     }
   }
   const roles = new Map<string, DoctorRole>()
-  for (const record of await iam.listRoles(accountId)) roles.set(record.arn, await loadRole(iam, record))
-  for (const arn of [...wanted, ...associations.flatMap((a) => [a.roleArn, a.targetRoleArn ?? ''])]) {
+  for (const record of await iam.listRoles(accountId))
+    roles.set(record.arn, await loadRole(iam, record))
+  for (const arn of [
+    ...wanted,
+    ...associations.flatMap((a) => [a.roleArn, a.targetRoleArn ?? '']),
+  ]) {
     if (arn === '' || roles.has(arn)) continue
     const record = await iam.getRoleByArn(arn)
     if (record !== undefined) roles.set(arn, await loadRole(iam, record))
@@ -77,10 +108,16 @@ export async function loadStoreSnapshot(db: Db, accountId: string, filter: { nam
     for (const identity of await listIdentities(db, tenant.tenantId)) {
       for (const f of await listFederatedCredentials(db, tenant.tenantId, identity.clientId)) {
         if (f.subject === undefined) continue
-        federatedCredentials.push({ identity: identity.name, clientId: identity.clientId, tenantId: tenant.tenantId, issuer: f.issuer, subject: f.subject, audiences: f.audiences })
+        federatedCredentials.push({
+          identity: identity.name,
+          clientId: identity.clientId,
+          tenantId: tenant.tenantId,
+          issuer: f.issuer,
+          subject: f.subject,
+          audiences: f.audiences,
+        })
       }
     }
   }
   return { providers, clusters, associations, associationPolicies, roles, federatedCredentials }
 }
-

@@ -26,12 +26,30 @@ interface Up {
 
 function startUp(dataDir: string): Promise<Up> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'up', '--port', '0', '--https-port', '0', '--issuer-url', ISSUER, '--data-dir', dataDir], {
-      env: { ...cleanEnv(join(dataDir, 'home')), PODTRUST_LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'up',
+        '--port',
+        '0',
+        '--https-port',
+        '0',
+        '--issuer-url',
+        ISSUER,
+        '--data-dir',
+        dataDir,
+      ],
+      {
+        env: { ...cleanEnv(join(dataDir, 'home')), PODTRUST_LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     let out = ''
-    const timer = setTimeout(() => reject(new Error(`podtrust up did not get ready: ${out}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`podtrust up did not get ready: ${out}`)),
+      30_000,
+    )
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       const ready = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
@@ -40,7 +58,13 @@ function startUp(dataDir: string): Promise<Up> {
       const account = /AWS_ROLE_ARN=arn:aws:iam::(\d{12}):/.exec(out)
       if (ready !== null && id !== null && secret !== null && account !== null) {
         clearTimeout(timer)
-        resolve({ child, baseUrl: ready[1]!, dataDir, account: account[1]!, admin: { id: id[1]!, secret: secret[1]! } })
+        resolve({
+          child,
+          baseUrl: ready[1]!,
+          dataDir,
+          account: account[1]!,
+          admin: { id: id[1]!, secret: secret[1]! },
+        })
       }
     })
     child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()))
@@ -65,12 +89,18 @@ const dir = tempDir('podtrust-doctor-e2e-')
 const servers: Up[] = []
 
 async function podtrust(args: string[], env: Record<string, string> = {}) {
-  return run(process.execPath, [BIN, ...args], { env: cleanEnv(join(dir, 'cli-home'), env), timeoutMs: 60_000 })
+  return run(process.execPath, [BIN, ...args], {
+    env: cleanEnv(join(dir, 'cli-home'), env),
+    timeoutMs: 60_000,
+  })
 }
 
 async function doctor(up: Up, args: string[]) {
   const r = await podtrust(['doctor', '--data-dir', up.dataDir, '--json', ...args])
-  const report = JSON.parse(r.stdout) as { ok: boolean; links: { name: string; ok: boolean; reason: string; fix?: string }[] }
+  const report = JSON.parse(r.stdout) as {
+    ok: boolean
+    links: { name: string; ok: boolean; reason: string; fix?: string }[]
+  }
   const broken = report.links.find((l) => !l.ok)
   return { code: r.code, report, broken }
 }
@@ -86,7 +116,13 @@ function adminEnv(up: Up, home: string): Record<string, string> {
 }
 
 /** The environment the webhook gives a pod (no static keys). */
-function podEnv(up: Up, home: string, role: string, tokenFile: string, extra: Record<string, string> = {}) {
+function podEnv(
+  up: Up,
+  home: string,
+  role: string,
+  tokenFile: string,
+  extra: Record<string, string> = {},
+) {
   return cleanEnv(home, {
     AWS_ROLE_ARN: role,
     AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
@@ -104,7 +140,17 @@ async function aws(up: Up, args: string[]) {
 
 async function token(up: Up, namespace: string, sa: string): Promise<string> {
   const file = join(dir, `${namespace}-${sa}-${servers.indexOf(up)}.jwt`)
-  const r = await podtrust(['token', '--data-dir', up.dataDir, '--namespace', namespace, '--service-account', sa, '--out', file])
+  const r = await podtrust([
+    'token',
+    '--data-dir',
+    up.dataDir,
+    '--namespace',
+    namespace,
+    '--service-account',
+    sa,
+    '--out',
+    file,
+  ])
   assert.equal(r.code, 0, r.stderr)
   return file
 }
@@ -113,22 +159,69 @@ async function token(up: Up, namespace: string, sa: string): Promise<string> {
 async function provision(up: Up, withProvider: boolean): Promise<string> {
   const trust = {
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Federated: `arn:aws:iam::${up.account}:oidc-provider/${PROVIDER_URL}` }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: { StringEquals: { [`${PROVIDER_URL}:sub`]: 'system:serviceaccount:pay:api', [`${PROVIDER_URL}:aud`]: 'sts.amazonaws.com' } } }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: `arn:aws:iam::${up.account}:oidc-provider/${PROVIDER_URL}` },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: {
+            [`${PROVIDER_URL}:sub`]: 'system:serviceaccount:pay:api',
+            [`${PROVIDER_URL}:aud`]: 'sts.amazonaws.com',
+          },
+        },
+      },
+    ],
   }
-  await aws(up, ['iam', 'create-role', '--role-name', 'app', '--assume-role-policy-document', JSON.stringify(trust)])
-  await aws(up, ['iam', 'put-role-policy', '--role-name', 'app', '--policy-name', 's3', '--policy-document', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: 'arn:aws:s3:::invoices/*' }] })])
-  if (withProvider) await aws(up, ['iam', 'create-open-id-connect-provider', '--url', ISSUER, '--client-id-list', 'sts.amazonaws.com', '--thumbprint-list', THUMBPRINT])
+  await aws(up, [
+    'iam',
+    'create-role',
+    '--role-name',
+    'app',
+    '--assume-role-policy-document',
+    JSON.stringify(trust),
+  ])
+  await aws(up, [
+    'iam',
+    'put-role-policy',
+    '--role-name',
+    'app',
+    '--policy-name',
+    's3',
+    '--policy-document',
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetObject', 's3:ListBucket'],
+          Resource: 'arn:aws:s3:::invoices/*',
+        },
+      ],
+    }),
+  ])
+  if (withProvider)
+    await aws(up, [
+      'iam',
+      'create-open-id-connect-provider',
+      '--url',
+      ISSUER,
+      '--client-id-list',
+      'sts.amazonaws.com',
+      '--thumbprint-list',
+      THUMBPRINT,
+    ])
   return `arn:aws:iam::${up.account}:role/app`
 }
 
 const python = (code: string, env: Record<string, string>) => run('python3', ['-c', code], { env })
 
-before(async () => {
+void before(async () => {
   awsCli = findOnPath('aws')
   boto3 = await pythonHas('boto3')
 })
 
-after(async () => {
+void after(async () => {
   for (const s of servers) await stop(s.child)
   removeDir(dir)
 })
@@ -137,7 +230,7 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
   let up: Up
   let role: string
 
-  before(async () => {
+  void before(async () => {
     if (findOnPath('aws') === undefined) return
     up = await startUp(join(dir, 'one'))
     servers.push(up)
@@ -148,26 +241,77 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
     if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
     const tok = await token(up, 'pay', 'api')
     const home = tempDir('podtrust-doctor-home-')
-    const before = await run(awsCli, ['sts', 'get-caller-identity'], { env: podEnv(up, home, role, tok) })
+    const before = await run(awsCli, ['sts', 'get-caller-identity'], {
+      env: podEnv(up, home, role, tok),
+    })
     assert.notEqual(before.code, 0)
     assert.match(before.stderr, /InvalidIdentityToken/)
-    const d = await doctor(up, ['--namespace', 'pay', '--service-account', 'api', '--role-arn', role, '--token-file', tok])
+    const d = await doctor(up, [
+      '--namespace',
+      'pay',
+      '--service-account',
+      'api',
+      '--role-arn',
+      role,
+      '--token-file',
+      tok,
+    ])
     assert.equal(d.code, 1)
     assert.equal(d.broken?.name, 'oidc-provider')
-    assert.match(d.broken!.fix!, /^aws iam create-open-id-connect-provider --url https:\/\/oidc\.podtrust\.test\/id\/DOCTOR/)
-    await aws(up, ['iam', 'create-open-id-connect-provider', '--url', ISSUER, '--client-id-list', 'sts.amazonaws.com', '--thumbprint-list', THUMBPRINT])
-    const afterFix = await run(awsCli, ['sts', 'get-caller-identity'], { env: podEnv(up, tempDir('podtrust-doctor-home-'), role, tok) })
+    assert.match(
+      d.broken!.fix!,
+      /^aws iam create-open-id-connect-provider --url https:\/\/oidc\.podtrust\.test\/id\/DOCTOR/,
+    )
+    await aws(up, [
+      'iam',
+      'create-open-id-connect-provider',
+      '--url',
+      ISSUER,
+      '--client-id-list',
+      'sts.amazonaws.com',
+      '--thumbprint-list',
+      THUMBPRINT,
+    ])
+    const afterFix = await run(awsCli, ['sts', 'get-caller-identity'], {
+      env: podEnv(up, tempDir('podtrust-doctor-home-'), role, tok),
+    })
     assert.equal(afterFix.code, 0, afterFix.stderr)
     assert.match(afterFix.stdout, /assumed-role\/app\//)
-    assert.equal((await doctor(up, ['--namespace', 'pay', '--service-account', 'api', '--role-arn', role, '--token-file', tok])).code, 0)
+    assert.equal(
+      (
+        await doctor(up, [
+          '--namespace',
+          'pay',
+          '--service-account',
+          'api',
+          '--role-arn',
+          role,
+          '--token-file',
+          tok,
+        ])
+      ).code,
+      0,
+    )
   })
 
   void test('sub condition mismatch: boto3 gets AccessDenied; doctor breaks at trust-policy with the value it saw', async (t) => {
     if (awsCli === undefined || !boto3) return t.skip('aws CLI or boto3 not found') // reason: the message says what is missing
     const tok = await token(up, 'pay', 'worker')
-    const r = await python("import boto3\ntry:\n  boto3.client('sts').get_caller_identity()\nexcept Exception as e:\n  print(type(e).__name__, e)", podEnv(up, tempDir('podtrust-doctor-home-'), role, tok))
+    const r = await python(
+      "import boto3\ntry:\n  boto3.client('sts').get_caller_identity()\nexcept Exception as e:\n  print(type(e).__name__, e)",
+      podEnv(up, tempDir('podtrust-doctor-home-'), role, tok),
+    )
     assert.match(r.stdout, /AccessDenied/)
-    const d = await doctor(up, ['--namespace', 'pay', '--service-account', 'worker', '--role-arn', role, '--token-file', tok])
+    const d = await doctor(up, [
+      '--namespace',
+      'pay',
+      '--service-account',
+      'worker',
+      '--role-arn',
+      role,
+      '--token-file',
+      tok,
+    ])
     assert.equal(d.broken?.name, 'trust-policy')
     assert.match(d.broken!.reason, /request value: "system:serviceaccount:pay:worker"/)
     assert.match(d.broken!.fix!, /aws iam update-assume-role-policy --role-name app/)
@@ -177,14 +321,32 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
     if (awsCli === undefined || !boto3) return t.skip('aws CLI or boto3 not found') // reason: the message says what is missing
     const tok = await token(up, 'pay', 'api')
     // The workload's credentials work (boto3 default chain, web identity)…
-    const who = await python("import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])", podEnv(up, tempDir('podtrust-doctor-home-'), role, tok))
+    const who = await python(
+      "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])",
+      podEnv(up, tempDir('podtrust-doctor-home-'), role, tok),
+    )
     assert.match(who.stdout, /assumed-role\/app\//, who.stderr)
     // …but ListBucket is granted on the object ARNs.
-    const args = ['--namespace', 'pay', '--service-account', 'api', '--role-arn', role, '--token-file', tok, '--action', 's3:ListBucket', '--resource', 'arn:aws:s3:::invoices']
+    const args = [
+      '--namespace',
+      'pay',
+      '--service-account',
+      'api',
+      '--role-arn',
+      role,
+      '--token-file',
+      tok,
+      '--action',
+      's3:ListBucket',
+      '--resource',
+      'arn:aws:s3:::invoices',
+    ]
     const d = await doctor(up, args)
     assert.equal(d.broken?.name, 'permissions')
     assert.match(d.broken!.reason, /acts on the bucket ARN arn:aws:s3:::invoices/)
-    const fix = await run('sh', ['-c', d.broken!.fix!], { env: adminEnv(up, tempDir('podtrust-doctor-aws-')) })
+    const fix = await run('sh', ['-c', d.broken!.fix!], {
+      env: adminEnv(up, tempDir('podtrust-doctor-aws-')),
+    })
     assert.equal(fix.code, 0, fix.stderr)
     assert.equal((await doctor(up, args)).code, 0)
   })
@@ -192,14 +354,35 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
   void test('pod created before the ServiceAccount was annotated: boto3 finds no credentials; doctor breaks at webhook-injection', async (t) => {
     if (awsCli === undefined || !boto3) return t.skip('aws CLI or boto3 not found') // reason: the message says what is missing
     // The pod's environment as created (no AWS_ROLE_ARN / token file: the webhook did not mutate it).
-    const env = cleanEnv(tempDir('podtrust-doctor-home-'), { AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL_STS: up.baseUrl })
-    const r = await python("import boto3\ntry:\n  boto3.client('sts').get_caller_identity()\nexcept Exception as e:\n  print(type(e).__name__)", env)
+    const env = cleanEnv(tempDir('podtrust-doctor-home-'), {
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_STS: up.baseUrl,
+    })
+    const r = await python(
+      "import boto3\ntry:\n  boto3.client('sts').get_caller_identity()\nexcept Exception as e:\n  print(type(e).__name__)",
+      env,
+    )
     assert.match(r.stdout, /NoCredentialsError/)
     const pod = join(dir, 'pod.yaml')
-    writeFileSync(pod, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: api-5f7c\n  namespace: pay\n  uid: 7d1e0c5e-0000-4000-8000-000000000001\n  creationTimestamp: "2026-12-01T10:00:00Z"\nspec:\n  serviceAccountName: api\n  containers:\n    - name: app\n      image: app:1\n')
+    writeFileSync(
+      pod,
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: api-5f7c\n  namespace: pay\n  uid: 7d1e0c5e-0000-4000-8000-000000000001\n  creationTimestamp: "2026-12-01T10:00:00Z"\nspec:\n  serviceAccountName: api\n  containers:\n    - name: app\n      image: app:1\n',
+    )
     const sa = join(dir, 'sa.yaml')
-    writeFileSync(sa, `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n  annotations:\n    eks.amazonaws.com/role-arn: ${role}\n`)
-    const d = await doctor(up, ['--namespace', 'pay', '--service-account', 'api', '--service-account-manifest', sa, '--pod-manifest', pod])
+    writeFileSync(
+      sa,
+      `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: pay\n  annotations:\n    eks.amazonaws.com/role-arn: ${role}\n`,
+    )
+    const d = await doctor(up, [
+      '--namespace',
+      'pay',
+      '--service-account',
+      'api',
+      '--service-account-manifest',
+      sa,
+      '--pod-manifest',
+      pod,
+    ])
     assert.equal(d.broken?.name, 'webhook-injection')
     assert.match(d.broken!.fix!, /kubectl -n pay delete pod api-5f7c/)
   })
@@ -207,13 +390,34 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
   void test('static keys in the environment shadow IRSA: the CLI says InvalidClientTokenId; doctor breaks at sdk-credentials', async (t) => {
     if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
     const tok = await token(up, 'pay', 'api')
-    const env = podEnv(up, tempDir('podtrust-doctor-home-'), role, tok, { AWS_ACCESS_KEY_ID: 'AKIAOLDSETUP00000000', AWS_SECRET_ACCESS_KEY: 'x'.repeat(40) })
+    const env = podEnv(up, tempDir('podtrust-doctor-home-'), role, tok, {
+      AWS_ACCESS_KEY_ID: 'AKIAOLDSETUP00000000',
+      AWS_SECRET_ACCESS_KEY: 'x'.repeat(40),
+    })
     const r = await run(awsCli, ['sts', 'get-caller-identity'], { env })
     assert.notEqual(r.code, 0)
     assert.match(r.stderr, /InvalidClientTokenId/)
     const envFile = join(dir, 'pod.env')
-    writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'))
-    const d = await doctor(up, ['--namespace', 'pay', '--service-account', 'api', '--role-arn', role, '--token-file', tok, '--env-file', envFile, '--home', env['HOME']!])
+    writeFileSync(
+      envFile,
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+    )
+    const d = await doctor(up, [
+      '--namespace',
+      'pay',
+      '--service-account',
+      'api',
+      '--role-arn',
+      role,
+      '--token-file',
+      tok,
+      '--env-file',
+      envFile,
+      '--home',
+      env['HOME']!,
+    ])
     assert.equal(d.broken?.name, 'sdk-credentials')
     assert.match(d.broken!.fix!, /unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY/)
   })
@@ -222,38 +426,83 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
     if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
     const home = tempDir('podtrust-doctor-cache-home-')
     const tok = await token(up, 'pay', 'api')
-    const first = await run(awsCli, ['sts', 'get-caller-identity'], { env: podEnv(up, home, role, tok) })
+    const first = await run(awsCli, ['sts', 'get-caller-identity'], {
+      env: podEnv(up, home, role, tok),
+    })
     assert.equal(first.code, 0, first.stderr)
     const cacheDir = join(home, '.aws', 'cli', 'cache')
-    if (!existsSync(cacheDir) || readdirSync(cacheDir).length === 0) return t.skip('this AWS CLI does not cache web-identity credentials') // reason: the message says what is missing
+    if (!existsSync(cacheDir) || readdirSync(cacheDir).length === 0)
+      return t.skip('this AWS CLI does not cache web-identity credentials') // reason: the message says what is missing
     // A new setup: another podtrust (fresh store), same role name and issuer.
     const second = await startUp(join(dir, 'two'))
     servers.push(second)
     const role2 = await provision(second, true)
     const tok2 = await token(second, 'pay', 'api')
-    const r = await run(awsCli, ['sts', 'get-caller-identity'], { env: podEnv(second, home, role2, tok2) })
+    const r = await run(awsCli, ['sts', 'get-caller-identity'], {
+      env: podEnv(second, home, role2, tok2),
+    })
     assert.notEqual(r.code, 0, 'the cached credentials of the first setup are used')
     assert.match(r.stderr, /InvalidClientTokenId/)
-    const d = await doctor(second, ['--namespace', 'pay', '--service-account', 'api', '--role-arn', role2, '--token-file', tok2, '--client-env', '--home', home])
+    const d = await doctor(second, [
+      '--namespace',
+      'pay',
+      '--service-account',
+      'api',
+      '--role-arn',
+      role2,
+      '--token-file',
+      tok2,
+      '--client-env',
+      '--home',
+      home,
+    ])
     assert.equal(d.broken?.name, 'sdk-credentials')
     assert.equal(d.broken!.fix, 'rm -rf ~/.aws/cli/cache')
     removeDir(cacheDir)
-    const fixed = await run(awsCli, ['sts', 'get-caller-identity'], { env: podEnv(second, home, role2, tok2) })
+    const fixed = await run(awsCli, ['sts', 'get-caller-identity'], {
+      env: podEnv(second, home, role2, tok2),
+    })
     assert.equal(fixed.code, 0, fixed.stderr)
   })
 
   void test('encoded authorization failure message from AccessDenied: doctor decodes it from the store', async (t) => {
     if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
-    const r = await run(awsCli, ['sts', 'assume-role', '--role-arn', role, '--role-session-name', 's1'], { env: adminEnv(up, tempDir('podtrust-doctor-aws-')) })
+    const r = await run(
+      awsCli,
+      ['sts', 'assume-role', '--role-arn', role, '--role-session-name', 's1'],
+      { env: adminEnv(up, tempDir('podtrust-doctor-aws-')) },
+    )
     assert.notEqual(r.code, 0)
     const encoded = /Encoded authorization failure message: (\S+)/.exec(r.stderr)?.[1]
     assert.ok(encoded !== undefined, r.stderr)
-    const text = await podtrust(['doctor', '--data-dir', up.dataDir, '--decode-authorization-message', encoded])
+    const text = await podtrust([
+      'doctor',
+      '--data-dir',
+      up.dataDir,
+      '--decode-authorization-message',
+      encoded,
+    ])
     assert.equal(text.code, 1)
-    assert.match(text.stdout, /denied: arn:aws:iam::\d{12}:user\/\S+ → sts:AssumeRole on arn:aws:iam::\d{12}:role\/app/)
-    const json = await podtrust(['doctor', '--data-dir', up.dataDir, '--json', '--decode-authorization-message', encoded])
+    assert.match(
+      text.stdout,
+      /denied: arn:aws:iam::\d{12}:user\/\S+ → sts:AssumeRole on arn:aws:iam::\d{12}:role\/app/,
+    )
+    const json = await podtrust([
+      'doctor',
+      '--data-dir',
+      up.dataDir,
+      '--json',
+      '--decode-authorization-message',
+      encoded,
+    ])
     assert.equal((JSON.parse(json.stdout) as { allowed: boolean }).allowed, false)
-    const garbage = await podtrust(['doctor', '--data-dir', up.dataDir, '--decode-authorization-message', 'not-a-message'])
+    const garbage = await podtrust([
+      'doctor',
+      '--data-dir',
+      up.dataDir,
+      '--decode-authorization-message',
+      'not-a-message',
+    ])
     assert.equal(garbage.code, 1)
     assert.match(garbage.stderr, /cannot be decoded/)
   })

@@ -37,14 +37,22 @@ export function oidcStatements(role: IamRole): OidcStatement[] {
     for (const arn of st.principal?.federated ?? []) {
       const i = arn.indexOf(':oidc-provider/')
       if (i < 0) continue
-      out.push({ index, statement: st, providerArn: arn, url: arn.slice(i + ':oidc-provider/'.length) })
+      out.push({
+        index,
+        statement: st,
+        providerArn: arn,
+        url: arn.slice(i + ':oidc-provider/'.length),
+      })
     }
   })
   return out
 }
 
 const baseOperator = (op: string): string =>
-  op.replace(/^(ForAnyValue|ForAllValues):/i, '').replace(/IfExists$/i, '').toLowerCase()
+  op
+    .replace(/^(ForAnyValue|ForAllValues):/i, '')
+    .replace(/IfExists$/i, '')
+    .toLowerCase()
 
 const POSITIVE = new Set(['stringequals', 'stringlike', 'stringequalsignorecase'])
 
@@ -55,7 +63,10 @@ function claimConditions(st: StatementModel, url: string, claim: string) {
 
 function positive(st: StatementModel, url: string, claim: string) {
   return claimConditions(st, url, claim).filter(
-    (c) => POSITIVE.has(baseOperator(c.operator)) && !/^ForAllValues:/i.test(c.operator) && !/IfExists$/i.test(c.operator),
+    (c) =>
+      POSITIVE.has(baseOperator(c.operator)) &&
+      !/^ForAllValues:/i.test(c.operator) &&
+      !/IfExists$/i.test(c.operator),
   )
 }
 
@@ -74,7 +85,9 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
     const providers = new Map<string, OidcStatement[]>()
     for (const s of statements) pushTo(providers, s.providerArn, s)
 
-    const clusterProviders = [...providers.keys()].filter((arn) => !isMultiTenantIssuer(providers.get(arn)![0]!.url))
+    const clusterProviders = [...providers.keys()].filter(
+      (arn) => !isMultiTenantIssuer(providers.get(arn)![0]!.url),
+    )
     if (clusterProviders.length > 1) {
       out.push(
         finding(
@@ -106,7 +119,11 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
         continue
       }
       // X-002: issuer documents served from object storage.
-      if (/(^|\.)s3[.-]([a-z0-9-]+\.)?amazonaws\.com|\.blob\.core\.windows\.net|storage\.googleapis\.com/i.test(url)) {
+      if (
+        /(^|\.)s3[.-]([a-z0-9-]+\.)?amazonaws\.com|\.blob\.core\.windows\.net|storage\.googleapis\.com/i.test(
+          url,
+        )
+      ) {
         out.push(
           finding(
             'X-002',
@@ -119,7 +136,12 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
       }
 
       // Probes, judged by the engine.
-      const globalProbe = evaluateWebIdentity(role, provider, { sub: subjectOf(PROBE, PROBE), aud: DEFAULT_AUDIENCE }, ctx.now)
+      const globalProbe = evaluateWebIdentity(
+        role,
+        provider,
+        { sub: subjectOf(PROBE, PROBE), aud: DEFAULT_AUDIENCE },
+        ctx.now,
+      )
       const noSubProbe = evaluateWebIdentity(role, provider, { aud: DEFAULT_AUDIENCE }, ctx.now)
       const hasPositiveSub = sts.some((s) => positive(s.statement, url, 'sub').length > 0)
       const wildcardSub = sts.flatMap((s) =>
@@ -127,7 +149,8 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
           .filter((c) => baseOperator(c.operator) === 'stringlike')
           .flatMap((c) => c.values.filter((v) => /[*?]/.test(v))),
       )
-      const escalate = reachableBy.length > 0 ? ` (reachable from ${reachableBy.length} ServiceAccount(s))` : ''
+      const escalate =
+        reachableBy.length > 0 ? ` (reachable from ${reachableBy.length} ServiceAccount(s))` : ''
       if (globalProbe?.decision === 'Allowed') {
         if (hasPositiveSub) {
           out.push(
@@ -161,8 +184,12 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
         const wideIn = [...namespaces].filter(
           (ns) =>
             reachableNs(ns) &&
-            evaluateWebIdentity(role, provider, { sub: subjectOf(ns, PROBE), aud: DEFAULT_AUDIENCE }, ctx.now)
-              ?.decision === 'Allowed',
+            evaluateWebIdentity(
+              role,
+              provider,
+              { sub: subjectOf(ns, PROBE), aud: DEFAULT_AUDIENCE },
+              ctx.now,
+            )?.decision === 'Allowed',
         )
         if (wideIn.length > 0) {
           out.push(
@@ -192,13 +219,21 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
       for (const s of sts) {
         for (const claim of ['sub', 'aud']) {
           for (const c of claimConditions(s.statement, url, claim)) {
-            if (/^ForAllValues:/i.test(c.operator)) pitfalls.push(`${c.operator} on ${claim} (vacuously true when the claim is absent)`)
-            else if (/IfExists$/i.test(c.operator)) pitfalls.push(`${c.operator} on ${claim} (passes when the claim is absent)`)
+            if (/^ForAllValues:/i.test(c.operator))
+              pitfalls.push(`${c.operator} on ${claim} (vacuously true when the claim is absent)`)
+            else if (/IfExists$/i.test(c.operator))
+              pitfalls.push(`${c.operator} on ${claim} (passes when the claim is absent)`)
           }
         }
         const subConds = claimConditions(s.statement, url, 'sub')
-        if (subConds.length > 0 && positive(s.statement, url, 'sub').length === 0 && subConds.every((c) => /Not/i.test(c.operator))) {
-          pitfalls.push(`only negated operators (${subConds.map((c) => c.operator).join(', ')}) limit sub: every other subject is admitted`)
+        if (
+          subConds.length > 0 &&
+          positive(s.statement, url, 'sub').length === 0 &&
+          subConds.every((c) => /Not/i.test(c.operator))
+        ) {
+          pitfalls.push(
+            `only negated operators (${subConds.map((c) => c.operator).join(', ')}) limit sub: every other subject is admitted`,
+          )
         }
       }
       if (pitfalls.length > 0 || (noSubProbe?.decision === 'Allowed' && hasPositiveSub)) {
@@ -236,17 +271,32 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
           const key = c.key.toLowerCase()
           const op = baseOperator(c.operator)
           if (key === url.toLowerCase()) dead.push(`key ${c.key} has no claim suffix (:sub/:aud)`)
-          else if (/^https?:\/\//i.test(c.key)) dead.push(`key ${c.key} starts with a scheme; IAM keys use the provider URL without https://`)
-          else if (/:(sub|aud)$/i.test(c.key) && !key.startsWith(`${url.toLowerCase()}:`) && key.includes('/id/'))
+          else if (/^https?:\/\//i.test(c.key))
+            dead.push(
+              `key ${c.key} starts with a scheme; IAM keys use the provider URL without https://`,
+            )
+          else if (
+            /:(sub|aud)$/i.test(c.key) &&
+            !key.startsWith(`${url.toLowerCase()}:`) &&
+            key.includes('/id/')
+          )
             dead.push(`key ${c.key} names another issuer than the trusted provider ${url}`)
           if (key === `${url}:sub`.toLowerCase() && op === 'stringequals') {
             for (const v of c.values) {
-              if (/[*?]/.test(v)) dead.push(`StringEquals sub value ${JSON.stringify(v)} contains a wildcard, which StringEquals compares literally`)
+              if (/[*?]/.test(v))
+                dead.push(
+                  `StringEquals sub value ${JSON.stringify(v)} contains a wildcard, which StringEquals compares literally`,
+                )
               else if (!/^system:serviceaccount:[^:]+:[^:]+$/.test(v) && !v.includes('${'))
-                dead.push(`sub value ${JSON.stringify(v)} is not of the form system:serviceaccount:<ns>:<sa>`)
+                dead.push(
+                  `sub value ${JSON.stringify(v)} is not of the form system:serviceaccount:<ns>:<sa>`,
+                )
             }
           }
-          if (key === `${url}:aud`.toLowerCase() && c.values.some((v) => v.startsWith('system:serviceaccount:')))
+          if (
+            key === `${url}:aud`.toLowerCase() &&
+            c.values.some((v) => v.startsWith('system:serviceaccount:'))
+          )
             dead.push(`a ServiceAccount subject is under :aud instead of :sub`)
         }
       }
@@ -281,7 +331,11 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
       out.push(
         finding(
           'X-003',
-          extra.some((c) => /kubernetes\.default\.svc|AzureADTokenExchange|iam\.googleapis\.com/i.test(c)) ? 'high' : 'medium',
+          extra.some((c) =>
+            /kubernetes\.default\.svc|AzureADTokenExchange|iam\.googleapis\.com/i.test(c),
+          )
+            ? 'high'
+            : 'medium',
           [p.arn],
           `OIDC provider ${p.url} also accepts audiences ${extra.join(', ')}: tokens minted for them satisfy trusts without an aud condition`,
           `aws iam remove-client-id-from-open-id-connect-provider --open-id-connect-provider-arn ${p.arn} --client-id <value>`,
@@ -315,7 +369,8 @@ function checkCiIssuer(role: IamRole, sts: OidcStatement[], url: string): ScanFi
     )
     if (ids.length > 0) return true
     if (subs.length === 0) return false
-    if (host.endsWith('githubusercontent.com')) return subs.every((v) => /^repo:[^/*?]+\/[^:*?]*/.test(v))
+    if (host.endsWith('githubusercontent.com'))
+      return subs.every((v) => /^repo:[^/*?]+\/[^:*?]*/.test(v))
     return subs.every((v) => v !== '*' && !/^[^:]*:\*/.test(v))
   })
   out.push(

@@ -9,7 +9,14 @@
  */
 import { compilePolicy, type PolicyType } from '../../policy/index.ts'
 import { PodtrustError } from '../../errors.ts'
-import type { IamGroup, IamInventory, IamRole, IamUser, ManagedPolicy, PolicyDocumentRef } from '../model.ts'
+import type {
+  IamGroup,
+  IamInventory,
+  IamRole,
+  IamUser,
+  ManagedPolicy,
+  PolicyDocumentRef,
+} from '../model.ts'
 
 export type ScanInputErrorCode = 'SCAN_INPUT_INVALID'
 
@@ -49,7 +56,9 @@ export function decodePolicyDocument(value: unknown, path: string): Record<strin
     }
     if (isObject(parsed)) return parsed
   }
-  throw new ScanInputError(`${path}: policy document must be an object or a (URL-encoded) JSON string`)
+  throw new ScanInputError(
+    `${path}: policy document must be an object or a (URL-encoded) JSON string`,
+  )
 }
 
 function safeDecode(value: string, path: string): string {
@@ -75,7 +84,13 @@ function documentRef(
     warnings.push((err as Error).message)
     return { name, id, document: {}, compiled: undefined, size: 0, error: (err as Error).message }
   }
-  const ref: PolicyDocumentRef = { name, id, document, compiled: undefined, size: JSON.stringify(document).length }
+  const ref: PolicyDocumentRef = {
+    name,
+    id,
+    document,
+    compiled: undefined,
+    size: JSON.stringify(document).length,
+  }
   try {
     ref.compiled = compilePolicy(document, { id, type })
   } catch (err) {
@@ -108,7 +123,14 @@ function inlinePolicies(
     .filter(isObject)
     .map((p, i) => {
       const name = str(p.PolicyName) ?? `#${i}`
-      return documentRef(name, `inline:${entity}/${name}`, p.PolicyDocument, `${path}[${i}].PolicyDocument`, type, warnings)
+      return documentRef(
+        name,
+        `inline:${entity}/${name}`,
+        p.PolicyDocument,
+        `${path}[${i}].PolicyDocument`,
+        type,
+        warnings,
+      )
     })
 }
 
@@ -168,7 +190,14 @@ export function parseGaad(input: string | unknown, source = 'gaad'): IamInventor
       defaultVersion:
         chosen === undefined
           ? undefined
-          : documentRef(name, arn, chosen.Document, `Policies[${i}].PolicyVersionList.Document`, 'managed', warnings),
+          : documentRef(
+              name,
+              arn,
+              chosen.Document,
+              `Policies[${i}].PolicyVersionList.Document`,
+              'managed',
+              warnings,
+            ),
     }
     inv.policies.set(arn, policy)
     const { account } = arnParts(arn)
@@ -195,7 +224,13 @@ export function parseGaad(input: string | unknown, source = 'gaad'): IamInventor
         'trust',
         warnings,
       ),
-      inline: inlinePolicies(r.RolePolicyList, `role/${name}`, `RoleDetailList[${i}].RolePolicyList`, 'inline', warnings),
+      inline: inlinePolicies(
+        r.RolePolicyList,
+        `role/${name}`,
+        `RoleDetailList[${i}].RolePolicyList`,
+        'inline',
+        warnings,
+      ),
       attached: attachedArns(r.AttachedManagedPolicies),
       instanceProfiles: list(r.InstanceProfileList)
         .filter(isObject)
@@ -208,7 +243,9 @@ export function parseGaad(input: string | unknown, source = 'gaad'): IamInventor
     if (created !== undefined) role.createDate = created
     const used = parseTimestamp(lastUsed?.LastUsedDate)
     if (used !== undefined) role.lastUsed = used
-    const boundary = isObject(r.PermissionsBoundary) ? str(r.PermissionsBoundary.PermissionsBoundaryArn) : undefined
+    const boundary = isObject(r.PermissionsBoundary)
+      ? str(r.PermissionsBoundary.PermissionsBoundaryArn)
+      : undefined
     if (boundary !== undefined) role.boundaryArn = boundary
     inv.roles.set(arn, role)
     if (/^\d{12}$/.test(account)) inv.accounts.add(account)
@@ -222,11 +259,21 @@ export function parseGaad(input: string | unknown, source = 'gaad'): IamInventor
       arn,
       name,
       accountId: arnParts(arn).account,
-      inline: inlinePolicies(u.UserPolicyList, `user/${name}`, `UserDetailList[${i}].UserPolicyList`, 'inline', warnings),
+      inline: inlinePolicies(
+        u.UserPolicyList,
+        `user/${name}`,
+        `UserDetailList[${i}].UserPolicyList`,
+        'inline',
+        warnings,
+      ),
       attached: attachedArns(u.AttachedManagedPolicies),
-      groups: list(u.GroupList).map((g) => str(g) ?? '').filter((g) => g !== ''),
+      groups: list(u.GroupList)
+        .map((g) => str(g) ?? '')
+        .filter((g) => g !== ''),
     }
-    const boundary = isObject(u.PermissionsBoundary) ? str(u.PermissionsBoundary.PermissionsBoundaryArn) : undefined
+    const boundary = isObject(u.PermissionsBoundary)
+      ? str(u.PermissionsBoundary.PermissionsBoundaryArn)
+      : undefined
     if (boundary !== undefined) user.boundaryArn = boundary
     inv.users.set(arn, user)
   })
@@ -238,7 +285,13 @@ export function parseGaad(input: string | unknown, source = 'gaad'): IamInventor
     const group: IamGroup = {
       arn,
       name,
-      inline: inlinePolicies(g.GroupPolicyList, `group/${name}`, `GroupDetailList[${i}].GroupPolicyList`, 'inline', warnings),
+      inline: inlinePolicies(
+        g.GroupPolicyList,
+        `group/${name}`,
+        `GroupDetailList[${i}].GroupPolicyList`,
+        'inline',
+        warnings,
+      ),
       attached: attachedArns(g.AttachedManagedPolicies),
     }
     inv.groups.set(name, group)
@@ -247,5 +300,12 @@ export function parseGaad(input: string | unknown, source = 'gaad'): IamInventor
 }
 
 export function emptyIamInventory(): IamInventory {
-  return { roles: new Map(), users: new Map(), groups: new Map(), policies: new Map(), accounts: new Set(), warnings: [] }
+  return {
+    roles: new Map(),
+    users: new Map(),
+    groups: new Map(),
+    policies: new Map(),
+    accounts: new Set(),
+    warnings: [],
+  }
 }

@@ -30,7 +30,11 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const str = (v: unknown): string | undefined =>
-  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined
+  typeof v === 'string'
+    ? v
+    : typeof v === 'number' || typeof v === 'boolean'
+      ? String(v)
+      : undefined
 
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {}
@@ -127,7 +131,10 @@ function collectObjects(
   const kind = value.kind
   const apiVersion = value.apiVersion
   if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
-    skipped.push({ source, reason: 'no apiVersion/kind: not a Kubernetes object (Helm values or another tool’s file?)' })
+    skipped.push({
+      source,
+      reason: 'no apiVersion/kind: not a Kubernetes object (Helm values or another tool’s file?)',
+    })
     return
   }
   if (kind.endsWith('List') && Array.isArray(value.items)) {
@@ -192,7 +199,10 @@ function parseEnv(v: unknown): EnvVar[] {
       if (value !== undefined) out.value = value
       const from = isObject(e.valueFrom) ? e.valueFrom : undefined
       if (from !== undefined && isObject(from.secretKeyRef)) {
-        out.secretKeyRef = { name: str(from.secretKeyRef.name) ?? '', key: str(from.secretKeyRef.key) ?? '' }
+        out.secretKeyRef = {
+          name: str(from.secretKeyRef.name) ?? '',
+          key: str(from.secretKeyRef.key) ?? '',
+        }
       }
       if (from !== undefined && isObject(from.configMapKeyRef)) {
         out.configMapKeyRef = {
@@ -215,7 +225,8 @@ function parseContainers(v: unknown, init: boolean): Container[] {
         .filter(isObject)
         .map((e) => {
           const out: Container['envFrom'][number] = {}
-          if (isObject(e.secretRef) && typeof e.secretRef.name === 'string') out.secretRef = e.secretRef.name
+          if (isObject(e.secretRef) && typeof e.secretRef.name === 'string')
+            out.secretRef = e.secretRef.name
           if (isObject(e.configMapRef) && typeof e.configMapRef.name === 'string')
             out.configMapRef = e.configMapRef.name
           if (typeof e.prefix === 'string') out.prefix = e.prefix
@@ -239,16 +250,20 @@ function parseVolumes(v: unknown): Volume[] {
         projectedSecrets: [],
         projectedConfigMaps: [],
       }
-      if (isObject(vol.secret) && typeof vol.secret.secretName === 'string') out.secret = vol.secret.secretName
-      if (isObject(vol.configMap) && typeof vol.configMap.name === 'string') out.configMap = vol.configMap.name
-      if (isObject(vol.hostPath) && typeof vol.hostPath.path === 'string') out.hostPath = vol.hostPath.path
+      if (isObject(vol.secret) && typeof vol.secret.secretName === 'string')
+        out.secret = vol.secret.secretName
+      if (isObject(vol.configMap) && typeof vol.configMap.name === 'string')
+        out.configMap = vol.configMap.name
+      if (isObject(vol.hostPath) && typeof vol.hostPath.path === 'string')
+        out.hostPath = vol.hostPath.path
       if (isObject(vol.projected)) {
         for (const s of list(vol.projected.sources).filter(isObject)) {
           if (isObject(s.serviceAccountToken)) {
             // No audience: the API server's default audiences (not an STS token).
             out.tokenAudiences.push(str(s.serviceAccountToken.audience) ?? '')
           }
-          if (isObject(s.secret) && typeof s.secret.name === 'string') out.projectedSecrets.push(s.secret.name)
+          if (isObject(s.secret) && typeof s.secret.name === 'string')
+            out.projectedSecrets.push(s.secret.name)
           if (isObject(s.configMap) && typeof s.configMap.name === 'string')
             out.projectedConfigMaps.push(s.configMap.name)
         }
@@ -365,7 +380,10 @@ export function buildKubeInventory(
   const latest = new Map<string, KubeObject>()
   for (const obj of objects) {
     const group = obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0] : ''
-    latest.set(`${group}|${obj.kind}|${obj.metadata.namespace ?? 'default'}|${obj.metadata.name}`, obj)
+    latest.set(
+      `${group}|${obj.kind}|${obj.metadata.namespace ?? 'default'}|${obj.metadata.name}`,
+      obj,
+    )
   }
   for (const obj of latest.values()) {
     const ns = obj.metadata.namespace ?? 'default'
@@ -398,9 +416,16 @@ export function buildKubeInventory(
       case 'ConfigMap': {
         const data: Record<string, string> = {}
         const raw = stringMap(obj.raw.data)
-        for (const [k, v] of Object.entries(raw)) data[k] = obj.kind === 'Secret' ? decodeBase64(v) : v
+        for (const [k, v] of Object.entries(raw))
+          data[k] = obj.kind === 'Secret' ? decodeBase64(v) : v
         Object.assign(data, stringMap(obj.raw.stringData))
-        const item: DataObject = { kind: obj.kind, namespace: ns, name: obj.metadata.name, data, source: obj.source }
+        const item: DataObject = {
+          kind: obj.kind,
+          namespace: ns,
+          name: obj.metadata.name,
+          data,
+          source: obj.source,
+        }
         const type = str(obj.raw.type)
         if (type !== undefined) item.type = type
         inv.data.push(item)
@@ -408,7 +433,11 @@ export function buildKubeInventory(
       }
       case 'Role':
       case 'ClusterRole': {
-        const role: RbacRole = { kind: obj.kind, name: obj.metadata.name, rules: rbacRules(obj.raw.rules) }
+        const role: RbacRole = {
+          kind: obj.kind,
+          name: obj.metadata.name,
+          rules: rbacRules(obj.raw.rules),
+        }
         if (obj.kind === 'Role') role.namespace = ns
         inv.roles.push(role)
         break
@@ -423,7 +452,10 @@ export function buildKubeInventory(
           subjects: list(obj.raw.subjects)
             .filter(isObject)
             .map((s) => {
-              const subject: RbacBinding['subjects'][number] = { kind: str(s.kind) ?? '', name: str(s.name) ?? '' }
+              const subject: RbacBinding['subjects'][number] = {
+                kind: str(s.kind) ?? '',
+                name: str(s.name) ?? '',
+              }
               const sns = str(s.namespace)
               if (sns !== undefined) subject.namespace = sns
               return subject

@@ -43,7 +43,11 @@ export function providerUrlOf(value: string): string {
   return value.replace(/^https:\/\//i, '').replace(/\/+$/, '')
 }
 
-export function parseOidcProviders(json: unknown, source: string, accountHint?: string): OidcProvider[] {
+export function parseOidcProviders(
+  json: unknown,
+  source: string,
+  accountHint?: string,
+): OidcProvider[] {
   const out = new Map<string, OidcProvider>()
   for (const item of items(json, ['OpenIDConnectProviderList', 'Providers', 'providers'])) {
     if (!isObject(item)) continue
@@ -54,7 +58,10 @@ export function parseOidcProviders(json: unknown, source: string, accountHint?: 
     }
     const providerUrl = providerUrlOf(url ?? arn!)
     const fullArn =
-      arn ?? (accountHint !== undefined ? `arn:aws:iam::${accountHint}:oidc-provider/${providerUrl}` : undefined)
+      arn ??
+      (accountHint !== undefined
+        ? `arn:aws:iam::${accountHint}:oidc-provider/${providerUrl}`
+        : undefined)
     if (fullArn === undefined) {
       throw new ScanInputError(
         `${source}: provider ${providerUrl} has no Arn and the account is unknown`,
@@ -77,7 +84,10 @@ export function parseOidcProviders(json: unknown, source: string, accountHint?: 
   return [...out.values()]
 }
 
-export function parsePodIdentityAssociations(json: unknown, source: string): PodIdentityAssociation[] {
+export function parsePodIdentityAssociations(
+  json: unknown,
+  source: string,
+): PodIdentityAssociation[] {
   const out: PodIdentityAssociation[] = []
   for (const raw of items(json, ['associations', 'Associations'])) {
     const item = isObject(raw) && isObject(raw.association) ? raw.association : raw
@@ -102,7 +112,8 @@ export function parsePodIdentityAssociations(json: unknown, source: string): Pod
     const assocArn = str(item.associationArn)
     if (assocArn !== undefined) {
       const p = assocArn.split(':')
-      if (p.length >= 6) association.clusterArn = `arn:${p[1]}:eks:${p[3]}:${p[4]}:cluster/${clusterName}`
+      if (p.length >= 6)
+        association.clusterArn = `arn:${p[1]}:eks:${p[3]}:${p[4]}:cluster/${clusterName}`
     }
     const target = str(item.targetRoleArn)
     if (target !== undefined && target !== '') association.targetRoleArn = target
@@ -130,7 +141,9 @@ export function parseNodes(json: unknown, source: string): NodeInfo[] {
     const endpoint = str(meta.HttpEndpoint) ?? str(meta.httpEndpoint) ?? 'enabled'
     const hop = meta.HttpPutResponseHopLimit ?? meta.httpPutResponseHopLimit ?? meta.hopLimit
     if (tokens !== 'required' && tokens !== 'optional') {
-      throw new ScanInputError(`${source}: each node needs MetadataOptions.HttpTokens (required|optional)`)
+      throw new ScanInputError(
+        `${source}: each node needs MetadataOptions.HttpTokens (required|optional)`,
+      )
     }
     const node: NodeInfo = {
       name: str(inst.InstanceId) ?? str(inst.name) ?? `node-${out.length}`,
@@ -164,7 +177,9 @@ export function parseAccessKeys(json: unknown, source: string): AccessKeyInfo[] 
     }
     const created = parseTimestamp(item.CreateDate)
     if (created !== undefined) key.createDate = created
-    const lastUsedRaw = isObject(item.AccessKeyLastUsed) ? item.AccessKeyLastUsed.LastUsedDate : item.LastUsedDate
+    const lastUsedRaw = isObject(item.AccessKeyLastUsed)
+      ? item.AccessKeyLastUsed.LastUsedDate
+      : item.LastUsedDate
     const lastUsed = parseTimestamp(lastUsedRaw)
     if (lastUsed !== undefined) key.lastUsed = lastUsed
     out.push(key)

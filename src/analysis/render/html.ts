@@ -10,7 +10,10 @@ import type { ScanReport } from '../model.ts'
 const MAX_PER_COLUMN = 400
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  )
 }
 
 interface Node {
@@ -47,7 +50,12 @@ export function trustGraphSvg(report: ScanReport): string {
   for (const e of report.edges) {
     const p = perm.get(e.role)
     add(`s:${e.serviceAccount}`, e.serviceAccount, 1)
-    add(`r:${e.role}`, shortRole(e.role), 2, p?.admin === true || (p?.privilegeEscalation.length ?? 0) > 0)
+    add(
+      `r:${e.role}`,
+      shortRole(e.role),
+      2,
+      p?.admin === true || (p?.privilegeEscalation.length ?? 0) > 0,
+    )
     links.push([`s:${e.serviceAccount}`, `r:${e.role}`])
     if (p !== undefined) {
       const labels = [
@@ -66,7 +74,9 @@ export function trustGraphSvg(report: ScanReport): string {
   const colW = 300
   const height = Math.max(120, Math.max(...columns.map((c) => c.length)) * rowH + 60)
   const pos = new Map<string, { x: number; y: number }>()
-  columns.forEach((col, c) => col.forEach((n, i) => pos.set(n.id, { x: 20 + c * colW, y: 50 + i * rowH })))
+  columns.forEach((col, c) =>
+    col.forEach((n, i) => pos.set(n.id, { x: 20 + c * colW, y: 50 + i * rowH })),
+  )
   const headers = ['Workloads', 'ServiceAccounts', 'Roles', 'Permissions']
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${colW * 4 + 40}" height="${height}" role="img" aria-label="trust graph">`,
@@ -76,7 +86,9 @@ export function trustGraphSvg(report: ScanReport): string {
     const p = pos.get(a)
     const q = pos.get(b)
     if (p === undefined || q === undefined) continue
-    parts.push(`<path d="M${p.x + 230},${p.y} C${p.x + 265},${p.y} ${q.x - 35},${q.y} ${q.x},${q.y}" class="l"/>`)
+    parts.push(
+      `<path d="M${p.x + 230},${p.y} C${p.x + 265},${p.y} ${q.x - 35},${q.y} ${q.x},${q.y}" class="l"/>`,
+    )
   }
   for (const n of nodes.values()) {
     const p = pos.get(n.id)!
@@ -89,7 +101,10 @@ export function trustGraphSvg(report: ScanReport): string {
   return parts.join('\n')
 }
 
-export function renderHtml(report: ScanReport, meta: { generatedAt: string; inputs: string[] }): string {
+export function renderHtml(
+  report: ScanReport,
+  meta: { generatedAt: string; inputs: string[] },
+): string {
   const counts = new Map<string, number>()
   for (const f of report.findings) counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1)
   const rows = report.findings

@@ -30,7 +30,8 @@ export function renderSarif(report: ScanReport, tool: { version: string }): stri
   const order: FindingSeverity[] = ['info', 'low', 'medium', 'high', 'critical']
   for (const f of report.findings) {
     const prev = worst.get(f.id)
-    if (prev === undefined || order.indexOf(f.severity) > order.indexOf(prev)) worst.set(f.id, f.severity)
+    if (prev === undefined || order.indexOf(f.severity) > order.indexOf(prev))
+      worst.set(f.id, f.severity)
   }
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -44,11 +45,18 @@ export function renderSarif(report: ScanReport, tool: { version: string }): stri
             informationUri: 'https://github.com/podtrust/podtrust/blob/main/docs/scan.md',
             rules: ids.map((id) => ({
               id,
-              name: (CHECK_TITLES[id] ?? id).replace(/[^A-Za-z0-9]+/g, ' ').trim().replace(/ (\w)/g, (_, c: string) => c.toUpperCase()).replace(/^\w/, (c) => c.toUpperCase()),
+              name: (CHECK_TITLES[id] ?? id)
+                .replace(/[^A-Za-z0-9]+/g, ' ')
+                .trim()
+                .replace(/ (\w)/g, (_, c: string) => c.toUpperCase())
+                .replace(/^\w/, (c) => c.toUpperCase()),
               shortDescription: { text: CHECK_TITLES[id] ?? id },
               helpUri: `https://github.com/podtrust/podtrust/blob/main/docs/scan.md#${id.toLowerCase()}`,
               defaultConfiguration: { level: LEVEL[worst.get(id) ?? 'medium'] },
-              properties: { tags: ['security', 'workload-identity'], 'security-severity': SECURITY_SEVERITY[worst.get(id) ?? 'medium'] },
+              properties: {
+                tags: ['security', 'workload-identity'],
+                'security-severity': SECURITY_SEVERITY[worst.get(id) ?? 'medium'],
+              },
             })),
           },
         },
@@ -60,12 +68,25 @@ export function renderSarif(report: ScanReport, tool: { version: string }): stri
           locations: [
             {
               ...(f.sources !== undefined && f.sources.length > 0
-                ? { physicalLocation: { artifactLocation: { uri: encodeURI(f.sources[0]!.replace(/#\d+.*$/, '').replace(/\[\d+\].*$/, '')) } } }
+                ? {
+                    physicalLocation: {
+                      artifactLocation: {
+                        uri: encodeURI(
+                          f.sources[0]!.replace(/#\d+.*$/, '').replace(/\[\d+\].*$/, ''),
+                        ),
+                      },
+                    },
+                  }
                 : {}),
-              logicalLocations: f.objects.map((o) => ({ name: o, kind: o.startsWith('arn:') ? 'resource' : 'object' })),
+              logicalLocations: f.objects.map((o) => ({
+                name: o,
+                kind: o.startsWith('arn:') ? 'resource' : 'object',
+              })),
             },
           ],
-          partialFingerprints: { 'podtrustFinding/v1': fingerprint(`${f.id}|${f.objects.join('|')}`) },
+          partialFingerprints: {
+            'podtrustFinding/v1': fingerprint(`${f.id}|${f.objects.join('|')}`),
+          },
           properties: { severity: f.severity, objects: f.objects, remediation: f.remediation },
         })),
       },

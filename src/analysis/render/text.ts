@@ -48,7 +48,9 @@ export function renderText(report: ScanReport): string {
         w.credentialSourceBySdk.python === w.credentialSourceBySdk.javascript
           ? w.credentialSource
           : `python ${w.credentialSourceBySdk.python}, javascript ${w.credentialSourceBySdk.javascript}`
-      lines.push(`  ${w.pod} (sa ${w.serviceAccount}) uses ${sdk}; roles: ${w.roles.length > 0 ? w.roles.join(', ') : '-'}`)
+      lines.push(
+        `  ${w.pod} (sa ${w.serviceAccount}) uses ${sdk}; roles: ${w.roles.length > 0 ? w.roles.join(', ') : '-'}`,
+      )
     }
   }
   if (report.stats.skippedDocuments.length > 0) {

@@ -72,10 +72,12 @@ function readObject(io: CliIo, file: string, kind: string): Record<string, unkno
   } catch (err) {
     throw new UsageError(`'${file}' is not YAML or JSON: ${(err as Error).message.split('\n')[0]}`)
   }
-  if (typeof value !== 'object' || value === null) throw new UsageError(`'${file}' does not hold a ${kind}`)
+  if (typeof value !== 'object' || value === null)
+    throw new UsageError(`'${file}' does not hold a ${kind}`)
   const obj = value as Record<string, unknown>
   // kubectl get … -o yaml of one object, or a List with one item.
-  if (Array.isArray(obj.items) && obj.items.length > 0) return obj.items[0] as Record<string, unknown>
+  if (Array.isArray(obj.items) && obj.items.length > 0)
+    return obj.items[0] as Record<string, unknown>
   return obj
 }
 
@@ -93,12 +95,18 @@ export function inspectClient(env: Record<string, string>, home: string): Client
   const cacheDir = join(home, '.aws', 'cli', 'cache')
   const cliCache: ClientEnvironment['cliCache'] = []
   if (existsSync(cacheDir)) {
-    for (const name of readdirSync(cacheDir).filter((n) => n.endsWith('.json')).sort()) {
+    for (const name of readdirSync(cacheDir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       try {
-        const json = JSON.parse(readFileSync(join(cacheDir, name), 'utf8')) as { Credentials?: { AccessKeyId?: string; Expiration?: string } }
+        const json = JSON.parse(readFileSync(join(cacheDir, name), 'utf8')) as {
+          Credentials?: { AccessKeyId?: string; Expiration?: string }
+        }
         const entry: ClientEnvironment['cliCache'][number] = { file: name }
-        if (json.Credentials?.AccessKeyId !== undefined) entry.accessKeyId = json.Credentials.AccessKeyId
-        const exp = json.Credentials?.Expiration === undefined ? NaN : Date.parse(json.Credentials.Expiration)
+        if (json.Credentials?.AccessKeyId !== undefined)
+          entry.accessKeyId = json.Credentials.AccessKeyId
+        const exp =
+          json.Credentials?.Expiration === undefined ? NaN : Date.parse(json.Credentials.Expiration)
         if (!Number.isNaN(exp)) entry.expiration = new Date(exp)
         cliCache.push(entry)
       } catch {
@@ -109,42 +117,72 @@ export function inspectClient(env: Record<string, string>, home: string): Client
   const credentialsFile = env['AWS_SHARED_CREDENTIALS_FILE'] ?? join(home, '.aws', 'credentials')
   const profiles: string[] = []
   if (existsSync(credentialsFile)) {
-    for (const m of readFileSync(credentialsFile, 'utf8').matchAll(/^\s*\[([^\]]+)\]/gm)) profiles.push(m[1]!.trim())
+    for (const m of readFileSync(credentialsFile, 'utf8').matchAll(/^\s*\[([^\]]+)\]/gm))
+      profiles.push(m[1]!.trim())
   }
   return { env, cliCache, credentialsFileProfiles: profiles }
 }
 
 export function renderDoctor(report: DoctorReport): string {
-  const lines = [`podtrust doctor: ${report.mechanism === 'none' ? 'no workload identity configured' : report.mechanism}`]
+  const lines = [
+    `podtrust doctor: ${report.mechanism === 'none' ? 'no workload identity configured' : report.mechanism}`,
+  ]
   for (const link of report.links) {
     lines.push(`${link.ok ? '✓' : '✗'} ${link.name}: ${link.reason}`)
     if (!link.ok && link.fix !== undefined) lines.push(`  fix: ${link.fix}`)
   }
-  lines.push(report.ok ? 'the chain holds' : `broken link: ${report.links.find((l) => !l.ok)?.name ?? '?'}`)
+  lines.push(
+    report.ok ? 'the chain holds' : `broken link: ${report.links.find((l) => !l.ok)?.name ?? '?'}`,
+  )
   return `${lines.join('\n')}\n`
 }
 
-async function decodeMessage(db: Db, io: CliIo, message: string, accountFlagValue: string | undefined, json: boolean): Promise<number> {
+async function decodeMessage(
+  db: Db,
+  io: CliIo,
+  message: string,
+  accountFlagValue: string | undefined,
+  json: boolean,
+): Promise<number> {
   const iam = createIamRepo(db)
-  const accounts = accountFlagValue !== undefined ? [accountFlagValue] : (await iam.listAccounts()).map((a) => a.accountId)
-  const ctx = { db, now: () => new Date(), randomBytes: (n: number) => randomBytes(n) } as unknown as AppContext
+  const accounts =
+    accountFlagValue !== undefined
+      ? [accountFlagValue]
+      : (await iam.listAccounts()).map((a) => a.accountId)
+  const ctx = {
+    db,
+    now: () => new Date(),
+    randomBytes: (n: number) => randomBytes(n),
+  } as unknown as AppContext
   for (const account of accounts.length > 0 ? accounts : [DEFAULT_ACCOUNT_ID]) {
     const decoded = await decodeAuthorizationMessage(ctx, account, message.trim())
     if (decoded === undefined) continue
     if (json) io.stdout.write(`${JSON.stringify(decoded, null, 2)}\n`)
     else {
       const c = decoded.context
-      io.stdout.write(`${decoded.allowed ? 'allowed' : decoded.explicitDeny ? 'explicitly denied' : 'implicitly denied'}: ${c.principal.arn} → ${c.action} on ${c.resource}\n`)
+      io.stdout.write(
+        `${decoded.allowed ? 'allowed' : decoded.explicitDeny ? 'explicitly denied' : 'implicitly denied'}: ${c.principal.arn} → ${c.action} on ${c.resource}\n`,
+      )
       for (const f of decoded.failures.items as Record<string, unknown>[]) {
-        if ('element' in f) io.stdout.write(`  ✗ ${String(f.policyId)} statement ${String(f.statementId || f.index || '')}: ${String(f.element)}${f.detail !== undefined ? ` (${String(f.detail)})` : ''}\n`)
+        if ('element' in f)
+          io.stdout.write(
+            `  ✗ ${String(f.policyId)} statement ${String(f.statementId || f.index || '')}: ${String(f.element)}${f.detail !== undefined ? ` (${String(f.detail)})` : ''}\n`,
+          )
         else if ('blockedBy' in f) io.stdout.write(`  ✗ blocked by ${String(f.blockedBy)}\n`)
       }
-      for (const m of decoded.matchedStatements.items as Record<string, unknown>[]) io.stdout.write(`  matched: ${String(m.effect)} ${String(m.policyId)} #${String(m.index)}\n`)
-      io.stdout.write(`  context: ${c.conditions.items.map((i) => `${i.key}=${i.values.items.map((v) => v.value).join(',')}`).join(' ')}\n`)
+      for (const m of decoded.matchedStatements.items as Record<string, unknown>[])
+        io.stdout.write(
+          `  matched: ${String(m.effect)} ${String(m.policyId)} #${String(m.index)}\n`,
+        )
+      io.stdout.write(
+        `  context: ${c.conditions.items.map((i) => `${i.key}=${i.values.items.map((v) => v.value).join(',')}`).join(' ')}\n`,
+      )
     }
     return decoded.allowed ? 0 : 1
   }
-  io.stderr.write('podtrust: the message cannot be decoded by this podtrust (another installation, another account, or not a podtrust message)\n')
+  io.stderr.write(
+    'podtrust: the message cannot be decoded by this podtrust (another installation, another account, or not a podtrust message)\n',
+  )
   return 1
 }
 
@@ -182,7 +220,13 @@ export const doctorCommand: Command = {
     if (values['decode-authorization-message'] !== undefined) {
       const db = await openStore(values, io)
       try {
-        return await decodeMessage(db, io, values['decode-authorization-message'], accountValue, values.json === true)
+        return await decodeMessage(
+          db,
+          io,
+          values['decode-authorization-message'],
+          accountValue,
+          values.json === true,
+        )
       } finally {
         await db.close()
       }
@@ -199,20 +243,35 @@ export const doctorCommand: Command = {
     let serviceAccountObject: DoctorInput['serviceAccountObject']
     if (values['service-account-manifest'] !== undefined) {
       const sa = readObject(io, values['service-account-manifest'], 'ServiceAccount')
-      const meta = (sa.metadata ?? {}) as { annotations?: Record<string, string>; labels?: Record<string, string> }
+      const meta = (sa.metadata ?? {}) as {
+        annotations?: Record<string, string>
+        labels?: Record<string, string>
+      }
       serviceAccountObject = { annotations: meta.annotations ?? {}, labels: meta.labels ?? {} }
     }
     if (values['role-arn'] !== undefined) {
       serviceAccountObject = {
-        annotations: { ...(serviceAccountObject?.annotations ?? {}), 'eks.amazonaws.com/role-arn': values['role-arn'] },
+        annotations: {
+          ...(serviceAccountObject?.annotations ?? {}),
+          'eks.amazonaws.com/role-arn': values['role-arn'],
+        },
         labels: serviceAccountObject?.labels ?? {},
       }
     }
-    const pod = values['pod-manifest'] === undefined ? undefined : (readObject(io, values['pod-manifest'], 'Pod') as unknown as Pod)
-    const token = values['token-file'] === undefined ? undefined : readText(io, values['token-file'])
+    const pod =
+      values['pod-manifest'] === undefined
+        ? undefined
+        : (readObject(io, values['pod-manifest'], 'Pod') as unknown as Pod)
+    const token =
+      values['token-file'] === undefined ? undefined : readText(io, values['token-file'])
     let client: ClientEnvironment | undefined
     if (values['env-file'] !== undefined || values['client-env'] === true) {
-      const env = values['env-file'] !== undefined ? envFromLines(readText(io, values['env-file'])) : (Object.fromEntries(Object.entries(io.env).filter(([, v]) => v !== undefined)) as Record<string, string>)
+      const env =
+        values['env-file'] !== undefined
+          ? envFromLines(readText(io, values['env-file']))
+          : (Object.fromEntries(
+              Object.entries(io.env).filter(([, v]) => v !== undefined),
+            ) as Record<string, string>)
       client = inspectClient(env, resolve(io.cwd, values.home ?? io.env['HOME'] ?? homedir()))
     }
 
@@ -220,7 +279,9 @@ export const doctorCommand: Command = {
     let report: DoctorReport
     try {
       const accountId = await storeAccount(db, accountValue)
-      const wanted = [serviceAccountObject?.annotations['eks.amazonaws.com/role-arn'] ?? ''].filter((a) => a !== '')
+      const wanted = [serviceAccountObject?.annotations['eks.amazonaws.com/role-arn'] ?? ''].filter(
+        (a) => a !== '',
+      )
       const snap = await loadStoreSnapshot(db, accountId, { namespace, serviceAccount }, wanted)
       report = diagnose({
         now,
@@ -232,13 +293,17 @@ export const doctorCommand: Command = {
         ...(token !== undefined ? { token } : {}),
         ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
         ...(client !== undefined ? { client } : {}),
-        ...(values.action !== undefined ? { action: values.action, resource: values.resource! } : {}),
+        ...(values.action !== undefined
+          ? { action: values.action, resource: values.resource! }
+          : {}),
         ...snap,
       })
     } finally {
       await db.close()
     }
-    io.stdout.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report))
+    io.stdout.write(
+      values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report),
+    )
     return report.ok ? 0 : 1
   },
 }

@@ -7,7 +7,11 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../../errors.ts'
 import { emptyIamInventory, parseGaad } from '../../analysis/inputs/gaad.ts'
-import { buildKubeInventory, parseKubeDocuments, type TextInput } from '../../analysis/inputs/kube.ts'
+import {
+  buildKubeInventory,
+  parseKubeDocuments,
+  type TextInput,
+} from '../../analysis/inputs/kube.ts'
 import {
   parseAccessKeys,
   parseJsonInput,
@@ -87,7 +91,8 @@ export function splitArgs(argv: string[]): { flags: Map<string, string[]>; bools
       if (next === undefined || next.startsWith('--')) throw new UsageError(`${arg} needs a value`)
       values.push(next)
       i++
-      if (MULTI.has(arg)) while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) values.push(argv[++i]!)
+      if (MULTI.has(arg))
+        while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) values.push(argv[++i]!)
     }
     flags.set(arg, values)
   }
@@ -136,7 +141,9 @@ function progress(io: CliIo): ((phase: string, done: number, total: number) => v
     last = now
     const width = 30
     const filled = total === 0 ? width : Math.round((done / total) * width)
-    stream.write(`\r${phase.padEnd(13)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`)
+    stream.write(
+      `\r${phase.padEnd(13)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
+    )
     if (done >= total) stream.write('\n')
   }
 }
@@ -154,18 +161,29 @@ export function loadScanInputs(io: CliIo, flags: Map<string, string[]>): ScanInp
   const files = collectManifestFiles(io, k8sPaths)
   const parsed = parseKubeDocuments(files)
   const kube = buildKubeInventory(parsed.objects, parsed.skipped)
-  const iam = gaadFile === undefined ? emptyIamInventory() : parseGaad(readText(io, gaadFile), gaadFile)
+  const iam =
+    gaadFile === undefined ? emptyIamInventory() : parseGaad(readText(io, gaadFile), gaadFile)
   const accountHint = iam.accounts.size === 1 ? [...iam.accounts][0] : undefined
   const side: ScanInputs['side'] = {}
   const providers = one('--oidc-providers')
   if (providers !== undefined)
-    side.oidcProviders = parseOidcProviders(parseJsonInput(readText(io, providers), providers), providers, accountHint)
+    side.oidcProviders = parseOidcProviders(
+      parseJsonInput(readText(io, providers), providers),
+      providers,
+      accountHint,
+    )
   const assoc = one('--pod-identity-associations')
-  if (assoc !== undefined) side.associations = parsePodIdentityAssociations(parseJsonInput(readText(io, assoc), assoc), assoc)
+  if (assoc !== undefined)
+    side.associations = parsePodIdentityAssociations(
+      parseJsonInput(readText(io, assoc), assoc),
+      assoc,
+    )
   const nodes = one('--nodes')
-  if (nodes !== undefined) side.nodes = parseNodes(parseJsonInput(readText(io, nodes), nodes), nodes)
+  if (nodes !== undefined)
+    side.nodes = parseNodes(parseJsonInput(readText(io, nodes), nodes), nodes)
   const keys = one('--access-keys')
-  if (keys !== undefined) side.accessKeys = parseAccessKeys(parseJsonInput(readText(io, keys), keys), keys)
+  if (keys !== undefined)
+    side.accessKeys = parseAccessKeys(parseJsonInput(readText(io, keys), keys), keys)
   return { kube, iam, side }
 }
 
@@ -180,7 +198,10 @@ export const scanCommand: Command = {
       throw new UsageError(`unknown --format '${format}'`, 'use text, json, sarif or html')
     const failOn = flags.get('--fail-on')?.[0]
     if (failOn !== undefined && !isSeverity(failOn))
-      throw new UsageError(`unknown --fail-on '${failOn}'`, 'use critical, high, medium, low or info')
+      throw new UsageError(
+        `unknown --fail-on '${failOn}'`,
+        'use critical, high, medium, low or info',
+      )
     const nowText = flags.get('--now')?.[0]
     const now = nowText === undefined ? new Date() : new Date(nowText)
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${nowText}' is not a date`)
@@ -202,14 +223,19 @@ export const scanCommand: Command = {
       allPrincipals: bools.has('--all-principals'),
       ...(onProgress !== undefined ? { onProgress } : {}),
     })
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string }
     const text =
       format === 'json'
         ? renderJson(report)
         : format === 'sarif'
           ? renderSarif(report, { version: pkg.version })
           : format === 'html'
-            ? renderHtml(report, { generatedAt: now.toISOString(), inputs: [...(flags.get('--k8s') ?? []), ...(flags.get('--gaad') ?? [])] })
+            ? renderHtml(report, {
+                generatedAt: now.toISOString(),
+                inputs: [...(flags.get('--k8s') ?? []), ...(flags.get('--gaad') ?? [])],
+              })
             : renderText(report)
     const out = flags.get('--out')?.[0]
     if (out !== undefined) writeFileSync(resolve(io.cwd, out), text)

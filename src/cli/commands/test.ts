@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { DoctorRole } from '../../analysis/doctor.ts'
 import { buildContext } from '../../analysis/context.ts'
-import { parseScenarios, renderJunit, renderTap, runScenarios, type TestModel } from '../../analysis/policy-tests.ts'
+import {
+  parseScenarios,
+  renderJunit,
+  renderTap,
+  runScenarios,
+  type TestModel,
+} from '../../analysis/policy-tests.ts'
 import { applyConfig } from '../../config/apply.ts'
 import { UsageError } from '../../errors.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
@@ -48,12 +54,19 @@ function storeModel(snap: Awaited<ReturnType<typeof loadStoreSnapshot>>, now: Da
   for (const r of snap.roles.values())
     for (const st of r.role.trust.compiled?.model.statements ?? [])
       for (const c of st.conditions)
-        if (/:sub$/i.test(c.key)) for (const v of c.values) {
-          const m = /^system:serviceaccount:([^:*?]+):([^:*?]+)$/.exec(v)
-          if (m !== null) subjects.add(`${m[1]}/${m[2]}`)
-        }
+        if (/:sub$/i.test(c.key))
+          for (const v of c.values) {
+            const m = /^system:serviceaccount:([^:*?]+):([^:*?]+)$/.exec(v)
+            if (m !== null) subjects.add(`${m[1]}/${m[2]}`)
+          }
   for (const a of snap.associations) subjects.add(`${a.namespace}/${a.serviceAccount}`)
-  return { now, roles: snap.roles, providers: snap.providers, associations: snap.associations, serviceAccounts: [...subjects] }
+  return {
+    now,
+    roles: snap.roles,
+    providers: snap.providers,
+    associations: snap.associations,
+    serviceAccounts: [...subjects],
+  }
 }
 
 async function fromStore(db: Db, account: string | undefined, now: Date): Promise<TestModel> {
@@ -63,11 +76,13 @@ async function fromStore(db: Db, account: string | undefined, now: Date): Promis
 
 export const testCommand: Command = {
   name: 'test',
-  summary: 'check policy-as-code scenarios (who can do what) with the policy engine; TAP/JUnit output',
+  summary:
+    'check policy-as-code scenarios (who can do what) with the policy engine; TAP/JUnit output',
   usage,
   async run(argv, io: CliIo) {
     const [file, ...rest] = argv
-    if (file === undefined || file.startsWith('--')) throw new UsageError('give the scenario FILE first')
+    if (file === undefined || file.startsWith('--'))
+      throw new UsageError('give the scenario FILE first')
     // Split store flags from scan-input flags.
     const storeFlags: Record<string, string> = {}
     const scanArgs: string[] = []
@@ -109,12 +124,21 @@ export const testCommand: Command = {
       const roles = new Map<string, DoctorRole>()
       for (const role of inputs.iam.roles.values()) {
         const p = ctx.policiesOf(role)
-        roles.set(role.arn, { role, identity: p.identity, ...(p.boundary !== undefined ? { boundary: p.boundary } : {}) })
+        roles.set(role.arn, {
+          role,
+          identity: p.identity,
+          ...(p.boundary !== undefined ? { boundary: p.boundary } : {}),
+        })
       }
       model = {
         now,
         roles,
-        providers: ctx.providers.map((p) => ({ arn: p.arn, url: p.url, clientIds: p.clientIds ?? ['sts.amazonaws.com'], thumbprints: [] })),
+        providers: ctx.providers.map((p) => ({
+          arn: p.arn,
+          url: p.url,
+          clientIds: p.clientIds ?? ['sts.amazonaws.com'],
+          thumbprints: [],
+        })),
         associations: inputs.side.associations ?? [],
         serviceAccounts: [...inputs.kube.serviceAccounts.keys()],
       }
@@ -123,7 +147,11 @@ export const testCommand: Command = {
       const db = await openDb({ dataDir: dir })
       try {
         const yaml = readFileSync(resolve(io.cwd, config), 'utf8')
-        await applyConfig(db, yaml, { accountId: account ?? DEFAULT_ACCOUNT_ID, region: DEFAULT_REGION, now })
+        await applyConfig(db, yaml, {
+          accountId: account ?? DEFAULT_ACCOUNT_ID,
+          region: DEFAULT_REGION,
+          now,
+        })
         model = await fromStore(db, account ?? DEFAULT_ACCOUNT_ID, now)
       } finally {
         await db.close()
@@ -143,4 +171,3 @@ export const testCommand: Command = {
     return results.every((r) => r.ok) ? 0 : 1
   },
 }
-

@@ -5,24 +5,41 @@
 // instance profile"; Kubernetes RBAC good practices (workload creation, TokenRequest, impersonation).
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ACCOUNT, allowAll, deployment, exactTrust, gaad, only, roleArn, run, sa } from './helpers.ts'
+import {
+  ACCOUNT,
+  allowAll,
+  deployment,
+  exactTrust,
+  gaad,
+  only,
+  roleArn,
+  run,
+  sa,
+} from './helpers.ts'
 
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE'.replace('EXAMPLE', 'ABCDEFG').slice(0, 20)
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz'
 
-describe('BIND-*', () => {
-  test('BIND-002 placeholder annotation and dangling own-account role', () => {
-    const report = run(sa('carts', 'carts', '${CARTS_IAM_ROLE}') + sa('pay', 'api', roleArn('gone')), gaad([{ name: 'x', trust: exactTrust('a', 'b') }]))
+void describe('BIND-*', () => {
+  void test('BIND-002 placeholder annotation and dangling own-account role', () => {
+    const report = run(
+      sa('carts', 'carts', '${CARTS_IAM_ROLE}') + sa('pay', 'api', roleArn('gone')),
+      gaad([{ name: 'x', trust: exactTrust('a', 'b') }]),
+    )
     const f = only(report, 'BIND-002')
     assert.deepEqual(f.map((x) => x.severity).sort(), ['low', 'medium'])
   })
 
-  test('BIND-003 hidden reachability, high when the extra role can escalate', () => {
+  void test('BIND-003 hidden reachability, high when the extra role can escalate', () => {
     const report = run(
       sa('pay', 'api', roleArn('api')),
       gaad([
         { name: 'api', trust: exactTrust('pay', 'api') },
-        { name: 'backup', trust: exactTrust('pay', 'api'), inline: [allowAll(['iam:PassRole', 'ec2:RunInstances'])] },
+        {
+          name: 'backup',
+          trust: exactTrust('pay', 'api'),
+          inline: [allowAll(['iam:PassRole', 'ec2:RunInstances'])],
+        },
       ]),
     )
     const f = only(report, 'BIND-003')
@@ -31,7 +48,7 @@ describe('BIND-*', () => {
     assert.equal(f[0]!.severity, 'high')
   })
 
-  test('BIND-004: a live pod of an annotated SA without the webhook injection; BIND-005 static keys shadowing IRSA', () => {
+  void test('BIND-004: a live pod of an annotated SA without the webhook injection; BIND-005 static keys shadowing IRSA', () => {
     const pod = (env: string) => `---
 apiVersion: v1
 kind: Pod
@@ -43,33 +60,51 @@ spec:
       image: app
       env:
 ${env}`
-    const report = run(sa('pay', 'api', roleArn('api')) + pod('        - { name: LOG, value: info }\n'), gaad([{ name: 'api', trust: exactTrust('pay', 'api') }]))
+    const report = run(
+      sa('pay', 'api', roleArn('api')) + pod('        - { name: LOG, value: info }\n'),
+      gaad([{ name: 'api', trust: exactTrust('pay', 'api') }]),
+    )
     assert.match(only(report, 'BIND-004')[0]!.remediation, /kubectl -n pay delete pod api-1/)
     const mutated = pod(
       `        - { name: AWS_ROLE_ARN, value: ${roleArn('api')} }\n        - { name: AWS_WEB_IDENTITY_TOKEN_FILE, value: /var/run/secrets/eks.amazonaws.com/serviceaccount/token }\n        - { name: AWS_ACCESS_KEY_ID, value: ${KEY_ID} }\n        - { name: AWS_SECRET_ACCESS_KEY, value: ${SECRET} }\n`,
     )
-    const shadow = run(sa('pay', 'api', roleArn('api')) + mutated, gaad([{ name: 'api', trust: exactTrust('pay', 'api') }]))
+    const shadow = run(
+      sa('pay', 'api', roleArn('api')) + mutated,
+      gaad([{ name: 'api', trust: exactTrust('pay', 'api') }]),
+    )
     assert.equal(only(shadow, 'BIND-004').length, 0)
     assert.equal(only(shadow, 'BIND-005').length, 1)
     assert.equal(only(shadow, 'CRED-001')[0]!.severity, 'critical')
     assert.equal(shadow.workloads[0]!.credentialSource, 'env-keys')
   })
 
-  test('SDK chains differ on a mounted credentials file: JS v3 reads it before web identity, botocore does not', () => {
+  void test('SDK chains differ on a mounted credentials file: JS v3 reads it before web identity, botocore does not', () => {
     const spec = `      volumes:\n        - name: aws\n          secret: { secretName: aws-creds }\n`
     const container = `          volumeMounts:\n            - { name: aws, mountPath: /root/.aws }\n`
-    const report = run(sa('pay', 'api', roleArn('api')) + deployment('pay', 'api', 'api', spec, container), gaad([{ name: 'api', trust: exactTrust('pay', 'api') }]))
+    const report = run(
+      sa('pay', 'api', roleArn('api')) + deployment('pay', 'api', 'api', spec, container),
+      gaad([{ name: 'api', trust: exactTrust('pay', 'api') }]),
+    )
     const w = report.workloads[0]!
-    assert.deepEqual(w.credentialSourceBySdk, { python: 'irsa', javascript: 'shared-credentials-file' })
+    assert.deepEqual(w.credentialSourceBySdk, {
+      python: 'irsa',
+      javascript: 'shared-credentials-file',
+    })
     assert.match(only(report, 'BIND-005')[0]!.message, /JS SDK v3 uses shared-credentials-file/)
     assert.equal(only(report, 'CRED-004').length, 1)
   })
 
-  test('BIND-006 unused and unbound workload roles; BIND-007 one role for several SAs across namespaces', () => {
+  void test('BIND-006 unused and unbound workload roles; BIND-007 one role for several SAs across namespaces', () => {
     const report = run(
       sa('a', 'x') + sa('b', 'y'),
       gaad([
-        { name: 'shared', trust: { Version: '2012-10-17', Statement: [exactTrust('a', 'x').Statement[0]!, exactTrust('b', 'y').Statement[0]!] } },
+        {
+          name: 'shared',
+          trust: {
+            Version: '2012-10-17',
+            Statement: [exactTrust('a', 'x').Statement[0]!, exactTrust('b', 'y').Statement[0]!],
+          },
+        },
         { name: 'orphan', trust: exactTrust('c', 'z'), lastUsed: null },
       ]),
     )
@@ -78,16 +113,25 @@ ${env}`
     assert.equal(unused.length, 2)
   })
 
-  test('BIND-008 association naming a missing SA and a role whose trust does not admit Pod Identity', () => {
+  void test('BIND-008 association naming a missing SA and a role whose trust does not admit Pod Identity', () => {
     const report = run(sa('pay', 'web'), gaad([{ name: 'r', trust: exactTrust('pay', 'api') }]), {
-      associations: [{ clusterName: 'prod', clusterArn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/prod`, namespace: 'pay', serviceAccount: 'api', roleArn: roleArn('r'), disableSessionTags: false }],
+      associations: [
+        {
+          clusterName: 'prod',
+          clusterArn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/prod`,
+          namespace: 'pay',
+          serviceAccount: 'api',
+          roleArn: roleArn('r'),
+          disableSessionTags: false,
+        },
+      ],
     })
     const f = only(report, 'BIND-008')[0]!
     assert.match(f.message, /does not exist/)
     assert.match(f.message, /does not allow sts:AssumeRole/)
   })
 
-  test('BIND-009 several mechanisms; LEG-001 kube2iam annotation; LEG-002 wildcard allowed-roles', () => {
+  void test('BIND-009 several mechanisms; LEG-001 kube2iam annotation; LEG-002 wildcard allowed-roles', () => {
     const yaml = `---
 apiVersion: v1
 kind: Namespace
@@ -110,26 +154,43 @@ spec:
         - { name: AWS_ACCESS_KEY_ID, value: foo-fake }
         - { name: AWS_SECRET_ACCESS_KEY, value: bar-fake }
 `
-    const report = run(yaml, gaad([{ name: 'reader', trust: { Version: '2012-10-17', Statement: [] } }]))
+    const report = run(
+      yaml,
+      gaad([{ name: 'reader', trust: { Version: '2012-10-17', Statement: [] } }]),
+    )
     assert.equal(only(report, 'LEG-001').length, 1)
     assert.equal(only(report, 'LEG-002').length, 1)
     assert.equal(only(report, 'BIND-009').length, 1)
-    assert.equal(only(report, 'CRED-001')[0]!.severity, 'info', 'placeholder keys are not real keys')
+    assert.equal(
+      only(report, 'CRED-001')[0]!.severity,
+      'info',
+      'placeholder keys are not real keys',
+    )
     assert.deepEqual(report.workloads[0]!.roles, [roleArn('reader')])
   })
 })
 
-describe('CRED-*, SA-*, NODE-*', () => {
-  test('CRED-002 keys from a Secret via secretKeyRef; CRED-003 the Secret itself (base64 data); CRED-005 mapped to the user', () => {
+void describe('CRED-*, SA-*, NODE-*', () => {
+  void test('CRED-002 keys from a Secret via secretKeyRef; CRED-003 the Secret itself (base64 data); CRED-005 mapped to the user', () => {
     const b64 = (s: string) => Buffer.from(s).toString('base64')
-    const yaml = `---
+    const yaml =
+      `---
 apiVersion: v1
 kind: Secret
 metadata: { name: aws, namespace: dns }
 data:
   credentials: ${b64(`[default]\naws_access_key_id = ${KEY_ID}\naws_secret_access_key = ${SECRET}\n`)}
-` + deployment('dns', 'external-dns', 'external-dns', '', `          env:\n            - name: AWS_ACCESS_KEY_ID\n              valueFrom: { secretKeyRef: { name: aws, key: id } }\n`)
-    const report = run(yaml, gaad([]), { accessKeys: [{ userName: 'dns-bot', accessKeyId: KEY_ID, status: 'Active' }] })
+` +
+      deployment(
+        'dns',
+        'external-dns',
+        'external-dns',
+        '',
+        `          env:\n            - name: AWS_ACCESS_KEY_ID\n              valueFrom: { secretKeyRef: { name: aws, key: id } }\n`,
+      )
+    const report = run(yaml, gaad([]), {
+      accessKeys: [{ userName: 'dns-bot', accessKeyId: KEY_ID, status: 'Active' }],
+    })
     assert.equal(only(report, 'CRED-002')[0]!.severity, 'high')
     const cred3 = only(report, 'CRED-003')[0]!
     assert.equal(cred3.severity, 'high')
@@ -137,7 +198,7 @@ data:
     assert.equal(only(report, 'CRED-005').length, 1)
   })
 
-  test('CRED-006 other clouds; NODE-004 hostPath; SA-005 legacy token; SA-006 token expiration', () => {
+  void test('CRED-006 other clouds; NODE-004 hostPath; SA-005 legacy token; SA-006 token expiration', () => {
     const yaml =
       sa('x', 'y', undefined, '  annotations:\n    eks.amazonaws.com/token-expiration: "600"\n') +
       `---
@@ -146,12 +207,19 @@ kind: Secret
 type: kubernetes.io/service-account-token
 metadata: { name: old, namespace: x }
 ` +
-      deployment('x', 'app', 'y', `      volumes:\n        - name: kubelet\n          hostPath: { path: /var/lib/kubelet }\n`, `          env:\n            - { name: AZURE_CLIENT_SECRET, value: s }\n`)
+      deployment(
+        'x',
+        'app',
+        'y',
+        `      volumes:\n        - name: kubelet\n          hostPath: { path: /var/lib/kubelet }\n`,
+        `          env:\n            - { name: AZURE_CLIENT_SECRET, value: s }\n`,
+      )
     const report = run(yaml)
-    for (const id of ['CRED-006', 'NODE-004', 'SA-005', 'SA-006']) assert.equal(only(report, id).length, 1, id)
+    for (const id of ['CRED-006', 'NODE-004', 'SA-005', 'SA-006'])
+      assert.equal(only(report, id).length, 1, id)
   })
 
-  test('SA-001 default SA (high when it maps to a role), SA-002 automount, SA-003 shared SA', () => {
+  void test('SA-001 default SA (high when it maps to a role), SA-002 automount, SA-003 shared SA', () => {
     const yaml =
       sa('pay', 'default', roleArn('r')) +
       deployment('pay', 'a', 'default').replace('      automountServiceAccountToken: false\n', '') +
@@ -162,8 +230,10 @@ metadata: { name: old, namespace: x }
     assert.equal(only(report, 'SA-003').length, 1)
   })
 
-  test('SA-004: a RoleBinding lets a group create pods in a namespace whose SA maps to a role', () => {
-    const yaml = sa('pay', 'api', roleArn('api')) + `---
+  void test('SA-004: a RoleBinding lets a group create pods in a namespace whose SA maps to a role', () => {
+    const yaml =
+      sa('pay', 'api', roleArn('api')) +
+      `---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: { name: dev, namespace: pay }
@@ -183,9 +253,12 @@ subjects:
     assert.equal(f[0]!.severity, 'critical')
   })
 
-  test('NODE-001 by IMDS settings: v1 allowed → every pod; v2 hop 1 → host-network pods only; NetworkPolicy blocks', () => {
-    const node = (httpTokens: 'required' | 'optional', hopLimit: number) => ({ nodes: [{ name: 'i-1', httpTokens, httpEndpoint: 'enabled' as const, hopLimit }] })
-    const pods = deployment('a', 'web', 'web') + deployment('a', 'agent', 'agent', '      hostNetwork: true\n')
+  void test('NODE-001 by IMDS settings: v1 allowed → every pod; v2 hop 1 → host-network pods only; NetworkPolicy blocks', () => {
+    const node = (httpTokens: 'required' | 'optional', hopLimit: number) => ({
+      nodes: [{ name: 'i-1', httpTokens, httpEndpoint: 'enabled' as const, hopLimit }],
+    })
+    const pods =
+      deployment('a', 'web', 'web') + deployment('a', 'agent', 'agent', '      hostNetwork: true\n')
     const count = (r: ReturnType<typeof run>) => only(r, 'NODE-001').length
     assert.equal(count(run(pods, gaad([]), node('optional', 1))), 2)
     assert.equal(count(run(pods, gaad([]), node('required', 1))), 1)
@@ -201,10 +274,14 @@ spec:
     - to:
         - ipBlock: { cidr: 0.0.0.0/0, except: [169.254.169.254/32] }
 `
-    assert.equal(count(run(pods + deny, gaad([]), node('optional', 1))), 1, 'only the host-network pod bypasses the policy')
+    assert.equal(
+      count(run(pods + deny, gaad([]), node('optional', 1))),
+      1,
+      'only the host-network pod bypasses the policy',
+    )
   })
 
-  test('ESO SecretStore with static keys is CRED-002', () => {
+  void test('ESO SecretStore with static keys is CRED-002', () => {
     const yaml = `---
 apiVersion: external-secrets.io/v1beta1
 kind: SecretStore

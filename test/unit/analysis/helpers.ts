@@ -3,7 +3,12 @@
  */
 import { parseGaad } from '../../../src/analysis/inputs/gaad.ts'
 import { buildKubeInventory, parseKubeDocuments } from '../../../src/analysis/inputs/kube.ts'
-import type { AwsSideInputs, ScanFinding, ScanInputs, ScanReport } from '../../../src/analysis/model.ts'
+import type {
+  AwsSideInputs,
+  ScanFinding,
+  ScanInputs,
+  ScanReport,
+} from '../../../src/analysis/model.ts'
 import { scan, type ScanOptions } from '../../../src/analysis/scan.ts'
 
 export const ACCOUNT = '111122223333'
@@ -13,7 +18,10 @@ export const NOW = new Date('2026-12-01T00:00:00Z')
 
 export const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`
 
-export function irsaTrust(conditions: Record<string, Record<string, string | string[]>> | undefined, extra: object = {}) {
+export function irsaTrust(
+  conditions: Record<string, Record<string, string | string[]>> | undefined,
+  extra: object = {},
+) {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -29,7 +37,12 @@ export function irsaTrust(conditions: Record<string, Record<string, string | str
 }
 
 export const exactTrust = (ns: string, sa: string) =>
-  irsaTrust({ StringEquals: { [`${ISSUER}:sub`]: `system:serviceaccount:${ns}:${sa}`, [`${ISSUER}:aud`]: 'sts.amazonaws.com' } })
+  irsaTrust({
+    StringEquals: {
+      [`${ISSUER}:sub`]: `system:serviceaccount:${ns}:${sa}`,
+      [`${ISSUER}:aud`]: 'sts.amazonaws.com',
+    },
+  })
 
 export interface RoleSpec {
   name: string
@@ -54,15 +67,32 @@ export function gaad(
       CreateDate: '2024-01-01T00:00:00Z',
       AssumeRolePolicyDocument: r.trust,
       InstanceProfileList: r.instanceProfile
-        ? [{ Arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${r.name}`, InstanceProfileName: r.name, Roles: [] }]
+        ? [
+            {
+              Arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${r.name}`,
+              InstanceProfileName: r.name,
+              Roles: [],
+            },
+          ]
         : [],
       RolePolicyList: (r.inline ?? []).map((d, i) => ({ PolicyName: `p${i}`, PolicyDocument: d })),
-      AttachedManagedPolicies: (r.attached ?? []).map((a) => ({ PolicyArn: a, PolicyName: a.slice(a.lastIndexOf('/') + 1) })),
+      AttachedManagedPolicies: (r.attached ?? []).map((a) => ({
+        PolicyArn: a,
+        PolicyName: a.slice(a.lastIndexOf('/') + 1),
+      })),
       ...(r.boundary !== undefined
-        ? { PermissionsBoundary: { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: r.boundary } }
+        ? {
+            PermissionsBoundary: {
+              PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+              PermissionsBoundaryArn: r.boundary,
+            },
+          }
         : {}),
       Tags: [],
-      RoleLastUsed: r.lastUsed === null ? {} : { LastUsedDate: r.lastUsed ?? '2026-11-30T00:00:00Z', Region: 'us-east-1' },
+      RoleLastUsed:
+        r.lastUsed === null
+          ? {}
+          : { LastUsedDate: r.lastUsed ?? '2026-11-30T00:00:00Z', Region: 'us-east-1' },
     })),
     UserDetailList: extra.users ?? [],
     GroupDetailList: [],
@@ -75,21 +105,39 @@ export function gaad(
   }
 }
 
-export const allowAll = (actions: string | string[], resource: string | string[] = '*', extra: object = {}) => ({
+export const allowAll = (
+  actions: string | string[],
+  resource: string | string[] = '*',
+  extra: object = {},
+) => ({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: actions, Resource: resource, ...extra }],
 })
 
-export function inputs(yaml: string, gaadJson: object = gaad([]), side: AwsSideInputs = {}): ScanInputs {
+export function inputs(
+  yaml: string,
+  gaadJson: object = gaad([]),
+  side: AwsSideInputs = {},
+): ScanInputs {
   const parsed = parseKubeDocuments(yaml === '' ? [] : [{ path: 'test.yaml', text: yaml }])
-  return { kube: buildKubeInventory(parsed.objects, parsed.skipped), iam: parseGaad(gaadJson), side }
+  return {
+    kube: buildKubeInventory(parsed.objects, parsed.skipped),
+    iam: parseGaad(gaadJson),
+    side,
+  }
 }
 
-export function run(yaml: string, gaadJson?: object, side?: AwsSideInputs, options: Partial<ScanOptions> = {}): ScanReport {
+export function run(
+  yaml: string,
+  gaadJson?: object,
+  side?: AwsSideInputs,
+  options: Partial<ScanOptions> = {},
+): ScanReport {
   return scan(inputs(yaml, gaadJson, side), { now: NOW, ...options })
 }
 
-export const ids = (report: ScanReport): string[] => [...new Set(report.findings.map((f) => f.id))].sort()
+export const ids = (report: ScanReport): string[] =>
+  [...new Set(report.findings.map((f) => f.id))].sort()
 
 export function only(report: ScanReport, id: string): ScanFinding[] {
   return report.findings.filter((f) => f.id === id)
@@ -103,7 +151,13 @@ metadata:
   namespace: ${ns}
 ${role !== undefined ? `  annotations:\n    eks.amazonaws.com/role-arn: ${role}\n` : ''}${extra}`
 
-export const deployment = (ns: string, name: string, saName: string, podSpecExtra = '', containerExtra = '') => `---
+export const deployment = (
+  ns: string,
+  name: string,
+  saName: string,
+  podSpecExtra = '',
+  containerExtra = '',
+) => `---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -121,4 +175,6 @@ ${podSpecExtra}      containers:
           image: app:1
 ${containerExtra}`
 
-export const providers = (clientIds = ['sts.amazonaws.com']) => [{ arn: PROVIDER, url: ISSUER, clientIds, thumbprints: [] }]
+export const providers = (clientIds = ['sts.amazonaws.com']) => [
+  { arn: PROVIDER, url: ISSUER, clientIds, thumbprints: [] },
+]

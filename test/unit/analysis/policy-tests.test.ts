@@ -8,13 +8,25 @@ import { PassThrough } from 'node:stream'
 import { after, describe, test } from 'node:test'
 import { doctorRole } from '../../../src/analysis/doctor.ts'
 import { globsIntersect, witness } from '../../../src/analysis/intersect.ts'
-import { parseScenarios, renderJunit, renderTap, runScenarios, type TestModel } from '../../../src/analysis/policy-tests.ts'
+import {
+  parseScenarios,
+  renderJunit,
+  renderTap,
+  runScenarios,
+  type TestModel,
+} from '../../../src/analysis/policy-tests.ts'
 import { main } from '../../../src/cli/main.ts'
 import { ACCOUNT, ISSUER, NOW, PROVIDER, exactTrust, gaad, irsaTrust, roleArn } from './helpers.ts'
 
-const policy = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements })
+const policy = (...statements: object[]) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: statements })
 const role = (name: string, trust: object, ...statements: object[]) =>
-  doctorRole({ arn: roleArn(name), accountId: ACCOUNT, trust: JSON.stringify(trust), identity: [{ id: `inline:${name}`, document: policy(...statements) }] })
+  doctorRole({
+    arn: roleArn(name),
+    accountId: ACCOUNT,
+    trust: JSON.stringify(trust),
+    identity: [{ id: `inline:${name}`, document: policy(...statements) }],
+  })
 
 const model: TestModel = {
   now: NOW,
@@ -22,14 +34,31 @@ const model: TestModel = {
   associations: [],
   serviceAccounts: ['payments/api', 'ci/deployer', 'dev/tool'],
   roles: new Map([
-    [roleArn('api'), role('api', exactTrust('payments', 'api'), { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::invoices/*' }, { Effect: 'Allow', Action: 'iam:PassRole', Resource: roleArn('worker') })],
-    [roleArn('deployer'), role('deployer', irsaTrust({ StringLike: { [`${ISSUER}:sub`]: 'system:serviceaccount:ci:*' } }))],
-    [roleArn('loose'), role('loose', irsaTrust({ StringLike: { [`${ISSUER}:sub`]: 'system:serviceaccount:*' } }))],
+    [
+      roleArn('api'),
+      role(
+        'api',
+        exactTrust('payments', 'api'),
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::invoices/*' },
+        { Effect: 'Allow', Action: 'iam:PassRole', Resource: roleArn('worker') },
+      ),
+    ],
+    [
+      roleArn('deployer'),
+      role(
+        'deployer',
+        irsaTrust({ StringLike: { [`${ISSUER}:sub`]: 'system:serviceaccount:ci:*' } }),
+      ),
+    ],
+    [
+      roleArn('loose'),
+      role('loose', irsaTrust({ StringLike: { [`${ISSUER}:sub`]: 'system:serviceaccount:*' } })),
+    ],
   ]),
 }
 
-describe('scenarios', () => {
-  test('can / cannot with patterns, only-namespaces, assumable-by', () => {
+void describe('scenarios', () => {
+  void test('can / cannot with patterns, only-namespaces, assumable-by', () => {
     const scenarios = parseScenarios(`scenarios:
   - { workload: payments/api, can: s3:GetObject, on: "arn:aws:s3:::invoices/*" }
   - { workload: payments/api, can: s3:GetObject, on: "arn:aws:s3:::payroll/*" }
@@ -40,27 +69,44 @@ describe('scenarios', () => {
   - { role: ${roleArn('api')}, assumable-by: [payments/api] }
 `)
     const results = runScenarios(scenarios, model)
-    assert.deepEqual(results.map((r) => r.ok), [true, false, true, false, true, false, true])
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, false, true, false, true, false, true],
+    )
     assert.match(results[1]!.detail, /denied for every role/)
-    assert.match(results[3]!.detail, /allows iam:PassRole on arn:aws:iam::111122223333:role\/worker/)
+    assert.match(
+      results[3]!.detail,
+      /allows iam:PassRole on arn:aws:iam::111122223333:role\/worker/,
+    )
     assert.match(results[5]!.detail, /also admitted: system:serviceaccount:zz-podtrust-probe/)
   })
 
-  test('bad files are rejected with the path of the problem', () => {
+  void test('bad files are rejected with the path of the problem', () => {
     assert.throws(() => parseScenarios('scenarios: []'), /non-empty/)
-    assert.throws(() => parseScenarios('scenarios:\n  - { workload: api, can: s3:GetObject }'), /scenarios\[0\]\.workload/)
-    assert.throws(() => parseScenarios('scenarios:\n  - { workload: a/b, can: x, cannot: y }'), /exactly one/)
+    assert.throws(
+      () => parseScenarios('scenarios:\n  - { workload: api, can: s3:GetObject }'),
+      /scenarios\[0\]\.workload/,
+    )
+    assert.throws(
+      () => parseScenarios('scenarios:\n  - { workload: a/b, can: x, cannot: y }'),
+      /exactly one/,
+    )
   })
 
-  test('TAP 13 and JUnit', () => {
-    const results = runScenarios(parseScenarios('- { workload: payments/api, can: "s3:PutObject", on: "arn:aws:s3:::invoices/a" }'), model)
+  void test('TAP 13 and JUnit', () => {
+    const results = runScenarios(
+      parseScenarios(
+        '- { workload: payments/api, can: "s3:PutObject", on: "arn:aws:s3:::invoices/a" }',
+      ),
+      model,
+    )
     const tap = renderTap(results)
     assert.match(tap, /^TAP version 13\n1\.\.1\nnot ok 1 - workload payments\/api can s3:PutObject/)
-    assert.match(tap, /  ---\n  message: ".*Action does not match/)
+    assert.match(tap, / {2}---\n {2}message: ".*Action does not match/)
     assert.match(renderJunit(results), /<testsuite name="podtrust test" tests="1" failures="1">/)
   })
 
-  test('glob intersection witnesses', () => {
+  void test('glob intersection witnesses', () => {
     assert.equal(globsIntersect('iam:Pass*', 'iam:*', true), true)
     assert.equal(globsIntersect('s3:Get*', 'iam:*', true), false)
     assert.equal(globsIntersect('arn:aws:s3:::a/*', 'arn:aws:s3:::b/*'), false)
@@ -68,20 +114,49 @@ describe('scenarios', () => {
   })
 })
 
-describe('podtrust test CLI', () => {
+void describe('podtrust test CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-test-cli-'))
-  after(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(join(dir, 'gaad.json'), JSON.stringify(gaad([{ name: 'api', trust: exactTrust('payments', 'api'), inline: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::invoices/*' }] }] }])))
-  writeFileSync(join(dir, 'pass.yaml'), 'scenarios:\n  - { workload: payments/api, can: s3:GetObject, on: "arn:aws:s3:::invoices/*" }\n')
-  writeFileSync(join(dir, 'fail.yaml'), 'scenarios:\n  - { workload: payments/api, can: s3:PutObject, on: "arn:aws:s3:::invoices/*" }\n')
+  void after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(
+    join(dir, 'gaad.json'),
+    JSON.stringify(
+      gaad([
+        {
+          name: 'api',
+          trust: exactTrust('payments', 'api'),
+          inline: [
+            {
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::invoices/*' },
+              ],
+            },
+          ],
+        },
+      ]),
+    ),
+  )
+  writeFileSync(
+    join(dir, 'pass.yaml'),
+    'scenarios:\n  - { workload: payments/api, can: s3:GetObject, on: "arn:aws:s3:::invoices/*" }\n',
+  )
+  writeFileSync(
+    join(dir, 'fail.yaml'),
+    'scenarios:\n  - { workload: payments/api, can: s3:PutObject, on: "arn:aws:s3:::invoices/*" }\n',
+  )
   async function cli(args: string[]) {
     const stdout = new PassThrough()
     let out = ''
     stdout.on('data', (d: Buffer) => (out += d.toString()))
-    const code = await main(['test', ...args], { stdout, stderr: new PassThrough(), env: {}, cwd: dir })
+    const code = await main(['test', ...args], {
+      stdout,
+      stderr: new PassThrough(),
+      env: {},
+      cwd: dir,
+    })
     return { code, out }
   }
-  test('exit 0 when every scenario holds, 1 when one fails; --junit writes XML', async () => {
+  void test('exit 0 when every scenario holds, 1 when one fails; --junit writes XML', async () => {
     assert.equal((await cli(['pass.yaml', '--gaad', 'gaad.json'])).code, 0)
     const failed = await cli(['fail.yaml', '--gaad', 'gaad.json', '--junit', 'out.xml'])
     assert.equal(failed.code, 1)

@@ -28,18 +28,35 @@ function sarifValidator() {
 
 const yaml =
   sa('pay', 'api', roleArn('api')) +
-  deployment('pay', 'api', 'api', '', `          env:\n            - { name: AWS_ACCESS_KEY_ID, value: "<script>alert(1)</script>" }\n`)
+  deployment(
+    'pay',
+    'api',
+    'api',
+    '',
+    `          env:\n            - { name: AWS_ACCESS_KEY_ID, value: "<script>alert(1)</script>" }\n`,
+  )
 const gaadDoc = gaad([
-  { name: 'api', trust: exactTrust('pay', 'api'), inline: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }] },
+  {
+    name: 'api',
+    trust: exactTrust('pay', 'api'),
+    inline: [
+      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+    ],
+  },
   { name: 'open', trust: irsaTrust(undefined) },
 ])
 
-describe('renderers', () => {
+void describe('renderers', () => {
   const report = run(yaml, gaadDoc)
 
-  test('SARIF 2.1.0 validates against the schema, one rule per check id', () => {
+  void test('SARIF 2.1.0 validates against the schema, one rule per check id', () => {
     const validate = sarifValidator()
-    const sarif = JSON.parse(renderSarif(report, { version: '0.1.0' })) as { runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; level: string }[] }[] }
+    const sarif = JSON.parse(renderSarif(report, { version: '0.1.0' })) as {
+      runs: {
+        tool: { driver: { rules: { id: string }[] } }
+        results: { ruleId: string; level: string }[]
+      }[]
+    }
     assert.equal(validate(sarif), true, JSON.stringify(validate.errors, null, 2))
     const rules = sarif.runs[0]!.tool.driver.rules.map((r) => r.id)
     assert.deepEqual(rules, [...new Set(report.findings.map((f) => f.id))].sort())
@@ -49,31 +66,41 @@ describe('renderers', () => {
     assert.equal(validate({ version: '2.1.0', runs: [{ results: [] }] }), false)
   })
 
-  test('JSON has the stable shape', () => {
-    const json = JSON.parse(renderJson(report)) as { findings: Record<string, unknown>[]; workloads: Record<string, unknown>[] }
-    for (const f of json.findings) for (const k of ['id', 'severity', 'objects', 'message', 'remediation']) assert.ok(k in f, k)
-    assert.deepEqual(Object.keys(json.workloads[0]!).slice(0, 4), ['pod', 'serviceAccount', 'roles', 'credentialSource'])
+  void test('JSON has the stable shape', () => {
+    const json = JSON.parse(renderJson(report)) as {
+      findings: Record<string, unknown>[]
+      workloads: Record<string, unknown>[]
+    }
+    for (const f of json.findings)
+      for (const k of ['id', 'severity', 'objects', 'message', 'remediation']) assert.ok(k in f, k)
+    assert.deepEqual(Object.keys(json.workloads[0]!).slice(0, 4), [
+      'pod',
+      'serviceAccount',
+      'roles',
+      'credentialSource',
+    ])
   })
 
-  test('HTML is self-contained (no external URL loads), escapes values, and draws the trust graph', () => {
+  void test('HTML is self-contained (no external URL loads), escapes values, and draws the trust graph', () => {
     const html = renderHtml(report, { generatedAt: '2026-12-01T00:00:00Z', inputs: ['a.yaml'] })
     assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)=/i)
     assert.doesNotMatch(html, /<script>alert/)
     assert.match(html, /<svg[^>]*aria-label="trust graph"/)
-    for (const column of ['Workloads', 'ServiceAccounts', 'Roles', 'Permissions']) assert.match(html, new RegExp(`>${column}<`))
+    for (const column of ['Workloads', 'ServiceAccounts', 'Roles', 'Permissions'])
+      assert.match(html, new RegExp(`>${column}<`))
     assert.match(html, /admin \(\*:\*\)/)
   })
 
-  test('text lists findings and workloads', () => {
+  void test('text lists findings and workloads', () => {
     const text = renderText(report)
     assert.match(text, /CRITICAL +PERM-001/)
     assert.match(text, /pay\/Deployment\/api \(sa pay\/api\) uses env-keys/)
   })
 })
 
-describe('podtrust scan CLI', () => {
+void describe('podtrust scan CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-scan-'))
-  after(() => rmSync(dir, { recursive: true, force: true }))
+  void after(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'app.yaml'), yaml)
   writeFileSync(join(dir, 'gaad.json'), JSON.stringify(gaadDoc))
 
@@ -88,16 +115,29 @@ describe('podtrust scan CLI', () => {
     return { code, out, err }
   }
 
-  test('--fail-on: exit 1 at or above the threshold, 0 below; --format json to --out', async () => {
-    const high = await cli(['--k8s', '.', '--gaad', 'gaad.json', '--fail-on', 'high', '--format', 'json', '--out', 'r.json'])
+  void test('--fail-on: exit 1 at or above the threshold, 0 below; --format json to --out', async () => {
+    const high = await cli([
+      '--k8s',
+      '.',
+      '--gaad',
+      'gaad.json',
+      '--fail-on',
+      'high',
+      '--format',
+      'json',
+      '--out',
+      'r.json',
+    ])
     assert.equal(high.code, 1)
-    const report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { findings: { id: string }[] }
+    const report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as {
+      findings: { id: string }[]
+    }
     assert.ok(report.findings.some((f) => f.id === 'IRSA-001'))
     const clean = await cli(['--k8s', 'app.yaml', '--fail-on', 'critical', '--format', 'json'])
     assert.equal(clean.code, 0, clean.err)
   })
 
-  test('no progress bar when stderr is not a terminal; bad arguments exit 2', async () => {
+  void test('no progress bar when stderr is not a terminal; bad arguments exit 2', async () => {
     const r = await cli(['--k8s', 'app.yaml', '--gaad', 'gaad.json'])
     assert.equal(r.err, '')
     assert.equal((await cli(['--format', 'xml', '--k8s', 'app.yaml'])).code, 2)
