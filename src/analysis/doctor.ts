@@ -11,6 +11,9 @@
  * role → trust (AssumeRole + TagSession for pods.eks.amazonaws.com) → target role → permissions (∩ session policy).
  * Azure Workload Identity: client-id annotation and `azure.workload.identity/use` label → injection → token →
  * federated identity credential (issuer, subject, audience).
+ * GCP (podtrust's webhook annotations; Google "Workload Identity Federation with Kubernetes"): provider annotation
+ * → injection → token (audience `//iam.googleapis.com/<provider>`) → provider (issuer, allowed audiences) →
+ * attribute mapping and condition → `roles/iam.workloadIdentityUser` on the Google service account.
  */
 import { decodeJwt } from 'jose'
 import { mutate } from '../mutation/index.ts'
@@ -48,7 +51,7 @@ export interface DoctorLink {
 }
 
 export interface DoctorReport {
-  mechanism: 'irsa' | 'pod-identity' | 'azure' | 'none'
+  mechanism: 'irsa' | 'pod-identity' | 'azure' | 'gcp' | 'none'
   ok: boolean
   links: DoctorLink[]
 }
@@ -76,6 +79,26 @@ export interface ClientEnvironment {
   credentialsFileProfiles: string[]
 }
 
+/**
+ * The GCP side, answered by the adapter from the store with src/gcp's own federation code (the domain does not
+ * import protocol adapters): provider lookup, attribute mapping + condition, and the GSA's IAM bindings.
+ */
+export interface GcpDoctorPort {
+  provider(
+    resourceName: string,
+  ): { disabled: boolean; issuerUri: string; allowedAudiences: string[] } | undefined
+  federate(
+    resourceName: string,
+    claims: Record<string, unknown>,
+  ): { ok: true; subject: string } | { ok: false; message: string }
+  /** Whether the federated identity holds roles/iam.workloadIdentityUser (or token creator) on the GSA. */
+  canImpersonate(
+    email: string,
+    resourceName: string,
+    claims: Record<string, unknown>,
+  ): { ok: boolean; detail: string }
+}
+
 export interface DoctorInput {
   now: Date
   accountId: string
@@ -95,6 +118,7 @@ export interface DoctorInput {
   associationPolicies?: Record<string, CompiledPolicy>
   roles: Map<string, DoctorRole>
   federatedCredentials?: FederatedCredential[]
+  gcp?: GcpDoctorPort
   client?: ClientEnvironment
   action?: string
   resource?: string
@@ -104,6 +128,8 @@ const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/[\w+=,.@/-]+$/
 const AZURE_CLIENT_ID = 'azure.workload.identity/client-id'
 const AZURE_USE_LABEL = 'azure.workload.identity/use'
 const AZURE_AUDIENCE = 'api://AzureADTokenExchange'
+const GCP_PROVIDER_ANNOTATION = 'podtrust.io/gcp-workload-identity-provider'
+const GCP_SA_ANNOTATION = 'iam.gke.io/gcp-service-account'
 
 class Chain {
   readonly links: DoctorLink[] = []
@@ -778,6 +804,136 @@ function diagnoseAzure(input: DoctorInput, clientId: string): DoctorReport {
   return { mechanism: 'azure', ok: chain.ok, links: chain.links }
 }
 
+function diagnoseGcp(input: DoctorInput, providerValue: string): DoctorReport {
+  const chain = new Chain()
+  const resourceName = providerValue.trim().replace(/^\/\/iam\.googleapis\.com\//, '')
+  const email = input.serviceAccountObject?.annotations[GCP_SA_ANNOTATION]
+  chain.add(
+    'identity-mapping',
+    true,
+    `${input.namespace}/${input.serviceAccount} → workload identity provider ${resourceName}${email !== undefined ? ` → ${email}` : ' (direct resource access)'}`,
+  )
+  webhookGcpLink(chain, input)
+  const audience = `//iam.googleapis.com/${resourceName}`
+  const cluster =
+    input.clusters.find((c) => c.name === input.cluster) ??
+    (input.clusters.length === 1 ? input.clusters[0] : undefined)
+  const { iss } = tokenLink(chain, input, audience, cluster?.issuerUrl)
+  if (!chain.ok) return { mechanism: 'gcp', ok: false, links: chain.links }
+  const port = input.gcp
+  const provider = port?.provider(resourceName)
+  if (provider === undefined) {
+    chain.add(
+      'workload-identity-provider',
+      false,
+      `workload identity provider ${resourceName} does not exist: Google STS answers invalid_target`,
+      `gcloud iam workload-identity-pools providers create-oidc … --issuer-uri=${iss ?? '<cluster issuer>'} --attribute-mapping=google.subject=assertion.sub`,
+    )
+    return { mechanism: 'gcp', ok: false, links: chain.links }
+  }
+  const audiences = provider.allowedAudiences.length > 0 ? provider.allowedAudiences : [audience]
+  const problems: string[] = []
+  if (provider.disabled) problems.push('the provider is disabled')
+  if (iss !== undefined && provider.issuerUri.replace(/\/+$/, '') !== iss.replace(/\/+$/, ''))
+    problems.push(`its issuer is ${provider.issuerUri}, the token's ${iss}`)
+  if (!audiences.includes(audience))
+    problems.push(`its allowed audiences (${audiences.join(', ')}) lack ${audience}`)
+  if (
+    !chain.add(
+      'workload-identity-provider',
+      problems.length === 0,
+      problems.length === 0
+        ? `${resourceName} accepts issuer ${provider.issuerUri} and audience ${audience}`
+        : `${resourceName}: ${problems.join('; ')}: Google STS answers invalid_grant`,
+      `gcloud iam workload-identity-pools providers update-oidc ${resourceName.split('/').at(-1)} --issuer-uri=${iss ?? provider.issuerUri} --allowed-audiences=${audience}`,
+    )
+  )
+    return { mechanism: 'gcp', ok: false, links: chain.links }
+  const sub = subjectOf(input.namespace, input.serviceAccount)
+  const claims: Record<string, unknown> =
+    input.token !== undefined
+      ? (decodeToken(input.token).claims ?? {})
+      : {
+          iss: iss ?? provider.issuerUri,
+          sub,
+          aud: audience,
+          'kubernetes.io': {
+            namespace: input.namespace,
+            serviceaccount: { name: input.serviceAccount },
+          },
+        }
+  const federated = port!.federate(resourceName, claims)
+  if (!federated.ok) {
+    chain.add(
+      'attribute-condition',
+      false,
+      `the provider's attribute mapping or condition rejects the token: ${federated.message}`,
+      `gcloud iam workload-identity-pools providers update-oidc ${resourceName.split('/').at(-1)} --attribute-condition="assertion.sub == '${sub}'"`,
+    )
+    return { mechanism: 'gcp', ok: false, links: chain.links }
+  }
+  chain.add('attribute-condition', true, `mapped to subject ${federated.subject}`)
+  if (email !== undefined) {
+    const imp = port!.canImpersonate(email, resourceName, claims)
+    const pool = resourceName.replace(/\/providers\/[^/]+$/, '')
+    chain.add(
+      'service-account-impersonation',
+      imp.ok,
+      imp.detail,
+      `gcloud iam service-accounts add-iam-policy-binding ${email} --role=roles/iam.workloadIdentityUser --member=principal://iam.googleapis.com/${pool}/subject/${federated.subject}`,
+    )
+  }
+  return { mechanism: 'gcp', ok: chain.ok, links: chain.links }
+}
+
+function webhookGcpLink(chain: Chain, input: DoctorInput): void {
+  const sa: MutationServiceAccount = {
+    metadata: {
+      name: input.serviceAccount,
+      namespace: input.namespace,
+      annotations: input.serviceAccountObject?.annotations ?? {},
+      labels: input.serviceAccountObject?.labels ?? {},
+    },
+  }
+  if (input.pod !== undefined && isLive(input.pod)) {
+    const name = (input.pod.metadata as { name?: string } | undefined)?.name ?? '<pod>'
+    const has = podContainers(input.pod).some(
+      (c) => envOf(c, 'GOOGLE_APPLICATION_CREDENTIALS') !== undefined,
+    )
+    chain.add(
+      'webhook-injection',
+      has,
+      has
+        ? `pod ${input.namespace}/${name} carries GOOGLE_APPLICATION_CREDENTIALS and its projected token`
+        : `pod ${input.namespace}/${name} has no GOOGLE_APPLICATION_CREDENTIALS: it was created before the ServiceAccount was annotated`,
+      `kubectl -n ${input.namespace} delete pod ${name}`,
+    )
+    return
+  }
+  const basePod: Pod = input.pod ?? {
+    metadata: { name: 'doctor-probe', namespace: input.namespace },
+    spec: { serviceAccountName: input.serviceAccount, containers: [{ name: 'app', image: 'app' }] },
+  }
+  const result = mutate({
+    endpoint: 'aws',
+    pod: basePod,
+    namespace: input.namespace,
+    serviceAccount: sa,
+    podIdentity: false,
+    config: defaultWebhookConfig(),
+    random: () => 0,
+  })
+  const ok = result.kind === 'patch' && result.modes.includes('gcp')
+  chain.add(
+    'webhook-injection',
+    ok,
+    ok
+      ? 'the webhook injects GOOGLE_APPLICATION_CREDENTIALS, the credential configuration and a projected token into new pods'
+      : `the webhook would not inject GCP credentials (${result.warnings.join('; ') || (result.kind === 'allow' ? result.reason : 'no GCP mode')})`,
+    `kubectl annotate serviceaccount -n ${input.namespace} ${input.serviceAccount} ${GCP_PROVIDER_ANNOTATION}=projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER`,
+  )
+}
+
 /** Walks the chain for the ServiceAccount; the mechanism follows what is configured (IRSA wins over Pod Identity). */
 export function diagnose(input: DoctorInput): DoctorReport {
   const annotated = input.serviceAccountObject?.annotations[IRSA_ROLE_ANNOTATION]
@@ -796,6 +952,8 @@ export function diagnose(input: DoctorInput): DoctorReport {
   if (injected !== undefined) return diagnoseIrsa(input, injected, 'pod environment AWS_ROLE_ARN')
   const azure = input.serviceAccountObject?.annotations[AZURE_CLIENT_ID]
   if (azure !== undefined) return diagnoseAzure(input, azure)
+  const gcp = input.serviceAccountObject?.annotations[GCP_PROVIDER_ANNOTATION]
+  if (gcp !== undefined) return diagnoseGcp(input, gcp)
 
   // Nothing maps the ServiceAccount: name the roles whose trust would admit it.
   const sub = subjectOf(input.namespace, input.serviceAccount)

@@ -16,7 +16,15 @@ import {
   type ClientEnvironment,
   type DoctorInput,
   type DoctorReport,
+  type GcpDoctorPort,
 } from '../../analysis/doctor.ts'
+import {
+  compileProvider,
+  federate,
+  memberMatches,
+  type CompiledProvider,
+} from '../../gcp/federation.ts'
+import { getBindings, getProvider, type Binding, type ProviderRecord } from '../../gcp/repo.ts'
 import { createIamRepo } from '../../aws/iam/repo.ts'
 import { decodeAuthorizationMessage } from '../../identity/authz-message.ts'
 import type { AppContext } from '../../server/context.ts'
@@ -121,6 +129,73 @@ export function inspectClient(env: Record<string, string>, home: string): Client
       profiles.push(m[1]!.trim())
   }
   return { env, cliCache, credentialsFileProfiles: profiles }
+}
+
+const IMPERSONATION_ROLES = [
+  'roles/iam.workloadIdentityUser',
+  'roles/iam.serviceAccountTokenCreator',
+]
+
+/** The GCP answers, from the store and src/gcp's federation code (loaded up front: the core is synchronous). */
+async function gcpPort(
+  db: Db,
+  providerName: string | undefined,
+  email: string | undefined,
+): Promise<GcpDoctorPort | undefined> {
+  if (providerName === undefined) return undefined
+  const name = providerName.trim().replace(/^\/\/iam\.googleapis\.com\//, '')
+  const m =
+    /^projects\/([^/]+)\/locations\/global\/workloadIdentityPools\/([^/]+)\/providers\/([^/]+)$/.exec(
+      name,
+    )
+  const record: ProviderRecord | undefined =
+    m === null ? undefined : await getProvider(db, m[1]!, m[2]!, m[3]!)
+  let compiled: CompiledProvider | { error: string } | undefined
+  if (record !== undefined) {
+    try {
+      compiled = compileProvider(record.attributeMapping, record.attributeCondition)
+    } catch (err) {
+      compiled = { error: (err as Error).message }
+    }
+  }
+  const bindings: Binding[] = email === undefined ? [] : await getBindings(db, email)
+  const pool = m === null ? undefined : { projectNumber: m[1]!, poolId: m[2]! }
+  const run = (claims: Record<string, unknown>) =>
+    compiled === undefined || 'error' in compiled
+      ? ({ ok: false, message: compiled === undefined ? 'no provider' : compiled.error } as const)
+      : federate(compiled, claims)
+  return {
+    provider: () =>
+      record === undefined
+        ? undefined
+        : {
+            disabled: record.disabled,
+            issuerUri: record.issuerUri,
+            allowedAudiences: record.allowedAudiences,
+          },
+    federate: (_name, claims) => {
+      const r = run(claims)
+      return r.ok ? { ok: true, subject: r.identity.subject } : { ok: false, message: r.message }
+    },
+    canImpersonate: (gsa, _name, claims) => {
+      const r = run(claims)
+      if (!r.ok || pool === undefined) return { ok: false, detail: 'the token does not federate' }
+      const granted = bindings.filter(
+        (b) =>
+          IMPERSONATION_ROLES.includes(b.role) &&
+          b.members.some((member) => memberMatches(member, pool, r.identity)),
+      )
+      return granted.length > 0
+        ? {
+            ok: true,
+            detail: `${r.identity.subject} holds ${granted.map((b) => b.role).join(', ')} on ${gsa}`,
+          }
+        : {
+            ok: false,
+            detail: `no binding on ${gsa} grants roles/iam.workloadIdentityUser to ${r.identity.subject}: generateAccessToken answers PERMISSION_DENIED (iam.serviceAccounts.getAccessToken)`,
+          }
+    },
+  }
 }
 
 export function renderDoctor(report: DoctorReport): string {
@@ -283,6 +358,11 @@ export const doctorCommand: Command = {
         (a) => a !== '',
       )
       const snap = await loadStoreSnapshot(db, accountId, { namespace, serviceAccount }, wanted)
+      const gcp = await gcpPort(
+        db,
+        serviceAccountObject?.annotations['podtrust.io/gcp-workload-identity-provider'],
+        serviceAccountObject?.annotations['iam.gke.io/gcp-service-account'],
+      )
       report = diagnose({
         now,
         accountId,
@@ -293,6 +373,7 @@ export const doctorCommand: Command = {
         ...(token !== undefined ? { token } : {}),
         ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
         ...(client !== undefined ? { client } : {}),
+        ...(gcp !== undefined ? { gcp } : {}),
         ...(values.action !== undefined
           ? { action: values.action, resource: values.resource! }
           : {}),

@@ -5,7 +5,12 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { SignJWT } from 'jose'
-import { diagnose, doctorRole, type DoctorInput } from '../../../src/analysis/doctor.ts'
+import {
+  diagnose,
+  doctorRole,
+  type DoctorInput,
+  type GcpDoctorPort,
+} from '../../../src/analysis/doctor.ts'
 import { ACCOUNT, ISSUER, NOW, PROVIDER, exactTrust, irsaTrust, roleArn } from './helpers.ts'
 
 const ROLE = roleArn('app')
@@ -278,5 +283,50 @@ void describe('doctor: Pod Identity and Azure', () => {
     assert.equal(r.mechanism, 'azure')
     assert.equal(broken(r)?.name, 'federated-credential')
     assert.match(broken(r)!.fix!, /az identity federated-credential create/)
+  })
+
+  void test('GCP: provider, attribute condition and impersonation links, answered through the GCP port', () => {
+    const name = 'projects/123/locations/global/workloadIdentityPools/pool/providers/kube'
+    const annotations = {
+      'podtrust.io/gcp-workload-identity-provider': name,
+      'iam.gke.io/gcp-service-account': 'app@proj.iam.gserviceaccount.com',
+    }
+    const port = (over: Partial<GcpDoctorPort> = {}) => ({
+      provider: () => ({ disabled: false, issuerUri: `https://${ISSUER}`, allowedAudiences: [] }),
+      federate: () => ({ ok: true as const, subject: 'system:serviceaccount:pay:api' }),
+      canImpersonate: () => ({ ok: true, detail: 'granted' }),
+      ...over,
+    })
+    const base = { serviceAccountObject: { annotations, labels: {} } }
+    assert.equal(diagnose(input({ ...base, gcp: port() })).ok, true)
+    assert.equal(
+      broken(diagnose(input({ ...base, gcp: port({ provider: () => undefined }) })))?.name,
+      'workload-identity-provider',
+    )
+    const cond = broken(
+      diagnose(
+        input({
+          ...base,
+          gcp: port({
+            federate: () => ({ ok: false, message: 'the attribute condition evaluated to false' }),
+          }),
+        }),
+      ),
+    )!
+    assert.equal(cond.name, 'attribute-condition')
+    assert.match(cond.fix!, /--attribute-condition/)
+    const imp = broken(
+      diagnose(
+        input({
+          ...base,
+          gcp: port({ canImpersonate: () => ({ ok: false, detail: 'no binding' }) }),
+        }),
+      ),
+    )!
+    assert.equal(imp.name, 'service-account-impersonation')
+    assert.match(
+      imp.fix!,
+      /add-iam-policy-binding app@proj\.iam\.gserviceaccount\.com --role=roles\/iam\.workloadIdentityUser --member=principal:\/\/iam\.googleapis\.com\/projects\/123\/locations\/global\/workloadIdentityPools\/pool\/subject\/system:serviceaccount:pay:api/,
+    )
   })
 })
