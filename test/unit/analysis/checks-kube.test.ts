@@ -299,3 +299,25 @@ spec:
     assert.match(only(run(yaml), 'CRED-002')[0]!.message, /SecretStore app\/aws/)
   })
 })
+
+void describe('BIND-003 for trusts open to every ServiceAccount', () => {
+  void test('reported once per role, listing the ServiceAccounts, not once per ServiceAccount', () => {
+    const yaml = sa('a', 'x') + sa('b', 'y') + sa('c', 'z')
+    const report = run(
+      yaml,
+      gaad([
+        {
+          name: 'open',
+          trust: {
+            Version: '2012-10-17',
+            Statement: [{ ...exactTrust('a', 'x').Statement[0]!, Condition: undefined }],
+          },
+        },
+      ]),
+    )
+    const f = only(report, 'BIND-003')
+    assert.equal(f.length, 1)
+    assert.deepEqual(f[0]!.objects, [roleArn('open'), 'a/x', 'b/y', 'c/z'])
+    assert.match(f[0]!.message, /3 ServiceAccount\(s\)/)
+  })
+})
