@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// The CLI runs the TypeScript sources through tsx's loader, so `npx podtrust` works right after `npm ci`.
+// The checkout's launcher: runs the CLI from the TypeScript sources through tsx (a devDependency), so tests
+// and `node bin/podtrust.js …` always see the current src/. The published package's `bin` is dist/cli/bin.js,
+// compiled by `npm run build` (which `npm start` and `npm pack` run first).
 import { register } from 'tsx/esm/api'
 
 register()

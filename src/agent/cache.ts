@@ -1,7 +1,7 @@
 /**
  * @module agent/cache
  * Per-token credential cache with refresh ahead of the SDKs' windows. boto3 refreshes when < 15 min remain
- * (advisory) and JS when < 5 min (aws-clients.md §2.5), so the agent never hands out credentials with less
+ * (advisory) and JS when < 5 min (their credential refresh windows; see docs/pod-identity.md), so the agent never hands out credentials with less
  * than `minServeSeconds` (20 min) left: it renews in the background once `renewAfter` has passed and fetches
  * synchronously only when the cached entry is too close to expiry. Concurrent misses for one token share one
  * EKS Auth call. LRU-bounded like the reference agent (2000 entries).

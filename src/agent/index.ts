@@ -13,5 +13,4 @@ export {
 } from './source.ts'
 export type { CredentialSource, PodCredentials, RemoteSourceOptions } from './source.ts'
 export { createCredentialCache } from './cache.ts'
-export { signRequest } from './sigv4.ts'
-export { inProcessSource, startInProcessAgent } from './in-process.ts'
+export { signRequest } from '../aws/sigv4/sign.ts'

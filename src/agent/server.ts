@@ -1,11 +1,14 @@
 /**
  * @module agent/server
  * The Pod Identity node agent: a container-credentials endpoint (`GET /v1/credentials`, raw pod token in
- * `Authorization`) answering `{AccessKeyId, SecretAccessKey, Token, AccountId, Expiration}` as the reference
- * agent does (aws-protocol.md §4.3), plus `/healthz` and `/metrics`. Plain node:http: this path is hot.
+ * `Authorization`) answering `{AccessKeyId, SecretAccessKey, Token, AccountId, Expiration}` as the EKS Pod
+ * Identity Agent does (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html,
+ * https://github.com/aws/eks-pod-identity-agent), plus `/healthz` and `/metrics`. Plain node:http: this
+ * path is hot.
  *
  * Errors are JSON `{"Code","Message"}` with EKS Auth's status passed through: JS v3 reads that body on 4xx,
- * botocore retries any non-200 (aws-clients.md §2.4). A request without `Authorization` is refused, never
+ * botocore retries any non-200 (its container credential provider,
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.html). A request without `Authorization` is refused, never
  * served: the JS SDK's last fallback sends one unauthenticated GET.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'

@@ -3,10 +3,7 @@
  * Where the agent gets credentials for a pod token: EKS Auth `AssumeRoleForPodIdentity`, either in-process
  * (`podtrust up --agent-port`) or over HTTP with SigV4 (`podtrust agent --server URL`).
  */
-import { readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
-import { type AwsCredentials, signRequest } from './sigv4.ts'
+import { type AwsCredentials, signRequest } from '../aws/sigv4/sign.ts'
 
 /** What the agent needs from an AssumeRoleForPodIdentity answer. */
 export interface PodCredentials {
@@ -150,61 +147,8 @@ export function remoteSource(options: RemoteSourceOptions): CredentialSource {
   }
 }
 
-/**
- * Credentials from the standard AWS environment: the variables first, then the shared credentials file
- * (`AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`, profile `AWS_PROFILE` or `default`).
- */
-export function standardCredentials(env: NodeJS.ProcessEnv): AwsCredentials | undefined {
-  const fromEnv = environmentCredentials(env)
-  if (fromEnv !== undefined) return fromEnv
-  const home = env['HOME'] ?? homedir()
-  const file = env['AWS_SHARED_CREDENTIALS_FILE'] ?? join(home, '.aws', 'credentials')
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch {
-    return undefined
-  }
-  return profileCredentials(text, env['AWS_PROFILE'] ?? 'default')
-}
-
-/** One profile of an AWS shared credentials file (INI); undefined when missing or incomplete. */
-export function profileCredentials(text: string, profile: string): AwsCredentials | undefined {
-  let current: string | undefined
-  const values: Record<string, string> = {}
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim()
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue
-    const section = /^\[\s*([^\]]+?)\s*\]$/.exec(line)
-    if (section !== null) {
-      current = section[1]
-      continue
-    }
-    const eq = line.indexOf('=')
-    if (current !== profile || eq < 0) continue
-    values[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim()
-  }
-  return environmentCredentials({
-    AWS_ACCESS_KEY_ID: values['aws_access_key_id'],
-    AWS_SECRET_ACCESS_KEY: values['aws_secret_access_key'],
-    AWS_SESSION_TOKEN: values['aws_session_token'],
-  })
-}
-
-/** Credentials from the standard AWS environment variables (a node role's or an agent access key). */
-export function environmentCredentials(env: NodeJS.ProcessEnv): AwsCredentials | undefined {
-  const accessKeyId = env['AWS_ACCESS_KEY_ID']
-  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY']
-  if (
-    accessKeyId === undefined ||
-    accessKeyId === '' ||
-    secretAccessKey === undefined ||
-    secretAccessKey === ''
-  ) {
-    return undefined
-  }
-  const sessionToken = env['AWS_SESSION_TOKEN']
-  return sessionToken === undefined || sessionToken === ''
-    ? { accessKeyId, secretAccessKey }
-    : { accessKeyId, secretAccessKey, sessionToken }
-}
+export {
+  environmentCredentials,
+  profileCredentials,
+  standardCredentials,
+} from '../aws/credentials.ts'

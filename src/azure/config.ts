@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto'
 import type { ConfigEnv, ConfigSection } from '../config/section.ts'
 import type { Queryable } from '../store/db.ts'
 import { invalidAt } from '../config/errors.ts'
+import { list, object, optional, optionalList, string } from '../config/schema.ts'
 import {
   DEFAULT_FIC_AUDIENCE,
   validateFederatedCredential,
@@ -73,54 +74,34 @@ function fail(path: string, message: string): never {
   throw invalidAt(path, message, 'see docs/config.md, section "azure"')
 }
 
-function object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail(path, 'must be a mapping')
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key))
-      fail(`${path}.${key}`, `is not a known field (expected one of ${allowed.join(', ')})`)
-  }
-  return value as Record<string, unknown>
+/** A non-empty string. */
+function text(value: unknown, path: string): string {
+  return string(value, path, { min: 1 })
 }
 
-function string(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value === '') fail(path, 'must be a non-empty string')
-  return value
-}
-
-function optionalString(value: unknown, path: string): string | undefined {
-  return value === undefined ? undefined : string(value, path)
-}
-
-function list(value: unknown, path: string): unknown[] {
-  if (value === undefined) return []
-  if (!Array.isArray(value)) fail(path, 'must be a list')
-  return value
+function optionalText(value: unknown, path: string): string | undefined {
+  return optional(value, (v) => text(v, path))
 }
 
 function parseFic(value: unknown, path: string): FederatedCredential {
-  const o = object(value, path, [
-    'name',
-    'issuer',
-    'subject',
-    'claimsMatchingExpression',
-    'audiences',
-    'description',
-  ])
+  const o = object(value, path, {
+    required: ['name', 'issuer'],
+    optional: ['subject', 'claimsMatchingExpression', 'audiences', 'description'],
+  })
   const audiences =
-    o.audiences === undefined
+    o.audiences === undefined || o.audiences === null
       ? [DEFAULT_FIC_AUDIENCE]
-      : list(o.audiences, `${path}.audiences`).map((a, i) => string(a, `${path}.audiences[${i}]`))
+      : list(o.audiences, `${path}.audiences`).map((a, i) => text(a, `${path}.audiences[${i}]`))
   const fic: FederatedCredential = {
-    name: string(o.name, `${path}.name`),
-    issuer: string(o.issuer, `${path}.issuer`),
+    name: text(o.name, `${path}.name`),
+    issuer: text(o.issuer, `${path}.issuer`),
     audiences,
   }
-  const subject = optionalString(o.subject, `${path}.subject`)
+  const subject = optionalText(o.subject, `${path}.subject`)
   if (subject !== undefined) fic.subject = subject
-  const expression = optionalString(o.claimsMatchingExpression, `${path}.claimsMatchingExpression`)
+  const expression = optionalText(o.claimsMatchingExpression, `${path}.claimsMatchingExpression`)
   if (expression !== undefined) fic.claimsMatchingExpression = expression
-  const description = optionalString(o.description, `${path}.description`)
+  const description = optionalText(o.description, `${path}.description`)
   if (description !== undefined) fic.description = description
   const problems = validateFederatedCredential(fic)
   if (problems.length > 0) fail(path, problems.join('; '))
@@ -128,12 +109,12 @@ function parseFic(value: unknown, path: string): FederatedCredential {
 }
 
 export function parseAzureConfig(value: unknown, path: string): AzureConfig {
-  const root = object(value, path, ['tenants'])
+  const root = object(value, path, { optional: ['tenants'] })
   const tenantIds = new Set<string>()
-  const tenants = list(root.tenants, `${path}.tenants`).map((t, ti) => {
+  const tenants = optionalList(root.tenants, `${path}.tenants`).map((t, ti) => {
     const tp = `${path}.tenants[${ti}]`
-    const o = object(t, tp, ['tenantId', 'displayName', 'identities'])
-    const tenantId = string(o.tenantId, `${tp}.tenantId`)
+    const o = object(t, tp, { required: ['tenantId'], optional: ['displayName', 'identities'] })
+    const tenantId = text(o.tenantId, `${tp}.tenantId`)
     if (!isValidTenantId(tenantId))
       fail(
         `${tp}.tenantId`,
@@ -143,36 +124,38 @@ export function parseAzureConfig(value: unknown, path: string): AzureConfig {
       fail(`${tp}.tenantId`, `duplicates tenant '${tenantId}'`)
     tenantIds.add(tenantId.toLowerCase())
     const clientIds = new Set<string>()
-    const identities = list(o.identities, `${tp}.identities`).map((i, ii) => {
+    const identities = optionalList(o.identities, `${tp}.identities`).map((i, ii) => {
       const ip = `${tp}.identities[${ii}]`
-      const io = object(i, ip, ['name', 'clientId', 'objectId', 'type', 'federatedCredentials'])
-      const clientId = string(io.clientId, `${ip}.clientId`)
+      const io = object(i, ip, {
+        required: ['name', 'clientId'],
+        optional: ['objectId', 'type', 'federatedCredentials'],
+      })
+      const clientId = text(io.clientId, `${ip}.clientId`)
       if (!GUID.test(clientId)) fail(`${ip}.clientId`, 'must be a GUID')
       if (clientIds.has(clientId.toLowerCase()))
         fail(`${ip}.clientId`, `duplicates client id '${clientId}'`)
       clientIds.add(clientId.toLowerCase())
       const objectId =
-        optionalString(io.objectId, `${ip}.objectId`) ??
+        optionalText(io.objectId, `${ip}.objectId`) ??
         deriveObjectId(tenantId.toLowerCase(), clientId.toLowerCase())
       if (!GUID.test(objectId)) fail(`${ip}.objectId`, 'must be a GUID')
-      const type = io.type === undefined ? 'userAssignedIdentity' : string(io.type, `${ip}.type`)
-      if (type !== 'userAssignedIdentity' && type !== 'application') {
-        fail(`${ip}.type`, "must be 'userAssignedIdentity' or 'application'")
-      }
-      const fics = list(io.federatedCredentials, `${ip}.federatedCredentials`).map((f, fi) =>
-        parseFic(f, `${ip}.federatedCredentials[${fi}]`),
+      const type = (optional(io.type, (v) =>
+        string(v, `${ip}.type`, { oneOf: ['userAssignedIdentity', 'application'] }),
+      ) ?? 'userAssignedIdentity') as IdentityKind
+      const fics = optionalList(io.federatedCredentials, `${ip}.federatedCredentials`).map(
+        (f, fi) => parseFic(f, `${ip}.federatedCredentials[${fi}]`),
       )
       const setProblems = validateFederatedCredentialSet(fics)
       if (setProblems.length > 0) fail(`${ip}.federatedCredentials`, setProblems.join('; '))
       return {
-        name: string(io.name, `${ip}.name`),
+        name: text(io.name, `${ip}.name`),
         clientId: clientId.toLowerCase(),
         objectId: objectId.toLowerCase(),
         type,
         federatedCredentials: fics,
       } satisfies AzureIdentityConfig
     })
-    const displayName = optionalString(o.displayName, `${tp}.displayName`)
+    const displayName = optionalText(o.displayName, `${tp}.displayName`)
     return {
       tenantId: tenantId.toLowerCase(),
       ...(displayName === undefined ? {} : { displayName }),

@@ -1,7 +1,8 @@
 /**
  * @module azure/errors
  * Entra ID (AADSTS) errors of the token endpoint. Codes, OAuth `error` values and wording follow
- * ../shared/design/reference/gcp-azure.md §4.3; the table is the one place a code's shape is decided.
+ * https://learn.microsoft.com/entra/identity-platform/reference-error-codes (docs/azure.md lists the ones
+ * podtrust returns); the table is the one place a code's shape is decided.
  */
 import { PodtrustError } from '../errors.ts'
 
@@ -64,7 +65,7 @@ export interface EntraErrorBody {
 }
 
 /**
- * Renders the JSON Entra answers (§4.3): `error_description` ends with the trace id, correlation id and
+ * Renders the JSON Entra answers (https://learn.microsoft.com/entra/identity-platform/reference-error-codes): `error_description` ends with the trace id, correlation id and
  * timestamp lines, which @azure/identity repeats in its message.
  */
 export function entraErrorBody(

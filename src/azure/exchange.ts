@@ -3,12 +3,13 @@
  * The Entra client-credentials exchange with a federated (jwt-bearer) client assertion, as named steps:
  * parse the form → find tenant and client → FICs for the assertion's issuer → verify the assertion through
  * the one token verifier → match subject and audience → resource from scope → sign the access token.
- * Every failure is an `EntraError` with Entra's AADSTS code (../shared/design/reference/gcp-azure.md §4.3).
+ * Every failure is an `EntraError` with Entra's AADSTS code
+ * (https://learn.microsoft.com/entra/identity-platform/reference-error-codes; docs/azure.md).
  */
 import { randomUUID } from 'node:crypto'
 import { decodeJwt, SignJWT } from 'jose'
 import { currentSigningKey, publishedKeys } from '../keys/store.ts'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { Queryable } from '../store/db.ts'
 import { TokenError } from '../tokens/errors.ts'
 import type { VerifiedToken } from '../tokens/types.ts'
@@ -24,7 +25,10 @@ import {
 } from './repo.ts'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
-/** Entra app tokens live 60–90 minutes; `expires_in` 3599 is what real Entra answers (§4.3). */
+/**
+ * Entra app tokens live 60–90 minutes; `expires_in` 3599 is what real Entra answers
+ * (https://learn.microsoft.com/entra/identity-platform/configurable-token-lifetimes).
+ */
 export const ACCESS_TOKEN_LIFETIME_SECONDS = 3599
 /** Seconds of clock skew tolerated on the assertion's exp/nbf (Entra allows about five minutes). */
 const ASSERTION_CLOCK_SKEW = 300
@@ -47,7 +51,10 @@ export interface TokenSuccess {
   resource: string
 }
 
-/** The discovery document of a tenant: MSAL requires all four endpoint keys (§4.4). */
+/**
+ * The discovery document of a tenant: MSAL requires all four endpoint keys
+ * (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc).
+ */
 export function openidConfiguration(authority: string, tenant: string): Record<string, unknown> {
   const base = `${authority}/${tenant}`
   return {
@@ -95,7 +102,8 @@ export function openidConfiguration(authority: string, tenant: string): Record<s
 
 /**
  * The `adfs` authority: MSAL skips instance discovery for it, so env-only `WorkloadIdentityCredential`
- * (AZURE_TENANT_ID=adfs) and az CLI work without code changes (reference §5.1). It carries no tenant:
+ * (AZURE_TENANT_ID=adfs) works without code changes
+ * (https://learn.microsoft.com/entra/identity-platform/msal-client-application-configuration). It carries no tenant:
  * the client id must be unique across tenants.
  */
 export const ADFS = 'adfs'
@@ -194,7 +202,7 @@ function formatEntraTime(date: Date): string {
     .replace(/\.\d+Z$/, 'Z')
 }
 
-/** Maps the shared verifier's TokenError codes to Entra's (§4.3 table). */
+/** Maps the shared verifier's TokenError codes to Entra's (the table in errors.ts). */
 export function entraErrorForToken(
   err: TokenError,
   now: Date,
@@ -338,7 +346,11 @@ export async function exchangeClientAssertion(
   }
 }
 
-/** An app-only v2.0 access token with the claims of §4.5, signed with the tenant's key. */
+/**
+ * An app-only v2.0 access token with Entra's claims
+ * (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference), signed with the
+ * tenant's key.
+ */
 export async function signAccessToken(
   db: Queryable,
   input: {

@@ -3,8 +3,8 @@
  * Federated identity credential (FIC) rules, pure: validation of the object (Graph / ARM limits), the
  * exact, case-sensitive issuer/subject/audience match, and the flexible claims-matching expression
  * (`claims['sub'] matches 'system:serviceaccount:team-*:*' and claims['x'] eq 'y'`). Facts from
- * ../shared/design/reference/gcp-azure.md §4.2 and
- * https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations.
+ * https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations and
+ * https://learn.microsoft.com/graph/api/resources/federatedidentitycredentials-overview.
  */
 import { EntraError } from './errors.ts'
 

@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AuditEvent } from '../audit/types.ts'
-import type { AppContext } from '../server/context.ts'
-import type { ProtocolModule } from '../server/module.ts'
+import type { AppContext } from '../app/context.ts'
+import type { ProtocolModule } from '../app/module.ts'
+import { azureConfigSection } from './config.ts'
+import { azureMigrations } from './migrations.ts'
 import { EntraError, entraErrorBody } from './errors.ts'
 import {
   adfsConfiguration,
@@ -118,6 +120,8 @@ function sourceIp(c: Context): string {
 
 export const azureModule: ProtocolModule = {
   name: 'azure',
+  migrations: azureMigrations,
+  configSections: [azureConfigSection],
   mount(app: Hono, ctx: AppContext) {
     app.get('/common/discovery/instance', (c) => {
       // Real MSAL never asks us (it asks login.microsoftonline.com), but answering like Entra is harmless.

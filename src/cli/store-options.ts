@@ -6,7 +6,7 @@
 import { resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
-import { openDb } from '../store/open.ts'
+import { openDb } from '../server/store.ts'
 import type { CliIo } from './command.ts'
 
 export const storeArgOptions = {

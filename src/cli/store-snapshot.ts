@@ -7,7 +7,8 @@ import { doctorRole, type DoctorRole, type FederatedCredential } from '../analys
 import type { PodIdentityAssociation } from '../analysis/model.ts'
 import { resolveCluster } from '../aws/eks/clusters.ts'
 import { createEksRepo } from '../aws/eks/repo.ts'
-import { createIamRepo, type IamRepo, type RoleRecord } from '../aws/iam/repo.ts'
+import { createIamRepo } from '../aws/iam/repo.ts'
+import type { IdentityRole, ManagedPolicyLookup, RoleLookup } from '../identity/ports.ts'
 import { listFederatedCredentials, listIdentities, listTenants } from '../azure/repo.ts'
 import { compilePolicy, type CompiledPolicy } from '../policy/index.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../server/start.ts'
@@ -21,7 +22,8 @@ export async function storeAccount(db: Db, flag: string | undefined): Promise<st
   return flag ?? (await createIamRepo(db).listAccounts())[0]?.accountId ?? DEFAULT_ACCOUNT_ID
 }
 
-async function loadRole(repo: IamRepo, record: RoleRecord): Promise<DoctorRole> {
+/** One role with its policies, through the identity domain's lookup ports (the IAM repository implements them). */
+async function loadRole(repo: RoleLookup & ManagedPolicyLookup, record: IdentityRole): Promise<DoctorRole> {
   const docs = await repo.getRolePolicyDocuments(record.accountId, record.roleName)
   const boundaryDoc =
     record.permissionsBoundaryArn === undefined

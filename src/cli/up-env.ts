@@ -6,7 +6,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { RunningServer } from '../server/start.ts'
 import { mintServiceAccountToken } from '../tokens/mint.ts'
 
@@ -16,18 +16,6 @@ export const DEMO = {
   serviceAccount: 'demo',
   roleName: 'podtrust-demo',
 } as const
-
-/** The administrator's access key for IAM calls, or undefined when the provider has none. */
-export type AdminCredentialProvider = (
-  ctx: AppContext,
-) => Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>
-
-/**
- * Bootstrap admin credentials. EXTENSION POINT (IAM): the IAM module registers its provider here when it
- * mounts (src/aws/iam/module.ts), so `up` prints the keys without importing IAM internals; the first
- * provider with a key wins.
- */
-export const adminCredentialProviders: AdminCredentialProvider[] = []
 
 export async function writeDemoToken(ctx: AppContext, dataDir: string): Promise<string> {
   const dir = join(dataDir, 'demo')
@@ -68,9 +56,9 @@ export async function clientEnvironment(
   } else {
     lines.push(`# then: aws sts get-caller-identity`)
   }
-  for (const provider of adminCredentialProviders) {
-    const creds = await provider(server.ctx)
-    if (creds === undefined) continue
+  // The administrator's key comes from the modules the server assembled (IAM's bootstrap user).
+  const creds = await server.adminCredentials()
+  if (creds !== undefined) {
     lines.push(
       '',
       '# IAM administrator (bootstrap user), for IAM calls; use in a separate shell, since static keys',
@@ -78,7 +66,6 @@ export async function clientEnvironment(
       `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
       `export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
     )
-    break
   }
   return lines
 }

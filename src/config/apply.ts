@@ -1,14 +1,15 @@
 /**
  * @module config/apply
- * The declarative config: one YAML document whose top-level keys are the registered sections (plus
- * `version`). `applyConfig` validates everything first, then applies the sections in registry order in one
- * transaction, idempotently; `exportConfig` writes the current state back so apply/export round-trip.
+ * The declarative config: one YAML document whose top-level keys are the given sections (plus `version`).
+ * `applyConfig` validates everything first, then applies the sections in list order in one transaction,
+ * idempotently; `exportConfig` writes the current state back so apply/export round-trip. The section list
+ * is an argument: the composition root assembles it from the modules (src/server/config.ts); config/ imports
+ * no module.
  */
 import { parseDocument, stringify } from 'yaml'
 import type { Db, Queryable } from '../store/db.ts'
 import { ConfigError } from './errors.ts'
 import type { ConfigEnv, ConfigSection } from './section.ts'
-import { configSections } from './sections.ts'
 
 export const CONFIG_VERSION = 1
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -19,10 +20,7 @@ export interface ParsedConfig {
 }
 
 /** Parses YAML text into validated section values; throws `ConfigError` naming the path. */
-export function parseConfig(
-  yamlText: string,
-  sections: readonly ConfigSection[] = configSections,
-): ParsedConfig {
+export function parseConfig(yamlText: string, sections: readonly ConfigSection[]): ParsedConfig {
   if (Buffer.byteLength(yamlText) > MAX_CONFIG_BYTES) {
     throw new ConfigError(
       'CONFIG_YAML_INVALID',
@@ -106,7 +104,7 @@ export async function applyConfig(
   db: Db,
   yamlText: string,
   env: ConfigEnv,
-  sections: readonly ConfigSection[] = configSections,
+  sections: readonly ConfigSection[],
 ): Promise<string[]> {
   return applyParsed(db, parseConfig(yamlText, sections), env)
 }
@@ -115,7 +113,7 @@ export async function applyConfig(
 export async function exportConfig(
   db: Queryable,
   env: ConfigEnv,
-  sections: readonly ConfigSection[] = configSections,
+  sections: readonly ConfigSection[],
 ): Promise<string> {
   const out: Record<string, unknown> = { version: CONFIG_VERSION }
   for (const section of sections) {

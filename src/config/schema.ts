@@ -62,7 +62,10 @@ export function string(
 ): string {
   if (typeof value !== 'string') throw invalidAt(path, `expected a string, got ${typeName(value)}`)
   if (options.min !== undefined && value.length < options.min)
-    throw invalidAt(path, `must be at least ${options.min} characters`)
+    throw invalidAt(
+      path,
+      options.min === 1 ? 'must not be empty' : `must be at least ${options.min} characters`,
+    )
   if (options.max !== undefined && value.length > options.max)
     throw invalidAt(path, `must be at most ${options.max} characters`)
   if (options.oneOf !== undefined && !options.oneOf.includes(value)) {
@@ -75,6 +78,32 @@ export function string(
     )
   }
   return value
+}
+
+/**
+ * A string, or a number written without quotes (`accountId: 123456789012`, `projectNumber: 42`) as its
+ * decimal text; a number YAML cannot hold exactly must be quoted.
+ */
+export function scalarString(
+  value: unknown,
+  path: string,
+  options: { pattern?: RegExp; min?: number; max?: number } = {},
+): string {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value))
+      throw invalidAt(path, 'is too large for a YAML number: quote it')
+    return string(String(value), path, options)
+  }
+  return string(value, path, options)
+}
+
+/** An optional list: absent (or null) is the empty list. */
+export function optionalList(
+  value: unknown,
+  path: string,
+  options: { max?: number } = {},
+): unknown[] {
+  return value === undefined || value === null ? [] : list(value, path, options)
 }
 
 export function integer(

@@ -26,6 +26,7 @@ import type { ConfigEnv, ConfigSection } from '../config/section.ts'
 import type { Queryable } from '../store/db.ts'
 import { CelError } from './cel/index.ts'
 import { invalidAt } from '../config/errors.ts'
+import { boolean, object, optional, optionalList, scalarString, string } from '../config/schema.ts'
 import { compileProvider, isValidMember } from './federation.ts'
 import {
   getBindings,
@@ -89,7 +90,7 @@ const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/
 const PROJECT_NUMBER = /^[1-9][0-9]{0,18}$/
 const POOL_OR_PROVIDER_ID = /^[a-z0-9-]{4,32}$/
 const ACCOUNT_ID = /^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$/
-const JWK_FIELDS = new Set(['kty', 'alg', 'use', 'kid', 'n', 'e', 'x', 'y', 'crv'])
+const JWK_FIELDS = ['kty', 'alg', 'use', 'kid', 'n', 'e', 'x', 'y', 'crv']
 
 /** A stable 21-digit unique id for a service account, so export and re-apply agree. */
 export function deriveUniqueId(email: string): string {
@@ -101,35 +102,17 @@ function fail(path: string, message: string): never {
   throw invalidAt(path, message, 'see docs/config.md, section "gcp"')
 }
 
-function object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail(path, 'must be a mapping')
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key))
-      fail(`${path}.${key}`, `is not a known field (expected one of ${allowed.join(', ')})`)
-  }
-  return value as Record<string, unknown>
+/** A non-empty string. */
+function text(value: unknown, path: string): string {
+  return string(value, path, { min: 1 })
 }
 
-function string(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value === '') fail(path, 'must be a non-empty string')
-  return value
-}
-
-function optionalString(value: unknown, path: string): string | undefined {
-  return value === undefined ? undefined : string(value, path)
+function optionalText(value: unknown, path: string): string | undefined {
+  return optional(value, (v) => text(v, path))
 }
 
 function optionalBool(value: unknown, path: string): boolean | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'boolean') fail(path, 'must be true or false')
-  return value
-}
-
-function list(value: unknown, path: string): unknown[] {
-  if (value === undefined) return []
-  if (!Array.isArray(value)) fail(path, 'must be a list')
-  return value
+  return optional(value, (v) => boolean(v, path))
 }
 
 /** `"3600s"` or `3600` → seconds within Google's 2 min–12 h range. */
@@ -151,46 +134,40 @@ function parseJwksJson(value: unknown, path: string): string {
       fail(path, 'is not valid JSON')
     }
   }
-  const o = object(parsed, path, ['keys'])
-  const keys = list(o.keys, `${path}.keys`)
+  const o = object(parsed, path, { optional: ['keys'] })
+  const keys = optionalList(o.keys, `${path}.keys`)
   if (keys.length === 0) fail(`${path}.keys`, 'must hold at least one key')
   keys.forEach((k, i) => {
     const kp = `${path}.keys[${i}]`
-    if (typeof k !== 'object' || k === null || Array.isArray(k)) fail(kp, 'must be a mapping')
-    for (const field of Object.keys(k)) {
-      // Google accepts only these JWK fields in jwksJson (x5c / x5t must be removed).
-      if (!JWK_FIELDS.has(field)) fail(`${kp}.${field}`, 'is not allowed in jwksJson')
-    }
-    const kty = (k as Record<string, unknown>).kty
-    if (kty !== 'RSA' && kty !== 'EC') fail(`${kp}.kty`, "must be 'RSA' or 'EC'")
+    // Google accepts only these JWK fields in jwksJson (x5c / x5t must be removed).
+    const key = object(k, kp, { optional: JWK_FIELDS })
+    if (key.kty !== 'RSA' && key.kty !== 'EC') fail(`${kp}.kty`, "must be 'RSA' or 'EC'")
   })
   return JSON.stringify(parsed)
 }
 
 function parseProvider(value: unknown, path: string): GcpProviderConfig {
-  const o = object(value, path, [
-    'providerId',
-    'displayName',
-    'description',
-    'disabled',
-    'oidc',
-    'attributeMapping',
-    'attributeCondition',
-  ])
-  const providerId = string(o.providerId, `${path}.providerId`)
+  const o = object(value, path, {
+    required: ['providerId', 'oidc'],
+    optional: ['displayName', 'description', 'disabled', 'attributeMapping', 'attributeCondition'],
+  })
+  const providerId = text(o.providerId, `${path}.providerId`)
   if (!POOL_OR_PROVIDER_ID.test(providerId))
     fail(`${path}.providerId`, 'must be 4-32 characters of [a-z0-9-]')
-  const oidc = object(o.oidc, `${path}.oidc`, ['issuerUri', 'allowedAudiences', 'jwksJson'])
-  const issuerUri = string(oidc.issuerUri, `${path}.oidc.issuerUri`)
+  const oidc = object(o.oidc, `${path}.oidc`, {
+    required: ['issuerUri'],
+    optional: ['allowedAudiences', 'jwksJson'],
+  })
+  const issuerUri = text(oidc.issuerUri, `${path}.oidc.issuerUri`)
   if (
     !/^https:\/\/[^\s]+$/.test(issuerUri) &&
     !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/\S*)?$/.test(issuerUri)
   ) {
     fail(`${path}.oidc.issuerUri`, 'must be an https URL (http only on loopback)')
   }
-  const allowedAudiences = list(oidc.allowedAudiences, `${path}.oidc.allowedAudiences`).map(
+  const allowedAudiences = optionalList(oidc.allowedAudiences, `${path}.oidc.allowedAudiences`).map(
     (a, i) => {
-      const audience = string(a, `${path}.oidc.allowedAudiences[${i}]`)
+      const audience = text(a, `${path}.oidc.allowedAudiences[${i}]`)
       if (audience.length > 256)
         fail(`${path}.oidc.allowedAudiences[${i}]`, 'is longer than 256 characters')
       return audience
@@ -198,15 +175,15 @@ function parseProvider(value: unknown, path: string): GcpProviderConfig {
   )
   if (allowedAudiences.length > 10)
     fail(`${path}.oidc.allowedAudiences`, 'holds at most 10 audiences')
-  const rawMapping =
-    o.attributeMapping === undefined ? { 'google.subject': 'assertion.sub' } : o.attributeMapping
-  if (typeof rawMapping !== 'object' || rawMapping === null || Array.isArray(rawMapping)) {
-    fail(`${path}.attributeMapping`, 'must be a mapping')
-  }
+  const rawMapping = optional(o.attributeMapping, (v) => {
+    // Keys are CEL targets (`google.subject`, `attribute.ns`): each is checked by compileProvider.
+    const m = object(v, `${path}.attributeMapping`, { optional: Object.keys(v as object) })
+    return m
+  }) ?? { 'google.subject': 'assertion.sub' }
   const attributeMapping: Record<string, string> = {}
   for (const [k, v] of Object.entries(rawMapping))
-    attributeMapping[k] = string(v, `${path}.attributeMapping['${k}']`)
-  const attributeCondition = optionalString(o.attributeCondition, `${path}.attributeCondition`)
+    attributeMapping[k] = text(v, `${path}.attributeMapping['${k}']`)
+  const attributeCondition = optionalText(o.attributeCondition, `${path}.attributeCondition`)
   try {
     compileProvider(attributeMapping, attributeCondition)
   } catch (err) {
@@ -224,9 +201,9 @@ function parseProvider(value: unknown, path: string): GcpProviderConfig {
     },
     attributeMapping,
   }
-  const displayName = optionalString(o.displayName, `${path}.displayName`)
+  const displayName = optionalText(o.displayName, `${path}.displayName`)
   if (displayName !== undefined) provider.displayName = displayName
-  const description = optionalString(o.description, `${path}.description`)
+  const description = optionalText(o.description, `${path}.description`)
   if (description !== undefined) provider.description = description
   const disabled = optionalBool(o.disabled, `${path}.disabled`)
   if (disabled !== undefined) provider.disabled = disabled
@@ -235,20 +212,16 @@ function parseProvider(value: unknown, path: string): GcpProviderConfig {
 }
 
 function parsePool(value: unknown, path: string): GcpPoolConfig {
-  const o = object(value, path, [
-    'poolId',
-    'displayName',
-    'description',
-    'disabled',
-    'sessionDuration',
-    'providers',
-  ])
-  const poolId = string(o.poolId, `${path}.poolId`)
+  const o = object(value, path, {
+    required: ['poolId'],
+    optional: ['displayName', 'description', 'disabled', 'sessionDuration', 'providers'],
+  })
+  const poolId = text(o.poolId, `${path}.poolId`)
   if (!POOL_OR_PROVIDER_ID.test(poolId) || poolId.startsWith('gcp-')) {
     fail(`${path}.poolId`, "must be 4-32 characters of [a-z0-9-], not starting with 'gcp-'")
   }
   const ids = new Set<string>()
-  const providers = list(o.providers, `${path}.providers`).map((p, i) => {
+  const providers = optionalList(o.providers, `${path}.providers`).map((p, i) => {
     const provider = parseProvider(p, `${path}.providers[${i}]`)
     if (ids.has(provider.providerId))
       fail(`${path}.providers[${i}].providerId`, `duplicates '${provider.providerId}'`)
@@ -256,12 +229,12 @@ function parsePool(value: unknown, path: string): GcpPoolConfig {
     return provider
   })
   const pool: GcpPoolConfig = { poolId, providers }
-  const displayName = optionalString(o.displayName, `${path}.displayName`)
+  const displayName = optionalText(o.displayName, `${path}.displayName`)
   if (displayName !== undefined) {
     if (displayName.length > 32) fail(`${path}.displayName`, 'is longer than 32 characters')
     pool.displayName = displayName
   }
-  const description = optionalString(o.description, `${path}.description`)
+  const description = optionalText(o.description, `${path}.description`)
   if (description !== undefined) pool.description = description
   const disabled = optionalBool(o.disabled, `${path}.disabled`)
   if (disabled !== undefined) pool.disabled = disabled
@@ -276,17 +249,12 @@ function parseServiceAccount(
   path: string,
   projectId: string,
 ): GcpServiceAccountConfig {
-  const o = object(value, path, [
-    'email',
-    'accountId',
-    'uniqueId',
-    'displayName',
-    'disabled',
-    'bindings',
-  ])
+  const o = object(value, path, {
+    optional: ['email', 'accountId', 'uniqueId', 'displayName', 'disabled', 'bindings'],
+  })
   let email: string
   if (o.email !== undefined) {
-    email = string(o.email, `${path}.email`).toLowerCase()
+    email = text(o.email, `${path}.email`).toLowerCase()
     const m = /^([^@]*)@([a-z][a-z0-9-]*)\.iam\.gserviceaccount\.com$/.exec(email)
     if (m === null || m[2] !== projectId) {
       fail(`${path}.email`, `must be NAME@${projectId}.iam.gserviceaccount.com`)
@@ -299,28 +267,30 @@ function parseServiceAccount(
         `account '${name}' must be 6-30 characters of [a-z0-9-], starting with a letter`,
       )
     }
-    if (o.accountId !== undefined && string(o.accountId, `${path}.accountId`) !== name) {
+    if (o.accountId !== undefined && text(o.accountId, `${path}.accountId`) !== name) {
       fail(`${path}.accountId`, `'${String(o.accountId)}' disagrees with email '${email}'`)
     }
   } else {
-    const accountId = string(o.accountId, `${path}.accountId`)
+    const accountId = text(o.accountId, `${path}.accountId`)
     if (!ACCOUNT_ID.test(accountId))
       fail(`${path}.accountId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
     email = `${accountId}@${projectId}.iam.gserviceaccount.com`
   }
-  const uniqueId = optionalString(o.uniqueId, `${path}.uniqueId`) ?? deriveUniqueId(email)
+  const uniqueId =
+    optional(o.uniqueId, (v) => scalarString(v, `${path}.uniqueId`, { min: 1 })) ??
+    deriveUniqueId(email)
   if (!/^\d{1,30}$/.test(uniqueId)) fail(`${path}.uniqueId`, 'must be numeric')
-  const bindings = list(o.bindings, `${path}.bindings`).map((b, i) => {
+  const bindings = optionalList(o.bindings, `${path}.bindings`).map((b, i) => {
     const bp = `${path}.bindings[${i}]`
-    const bo = object(b, bp, ['role', 'members'])
-    const role = string(bo.role, `${bp}.role`)
+    const bo = object(b, bp, { required: ['role'], optional: ['members'] })
+    const role = text(bo.role, `${bp}.role`)
     if (
       !/^(roles|projects\/[^/]+\/roles|organizations\/[^/]+\/roles)\/[A-Za-z0-9_.]+$/.test(role)
     ) {
       fail(`${bp}.role`, "must be a role name such as 'roles/iam.workloadIdentityUser'")
     }
-    const members = list(bo.members, `${bp}.members`).map((m, mi) => {
-      const member = string(m, `${bp}.members[${mi}]`)
+    const members = optionalList(bo.members, `${bp}.members`).map((m, mi) => {
+      const member = text(m, `${bp}.members[${mi}]`)
       if (!isValidMember(member))
         fail(`${bp}.members[${mi}]`, `'${member}' is not a valid IAM member`)
       return member
@@ -329,7 +299,7 @@ function parseServiceAccount(
     return { role, members }
   })
   const sa: GcpServiceAccountConfig = { email, uniqueId, bindings }
-  const displayName = optionalString(o.displayName, `${path}.displayName`)
+  const displayName = optionalText(o.displayName, `${path}.displayName`)
   if (displayName !== undefined) sa.displayName = displayName
   const disabled = optionalBool(o.disabled, `${path}.disabled`)
   if (disabled !== undefined) sa.disabled = disabled
@@ -337,21 +307,19 @@ function parseServiceAccount(
 }
 
 export function parseGcpConfig(value: unknown, path: string): GcpConfig {
-  const root = object(value, path, ['projects'])
+  const root = object(value, path, { optional: ['projects'] })
   const seenIds = new Set<string>()
   const seenNumbers = new Set<string>()
-  const projects = list(root.projects, `${path}.projects`).map((p, i) => {
+  const projects = optionalList(root.projects, `${path}.projects`).map((p, i) => {
     const pp = `${path}.projects[${i}]`
-    const o = object(p, pp, ['projectId', 'projectNumber', 'pools', 'serviceAccounts'])
-    const projectId = string(o.projectId, `${pp}.projectId`)
+    const o = object(p, pp, {
+      required: ['projectId', 'projectNumber'],
+      optional: ['pools', 'serviceAccounts'],
+    })
+    const projectId = text(o.projectId, `${pp}.projectId`)
     if (!PROJECT_ID.test(projectId))
       fail(`${pp}.projectId`, 'must be 6-30 characters of [a-z0-9-], starting with a letter')
-    if (typeof o.projectNumber === 'number' && !Number.isSafeInteger(o.projectNumber)) {
-      fail(`${pp}.projectNumber`, 'is too large for a YAML number: quote it')
-    }
-    const rawNumber =
-      typeof o.projectNumber === 'number' ? String(o.projectNumber) : o.projectNumber
-    const projectNumber = string(rawNumber, `${pp}.projectNumber`)
+    const projectNumber = scalarString(o.projectNumber, `${pp}.projectNumber`, { min: 1 })
     if (!PROJECT_NUMBER.test(projectNumber))
       fail(`${pp}.projectNumber`, 'must be a positive number')
     if (seenIds.has(projectId)) fail(`${pp}.projectId`, `duplicates '${projectId}'`)
@@ -359,7 +327,7 @@ export function parseGcpConfig(value: unknown, path: string): GcpConfig {
     seenIds.add(projectId)
     seenNumbers.add(projectNumber)
     const poolIds = new Set<string>()
-    const pools = list(o.pools, `${pp}.pools`).map((pool, pi) => {
+    const pools = optionalList(o.pools, `${pp}.pools`).map((pool, pi) => {
       const parsed = parsePool(pool, `${pp}.pools[${pi}]`)
       if (poolIds.has(parsed.poolId))
         fail(`${pp}.pools[${pi}].poolId`, `duplicates '${parsed.poolId}'`)
@@ -367,13 +335,15 @@ export function parseGcpConfig(value: unknown, path: string): GcpConfig {
       return parsed
     })
     const emails = new Set<string>()
-    const serviceAccounts = list(o.serviceAccounts, `${pp}.serviceAccounts`).map((s, si) => {
-      const parsed = parseServiceAccount(s, `${pp}.serviceAccounts[${si}]`, projectId)
-      if (emails.has(parsed.email))
-        fail(`${pp}.serviceAccounts[${si}]`, `duplicates '${parsed.email}'`)
-      emails.add(parsed.email)
-      return parsed
-    })
+    const serviceAccounts = optionalList(o.serviceAccounts, `${pp}.serviceAccounts`).map(
+      (s, si) => {
+        const parsed = parseServiceAccount(s, `${pp}.serviceAccounts[${si}]`, projectId)
+        if (emails.has(parsed.email))
+          fail(`${pp}.serviceAccounts[${si}]`, `duplicates '${parsed.email}'`)
+        emails.add(parsed.email)
+        return parsed
+      },
+    )
     return { projectId, projectNumber, pools, serviceAccounts }
   })
   return { projects }

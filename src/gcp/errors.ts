@@ -3,7 +3,8 @@
  * Errors of the Google-compatible endpoints, in Google's own vocabularies: the STS (`/v1/token`,
  * `/v1/introspect`) answers OAuth-style `{error, error_description}` (RFC 6749 §5.2 / RFC 8693 §2.2.2);
  * IAM Credentials answers the Google API envelope `{error: {code, message, status, details}}`.
- * Messages quoted from real STS responses come from ../shared/design/reference/gcp-azure.md §2.2.
+ * Messages are Google STS's own (https://cloud.google.com/iam/docs/troubleshooting-workload-identity-federation);
+ * docs/gcp.md lists them.
  */
 import { PodtrustError } from '../errors.ts'
 

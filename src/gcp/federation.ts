@@ -4,17 +4,17 @@
  * mapping a verified token's claims to `google.*` / `attribute.*`, evaluating the condition, and matching
  * the federated identity against IAM members (`principal://…/subject/S`, `principalSet://…/group/G`,
  * `principalSet://…/attribute.NAME/VALUE`, `principalSet://…/*`). Rules from
- * https://cloud.google.com/iam/docs/workload-identity-federation#mapping and
- * ../shared/design/reference/gcp-azure.md §2.5–§2.6.
+ * https://cloud.google.com/iam/docs/workload-identity-federation#mapping, #conditions and
+ * https://cloud.google.com/iam/docs/principal-identifiers; docs/gcp.md describes them.
  */
 import {
+  asStrings,
   CelError,
-  evaluate,
+  compile,
   evaluateCondition,
-  parse,
   typeName,
+  type CelProgram,
   type CelValue,
-  type Expr,
 } from './cel/index.ts'
 
 export const MAX_MAPPING_EXPRESSION = 2048
@@ -25,8 +25,8 @@ const MAX_ATTRIBUTE_NAME = 100
 const MAX_MAPPED_BYTES = 8192
 
 export interface CompiledProvider {
-  mapping: { target: string; expr: Expr }[]
-  condition: Expr | undefined
+  mapping: { target: string; expr: CelProgram }[]
+  condition: CelProgram | undefined
 }
 
 /** The federated identity a successful exchange produces. */
@@ -78,7 +78,7 @@ export function compileProvider(
       )
     }
     try {
-      return { target, expr: parse(source) }
+      return { target, expr: compile(source) }
     } catch (err) {
       throw prefixed(err, `attributeMapping['${target}']`)
     }
@@ -86,7 +86,7 @@ export function compileProvider(
   if (custom > MAX_CUSTOM_ATTRIBUTES) {
     throw new CelError('CEL_UNSUPPORTED', `at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes`)
   }
-  let condition: Expr | undefined
+  let condition: CelProgram | undefined
   if (attributeCondition !== undefined && attributeCondition.trim() !== '') {
     if (attributeCondition.length > MAX_CONDITION) {
       throw new CelError(
@@ -95,7 +95,7 @@ export function compileProvider(
       )
     }
     try {
-      condition = parse(attributeCondition)
+      condition = compile(attributeCondition)
     } catch (err) {
       throw prefixed(err, 'attributeCondition')
     }
@@ -140,7 +140,7 @@ export function federate(
   for (const { target, expr } of provider.mapping) {
     let value: CelValue
     try {
-      value = evaluate(expr, { assertion })
+      value = expr.evaluate({ assertion })
     } catch (err) {
       if (target === 'google.subject') {
         return {
@@ -191,7 +191,7 @@ export function federate(
   }
   const identity: FederatedIdentity = { subject, groups, attributes }
   if (provider.condition !== undefined) {
-    const attribute: Record<string, CelValue> = {}
+    const attribute: Record<string, string | string[]> = {}
     for (const [name, values] of Object.entries(attributes)) {
       attribute[name] = values.length === 1 ? values[0]! : values
     }
@@ -221,21 +221,18 @@ export function federate(
   return { ok: true, identity }
 }
 
-function asStrings(value: CelValue): string[] | undefined {
-  if (typeof value === 'string') return [value]
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[]
-  return undefined
-}
+/** A JSON value as CEL input: objects become Maps (so a claim named `__proto__` is just a key). */
+export type ClaimValue = null | string | number | boolean | ClaimValue[] | Map<string, ClaimValue>
 
-/** JSON claims → CEL values (drops `undefined`, keeps everything else JSON can hold). */
-export function toCel(value: unknown): CelValue {
+/** JSON claims → CEL input (drops `undefined`; numbers stay JSON numbers, which CEL reads as doubles). */
+export function toCel(value: unknown): ClaimValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
   if (typeof value === 'number') return value
   if (Array.isArray(value)) return value.map(toCel)
   if (typeof value === 'object') {
-    const out: Record<string, CelValue> = {}
+    const out = new Map<string, ClaimValue>()
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (v !== undefined) out[k] = toCel(v)
+      if (v !== undefined) out.set(k, toCel(v))
     }
     return out
   }

@@ -4,11 +4,12 @@
  * `generateIdToken`. The caller's Bearer token must be a federated token from our STS; the target
  * service account must grant the principal `roles/iam.workloadIdentityUser` (or
  * `roles/iam.serviceAccountTokenCreator`, which carries the same permission) through a `principal://` or
- * `principalSet://` member. Errors use Google's API envelope (§2.4 of the reference).
+ * `principalSet://` member. Errors use Google's API envelope
+ * (https://cloud.google.com/apis/design/errors).
  */
 import { SignJWT } from 'jose'
 import { currentSigningKey } from '../keys/store.ts'
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import { GoogleApiError } from './errors.ts'
 import { memberMatches } from './federation.ts'
 import { getBindings, getServiceAccount, type ServiceAccountRecord } from './repo.ts'

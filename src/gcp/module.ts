@@ -13,8 +13,10 @@ import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AuditEvent } from '../audit/types.ts'
 import { publishedKeys } from '../keys/store.ts'
-import type { AppContext } from '../server/context.ts'
-import type { ProtocolModule } from '../server/module.ts'
+import type { AppContext } from '../app/context.ts'
+import type { ProtocolModule } from '../app/module.ts'
+import { gcpConfigSection } from './config.ts'
+import { gcpMigrations } from './migrations.ts'
 import { GoogleApiError, GoogleStsError } from './errors.ts'
 import { generateAccessToken, generateIdToken } from './iamcredentials.ts'
 import { getBindings, getProject, getServiceAccount } from './repo.ts'
@@ -144,6 +146,8 @@ const SA_METHOD =
 
 export const gcpModule: ProtocolModule = {
   name: 'gcp',
+  migrations: gcpMigrations,
+  configSections: [gcpConfigSection],
   mount(app: Hono, ctx: AppContext) {
     // Subject tokens are a few KB; bounded bodies keep large posts from exhausting memory.
     const stsLimit = bodyLimit({

@@ -3,9 +3,11 @@
  * Google STS `POST /v1/token` (RFC 8693 token exchange) against workload identity pools and OIDC
  * providers, as named steps: validate the grant → resolve the audience to a pool and provider → verify the
  * subject token through the one token verifier → map attributes and evaluate the condition → issue the
- * federated access token. Error codes and messages follow ../shared/design/reference/gcp-azure.md §2.2.
+ * federated access token. Error codes and messages follow Google STS
+ * (https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token,
+ * https://cloud.google.com/iam/docs/troubleshooting-workload-identity-federation); docs/gcp.md lists them.
  */
-import type { AppContext } from '../server/context.ts'
+import type { AppContext } from '../app/context.ts'
 import type { Queryable } from '../store/db.ts'
 import { TokenError } from '../tokens/errors.ts'
 import type { VerifiedToken } from '../tokens/types.ts'

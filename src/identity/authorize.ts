@@ -2,38 +2,19 @@
  * @module identity/authorize
  * Authorizes a caller's request with the policy engine: gathers the caller's identity policies, permissions
  * boundary, session policies and principal tags (role sessions: the role's policies ∩ the session's policies),
- * builds the request context with the shared builder, and calls `authorize`. Compiled policies are cached by
- * document text. Used by STS (AssumeRole, DecodeAuthorizationMessage) and available to IAM / EKS.
+ * builds the request context with the shared builder, and calls `authorize`. Compiled policies come from the
+ * one cache (`src/policy/compile-cached.ts`); a stored document that does not compile throws (fail closed).
+ * Used by STS (AssumeRole, DecodeAuthorizationMessage), IAM and EKS.
  */
-import type { AppContext } from '../server/context.ts'
-import { createIamRepo } from '../aws/iam/repo.ts'
-import {
-  authorize,
-  compilePolicy,
-  type AuthorizationResult,
-  type CompiledPolicy,
-  type PolicyType,
-} from '../policy/index.ts'
+import { authorize, type AuthorizationResult, type CompiledPolicy } from '../policy/index.ts'
+import { compileCached } from '../policy/compile-cached.ts'
 import { buildRequestContext, type RequestContext, type RequestContextInput } from './context.ts'
 import { mergeTags } from './sessions.ts'
-import type { Caller, SessionTag } from './types.ts'
+import type { Caller, RoleSessionInfo, SessionTag } from './types.ts'
+import type { IdentityPorts, PolicyDocumentRef } from './ports.ts'
 
-const CACHE_LIMIT = 2000
-const compiled = new Map<string, CompiledPolicy>()
-
-/** compilePolicy with a bounded cache keyed by type + id + text (the same trust policy is compiled once). */
-export function compileCached(document: string, id: string, type: PolicyType): CompiledPolicy {
-  const key = `${type}\u0000${id}\u0000${document}`
-  const hit = compiled.get(key)
-  if (hit !== undefined) return hit
-  const policy = compilePolicy(document, { id, type })
-  if (compiled.size >= CACHE_LIMIT) {
-    const oldest = compiled.keys().next().value
-    if (oldest !== undefined) compiled.delete(oldest)
-  }
-  compiled.set(key, policy)
-  return policy
-}
+/** What gathering a caller's policies reads. */
+export type PolicyPorts = Pick<IdentityPorts, 'roles' | 'users' | 'policies'>
 
 const ALLOW_ALL =
   '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
@@ -46,67 +27,71 @@ export interface CallerPolicies {
 }
 
 /** What the engine needs about the caller. Policies that no longer exist are skipped (as AWS does). */
-export async function callerPolicies(ctx: AppContext, caller: Caller): Promise<CallerPolicies> {
-  const repo = createIamRepo(ctx.db)
+export async function callerPolicies(ports: PolicyPorts, caller: Caller): Promise<CallerPolicies> {
   if (caller.type === 'Root') {
     return {
       identityPolicies: [
-        compileCached(ALLOW_ALL, `arn:aws:iam::${caller.accountId}:root`, 'identity'),
+        compileCached(ALLOW_ALL, { id: `arn:aws:iam::${caller.accountId}:root`, type: 'identity' }),
       ],
       permissionBoundaries: [],
       sessionPolicies: undefined,
       principalTags: [],
     }
   }
-  if (caller.type === 'AssumedRole' && caller.session !== undefined) {
-    const s = caller.session
-    const role = await repo.getRoleByArn(s.roleArn)
-    const docs =
-      role === undefined ? [] : await repo.getRolePolicyDocuments(role.accountId, role.roleName)
-    const identityPolicies = docs.map((d) =>
-      compileCached(d.document, d.id, d.kind === 'inline' ? 'inline' : 'managed'),
-    )
-    const permissionBoundaries: CompiledPolicy[] = []
-    if (role?.permissionsBoundaryArn !== undefined) {
-      const doc = await repo.getManagedPolicyDocument(role.permissionsBoundaryArn)
-      if (doc !== undefined)
-        permissionBoundaries.push(compileCached(doc, role.permissionsBoundaryArn, 'boundary'))
-    }
-    const sessionDocs: CompiledPolicy[] = s.sessionPolicies.map((d, i) =>
-      compileCached(d, `${caller.arn}/session-policy-${i + 1}`, 'session'),
-    )
-    for (const arn of s.sessionPolicyArns) {
-      const doc = await repo.getManagedPolicyDocument(arn)
-      // A session policy ARN that no longer exists still narrows: it contributes no Allow.
-      sessionDocs.push(
-        compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', arn, 'session'),
-      )
-    }
-    return {
-      identityPolicies,
-      permissionBoundaries,
-      sessionPolicies: sessionDocs.length > 0 ? sessionDocs : undefined,
-      principalTags: mergeTags(role?.tags ?? [], s.tags),
-    }
-  }
+  if (caller.type === 'AssumedRole' && caller.session !== undefined)
+    return roleSessionPolicies(ports, caller, caller.session)
   // IAM user (long-term keys or GetSessionToken credentials)
   const userName = caller.userName ?? caller.arn.split('/').pop() ?? ''
-  const docs = await repo.getUserPolicyDocuments(caller.accountId, userName)
-  const user = await repo.getUser(caller.accountId, userName)
-  const permissionBoundaries: CompiledPolicy[] = []
-  if (user?.permissionsBoundaryArn !== undefined) {
-    const doc = await repo.getManagedPolicyDocument(user.permissionsBoundaryArn)
-    if (doc !== undefined)
-      permissionBoundaries.push(compileCached(doc, user.permissionsBoundaryArn, 'boundary'))
-  }
+  const user = await ports.users.getUser(caller.accountId, userName)
   return {
-    identityPolicies: docs.map((d) =>
-      compileCached(d.document, d.id, d.kind === 'inline' ? 'inline' : 'managed'),
+    identityPolicies: identityPoliciesOf(
+      await ports.users.getUserPolicyDocuments(caller.accountId, userName),
     ),
-    permissionBoundaries,
+    permissionBoundaries: await boundaryOf(ports, user?.permissionsBoundaryArn),
     sessionPolicies: undefined,
     principalTags: user?.tags ?? [],
   }
+}
+
+/** A role session: the role's policies and boundary, narrowed by the session's policies. */
+async function roleSessionPolicies(
+  ports: PolicyPorts,
+  caller: Caller,
+  s: RoleSessionInfo,
+): Promise<CallerPolicies> {
+  const role = await ports.roles.getRoleByArn(s.roleArn)
+  const docs =
+    role === undefined
+      ? []
+      : await ports.roles.getRolePolicyDocuments(role.accountId, role.roleName)
+  const sessionDocs: CompiledPolicy[] = s.sessionPolicies.map((d, i) =>
+    compileCached(d, { id: `${caller.arn}/session-policy-${i + 1}`, type: 'session' }),
+  )
+  for (const arn of s.sessionPolicyArns) {
+    const doc = await ports.policies.getManagedPolicyDocument(arn)
+    // A session policy ARN that no longer exists still narrows: it contributes no Allow.
+    sessionDocs.push(
+      compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', { id: arn, type: 'session' }),
+    )
+  }
+  return {
+    identityPolicies: identityPoliciesOf(docs),
+    permissionBoundaries: await boundaryOf(ports, role?.permissionsBoundaryArn),
+    sessionPolicies: sessionDocs.length > 0 ? sessionDocs : undefined,
+    principalTags: mergeTags(role?.tags ?? [], s.tags),
+  }
+}
+
+const identityPoliciesOf = (docs: readonly PolicyDocumentRef[]): CompiledPolicy[] =>
+  docs.map((d) =>
+    compileCached(d.document, { id: d.id, type: d.kind === 'inline' ? 'inline' : 'managed' }),
+  )
+
+/** The permissions boundary, when one is set and its policy still exists. */
+async function boundaryOf(ports: PolicyPorts, arn: string | undefined): Promise<CompiledPolicy[]> {
+  if (arn === undefined) return []
+  const doc = await ports.policies.getManagedPolicyDocument(arn)
+  return doc === undefined ? [] : [compileCached(doc, { id: arn, type: 'boundary' })]
 }
 
 export interface CallerAuthorizationInput {
@@ -125,7 +110,7 @@ export interface CallerAuthorization {
 }
 
 export async function authorizeCaller(
-  ctx: AppContext,
+  ctx: PolicyPorts & Pick<IdentityPorts, 'now'>,
   caller: Caller,
   input: CallerAuthorizationInput,
   policies?: CallerPolicies,

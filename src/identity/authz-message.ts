@@ -4,9 +4,9 @@
  * principal, action, resource, context) sealed with the session keyring so only this podtrust can read it,
  * bound to the caller's account. `sts:DecodeAuthorizationMessage` opens it into AWS's JSON shape.
  */
-import type { AppContext } from '../server/context.ts'
 import type { AuthorizationResult } from '../policy/index.ts'
-import { getKeyring, openToken, sealToken, tokenKid } from './credentials.ts'
+import { openToken, sealToken } from './credentials.ts'
+import { keyringFor, type SessionPorts } from './sessions.ts'
 import type { RequestContext } from './context.ts'
 
 interface SealedExplanation {
@@ -81,11 +81,11 @@ export function explain(
 }
 
 export async function encodeAuthorizationMessage(
-  ctx: AppContext,
+  ctx: SessionPorts,
   accountId: string,
   message: DecodedAuthorizationMessage,
 ): Promise<string> {
-  const keyring = await getKeyring(ctx.db, ctx.now(), ctx.randomBytes)
+  const keyring = await ctx.keyring.current(ctx.now())
   const sealed: SealedExplanation = {
     pur: 'authz',
     acct: accountId,
@@ -97,15 +97,12 @@ export async function encodeAuthorizationMessage(
 
 /** Opens an encoded message for a caller of `accountId`; undefined when forged, foreign or not a message. */
 export async function decodeAuthorizationMessage(
-  ctx: AppContext,
+  ctx: SessionPorts,
   accountId: string,
   encoded: string,
 ): Promise<DecodedAuthorizationMessage | undefined> {
   try {
-    let keyring = await getKeyring(ctx.db, ctx.now(), ctx.randomBytes)
-    const kid = tokenKid(encoded)
-    if (kid !== undefined && !keyring.byKid.has(kid))
-      keyring = await getKeyring(ctx.db, ctx.now(), ctx.randomBytes, true)
+    const keyring = await keyringFor(ctx, encoded, ctx.now())
     const opened = openToken(keyring, encoded) as Partial<SealedExplanation>
     if (opened.pur !== 'authz' || opened.acct !== accountId || opened.msg === undefined)
       return undefined

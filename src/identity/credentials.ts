@@ -6,12 +6,12 @@
  * - 40-char secret access keys;
  * - self-contained session tokens: the session (secret, identity, expiry, tags, policies) sealed with
  *   AES-256-GCM under a keyring key named in the token, so any replica opens any token without a lookup.
- *   The keyring lives in the store (`identity_session_keys`); rotation adds a key that seals from then on and
- *   keeps older keys for opening until every token they sealed has expired.
+ *   The keyring comes through the `SessionKeyring` port (src/identity/ports.ts); its storage and rotation
+ *   are src/keys/session-keys.ts. Pure: no store, no clock, randomness injected.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
-import type { Queryable } from '../store/db.ts'
+import type { Keyring } from '../keys/session-keys.ts'
 import { PodtrustError } from '../errors.ts'
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
@@ -79,94 +79,8 @@ export function newSecretAccessKey(randomBytes: RandomBytes): string {
 
 // ---- keyring ----------------------------------------------------------------------------------------------
 
-export interface KeyringKey {
-  kid: string
-  secret: Buffer
-  createdAt: Date
-  retiredAt: Date | undefined
-}
-
-export interface Keyring {
-  /** The key new tokens are sealed with (the newest non-retired key). */
-  active: KeyringKey
-  byKid: Map<string, KeyringKey>
-}
-
-interface KeyRow {
-  kid: string
-  secret: string
-  created_at: number | string | bigint
-  retired_at: number | string | bigint | null
-}
-
-/** How long a retired key still opens tokens: the longest session (GetSessionToken: 36 h) plus slack. */
-export const RETIRED_KEY_GRACE_MS = 37 * 3600 * 1000
-
-function toKey(row: KeyRow): KeyringKey {
-  return {
-    kid: row.kid,
-    secret: Buffer.from(row.secret, 'base64'),
-    createdAt: new Date(Number(row.created_at)),
-    retiredAt: row.retired_at === null ? undefined : new Date(Number(row.retired_at)),
-  }
-}
-
-function newKid(randomBytes: RandomBytes): string {
-  return Buffer.from(randomBytes(6)).toString('hex')
-}
-
-/** Reads the keyring, creating the first key when there is none. */
-export async function loadKeyring(
-  db: Queryable,
-  now: Date,
-  randomBytes: RandomBytes,
-): Promise<Keyring> {
-  let rows = await db.all<KeyRow>(
-    'SELECT kid, secret, created_at, retired_at FROM identity_session_keys ORDER BY created_at ASC, kid ASC',
-  )
-  if (!rows.some((r) => r.retired_at === null)) {
-    await db.run(
-      'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL) ON CONFLICT (kid) DO NOTHING',
-      [newKid(randomBytes), Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
-    )
-    rows = await db.all<KeyRow>(
-      'SELECT kid, secret, created_at, retired_at FROM identity_session_keys ORDER BY created_at ASC, kid ASC',
-    )
-  }
-  const keys = rows
-    .map(toKey)
-    .filter(
-      (k) =>
-        k.retiredAt === undefined || k.retiredAt.getTime() + RETIRED_KEY_GRACE_MS > now.getTime(),
-    )
-  const active = [...keys].reverse().find((k) => k.retiredAt === undefined)
-  if (active === undefined) throw new CredentialError('KEY_NOT_FOUND', 'no active session key')
-  return { active, byKid: new Map(keys.map((k) => [k.kid, k])) }
-}
-
-/**
- * Rotates: a new key seals from now on; the previous ones are retired (still open tokens for the grace
- * period) and keys retired longer than the grace are deleted. Returns the new key id.
- */
-export async function rotateKeyring(
-  db: Queryable,
-  now: Date,
-  randomBytes: RandomBytes,
-): Promise<string> {
-  const kid = newKid(randomBytes)
-  await db.run('UPDATE identity_session_keys SET retired_at = ? WHERE retired_at IS NULL', [
-    now.getTime(),
-  ])
-  await db.run(
-    'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL)',
-    [kid, Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
-  )
-  await db.run(
-    'DELETE FROM identity_session_keys WHERE retired_at IS NOT NULL AND retired_at < ?',
-    [now.getTime() - RETIRED_KEY_GRACE_MS],
-  )
-  return kid
-}
+// The keyring's storage is infrastructure (src/keys/session-keys.ts); sealing and opening are here.
+export type { Keyring, KeyringKey } from '../keys/session-keys.ts'
 
 // ---- sealing ------------------------------------------------------------------------------------------------
 
@@ -249,34 +163,4 @@ export function openToken(keyring: Keyring, token: string): unknown {
   } catch (err) {
     throw new CredentialError('TOKEN_INVALID', 'session token does not open', { cause: err })
   }
-}
-
-// ---- a per-store cache so requests don't read the keyring every time ----------------------------------------
-
-const cache = new WeakMap<object, { keyring: Keyring; loadedAt: number }>()
-const CACHE_MS = 60_000
-
-/**
- * The keyring of `db`, cached for a minute; `refresh` forces a reload (an unknown kid may come from a
- * rotation on another replica).
- */
-export async function getKeyring(
-  db: Queryable,
-  now: Date,
-  randomBytes: RandomBytes,
-  refresh = false,
-): Promise<Keyring> {
-  const hit = cache.get(db)
-  if (!refresh && hit !== undefined && Math.abs(now.getTime() - hit.loadedAt) < CACHE_MS)
-    return hit.keyring
-  // A refresh on an unknown kid is rate-limited to one per second per store.
-  if (refresh && hit !== undefined && Math.abs(now.getTime() - hit.loadedAt) < 1000)
-    return hit.keyring
-  const keyring = await loadKeyring(db, now, randomBytes)
-  cache.set(db, { keyring, loadedAt: now.getTime() })
-  return keyring
-}
-
-export function invalidateKeyringCache(db: Queryable): void {
-  cache.delete(db)
 }

@@ -5,10 +5,7 @@
  * requests (role, session name, tags, session policies, issue time), so no lookup is needed.
  */
 import { deflateRawSync } from 'node:zlib'
-import type { AppContext } from '../server/context.ts'
-import type { RoleRecord } from '../aws/iam/repo.ts'
 import {
-  getKeyring,
   newAccessKeyId,
   newSecretAccessKey,
   openToken,
@@ -17,6 +14,17 @@ import {
   tokenKid,
 } from './credentials.ts'
 import type { Caller, RoleSessionInfo, SessionTag } from './types.ts'
+import type { IdentityPorts, IdentityRole } from './ports.ts'
+
+/** What minting and opening sessions needs: the keyring, the clock and randomness. */
+export type SessionPorts = Pick<IdentityPorts, 'keyring' | 'now' | 'randomBytes'>
+
+/** Opens `token` with the keyring, refreshing it once when the token names a key id it does not hold. */
+export async function keyringFor(ports: SessionPorts, token: string, now: Date) {
+  const keyring = await ports.keyring.current(now)
+  const kid = tokenKid(token)
+  return kid !== undefined && !keyring.byKid.has(kid) ? ports.keyring.refresh(now) : keyring
+}
 
 export interface TemporaryCredentials {
   accessKeyId: string
@@ -26,7 +34,7 @@ export interface TemporaryCredentials {
 }
 
 export interface CreateRoleSessionInput {
-  role: RoleRecord
+  role: IdentityRole
   sessionName: string
   durationSeconds: number
   sourceIdentity?: string
@@ -143,7 +151,7 @@ interface UserPayload {
 type SessionPayload = RolePayload | UserPayload
 
 export async function createRoleSession(
-  ctx: AppContext,
+  ctx: SessionPorts,
   input: CreateRoleSessionInput,
 ): Promise<RoleSessionResult> {
   const now = ctx.now()
@@ -206,7 +214,7 @@ export async function createRoleSession(
           },
         }),
   }
-  const keyring = await getKeyring(ctx.db, now, ctx.randomBytes)
+  const keyring = await ctx.keyring.current(now)
   const sessionToken = sealToken(keyring, payload, ctx.randomBytes)
   return {
     credentials: { accessKeyId, secretAccessKey, sessionToken, expiration },
@@ -225,7 +233,7 @@ export async function createRoleSession(
 
 /** GetSessionToken: temporary credentials for an IAM user (or root), same identity, no session policies. */
 export async function createUserSession(
-  ctx: AppContext,
+  ctx: SessionPorts,
   input: {
     accountId: string
     userArn: string
@@ -253,7 +261,7 @@ export async function createUserSession(
     un: input.userName,
     ...(input.root === true ? { root: true } : {}),
   }
-  const keyring = await getKeyring(ctx.db, now, ctx.randomBytes)
+  const keyring = await ctx.keyring.current(now)
   return {
     credentials: {
       accessKeyId,
@@ -275,12 +283,8 @@ export interface OpenedSession {
  * Opens a session token (refreshing the keyring once when its key id is unknown, e.g. rotated on another
  * replica). Throws `CredentialError` when the token is not one podtrust sealed.
  */
-export async function openSessionToken(ctx: AppContext, token: string): Promise<OpenedSession> {
-  const now = ctx.now()
-  let keyring = await getKeyring(ctx.db, now, ctx.randomBytes)
-  const kid = tokenKid(token)
-  if (kid !== undefined && !keyring.byKid.has(kid))
-    keyring = await getKeyring(ctx.db, now, ctx.randomBytes, true)
+export async function openSessionToken(ctx: SessionPorts, token: string): Promise<OpenedSession> {
+  const keyring = await keyringFor(ctx, token, ctx.now())
   const payload = openToken(keyring, token) as SessionPayload
   if (payload === null || typeof payload !== 'object' || payload.v !== 1)
     throw new CredentialError('TOKEN_INVALID', 'unknown session token version')
@@ -294,6 +298,7 @@ export async function openSessionToken(ctx: AppContext, token: string): Promise<
       type: payload.root === true ? 'Root' : 'IAMUser',
       userName: payload.un,
       federatedFromUser: true,
+      tokenIssuedAt: new Date(payload.iat),
     }
     return { accessKeyId: payload.a, secretAccessKey: payload.s, expiration, caller }
   }

@@ -43,5 +43,7 @@ export interface Caller {
   userName?: string
   /** For GetSessionToken credentials: the user they were minted for. */
   federatedFromUser?: boolean
+  /** For GetSessionToken credentials: when they were issued (`aws:TokenIssueTime`). */
+  tokenIssuedAt?: Date
   session?: RoleSessionInfo
 }

@@ -5,6 +5,8 @@
  * (server timeout, `--resync-period`) restarts from the last resourceVersion seen; a 410 Gone (an ERROR
  * event or status, or an expired `continue`) relists; other failures back off exponentially and retry,
  * so the process never stops watching. Objects are stripped before anything keeps them.
+ * Not client-node's `ListWatch` informer: it stops for good on the first non-410 error (no retry, no
+ * back-off), asks for no bookmarks, does not paginate its list and keeps whole objects.
  */
 import type { KubeConfig } from '@kubernetes/client-node'
 import { errorText, type WebhookLogger } from './log.ts'

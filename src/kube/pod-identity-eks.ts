@@ -7,8 +7,8 @@
  * handler may ask for one pair at once (`?namespace=&serviceAccount=`), which closes the reference's race
  * between a new association and the first pod (its issue #264).
  */
-import type { AwsCredentials } from '../agent/sigv4.ts'
-import { signRequest } from '../agent/sigv4.ts'
+import type { AwsCredentials } from '../aws/sigv4/sign.ts'
+import { signRequest } from '../aws/sigv4/sign.ts'
 import { WebhookError } from './errors.ts'
 import { errorText, type WebhookLogger } from './log.ts'
 import { IdentitySet, type PodIdentitySource } from './pod-identity.ts'

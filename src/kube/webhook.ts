@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { KubeConfig } from '@kubernetes/client-node'
-import { standardCredentials } from '../agent/source.ts'
+import { standardCredentials } from '../aws/credentials.ts'
 import { mutate as defaultMutate } from '../mutation/index.ts'
 import type { MutationRequest, MutationResult } from '../mutation/types.ts'
 import { createAdmissionHandler } from './admission-handler.ts'

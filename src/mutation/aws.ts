@@ -1,6 +1,7 @@
 /**
  * @module mutation/aws
- * IRSA and EKS Pod Identity, as aws/amazon-eks-pod-identity-webhook (webhooks.md §A.2–A.8): which mode a
+ * IRSA and EKS Pod Identity, as aws/amazon-eks-pod-identity-webhook
+ * (https://github.com/aws/amazon-eks-pod-identity-webhook, docs/webhook.md): which mode a
  * pod gets and with which values (`decideAws`), and the per-container env and mount rules
  * (`mutateAwsContainer`). The patch itself is assembled in `mutate-aws.ts`.
  */

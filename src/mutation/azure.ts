@@ -1,7 +1,8 @@
 /**
  * @module mutation/azure
  * The `/mutate-v1-pod` endpoint (fail-closed), as Azure/azure-workload-identity v1.6.0's `Handle`
- * (webhooks.md §D.2–D.4): label-gated, the ServiceAccount must exist, the token expiration must lie in
+ * (https://azure.github.io/azure-workload-identity/docs/installation/mutating-admission-webhook.html,
+ * docs/webhook.md): label-gated, the ServiceAccount must exist, the token expiration must lie in
  * 3600–86400 s, env appended when absent and non-empty, the mount replaced in place or appended, the
  * projected volume replaced or appended, and the patch an RFC 6902 diff of the original and mutated pod.
  * The `v1.5` layout reproduces ≤ v1.5.x paths and volume handling. The proxy sidecar is not injected.

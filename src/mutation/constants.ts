@@ -1,7 +1,8 @@
 /**
  * @module mutation/constants
  * Every annotation, label, env var, volume name and path the pod mutation reads or writes. The AWS and Azure
- * values are the reference webhooks' (../shared/design/reference/webhooks.md §A.2–A.7, §D.2–D.4); the GCP
+ * values are the reference webhooks' (https://github.com/aws/amazon-eks-pod-identity-webhook,
+ * https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html); the GCP
  * and self-hosted ones are podtrust's own (docs/webhook.md).
  */
 

@@ -3,6 +3,8 @@
  * RFC 6902 for the three operations the webhooks emit (`add`, `replace`, `remove`): a diff of two JSON
  * documents (the Azure webhook's patch is such a diff, like gomodules/jsonpatch `CreatePatch`) and an
  * applier (`podtrust webhook mutate` prints the patched pod; tests re-admit it). Pure, no dependencies.
+ * Hand-written on purpose: the Azure webhook's patch must equal gomodules/jsonpatch's `CreatePatch` op for
+ * op, and fast-json-patch's `compare` emits another order (it walks the old keys last to first).
  */
 import { PodtrustError } from '../errors.ts'
 import { cloneJson, isRecord } from './pod.ts'

@@ -1,7 +1,8 @@
 /**
  * @module mutation/mutate-aws
  * The `/mutate` endpoint (fail-open): IRSA or Pod Identity, then GCP, then self-hosted additions, combined
- * into one patch of the reference's shape (webhooks.md §A.7): label (Pod Identity) → the token volume
+ * into one patch of the shape aws/amazon-eks-pod-identity-webhook returns (docs/webhook.md,
+ * https://github.com/aws/amazon-eks-pod-identity-webhook): label (Pod Identity) → the token volume
  * (`/spec/volumes`, or prepended at `/spec/volumes/0`) → further volumes appended → the whole
  * `/spec/containers` → the whole `/spec/initContainers` when the pod has any.
  */
@@ -123,7 +124,8 @@ export function mutateAwsEndpoint(request: MutationRequest, warnings: Warnings):
 
 /**
  * `/mutate` sees every pod, `/mutate-v1-pod` only those labelled: the missing label is the most common
- * reason Azure env is not injected (webhooks.md §E.11), so say so where it can be seen.
+ * reason Azure env is not injected (https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html),
+ * so say so where it can be seen.
  */
 function azureLabelWarning(
   pod: PodFacts,

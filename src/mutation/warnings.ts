@@ -1,7 +1,8 @@
 /**
  * @module mutation/warnings
  * AdmissionResponse `warnings`: what a pod or its ServiceAccount asks for that cannot work as written
- * (a mistyped annotation key is the most common silent failure, webhooks.md §E.10). Warnings never change
+ * (a mistyped annotation key is the most common silent failure: the webhooks ignore unknown keys, see
+ * docs/webhook.md). Warnings never change
  * the mutation. The API server shows them to `kubectl` users; each is kept short (it truncates long ones).
  */
 

@@ -23,13 +23,16 @@ import {
   type MatchKind,
 } from './principal.ts'
 import type {
-  AuthorizationRequest,
+  AuthorizationRequestOf,
   AuthorizationResult,
   Blocker,
   Decision,
   StatementMismatch,
   StatementRef,
 } from './types.ts'
+
+/** One authorization request over compiled policies. */
+export type AuthorizationRequest = AuthorizationRequestOf<CompiledPolicy>
 
 /** AWS attaches RCPFullAWSAccess to every level and it cannot be detached (Organizations, "RCPs"). */
 export const RCP_FULL_AWS_ACCESS = compilePolicy(

@@ -8,7 +8,8 @@
 import { compilePolicy, type CompiledPolicy } from './compile.ts'
 import { PolicyError } from './errors.ts'
 import { ANONYMOUS } from './principal.ts'
-import type { AuthorizationRequest, PolicyType } from './types.ts'
+import type { AuthorizationRequest } from './authorize.ts'
+import type { PolicyType } from './types.ts'
 
 export interface EngineCase {
   name?: string

@@ -5,7 +5,14 @@
  * 2008-10-17 or without Version, `${…}` is literal text (IAM User Guide, "Policy variables").
  */
 import { PolicyError } from './errors.ts'
-import { compileGlob, compileTokens, STAR, type Glob, type GlobToken } from './glob.ts'
+import {
+  compileGlob,
+  compileTokens,
+  splitArnTokens,
+  STAR,
+  type Glob,
+  type GlobToken,
+} from './glob.ts'
 import { parseOperator, type OperatorEntry, type ValueMatcher } from './operators.ts'
 import { compilePrincipal, type PrincipalMatcher, type PrincipalSpec } from './principal.ts'
 import type { PolicyType, StatementRef } from './types.ts'
@@ -258,29 +265,8 @@ function parseStatement(s: unknown, path: string): StatementModel {
   }
 }
 
-/** Splits glob tokens on the first five literal colons; shorter ARNs give fewer segments. */
-export function splitTokens(tokens: GlobToken[]): GlobToken[][] {
-  const segments: GlobToken[][] = [[]]
-  for (const t of tokens) {
-    if (typeof t !== 'string' || segments.length === 6) {
-      segments[segments.length - 1]!.push(t)
-      continue
-    }
-    let rest = t
-    let c = rest.indexOf(':')
-    while (c >= 0 && segments.length < 6) {
-      if (c > 0) segments[segments.length - 1]!.push(rest.slice(0, c))
-      segments.push([])
-      rest = rest.slice(c + 1)
-      c = rest.indexOf(':')
-    }
-    if (rest.length > 0) segments[segments.length - 1]!.push(rest)
-  }
-  return segments
-}
-
 export function compileResourceTokens(tokens: GlobToken[]): Glob[] {
-  return splitTokens(tokens).map((s) => compileTokens(s))
+  return splitArnTokens(tokens).map((s) => compileTokens(s))
 }
 
 function compileResource(pattern: string, variables: boolean, rule: ShortArnRule): ResourceMatcher {
@@ -288,7 +274,7 @@ function compileResource(pattern: string, variables: boolean, rule: ShortArnRule
   const t = variables ? parseTemplate(pattern) : literalTemplate(pattern)
   if (t.hasVariables) return { kind: 'template', template: t, pattern, rule, cache: new Map() }
   const tokens = staticTokens(t)
-  const split = splitTokens(tokens)
+  const split = splitArnTokens(tokens)
   return {
     kind: 'static',
     rule,

@@ -1,6 +1,7 @@
 /**
  * @module policy/errors
- * Errors of the policy engine. Only compilation throws; authorization returns data (STYLE.md rule 3).
+ * Errors of the policy engine. Only compilation throws; authorization returns data (a decision is never an
+ * exception).
  */
 import { PodtrustError } from '../errors.ts'
 

@@ -3,10 +3,10 @@
  * Evaluates one compiled statement against one prepared request. Precondition: the policy compiled
  * (compile.ts); evaluation itself never throws.
  */
-import { compileTokens, globMatch, type Glob } from './glob.ts'
+import { compileTokens, globMatch, splitArnTokens, type Glob } from './glob.ts'
 import type { Context } from './context.ts'
 import type { CompiledCondition, CompiledStatement, ResourceMatcher } from './compile.ts'
-import { classifyShort, splitTokens, type ShortArn, type ShortArnRule } from './compile.ts'
+import { classifyShort, type ShortArn, type ShortArnRule } from './compile.ts'
 import {
   MATCH_DIRECT,
   MATCH_NONE,
@@ -87,7 +87,7 @@ function matchResource(m: ResourceMatcher, req: PreparedRequest): Tri {
     if (key === undefined) return ERR
     let compiled = m.cache.get(key)
     if (compiled === undefined) {
-      const split = splitTokens(resolveTokens(m.template, req.ctx)!)
+      const split = splitArnTokens(resolveTokens(m.template, req.ctx)!)
       compiled = { segments: split.map((seg) => compileTokens(seg)), short: classifyShort(split) }
       if (m.cache.size >= 256) m.cache.clear()
       m.cache.set(key, compiled)
@@ -173,7 +173,8 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
     for (const v of values) if (single(c, v, ctx)) return true
     return false
   }
-  // An operator without a set qualifier on a multivalued key does not match (iam-simulate, §B.5 6).
+  // An operator without a set qualifier on a multivalued key does not match (IAM User Guide, "Single-valued
+  // vs. multivalued context keys": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
   if (typeof value !== 'string') return false
   return single(c, value, ctx)
 }

@@ -139,3 +139,27 @@ export function globMatch(g: Glob, s: string): boolean {
   }
   return true
 }
+
+/**
+ * Splits glob tokens on the first five literal colons into ARN segments (`arn:partition:service:region:
+ * account:resource`); a shorter pattern gives fewer than six. Used by resource matching and the Arn operators.
+ */
+export function splitArnTokens(tokens: GlobToken[]): GlobToken[][] {
+  const segments: GlobToken[][] = [[]]
+  for (const t of tokens) {
+    if (typeof t !== 'string' || segments.length === 6) {
+      segments[segments.length - 1]!.push(t)
+      continue
+    }
+    let rest = t
+    let c = rest.indexOf(':')
+    while (c >= 0 && segments.length < 6) {
+      if (c > 0) segments[segments.length - 1]!.push(rest.slice(0, c))
+      segments.push([])
+      rest = rest.slice(c + 1)
+      c = rest.indexOf(':')
+    }
+    if (rest.length > 0) segments[segments.length - 1]!.push(rest)
+  }
+  return segments
+}

@@ -3,8 +3,9 @@
  * podtrust's IAM policy engine: parse, validate, compile once, authorize many times, explain. Pure: no I/O, no
  * clock (time-based condition keys come from the caller's context).
  */
+export type { AuthorizationRequest } from './authorize.ts'
 export type {
-  AuthorizationRequest,
+  AuthorizationRequestOf,
   AuthorizationResult,
   Blocker,
   Decision,

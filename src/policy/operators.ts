@@ -1,11 +1,11 @@
 /**
  * @module policy/operators
- * The registry of condition operators (STYLE.md rule 6): one entry per base operator, holding everything about
+ * The registry of condition operators: one entry per base operator, holding everything about
  * it; consumers look up a resolved entry and never switch on the name. Semantics: IAM User Guide, "IAM JSON policy
  * elements: Condition operators".
  */
 import type { Context } from './context.ts'
-import { compileTokens, globMatch, type Glob, type GlobToken } from './glob.ts'
+import { compileTokens, globMatch, splitArnTokens, type Glob, type GlobToken } from './glob.ts'
 import {
   cidrContains,
   parseCidr,
@@ -139,26 +139,10 @@ function ip(policyValue: string): ValueMatcher {
   return ((r: IpValue) => cidrContains(c, r)) as ValueMatcher
 }
 
-/** Splits glob tokens on the first five literal colons: six ARN segments. */
+/** The six compiled ARN segments of an Arn-operator value; fewer than six segments never match. */
 function arnSegments(tokens: GlobToken[]): Glob[] | undefined {
-  const segments: GlobToken[][] = [[]]
-  for (const t of tokens) {
-    if (typeof t !== 'string' || segments.length === 6) {
-      segments[segments.length - 1]!.push(t)
-      continue
-    }
-    let rest = t
-    let c = rest.indexOf(':')
-    while (c >= 0 && segments.length < 6) {
-      if (c > 0) segments[segments.length - 1]!.push(rest.slice(0, c))
-      segments.push([])
-      rest = rest.slice(c + 1)
-      c = rest.indexOf(':')
-    }
-    if (rest.length > 0) segments[segments.length - 1]!.push(rest)
-  }
-  if (segments.length !== 6) return undefined
-  return segments.map((s) => compileTokens(s))
+  const segments = splitArnTokens(tokens)
+  return segments.length === 6 ? segments.map((s) => compileTokens(s)) : undefined
 }
 
 function arnMatch(globs: Glob[], r: string[]): boolean {

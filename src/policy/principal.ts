@@ -73,7 +73,11 @@ function parsePrincipalUncached(raw: string): RequestPrincipal {
   return { raw, kind, account, roleName }
 }
 
-/** How a resource-policy statement named the principal: decides which implicit denies still apply (§A.2). */
+/**
+ * How a resource-policy statement named the principal: decides which implicit denies still apply (IAM User
+ * Guide, "Policy evaluation logic", resource-based policies:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+ */
 export const MATCH_NONE = 0
 /** The account (`A` or `arn:aws:iam::A:root`): delegates to the account's identity policies. */
 export const MATCH_ACCOUNT = 1

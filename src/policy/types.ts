@@ -2,7 +2,6 @@
  * @module policy/types
  * Public types of the policy engine (the cross-module contract in docs/architecture.md).
  */
-import type { CompiledPolicy } from './compile.ts'
 
 export type PolicyType =
   'identity' | 'managed' | 'inline' | 'resource' | 'trust' | 'boundary' | 'session' | 'scp' | 'rcp'
@@ -72,7 +71,11 @@ export interface OrgLevel<P> {
   policies: P[]
 }
 
-export interface AuthorizationRequest<P = CompiledPolicy> {
+/**
+ * One authorization over policies of type `P`; the engine's own is `AuthorizationRequest`
+ * (`P` = `CompiledPolicy`, in authorize.ts: this file stays below compile.ts, so no import cycle).
+ */
+export interface AuthorizationRequestOf<P> {
   /** ARN, account id, service principal ('pods.eks.amazonaws.com'), federated provider ARN, or 'anonymous'. */
   principal: string
   action: string

@@ -1,6 +1,7 @@
 /**
  * @module policy/validate
- * Two layers, kept apart (reference §D.4):
+ * Two layers, kept apart (as IAM and IAM Access Analyzer keep them:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-validation.html):
  * 1. save-time validation: what IAM rejects, with IAM's exact MalformedPolicyDocument messages (checked against
  *    the AWS-verified moto corpus), plus size quotas;
  * 2. Access-Analyzer-style findings (ERROR, SECURITY_WARNING, WARNING, SUGGESTION), including trust-policy checks.
@@ -315,8 +316,8 @@ function actionPrefix(action: string): void {
 const TRUST_ACTIONS =
   /^sts:(assumerole|assumerolewithsaml|assumerolewithwebidentity|tagsession|setsourceidentity|setcontext|\*)$/i
 
-/** The IAM save-time checks, in IAM's order; throws Rejected with IAM's message. */
-function saveTimeChecks(document: string, type: PolicyType): void {
+/** Parses the document and checks its grammar; returns the document and its statements. */
+function parseForSave(document: string, type: PolicyType): { doc: Json; sts: Json[] } {
   let json: unknown
   try {
     json = JSON.parse(document)
@@ -335,12 +336,14 @@ function saveTimeChecks(document: string, type: PolicyType): void {
   check(statements.length > 0, MSG.syntax)
   for (const s of statements) syntaxOfStatement(s, type)
   const sts = statements as Json[]
+  return { doc, sts }
+}
 
-  if (isIdentityType(type) && sts.some((s) => 'Principal' in s || 'NotPrincipal' in s))
-    reject(MSG.principal)
-  // Managed policies (and boundaries, which are managed policies) need 2012-10-17; inline and trust do not.
-  if (type === 'managed' || type === 'boundary') check(doc['Version'] === '2012-10-17', MSG.version)
-
+/**
+ * The legacy parser's checks (Effect, Date conditions, Resource formats), answered with its one message; a
+ * resource-format problem is remembered in the returned state and reported later, as IAM orders them.
+ */
+function legacyChecks(sts: Json[]): ResourceState {
   const state: ResourceState = { error: '' }
   try {
     for (const s of sts) {
@@ -365,6 +368,10 @@ function saveTimeChecks(document: string, type: PolicyType): void {
     if (err instanceof Rejected) reject(MSG.legacy)
     throw err
   }
+  return state
+}
+
+function uniqueSids(sts: Json[]): void {
   const sids = new Set<string>()
   for (const s of sts) {
     const sid = s['Sid']
@@ -373,21 +380,18 @@ function saveTimeChecks(document: string, type: PolicyType): void {
       sids.add(sid)
     }
   }
-  const exists = (s: Json, a: string, b: string): boolean => {
-    if (!(a in s) && !(b in s)) return false
-    if (a in s && Array.isArray(s[a])) return (s[a] as unknown[]).length > 0
-    if (!(a in s) && Array.isArray(s[b])) return (s[b] as unknown[]).length > 0
-    return true
-  }
-  for (const s of sts) check(exists(s, 'Action', 'NotAction'), MSG.actions)
-  if (state.error !== '') reject(state.error)
-  // IAM reports a bad action vendor before a missing Resource (moto corpus, AWS-verified).
-  for (const key of ['Action', 'NotAction'])
-    for (const s of sts) for (const a of listOf(s[key])) actionPrefix(a)
-  if (type !== 'trust' && type !== 'resource') {
-    for (const s of sts) check(exists(s, 'Resource', 'NotResource'), MSG.resources)
-  }
+}
 
+/** A statement has `a` or `b`, and a list value is not empty. */
+function hasMember(s: Json, a: string, b: string): boolean {
+  if (!(a in s) && !(b in s)) return false
+  if (a in s && Array.isArray(s[a])) return (s[a] as unknown[]).length > 0
+  if (!(a in s) && Array.isArray(s[b])) return (s[b] as unknown[]).length > 0
+  return true
+}
+
+/** What each policy type adds: trust policies, resource policies, resource control policies. */
+function typeChecks(sts: Json[], type: PolicyType): void {
   if (type === 'trust') {
     for (const s of sts) {
       check(!('Resource' in s) && !('NotResource' in s), MSG.trustResource)
@@ -417,6 +421,26 @@ function saveTimeChecks(document: string, type: PolicyType): void {
         )
     }
   }
+}
+
+/** The IAM save-time checks, in IAM's order; throws Rejected with IAM's message. */
+function saveTimeChecks(document: string, type: PolicyType): void {
+  const { doc, sts } = parseForSave(document, type)
+  if (isIdentityType(type) && sts.some((s) => 'Principal' in s || 'NotPrincipal' in s))
+    reject(MSG.principal)
+  // Managed policies (and boundaries, which are managed policies) need 2012-10-17; inline and trust do not.
+  if (type === 'managed' || type === 'boundary') check(doc['Version'] === '2012-10-17', MSG.version)
+  const state = legacyChecks(sts)
+  uniqueSids(sts)
+  for (const s of sts) check(hasMember(s, 'Action', 'NotAction'), MSG.actions)
+  if (state.error !== '') reject(state.error)
+  // IAM reports a bad action vendor before a missing Resource (moto corpus, AWS-verified).
+  for (const key of ['Action', 'NotAction'])
+    for (const s of sts) for (const a of listOf(s[key])) actionPrefix(a)
+  if (type !== 'trust' && type !== 'resource') {
+    for (const s of sts) check(hasMember(s, 'Resource', 'NotResource'), MSG.resources)
+  }
+  typeChecks(sts, type)
 }
 
 /** Characters IAM counts toward quotas: all but whitespace outside JSON strings (IAM User Guide, quotas). */
@@ -514,263 +538,319 @@ function analyze(doc: Json, type: PolicyType): Finding[] {
   const sts = (Array.isArray(raw) ? raw : [raw]).filter(isObject)
   sts.forEach((s, i) => {
     const path = Array.isArray(raw) ? `Statement[${i}]` : 'Statement'
-    const allow = s['Effect'] === 'Allow'
-    if (allow && 'NotPrincipal' in s) {
-      out.push(
-        finding(
-          'SECURITY_WARNING',
-          'ALLOW_WITH_NOT_PRINCIPAL',
-          'Using Allow with NotPrincipal can be overly permissive. We recommend that you use Principal instead.',
-          `${path}.NotPrincipal`,
-        ),
-      )
-    }
-    const conds = isObject(s['Condition']) ? (s['Condition'] as Json) : {}
-    const condKeys: string[] = []
-    if (isObject(s['Condition']) && Object.keys(conds).length === 0) {
+    out.push(...statementFindings(s, path, type, version))
+  })
+  return out
+}
+
+/** The findings of one statement, in the order Access Analyzer reports them. */
+function statementFindings(s: Json, path: string, type: PolicyType, version: unknown): Finding[] {
+  const out: Finding[] = []
+  const allow = s['Effect'] === 'Allow'
+  if (allow && 'NotPrincipal' in s) {
+    out.push(
+      finding(
+        'SECURITY_WARNING',
+        'ALLOW_WITH_NOT_PRINCIPAL',
+        'Using Allow with NotPrincipal can be overly permissive. We recommend that you use Principal instead.',
+        `${path}.NotPrincipal`,
+      ),
+    )
+  }
+  const condKeys = conditionFindings(s, path, out)
+  if (version !== '2012-10-17' && JSON.stringify(s).includes('${')) {
+    out.push(
+      finding(
+        'WARNING',
+        'VARIABLE_WITHOUT_VERSION',
+        'Policy variables are literal text unless Version is 2012-10-17.',
+        path,
+      ),
+    )
+  }
+  const principal = s['Principal']
+  const actions = listOf(s['Action']).map((a) => a.toLowerCase())
+  if (type === 'trust') out.push(...trustPrincipalFindings(principal, path, allow))
+  if (isObject(principal) && allow)
+    out.push(...federatedFindings(principal, path, actions, condKeys))
+  if (
+    allow &&
+    isIdentityType(type) &&
+    actions.some((a) => a === 'iam:passrole' || a === 'iam:*' || a === '*') &&
+    listOf(s['Resource']).includes('*')
+  ) {
+    out.push(
+      finding(
+        'SECURITY_WARNING',
+        'PASS_ROLE_WITH_STAR_IN_RESOURCE',
+        'Using iam:PassRole with "*" in Resource can be overly permissive.',
+        `${path}.Resource`,
+      ),
+    )
+  }
+  return out
+}
+
+/** Condition-block findings (pushed to `out`); returns the statement's condition keys, lowercased. */
+function conditionFindings(s: Json, path: string, out: Finding[]): string[] {
+  const conds = isObject(s['Condition']) ? (s['Condition'] as Json) : {}
+  const condKeys: string[] = []
+  if (isObject(s['Condition']) && Object.keys(conds).length === 0) {
+    out.push(
+      finding(
+        'SUGGESTION',
+        'EMPTY_OBJECT_CONDITION',
+        'The Condition element is an empty object; remove it.',
+        `${path}.Condition`,
+      ),
+    )
+  }
+  for (const [op, block] of Object.entries(conds)) {
+    if (!isObject(block)) continue
+    if (Object.keys(block).length === 0) {
       out.push(
         finding(
           'SUGGESTION',
           'EMPTY_OBJECT_CONDITION',
-          'The Condition element is an empty object; remove it.',
+          `The \`${op}\` block has no condition keys; remove it.`,
+          `${path}.Condition.${op}`,
+        ),
+      )
+    }
+    if (/^(ForAnyValue|ForAllValues):Null$/i.test(op)) {
+      out.push(
+        finding(
+          'SUGGESTION',
+          'NULL_WITH_QUALIFIER',
+          'The Null operator tests whether a key is present; a set qualifier has no effect on it.',
+          `${path}.Condition.${op}`,
+        ),
+      )
+    }
+    const parsed = parseOperator(op)
+    if (parsed === undefined && Object.keys(block).length > 0) {
+      out.push(
+        finding(
+          'ERROR',
+          'INVALID_CONDITION_OPERATOR',
+          `The condition operator \`${op}\` is not valid.`,
+          `${path}.Condition.${op}`,
+        ),
+      )
+    }
+    if (/^null/i.test(stripOperator(op)) && /ifexists$/i.test(op)) {
+      out.push(
+        finding(
+          'ERROR',
+          'NULL_WITH_IF_EXISTS',
+          'The Null condition operator cannot be used with IfExists.',
+          `${path}.Condition.${op}`,
+        ),
+      )
+    }
+    for (const [key, values] of Object.entries(block)) {
+      condKeys.push(key.toLowerCase())
+      out.push(...conditionKeyFindings(op, parsed, key, values, path))
+    }
+  }
+  return condKeys
+}
+
+/** One condition key under operator `op`: set qualifiers on single-valued keys, wildcards, GitHub's `:sub`. */
+function conditionKeyFindings(
+  op: string,
+  parsed: ReturnType<typeof parseOperator>,
+  key: string,
+  values: unknown,
+  path: string,
+): Finding[] {
+  const out: Finding[] = []
+  const lk = key.toLowerCase()
+  if (
+    parsed?.set === 'ForAllValues' &&
+    (lk.endsWith(':sub') ||
+      (lk.startsWith('aws:') &&
+        !MULTIVALUED_GLOBAL_KEYS.has(lk) &&
+        !lk.startsWith('aws:requesttag')))
+  ) {
+    out.push(
+      finding(
+        'SECURITY_WARNING',
+        'FOR_ALL_VALUES_WITH_SINGLE_VALUED_KEY',
+        `Using ForAllValues with the single-valued key \`${key}\` can be overly permissive: it matches when the key is missing.`,
+        `${path}.Condition.${op}.${key}`,
+      ),
+    )
+  }
+  const list = Array.isArray(values) ? values : [values]
+  if (
+    parsed?.entry.family === 'String' &&
+    !parsed.entry.allowsWildcards &&
+    list.some((v) => typeof v === 'string' && /[*?]/.test(v.replace(/\$\{[^}]*\}/g, '')))
+  ) {
+    out.push(
+      finding(
+        'WARNING',
+        'WILDCARD_WITHOUT_LIKE_OPERATOR',
+        `\`${op}\` compares \`*\` and \`?\` literally; use StringLike for wildcards.`,
+        `${path}.Condition.${op}.${key}`,
+      ),
+    )
+  }
+  if (
+    lk === 'token.actions.githubusercontent.com:sub' &&
+    list.some((v) => typeof v === 'string' && v.includes('*'))
+  ) {
+    out.push(
+      finding(
+        'WARNING',
+        'SPECIFIC_GITHUB_REPO_AND_BRANCH_RECOMMENDED',
+        'Use a specific GitHub repository and branch in token.actions.githubusercontent.com:sub.',
+        `${path}.Condition.${op}.${key}`,
+      ),
+    )
+  }
+  return out
+}
+
+/** Trust-policy principals: a role listed beside one of its sessions; `"Principal": "*"`. */
+function trustPrincipalFindings(principal: unknown, path: string, allow: boolean): Finding[] {
+  const out: Finding[] = []
+  if (isObject(principal)) {
+    // A role and one of its sessions both listed: the session entry is redundant.
+    const aws = listOf(principal['AWS'])
+    const roles = new Set(
+      aws
+        .map((a) => /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(a))
+        .filter((m) => m !== null)
+        .map((m) => `${m[1]}/${m[2]}`),
+    )
+    for (const a of aws) {
+      const m = /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(a)
+      if (m !== null && roles.has(`${m[1]}/${m[2]}`)) {
+        out.push(
+          finding(
+            'SUGGESTION',
+            'REDUNDANT_PRINCIPAL_IN_ROLE_TRUST_POLICY',
+            `\`${a}\` is redundant: its role is also listed.`,
+            `${path}.Principal.AWS`,
+          ),
+        )
+      }
+    }
+  }
+  if (principal === '*' && allow) {
+    out.push(
+      finding(
+        'ERROR',
+        'ROLE_TRUST_POLICY_UNSUPPORTED_WILDCARD_IN_PRINCIPAL',
+        '"Principal": "*" is not supported in a role trust policy; name the principals.',
+        `${path}.Principal`,
+      ),
+    )
+  }
+  return out
+}
+
+/** Federated principals: the action must match the provider kind; OIDC principals need condition keys. */
+function federatedFindings(
+  principal: Json,
+  path: string,
+  actions: string[],
+  condKeys: string[],
+): Finding[] {
+  const out: Finding[] = []
+  for (const fed of listOf(principal['Federated'])) {
+    const oidc = OIDC_PROVIDER.exec(fed)
+    const host =
+      oidc !== null
+        ? oidc[1]!
+        : WELL_KNOWN_OIDC.has(fed) || fed === 'token.actions.githubusercontent.com'
+          ? fed
+          : undefined
+    if (SAML_PROVIDER.test(fed) && actions.includes('sts:assumerolewithwebidentity')) {
+      out.push(
+        finding(
+          'ERROR',
+          'MISMATCHED_ACTION_FOR_PRINCIPAL',
+          'A SAML provider cannot be used with sts:AssumeRoleWithWebIdentity.',
+          `${path}.Action`,
+        ),
+      )
+    }
+    if (host === undefined) continue
+    if (actions.includes('sts:assumerolewithsaml')) {
+      out.push(
+        finding(
+          'ERROR',
+          'MISMATCHED_ACTION_FOR_PRINCIPAL',
+          'An OIDC provider cannot be used with sts:AssumeRoleWithSAML.',
+          `${path}.Action`,
+        ),
+      )
+    }
+    out.push(...oidcConditionFindings(host, oidc !== null, condKeys, path))
+  }
+  return out
+}
+
+/** An OIDC provider's condition keys: some at all; GitHub's `:sub`; podtrust's stricter `:sub` and `:aud`. */
+function oidcConditionFindings(
+  host: string,
+  registered: boolean,
+  condKeys: string[],
+  path: string,
+): Finding[] {
+  const out: Finding[] = []
+  const prefix = `${host.toLowerCase()}:`
+  const keys = condKeys.filter((k) => k.startsWith(prefix))
+  if (keys.length === 0) {
+    out.push(
+      finding(
+        'SECURITY_WARNING',
+        'MISSING_CONDITION_KEY_FOR_OIDC_PRINCIPAL',
+        `Using an Open ID Connect principal without a condition can be overly permissive. Add condition keys with the prefix \`${host}:\` to ensure that only the intended identities assume the role.`,
+        `${path}.Principal.Federated`,
+      ),
+    )
+  }
+  if (
+    host === 'token.actions.githubusercontent.com' &&
+    keys.length > 0 &&
+    !keys.includes(`${prefix}sub`)
+  ) {
+    out.push(
+      finding(
+        'SECURITY_WARNING',
+        'MISSING_GITHUB_REPO_CONDITION_KEY',
+        'Add a token.actions.githubusercontent.com:sub condition naming the repository.',
+        `${path}.Condition`,
+      ),
+    )
+  }
+  // podtrust is stricter than Access Analyzer for Kubernetes-style issuers: require both :sub and :aud.
+  if (registered && host !== 'token.actions.githubusercontent.com') {
+    if (!keys.includes(`${prefix}sub`)) {
+      out.push(
+        finding(
+          'SECURITY_WARNING',
+          'MISSING_OIDC_SUB_CONDITION',
+          `Without a \`${host}:sub\` condition every service account of the issuer can assume the role.`,
           `${path}.Condition`,
         ),
       )
     }
-    for (const [op, block] of Object.entries(conds)) {
-      if (!isObject(block)) continue
-      if (Object.keys(block).length === 0) {
-        out.push(
-          finding(
-            'SUGGESTION',
-            'EMPTY_OBJECT_CONDITION',
-            `The \`${op}\` block has no condition keys; remove it.`,
-            `${path}.Condition.${op}`,
-          ),
-        )
-      }
-      if (/^(ForAnyValue|ForAllValues):Null$/i.test(op)) {
-        out.push(
-          finding(
-            'SUGGESTION',
-            'NULL_WITH_QUALIFIER',
-            'The Null operator tests whether a key is present; a set qualifier has no effect on it.',
-            `${path}.Condition.${op}`,
-          ),
-        )
-      }
-      const parsed = parseOperator(op)
-      if (parsed === undefined && Object.keys(block).length > 0) {
-        out.push(
-          finding(
-            'ERROR',
-            'INVALID_CONDITION_OPERATOR',
-            `The condition operator \`${op}\` is not valid.`,
-            `${path}.Condition.${op}`,
-          ),
-        )
-      }
-      if (/^null/i.test(stripOperator(op)) && /ifexists$/i.test(op)) {
-        out.push(
-          finding(
-            'ERROR',
-            'NULL_WITH_IF_EXISTS',
-            'The Null condition operator cannot be used with IfExists.',
-            `${path}.Condition.${op}`,
-          ),
-        )
-      }
-      for (const [key, values] of Object.entries(block)) {
-        condKeys.push(key.toLowerCase())
-        const lk = key.toLowerCase()
-        if (
-          parsed?.set === 'ForAllValues' &&
-          (lk.endsWith(':sub') ||
-            (lk.startsWith('aws:') &&
-              !MULTIVALUED_GLOBAL_KEYS.has(lk) &&
-              !lk.startsWith('aws:requesttag')))
-        ) {
-          out.push(
-            finding(
-              'SECURITY_WARNING',
-              'FOR_ALL_VALUES_WITH_SINGLE_VALUED_KEY',
-              `Using ForAllValues with the single-valued key \`${key}\` can be overly permissive: it matches when the key is missing.`,
-              `${path}.Condition.${op}.${key}`,
-            ),
-          )
-        }
-        const list = Array.isArray(values) ? values : [values]
-        if (
-          parsed?.entry.family === 'String' &&
-          !parsed.entry.allowsWildcards &&
-          list.some((v) => typeof v === 'string' && /[*?]/.test(v.replace(/\$\{[^}]*\}/g, '')))
-        ) {
-          out.push(
-            finding(
-              'WARNING',
-              'WILDCARD_WITHOUT_LIKE_OPERATOR',
-              `\`${op}\` compares \`*\` and \`?\` literally; use StringLike for wildcards.`,
-              `${path}.Condition.${op}.${key}`,
-            ),
-          )
-        }
-        if (
-          lk === 'token.actions.githubusercontent.com:sub' &&
-          list.some((v) => typeof v === 'string' && v.includes('*'))
-        ) {
-          out.push(
-            finding(
-              'WARNING',
-              'SPECIFIC_GITHUB_REPO_AND_BRANCH_RECOMMENDED',
-              'Use a specific GitHub repository and branch in token.actions.githubusercontent.com:sub.',
-              `${path}.Condition.${op}.${key}`,
-            ),
-          )
-        }
-      }
-    }
-    if (version !== '2012-10-17' && JSON.stringify(s).includes('${')) {
-      out.push(
-        finding(
-          'WARNING',
-          'VARIABLE_WITHOUT_VERSION',
-          'Policy variables are literal text unless Version is 2012-10-17.',
-          path,
-        ),
-      )
-    }
-    const principal = s['Principal']
-    if (type === 'trust' && isObject(principal)) {
-      // A role and one of its sessions both listed: the session entry is redundant.
-      const aws = listOf(principal['AWS'])
-      const roles = new Set(
-        aws
-          .map((a) => /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(a))
-          .filter((m) => m !== null)
-          .map((m) => `${m[1]}/${m[2]}`),
-      )
-      for (const a of aws) {
-        const m = /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(a)
-        if (m !== null && roles.has(`${m[1]}/${m[2]}`)) {
-          out.push(
-            finding(
-              'SUGGESTION',
-              'REDUNDANT_PRINCIPAL_IN_ROLE_TRUST_POLICY',
-              `\`${a}\` is redundant: its role is also listed.`,
-              `${path}.Principal.AWS`,
-            ),
-          )
-        }
-      }
-    }
-    const actions = listOf(s['Action']).map((a) => a.toLowerCase())
-    if (type === 'trust' && principal === '*' && allow) {
-      out.push(
-        finding(
-          'ERROR',
-          'ROLE_TRUST_POLICY_UNSUPPORTED_WILDCARD_IN_PRINCIPAL',
-          '"Principal": "*" is not supported in a role trust policy; name the principals.',
-          `${path}.Principal`,
-        ),
-      )
-    }
-    if (isObject(principal) && allow) {
-      for (const fed of listOf(principal['Federated'])) {
-        const oidc = OIDC_PROVIDER.exec(fed)
-        const host =
-          oidc !== null
-            ? oidc[1]!
-            : WELL_KNOWN_OIDC.has(fed) || fed === 'token.actions.githubusercontent.com'
-              ? fed
-              : undefined
-        if (SAML_PROVIDER.test(fed) && actions.includes('sts:assumerolewithwebidentity')) {
-          out.push(
-            finding(
-              'ERROR',
-              'MISMATCHED_ACTION_FOR_PRINCIPAL',
-              'A SAML provider cannot be used with sts:AssumeRoleWithWebIdentity.',
-              `${path}.Action`,
-            ),
-          )
-        }
-        if (host === undefined) continue
-        if (actions.includes('sts:assumerolewithsaml')) {
-          out.push(
-            finding(
-              'ERROR',
-              'MISMATCHED_ACTION_FOR_PRINCIPAL',
-              'An OIDC provider cannot be used with sts:AssumeRoleWithSAML.',
-              `${path}.Action`,
-            ),
-          )
-        }
-        const prefix = `${host.toLowerCase()}:`
-        const keys = condKeys.filter((k) => k.startsWith(prefix))
-        if (keys.length === 0) {
-          out.push(
-            finding(
-              'SECURITY_WARNING',
-              'MISSING_CONDITION_KEY_FOR_OIDC_PRINCIPAL',
-              `Using an Open ID Connect principal without a condition can be overly permissive. Add condition keys with the prefix \`${host}:\` to ensure that only the intended identities assume the role.`,
-              `${path}.Principal.Federated`,
-            ),
-          )
-        }
-        if (
-          host === 'token.actions.githubusercontent.com' &&
-          keys.length > 0 &&
-          !keys.includes(`${prefix}sub`)
-        ) {
-          out.push(
-            finding(
-              'SECURITY_WARNING',
-              'MISSING_GITHUB_REPO_CONDITION_KEY',
-              'Add a token.actions.githubusercontent.com:sub condition naming the repository.',
-              `${path}.Condition`,
-            ),
-          )
-        }
-        // podtrust is stricter than Access Analyzer for Kubernetes-style issuers: require both :sub and :aud.
-        if (oidc !== null && host !== 'token.actions.githubusercontent.com') {
-          if (!keys.includes(`${prefix}sub`)) {
-            out.push(
-              finding(
-                'SECURITY_WARNING',
-                'MISSING_OIDC_SUB_CONDITION',
-                `Without a \`${host}:sub\` condition every service account of the issuer can assume the role.`,
-                `${path}.Condition`,
-              ),
-            )
-          }
-          if (!keys.includes(`${prefix}aud`)) {
-            out.push(
-              finding(
-                'SECURITY_WARNING',
-                'MISSING_OIDC_AUD_CONDITION',
-                `Without a \`${host}:aud\` condition tokens minted for any audience are accepted.`,
-                `${path}.Condition`,
-              ),
-            )
-          }
-        }
-      }
-    }
-    if (
-      allow &&
-      isIdentityType(type) &&
-      actions.some((a) => a === 'iam:passrole' || a === 'iam:*' || a === '*') &&
-      listOf(s['Resource']).includes('*')
-    ) {
+    if (!keys.includes(`${prefix}aud`)) {
       out.push(
         finding(
           'SECURITY_WARNING',
-          'PASS_ROLE_WITH_STAR_IN_RESOURCE',
-          'Using iam:PassRole with "*" in Resource can be overly permissive.',
-          `${path}.Resource`,
+          'MISSING_OIDC_AUD_CONDITION',
+          `Without a \`${host}:aud\` condition tokens minted for any audience are accepted.`,
+          `${path}.Condition`,
         ),
       )
     }
-  })
+  }
   return out
 }
 

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
-import type { AppContext } from './context.ts'
+import type { AppContext } from '../app/context.ts'
 import { issuerModule } from './issuer-routes.ts'
 import { routeClass } from './metrics.ts'
 import type { ServerMetrics } from './metrics.ts'
-import type { ProtocolModule } from './module.ts'
+import type { ProtocolModule } from '../app/module.ts'
 
 export interface CreateAppOptions {
   modules: readonly ProtocolModule[]
@@ -58,7 +58,7 @@ export function createApp(ctx: AppContext, options: CreateAppOptions): Hono {
     return c.body(await metrics.registry.metrics())
   })
 
-  for (const m of [issuerModule, ...options.modules]) m.mount(app, ctx)
+  for (const m of [issuerModule, ...options.modules]) m.mount?.(app, ctx)
 
   app.notFound((c) => c.json({ error: 'NotFound', message: 'no route for this request' }, 404))
   app.onError((err, c) => {

@@ -15,8 +15,8 @@ import {
   issuerPath,
   listIssuers,
 } from '../tokens/issuer.ts'
-import type { AppContext } from './context.ts'
-import type { ProtocolModule } from './module.ts'
+import type { AppContext } from '../app/context.ts'
+import type { ProtocolModule } from '../app/module.ts'
 
 /** Relying parties may cache our JWKS this long: the rotation delay guarantees a new key is seen first. */
 const JWKS_MAX_AGE = DEFAULT_ACTIVATION_DELAY_SECONDS

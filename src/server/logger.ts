@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream'
 import { redact } from '../audit/redact.ts'
-import type { Logger } from './context.ts'
+import type { Logger } from '../app/context.ts'
 
 export type LogLevel = 'info' | 'warn' | 'error' | 'silent'
 const ORDER: Record<LogLevel, number> = { info: 0, warn: 1, error: 2, silent: 3 }

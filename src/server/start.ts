@@ -18,21 +18,32 @@ import { createAuditLog } from '../audit/log.ts'
 import type { AuditLog } from '../audit/log.ts'
 import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
 import { applyConfig } from '../config/apply.ts'
+import type { ConfigSection } from '../config/section.ts'
 import { demoConfigText } from '../config/demo.ts'
 import { createPooledRandomBytes } from './random.ts'
 import { ConfigError, inConfigFile } from '../config/errors.ts'
 import { PodtrustError } from '../errors.ts'
 import type { Db } from '../store/db.ts'
+import type { Migration } from '../store/db.ts'
 import { openDb } from '../store/open.ts'
 import { DEFAULT_ISSUER, DEFAULT_HTTPS_PORT, ensureIssuer, getIssuer } from '../tokens/issuer.ts'
 import { createTokenVerifier } from '../tokens/verify.ts'
+import { createIdentityPorts } from './ports.ts'
 import { createApp } from './app.ts'
-import type { AppContext, Logger, ServerSettings } from './context.ts'
+import type { AppContext, Logger, ServerSettings } from '../app/context.ts'
 import { createLogger } from './logger.ts'
 import type { LogLevel } from './logger.ts'
 import { createMetrics } from './metrics.ts'
-import { protocolModules } from './modules.ts'
-import type { ProtocolModule } from './module.ts'
+import {
+  appConfigSections,
+  appMigrations,
+  collectAdminCredentials,
+  collectConfigSections,
+  collectMigrations,
+  collectStartupHooks,
+  createProtocolModules,
+} from './modules.ts'
+import type { ProtocolModule } from '../app/module.ts'
 
 export const DEFAULT_PORT = 7070
 export const DEFAULT_REGION = 'us-east-1'
@@ -67,7 +78,10 @@ export interface StartServerOptions {
   /** Log destination and level (default stderr, info); tests pass `level: 'silent'`. */
   logStream?: Writable
   logLevel?: LogLevel
-  /** Override the registry (tests). */
+  /**
+   * The protocol modules (default: the app's, src/server/modules.ts). Tests pass their own; the app's
+   * migrations and config sections stay in force beside theirs.
+   */
   modules?: readonly ProtocolModule[]
   /** Injected randomness (default crypto.randomBytes). */
   randomBytes?: (size: number) => Uint8Array
@@ -79,15 +93,19 @@ export interface RunningServer {
   /** The CA certificate file clients trust for the TLS listener. */
   caFile?: string
   ctx: AppContext
+  /** The administrator's access key for IAM calls, from the first module that has one. */
+  adminCredentials(): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>
   close(): Promise<void>
 }
 
 export type ServerErrorCode = 'SERVER_LISTEN_FAILED' | 'SERVER_CONFIG_FAILED'
 export class ServerError extends PodtrustError<ServerErrorCode> {}
 
-/** Hooks run after the store is open and before listeners start (bootstraps of other modules). */
-export type StartupHook = (ctx: AppContext) => Promise<void>
-export const startupHooks: StartupHook[] = []
+/** `base`, then what `extra` adds (by `key`): a test's own modules beside the app's. */
+function withExtra<T>(base: readonly T[], extra: readonly T[], key: (t: T) => string): T[] {
+  const seen = new Set(base.map(key))
+  return [...base, ...extra.filter((t) => !seen.has(key(t)))]
+}
 
 function displayHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1'
@@ -148,9 +166,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     level: options.logLevel ?? 'info',
     now,
   })
+  // One app instance: its own modules, lists and state (no module-level registries).
+  const modules = options.modules ?? createProtocolModules()
+  const migrations: Migration[] = withExtra(appMigrations, collectMigrations(modules), (m) => m.id)
+  const configSections: ConfigSection[] = withExtra(
+    appConfigSections,
+    collectConfigSections(modules),
+    (s) => s.key,
+  )
   const db = await openDb({
     dataDir: options.dataDir,
     ...(options.store === undefined ? {} : { url: options.store }),
+    migrations,
   })
   const audit: AuditLog = createAuditLog(db)
   const metrics = createMetrics()
@@ -174,10 +201,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       region: options.region ?? DEFAULT_REGION,
       accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
     }
+    const randomBytes = options.randomBytes ?? createPooledRandomBytes()
     const ctx: AppContext = {
       db,
-      now,
-      randomBytes: options.randomBytes ?? createPooledRandomBytes(),
+      // The identity domain's ports (lookups, keyring, clock, randomness), one set per app instance.
+      ...createIdentityPorts(db, { now, randomBytes }),
       audit,
       tokens: createTokenVerifier({
         db,
@@ -190,7 +218,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       metrics: metrics.registry,
     }
     const app = createApp(ctx, {
-      modules: options.modules ?? protocolModules,
+      modules,
       metrics,
       isReady: () => ready,
     })
@@ -247,11 +275,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       settings.httpsPort ?? DEFAULT_HTTPS_PORT,
       now(),
     )
-    for (const hook of startupHooks) await hook(ctx)
+    for (const hook of collectStartupHooks(modules)) await hook(ctx)
 
     const env = { accountId: settings.accountId, region: settings.region, now: now() }
     if (options.demo === true) {
-      await applyConfig(db, demoConfigText({ issuerUrl, accountId: settings.accountId }), env)
+      await applyConfig(
+        db,
+        demoConfigText({ issuerUrl, accountId: settings.accountId }),
+        env,
+        configSections,
+      )
     }
     for (const file of options.configFiles ?? []) {
       let text: string
@@ -263,7 +296,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         })
       }
       try {
-        await applyConfig(db, text, env)
+        await applyConfig(db, text, env, configSections)
       } catch (err) {
         throw err instanceof ConfigError ? inConfigFile(err, file) : err
       }
@@ -280,6 +313,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(settings.httpsBaseUrl === undefined ? {} : { httpsBaseUrl: settings.httpsBaseUrl }),
       ...(caFile === undefined ? {} : { caFile }),
       ctx,
+      async adminCredentials() {
+        for (const provider of collectAdminCredentials(modules)) {
+          const creds = await provider(ctx)
+          if (creds !== undefined) return creds
+        }
+        return undefined
+      },
       close: closeAll,
     }
   } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * @module store/open
  * Opens the store the server and the CLI share: the SQLite file `<dataDir>/podtrust.db` (WAL) by default,
- * PostgreSQL when `url` is a `postgres://` URL; runs every registered migration before returning.
+ * PostgreSQL when `url` is a `postgres://` URL; runs the given migrations before returning (the app's list
+ * is assembled by the composition root: src/server/store.ts).
  *
  * @example
  * const db = await openDb({ dataDir: '.podtrust' })
@@ -12,7 +13,6 @@ import { join } from 'node:path'
 import type { Db, Migration } from './db.ts'
 import { StoreError } from './errors.ts'
 import { runMigrations } from './migrate.ts'
-import { migrations as registered } from './migrations.ts'
 import { openPostgres } from './postgres.ts'
 import { openSqlite } from './sqlite.ts'
 
@@ -23,8 +23,8 @@ export interface OpenDbOptions {
   url?: string
   /** PostgreSQL schema (tests use one per run); also settable as the URL's `schema` parameter. */
   schema?: string
-  /** Migrations to run instead of the registry (tests). */
-  migrations?: readonly Migration[]
+  /** The migrations to run (the app's list: src/server/store.ts; a module's own: its tests). */
+  migrations: readonly Migration[]
   /** SQLite durability (default `FULL`). */
   synchronous?: 'FULL' | 'NORMAL'
 }
@@ -34,7 +34,7 @@ export const SQLITE_FILE_NAME = 'podtrust.db'
 export async function openDb(options: OpenDbOptions): Promise<Db> {
   const db = await openEngine(options)
   try {
-    await runMigrations(db, options.migrations ?? registered)
+    await runMigrations(db, options.migrations)
   } catch (err) {
     await db.close()
     throw err

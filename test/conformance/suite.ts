@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+
 /** The result of one conformance set (one fixture file or folder). */
 export interface SetResult {
   name: string
@@ -27,4 +30,15 @@ export function conformanceRoot(): string {
     process.env['PODTRUST_CONFORMANCE'] ??
     new URL('../../../shared/conformance', import.meta.url).pathname
   )
+}
+
+/**
+ * Why a test that reads `sub` under the shared fixtures must skip, or `false` when they are there. A
+ * stranger's clone has no ../shared beside it (the fixtures are never copied into the repository).
+ */
+export function conformanceMissing(sub: string): string | false {
+  const path = join(conformanceRoot(), sub)
+  return existsSync(path)
+    ? false
+    : `shared conformance fixtures not found at ${path} (set PODTRUST_CONFORMANCE or check out ../shared)`
 }

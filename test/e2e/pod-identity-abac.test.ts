@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { signRequest } from '../../src/agent/sigv4.ts'
+import { signRequest } from '../../src/aws/sigv4/sign.ts'
 import { authorizeCaller } from '../../src/aws/eks/authorize-caller.ts'
 import { createAssociation } from '../../src/aws/eks/service.ts'
 import { assumeRoleForPodIdentity } from '../../src/aws/eks-auth/assume.ts'
-import { eksDepsFromContext, podIdentityDepsFromContext } from '../../src/aws/eks-auth/wiring.ts'
+import { podIdentityDepsFromContext } from '../../src/aws/eks-auth/wiring.ts'
+import { eksDepsFromContext } from '../../src/aws/eks/deps.ts'
 import { createIamRepo } from '../../src/aws/iam/repo.ts'
-import { authenticateRequest } from '../../src/identity/auth.ts'
+import { authenticateRequest } from '../../src/aws/sigv4/authenticate.ts'
 import type { Caller } from '../../src/identity/types.ts'
 import { type Fixture, REGION, podTrust, startFixture } from './pod-identity-fixture.ts'
 
@@ -100,7 +101,7 @@ void describe('ABAC with Pod Identity session tags', () => {
       action: string,
       resource: string,
       extra: Record<string, string> = {},
-    ) => authorizeCaller(ctx, callers[ns] as Caller, action, resource, extra)
+    ) => authorizeCaller(ctx, callers[ns] as Caller, action, resource, { extra })
     assert.equal(
       await decide('alpha', 's3:GetObject', 'arn:aws:s3:::team-data/alpha/report.csv'),
       true,

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { randomBytes } from 'node:crypto'
 import { newSecretAccessKey, newUniqueId } from '../../src/aws/iam/ids.ts'
 import { createIamRepo } from '../../src/aws/iam/repo.ts'
-import { openDb } from '../../src/store/open.ts'
+import { openDb } from '../../src/server/store.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 const bin = join(root, 'bin/podtrust.js')

@@ -224,7 +224,7 @@ void describe('EKS Pod Identity with boto3 and the AWS CLI against `podtrust age
       "DELETE FROM eks_pod_identity_associations WHERE namespace = 'shop' AND service_account = 'cart'",
     )
     const { createAssociation } = await import('../../src/aws/eks/service.ts')
-    const { eksDepsFromContext } = await import('../../src/aws/eks-auth/wiring.ts')
+    const { eksDepsFromContext } = await import('../../src/aws/eks/deps.ts')
     await createAssociation(eksDepsFromContext(f.server.ctx), 'c1', {
       namespace: 'shop',
       serviceAccount: 'cart',

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-eks'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { fromHttp } from '@aws-sdk/credential-providers'
-import { startInProcessAgent } from '../../src/agent/in-process.ts'
+import { startInProcessAgent } from '../../src/server/in-process-agent.ts'
 import { type RunningAgent, startAgent } from '../../src/agent/server.ts'
 import { remoteSource } from '../../src/agent/source.ts'
 import { ACCOUNT, type Fixture, REGION, podTrust, startFixture } from './pod-identity-fixture.ts'

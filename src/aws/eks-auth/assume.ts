@@ -3,12 +3,20 @@
  * EKS Auth `AssumeRoleForPodIdentity`, as steps: validate input → verify the pod-bound token against the
  * cluster's issuer → find the association → authorize the trust policy as service principal
  * `pods.eks.amazonaws.com` (with the context EKS sets) → create the session with the six transitive tags →
- * chain to the target role when set. Every side effect is injected (`PodIdentityDeps`), so the flow is unit
- * tested without a store, an STS or an HTTP server.
+ * chain to the target role when set. The trust actions, the one-hour chaining cap, the transitive tags a
+ * chained session inherits and session creation are steps of the assume-role pipeline
+ * (`src/identity/assume-role/`); the wiring evaluates trust and issues sessions with it. Every side effect is
+ * injected (`PodIdentityDeps`), so the flow is unit tested without a store, an STS or an HTTP server.
  */
 import type { AuditEvent } from '../../audit/types.ts'
 import { buildRequestContext } from '../../identity/context.ts'
-import type { Caller, RoleSessionInfo } from '../../identity/types.ts'
+import {
+  CHAINED_MAX_DURATION_SECONDS,
+  transitiveTagsOf,
+  trustActions,
+} from '../../identity/assume-role/index.ts'
+import type { IdentityRole } from '../../identity/ports.ts'
+import type { Caller, RoleSessionInfo, SessionTag } from '../../identity/types.ts'
 import type { ClusterView } from '../eks/clusters.ts'
 import { EksAuthError } from '../eks/errors.ts'
 import { associationArn, clusterArn, uuidV4 } from '../eks/ids.ts'
@@ -25,20 +33,13 @@ import {
 /** JwtToken pattern of the eks-auth model. */
 const TOKEN_PATTERN = /^[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+$/
 
-/** The fields of an IAM role this flow reads (a subset of the IAM repository's `RoleRecord`). */
-export interface RoleLike {
-  accountId: string
-  roleName: string
-  roleId: string
-  arn: string
-  assumeRolePolicyDocument: string
-  maxSessionDuration: number
-}
+/** The fields of an IAM role this flow reads (a subset of the role lookup port's `IdentityRole`). */
+export type RoleLike = Pick<
+  IdentityRole,
+  'accountId' | 'roleName' | 'roleId' | 'arn' | 'assumeRolePolicyDocument' | 'maxSessionDuration'
+>
 
-export interface SessionTag {
-  key: string
-  value: string
-}
+export type { SessionTag }
 
 export interface CreatedSession {
   credentials: {
@@ -134,8 +135,8 @@ interface PodClaims {
 
 /** Default and maximum lifetime of Pod Identity credentials (the agent renews after min(3 h, expiry)). */
 export const POD_IDENTITY_MAX_DURATION_SECONDS = 6 * 3600
-/** STS caps role-chained sessions at one hour. */
-export const CHAINED_MAX_DURATION_SECONDS = 3600
+/** STS caps role-chained sessions at one hour (the assume-role pipeline's limit). */
+export { CHAINED_MAX_DURATION_SECONDS }
 
 const str = (v: unknown): string | undefined =>
   typeof v === 'string' && v.length > 0 ? v : undefined
@@ -221,7 +222,47 @@ async function run(
   input: AssumeRoleForPodIdentityInput,
   auditParams: Record<string, unknown>,
 ): Promise<AssumeRoleForPodIdentityOutput> {
-  // 1. Validate the request members (model: ClusterName 1–100 pattern; JwtToken pattern).
+  const token = checkInput(input)
+  const cluster = await authorizedCluster(deps, input)
+  const now = deps.now()
+  const pod = await verifyPodToken(deps, cluster, token, now)
+  auditParams['namespace'] = pod.namespace
+  auditParams['serviceAccount'] = pod.serviceAccount
+  auditParams['podName'] = pod.podName
+  const { association, assocArn } = await associationFor(deps, cluster, pod)
+  auditParams['associationId'] = association.associationId
+  const first = await assumeAssociationRole(deps, { cluster, pod, association, assocArn, now })
+  const final =
+    association.targetRoleArn === undefined
+      ? first.session
+      : await chainToTarget(
+          deps,
+          association,
+          first.role,
+          first.session,
+          first.tags,
+          first.sessionName,
+          now,
+        )
+  return {
+    subject: { namespace: pod.namespace, serviceAccount: pod.serviceAccount },
+    audience: POD_IDENTITY_AUDIENCE,
+    podIdentityAssociation: { associationArn: assocArn, associationId: association.associationId },
+    assumedRoleUser: {
+      arn: final.assumedRoleUser.arn,
+      assumeRoleId: final.assumedRoleUser.assumedRoleId,
+    },
+    credentials: {
+      sessionToken: final.credentials.sessionToken,
+      secretAccessKey: final.credentials.secretAccessKey,
+      accessKeyId: final.credentials.accessKeyId,
+      expiration: Math.floor(final.credentials.expiration.getTime() / 1000),
+    },
+  }
+}
+
+/** The request members (model: ClusterName 1–100 pattern; JwtToken pattern); returns the trimmed token. */
+function checkInput(input: AssumeRoleForPodIdentityInput): string {
   if (!CLUSTER_NAME_PATTERN.test(input.clusterName)) {
     throw new EksAuthError('InvalidParameterException', 'clusterName is not a valid cluster name')
   }
@@ -232,8 +273,14 @@ async function run(
   if (!TOKEN_PATTERN.test(token)) {
     throw new EksAuthError('InvalidTokenException', 'token is not a JWT')
   }
+  return token
+}
 
-  // 2. The cluster and, when the call came over the API, the caller's permission on it.
+/** The cluster and, when the call came over the API, the caller's permission on it. */
+async function authorizedCluster(
+  deps: PodIdentityDeps,
+  input: AssumeRoleForPodIdentityInput,
+): Promise<ClusterView> {
   const cluster = await deps.getCluster(input.clusterName)
   // Authorization before existence: an unknown cluster is checked against the ARN it would have.
   const resource =
@@ -253,9 +300,16 @@ async function run(
       `No cluster found for name: ${input.clusterName}.`,
     )
   }
+  return cluster
+}
 
-  // 3. Verify the token against the cluster's issuer only: a token of another cluster fails here.
-  const now = deps.now()
+/** Verifies the token against the cluster's issuer only: a token of another cluster fails here. */
+async function verifyPodToken(
+  deps: PodIdentityDeps,
+  cluster: ClusterView,
+  token: string,
+  now: Date,
+): Promise<PodClaims> {
   let verified: Awaited<ReturnType<PodIdentityDeps['verifyToken']>>
   try {
     verified = await deps.verifyToken(token, {
@@ -266,12 +320,15 @@ async function run(
   } catch (err) {
     throw mapTokenError(err)
   }
-  const pod = podClaims(verified.claims, verified.subject)
-  auditParams['namespace'] = pod.namespace
-  auditParams['serviceAccount'] = pod.serviceAccount
-  auditParams['podName'] = pod.podName
+  return podClaims(verified.claims, verified.subject)
+}
 
-  // 4. The association for (cluster, namespace, service account).
+/** The association for (cluster, namespace, service account). */
+async function associationFor(
+  deps: PodIdentityDeps,
+  cluster: ClusterView,
+  pod: PodClaims,
+): Promise<{ association: AssociationRow; assocArn: string }> {
   const association = await deps.repo.findAssociation(
     cluster.name,
     pod.namespace,
@@ -289,9 +346,21 @@ async function run(
     cluster.name,
     association.associationId,
   )
-  auditParams['associationId'] = association.associationId
+  return { association, assocArn }
+}
 
-  // 5. First hop: the association's role, as service principal pods.eks.amazonaws.com.
+/** First hop: the association's role, as service principal pods.eks.amazonaws.com. */
+async function assumeAssociationRole(
+  deps: PodIdentityDeps,
+  input: {
+    cluster: ClusterView
+    pod: PodClaims
+    association: AssociationRow
+    assocArn: string
+    now: Date
+  },
+): Promise<{ role: RoleLike; session: CreatedSession; tags: SessionTag[]; sessionName: string }> {
+  const { cluster, pod, association } = input
   const role = await deps.getRole(association.roleArn)
   if (role === undefined) {
     throw new EksAuthError('AccessDeniedException', `role ${association.roleArn} does not exist`)
@@ -307,8 +376,8 @@ async function run(
         podUid: pod.podUid,
       })
   const sessionName = podIdentitySessionName(cluster.name, pod.podName, uuidV4(deps.randomBytes))
-  const firstContext = buildRequestContext({
-    now,
+  const context = buildRequestContext({
+    now: input.now,
     secureTransport: true,
     region: deps.region,
     requestTags: tags,
@@ -317,8 +386,9 @@ async function run(
       ...(tags.length > 0 ? { transitiveTagKeys: [...POD_IDENTITY_TAG_KEYS] } : {}),
     },
     extra: {
-      // Set by EKS so confused-deputy guards in trust policies work (aws-protocol.md §4.2).
-      'aws:SourceArn': assocArn,
+      // Set by EKS so confused-deputy guards in trust policies work (EKS User Guide, "Create the Pod Identity
+      // role": https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html).
+      'aws:SourceArn': input.assocArn,
       'aws:SourceAccount': cluster.accountId,
       'aws:PrincipalIsAWSService': 'true',
       'aws:PrincipalServiceName': POD_IDENTITY_SERVICE_PRINCIPAL,
@@ -327,39 +397,22 @@ async function run(
   await requireTrust(deps, {
     principal: POD_IDENTITY_SERVICE_PRINCIPAL,
     role,
-    context: firstContext,
+    context,
     tagging: tags.length > 0,
   })
   const chained = association.targetRoleArn !== undefined
-  const firstDuration = chained
+  const durationSeconds = chained
     ? CHAINED_MAX_DURATION_SECONDS
     : Math.min(POD_IDENTITY_MAX_DURATION_SECONDS, Math.max(3600, role.maxSessionDuration))
-  const first = await deps.createSession({
+  const session = await deps.createSession({
     role,
     sessionName,
-    durationSeconds: firstDuration,
+    durationSeconds,
     ...(tags.length > 0 ? { tags, transitiveTagKeys: [...POD_IDENTITY_TAG_KEYS] } : {}),
     // "If you specify both a TargetRoleArn and a policy, the policy restrictions apply only to the target role".
     ...(!chained && association.policy !== undefined ? { sessionPolicy: association.policy } : {}),
   })
-  let final = first
-  if (chained) final = await chainToTarget(deps, association, role, first, tags, sessionName, now)
-
-  return {
-    subject: { namespace: pod.namespace, serviceAccount: pod.serviceAccount },
-    audience: POD_IDENTITY_AUDIENCE,
-    podIdentityAssociation: { associationArn: assocArn, associationId: association.associationId },
-    assumedRoleUser: {
-      arn: final.assumedRoleUser.arn,
-      assumeRoleId: final.assumedRoleUser.assumedRoleId,
-    },
-    credentials: {
-      sessionToken: final.credentials.sessionToken,
-      secretAccessKey: final.credentials.secretAccessKey,
-      accessKeyId: final.credentials.accessKeyId,
-      expiration: Math.floor(final.credentials.expiration.getTime() / 1000),
-    },
-  }
+  return { role, session, tags, sessionName }
 }
 
 async function requireTrust(
@@ -372,7 +425,10 @@ async function requireTrust(
     callerRole?: RoleLike
   },
 ): Promise<void> {
-  const actions = input.tagging ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']
+  const actions = trustActions('sts:AssumeRole', {
+    tagging: input.tagging,
+    setsSourceIdentity: false,
+  })
   for (const action of actions) {
     const check: TrustCheck = {
       principal: input.principal,
@@ -441,7 +497,14 @@ async function chainToTarget(
     sessionName,
     durationSeconds: CHAINED_MAX_DURATION_SECONDS,
     chained: true,
-    ...(tags.length > 0 ? { inheritedTransitiveTags: tags } : {}),
+    ...(tags.length > 0
+      ? {
+          inheritedTransitiveTags: transitiveTagsOf({
+            tags,
+            transitiveTagKeys: POD_IDENTITY_TAG_KEYS,
+          }),
+        }
+      : {}),
     ...(association.policy === undefined ? {} : { sessionPolicy: association.policy }),
   })
 }

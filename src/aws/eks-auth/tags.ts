@@ -1,7 +1,8 @@
 /**
  * @module aws/eks-auth/tags
  * What EKS Pod Identity puts on a session: the six transitive session tags and the session name
- * (aws-protocol.md §4.2; EKS User Guide "List of session tags added by EKS Pod Identity").
+ * (EKS User Guide, "Grant Pods access to AWS resources based on tags", the list of session tags added by EKS
+ * Pod Identity: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html).
  */
 
 export const POD_IDENTITY_SERVICE_PRINCIPAL = 'pods.eks.amazonaws.com'

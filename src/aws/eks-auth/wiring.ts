@@ -1,45 +1,29 @@
 /**
  * @module aws/eks-auth/wiring
- * Builds the injected dependencies of EKS and EKS Auth from the server's `AppContext`: the EKS repository,
- * the cluster issuers, the token verifier (ctx.tokens), the IAM repository, the policy engine for trust
- * decisions and the STS engineer's `createRoleSession`.
+ * Builds EKS Auth's injected dependencies from the `AppContext`: the EKS module's own (`eks/deps.ts`), the
+ * token verifier (ctx.tokens), the role lookup port, trust decisions and session creation (both steps of
+ * the assume-role pipeline, `src/identity/assume-role/`), and the caller's authorization by the one
+ * authorizer with the request's facts when the call came over the API.
  */
-import type { RoleRecord } from '../iam/repo.ts'
-import { createIamRepo } from '../iam/repo.ts'
 import { authorizeCaller } from '../eks/authorize-caller.ts'
 import { type ClusterView, resolveCluster } from '../eks/clusters.ts'
-import { createEksRepo } from '../eks/repo.ts'
-import type { EksDeps } from '../eks/service.ts'
-import { createRoleSession } from '../../identity/sessions.ts'
+import { eksDepsFromContext } from '../eks/deps.ts'
+import type { RequestFacts } from '../../identity/context.ts'
 import type { Caller } from '../../identity/types.ts'
-import { type CompiledPolicy, authorize } from '../../policy/index.ts'
-import { sessionPolicyErrors } from '../eks/validate.ts'
-import { compileCached } from '../eks/policy-cache.ts'
+import type { CompiledPolicy } from '../../policy/index.ts'
+import { compileCached } from '../../policy/compile-cached.ts'
+import {
+  compileTrustPolicy,
+  evaluateTrust,
+  issueRoleSession,
+} from '../../identity/assume-role/index.ts'
+import type { IdentityRole } from '../../identity/ports.ts'
 import { Counter } from 'prom-client'
-import type { AppContext } from '../../server/context.ts'
-import { ensureIssuer, getIssuer } from '../../tokens/issuer.ts'
+import type { AppContext } from '../../app/context.ts'
 import type { PodIdentityDeps, TrustCheck } from './assume.ts'
 
-/** podtrust issuer name → URL; read first, created only when missing (tokens cannot exist before it). */
-export function issuerResolver(ctx: AppContext): (name: string) => Promise<string> {
-  return async (name) =>
-    (await getIssuer(ctx.db, name))?.url ??
-    (await ensureIssuer(ctx.db, name, { now: ctx.now() })).url
-}
-
-export function eksDepsFromContext(ctx: AppContext): EksDeps {
-  const iam = createIamRepo(ctx.db)
-  return {
-    repo: createEksRepo(ctx.db),
-    now: ctx.now,
-    randomBytes: ctx.randomBytes,
-    defaults: { accountId: ctx.settings.accountId, region: ctx.settings.region },
-    resolveIssuer: issuerResolver(ctx),
-    roleExists: async (arn) => (await iam.getRoleByArn(arn)) !== undefined,
-    policyErrors: sessionPolicyErrors,
-    endpoint: ctx.settings.baseUrl,
-  }
-}
+/** The action EKS Auth authorizes its caller for, on the cluster. */
+export const ASSUME_ROLE_FOR_POD_IDENTITY = 'eks-auth:AssumeRoleForPodIdentity'
 
 const DECISIONS_METRIC = 'podtrust_pod_identity_decisions_total'
 
@@ -57,8 +41,25 @@ function decisionsCounter(ctx: AppContext): Counter<'result'> | undefined {
   })
 }
 
-export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {
-  const iam = createIamRepo(ctx.db)
+/** The caller's authorization for one request: the one authorizer with the request's facts. */
+export function callerAuthorizer(
+  ctx: AppContext,
+  request: Partial<RequestFacts>,
+): NonNullable<PodIdentityDeps['authorizeCaller']> {
+  return (caller, clusterArn) =>
+    authorizeCaller(ctx, caller as Caller, ASSUME_ROLE_FOR_POD_IDENTITY, clusterArn, request)
+}
+
+/**
+ * EKS Auth's dependencies. `request`: the facts of the API request being served (source IP, TLS, the
+ * credential scope's Region, User-Agent), so the caller's authorization sees the complete request context;
+ * absent for the in-process agent (no signed caller to authorize).
+ */
+export function podIdentityDepsFromContext(
+  ctx: AppContext,
+  request?: RequestFacts,
+): PodIdentityDeps {
+  const iam = ctx.roles
   const decisions = decisionsCounter(ctx)
   const eks = eksDepsFromContext(ctx)
   return {
@@ -80,42 +81,48 @@ export function podIdentityDepsFromContext(ctx: AppContext): PodIdentityDeps {
     },
     getRole: (arn) => iam.getRoleByArn(arn),
     async authorizeTrust(check: TrustCheck) {
-      const trust = compileCached(check.role.arn, check.role.assumeRolePolicyDocument, 'trust')
-      if (trust === undefined) return { allowed: false, decision: 'ImplicitlyDenied' }
       const identity: CompiledPolicy[] = []
       if (check.callerRole !== undefined) {
-        for (const d of await iam.getRolePolicyDocuments(
+        for (const d of await ctx.roles.getRolePolicyDocuments(
           check.callerRole.accountId,
           check.callerRole.roleName,
-        )) {
-          const p = compileCached(d.id, d.document, 'identity')
-          if (p !== undefined) identity.push(p)
-        }
+        ))
+          identity.push(compileCached(d.document, { id: d.id, type: 'identity' }))
       }
-      const result = authorize({
-        principal: check.principal,
-        action: check.action,
-        resource: check.role.arn,
-        resourceAccount: check.role.accountId,
-        context: check.context,
-        identityPolicies: identity,
-        resourcePolicy: trust,
-        resourcePolicyIsGate: true,
-      })
-      return { allowed: result.decision === 'Allowed', decision: result.decision }
+      const trust = compileTrustPolicy(check.role)
+      const result = evaluateTrust(
+        {
+          principal: check.principal,
+          policies: { identityPolicies: identity },
+          resource: check.role.arn,
+          resourceAccount: check.role.accountId,
+          trust,
+          context: check.context,
+        },
+        check.action,
+      )
+      const allowed = trust !== undefined && result.decision === 'Allowed'
+      return { allowed, decision: trust === undefined ? 'ImplicitlyDenied' : result.decision }
     },
     async createSession(input) {
-      // INVARIANT: roles come from getRole above, i.e. the IAM repository's RoleRecord.
-      const { role, ...rest } = input
-      const out = await createRoleSession(ctx, { ...rest, role: role as RoleRecord })
+      // INVARIANT: roles come from getRole above, i.e. the role lookup port's IdentityRole.
+      const out = await issueRoleSession(ctx, input.role as IdentityRole, {
+        sessionName: input.sessionName,
+        durationSeconds: input.durationSeconds,
+        tags: input.tags ?? [],
+        transitiveTagKeys: input.transitiveTagKeys ?? [],
+        inheritedTransitiveTags: input.inheritedTransitiveTags ?? [],
+        policy: input.sessionPolicy,
+        policyArns: [],
+        chained: input.chained === true,
+      })
       return {
         credentials: out.credentials,
         assumedRoleUser: out.assumedRoleUser,
         session: out.session,
       }
     },
-    authorizeCaller: (caller, clusterArn) =>
-      authorizeCaller(ctx, caller as Caller, 'eks-auth:AssumeRoleForPodIdentity', clusterArn),
+    authorizeCaller: callerAuthorizer(ctx, request ?? { region: ctx.settings.region }),
     audit: (event) => {
       decisions?.inc({ result: event.errorCode ?? 'Success' })
       return ctx.audit.record(event)

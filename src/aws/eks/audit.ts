@@ -16,11 +16,12 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AuditEvent } from '../../audit/types.ts'
 import type { Caller } from '../../identity/types.ts'
+import { requestFacts } from '../request-facts.ts'
 import { userIdentityOf } from '../query/dispatch.ts'
 import { isoSeconds } from '../xml.ts'
 import { uuidV4 } from './ids.ts'
 import { errorResponse } from './rest.ts'
-import { type HttpRequestForAuth, requestForAuth } from './routes.ts'
+import type { HttpRequestForAuth } from './routes.ts'
 
 export const EKS_EVENT_SOURCE = 'eks.amazonaws.com'
 
@@ -127,15 +128,15 @@ interface RequestRecord {
 const current = new AsyncLocalStorage<RequestRecord>()
 
 /** The routes' SigV4 dependency, noting the caller (and the body it saw) for the request's event. */
-export function auditedAuthenticate(
-  authenticate: (request: HttpRequestForAuth) => Promise<Caller>,
-): (request: HttpRequestForAuth) => Promise<Caller> {
+export function auditedAuthenticate<R extends { caller: Caller }>(
+  authenticate: (request: HttpRequestForAuth) => Promise<R>,
+): (request: HttpRequestForAuth) => Promise<R> {
   return async (request) => {
     const record = current.getStore()
     if (record !== undefined) record.body = request.body
-    const caller = await authenticate(request)
-    if (record !== undefined) record.caller = caller
-    return caller
+    const authenticated = await authenticate(request)
+    if (record !== undefined) record.caller = authenticated.caller
+    return authenticated
   }
 }
 
@@ -244,14 +245,14 @@ export function eksAuditMiddleware(deps: EksAuditDeps): MiddlewareHandler {
     const requestId = res.headers.get('x-amzn-RequestId') ?? uuidV4(deps.randomBytes)
     const failed = res.status >= 400
     const body = await jsonOf(res)
-    const http = requestForAuth(c, '')
+    const { sourceIp } = requestFacts(c, deps.region)
     const event: AuditEvent = {
       eventVersion: '1.08',
       eventTime: isoSeconds(started),
       eventSource: EKS_EVENT_SOURCE,
       eventName: op.action,
       awsRegion: deps.region,
-      sourceIPAddress: http.sourceIp,
+      sourceIPAddress: sourceIp,
       userAgent: c.req.header('user-agent') ?? '',
       userIdentity:
         record.caller === undefined ? { type: 'Unknown' } : userIdentityOf(record.caller),

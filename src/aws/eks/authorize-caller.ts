@@ -1,85 +1,27 @@
 /**
  * @module aws/eks/authorize-caller
- * IAM authorization of a signed EKS / EKS Auth caller: its identity policies (user or role, inline and
- * attached), its session policies and its role's permissions boundary, through the policy engine with the
- * shared request context. Root is always allowed, as in AWS.
+ * IAM authorization of a signed EKS / EKS Auth caller, through the one authorizer (`identity/authorize.ts`:
+ * the caller's identity policies, permissions boundary and session policies) with the one request-context
+ * builder (`identity/context.ts`). The caller passes the request's facts (source IP, TLS, the credential
+ * scope's Region, User-Agent) and what the operation adds (request tags, `iam:PassedToService`), so Deny
+ * statements on any global condition key match here exactly as on STS and IAM. Root is allowed, as in AWS.
  */
-import { createIamRepo } from '../iam/repo.ts'
-import { buildRequestContext } from '../../identity/context.ts'
+import { authorizeCaller as authorize, type PolicyPorts } from '../../identity/authorize.ts'
+import type { IdentityPorts } from '../../identity/ports.ts'
+import type { RequestContextInput } from '../../identity/context.ts'
 import type { Caller } from '../../identity/types.ts'
-import { type CompiledPolicy, authorize } from '../../policy/index.ts'
-import { compileCached } from './policy-cache.ts'
-import type { AppContext } from '../../server/context.ts'
 
-function compileAll(
-  docs: { id: string; document: string }[],
-  type: 'identity' | 'session' | 'boundary',
-): CompiledPolicy[] {
-  const out: CompiledPolicy[] = []
-  for (const d of docs) {
-    // A stored document that no longer parses grants nothing (IAM validated it at save time).
-    const p = compileCached(d.id, d.document, type)
-    if (p !== undefined) out.push(p)
-  }
-  return out
-}
+/** What the operation knows about the request (everything but the caller, clock and principal tags). */
+export type EksRequestContext = Omit<RequestContextInput, 'caller' | 'now' | 'principalTags'>
 
 export async function authorizeCaller(
-  ctx: AppContext,
+  ports: PolicyPorts & Pick<IdentityPorts, 'now'>,
   caller: Caller,
   action: string,
   resource: string,
-  extra: Record<string, string | string[]> = {},
+  context: EksRequestContext = {},
 ): Promise<boolean> {
   if (caller.type === 'Root') return true
-  const iam = createIamRepo(ctx.db)
-  let identity: { id: string; document: string }[] = []
-  let boundary: { id: string; document: string }[] = []
-  const sessionDocs: { id: string; document: string }[] = []
-  if (caller.type === 'IAMUser') {
-    identity = await iam.getUserPolicyDocuments(
-      caller.accountId,
-      caller.userName ?? caller.arn.split('/').pop() ?? '',
-    )
-    const user = await iam.getUserByArn(caller.arn)
-    const b = user?.permissionsBoundaryArn
-    if (b !== undefined) {
-      const doc = await iam.getManagedPolicyDocument(b)
-      boundary = doc === undefined ? [] : [{ id: b, document: doc }]
-    }
-  } else if (caller.session !== undefined) {
-    const role = await iam.getRoleByArn(caller.session.roleArn)
-    if (role === undefined) return false
-    identity = await iam.getRolePolicyDocuments(role.accountId, role.roleName)
-    if (role.permissionsBoundaryArn !== undefined) {
-      const doc = await iam.getManagedPolicyDocument(role.permissionsBoundaryArn)
-      boundary = doc === undefined ? [] : [{ id: role.permissionsBoundaryArn, document: doc }]
-    }
-    caller.session.sessionPolicies.forEach((d, i) =>
-      sessionDocs.push({ id: `session/${i}`, document: d }),
-    )
-    for (const arn of caller.session.sessionPolicyArns) {
-      const doc = await iam.getManagedPolicyDocument(arn)
-      if (doc !== undefined) sessionDocs.push({ id: arn, document: doc })
-    }
-  }
-  const hasSessionPolicies =
-    caller.session !== undefined &&
-    (caller.session.sessionPolicies.length > 0 || caller.session.sessionPolicyArns.length > 0)
-  const result = authorize({
-    principal: caller.arn,
-    action,
-    resource,
-    context: buildRequestContext({
-      now: ctx.now(),
-      caller,
-      secureTransport: ctx.settings.baseUrl.startsWith('https:'),
-      region: ctx.settings.region,
-      extra,
-    }),
-    identityPolicies: compileAll(identity, 'identity'),
-    ...(boundary.length > 0 ? { permissionBoundaries: compileAll(boundary, 'boundary') } : {}),
-    ...(hasSessionPolicies ? { sessionPolicies: compileAll(sessionDocs, 'session') } : {}),
-  })
+  const { result } = await authorize(ports, caller, { action, resource, context })
   return result.decision === 'Allowed'
 }

@@ -16,6 +16,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { ConfigEnv, ConfigSection } from '../../config/section.ts'
 import { invalidAt } from '../../config/errors.ts'
+import { boolean, list, object, optional, scalarString } from '../../config/schema.ts'
 import type { Queryable } from '../../store/db.ts'
 import { ensureIssuer } from '../../tokens/issuer.ts'
 import { createIamRepo } from '../iam/repo.ts'
@@ -58,45 +59,9 @@ export interface AssociationConfig {
   tags?: Record<string, string>
 }
 
-function asRecord(value: unknown, path: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw configError(path, 'must be a mapping')
-  }
-  return value as Record<string, unknown>
-}
-
-function asList(value: unknown, path: string): unknown[] {
-  if (!Array.isArray(value)) throw configError(path, 'must be a list')
-  return value
-}
-
-function onlyKeys(o: Record<string, unknown>, allowed: string[], path: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw configError(`${path}.${k}`, 'unknown key')
-  }
-}
-
-function str(o: Record<string, unknown>, key: string, path: string, required: true): string
-function str(
-  o: Record<string, unknown>,
-  key: string,
-  path: string,
-  required: false,
-): string | undefined
-function str(
-  o: Record<string, unknown>,
-  key: string,
-  path: string,
-  required: boolean,
-): string | undefined {
-  const v = o[key]
-  if (v === undefined || v === null) {
-    if (required) throw configError(`${path}.${key}`, 'is required')
-    return undefined
-  }
-  if (typeof v !== 'string' && typeof v !== 'number')
-    throw configError(`${path}.${key}`, 'must be a string')
-  return String(v)
+/** A string (or an unquoted number, e.g. an account id), or undefined when absent. */
+function optionalText(value: unknown, path: string): string | undefined {
+  return optional(value, (v) => scalarString(v, path))
 }
 
 /** Runs an EKS validator and reports its message under the config path. */
@@ -112,23 +77,25 @@ function check<T>(path: string, fn: () => T): T {
 export const clustersSection: ConfigSection<ClusterConfig[]> = {
   key: 'clusters',
   parse(value, path) {
-    return asList(value, path).map((item, i) => {
+    return list(value, path).map((item, i) => {
       const p = `${path}[${i}]`
-      const o = asRecord(item, p)
-      onlyKeys(o, ['name', 'issuer', 'region', 'accountId', 'tags'], p)
-      const name = str(o, 'name', p, true)
+      const o = object(item, p, {
+        required: ['name'],
+        optional: ['issuer', 'region', 'accountId', 'tags'],
+      })
+      const name = scalarString(o['name'], `${p}.name`)
       check(`${p}.name`, () => validateClusterName(name))
       const out: ClusterConfig = { name }
-      const issuer = str(o, 'issuer', p, false)
+      const issuer = optionalText(o['issuer'], `${p}.issuer`)
       if (issuer !== undefined)
         out.issuer = check(`${p}.issuer`, () => validateClusterIssuerUrl(issuer))
-      const region = str(o, 'region', p, false)
+      const region = optionalText(o['region'], `${p}.region`)
       if (region !== undefined) {
         if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
           throw configError(`${p}.region`, `'${region}' is not a region`)
         out.region = region
       }
-      const accountId = str(o, 'accountId', p, false)
+      const accountId = optionalText(o['accountId'], `${p}.accountId`)
       if (accountId !== undefined) {
         if (!/^\d{12}$/.test(accountId)) throw configError(`${p}.accountId`, 'must be 12 digits')
         out.accountId = accountId
@@ -173,13 +140,13 @@ export async function putCluster(db: Queryable, c: ClusterConfig, now: Date): Pr
 export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> = {
   key: 'podIdentityAssociations',
   parse(value, path) {
-    return asList(value, path).map((item, i) => {
+    return list(value, path).map((item, i) => {
       const p = `${path}[${i}]`
-      const o = asRecord(item, p)
-      onlyKeys(
-        o,
-        [
-          'cluster',
+      // namespace, serviceAccount and roleArn are required too: their EKS validators say so, with
+      // the EKS API's own messages.
+      const o = object(item, p, {
+        required: ['cluster'],
+        optional: [
           'namespace',
           'serviceAccount',
           'roleArn',
@@ -188,9 +155,8 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
           'policy',
           'tags',
         ],
-        p,
-      )
-      const cluster = str(o, 'cluster', p, true)
+      })
+      const cluster = scalarString(o['cluster'], `${p}.cluster`)
       check(`${p}.cluster`, () => validateClusterName(cluster))
       const out: AssociationConfig = {
         cluster,
@@ -200,17 +166,15 @@ export const podIdentityAssociationsSection: ConfigSection<AssociationConfig[]> 
         ),
         roleArn: check(`${p}.roleArn`, () => validateRoleArn('roleArn', o['roleArn'])).arn,
       }
-      const target = str(o, 'targetRoleArn', p, false)
+      const target = optionalText(o['targetRoleArn'], `${p}.targetRoleArn`)
       if (target !== undefined)
         out.targetRoleArn = check(`${p}.targetRoleArn`, () =>
           validateRoleArn('targetRoleArn', target),
         ).arn
-      const disable = o['disableSessionTags']
-      if (disable !== undefined) {
-        if (typeof disable !== 'boolean')
-          throw configError(`${p}.disableSessionTags`, 'must be true or false')
-        out.disableSessionTags = disable
-      }
+      const disable = optional(o['disableSessionTags'], (v) =>
+        boolean(v, `${p}.disableSessionTags`),
+      )
+      if (disable !== undefined) out.disableSessionTags = disable
       const policy = o['policy']
       if (policy !== undefined) {
         // A policy may be written as YAML (an object) or as JSON text.

@@ -1,12 +1,13 @@
 /**
  * @module aws/eks/rest
  * restJson1 response helpers shared by EKS and EKS Auth: JSON bodies with `x-amzn-RequestId`, errors as
- * model status + `x-amzn-ErrorType` + `{"message"}` (aws-protocol.md §1.5). Only errors whose class says
+ * model status + `x-amzn-ErrorType` + `{"message"}`
+ * (https://smithy.io/2.0/aws/protocols/aws-restjson1-protocol.html#operation-error-serialization). Only errors whose class says
  * they are client-safe are exposed; anything else becomes the service's generic 500.
  */
 import type { Context } from 'hono'
 import { PodtrustError } from '../../errors.ts'
-import { BodyTooLargeError, readBody } from '../../server/body.ts'
+import { BodyTooLargeError, readBody } from '../body.ts'
 import { uuidV4 } from './ids.ts'
 
 export function newRequestId(randomBytes: (size: number) => Uint8Array): string {

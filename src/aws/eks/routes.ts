@@ -19,14 +19,18 @@ import {
 } from './service.ts'
 import { associationArn, clusterArn } from './ids.ts'
 import { readEksBody } from './rest.ts'
+import type { RequestContextInput } from '../../identity/context.ts'
+import { requestFacts } from '../request-facts.ts'
 
 export interface HttpRequestForAuth {
   method: string
   url: string
   headers: Record<string, string>
   body: string
-  sourceIp: string
 }
+
+/** What the operation adds to the caller's request context besides the request facts. */
+export type OperationContext = Omit<RequestContextInput, 'caller' | 'now' | 'principalTags'>
 
 /** An authenticated principal (the STS engineer's `Caller`, structurally). */
 export interface AuthenticatedCaller {
@@ -40,14 +44,22 @@ export interface AuthenticatedCaller {
 export interface EksHttpDeps {
   eks: () => EksDeps
   randomBytes: (size: number) => Uint8Array
-  /** SigV4 verification; throws an error with an AWS `code` + `status` when the signature is bad. */
-  authenticate(request: HttpRequestForAuth): Promise<AuthenticatedCaller>
-  /** IAM authorization of `action` on `resource` for the caller; absent: every authenticated caller may. */
+  /**
+   * SigV4 verification: the caller and the credential scope's (validated) Region; throws an error with an
+   * AWS `code` + `status` when the signature is bad.
+   */
+  authenticate(
+    request: HttpRequestForAuth,
+  ): Promise<{ caller: AuthenticatedCaller; region: string }>
+  /**
+   * IAM authorization of `action` on `resource` for the caller, with the request's context (facts, request
+   * tags, `iam:PassedToService`); absent: every authenticated caller may.
+   */
   authorize?(
     caller: AuthenticatedCaller,
     action: string,
     resource: string,
-    context?: Record<string, string>,
+    context: OperationContext,
   ): Promise<boolean>
   log?: (event: string, fields: Record<string, unknown>) => void
 }
@@ -57,14 +69,16 @@ export function requestForAuth(c: Context, body: string): HttpRequestForAuth {
   c.req.raw.headers.forEach((v, k) => {
     headers[k] = v
   })
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
-  return {
-    method: c.req.method,
-    url: c.req.url,
-    headers,
-    body,
-    sourceIp: env?.incoming?.socket?.remoteAddress ?? headers['x-forwarded-for'] ?? '127.0.0.1',
-  }
+  return { method: c.req.method, url: c.req.url, headers, body }
+}
+
+/** `tags` of a request body (`{"k": "v"}`) as request tags; anything else: none (validation answers it). */
+function bodyTags(body: unknown): { key: string; value: string }[] {
+  const tags = (body as { tags?: unknown } | null)?.tags
+  if (tags === null || typeof tags !== 'object' || Array.isArray(tags)) return []
+  return Object.entries(tags as Record<string, unknown>)
+    .filter((e): e is [string, string] => typeof e[1] === 'string')
+    .map(([key, value]) => ({ key, value }))
 }
 
 export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
@@ -78,12 +92,16 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
       const requestId = newRequestId(http.randomBytes)
       try {
         const text = await readEksBody(c)
-        const caller = await http.authenticate(requestForAuth(c, text))
+        const { caller, region } = await http.authenticate(requestForAuth(c, text))
         const parsed = parseJsonBody(text)
         if (!parsed.ok)
           throw new EksError('InvalidRequestException', 'the request body is not valid JSON')
+        const facts = requestFacts(c, region)
         const base = http.eks()
         const authorize = http.authorize
+        // EKS passes the association's role to the Pod Identity service principal: the caller needs
+        // iam:PassRole with iam:PassedToService = pods.eks.amazonaws.com.
+        // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-association.html
         const deps: EksDeps =
           authorize === undefined
             ? base
@@ -91,14 +109,21 @@ export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
                 ...base,
                 canPassRole: async (roleArn) => ({
                   allowed: await authorize(caller, 'iam:PassRole', roleArn, {
-                    'iam:PassedToService': 'pods.eks.amazonaws.com',
+                    ...facts,
+                    passedToService: 'pods.eks.amazonaws.com',
                   }),
                   callerArn: caller.arn,
                 }),
               }
-        if (http.authorize !== undefined) {
+        if (authorize !== undefined) {
           const arn = await resource(c, deps)
-          if (!(await http.authorize(caller, `eks:${action}`, arn))) {
+          // Tags the request sets: aws:RequestTag/* and aws:TagKeys (CreatePodIdentityAssociation).
+          const requestTags = bodyTags(parsed.value)
+          const context: OperationContext = {
+            ...facts,
+            ...(requestTags.length > 0 ? { requestTags } : {}),
+          }
+          if (!(await authorize(caller, `eks:${action}`, arn, context))) {
             throw new EksError(
               'AccessDeniedException',
               `User: ${caller.arn} is not authorized to perform: eks:${action} on resource: ${arn}`,

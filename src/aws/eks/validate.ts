@@ -1,7 +1,7 @@
 /**
  * @module aws/eks/validate
  * Server-side validation of EKS request members. botocore only checks required members, types and minimums
- * before sending (aws-protocol.md §1.6), so maxima and patterns are enforced here for every client.
+ * before sending (parameter validation in botocore's `validate.py`, https://github.com/boto/botocore), so maxima and patterns are enforced here for every client.
  */
 import { validatePolicy } from '../../policy/index.ts'
 import { EksError } from './errors.ts'

@@ -1,14 +1,24 @@
 /**
  * @module aws/iam/actions-gaad
- * GetAccountAuthorizationDetails in the shape of audit-checks.md Part B: users, groups (none: podtrust has
- * no groups), roles and managed policies (customer-managed always, AWS-managed only when attached; all
+ * GetAccountAuthorizationDetails (IAM API reference:
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html): users,
+ * groups (none: podtrust has no groups), roles and managed policies (customer-managed always, AWS-managed only when attached; all
  * versions of customer policies, the default one of AWS policies). Documents are URL-encoded; optional
  * members are omitted, not empty. One combined list is paginated with `MaxItems` / `Marker`.
  */
 import { memberList, type QueryHandler } from '../query/registry.ts'
 import type { XmlValue } from '../xml.ts'
-import { boundaryXml, pageFields, paginate, tagsXml, withIam, type IamEnv } from './common.ts'
+import {
+  boundaryXml,
+  pageFields,
+  paginate,
+  policyXml,
+  tagsXml,
+  withIam,
+  type IamEnv,
+} from './common.ts'
 import { encodePolicyDocument } from './documents.ts'
+import type { PrincipalType } from './repo.ts'
 import { enumParam } from './validate.ts'
 
 const FILTERS = ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'] as const
@@ -16,108 +26,110 @@ type Filter = (typeof FILTERS)[number]
 
 type Entry = { list: 'UserDetailList' | 'RoleDetailList' | 'Policies'; value: XmlValue }
 
-async function collect(env: IamEnv, filters: Set<Filter>): Promise<Entry[]> {
+/** A principal's inline policies (name + encoded document) and attached managed policies. */
+async function principalPoliciesXml(
+  env: IamEnv,
+  type: PrincipalType,
+  name: string,
+): Promise<{ inline: XmlValue[]; attached: XmlValue[] }> {
+  const inline = (await env.repo.listInlinePolicies(env.accountId, type, name)).map((p) => ({
+    PolicyName: p.policyName,
+    PolicyDocument: encodePolicyDocument(p.document),
+  }))
+  const attached = (await env.repo.listAttachedPolicies(env.accountId, type, name)).map((a) => ({
+    PolicyName: a.policyName,
+    PolicyArn: a.policyArn,
+  }))
+  return { inline, attached }
+}
+
+async function userDetails(env: IamEnv): Promise<Entry[]> {
   const out: Entry[] = []
-  const { repo, accountId } = env
-  if (filters.has('User')) {
-    for (const u of await repo.listUsers(accountId)) {
-      const inline = await repo.listInlinePolicies(accountId, 'user', u.userName)
-      out.push({
-        list: 'UserDetailList',
-        value: {
-          Path: u.path,
-          UserName: u.userName,
-          UserId: u.userId,
-          Arn: u.arn,
-          CreateDate: u.createDate,
-          UserPolicyList:
-            inline.length === 0
-              ? undefined
-              : inline.map((p) => ({
-                  PolicyName: p.policyName,
-                  PolicyDocument: encodePolicyDocument(p.document),
-                })),
-          GroupList: [],
-          AttachedManagedPolicies: (
-            await repo.listAttachedPolicies(accountId, 'user', u.userName)
-          ).map((a) => ({
-            PolicyName: a.policyName,
-            PolicyArn: a.policyArn,
-          })),
-          PermissionsBoundary: boundaryXml(u.permissionsBoundaryArn),
-          Tags: tagsXml(u.tags),
-        },
-      })
-    }
-  }
-  if (filters.has('Role')) {
-    for (const r of await repo.listRoles(accountId)) {
-      out.push({
-        list: 'RoleDetailList',
-        value: {
-          Path: r.path,
-          RoleName: r.roleName,
-          RoleId: r.roleId,
-          Arn: r.arn,
-          CreateDate: r.createDate,
-          AssumeRolePolicyDocument: encodePolicyDocument(r.assumeRolePolicyDocument),
-          InstanceProfileList: [],
-          RolePolicyList: (await repo.listInlinePolicies(accountId, 'role', r.roleName)).map(
-            (p) => ({
-              PolicyName: p.policyName,
-              PolicyDocument: encodePolicyDocument(p.document),
-            }),
-          ),
-          AttachedManagedPolicies: (
-            await repo.listAttachedPolicies(accountId, 'role', r.roleName)
-          ).map((a) => ({
-            PolicyName: a.policyName,
-            PolicyArn: a.policyArn,
-          })),
-          PermissionsBoundary: boundaryXml(r.permissionsBoundaryArn),
-          Tags: tagsXml(r.tags),
-          RoleLastUsed:
-            r.roleLastUsed === undefined
-              ? {}
-              : { LastUsedDate: r.roleLastUsed.lastUsedDate, Region: r.roleLastUsed.region },
-        },
-      })
-    }
-  }
-  const local = filters.has('LocalManagedPolicy')
-  const aws = filters.has('AWSManagedPolicy')
-  if (local || aws) {
-    const policies = await repo.listManagedPolicies(accountId, {
-      scope: local && aws ? 'All' : local ? 'Local' : 'AWS',
+  for (const u of await env.repo.listUsers(env.accountId)) {
+    const policies = await principalPoliciesXml(env, 'user', u.userName)
+    out.push({
+      list: 'UserDetailList',
+      value: {
+        Path: u.path,
+        UserName: u.userName,
+        UserId: u.userId,
+        Arn: u.arn,
+        CreateDate: u.createDate,
+        UserPolicyList: policies.inline.length === 0 ? undefined : policies.inline,
+        GroupList: [],
+        AttachedManagedPolicies: policies.attached,
+        PermissionsBoundary: boundaryXml(u.permissionsBoundaryArn),
+        Tags: tagsXml(u.tags),
+      },
     })
-    for (const p of policies) {
-      if (p.awsManaged && p.attachmentCount === 0 && p.permissionsBoundaryUsageCount === 0) continue
-      const versions = await repo.listPolicyVersions(p.arn)
-      out.push({
-        list: 'Policies',
-        value: {
-          PolicyName: p.policyName,
-          PolicyId: p.policyId,
-          Arn: p.arn,
-          Path: p.path,
-          DefaultVersionId: p.defaultVersionId,
-          AttachmentCount: p.attachmentCount,
-          PermissionsBoundaryUsageCount: p.permissionsBoundaryUsageCount,
-          IsAttachable: p.isAttachable,
-          Description: p.description,
-          CreateDate: p.createDate,
-          UpdateDate: p.updateDate,
-          PolicyVersionList: versions.map((v) => ({
-            Document: encodePolicyDocument(v.document),
-            VersionId: v.versionId,
-            IsDefaultVersion: v.isDefaultVersion,
-            CreateDate: v.createDate,
-          })),
-        },
-      })
-    }
   }
   return out
+}
+
+async function roleDetails(env: IamEnv): Promise<Entry[]> {
+  const out: Entry[] = []
+  for (const r of await env.repo.listRoles(env.accountId)) {
+    const policies = await principalPoliciesXml(env, 'role', r.roleName)
+    out.push({
+      list: 'RoleDetailList',
+      value: {
+        Path: r.path,
+        RoleName: r.roleName,
+        RoleId: r.roleId,
+        Arn: r.arn,
+        CreateDate: r.createDate,
+        AssumeRolePolicyDocument: encodePolicyDocument(r.assumeRolePolicyDocument),
+        InstanceProfileList: [],
+        RolePolicyList: policies.inline,
+        AttachedManagedPolicies: policies.attached,
+        PermissionsBoundary: boundaryXml(r.permissionsBoundaryArn),
+        Tags: tagsXml(r.tags),
+        RoleLastUsed:
+          r.roleLastUsed === undefined
+            ? {}
+            : { LastUsedDate: r.roleLastUsed.lastUsedDate, Region: r.roleLastUsed.region },
+      },
+    })
+  }
+  return out
+}
+
+/** Customer managed policies, and AWS managed ones only when in use; every version of each. */
+async function policyDetails(env: IamEnv, local: boolean, aws: boolean): Promise<Entry[]> {
+  const out: Entry[] = []
+  const policies = await env.repo.listManagedPolicies(env.accountId, {
+    scope: local && aws ? 'All' : local ? 'Local' : 'AWS',
+  })
+  for (const p of policies) {
+    if (p.awsManaged && p.attachmentCount === 0 && p.permissionsBoundaryUsageCount === 0) continue
+    const versions = await env.repo.listPolicyVersions(p.arn)
+    // ManagedPolicyDetail: GetPolicy's members (no Tags) and every version.
+    const detail = policyXml(p, 'get')
+    delete detail['Tags']
+    out.push({
+      list: 'Policies',
+      value: {
+        ...detail,
+        PolicyVersionList: versions.map((v) => ({
+          Document: encodePolicyDocument(v.document),
+          VersionId: v.versionId,
+          IsDefaultVersion: v.isDefaultVersion,
+          CreateDate: v.createDate,
+        })),
+      },
+    })
+  }
+  return out
+}
+
+async function collect(env: IamEnv, filters: Set<Filter>): Promise<Entry[]> {
+  const local = filters.has('LocalManagedPolicy')
+  const aws = filters.has('AWSManagedPolicy')
+  return [
+    ...(filters.has('User') ? await userDetails(env) : []),
+    ...(filters.has('Role') ? await roleDetails(env) : []),
+    ...(local || aws ? await policyDetails(env, local, aws) : []),
+  ]
 }
 
 const getAccountAuthorizationDetails: QueryHandler = (req, ctx) =>

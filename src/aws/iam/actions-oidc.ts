@@ -2,35 +2,26 @@
  * @module aws/iam/actions-oidc
  * IAM OIDC identity providers: Create/Get/List/Delete, Add/RemoveClientIDToOpenIDConnectProvider,
  * UpdateOpenIDConnectProviderThumbprint, Tag/Untag/ListOpenIDConnectProviderTags. The URL is stored without
- * `https://` exactly as given (a trailing slash kept); the STS matches `iss` against it (aws-protocol §3.1).
+ * `https://` exactly as given (a trailing slash kept); the STS matches `iss` against it (STS API reference,
+ * AssumeRoleWithWebIdentity: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html).
  */
 import { AwsError } from '../errors.ts'
 import { memberList, requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
-import {
-  oidcProviderXml,
-  pageFields,
-  paginate,
-  tagContext,
-  tagsXml,
-  withIam,
-  type IamEnv,
-} from './common.ts'
+import { oidcProviderXml, tagContext, tagsXml, withIam, type IamEnv } from './common.ts'
 import { oidcProviderArn } from './ids.ts'
 import type { OidcProviderRecord } from './repo.ts'
+import { tagActions, type TaggableKind } from './actions-tags.ts'
 import {
   arnRules,
   checkClientIds,
   checkOidcProviderArn,
   checkOidcUrl,
-  checkTagKeys,
   checkTags,
   checkThumbprints,
-  mergeTags,
   problemsOf,
-  removeTags,
-  sortedTags,
   throwIfProblems,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 export const OIDC_PROVIDERS_PER_ACCOUNT = 100
 
@@ -44,7 +35,7 @@ function providerArnOf(env: IamEnv): string {
 async function authorizedProvider(
   env: IamEnv,
   action: string,
-  context?: Record<string, string | string[]>,
+  context?: OperationContext,
 ): Promise<OidcProviderRecord> {
   const arn = providerArnOf(env)
   await env.authorize(action, arn, context)
@@ -105,7 +96,8 @@ const deleteProvider: QueryHandler = (req, ctx) =>
     const arn = providerArnOf(env)
     await env.authorize('DeleteOpenIDConnectProvider', arn)
     const p = await env.repo.getOidcProviderByArn(arn)
-    // Documented idempotent, yet AWS answers a second delete with NoSuchEntity (aws-protocol §5.2, R).
+    // Documented idempotent, yet AWS answers a second delete with NoSuchEntity (recorded AWS responses;
+    // https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteOpenIDConnectProvider.html).
     if (p === undefined || p.accountId !== env.accountId) {
       throw new AwsError('NoSuchEntity', `OpenId connect Provider ${arn} cannot be found.`)
     }
@@ -156,30 +148,16 @@ const updateThumbprint: QueryHandler = (req, ctx) =>
     return undefined
   })
 
-const tagProvider: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const tags = tagList(req.params) ?? []
-    checkTags(tags)
-    const p = await authorizedProvider(env, 'TagOpenIDConnectProvider', tagContext(tags))
-    await env.repo.updateOidcProvider({ ...p, tags: mergeTags(p.tags, tags) })
-    return undefined
-  })
-
-const untagProvider: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const keys = memberList(req.params, 'TagKeys') ?? []
-    checkTagKeys(keys)
-    const p = await authorizedProvider(env, 'UntagOpenIDConnectProvider')
-    await env.repo.updateOidcProvider({ ...p, tags: removeTags(p.tags, keys) })
-    return undefined
-  })
-
-const listProviderTags: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const p = await authorizedProvider(env, 'ListOpenIDConnectProviderTags')
-    const page = paginate(sortedTags(p.tags), req)
-    return { Tags: tagsXml(page.items), ...pageFields(page) }
-  })
+/** OIDC providers as a taggable kind (`actions-tags.ts`). */
+const providerTags: TaggableKind<OidcProviderRecord> = {
+  noun: 'OpenIDConnectProvider',
+  nameOf: providerArnOf,
+  authorized: authorizedProvider,
+  tags: {
+    of: (p) => p.tags,
+    save: (env, p, tags) => env.repo.updateOidcProvider({ ...p, tags }),
+  },
+}
 
 export const oidcActions: Record<string, QueryHandler> = {
   CreateOpenIDConnectProvider: createProvider,
@@ -189,7 +167,5 @@ export const oidcActions: Record<string, QueryHandler> = {
   AddClientIDToOpenIDConnectProvider: addClientId,
   RemoveClientIDFromOpenIDConnectProvider: removeClientId,
   UpdateOpenIDConnectProviderThumbprint: updateThumbprint,
-  TagOpenIDConnectProvider: tagProvider,
-  UntagOpenIDConnectProvider: untagProvider,
-  ListOpenIDConnectProviderTags: listProviderTags,
+  ...tagActions(providerTags),
 }

@@ -5,33 +5,23 @@
  * policies are read-only: writes on `arn:aws:iam::aws:policy/…` are denied.
  */
 import { AwsError } from '../errors.ts'
-import { memberList, requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
+import { requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
 import { checkManagedPolicySize, checkPolicyDocument, encodePolicyDocument } from './documents.ts'
-import {
-  pageFields,
-  paginate,
-  policyXml,
-  tagContext,
-  tagsXml,
-  withIam,
-  type IamEnv,
-} from './common.ts'
+import { pageFields, paginate, policyXml, tagContext, withIam, type IamEnv } from './common.ts'
 import { ID_PREFIX, newUniqueId, policyArn } from './ids.ts'
 import type { ManagedPolicyRecord } from './repo.ts'
+import type { OperationContext } from '../../identity/context.ts'
+import { tagActions, type TaggableKind } from './actions-tags.ts'
 import {
   arnRules,
   boolParam,
   checkPolicyArn,
-  checkTagKeys,
   checkTags,
   descriptionRules,
   enumParam,
-  mergeTags,
   policyNameRules,
   policyPathRules,
   problemsOf,
-  removeTags,
-  sortedTags,
   throwIfProblems,
   versionIdRules,
 } from './validate.ts'
@@ -54,8 +44,9 @@ async function authorizedPolicy(
   action: string,
   arn: string,
   write: boolean,
+  context?: OperationContext,
 ): Promise<ManagedPolicyRecord> {
-  await env.authorize(action, arn)
+  await env.authorize(action, arn, context)
   const p = await env.repo.getManagedPolicy(arn)
   if (p === undefined || (p.accountId !== 'aws' && p.accountId !== env.accountId))
     throw notFound(arn)
@@ -290,32 +281,17 @@ const listEntitiesForPolicy: QueryHandler = (req, ctx) =>
     return { PolicyGroups: [], PolicyUsers: users, PolicyRoles: roles, IsTruncated: false }
   })
 
-const tagPolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const arn = policyArnOf(env)
-    const tags = tagList(req.params) ?? []
-    checkTags(tags)
-    const p = await authorizedPolicy(env, 'TagPolicy', arn, true)
-    await env.repo.updateManagedPolicyTags(arn, mergeTags(p.tags, tags))
-    return undefined
-  })
-
-const untagPolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const arn = policyArnOf(env)
-    const keys = memberList(req.params, 'TagKeys') ?? []
-    checkTagKeys(keys)
-    const p = await authorizedPolicy(env, 'UntagPolicy', arn, true)
-    await env.repo.updateManagedPolicyTags(arn, removeTags(p.tags, keys))
-    return undefined
-  })
-
-const listPolicyTags: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const p = await authorizedPolicy(env, 'ListPolicyTags', policyArnOf(env), false)
-    const page = paginate(sortedTags(p.tags), req)
-    return { Tags: tagsXml(page.items), ...pageFields(page) }
-  })
+/** Managed policies as a taggable kind (`actions-tags.ts`); AWS managed policies cannot be tagged. */
+const policyTags: TaggableKind<ManagedPolicyRecord> = {
+  noun: 'Policy',
+  nameOf: policyArnOf,
+  authorized: (env, action, context) =>
+    authorizedPolicy(env, action, policyArnOf(env), action !== 'ListPolicyTags', context),
+  tags: {
+    of: (p) => p.tags,
+    save: (env, p, tags) => env.repo.updateManagedPolicyTags(p.arn, tags),
+  },
+}
 
 export const policyActions: Record<string, QueryHandler> = {
   CreatePolicy: createPolicy,
@@ -328,7 +304,5 @@ export const policyActions: Record<string, QueryHandler> = {
   DeletePolicyVersion: deletePolicyVersion,
   SetDefaultPolicyVersion: setDefaultPolicyVersion,
   ListEntitiesForPolicy: listEntitiesForPolicy,
-  TagPolicy: tagPolicy,
-  UntagPolicy: untagPolicy,
-  ListPolicyTags: listPolicyTags,
+  ...tagActions(policyTags),
 }

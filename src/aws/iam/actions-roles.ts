@@ -1,52 +1,42 @@
 /**
  * @module aws/iam/actions-roles
  * Roles: Create/Get/List/Update/UpdateRoleDescription/UpdateAssumeRolePolicy/Delete, Tag/Untag/ListRoleTags,
- * Put/DeleteRolePermissionsBoundary, inline role policies (Put/Get/List/DeleteRolePolicy) and managed
- * attachments (Attach/Detach/ListAttachedRolePolicies). Validation order: model constraints, then
- * authorization, then existence and quotas, as IAM answers.
+ * Put/DeleteRolePermissionsBoundary; inline role policies, managed attachments and tags come from the shared
+ * principal-policy actions over `roleKind`. Validation order: model constraints, then authorization, then
+ * existence and quotas, as IAM answers.
  */
 import { AwsError } from '../errors.ts'
-import { memberList, requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
+import { requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
+import { checkPolicyDocument, checkTrustPolicySize } from './documents.ts'
 import {
-  checkInlineTotal,
-  checkPolicyDocument,
-  checkTrustPolicySize,
-  encodePolicyDocument,
-} from './documents.ts'
-import {
-  mustGetPolicy,
   mustGetRole,
   pageFields,
   paginate,
   roleResource,
   roleXml,
   tagContext,
-  tagsXml,
   withIam,
   type IamEnv,
 } from './common.ts'
 import { ID_PREFIX, newUniqueId, roleArn } from './ids.ts'
+import { principalPolicyActions, type PrincipalKind } from './actions-principal-policies.ts'
+import type { RoleRecord } from './repo.ts'
 import { checkTrustPrincipals } from './principals.ts'
 import {
   arnRules,
   checkPolicyArn,
-  checkTagKeys,
   checkTags,
   descriptionRules,
   intParam,
-  mergeTags,
   pathPrefixRules,
   pathRules,
-  policyNameRules,
   problemsOf,
-  removeTags,
   roleNameRules,
-  sortedTags,
   throwIfProblems,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 export const ROLES_PER_ACCOUNT = 1000
-export const MANAGED_POLICIES_PER_ROLE = 10
 
 /** Validates a trust policy for a role: model, engine (type trust), principals that must exist, quota. */
 export async function checkTrustPolicy(
@@ -98,7 +88,7 @@ const createRole: QueryHandler = (req, ctx) =>
       ...tagContext(tags),
       ...(p['PermissionsBoundary'] === undefined
         ? {}
-        : { 'iam:PermissionsBoundary': p['PermissionsBoundary'] }),
+        : { extra: { 'iam:PermissionsBoundary': p['PermissionsBoundary'] } }),
     })
     await checkTrustPolicy(env, 'assumeRolePolicyDocument', document!)
     if (p['PermissionsBoundary'] !== undefined) await checkBoundary(env, p['PermissionsBoundary'])
@@ -141,8 +131,8 @@ function roleNameOf(env: IamEnv): string {
 async function authorizedRole(
   env: IamEnv,
   action: string,
-  context?: Record<string, string | string[]>,
-) {
+  context?: OperationContext,
+): Promise<RoleRecord> {
   const name = roleNameOf(env)
   const existing = await env.repo.getRole(env.accountId, name)
   await env.authorize(action, roleResource(env, name, existing), context)
@@ -209,43 +199,13 @@ const deleteRole: QueryHandler = (req, ctx) =>
     return undefined
   })
 
-const tagRole: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const tags = tagList(req.params) ?? []
-    roleNameOf(env)
-    checkTags(tags)
-    const role = await authorizedRole(env, 'TagRole', tagContext(tags))
-    await env.repo.updateRole({ ...role, tags: mergeTags(role.tags, tags) })
-    return undefined
-  })
-
-const untagRole: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const keys = memberList(req.params, 'TagKeys') ?? []
-    checkTagKeys(keys)
-    const role = await authorizedRole(
-      env,
-      'UntagRole',
-      keys.length > 0 ? { 'aws:TagKeys': keys } : {},
-    )
-    await env.repo.updateRole({ ...role, tags: removeTags(role.tags, keys) })
-    return undefined
-  })
-
-const listRoleTags: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const role = await authorizedRole(env, 'ListRoleTags')
-    const page = paginate(sortedTags(role.tags), req)
-    return { Tags: tagsXml(page.items), ...pageFields(page) }
-  })
-
 const putRolePermissionsBoundary: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const arn = requiredParam(req, 'PermissionsBoundary')
     roleNameOf(env)
     throwIfProblems(problemsOf('permissionsBoundary', arn, arnRules))
     const role = await authorizedRole(env, 'PutRolePermissionsBoundary', {
-      'iam:PermissionsBoundary': arn,
+      extra: { 'iam:PermissionsBoundary': arn },
     })
     await checkBoundary(env, arn)
     await env.repo.updateRole({ ...role, permissionsBoundaryArn: arn })
@@ -261,136 +221,18 @@ const deleteRolePermissionsBoundary: QueryHandler = (req, ctx) =>
     return undefined
   })
 
-// ---- inline policies -----------------------------------------------------------------------------------
-
-function policyNameOf(env: IamEnv): string {
-  const name = requiredParam(env.request, 'PolicyName')
-  throwIfProblems(problemsOf('policyName', name, policyNameRules))
-  return name
+/** Roles as a principal kind: inline policies, managed attachments and tags (`actions-principal-policies.ts`). */
+export const roleKind: PrincipalKind<RoleRecord> = {
+  type: 'role',
+  noun: 'Role',
+  nameOf: roleNameOf,
+  authorized: authorizedRole,
+  name: (role) => role.roleName,
+  tags: {
+    of: (role) => role.tags,
+    save: (env, role, tags) => env.repo.updateRole({ ...role, tags }),
+  },
 }
-
-const putRolePolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    roleNameOf(env)
-    const policyName = policyNameOf(env)
-    const document = requiredParam(req, 'PolicyDocument')
-    const role = await authorizedRole(env, 'PutRolePolicy')
-    checkPolicyDocument('policyDocument', document, 'inline')
-    const others = (await env.repo.listInlinePolicies(env.accountId, 'role', role.roleName))
-      .filter((x) => x.policyName.toLowerCase() !== policyName.toLowerCase())
-      .map((x) => x.document)
-    checkInlineTotal('role', role.roleName, [...others, document])
-    await env.repo.putInlinePolicy(
-      env.accountId,
-      'role',
-      role.roleName,
-      policyName,
-      document,
-      env.now,
-    )
-    return undefined
-  })
-
-const getRolePolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    roleNameOf(env)
-    const policyName = policyNameOf(env)
-    const role = await authorizedRole(env, 'GetRolePolicy')
-    const p = await env.repo.getInlinePolicy(env.accountId, 'role', role.roleName, policyName)
-    if (p === undefined) {
-      throw new AwsError('NoSuchEntity', `The role policy with name ${policyName} cannot be found.`)
-    }
-    return {
-      RoleName: role.roleName,
-      PolicyName: p.policyName,
-      PolicyDocument: encodePolicyDocument(p.document),
-    }
-  })
-
-const listRolePolicies: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const role = await authorizedRole(env, 'ListRolePolicies')
-    const names = (await env.repo.listInlinePolicies(env.accountId, 'role', role.roleName)).map(
-      (p) => p.policyName,
-    )
-    const page = paginate(names, req)
-    return { PolicyNames: page.items, ...pageFields(page) }
-  })
-
-const deleteRolePolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    roleNameOf(env)
-    const policyName = policyNameOf(env)
-    const role = await authorizedRole(env, 'DeleteRolePolicy')
-    if (!(await env.repo.deleteInlinePolicy(env.accountId, 'role', role.roleName, policyName))) {
-      throw new AwsError('NoSuchEntity', `The role policy with name ${policyName} cannot be found.`)
-    }
-    return undefined
-  })
-
-// ---- managed attachments -------------------------------------------------------------------------------
-
-function policyArnOf(env: IamEnv): string {
-  const arn = requiredParam(env.request, 'PolicyArn')
-  throwIfProblems(problemsOf('policyArn', arn, arnRules))
-  checkPolicyArn(arn)
-  return arn
-}
-
-const attachRolePolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    roleNameOf(env)
-    const arn = policyArnOf(env)
-    const role = await authorizedRole(env, 'AttachRolePolicy', { 'iam:PolicyARN': arn })
-    await mustGetPolicy(env, arn)
-    const attached = await env.repo.listAttachedPolicies(env.accountId, 'role', role.roleName)
-    if (
-      !attached.some((a) => a.policyArn === arn) &&
-      attached.length >= MANAGED_POLICIES_PER_ROLE
-    ) {
-      throw new AwsError(
-        'LimitExceeded',
-        `Cannot exceed quota for PoliciesPerRole: ${MANAGED_POLICIES_PER_ROLE}`,
-      )
-    }
-    await env.repo.attachPolicy(env.accountId, 'role', role.roleName, arn, env.now)
-    return undefined
-  })
-
-const detachRolePolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    roleNameOf(env)
-    const arn = policyArnOf(env)
-    const role = await authorizedRole(env, 'DetachRolePolicy', { 'iam:PolicyARN': arn })
-    if (!(await env.repo.detachPolicy(env.accountId, 'role', role.roleName, arn))) {
-      throw new AwsError('NoSuchEntity', `Policy ${arn} was not found.`)
-    }
-    return undefined
-  })
-
-const listAttachedRolePolicies: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const prefix = req.params['PathPrefix']
-    throwIfProblems(problemsOf('pathPrefix', prefix, pathPrefixRules))
-    const role = await authorizedRole(env, 'ListAttachedRolePolicies')
-    let attached = await env.repo.listAttachedPolicies(env.accountId, 'role', role.roleName)
-    if (prefix !== undefined) {
-      const kept = []
-      for (const a of attached) {
-        const p = await env.repo.getManagedPolicy(a.policyArn)
-        if (p !== undefined && p.path.startsWith(prefix)) kept.push(a)
-      }
-      attached = kept
-    }
-    const page = paginate(attached, req)
-    return {
-      AttachedPolicies: page.items.map((a) => ({
-        PolicyName: a.policyName,
-        PolicyArn: a.policyArn,
-      })),
-      ...pageFields(page),
-    }
-  })
 
 export const roleActions: Record<string, QueryHandler> = {
   CreateRole: createRole,
@@ -400,16 +242,7 @@ export const roleActions: Record<string, QueryHandler> = {
   UpdateRoleDescription: updateRoleDescription,
   UpdateAssumeRolePolicy: updateAssumeRolePolicy,
   DeleteRole: deleteRole,
-  TagRole: tagRole,
-  UntagRole: untagRole,
-  ListRoleTags: listRoleTags,
   PutRolePermissionsBoundary: putRolePermissionsBoundary,
   DeleteRolePermissionsBoundary: deleteRolePermissionsBoundary,
-  PutRolePolicy: putRolePolicy,
-  GetRolePolicy: getRolePolicy,
-  ListRolePolicies: listRolePolicies,
-  DeleteRolePolicy: deleteRolePolicy,
-  AttachRolePolicy: attachRolePolicy,
-  DetachRolePolicy: detachRolePolicy,
-  ListAttachedRolePolicies: listAttachedRolePolicies,
+  ...principalPolicyActions(roleKind),
 }

@@ -1,19 +1,17 @@
 /**
  * @module aws/iam/actions-users
  * IAM users and their long-term access keys (the static-credentials method): Create/Get/List/DeleteUser,
- * Tag/Untag/ListUserTags, Create/List/Update/DeleteAccessKey, GetAccessKeyLastUsed, inline user policies,
- * managed attachments and permissions boundaries. A missing `UserName` means the calling user, as in AWS.
+ * Create/List/Update/DeleteAccessKey, GetAccessKeyLastUsed; inline user policies, managed attachments and tags
+ * come from the shared principal-policy actions over `userKind`. A missing `UserName` means the calling user,
+ * as in AWS.
  */
 import { AwsError } from '../errors.ts'
-import { memberList, requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
-import { checkInlineTotal, checkPolicyDocument, encodePolicyDocument } from './documents.ts'
+import { requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
 import {
-  mustGetPolicy,
   mustGetUser,
   pageFields,
   paginate,
   tagContext,
-  tagsXml,
   userResource,
   userXml,
   withIam,
@@ -21,27 +19,23 @@ import {
 } from './common.ts'
 import { ID_PREFIX, newSecretAccessKey, newUniqueId, userArn } from './ids.ts'
 import type { IamRepo, UserRecord } from './repo.ts'
+import { principalPolicyActions, type PrincipalKind } from './actions-principal-policies.ts'
 import {
   accessKeyIdRules,
   arnRules,
   checkPolicyArn,
-  checkTagKeys,
   checkTags,
   enumParam,
-  mergeTags,
   pathPrefixRules,
   pathRules,
-  policyNameRules,
   problemsOf,
-  removeTags,
-  sortedTags,
   throwIfProblems,
   userNameRules,
 } from './validate.ts'
+import type { OperationContext } from '../../identity/context.ts'
 
 export const USERS_PER_ACCOUNT = 5000
 export const ACCESS_KEYS_PER_USER = 2
-export const MANAGED_POLICIES_PER_USER = 10
 
 /** Creates an active long-term key (`AKIA…`, account-encoded) for an existing user. */
 export async function createAccessKeyFor(
@@ -111,8 +105,8 @@ async function authorizedUser(
   env: IamEnv,
   action: string,
   required: boolean,
-  context?: Record<string, string | string[]>,
-) {
+  context?: OperationContext,
+): Promise<UserRecord> {
   const name = userNameOf(env, required)
   const existing = await env.repo.getUser(env.accountId, name)
   await env.authorize(action, userResource(env, name, existing), context)
@@ -194,32 +188,6 @@ const deleteUser: QueryHandler = (req, ctx) =>
     }
     await env.repo.deleteUser(env.accountId, user.userName)
     return undefined
-  })
-
-const tagUser: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const tags = tagList(req.params) ?? []
-    userNameOf(env, true)
-    checkTags(tags)
-    const user = await authorizedUser(env, 'TagUser', true, tagContext(tags))
-    await env.repo.updateUser({ ...user, tags: mergeTags(user.tags, tags) })
-    return undefined
-  })
-
-const untagUser: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const keys = memberList(req.params, 'TagKeys') ?? []
-    checkTagKeys(keys)
-    const user = await authorizedUser(env, 'UntagUser', true)
-    await env.repo.updateUser({ ...user, tags: removeTags(user.tags, keys) })
-    return undefined
-  })
-
-const listUserTags: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const user = await authorizedUser(env, 'ListUserTags', true)
-    const page = paginate(sortedTags(user.tags), req)
-    return { Tags: tagsXml(page.items), ...pageFields(page) }
   })
 
 // ---- access keys ---------------------------------------------------------------------------------------
@@ -326,147 +294,28 @@ const getAccessKeyLastUsed: QueryHandler = (req, ctx) =>
     }
   })
 
-// ---- policies of users ---------------------------------------------------------------------------------
-
-function policyNameOf(env: IamEnv): string {
-  const name = requiredParam(env.request, 'PolicyName')
-  throwIfProblems(problemsOf('policyName', name, policyNameRules))
-  return name
+/** Users as a principal kind: inline policies, managed attachments and tags (`actions-principal-policies.ts`). */
+export const userKind: PrincipalKind<UserRecord> = {
+  type: 'user',
+  noun: 'User',
+  nameOf: (env) => userNameOf(env, true),
+  authorized: (env, action, context) => authorizedUser(env, action, true, context),
+  name: (user) => user.userName,
+  tags: {
+    of: (user) => user.tags,
+    save: (env, user, tags) => env.repo.updateUser({ ...user, tags }),
+  },
 }
-
-const putUserPolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    userNameOf(env, true)
-    const policyName = policyNameOf(env)
-    const document = requiredParam(req, 'PolicyDocument')
-    const user = await authorizedUser(env, 'PutUserPolicy', true)
-    checkPolicyDocument('policyDocument', document, 'inline')
-    const others = (await env.repo.listInlinePolicies(env.accountId, 'user', user.userName))
-      .filter((x) => x.policyName.toLowerCase() !== policyName.toLowerCase())
-      .map((x) => x.document)
-    checkInlineTotal('user', user.userName, [...others, document])
-    await env.repo.putInlinePolicy(
-      env.accountId,
-      'user',
-      user.userName,
-      policyName,
-      document,
-      env.now,
-    )
-    return undefined
-  })
-
-const getUserPolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    userNameOf(env, true)
-    const policyName = policyNameOf(env)
-    const user = await authorizedUser(env, 'GetUserPolicy', true)
-    const p = await env.repo.getInlinePolicy(env.accountId, 'user', user.userName, policyName)
-    if (p === undefined)
-      throw new AwsError('NoSuchEntity', `The user policy with name ${policyName} cannot be found.`)
-    return {
-      UserName: user.userName,
-      PolicyName: p.policyName,
-      PolicyDocument: encodePolicyDocument(p.document),
-    }
-  })
-
-const listUserPolicies: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const user = await authorizedUser(env, 'ListUserPolicies', true)
-    const page = paginate(
-      (await env.repo.listInlinePolicies(env.accountId, 'user', user.userName)).map(
-        (p) => p.policyName,
-      ),
-      req,
-    )
-    return { PolicyNames: page.items, ...pageFields(page) }
-  })
-
-const deleteUserPolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    userNameOf(env, true)
-    const policyName = policyNameOf(env)
-    const user = await authorizedUser(env, 'DeleteUserPolicy', true)
-    if (!(await env.repo.deleteInlinePolicy(env.accountId, 'user', user.userName, policyName))) {
-      throw new AwsError('NoSuchEntity', `The user policy with name ${policyName} cannot be found.`)
-    }
-    return undefined
-  })
-
-function policyArnOf(env: IamEnv): string {
-  const arn = requiredParam(env.request, 'PolicyArn')
-  throwIfProblems(problemsOf('policyArn', arn, arnRules))
-  checkPolicyArn(arn)
-  return arn
-}
-
-const attachUserPolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    userNameOf(env, true)
-    const arn = policyArnOf(env)
-    const user = await authorizedUser(env, 'AttachUserPolicy', true, { 'iam:PolicyARN': arn })
-    await mustGetPolicy(env, arn)
-    const attached = await env.repo.listAttachedPolicies(env.accountId, 'user', user.userName)
-    if (
-      !attached.some((a) => a.policyArn === arn) &&
-      attached.length >= MANAGED_POLICIES_PER_USER
-    ) {
-      throw new AwsError(
-        'LimitExceeded',
-        `Cannot exceed quota for PoliciesPerUser: ${MANAGED_POLICIES_PER_USER}`,
-      )
-    }
-    await env.repo.attachPolicy(env.accountId, 'user', user.userName, arn, env.now)
-    return undefined
-  })
-
-const detachUserPolicy: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    userNameOf(env, true)
-    const arn = policyArnOf(env)
-    const user = await authorizedUser(env, 'DetachUserPolicy', true, { 'iam:PolicyARN': arn })
-    if (!(await env.repo.detachPolicy(env.accountId, 'user', user.userName, arn))) {
-      throw new AwsError('NoSuchEntity', `Policy ${arn} was not found.`)
-    }
-    return undefined
-  })
-
-const listAttachedUserPolicies: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    throwIfProblems(problemsOf('pathPrefix', req.params['PathPrefix'], pathPrefixRules))
-    const user = await authorizedUser(env, 'ListAttachedUserPolicies', true)
-    const page = paginate(
-      await env.repo.listAttachedPolicies(env.accountId, 'user', user.userName),
-      req,
-    )
-    return {
-      AttachedPolicies: page.items.map((a) => ({
-        PolicyName: a.policyName,
-        PolicyArn: a.policyArn,
-      })),
-      ...pageFields(page),
-    }
-  })
 
 export const userActions: Record<string, QueryHandler> = {
   CreateUser: createUser,
   GetUser: getUser,
   ListUsers: listUsers,
   DeleteUser: deleteUser,
-  TagUser: tagUser,
-  UntagUser: untagUser,
-  ListUserTags: listUserTags,
   CreateAccessKey: createAccessKey,
   ListAccessKeys: listAccessKeys,
   UpdateAccessKey: updateAccessKey,
   DeleteAccessKey: deleteAccessKey,
   GetAccessKeyLastUsed: getAccessKeyLastUsed,
-  PutUserPolicy: putUserPolicy,
-  GetUserPolicy: getUserPolicy,
-  ListUserPolicies: listUserPolicies,
-  DeleteUserPolicy: deleteUserPolicy,
-  AttachUserPolicy: attachUserPolicy,
-  DetachUserPolicy: detachUserPolicy,
-  ListAttachedUserPolicies: listAttachedUserPolicies,
+  ...principalPolicyActions(userKind),
 }

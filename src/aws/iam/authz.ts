@@ -7,19 +7,19 @@
  * policy allows the ACTION action" (or "with an explicit deny in an identity-based policy").
  */
 import { authorizeCaller } from '../../identity/authorize.ts'
+import type { OperationContext, RequestFacts } from '../../identity/context.ts'
 import type { Caller } from '../../identity/types.ts'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import { AwsError } from '../errors.ts'
 
 export interface IamAuthzInput {
   caller: Caller | undefined
   action: string
   resource: string
-  sourceIp: string
-  secureTransport: boolean
-  region: string
-  /** Extra request keys (`aws:RequestTag/…`, `aws:TagKeys`, `iam:PermissionsBoundary`, …). */
-  context?: Record<string, string | string[]>
+  /** The request's facts (source IP, TLS, the scope Region, User-Agent). */
+  facts: RequestFacts
+  /** What the action adds: request tags, tag keys, service keys (`iam:PermissionsBoundary`, …). */
+  context?: OperationContext
 }
 
 const REASONS: Record<string, string> = {
@@ -58,12 +58,7 @@ export async function authorizeIam(ctx: AppContext, input: IamAuthzInput): Promi
     action: input.action,
     resource: input.resource,
     resourceAccount: caller.accountId,
-    context: {
-      sourceIp: input.sourceIp,
-      secureTransport: input.secureTransport,
-      region: input.region,
-      ...(input.context === undefined ? {} : { extra: input.context }),
-    },
+    context: { ...input.facts, ...input.context },
   })
   if (result.decision === 'Allowed') return
   throw new AwsError(

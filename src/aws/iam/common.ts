@@ -4,12 +4,13 @@
  * randomness), authorization, pagination (`Marker` / `MaxItems`), and the XML shapes of IAM entities in
  * botocore's member order.
  */
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import type { Queryable } from '../../store/db.ts'
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
 import type { QueryRequest } from '../query/registry.ts'
 import type { XmlValue } from '../xml.ts'
 import { authorizeIam } from './authz.ts'
+import type { OperationContext } from '../../identity/context.ts'
 import { encodePolicyDocument } from './documents.ts'
 import {
   createIamRepo,
@@ -29,11 +30,7 @@ export interface IamEnv {
   randomBytes: (size: number) => Uint8Array
   request: QueryRequest
   /** Authorizes `iam:<action>` on `resource` (throws AccessDenied). */
-  authorize(
-    action: string,
-    resource: string,
-    context?: Record<string, string | string[]>,
-  ): Promise<void>
+  authorize(action: string, resource: string, context?: OperationContext): Promise<void>
 }
 
 /** Runs `fn` in one store transaction with the IAM environment of the request. */
@@ -57,9 +54,7 @@ export async function withIam<T>(
           caller: request.caller,
           action: `iam:${action}`,
           resource,
-          sourceIp: request.sourceIp,
-          secureTransport: request.secureTransport,
-          region: request.region,
+          facts: request.facts,
           ...(context === undefined ? {} : { context }),
         }),
     }
@@ -67,12 +62,10 @@ export async function withIam<T>(
   })
 }
 
-/** `aws:RequestTag/K` and `aws:TagKeys` for calls that carry tags. */
-export function tagContext(tags: Tag[] | undefined): Record<string, string | string[]> {
+/** The tags a call sets, for the request-context builder (`aws:RequestTag/K`, `aws:TagKeys`). */
+export function tagContext(tags: Tag[] | undefined): OperationContext {
   if (tags === undefined || tags.length === 0) return {}
-  const out: Record<string, string | string[]> = { 'aws:TagKeys': tags.map((t) => t.key) }
-  for (const t of tags) out[`aws:RequestTag/${t.key}`] = t.value
-  return out
+  return { requestTags: tags }
 }
 
 // ---- pagination ----------------------------------------------------------------------------------------
@@ -123,7 +116,9 @@ export const tagsXml = (tags: Tag[]): XmlValue[] =>
   tags.map((t) => ({ Key: t.key, Value: t.value }))
 
 export function boundaryXml(arn: string | undefined): XmlValue {
-  // Real IAM responses say "Policy" although the model's enum names `PermissionsBoundaryPolicy` (§5.1, R).
+  // Real IAM responses say "Policy" although the model's enum names `PermissionsBoundaryPolicy` (recorded
+  // AWS responses; IAM API reference, AttachedPermissionsBoundary:
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachedPermissionsBoundary.html).
   return arn === undefined
     ? undefined
     : { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: arn }

@@ -3,10 +3,13 @@
  * Policy documents on IAM's write path and in its responses. Writes: the model's length and character
  * constraints, then the policy engine's save-time validation (IAM's exact `MalformedPolicyDocument`
  * messages), then IAM's size quotas. Responses: documents are returned byte-for-byte as submitted, strictly
- * RFC 3986 percent-encoded (aws-protocol.md §5.1; botocore and the CLI decode them, JS/Go SDKs do not).
+ * RFC 3986 percent-encoded (IAM API reference, GetRolePolicy: "URL-encoded compliant with RFC 3986",
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html; botocore and the CLI decode
+ * them, JS/Go SDKs do not).
  */
 import { validatePolicy, type PolicyType } from '../../policy/index.ts'
 import { AwsError } from '../errors.ts'
+import type { PrincipalType } from './repo.ts'
 import { documentRules, problemsOf, throwIfProblems } from './validate.ts'
 
 /** Strict RFC 3986: everything but `A–Z a–z 0–9 - _ . ~` is percent-encoded. */
@@ -67,9 +70,15 @@ export function checkManagedPolicySize(document: string): void {
   }
 }
 
+/** Aggregate inline policy quota per principal type (IAM User Guide, "IAM and AWS STS quotas"). */
+export const INLINE_QUOTA: Record<PrincipalType, number> = {
+  role: ROLE_INLINE_QUOTA,
+  user: USER_INLINE_QUOTA,
+}
+
 /** The aggregate inline quota of a role (10,240) or user (2,048), over every inline policy. */
-export function checkInlineTotal(kind: 'role' | 'user', name: string, documents: string[]): void {
-  const quota = kind === 'role' ? ROLE_INLINE_QUOTA : USER_INLINE_QUOTA
+export function checkInlineTotal(kind: PrincipalType, name: string, documents: string[]): void {
+  const quota = INLINE_QUOTA[kind]
   const total = documents.reduce((n, d) => n + policySize(d), 0)
   if (total > quota) {
     throw new AwsError(

@@ -2,7 +2,9 @@
  * @module aws/iam/ids
  * IAM unique ids and ARNs, pure (randomness injected). New-generation AWS ids encode the account: the first
  * 40 bits after the 4-char prefix hold `2^39 + floor(account / 2)`, the next bit `account % 2`, the rest is
- * random; base32 alphabet `A–Z2–7` (aws-protocol.md §3.7, verified against `ASIAY34FZKBOKMUTVV7A`).
+ * random; base32 alphabet `A–Z2–7` (the account is what STS GetAccessKeyInfo reads from an id:
+ * https://docs.aws.amazon.com/STS/latest/APIReference/API_GetAccessKeyInfo.html; verified against
+ * `ASIAY34FZKBOKMUTVV7A`).
  *
  * @example newUniqueId('AROA', '111122223333', randomBytes) // 'AROA…' (21 chars)
  */

@@ -1,16 +1,15 @@
 /**
  * @module aws/iam/module
- * IAM's protocol module: it mounts no routes of its own (the awsQuery front door serves IAM at `/`). Mounting
- * registers the IAM actions with the query registry and, once per process, a startup hook that creates the
- * bootstrap administrator (`podtrust-admin`, AdministratorAccess, one access key) in the server's account,
- * idempotently, before the listeners accept requests; and the provider through which `podtrust up` prints
- * that administrator's active key (src/cli/up-env.ts).
+ * IAM's protocol module. It mounts no routes of its own (the awsQuery front door serves IAM's `iamService`
+ * at `/`, assembled by the composition root); it exports its tables, its config sections, a start-up hook
+ * that creates the bootstrap administrator (`podtrust-admin`, AdministratorAccess, one access key) in the
+ * server's account, idempotently, before the listeners accept requests, and the provider through which
+ * `podtrust up` prints that administrator's active key.
  */
-import { adminCredentialProviders, type AdminCredentialProvider } from '../../cli/up-env.ts'
-import type { ProtocolModule } from '../../server/module.ts'
-import { startupHooks, type StartupHook } from '../../server/start.ts'
+import type { AdminCredentialProvider, ProtocolModule, StartupHook } from '../../app/module.ts'
 import { ensureBootstrapAdmin, getBootstrapAdmin } from './bootstrap.ts'
-import { registerIamService } from './service.ts'
+import { iamConfigSections } from './config.ts'
+import { iamMigrations } from './migrations.ts'
 
 const bootstrapHook: StartupHook = async (ctx) => {
   await ensureBootstrapAdmin(ctx.db, {
@@ -30,12 +29,10 @@ const bootstrapCredentials: AdminCredentialProvider = async (ctx) => {
 
 export const iamModule: ProtocolModule = {
   name: 'iam',
-  mount() {
-    registerIamService()
-    if (!startupHooks.includes(bootstrapHook)) startupHooks.push(bootstrapHook)
-    if (!adminCredentialProviders.includes(bootstrapCredentials))
-      adminCredentialProviders.push(bootstrapCredentials)
-  },
+  migrations: iamMigrations,
+  configSections: iamConfigSections,
+  startupHooks: [bootstrapHook],
+  adminCredentials: bootstrapCredentials,
 }
 
 export default iamModule

@@ -2,7 +2,8 @@
  * @module aws/iam/principals
  * IAM resolves AWS principals of a trust policy to unique ids when it saves the policy, so a role or user
  * ARN that does not exist (in an account this podtrust hosts) is rejected with
- * `MalformedPolicyDocument: Invalid principal in policy: "AWS":"<arn>"` (policy-engine.md §A.12). Accounts
+ * `MalformedPolicyDocument: Invalid principal in policy: "AWS":"<arn>"` (IAM User Guide, "AWS JSON policy
+ * elements: Principal", IAM role principals: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html). Accounts
  * podtrust does not host are foreign: their principals are accepted as AWS accepts cross-account ARNs.
  */
 import { AwsError } from '../errors.ts'

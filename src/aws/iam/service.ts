@@ -1,10 +1,10 @@
 /**
  * @module aws/iam/service
- * IAM (`iam`, 2010-05-08) for the awsQuery registry (`registerIamService`, called by `iamModule`). The
- * dispatcher authenticates (SigV4), routes by `Action`, renders XML and records the audit event; every
- * handler authorizes its action with the policy engine.
+ * IAM (`iam`, 2010-05-08) as an awsQuery service (`iamService`, served by the front door the composition root
+ * assembles). The dispatcher authenticates (SigV4, scoped to the global signing region), routes by `Action`,
+ * renders XML and records the audit event; every handler authorizes its action with the policy engine.
  */
-import { registerQueryService, type QueryHandler, type QueryService } from '../query/registry.ts'
+import type { QueryHandler, QueryService } from '../query/registry.ts'
 import { gaadActions } from './actions-gaad.ts'
 import { oidcActions } from './actions-oidc.ts'
 import { policyActions } from './actions-policies.ts'
@@ -28,9 +28,5 @@ export const iamService: QueryService = {
   xmlns: IAM_XMLNS,
   actions: iamActions,
   eventSource: 'iam.amazonaws.com',
-}
-
-/** Registers IAM with the awsQuery registry (idempotent: the same service object). */
-export function registerIamService(): void {
-  registerQueryService(iamService)
+  globalService: true,
 }

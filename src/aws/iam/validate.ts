@@ -2,7 +2,9 @@
  * @module aws/iam/validate
  * IAM's parameter constraints (botocore's iam model: lengths, patterns, ranges) with AWS's exact
  * `ValidationError` wording, and the IAM-specific `InvalidInput` / `LimitExceeded` rules for tags, ARNs,
- * OIDC URLs and thumbprints (aws-protocol.md §5.2, LocalStack's AWS-recorded snapshots). Pure.
+ * OIDC URLs and thumbprints (IAM API reference, CreateOpenIDConnectProvider:
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html; LocalStack's
+ * AWS-recorded snapshots). Pure.
  */
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
 import type { Tag } from './repo.ts'
@@ -298,7 +300,8 @@ export function checkOidcProviderArn(arn: string): void {
 }
 
 /**
- * An OIDC provider URL: `https://host[/path]`, no query, fragment, port or user info (aws-protocol.md §3.1).
+ * An OIDC provider URL: `https://host[/path]`, no query, fragment, port or user info (IAM User Guide, "Create
+ * an OpenID Connect (OIDC) identity provider": https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html).
  * Returns the URL without the scheme, as IAM stores it (a trailing slash kept).
  */
 export function checkOidcUrl(url: string): string {

@@ -6,19 +6,19 @@
  * Framework-free: the Hono module (`module.ts`) adapts requests to `QueryHttpRequest`.
  */
 import { randomUUID } from 'node:crypto'
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
 import type { AuditEvent } from '../../audit/types.ts'
 import { AwsError } from '../errors.ts'
 import { renderErrorResponse, renderQueryResponse, isoSeconds, type XmlValue } from '../xml.ts'
-import { authenticate, toSigV4Request, type HeaderInput } from '../../identity/auth.ts'
-import { parseSignature } from '../sigv4/sigv4.ts'
+import { authenticate, readSignedRequest, type SignedRequest } from '../sigv4/authenticate.ts'
+import { GLOBAL_SIGNING_REGION } from '../regions.ts'
+import { headerValue as header, type HeaderInput } from '../sigv4/request.ts'
 import type { Caller } from '../../identity/types.ts'
 import {
-  findServiceForUnsigned,
-  getQueryService,
   lowerFirst,
   type QueryRequest,
   type QueryService,
+  type QueryServiceTable,
 } from './registry.ts'
 
 export interface QueryHttpRequest {
@@ -56,20 +56,6 @@ const SECRET_PARAMS = new Set([
 ])
 const SECRET_RESULT_KEYS = new Set(['SecretAccessKey', 'SessionToken', 'Password', 'PrivateKey'])
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
-
-function header(headers: HeaderInput, name: string): string | undefined {
-  if (typeof Headers !== 'undefined' && headers instanceof Headers)
-    return headers.get(name) ?? undefined
-  if (Array.isArray(headers)) {
-    const hit = (headers as readonly (readonly [string, string])[]).find(
-      ([n]) => n.toLowerCase() === name,
-    )
-    return hit?.[1]
-  }
-  for (const [n, v] of Object.entries(headers as Record<string, string | string[] | undefined>))
-    if (n.toLowerCase() === name) return Array.isArray(v) ? v[0] : v
-  return undefined
-}
 
 /** Whether this request is awsQuery-shaped: a form POST, or a GET/POST with `Action` in the query string. */
 export function looksLikeQuery(method: string, url: string, headers: HeaderInput): boolean {
@@ -170,128 +156,193 @@ function xmlResponse(status: number, requestId: string, body: string): QueryHttp
   }
 }
 
-/**
- * Handles one awsQuery request end to end. Never throws: every failure becomes AWS's error XML (unexpected
- * errors are logged with an id and answered as `InternalFailure`, without details).
- */
-export async function dispatchQuery(
-  ctx: AppContext,
-  http: QueryHttpRequest,
-): Promise<QueryHttpResponse> {
-  const requestId = randomUUID()
-  const params = parseQueryParams(http.url, http.body)
-  const action = params['Action']
-  const version = params['Version']
-  const userAgent = header(http.headers, 'user-agent') ?? ''
-  const now = ctx.now()
+/** The service a request goes to: by its credential scope when signed, else by `Version` / `Action`. */
+interface Route {
+  /** The parsed signature (parsed here, once); undefined when unsigned or malformed. */
+  signed: SignedRequest | undefined
+  /** A malformed signature, thrown only if the action needs one. */
+  signatureError: unknown
+  scopeService: string | undefined
+  service: QueryService | undefined
+}
 
-  // Service by credential scope when signed, else by Version / Action.
-  let scopeService: string | undefined
-  let scopeRegion: string | undefined
+function route(
+  services: QueryServiceTable,
+  http: QueryHttpRequest,
+  params: Record<string, string>,
+): Route {
+  let signed: SignedRequest | undefined
   let signatureError: unknown
   try {
-    const parsed = parseSignature(toSigV4Request({ ...http, url: http.url }))
-    scopeService = parsed?.service
-    scopeRegion = parsed?.region
+    signed = readSignedRequest(http)
   } catch (err) {
     signatureError = err
   }
+  const scopeService = signed?.signature?.service
+  const action = params['Action']
   const service =
-    (scopeService === undefined ? undefined : getQueryService(scopeService)) ??
-    (action === undefined ? undefined : findServiceForUnsigned(action, version))
-  const xmlns = service?.xmlns ?? STS_XMLNS
+    (scopeService === undefined ? undefined : services.get(scopeService)) ??
+    (action === undefined ? undefined : services.forUnsigned(action, params['Version']))
+  return { signed, signatureError, scopeService, service }
+}
 
-  const request: QueryRequest = {
-    action: action ?? '',
-    version,
+function newRequest(
+  ctx: AppContext,
+  http: QueryHttpRequest,
+  params: Record<string, string>,
+  target: Route,
+  requestId: string,
+): QueryRequest {
+  const userAgent = header(http.headers, 'user-agent') ?? ''
+  return {
+    action: params['Action'] ?? '',
+    version: params['Version'],
     params,
     caller: undefined,
     sourceIp: http.sourceIp,
     userAgent,
     requestId,
     secureTransport: http.secureTransport,
-    region: scopeRegion ?? ctx.settings.region,
-    service: service?.signingName ?? scopeService ?? 'sts',
+    // The scope's Region only once the authenticator validated it: never an unverified claim.
+    region: ctx.settings.region,
+    service: target.service?.signingName ?? target.scopeService ?? 'sts',
+    facts: {
+      sourceIp: http.sourceIp,
+      secureTransport: http.secureTransport,
+      region: ctx.settings.region,
+      userAgent,
+    },
     audit: {},
   }
+}
 
-  let result: { [name: string]: XmlValue } | undefined
-  let failure: AwsError | undefined
+interface Outcome {
+  result: { [name: string]: XmlValue } | undefined
+  failure: AwsError | undefined
+}
+
+/** Authenticates (unless the action is unsigned) and runs the handler; every failure becomes an AwsError. */
+async function run(
+  ctx: AppContext,
+  http: QueryHttpRequest,
+  target: Route,
+  request: QueryRequest,
+): Promise<Outcome> {
+  const { service } = target
+  const action = request.action
   try {
-    if (action === undefined || action === '')
-      throw new AwsError('MissingAction', 'Missing Action', { status: 400 })
+    if (action === '') throw new AwsError('MissingAction', 'Missing Action', { status: 400 })
     const handler = service?.actions[action]
     if (service === undefined || handler === undefined)
       throw new AwsError(
         'InvalidAction',
-        `Could not find operation ${action} for version ${version ?? service?.version ?? 'NO_VERSION_SPECIFIED'}`,
+        `Could not find operation ${action} for version ${request.version ?? service?.version ?? 'NO_VERSION_SPECIFIED'}`,
       )
-    const unsigned = service.unsignedActions?.includes(action) === true
-    if (!unsigned) {
-      if (signatureError !== undefined) throw signatureError
-      const { caller } = await authenticate(ctx, http, { service: service.signingName })
-      request.caller = caller
+    if (service.unsignedActions?.includes(action) !== true) {
+      if (target.signatureError !== undefined) throw target.signatureError
+      const authenticated = await authenticate(ctx, target.signed ?? readSignedRequest(http), {
+        service: service.signingName,
+        configuredRegion: ctx.settings.region,
+        ...(service.globalService === true
+          ? { regions: [GLOBAL_SIGNING_REGION, ctx.settings.region] }
+          : {}),
+      })
+      request.caller = authenticated.caller
+      request.region = authenticated.region
+      request.facts.region = authenticated.region
     }
-    result = await handler(request, ctx)
+    return { result: await handler(request, ctx), failure: undefined }
   } catch (err) {
-    if (err instanceof AwsError) failure = err
-    else {
-      const errorId = randomUUID()
-      ctx.log.error('aws.query.error', { errorId, action, requestId, error: err })
-      failure = new AwsError(
+    if (err instanceof AwsError) return { result: undefined, failure: err }
+    const errorId = randomUUID()
+    ctx.log.error('aws.query.error', { errorId, action, requestId: request.requestId, error: err })
+    return {
+      result: undefined,
+      failure: new AwsError(
         'InternalFailure',
         'The request processing has failed because of an unknown error, exception or failure.',
-      )
+      ),
     }
   }
+}
 
-  if (service !== undefined && action !== undefined && action !== '') {
-    const event: AuditEvent = {
-      eventVersion: '1.08',
-      eventTime: isoSeconds(now),
-      eventSource: service.eventSource ?? `${service.signingName}.amazonaws.com`,
-      eventName: action,
-      awsRegion: request.region,
-      sourceIPAddress: http.sourceIp,
-      userAgent,
-      userIdentity:
-        (request.audit.userIdentity as AuditEvent['userIdentity'] | undefined) ??
-        (request.caller !== undefined ? userIdentityOf(request.caller) : { type: 'Unknown' }),
-      requestParameters: auditRequestParameters(params),
-      responseElements:
-        failure !== undefined
-          ? null
-          : request.audit.responseElements !== undefined
-            ? request.audit.responseElements
-            : result === undefined
-              ? null
-              : (auditResponseElements(result) as Record<string, unknown>),
-      ...(failure === undefined
-        ? {}
-        : { errorCode: failure.code, errorMessage: redactText(failure.message) }),
-      requestID: requestId,
-      eventID: randomUUID(),
-      readOnly: isReadOnly(service, action),
-      eventType: 'AwsApiCall',
-      ...(request.audit.recipientAccountId !== undefined
-        ? { recipientAccountId: request.audit.recipientAccountId }
-        : request.caller !== undefined
-          ? { recipientAccountId: request.caller.accountId }
-          : {}),
-      ...(request.audit.additionalEventData === undefined
-        ? {}
-        : { additionalEventData: request.audit.additionalEventData }),
-    }
+/** The CloudTrail event of one request: its caller, redacted parameters and response, or its error. */
+function auditEventOf(
+  service: QueryService,
+  request: QueryRequest,
+  outcome: Outcome,
+  now: Date,
+): AuditEvent {
+  const { failure, result } = outcome
+  const { audit, caller } = request
+  return {
+    eventVersion: '1.08',
+    eventTime: isoSeconds(now),
+    eventSource: service.eventSource ?? `${service.signingName}.amazonaws.com`,
+    eventName: request.action,
+    awsRegion: request.region,
+    sourceIPAddress: request.sourceIp,
+    userAgent: request.userAgent,
+    userIdentity:
+      (audit.userIdentity as AuditEvent['userIdentity'] | undefined) ??
+      (caller !== undefined ? userIdentityOf(caller) : { type: 'Unknown' }),
+    requestParameters: auditRequestParameters(request.params),
+    responseElements:
+      failure !== undefined
+        ? null
+        : audit.responseElements !== undefined
+          ? audit.responseElements
+          : result === undefined
+            ? null
+            : (auditResponseElements(result) as Record<string, unknown>),
+    ...(failure === undefined
+      ? {}
+      : { errorCode: failure.code, errorMessage: redactText(failure.message) }),
+    requestID: request.requestId,
+    eventID: randomUUID(),
+    readOnly: isReadOnly(service, request.action),
+    eventType: 'AwsApiCall',
+    ...(audit.recipientAccountId !== undefined
+      ? { recipientAccountId: audit.recipientAccountId }
+      : caller !== undefined
+        ? { recipientAccountId: caller.accountId }
+        : {}),
+    ...(audit.additionalEventData === undefined
+      ? {}
+      : { additionalEventData: audit.additionalEventData }),
+  }
+}
+
+/**
+ * Handles one awsQuery request end to end: route (the signature parsed once), authenticate, run, audit,
+ * render. Never throws: every failure becomes AWS's error XML (unexpected errors are logged with an id and
+ * answered as `InternalFailure`, without details).
+ */
+export async function dispatchQuery(
+  ctx: AppContext,
+  services: QueryServiceTable,
+  http: QueryHttpRequest,
+): Promise<QueryHttpResponse> {
+  const requestId = randomUUID()
+  const now = ctx.now()
+  const params = parseQueryParams(http.url, http.body)
+  const target = route(services, http, params)
+  const request = newRequest(ctx, http, params, target, requestId)
+  const outcome = await run(ctx, http, target, request)
+
+  if (target.service !== undefined && request.action !== '') {
     try {
-      await ctx.audit.record(event)
+      await ctx.audit.record(auditEventOf(target.service, request, outcome, now))
     } catch (err) {
       // Fail closed: no decision leaves without its audit record.
-      ctx.log.error('audit.record_failed', { requestId, action, error: err })
-      failure = new AwsError('ServiceUnavailable', 'Service is unable to handle request.')
-      result = undefined
+      ctx.log.error('audit.record_failed', { requestId, action: request.action, error: err })
+      outcome.failure = new AwsError('ServiceUnavailable', 'Service is unable to handle request.')
+      outcome.result = undefined
     }
   }
 
+  const xmlns = target.service?.xmlns ?? STS_XMLNS
+  const { failure } = outcome
   if (failure !== undefined)
     return xmlResponse(
       failure.status,
@@ -305,6 +356,6 @@ export async function dispatchQuery(
   return xmlResponse(
     200,
     requestId,
-    renderQueryResponse(action as string, xmlns, result, requestId),
+    renderQueryResponse(request.action, xmlns, outcome.result, requestId),
   )
 }

@@ -6,32 +6,23 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { ProtocolModule } from '../../server/module.ts'
-import { BodyTooLargeError, readBody } from '../../server/body.ts'
+import type { ProtocolModule } from '../../app/module.ts'
+import { BodyTooLargeError, readBody } from '../body.ts'
+import { socketFacts } from '../request-facts.ts'
 import { renderErrorResponse } from '../xml.ts'
 import { dispatchQuery, looksLikeQuery } from './dispatch.ts'
-import { registerStsService } from '../sts/service.ts'
+import { createQueryServiceTable, type QueryService } from './registry.ts'
 
 /** Raw target and header pairs from Node's request: SigV4 needs them unnormalized, duplicates kept. */
 function rawRequestParts(incoming: IncomingMessage | undefined): {
   url?: string
   headers?: [string, string][]
-  sourceIp?: string
-  secure?: boolean
 } {
   if (incoming === undefined) return {}
   const raw = incoming.rawHeaders
   const headers: [string, string][] = []
   for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string])
-  const socket = incoming.socket as (typeof incoming.socket & { encrypted?: boolean }) | undefined
-  return {
-    ...(incoming.url === undefined ? {} : { url: incoming.url }),
-    headers,
-    ...(socket?.remoteAddress === undefined
-      ? {}
-      : { sourceIp: socket.remoteAddress.replace(/^::ffff:/, '') }),
-    secure: socket?.encrypted === true,
-  }
+  return { ...(incoming.url === undefined ? {} : { url: incoming.url }), headers }
 }
 
 /**
@@ -52,36 +43,42 @@ function tooLarge(limit: number): string {
   )
 }
 
-export const awsQueryModule: ProtocolModule = {
-  name: 'aws-query',
-  mount(app, ctx) {
-    registerStsService()
-    app.on(['GET', 'POST'], '*', async (c) => {
-      const env = c.env as { incoming?: IncomingMessage } | undefined
-      const raw = rawRequestParts(env?.incoming)
-      // Only without Node's request (app.request in tests) is the URL parsed: not on the hot path.
-      const requestUrl = raw.url === undefined ? new URL(c.req.url) : undefined
-      const url = raw.url ?? `${requestUrl!.pathname}${requestUrl!.search}`
-      const headers = raw.headers ?? c.req.raw.headers
-      if (!looksLikeQuery(c.req.method, url, headers)) return c.notFound()
-      let body: Uint8Array
-      try {
-        body = c.req.method === 'POST' ? await readBody(c, MAX_QUERY_BODY_BYTES) : new Uint8Array()
-      } catch (err) {
-        if (!(err instanceof BodyTooLargeError)) throw err
-        return c.body(tooLarge(err.limit), 413, { 'content-type': 'text/xml' })
-      }
-      const response = await dispatchQuery(ctx, {
-        method: c.req.method,
-        url,
-        headers,
-        body,
-        sourceIp: raw.sourceIp ?? '127.0.0.1',
-        secureTransport: raw.secure ?? requestUrl?.protocol === 'https:',
+/**
+ * The awsQuery front door over `services` (one lookup table per app instance). Mount it LAST.
+ * @example createAwsQueryModule([stsService, iamService])
+ */
+export function createAwsQueryModule(services: readonly QueryService[]): ProtocolModule {
+  return {
+    name: 'aws-query',
+    mount(app, ctx) {
+      const table = createQueryServiceTable(services)
+      app.on(['GET', 'POST'], '*', async (c) => {
+        const env = c.env as { incoming?: IncomingMessage } | undefined
+        const raw = rawRequestParts(env?.incoming)
+        const socket = socketFacts(env?.incoming)
+        // Only without Node's request (app.request in tests) is the URL parsed: not on the hot path.
+        const requestUrl = raw.url === undefined ? new URL(c.req.url) : undefined
+        const url = raw.url ?? `${requestUrl!.pathname}${requestUrl!.search}`
+        const headers = raw.headers ?? c.req.raw.headers
+        if (!looksLikeQuery(c.req.method, url, headers)) return c.notFound()
+        let body: Uint8Array
+        try {
+          body =
+            c.req.method === 'POST' ? await readBody(c, MAX_QUERY_BODY_BYTES) : new Uint8Array()
+        } catch (err) {
+          if (!(err instanceof BodyTooLargeError)) throw err
+          return c.body(tooLarge(err.limit), 413, { 'content-type': 'text/xml' })
+        }
+        const response = await dispatchQuery(ctx, table, {
+          method: c.req.method,
+          url,
+          headers,
+          body,
+          sourceIp: socket.sourceIp ?? '127.0.0.1',
+          secureTransport: socket.secureTransport ?? requestUrl?.protocol === 'https:',
+        })
+        return c.body(response.body, response.status as 200, response.headers)
       })
-      return c.body(response.body, response.status as 200, response.headers)
-    })
-  },
+    },
+  }
 }
-
-export default awsQueryModule

@@ -1,14 +1,16 @@
 /**
  * @module aws/query/registry
- * The awsQuery service registry: STS and IAM (and any later query service) register their actions here; the
- * dispatcher (`dispatch.ts`) routes each request by SigV4 service name + `Action`. Handlers throw `AwsError`
+ * The awsQuery services' shape and their lookup table: STS and IAM (and any later query service) export a
+ * `QueryService`; the composition root hands the list to `createAwsQueryModule`, which builds one table per
+ * app instance; the dispatcher (`dispatch.ts`) routes each request by SigV4 service name + `Action`. Handlers throw `AwsError`
  * and return a plain object tree rendered as `<ActionResponse><ActionResult>…`.
  *
  * The dispatcher authenticates (SigV4) every action not listed in `unsignedActions` and records one audit
  * event per request (success or error) with secrets redacted, so handlers do not record their own events;
  * they may add detail through `request.audit`.
  */
-import type { AppContext } from '../../server/context.ts'
+import type { AppContext } from '../../app/context.ts'
+import type { RequestFacts } from '../../identity/context.ts'
 import type { Caller } from '../../identity/types.ts'
 import type { XmlValue } from '../xml.ts'
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
@@ -25,7 +27,12 @@ export interface QueryRequest {
   requestId: string
   /** The request came over TLS (`aws:SecureTransport`). */
   secureTransport: boolean
-  /** The SigV4 credential scope's region, else the server's default region. */
+  /**
+   * The request facts every authorization's context starts from (source IP, TLS, the validated scope
+   * Region, User-Agent): spread them into the request-context builder's input.
+   */
+  facts: RequestFacts
+  /** The SigV4 credential scope's region once authenticated (validated), else the server's region. */
   region: string
   /** The SigV4 signing name the request was dispatched by. */
   service: string
@@ -54,49 +61,58 @@ export interface QueryService {
   unsignedActions?: string[]
   /** CloudTrail eventSource; default `<signingName>.amazonaws.com`. */
   eventSource?: string
+  /**
+   * A global service (IAM): requests are signed for `us-east-1` (or the server's own region), whatever Region
+   * the client is in. https://docs.aws.amazon.com/general/latest/gr/sigv4_elements.html
+   */
+  globalService?: boolean
   /** Read-only actions (audit `readOnly`); default: names starting with Get/List/Describe/Decode. */
   readOnlyActions?: string[]
 }
 
-const services = new Map<string, QueryService>()
+/** The services of one app instance, by signing name. */
+export interface QueryServiceTable {
+  get(signingName: string): QueryService | undefined
+  /** For unsigned requests: the service by `Version`, else the one that accepts `action` unsigned. */
+  forUnsigned(action: string, version: string | undefined): QueryService | undefined
+}
 
-/** Registers (or replaces) a service's actions. Idempotent for the same object. */
-export function registerQueryService(service: QueryService): void {
-  const existing = services.get(service.signingName)
-  if (existing !== undefined && existing !== service) {
-    // Merge so two modules can contribute actions to one service.
-    services.set(service.signingName, {
-      ...existing,
-      ...service,
-      actions: { ...existing.actions, ...service.actions },
-      unsignedActions: [...(existing.unsignedActions ?? []), ...(service.unsignedActions ?? [])],
-    })
-    return
+/**
+ * Builds the lookup table. Two services with one signing name merge their actions (two modules may
+ * contribute to one service).
+ */
+export function createQueryServiceTable(list: readonly QueryService[]): QueryServiceTable {
+  const services = new Map<string, QueryService>()
+  for (const service of list) {
+    const existing = services.get(service.signingName)
+    services.set(
+      service.signingName,
+      existing === undefined || existing === service
+        ? service
+        : {
+            ...existing,
+            ...service,
+            actions: { ...existing.actions, ...service.actions },
+            unsignedActions: [
+              ...(existing.unsignedActions ?? []),
+              ...(service.unsignedActions ?? []),
+            ],
+          },
+    )
   }
-  services.set(service.signingName, service)
-}
-
-export function getQueryService(signingName: string): QueryService | undefined {
-  return services.get(signingName)
-}
-
-export function listQueryServices(): QueryService[] {
-  return [...services.values()]
-}
-
-/** For unsigned requests: find the service by `Version`, else the one that accepts `action` unsigned. */
-export function findServiceForUnsigned(
-  action: string,
-  version: string | undefined,
-): QueryService | undefined {
-  const all = listQueryServices()
-  if (version !== undefined) {
-    const byVersion = all.find((s) => s.version === version)
-    if (byVersion !== undefined) return byVersion
+  const all = [...services.values()]
+  return {
+    get: (signingName) => services.get(signingName),
+    forUnsigned(action, version) {
+      if (version !== undefined) {
+        const byVersion = all.find((s) => s.version === version)
+        if (byVersion !== undefined) return byVersion
+      }
+      return (
+        all.find((s) => s.unsignedActions?.includes(action)) ?? all.find((s) => action in s.actions)
+      )
+    },
   }
-  return (
-    all.find((s) => s.unsignedActions?.includes(action)) ?? all.find((s) => action in s.actions)
-  )
 }
 
 // ---- parameter helpers ----------------------------------------------------------------------------------

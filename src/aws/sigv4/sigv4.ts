@@ -47,6 +47,11 @@ export interface CanonicalOptions {
   normalizePath?: boolean
   /** Leave X-Amz-Security-Token out of the canonical query (token added after signing). */
   omitSecurityTokenFromQuery?: boolean
+  /**
+   * Honour `x-amz-content-sha256: UNSIGNED-PAYLOAD` (S3 only). Otherwise the body's own hash is used, so a
+   * request signed over UNSIGNED-PAYLOAD fails with SignatureDoesNotMatch, as on every non-S3 service.
+   */
+  allowUnsignedPayload?: boolean
 }
 
 // ---- encoding helpers ---------------------------------------------------------------------------------------
@@ -136,10 +141,15 @@ function canonicalHeaderValue(values: string[]): string {
 }
 
 /** The payload hash: `x-amz-content-sha256` when sent (checked against the body), else SHA-256 of the body. */
-export function payloadHash(request: SigV4Request, headers: Map<string, string[]>): string {
+export function payloadHash(
+  request: SigV4Request,
+  headers: Map<string, string[]>,
+  allowUnsignedPayload = true,
+): string {
   const computed = sha256Hex(request.body)
   const declared = headers.get('x-amz-content-sha256')?.[0]?.trim()
-  if (declared === undefined || declared === 'UNSIGNED-PAYLOAD') return declared ?? computed
+  if (declared === undefined) return computed
+  if (declared === 'UNSIGNED-PAYLOAD') return allowUnsignedPayload ? declared : computed
   if (declared !== computed)
     throw new AwsError(
       'XAmzContentSHA256Mismatch',
@@ -172,7 +182,7 @@ export function buildCanonicalRequest(
     canonicalQuery(pairs),
     canonicalHeaders,
     parsed.signedHeaders.join(';'),
-    payloadHash(request, headers),
+    payloadHash(request, headers, options.allowUnsignedPayload ?? true),
   ].join('\n')
 }
 
@@ -322,6 +332,8 @@ export function parseSignature(request: SigV4Request): ParsedSignature | undefin
     'X-Amz-Signature',
     'X-Amz-SignedHeaders',
     'X-Amz-Date',
+    // Required: without it a presigned URL would live as long as the longest allowed (a week).
+    'X-Amz-Expires',
   ].filter((k) => !query.get(k))
   if (missing.length > 0)
     throw new AwsError(

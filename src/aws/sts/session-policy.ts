@@ -1,41 +1,37 @@
 /**
  * @module aws/sts/session-policy
- * Session policies (`Policy`, `PolicyArns`) and the packed-size check shared by AssumeRole and
- * AssumeRoleWithWebIdentity.
+ * Session policies (`Policy`, `PolicyArns`) as STS reads them off the wire and answers their failures; the
+ * limits themselves are the assume-role pipeline's (`src/identity/assume-role/session-policy.ts`).
  */
-import { validatePolicy } from '../../policy/index.ts'
-import { AwsError } from '../errors.ts'
-import { packedPolicyPercent } from '../../identity/sessions.ts'
+import {
+  checkPackedSize,
+  checkPolicyArnMembers,
+  validateSessionPolicy as validateSessionPolicyStep,
+} from '../../identity/assume-role/index.ts'
 import type { SessionTag } from '../../identity/types.ts'
+import { stsStep } from './errors.ts'
 import type { Problems } from './validate.ts'
 
-export const MALFORMED_SESSION_POLICY = 'The policy is not in the valid JSON format.'
+export { MALFORMED_SESSION_POLICY } from '../../identity/assume-role/index.ts'
 
 /** `PolicyArns.member.N.arn` → ARNs (≤ 10, each 20–2048 chars). */
 export function sessionPolicyArnsOf(
   list: Record<string, string>[] | undefined,
   problems: Problems,
 ): string[] {
-  const arns = (list ?? []).map((entry) => entry['arn'] ?? '')
-  if (arns.length > 10)
-    problems.custom(
-      "Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10",
-    )
-  arns.forEach((arn, i) => problems.length(arn, `policyArns.${i + 1}.member.arn`, 20, 2048))
+  const arns = policyArnsOf(list)
+  checkPolicyArnMembers(problems, arns)
   return arns
+}
+
+/** The ARNs of a `PolicyArns` struct list (an entry without `arn` is the empty string, then too short). */
+export function policyArnsOf(list: Record<string, string>[] | undefined): string[] {
+  return (list ?? []).map((entry) => entry['arn'] ?? '')
 }
 
 /** Session policy JSON must parse and pass IAM's save-time checks; else MalformedPolicyDocument. */
 export function validateSessionPolicy(policy: string): void {
-  let errors
-  try {
-    JSON.parse(policy)
-    errors = validatePolicy(policy, { type: 'session' }).errors
-  } catch {
-    throw new AwsError('MalformedPolicyDocument', MALFORMED_SESSION_POLICY)
-  }
-  const first = errors[0]
-  if (first !== undefined) throw new AwsError('MalformedPolicyDocument', first.message)
+  stsStep(() => validateSessionPolicyStep(policy))
 }
 
 /** The packed size percentage; > 100 is `PackedPolicyTooLarge`. */
@@ -44,15 +40,5 @@ export function packAndCheck(
   policyArns: readonly string[],
   tags: readonly SessionTag[],
 ): number {
-  const percent = packedPolicyPercent({
-    sessionPolicy: policy,
-    sessionPolicyArns: policyArns,
-    tags,
-  })
-  if (percent > 100)
-    throw new AwsError(
-      'PackedPolicyTooLarge',
-      `Packed policy consumes ${percent}% of allotted space`,
-    )
-  return percent
+  return stsStep(() => checkPackedSize(policy, policyArns, tags))
 }

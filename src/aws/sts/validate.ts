@@ -1,19 +1,33 @@
 /**
  * @module aws/sts/validate
- * STS parameter constraints from the botocore model, reported in AWS's ValidationError format: all problems
- * of one request in one message (`N validation errors detected: …; …`).
+ * STS parameter constraints reported in AWS's ValidationError format: all problems of one request in one
+ * message (`N validation errors detected: …; …`). `Problems` is the STS rendering of the assume-role
+ * pipeline's `ConstraintProblems` sink; the checks themselves live in `src/identity/assume-role/`.
  */
 import { AwsError, constraintProblem, validationError } from '../errors.ts'
+import {
+  checkTagMembers,
+  parseRoleArn as parseRoleArnStep,
+  type ConstraintProblems,
+  type RoleArnParts,
+} from '../../identity/assume-role/index.ts'
+import type { SessionTag } from '../../identity/types.ts'
+import { stsStep } from './errors.ts'
 
-export const SESSION_NAME_PATTERN = /^[\w+=,.@-]*$/
-export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]*$/
-// eslint-disable-next-line no-control-regex -- AWS's model pattern includes tab, LF and CR
-export const POLICY_PATTERN = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/
-export const TAG_KEY_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u
-export const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
+export {
+  DUPLICATE_TAG_KEYS_MESSAGE,
+  duplicateTagKeys,
+  EXTERNAL_ID_PATTERN,
+  POLICY_PATTERN,
+  SESSION_NAME_PATTERN,
+  TAG_KEY_PATTERN,
+  TAG_VALUE_PATTERN,
+  TRANSITIVE_CONFLICT_MESSAGE,
+  TRANSITIVE_NOT_IN_TAGS_MESSAGE,
+} from '../../identity/assume-role/index.ts'
 
 /** Collects constraint problems, then throws them as one ValidationError. */
-export class Problems {
+export class Problems implements ConstraintProblems {
   readonly list: string[] = []
 
   required(value: string | undefined, member: string): value is string {
@@ -72,6 +86,12 @@ export class Problems {
     return n
   }
 
+  tooMany(member: string, max: number): void {
+    this.list.push(
+      `Value at '${member}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+    )
+  }
+
   custom(message: string): void {
     this.list.push(message)
   }
@@ -82,59 +102,11 @@ export class Problems {
 }
 
 /** A role ARN `arn:P:iam::ACCT:role/[path/]NAME`; anything else is `ValidationError "<arn> is invalid"`. */
-export function parseRoleArn(arn: string): {
-  partition: string
-  accountId: string
-  path: string
-  roleName: string
-} {
-  const m = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role\/(.+)$/.exec(arn)
-  if (m === null) throw new AwsError('ValidationError', `${arn} is invalid`)
-  const resource = m[3] as string
-  const slash = resource.lastIndexOf('/')
-  const roleName = resource.slice(slash + 1)
-  if (roleName === '' || !/^[\w+=,.@-]+$/.test(roleName))
-    throw new AwsError('ValidationError', `${arn} is invalid`)
-  return {
-    partition: m[1] as string,
-    accountId: m[2] as string,
-    path: slash === -1 ? '/' : `/${resource.slice(0, slash + 1)}`,
-    roleName,
-  }
+export function parseRoleArn(arn: string): RoleArnParts {
+  return stsStep(() => parseRoleArnStep(arn))
 }
 
 /** Tag rules shared by AssumeRole's `Tags` and the web identity token's `principal_tags`. */
-export function checkTags(
-  problems: Problems,
-  tags: readonly { key: string; value: string }[],
-  member = 'tags',
-): void {
-  if (tags.length > 50)
-    problems.custom(
-      `Value at '${member}' failed to satisfy constraint: Member must have length less than or equal to 50`,
-    )
-  tags.forEach((tag, i) => {
-    const at = `${member}.${i + 1}.member`
-    problems.length(tag.key, `${at}.key`, 1, 128)
-    problems.pattern(tag.key, `${at}.key`, TAG_KEY_PATTERN, '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+')
-    problems.length(tag.value, `${at}.value`, 0, 256)
-    problems.pattern(tag.value, `${at}.value`, TAG_VALUE_PATTERN, '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*')
-  })
+export function checkTags(problems: Problems, tags: readonly SessionTag[], member = 'tags'): void {
+  checkTagMembers(problems, tags, member)
 }
-
-export function duplicateTagKeys(tags: readonly { key: string }[]): boolean {
-  const seen = new Set<string>()
-  for (const t of tags) {
-    const k = t.key.toLowerCase()
-    if (seen.has(k)) return true
-    seen.add(k)
-  }
-  return false
-}
-
-export const DUPLICATE_TAG_KEYS_MESSAGE =
-  'Duplicate tag keys found. Please note that Tag keys are case insensitive.'
-export const TRANSITIVE_NOT_IN_TAGS_MESSAGE =
-  'The specified transitive tag key must be included in the requested tags.'
-export const TRANSITIVE_CONFLICT_MESSAGE =
-  "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session."

@@ -1,33 +1,40 @@
 /**
  * @module aws/sts/web-identity
- * AssumeRoleWithWebIdentity: the JWT is the credential. Order (aws-protocol.md §3.2): parameters → role ARN →
- * token shape → issuer registered as an IAM OIDC provider in the role's account (exact URL) → signature with
- * pinned algorithms via the platform verifier (podtrust's own issuers in-process) → aud in the provider's
- * client ids → exp with AWS's 5-minute grace → trust policy (+ sts:TagSession / sts:SetSourceIdentity) →
- * DurationSeconds vs MaxSessionDuration → session policies → credentials.
+ * AssumeRoleWithWebIdentity (STS API reference:
+ * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html): the JWT is the
+ * credential. The assume-role pipeline (`src/identity/assume-role/`) composed for a web identity: parameters →
+ * role ARN → token shape → issuer registered as an IAM OIDC provider in the role's account (exact URL) →
+ * signature with pinned algorithms via the platform verifier (podtrust's own issuers in-process) → aud in the
+ * provider's client ids → exp with AWS's 5-minute grace → session tags and source identity from the token's
+ * claims → trust authorization (+ sts:TagSession / sts:SetSourceIdentity) → DurationSeconds vs
+ * MaxSessionDuration → session-policy limits → session → audit → response.
  */
 import { decodeJwt } from 'jose'
-import type { AppContext } from '../../server/context.ts'
-import { createIamRepo, type OidcProviderRecord } from '../iam/repo.ts'
-import { authorize, PolicyError } from '../../policy/index.ts'
+import type { AppContext } from '../../app/context.ts'
 import { AwsError } from '../errors.ts'
 import { TokenError } from '../../tokens/errors.ts'
-import { buildRequestContext } from '../../identity/context.ts'
-import { compileCached } from '../../identity/authorize.ts'
-import { createRoleSession } from '../../identity/sessions.ts'
-import type { SessionTag } from '../../identity/types.ts'
-import { memberList, structList, type QueryRequest, type QueryResult } from '../query/registry.ts'
+import { buildRequestContext, type RequestContext } from '../../identity/context.ts'
 import {
-  checkTags,
-  duplicateTagKeys,
+  authorizeAndIssue,
+  checkParameters,
+  checkSourceIdentityMember,
+  checkSourceIdentityPrefix,
+  checkTagMembers,
+  DEFAULT_DURATION_SECONDS,
   parseRoleArn,
-  Problems,
-  POLICY_PATTERN,
-  SESSION_NAME_PATTERN,
-  DUPLICATE_TAG_KEYS_MESSAGE,
-  TRANSITIVE_NOT_IN_TAGS_MESSAGE,
-} from './validate.ts'
-import { packAndCheck, sessionPolicyArnsOf, validateSessionPolicy } from './session-policy.ts'
+  resolveSessionTags,
+  WEB_IDENTITY_PARAMETERS,
+  type AssumeRoleAudit,
+  type AssumeRoleParameters,
+  type ResolvedSessionTags,
+} from '../../identity/assume-role/index.ts'
+import type { IdentityOidcProvider } from '../../identity/ports.ts'
+import type { SessionTag } from '../../identity/types.ts'
+import { structList, type QueryRequest, type QueryResult } from '../query/registry.ts'
+import { withStsErrors } from './errors.ts'
+import { assumedRoleResponse, packedPolicySizeOf } from './response.ts'
+import { policyArnsOf } from './session-policy.ts'
+import { Problems } from './validate.ts'
 
 /** AWS's documented clock skew for `exp` / `nbf`. */
 export const WEB_IDENTITY_CLOCK_SKEW_SEC = 300
@@ -113,56 +120,49 @@ function requireIntegerDates(claims: Record<string, unknown>): void {
   }
 }
 
-export async function assumeRoleWithWebIdentity(
+/** The AssumeRoleWithWebIdentity members off the awsQuery form. */
+function webIdentityParameters(p: Record<string, string>): AssumeRoleParameters {
+  return {
+    roleArn: p['RoleArn'],
+    roleSessionName: p['RoleSessionName'],
+    webIdentityToken: p['WebIdentityToken'],
+    durationSeconds: p['DurationSeconds'],
+    policy: p['Policy'],
+    policyArns: policyArnsOf(structList(p, 'PolicyArns')),
+  }
+}
+
+interface VerifiedWebIdentity {
+  provider: IdentityOidcProvider
+  claims: Record<string, unknown>
+  subject: string
+  audience: string
+  /** Every audience of the token (`:oaud`). */
+  audiences: string[]
+}
+
+/** The identity step of this entry point: the token's issuer registered in the role's account, then verified. */
+async function verifyWebIdentity(
   request: QueryRequest,
   ctx: AppContext,
-): Promise<QueryResult> {
-  const p = request.params
-  const problems = new Problems()
-  const roleArn = p['RoleArn']
-  const sessionName = p['RoleSessionName']
-  // SDKs send the token file verbatim; a trailing newline is not part of the JWT.
-  const rawToken = p['WebIdentityToken']
-  const token = rawToken?.trim()
-  problems.required(roleArn, 'roleArn')
-  problems.length(roleArn, 'roleArn', 20, 2048)
-  problems.required(sessionName, 'roleSessionName')
-  problems.length(sessionName, 'roleSessionName', 2, 64)
-  problems.pattern(sessionName, 'roleSessionName', SESSION_NAME_PATTERN, '[\\w+=,.@-]*')
-  problems.required(rawToken, 'webIdentityToken')
-  problems.length(token, 'webIdentityToken', 4, 20000, false)
-  const duration = problems.integer(p['DurationSeconds'], 'durationSeconds', 900, 43200)
-  const policy = p['Policy']
-  problems.length(policy, 'policy', 1, 2048, false)
-  problems.pattern(
-    policy,
-    'policy',
-    POLICY_PATTERN,
-    '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
-    false,
-  )
-  const policyArns = sessionPolicyArnsOf(structList(p, 'PolicyArns'), problems)
-  problems.throwIfAny()
-  const role = parseRoleArn(roleArn as string)
-  request.audit.userIdentity = { type: 'WebIdentityUser' }
-  request.audit.recipientAccountId = role.accountId
-
+  token: string,
+  accountId: string,
+): Promise<VerifiedWebIdentity> {
   // Token shape and issuer (unverified) to find the provider.
-  let claims: Record<string, unknown>
+  let unverified: Record<string, unknown>
   try {
-    claims = decodeJwt(token as string) as Record<string, unknown>
+    unverified = decodeJwt(token) as Record<string, unknown>
   } catch {
     throw invalidToken(NOT_A_JWT)
   }
-  const iss = claims['iss']
+  const iss = unverified['iss']
   if (typeof iss !== 'string' || iss === '') throw invalidToken('Missing a required claim: iss')
   request.audit.userIdentity = { type: 'WebIdentityUser', identityProvider: iss }
-  const repo = createIamRepo(ctx.db)
   const providerUrl = iss.startsWith('https://') ? iss.slice('https://'.length) : undefined
-  const provider: OidcProviderRecord | undefined =
+  const provider =
     providerUrl === undefined
       ? undefined
-      : await repo.getOidcProviderByUrl(role.accountId, providerUrl)
+      : await ctx.oidcProviders.getOidcProviderByUrl(accountId, providerUrl)
   if (provider === undefined)
     throw invalidToken(`No OpenIDConnect provider found in your account for ${iss}`)
   request.audit.userIdentity = { type: 'WebIdentityUser', identityProvider: provider.arn }
@@ -170,7 +170,7 @@ export async function assumeRoleWithWebIdentity(
   const now = ctx.now()
   let verified
   try {
-    verified = await ctx.tokens.verify(token as string, {
+    verified = await ctx.tokens.verify(token, {
       issuer: iss,
       audiences: provider.clientIds,
       now,
@@ -180,7 +180,8 @@ export async function assumeRoleWithWebIdentity(
     if (err instanceof TokenError) throw mapTokenError(err, now)
     throw err
   }
-  requireIntegerDates(verified.claims as Record<string, unknown>)
+  const claims = verified.claims as Record<string, unknown>
+  requireIntegerDates(claims)
   const audience = verified.audience.find((a) => provider.clientIds.includes(a))
   if (audience === undefined) throw invalidToken('Incorrect token audience')
   const subject = verified.subject
@@ -191,50 +192,56 @@ export async function assumeRoleWithWebIdentity(
     userName: subject,
     identityProvider: provider.arn,
   }
+  return { provider, claims, subject, audience, audiences: verified.audience }
+}
 
-  const { tags, transitiveTagKeys } = tokenSessionTags(verified.claims as Record<string, unknown>)
-  const tagProblems = new Problems()
-  checkTags(tagProblems, tags)
-  tagProblems.throwIfAny()
-  if (duplicateTagKeys(tags))
-    throw new AwsError('InvalidParameterValue', DUPLICATE_TAG_KEYS_MESSAGE)
-  const tagKeys = new Set(tags.map((t) => t.key.toLowerCase()))
-  if (transitiveTagKeys.some((k) => !tagKeys.has(k.toLowerCase())))
-    throw new AwsError('InvalidParameterValue', TRANSITIVE_NOT_IN_TAGS_MESSAGE)
-  const sourceIdentityClaim = verified.claims[SOURCE_IDENTITY_CLAIM]
-  const sourceIdentity = typeof sourceIdentityClaim === 'string' ? sourceIdentityClaim : undefined
+/** The session tags claim: checked as the `Tags` members would be, then the session-tag rules. */
+function tokenTags(claims: Record<string, unknown>): ResolvedSessionTags {
+  const claimed = tokenSessionTags(claims)
+  const problems = new Problems()
+  checkTagMembers(problems, claimed.tags)
+  problems.throwIfAny()
+  return resolveSessionTags(claimed)
+}
+
+/** The source identity claim: checked as the `SourceIdentity` member would be. */
+function tokenSourceIdentity(claims: Record<string, unknown>): string | undefined {
+  const claim = claims[SOURCE_IDENTITY_CLAIM]
+  const sourceIdentity = typeof claim === 'string' ? claim : undefined
   if (sourceIdentity !== undefined) {
-    const sp = new Problems()
-    sp.length(sourceIdentity, 'sourceIdentity', 2, 64)
-    sp.pattern(sourceIdentity, 'sourceIdentity', SESSION_NAME_PATTERN, '[\\w+=,.@-]*')
-    sp.throwIfAny()
-    if (sourceIdentity.toLowerCase().startsWith('aws:'))
-      throw new AwsError('ValidationError', 'SourceIdentity cannot start with the prefix aws:')
+    const problems = new Problems()
+    checkSourceIdentityMember(problems, sourceIdentity)
+    problems.throwIfAny()
+    checkSourceIdentityPrefix(sourceIdentity)
   }
+  return sourceIdentity
+}
 
-  // Trust policy: principal is the provider ARN; the provider keys are in the context.
-  const record = await repo.getRoleByArn(roleArn as string)
-  if (record === undefined) throw new AwsError('AccessDenied', ARWWI_DENIED)
-  let trust
-  try {
-    trust = compileCached(record.assumeRolePolicyDocument, `${record.arn}/trust`, 'trust')
-  } catch {
-    throw new AwsError('AccessDenied', ARWWI_DENIED)
-  }
-  const amrClaim = verified.claims['amr']
-  const azp = verified.claims['azp']
+/** `<provider>:sub`, `:aud`, `:oaud`, `:azp`, `:amr` and the STS keys (IAM User Guide, "Available keys for
+ * AWS web identity federation": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif). */
+function webIdentityContext(
+  request: QueryRequest,
+  now: Date,
+  web: VerifiedWebIdentity,
+  input: {
+    tags: SessionTag[]
+    sessionName: string
+    sourceIdentity?: string
+    transitiveTagKeys: string[]
+  },
+): RequestContext {
+  const amrClaim = web.claims['amr']
+  const azp = web.claims['azp']
   const context = buildRequestContext({
     now,
-    sourceIp: request.sourceIp,
-    secureTransport: request.secureTransport,
-    region: request.region,
-    requestTags: tags,
+    ...request.facts,
+    requestTags: input.tags,
     webIdentity: {
-      providerUrl: provider.url,
-      providerArn: provider.arn,
-      sub: subject,
-      aud: typeof azp === 'string' ? azp : audience,
-      oaud: verified.audience.length === 1 ? (verified.audience[0] as string) : verified.audience,
+      providerUrl: web.provider.url,
+      providerArn: web.provider.arn,
+      sub: web.subject,
+      aud: typeof azp === 'string' ? azp : web.audience,
+      oaud: web.audiences.length === 1 ? (web.audiences[0] as string) : web.audiences,
       ...(typeof azp === 'string' ? { azp } : {}),
       ...(Array.isArray(amrClaim)
         ? { amr: amrClaim.filter((x): x is string => typeof x === 'string') }
@@ -243,95 +250,102 @@ export async function assumeRoleWithWebIdentity(
           : {}),
     },
     sts: {
-      roleSessionName: sessionName as string,
-      ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
-      transitiveTagKeys,
+      roleSessionName: input.sessionName,
+      ...(input.sourceIdentity === undefined ? {} : { sourceIdentity: input.sourceIdentity }),
+      transitiveTagKeys: input.transitiveTagKeys,
     },
   })
-  if (sourceIdentity !== undefined) context['aws:SourceIdentity'] = sourceIdentity
-  const actions = ['sts:AssumeRoleWithWebIdentity']
-  if (tags.length > 0) actions.push('sts:TagSession')
-  if (sourceIdentity !== undefined) actions.push('sts:SetSourceIdentity')
-  for (const action of actions) {
-    const result = authorize({
-      principal: provider.arn,
-      action,
-      resource: record.arn,
-      resourceAccount: record.accountId,
-      context,
-      identityPolicies: [],
-      resourcePolicy: trust,
-      resourcePolicyIsGate: true,
-    })
-    if (result.decision !== 'Allowed') {
-      request.audit.additionalEventData = {
-        decision: result.decision,
-        deniedAction: action,
-        matchedStatements: result.matched.map((s) => `${s.policyId}#${s.sid ?? s.index}`),
-      }
-      throw new AwsError('AccessDenied', ARWWI_DENIED)
-    }
-  }
+  if (input.sourceIdentity !== undefined) context['aws:SourceIdentity'] = input.sourceIdentity
+  return context
+}
 
-  const durationSeconds = duration ?? 3600
-  if (durationSeconds > record.maxSessionDuration)
-    throw new AwsError(
-      'ValidationError',
-      'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
-    )
-  if (policy !== undefined) validateSessionPolicy(policy)
-  const packed = packAndCheck(policy, policyArns, tags)
-  await ensurePolicyArnsExist(ctx, policyArns)
-
-  const session = await createRoleSession(ctx, {
-    role: record,
-    sessionName: sessionName as string,
-    durationSeconds,
-    tags,
-    transitiveTagKeys,
-    webIdentity: { provider: provider.arn, subject, audience },
-    ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
-    ...(policy === undefined ? {} : { sessionPolicy: policy }),
-    ...(policyArns.length === 0 ? {} : { sessionPolicyArns: policyArns }),
-  })
-  request.audit.additionalEventData = {
-    roleSessionName: sessionName,
-    tokenIssueTime: session.session.issuedAt.toISOString(),
-  }
+/** What the audit event records: the denied action and matched statements, or the new session's issue time. */
+function webIdentityAudit(request: QueryRequest, roleSessionName: string): AssumeRoleAudit {
   return {
-    SubjectFromWebIdentityToken: subject,
-    Audience: audience,
-    AssumedRoleUser: {
-      Arn: session.assumedRoleUser.arn,
-      AssumedRoleId: session.assumedRoleUser.assumedRoleId,
+    denied: (d) => {
+      request.audit.additionalEventData = {
+        decision: d.result?.decision,
+        deniedAction: d.action,
+        matchedStatements: (d.result?.matched ?? []).map(
+          (s) => `${s.policyId}#${s.sid ?? s.index}`,
+        ),
+      }
     },
-    Credentials: {
-      AccessKeyId: session.credentials.accessKeyId,
-      SecretAccessKey: session.credentials.secretAccessKey,
-      SessionToken: session.credentials.sessionToken,
-      Expiration: session.credentials.expiration,
+    issued: (s) => {
+      request.audit.additionalEventData = {
+        roleSessionName,
+        tokenIssueTime: s.created.session.issuedAt.toISOString(),
+      }
     },
-    SourceIdentity: sourceIdentity,
-    Provider: provider.arn,
-    PackedPolicySize: packed > 0 ? packed : undefined,
   }
 }
 
-export async function ensurePolicyArnsExist(
+export async function assumeRoleWithWebIdentity(
+  request: QueryRequest,
   ctx: AppContext,
-  arns: readonly string[],
-): Promise<void> {
-  if (arns.length === 0) return
-  const repo = createIamRepo(ctx.db)
-  for (const arn of arns) {
-    if ((await repo.getManagedPolicyDocument(arn)) === undefined)
-      throw new AwsError(
-        'InvalidParameterValue',
-        `Policy ${arn} does not exist or is not attachable.`,
+): Promise<QueryResult> {
+  return withStsErrors(
+    async () => {
+      const params = checkParameters(
+        new Problems(),
+        webIdentityParameters(request.params),
+        WEB_IDENTITY_PARAMETERS,
       )
-  }
+      const arn = parseRoleArn(params.roleArn)
+      request.audit.userIdentity = { type: 'WebIdentityUser' }
+      request.audit.recipientAccountId = arn.accountId
+      const web = await verifyWebIdentity(
+        request,
+        ctx,
+        params.webIdentityToken as string,
+        arn.accountId,
+      )
+      const tags = tokenTags(web.claims)
+      const sourceIdentity = tokenSourceIdentity(web.claims)
+
+      // Trust policy: the principal is the provider ARN; the provider's keys are in the context.
+      const role = await ctx.roles.getRoleByArn(params.roleArn)
+      if (role === undefined) throw new AwsError('AccessDenied', ARWWI_DENIED)
+      const durationSeconds = params.durationSeconds ?? DEFAULT_DURATION_SECONDS
+      const issued = await authorizeAndIssue(ctx, {
+        principal: web.provider.arn,
+        resource: role.arn,
+        resourceAccount: role.accountId,
+        role,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        setsSourceIdentity: sourceIdentity !== undefined,
+        context: webIdentityContext(request, ctx.now(), web, {
+          tags: tags.tags,
+          sessionName: params.roleSessionName,
+          transitiveTagKeys: tags.transitiveTagKeys,
+          ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
+        }),
+        session: {
+          sessionName: params.roleSessionName,
+          durationSeconds,
+          tags: tags.tags,
+          transitiveTagKeys: tags.transitiveTagKeys,
+          inheritedTransitiveTags: [],
+          sourceIdentity,
+          policy: params.policy,
+          policyArns: params.policyArns,
+          chained: false,
+          webIdentity: { provider: web.provider.arn, subject: web.subject, audience: web.audience },
+        },
+        audit: webIdentityAudit(request, params.roleSessionName),
+      })
+      return {
+        SubjectFromWebIdentityToken: web.subject,
+        Audience: web.audience,
+        ...assumedRoleResponse(issued.created),
+        SourceIdentity: sourceIdentity,
+        Provider: web.provider.arn,
+        PackedPolicySize: packedPolicySizeOf(issued.packedPolicySize),
+      }
+    },
+    (err) => (err.code === 'TRUST_DENIED' ? new AwsError('AccessDenied', ARWWI_DENIED) : undefined),
+  )
 }
 
 // Re-exported so tests can pin the message list without importing internals.
 export const WEB_IDENTITY_MESSAGES = { NOT_A_JWT, KEY_UNAVAILABLE, ARWWI_DENIED }
-export { memberList, PolicyError }

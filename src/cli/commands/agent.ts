@@ -18,7 +18,7 @@ Runs the EKS Pod Identity agent: GET /v1/credentials with the pod's token in Aut
 container credentials from EKS Auth AssumeRoleForPodIdentity (cached per token, renewed ahead of expiry).
 
 Options:
-  --server URL     podtrust (EKS Auth) base URL, e.g. http://127.0.0.1:4566
+  --server URL     podtrust (EKS Auth) base URL, e.g. http://127.0.0.1:7070
   --cluster NAME   the cluster this node belongs to
   --port PORT      listen port (default 80; 0 = ephemeral)
   --host ADDR      address to bind, repeatable (default 127.0.0.1; in a cluster 169.254.170.23 and fd00:ec2::23)

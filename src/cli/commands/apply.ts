@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { applyParsed, parseConfig } from '../../config/apply.ts'
+import { applyParsed, parseConfig } from '../../server/config.ts'
 import { ConfigError, inConfigFile } from '../../config/errors.ts'
 import { UsageError } from '../../errors.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'

@@ -27,7 +27,7 @@ import {
 import { getBindings, getProvider, type Binding, type ProviderRecord } from '../../gcp/repo.ts'
 import { createIamRepo } from '../../aws/iam/repo.ts'
 import { decodeAuthorizationMessage } from '../../identity/authz-message.ts'
-import type { AppContext } from '../../server/context.ts'
+import { createIdentityPorts } from '../../server/ports.ts'
 import { DEFAULT_ACCOUNT_ID } from '../../server/start.ts'
 import type { Db } from '../../store/db.ts'
 import { UsageError } from '../../errors.ts'
@@ -224,13 +224,12 @@ async function decodeMessage(
     accountFlagValue !== undefined
       ? [accountFlagValue]
       : (await iam.listAccounts()).map((a) => a.accountId)
-  const ctx = {
-    db,
+  const ports = createIdentityPorts(db, {
     now: () => new Date(),
     randomBytes: (n: number) => randomBytes(n),
-  } as unknown as AppContext
+  })
   for (const account of accounts.length > 0 ? accounts : [DEFAULT_ACCOUNT_ID]) {
-    const decoded = await decodeAuthorizationMessage(ctx, account, message.trim())
+    const decoded = await decodeAuthorizationMessage(ports, account, message.trim())
     if (decoded === undefined) continue
     if (json) io.stdout.write(`${JSON.stringify(decoded, null, 2)}\n`)
     else {

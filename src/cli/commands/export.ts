@@ -5,7 +5,7 @@
 import { renameSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { exportConfig } from '../../config/apply.ts'
+import { exportConfig } from '../../server/config.ts'
 import { UsageError } from '../../errors.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
 import type { Command } from '../command.ts'

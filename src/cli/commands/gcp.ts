@@ -94,7 +94,10 @@ function need(values: Values, name: 'project' | 'pool' | 'provider' | 'member'):
   return value
 }
 
-/** The external_account credential configuration of ../shared/design/reference/gcp-azure.md §2.1. */
+/**
+ * The external_account credential configuration (https://google.aip.dev/auth/4117,
+ * https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes#create-credential-config).
+ */
 export function credentialConfig(input: {
   audience: string
   baseUrl: string

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { UsageError } from '../../errors.ts'
-import { RETIRED_KEY_GRACE_MS, rotateKeyring } from '../../identity/credentials.ts'
+import { RETIRED_KEY_GRACE_MS, rotateKeyring } from '../../keys/session-keys.ts'
 import {
   DEFAULT_ACTIVATION_DELAY_SECONDS,
   SIGNING_ALGORITHMS,

@@ -17,10 +17,10 @@ import {
   runScenarios,
   type TestModel,
 } from '../../analysis/policy-tests.ts'
-import { applyConfig } from '../../config/apply.ts'
+import { applyConfig } from '../../server/config.ts'
 import { UsageError } from '../../errors.ts'
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION } from '../../server/start.ts'
-import { openDb } from '../../store/open.ts'
+import { openDb } from '../../server/store.ts'
 import type { Db } from '../../store/db.ts'
 import type { CliIo, Command } from '../command.ts'
 import { openStore } from '../store-options.ts'

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startInProcessAgent } from '../../agent/index.ts'
+import { startInProcessAgent } from '../../server/in-process-agent.ts'
 import type { RunningAgent } from '../../agent/index.ts'
 import { UsageError } from '../../errors.ts'
 import {

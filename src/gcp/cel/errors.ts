@@ -1,6 +1,7 @@
 /**
  * @module gcp/cel/errors
- * Errors of the CEL subset: syntax (at parse time, with a source offset) and evaluation (at run time).
+ * Errors of CEL expressions: syntax (at compile time, with a source offset when known) and evaluation (at
+ * run time).
  */
 import { PodtrustError } from '../../errors.ts'
 

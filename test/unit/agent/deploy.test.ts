@@ -34,4 +34,19 @@ void describe('deploy/agent/daemonset.yaml', () => {
     assert.match(init, /fd00:ec2::23\/128/)
     assert.match(init, /NET_ADMIN/)
   })
+  void it('runs on a read-only root filesystem with no writable volume (compiled JavaScript)', () => {
+    const spec = (ds as { spec: { template: { spec: Record<string, unknown> } } }).spec.template
+      .spec
+    const agent = (
+      spec['containers'] as {
+        name: string
+        securityContext?: { readOnlyRootFilesystem?: boolean }
+        volumeMounts?: { readOnly?: boolean }[]
+      }[]
+    ).find((c) => c.name === 'agent')
+    assert.equal(agent?.securityContext?.readOnlyRootFilesystem, true)
+    for (const m of agent?.volumeMounts ?? []) assert.equal(m.readOnly, true)
+    for (const v of (spec['volumes'] ?? []) as Record<string, unknown>[])
+      assert.equal(v['emptyDir'], undefined)
+  })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { signRequest } from '../../../src/agent/sigv4.ts'
+import { signRequest } from '../../../src/aws/sigv4/sign.ts'
 import { parseSignature, verifySignature } from '../../../src/aws/sigv4/sigv4.ts'
 import { ASSOCIATION_ID_PATTERN, newAssociationId, uuidV4 } from '../../../src/aws/eks/ids.ts'
 import { podIdentitySessionName } from '../../../src/aws/eks-auth/tags.ts'

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { auditTime, createAuditLog } from '../../../src/audit/log.ts'
 import type { AuditEvent } from '../../../src/audit/types.ts'
 import type { Db } from '../../../src/store/db.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 
 function event(i: number, extra: Partial<AuditEvent> = {}): AuditEvent {

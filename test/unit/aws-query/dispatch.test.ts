@@ -8,13 +8,19 @@ import {
   auditRequestParameters,
   auditResponseElements,
 } from '../../../src/aws/query/dispatch.ts'
-import { registerQueryService } from '../../../src/aws/query/registry.ts'
+import { createQueryServiceTable } from '../../../src/aws/query/registry.ts'
 import { AwsError } from '../../../src/aws/errors.ts'
-import type { AppContext } from '../../../src/server/context.ts'
+import type { AppContext } from '../../../src/app/context.ts'
 import type { AuditEvent } from '../../../src/audit/types.ts'
 
 function fakeCtx(audit: (e: AuditEvent) => Promise<void>): AppContext {
   return {
+    roles: undefined as never,
+    users: undefined as never,
+    policies: undefined as never,
+    oidcProviders: undefined as never,
+    accessKeys: undefined as never,
+    keyring: undefined as never,
     db: undefined as never,
     now: () => new Date('2026-11-23T00:00:00Z'),
     randomBytes: (n) => randomBytes(n),
@@ -34,25 +40,30 @@ function fakeCtx(audit: (e: AuditEvent) => Promise<void>): AppContext {
   } as AppContext
 }
 
-registerQueryService({
-  signingName: 'testsvc',
-  version: '2099-01-01',
-  xmlns: 'https://test.example/doc/',
-  unsignedActions: ['Echo', 'Boom', 'Fail'],
-  actions: {
-    Echo: async (req) => ({
-      Value: req.params['Value'] ?? '',
-      Items: [req.params['WebIdentityToken'] === undefined ? 'none' : 'token'],
-    }),
-    Boom: async () => {
-      throw new Error('secret internal detail')
+const services = createQueryServiceTable([
+  {
+    signingName: 'testsvc',
+    version: '2099-01-01',
+    xmlns: 'https://test.example/doc/',
+    unsignedActions: ['Echo', 'Boom', 'Fail'],
+    actions: {
+      Echo: async (req) => ({
+        Value: req.params['Value'] ?? '',
+        Items: [req.params['WebIdentityToken'] === undefined ? 'none' : 'token'],
+      }),
+      Boom: async () => {
+        throw new Error('secret internal detail')
+      },
+      Fail: async () => {
+        throw new AwsError(
+          'AccessDenied',
+          'Not authorized to perform sts:AssumeRoleWithWebIdentity',
+        )
+      },
+      Signed: async () => ({}),
     },
-    Fail: async () => {
-      throw new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity')
-    },
-    Signed: async () => ({}),
   },
-})
+])
 
 const form = (params: Record<string, string>) =>
   new Uint8Array(Buffer.from(new URLSearchParams(params).toString()))
@@ -84,6 +95,7 @@ void test('dispatch: success renders the result and records a redacted audit eve
   const events: AuditEvent[] = []
   const r = await dispatchQuery(
     fakeCtx(async (e) => void events.push(e)),
+    services,
     req(
       {
         Action: 'Echo',
@@ -112,29 +124,33 @@ void test('dispatch: success renders the result and records a redacted audit eve
 void test('dispatch: errors, unknown/missing action, unexpected errors hide details, audit failure fails closed', async () => {
   const events: AuditEvent[] = []
   const ctx = fakeCtx(async (e) => void events.push(e))
-  const denied = await dispatchQuery(ctx, req({ Action: 'Fail', Version: '2099-01-01' }))
+  const denied = await dispatchQuery(ctx, services, req({ Action: 'Fail', Version: '2099-01-01' }))
   assert.equal(denied.status, 403)
   assert.match(denied.body, /<Code>AccessDenied<\/Code>/)
   assert.equal(events.at(-1)?.errorCode, 'AccessDenied')
-  const unknown = await dispatchQuery(ctx, req({ Action: 'Nope', Version: '2099-01-01' }))
+  const unknown = await dispatchQuery(ctx, services, req({ Action: 'Nope', Version: '2099-01-01' }))
   assert.equal(unknown.status, 400)
   assert.match(
     unknown.body,
     /<Code>InvalidAction<\/Code><Message>Could not find operation Nope for version 2099-01-01<\/Message>/,
   )
-  const missing = await dispatchQuery(ctx, req({ Version: '2099-01-01' }))
+  const missing = await dispatchQuery(ctx, services, req({ Version: '2099-01-01' }))
   assert.equal(missing.status, 400)
-  const boom = await dispatchQuery(ctx, req({ Action: 'Boom', Version: '2099-01-01' }))
+  const boom = await dispatchQuery(ctx, services, req({ Action: 'Boom', Version: '2099-01-01' }))
   assert.equal(boom.status, 500)
   assert.match(boom.body, /<Type>Receiver<\/Type><Code>InternalFailure<\/Code>/)
   assert.ok(!boom.body.includes('secret internal detail'))
-  const unsigned = await dispatchQuery(ctx, req({ Action: 'Signed', Version: '2099-01-01' }))
+  const unsigned = await dispatchQuery(
+    ctx,
+    services,
+    req({ Action: 'Signed', Version: '2099-01-01' }),
+  )
   assert.equal(unsigned.status, 403)
   assert.match(
     unsigned.body,
     /<Code>MissingAuthenticationToken<\/Code><Message>Request is missing Authentication Token<\/Message>/,
   )
-  const malformedAuth = await dispatchQuery(ctx, {
+  const malformedAuth = await dispatchQuery(ctx, services, {
     ...req({ Action: 'Signed', Version: '2099-01-01' }),
     headers: [
       ['content-type', 'application/x-www-form-urlencoded'],
@@ -148,6 +164,7 @@ void test('dispatch: errors, unknown/missing action, unexpected errors hide deta
   })
   const closed = await dispatchQuery(
     failing,
+    services,
     req({ Action: 'Echo', Version: '2099-01-01', Value: 'v' }),
   )
   assert.equal(closed.status, 503)

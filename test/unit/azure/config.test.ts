@@ -71,9 +71,9 @@ for (const engine of engines) {
 
 void test('azure section rejects malformed input, naming the path', () => {
   const cases: [unknown, RegExp][] = [
-    ['nope', /^azure: must be a mapping/],
-    [{ tenants: {} }, /azure.tenants: must be a list/],
-    [{ tenant: [] }, /azure.tenant: is not a known field/],
+    ['nope', /^azure: expected a mapping, got a string/],
+    [{ tenants: {} }, /azure.tenants: expected a list, got a mapping/],
+    [{ tenant: [] }, /azure.tenant: unknown key `tenant`/],
     [{ tenants: [{ tenantId: 'common' }] }, /tenants\[0\].tenantId: must be a GUID or a domain/],
     [
       { tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: 'not-a-guid' }] }] },
@@ -81,11 +81,15 @@ void test('azure section rejects malformed input, naming the path', () => {
     ],
     [
       { tenants: [{ tenantId: TENANT, identities: [{ name: 'a', clientId: CLIENT, type: 'x' }] }] },
-      /type: must be/,
+      /type: must be one of `userAssignedIdentity`, `application`/,
     ],
     [
       { tenants: [{ tenantId: TENANT, identities: [{ clientId: CLIENT }] }] },
-      /identities\[0\].name: must be a non-empty string/,
+      /identities\[0\].name: is required/,
+    ],
+    [
+      { tenants: [{ tenantId: TENANT, identities: [{ name: '', clientId: CLIENT }] }] },
+      /identities\[0\].name: must not be empty/,
     ],
     [{ tenants: [{ tenantId: TENANT }, { tenantId: TENANT }] }, /duplicates tenant/],
     [
@@ -122,7 +126,7 @@ void test('azure section rejects malformed input, naming the path', () => {
           },
         ],
       },
-      /federatedCredentials\[0\].extra: is not a known field/,
+      /federatedCredentials\[0\].extra: unknown key `extra`/,
     ],
     [
       {

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parse } from 'yaml'
-import { applyConfig, exportConfig, parseConfig } from '../../../src/config/apply.ts'
+import { applyConfig, exportConfig, parseConfig } from '../../../src/server/config.ts'
 import { demoConfigText } from '../../../src/config/demo.ts'
 import { ConfigError } from '../../../src/config/errors.ts'
 import { integer, join, list, object, string, stringMap } from '../../../src/config/schema.ts'
 import type { ConfigSection } from '../../../src/config/section.ts'
-import { configSections } from '../../../src/config/sections.ts'
+import { appConfigSections } from '../../../src/server/modules.ts'
+
+const configSections = [...appConfigSections]
 import { listIssuers } from '../../../src/tokens/issuer.ts'
 import { tempDb } from '../tokens/helpers.ts'
 

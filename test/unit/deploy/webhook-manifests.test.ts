@@ -207,7 +207,11 @@ function assertHardened(spec: PodSpec): void {
     for (const kind of ['requests', 'limits'] as const)
       for (const resource of ['cpu', 'memory'])
         assert.ok(c.resources?.[kind]?.[resource], `${c.name}: resources.${kind}.${resource}`)
+    // The package ships compiled JavaScript: nothing (no transpiler cache) needs a writable mount.
+    for (const m of c.volumeMounts ?? [])
+      assert.equal(m.readOnly, true, `${c.name}: ${m.mountPath} mounted read-only`)
   }
+  for (const v of spec.volumes ?? []) assert.equal(v['emptyDir'], undefined, `${v.name}: no emptyDir`)
 }
 
 function assertLeastPrivilege(objects: KubeObject[], options: WebhookServeOptions): void {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import type { Command } from '../../../src/cli/command.ts'
-import { commands } from '../../../src/cli/commands/index.ts'
+import { loadCommands } from '../../../src/cli/commands/index.ts'
 import { CLI_DOC_URL, renderCliDocs } from '../../../scripts/gen-cli-docs.ts'
 
 void describe('docs/cli.md', () => {
@@ -36,6 +36,7 @@ void describe('docs/cli.md', () => {
       usage: 'Usage:\n  podtrust frob add NAME\n  podtrust frob remove NAME\n\n',
       run: async () => 0,
     }
+    const commands = await loadCommands()
     const page = await renderCliDocs([...commands, fake])
     for (const c of [...commands, fake]) {
       assert.ok(page.includes(`\n## \`podtrust ${c.name}\`\n`), `no section for ${c.name}`)

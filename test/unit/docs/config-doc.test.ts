@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { applyConfig, exportConfig, parseConfig } from '../../../src/config/apply.ts'
+import { applyConfig, exportConfig, parseConfig } from '../../../src/server/config.ts'
 import { ConfigError } from '../../../src/config/errors.ts'
-import { configSections } from '../../../src/config/sections.ts'
+import { appConfigSections as configSections } from '../../../src/server/modules.ts'
 import { DEMO } from '../../../src/cli/up-env.ts'
 import { openTestDb } from '../store/engines.ts'
 

@@ -51,7 +51,7 @@ void describe('EKS audit events (routes + middleware)', () => {
         if (req.headers['authorization'] === undefined) {
           throw new EksError('AccessDeniedException', 'missing signature')
         }
-        return CALLER
+        return { caller: CALLER, region: 'us-east-1' }
       }),
     })
   })

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream'
 import { afterEach, beforeEach, describe, it } from 'node:test'
 import { main } from '../../../src/cli/main.ts'
 import { createEksRepo } from '../../../src/aws/eks/repo.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 import { getIssuer } from '../../../src/tokens/issuer.ts'
 
 async function run(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {

@@ -10,7 +10,7 @@ import { checkSessionPolicy, sessionPolicyErrors } from '../../../src/aws/eks/va
 import { createIamRepo } from '../../../src/aws/iam/repo.ts'
 import { ConfigError } from '../../../src/config/errors.ts'
 import type { Db } from '../../../src/store/db.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 
 const env = {
   accountId: '111122223333',
@@ -96,9 +96,9 @@ void describe('clusters / podIdentityAssociations config sections', () => {
   void it('rejects malformed sections with the path', () => {
     const bad: [typeof clustersSection | typeof podIdentityAssociationsSection, unknown, RegExp][] =
       [
-        [clustersSection, {}, /^clusters: must be a list/],
+        [clustersSection, {}, /^clusters: expected a list, got a mapping/],
         [clustersSection, [{}], /clusters\[0\]\.name: is required/],
-        [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key/],
+        [clustersSection, [{ name: 'x', extra: 1 }], /clusters\[0\]\.extra: unknown key `extra`/],
         [clustersSection, [{ name: '_bad' }], /clusters\[0\]\.name/],
         [
           clustersSection,

@@ -6,7 +6,7 @@ import { eksMigrations } from '../../../src/aws/eks/migrations.ts'
 import { createEksRepo } from '../../../src/aws/eks/repo.ts'
 import type { EksDeps } from '../../../src/aws/eks/service.ts'
 import type { Db } from '../../../src/store/db.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 import { type Engine, openTestDb } from '../store/engines.ts'
 
 export const ACCOUNT = '111122223333'

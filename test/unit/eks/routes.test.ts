@@ -21,7 +21,10 @@ void describe('EKS / EKS Auth REST routes', () => {
       if (req.headers['authorization'] === undefined) {
         throw Object.assign(new EksError('UnrecognizedClientException', 'missing signature'), {})
       }
-      return { arn: 'arn:aws:iam::111122223333:user/u', accountId: '111122223333' }
+      return {
+        caller: { arn: 'arn:aws:iam::111122223333:user/u', accountId: '111122223333' },
+        region: 'us-east-1',
+      }
     }
     mountEksAuthRoutes(app, {
       deps: () =>
@@ -126,7 +129,10 @@ void describe('EKS / EKS Auth REST routes', () => {
           },
         }) as unknown as PodIdentityDeps,
       randomBytes: (n) => randomBytes(n),
-      authenticate: async () => ({ arn: 'a', accountId: '111122223333' }),
+      authenticate: async () => ({
+        caller: { arn: 'a', accountId: '111122223333' },
+        region: 'us-east-1',
+      }),
     })
     const res = await broken.request('/clusters/c1/assume-role-for-pod-identity', {
       method: 'POST',

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { parse as parseYaml } from 'yaml'
 import { main } from '../../../src/cli/main.ts'
-import { applyConfig } from '../../../src/config/apply.ts'
+import { applyConfig } from '../../../src/server/config.ts'
 import { getBindings } from '../../../src/gcp/repo.ts'
 import {
   applyJsonPatch,
@@ -14,7 +14,7 @@ import {
   mutate,
   type Pod,
 } from '../../../src/mutation/index.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 
 const BASE = 'iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kube'
 const SA = 'app-sa@demo-project.iam.gserviceaccount.com'

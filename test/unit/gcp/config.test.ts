@@ -98,7 +98,7 @@ void test('gcp section rejects malformed input, naming the path', () => {
       ],
     })
   const cases: [unknown, RegExp][] = [
-    [[], /^gcp: must be a mapping/],
+    [[], /^gcp: expected a mapping, got a list/],
     [{ projects: [{ projectId: 'X', projectNumber: '1' }] }, /projectId: must be/],
     [
       { projects: [{ projectId: 'demo-project', projectNumber: 'abc' }] },
@@ -118,7 +118,7 @@ void test('gcp section rejects malformed input, naming the path', () => {
       provider({
         oidc: { issuerUri: 'https://i', jwksJson: '{"keys":[{"kty":"RSA","x5c":["a"]}]}' },
       }),
-      /x5c: is not allowed/,
+      /keys\[0\]\.x5c: unknown key `x5c`/,
     ],
     [provider({ oidc: { issuerUri: 'https://i', jwksJson: 'not json' } }), /is not valid JSON/],
     [
@@ -189,7 +189,7 @@ void test('gcp section rejects malformed input, naming the path', () => {
       project({
         serviceAccounts: [{ email: 'app-sa@demo-project.iam.gserviceaccount.com', accountId: 7 }],
       }),
-      /serviceAccounts\[0\]\.accountId: must be a non-empty string/,
+      /serviceAccounts\[0\]\.accountId: expected a string, got a number/,
     ],
   ]
   for (const [value, pattern] of cases) {

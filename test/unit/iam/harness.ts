@@ -11,7 +11,8 @@ import type { QueryRequest } from '../../../src/aws/query/registry.ts'
 import { renderQueryResponse } from '../../../src/aws/xml.ts'
 import type { AuditEvent } from '../../../src/audit/types.ts'
 import type { Caller } from '../../../src/identity/types.ts'
-import type { AppContext } from '../../../src/server/context.ts'
+import type { AppContext } from '../../../src/app/context.ts'
+import { createIdentityPorts } from '../../../src/server/ports.ts'
 import type { TokenVerifier } from '../../../src/tokens/types.ts'
 import { openTestDb, type Engine } from '../store/engines.ts'
 
@@ -36,10 +37,11 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
   const t = await openTestDb(engine, { migrations: iamMigrations })
   let clock = Date.parse('2026-11-23T02:00:00Z')
   const events: AuditEvent[] = []
+  const now = () => new Date((clock += 1000))
+  const rnd = (n: number) => new Uint8Array(randomBytes(n))
   const ctx: AppContext = {
     db: t.db,
-    now: () => new Date((clock += 1000)),
-    randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    ...createIdentityPorts(t.db, { now, randomBytes: rnd }),
     audit: {
       async record(e) {
         events.push(e)
@@ -91,6 +93,12 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
         secureTransport: false,
         region: 'us-east-1',
         service: 'iam',
+        facts: {
+          sourceIp: '127.0.0.1',
+          secureTransport: false,
+          region: 'us-east-1',
+          userAgent: 'test',
+        },
         audit: {},
       }
       try {

@@ -12,9 +12,10 @@ import {
   openSessionToken,
   packedPolicyPercent,
 } from '../../../src/identity/sessions.ts'
-import { splitTarget, headerPairs } from '../../../src/identity/auth.ts'
-import { openDb } from '../../../src/store/open.ts'
-import type { AppContext } from '../../../src/server/context.ts'
+import { splitTarget, headerPairs } from '../../../src/aws/sigv4/request.ts'
+import { openDb } from '../../../src/server/store.ts'
+import { createIdentityPorts } from '../../../src/server/ports.ts'
+import type { AppContext } from '../../../src/app/context.ts'
 import type { Caller } from '../../../src/identity/types.ts'
 
 const NOW = new Date('2026-11-23T01:02:03.456Z')
@@ -64,6 +65,54 @@ void test('context: the aws:* keys AWS builds for a role session; absent facts s
   assert.equal(ctx['aws:RequestTag/env'], 'dev')
   assert.deepEqual(ctx['aws:TagKeys'], ['env'])
   assert.equal(ctx['aws:username'], undefined)
+  assert.equal(ctx['aws:PrincipalIsAWSService'], 'false')
+  assert.equal(ctx['aws:ViaAWSService'], 'false')
+  assert.equal(ctx['aws:UserAgent'], undefined, 'no User-Agent given: the key stays absent')
+  assert.equal(ctx['iam:PassedToService'], undefined)
+
+  // The facts every API reads off the request, and what an operation adds.
+  const full = buildRequestContext({
+    now: NOW,
+    caller,
+    sourceIp: '10.0.0.1',
+    secureTransport: false,
+    region: 'eu-west-1',
+    userAgent: 'aws-sdk-js/3',
+    requestTags: [{ key: 'team', value: 'red' }],
+    tagKeys: ['old', 'team'],
+    passedToService: 'pods.eks.amazonaws.com',
+    extra: { 'eks:clusterName': 'c1' },
+  })
+  assert.equal(full['aws:UserAgent'], 'aws-sdk-js/3')
+  assert.equal(full['aws:SecureTransport'], 'false')
+  assert.equal(full['aws:RequestedRegion'], 'eu-west-1')
+  assert.equal(full['aws:RequestTag/team'], 'red')
+  assert.deepEqual(full['aws:TagKeys'], ['team', 'old'])
+  assert.equal(full['iam:PassedToService'], 'pods.eks.amazonaws.com')
+  assert.equal(full['eks:clusterName'], 'c1')
+
+  // GetSessionToken credentials: issue time and MFA absent-as-false; long-term keys: neither.
+  const userCaller: Caller = {
+    arn: 'arn:aws:iam::111122223333:user/dev',
+    accountId: '111122223333',
+    userId: 'AIDAEXAMPLE',
+    accessKeyId: 'ASIAEXAMPLE2',
+    type: 'IAMUser',
+    userName: 'dev',
+    federatedFromUser: true,
+    tokenIssuedAt: new Date('2026-11-23T00:30:00Z'),
+  }
+  const temp = buildRequestContext({ now: NOW, caller: userCaller })
+  assert.equal(temp['aws:TokenIssueTime'], '2026-11-23T00:30:00Z')
+  assert.equal(temp['aws:MultiFactorAuthPresent'], 'false')
+  assert.equal(temp['aws:username'], 'dev')
+  const { federatedFromUser: _f, tokenIssuedAt: _t, ...longTerm } = userCaller
+  const keys = buildRequestContext({
+    now: NOW,
+    caller: { ...longTerm, accessKeyId: 'AKIAEXAMPLE' },
+  })
+  assert.equal(keys['aws:TokenIssueTime'], undefined)
+  assert.equal(keys['aws:MultiFactorAuthPresent'], undefined)
 
   const web = buildRequestContext({
     now: NOW,
@@ -82,6 +131,11 @@ void test('context: the aws:* keys AWS builds for a role session; absent facts s
   assert.equal(web['sts:RoleSessionName'], 'r')
   assert.equal(web['aws:PrincipalArn'], undefined)
   assert.equal(web['aws:TokenIssueTime'], undefined)
+  assert.equal(
+    web['aws:PrincipalIsAWSService'],
+    undefined,
+    'an unsigned request has no principal keys',
+  )
 
   const user = buildRequestContext({
     now: NOW,
@@ -127,8 +181,10 @@ void test('sessions: role and user credentials seal everything needed; tokens op
   const db = await openDb({ dataDir: dir })
   const ctx = {
     db,
-    now: () => NOW,
-    randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
+    ...createIdentityPorts(db, {
+      now: () => NOW,
+      randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
+    }),
   } as unknown as AppContext
   try {
     const role = {

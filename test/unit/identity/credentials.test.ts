@@ -8,17 +8,15 @@ import { main } from '../../../src/cli/main.ts'
 import {
   decodeAccountId,
   encodeAccountId,
-  loadKeyring,
   newAccessKeyId,
   newSecretAccessKey,
   openToken,
-  rotateKeyring,
   sealToken,
   tokenKid,
-  RETIRED_KEY_GRACE_MS,
   type CredentialError,
   type Keyring,
 } from '../../../src/identity/credentials.ts'
+import { loadKeyring, rotateKeyring, RETIRED_KEY_GRACE_MS } from '../../../src/keys/session-keys.ts'
 import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n))

@@ -4,7 +4,7 @@
  * Identity fixture reproduced through the CLI's flags (the acceptance check's path).
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -304,96 +304,106 @@ void describe('podtrust webhook mutate', () => {
   })
 })
 
-void describe('reference fixtures through webhook mutate flags', () => {
-  const root = new URL(
-    '../../../../shared/conformance/pod-identity-webhook/testdata/',
-    import.meta.url,
-  ).pathname
-  const files = [
-    ...readdirSync(root)
-      .filter((f) => f.endsWith('.pod.yaml'))
-      .map((f) => join(root, f)),
-    ...readdirSync(join(root, 'containercredentials'))
-      .filter((f) => f.endsWith('.pod.yaml'))
-      .map((f) => join(root, 'containercredentials', f)),
-  ]
-  const T = 'testing.eks.amazonaws.com/'
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip)
-    if (typeof v !== 'object' || v === null) return v
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(
-          ([k, x]) => x !== null && !(k === 'resources' && Object.keys(x as object).length === 0),
-        )
-        .map(([k, x]) => [k, strip(x)]),
-    )
-  }
-  for (const fixture of files) {
-    void it(fixture.slice(root.length), async () => {
-      const text = readFileSync(fixture, 'utf8')
-      const pod = parse(text, { uniqueKeys: false }) as {
-        metadata: { annotations: Record<string, string> }
-      }
-      const a = pod.metadata.annotations
-      const saAnnotations: Record<string, string> = {
-        'eks.amazonaws.com/audience': a[`${T}serviceAccount/audience`] ?? 'sts.amazonaws.com',
-      }
-      const roleArn = a[`${T}serviceAccount/roleArn`]
-      if (roleArn !== undefined) saAnnotations['eks.amazonaws.com/role-arn'] = roleArn
-      const sts = a[`${T}serviceAccount/sts-regional-endpoints`] ?? a[`${T}handler/injectSTS`]
-      if (sts !== undefined) saAnnotations['eks.amazonaws.com/sts-regional-endpoints'] = sts
-      const exp = a[`${T}serviceAccount/token-expiration`] ?? a[`${T}handler/expiration`]
-      if (exp !== undefined) saAnnotations['eks.amazonaws.com/token-expiration'] = exp
-      const sa = file(
-        'fixture-sa.json',
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'ServiceAccount',
-          metadata: { name: 'default', namespace: 'default', annotations: saAnnotations },
-        }),
+const referenceTestdata = new URL(
+  '../../../../shared/conformance/pod-identity-webhook/testdata/',
+  import.meta.url,
+).pathname
+const referenceMissing = existsSync(referenceTestdata)
+  ? false
+  : `reference fixtures not found at ${referenceTestdata} (../shared is not beside this checkout)`
+
+void describe(
+  'reference fixtures through webhook mutate flags',
+  { skip: referenceMissing }, // reason: the message says what is missing
+  () => {
+    const root = referenceTestdata
+    if (referenceMissing !== false) return
+    const files = [
+      ...readdirSync(root)
+        .filter((f) => f.endsWith('.pod.yaml'))
+        .map((f) => join(root, f)),
+      ...readdirSync(join(root, 'containercredentials'))
+        .filter((f) => f.endsWith('.pod.yaml'))
+        .map((f) => join(root, 'containercredentials', f)),
+    ]
+    const T = 'testing.eks.amazonaws.com/'
+    const strip = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(strip)
+      if (typeof v !== 'object' || v === null) return v
+      return Object.fromEntries(
+        Object.entries(v)
+          .filter(
+            ([k, x]) => x !== null && !(k === 'resources' && Object.keys(x as object).length === 0),
+          )
+          .map(([k, x]) => [k, strip(x)]),
       )
-      const argv = ['mutate', '--pod', fixture, '--service-account', sa, '--patch']
-      const region = a[`${T}handler/region`]
-      if (region !== undefined) argv.push('--aws-default-region', region)
-      const uri = a[`${T}containercredentials/uri`]
-      if (uri !== undefined && uri !== '') {
-        argv.push('--pod-identity', '--container-credentials-full-uri', uri)
-        for (const [k, flag] of [
-          ['audience', 'container-credentials-audience'],
-          ['mountPath', 'container-credentials-token-mount-path'],
-          ['volumeName', 'container-credentials-token-volume-name'],
-          ['tokenPath', 'container-credentials-token-path'],
-        ] as const) {
-          const v = a[`${T}containercredentials/${k}`]
-          if (v !== undefined && v !== '') argv.push(`--${flag}`, v)
+    }
+    for (const fixture of files) {
+      void it(fixture.slice(root.length), async () => {
+        const text = readFileSync(fixture, 'utf8')
+        const pod = parse(text, { uniqueKeys: false }) as {
+          metadata: { annotations: Record<string, string> }
         }
-      }
-      const r = await cli(argv)
-      assert.equal(r.code, 0, r.err)
-      const got = JSON.parse(r.out) as JsonPatchOperation[]
-      const expected = JSON.parse(a[`${T}expectedPatch`] ?? '[]') as JsonPatchOperation[]
-      // The CLI's jitter is random: a default-lifetime Pod Identity token is 79200 + [0, 7200].
-      const token = (ops: JsonPatchOperation[]) => {
-        const volume = ops.find((o) => o.path.startsWith('/spec/volumes'))?.value
-        const v = (Array.isArray(volume) ? volume[0] : volume) as
-          | { projected?: { sources: { serviceAccountToken: { expirationSeconds: number } }[] } }
-          | undefined
-        return v?.projected?.sources[0]?.serviceAccountToken
-      }
-      const e = token(expected)
-      const g = token(got)
-      if (e?.expirationSeconds === 79200 && g !== undefined) {
-        assert.ok(
-          g.expirationSeconds >= 79200 && g.expirationSeconds <= 86400,
-          String(g.expirationSeconds),
+        const a = pod.metadata.annotations
+        const saAnnotations: Record<string, string> = {
+          'eks.amazonaws.com/audience': a[`${T}serviceAccount/audience`] ?? 'sts.amazonaws.com',
+        }
+        const roleArn = a[`${T}serviceAccount/roleArn`]
+        if (roleArn !== undefined) saAnnotations['eks.amazonaws.com/role-arn'] = roleArn
+        const sts = a[`${T}serviceAccount/sts-regional-endpoints`] ?? a[`${T}handler/injectSTS`]
+        if (sts !== undefined) saAnnotations['eks.amazonaws.com/sts-regional-endpoints'] = sts
+        const exp = a[`${T}serviceAccount/token-expiration`] ?? a[`${T}handler/expiration`]
+        if (exp !== undefined) saAnnotations['eks.amazonaws.com/token-expiration'] = exp
+        const sa = file(
+          'fixture-sa.json',
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ServiceAccount',
+            metadata: { name: 'default', namespace: 'default', annotations: saAnnotations },
+          }),
         )
-        g.expirationSeconds = 79200
-      }
-      assert.deepEqual(strip(got), strip(expected))
-    })
-  }
-})
+        const argv = ['mutate', '--pod', fixture, '--service-account', sa, '--patch']
+        const region = a[`${T}handler/region`]
+        if (region !== undefined) argv.push('--aws-default-region', region)
+        const uri = a[`${T}containercredentials/uri`]
+        if (uri !== undefined && uri !== '') {
+          argv.push('--pod-identity', '--container-credentials-full-uri', uri)
+          for (const [k, flag] of [
+            ['audience', 'container-credentials-audience'],
+            ['mountPath', 'container-credentials-token-mount-path'],
+            ['volumeName', 'container-credentials-token-volume-name'],
+            ['tokenPath', 'container-credentials-token-path'],
+          ] as const) {
+            const v = a[`${T}containercredentials/${k}`]
+            if (v !== undefined && v !== '') argv.push(`--${flag}`, v)
+          }
+        }
+        const r = await cli(argv)
+        assert.equal(r.code, 0, r.err)
+        const got = JSON.parse(r.out) as JsonPatchOperation[]
+        const expected = JSON.parse(a[`${T}expectedPatch`] ?? '[]') as JsonPatchOperation[]
+        // The CLI's jitter is random: a default-lifetime Pod Identity token is 79200 + [0, 7200].
+        const token = (ops: JsonPatchOperation[]) => {
+          const volume = ops.find((o) => o.path.startsWith('/spec/volumes'))?.value
+          const v = (Array.isArray(volume) ? volume[0] : volume) as
+            | { projected?: { sources: { serviceAccountToken: { expirationSeconds: number } }[] } }
+            | undefined
+          return v?.projected?.sources[0]?.serviceAccountToken
+        }
+        const e = token(expected)
+        const g = token(got)
+        if (e?.expirationSeconds === 79200 && g !== undefined) {
+          assert.ok(
+            g.expirationSeconds >= 79200 && g.expirationSeconds <= 86400,
+            String(g.expirationSeconds),
+          )
+          g.expirationSeconds = 79200
+        }
+        assert.deepEqual(strip(got), strip(expected))
+      })
+    }
+  },
+)
 
 void describe('webhook mutate namespace inference', () => {
   void it('admits a pod manifest without a namespace in its ServiceAccount’s namespace', async () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { after, describe, test } from 'node:test'
 import { main } from '../../../src/cli/main.ts'
-import { conformanceRoot } from '../../conformance/suite.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'podtrust-policy-cli-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -147,13 +146,26 @@ void describe('podtrust policy simulate', () => {
     assert.equal((await cli(...args, '--context', `${host}:aud=other`)).code, 1)
   })
   void test('--request with one engine-cases case (expected ignored)', async () => {
-    const cases = JSON.parse(
-      readFileSync(join(conformanceRoot(), 'iam-policy/engine-cases/scps.json'), 'utf8'),
-    ) as { name: string }[]
-    const c = cases.find(
-      (x) => x.name === 'Implicitly denied by SCP when allowed by Identity but no SCPs exist',
-    )
-    assert.ok(c)
+    // A case in the engine-cases format of the conformance corpus, written here: an OU level whose SCP list
+    // is empty allows nothing, so an identity Allow is implicitly denied by the SCP level ("If there is no
+    // SCP attached … all actions are denied", Organizations User Guide, "SCP evaluation").
+    const c = {
+      name: 'identity allows, the only organizational level attaches no SCP',
+      request: {
+        action: 'ec2:DescribeInstances',
+        resource: { resource: '*', accountId: '444455556666' },
+        principal: 'arn:aws:iam::444455556666:user/ops',
+        context: {},
+      },
+      identityPolicies: [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }],
+        },
+      ],
+      serviceControlPolicies: [{ orgIdentifier: 'ou-abcd-11112222', policies: [] }],
+      expected: { response: 'ImplicitlyDenied', blockedBy: ['scp'] },
+    }
     const r = await cli(
       'policy',
       'simulate',

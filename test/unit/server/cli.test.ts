@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import { decodeJwt } from 'jose'
 import { createAuditLog, auditTime } from '../../../src/audit/log.ts'
 import { main } from '../../../src/cli/main.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 import { deriveUid } from '../../../src/tokens/mint.ts'
 
 async function run(

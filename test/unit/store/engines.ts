@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { Db, Migration } from '../../../src/store/db.ts'
-import { openDb } from '../../../src/store/open.ts'
+import { openDb } from '../../../src/server/store.ts'
 
 export type Engine = 'sqlite' | 'postgres'
 export const engines: Engine[] = ['sqlite', 'postgres']

@@ -1,0 +1,43 @@
+/**
+ * @module app/module
+ * The shape every protocol module exports, and what the composition root (`src/server/modules.ts`) collects
+ * from them into one app instance: the migration list, the config sections, the start-up hooks, the
+ * administrator-credential providers and the route table. A module never pushes itself into a global list.
+ *
+ * @example
+ * export const eksModule: ProtocolModule = {
+ *   name: 'eks',
+ *   migrations: eksMigrations,
+ *   configSections: [clustersSection, podIdentityAssociationsSection],
+ *   mount(app, ctx) { mountEksRoutes(app, …) },
+ * }
+ */
+import type { Hono } from 'hono'
+import type { ConfigSection } from '../config/section.ts'
+import type { Migration } from '../store/db.ts'
+import type { AppContext } from './context.ts'
+
+/** Runs once the store is open and migrated, before config files apply and the listeners accept requests. */
+export type StartupHook = (ctx: AppContext) => Promise<void>
+
+/** The administrator's access key for IAM calls (what `podtrust up` prints), or undefined when none. */
+export type AdminCredentialProvider = (
+  ctx: AppContext,
+) => Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>
+
+export interface ProtocolModule {
+  name: string
+  /** The module's tables, ids prefixed with the module name (`iam-0001-roles`); run once each at start. */
+  migrations?: readonly Migration[]
+  /** The module's top-level YAML keys, in apply order (accounts before what lives in them). */
+  configSections?: readonly ConfigSection[]
+  /** Bootstraps (e.g. IAM's administrator), in order, after migrations and before the demo seed/config. */
+  startupHooks?: readonly StartupHook[]
+  /** How `podtrust up` finds the administrator's key to print; the first module with one wins. */
+  adminCredentials?: AdminCredentialProvider
+  /**
+   * Adds the module's routes to the one route table. Each module claims distinct paths or dispatch keys
+   * (`/clusters/…`, `/v1/…`, `/{tenant}/…`; the awsQuery front door takes every remaining form POST, last).
+   */
+  mount?(app: Hono, ctx: AppContext): void
+}

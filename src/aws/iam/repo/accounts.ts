@@ -1,0 +1,43 @@
+/**
+ * @module aws/iam/repo/accounts
+ * The accounts podtrust hosts.
+ */
+import type { Queryable } from '../../../store/db.ts'
+import { date, type Num } from './rows.ts'
+import type { AccountStore } from './types.ts'
+
+export function createAccountStore(db: Queryable): AccountStore {
+  const store: AccountStore = {
+    async ensureAccount(accountId, now, alias) {
+      await db.run(
+        `INSERT INTO iam_accounts (account_id, alias, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (account_id) DO UPDATE SET alias = COALESCE(excluded.alias, iam_accounts.alias)`,
+        [accountId, alias ?? null, now.getTime()],
+      )
+    },
+    async getAccount(accountId) {
+      const r = await db.get<{ account_id: string; alias: string | null; created_at: Num }>(
+        'SELECT * FROM iam_accounts WHERE account_id = ?',
+        [accountId],
+      )
+      return r === undefined
+        ? undefined
+        : {
+            accountId: r.account_id,
+            ...(r.alias === null ? {} : { alias: r.alias }),
+            createDate: date(r.created_at),
+          }
+    },
+    async listAccounts() {
+      const rows = await db.all<{ account_id: string; alias: string | null; created_at: Num }>(
+        'SELECT * FROM iam_accounts ORDER BY account_id',
+      )
+      return rows.map((r) => ({
+        accountId: r.account_id,
+        ...(r.alias === null ? {} : { alias: r.alias }),
+        createDate: date(r.created_at),
+      }))
+    },
+  }
+  return store
+}
