@@ -23,7 +23,10 @@ export async function storeAccount(db: Db, flag: string | undefined): Promise<st
 }
 
 /** One role with its policies, through the identity domain's lookup ports (the IAM repository implements them). */
-async function loadRole(repo: RoleLookup & ManagedPolicyLookup, record: IdentityRole): Promise<DoctorRole> {
+async function loadRole(
+  repo: RoleLookup & ManagedPolicyLookup,
+  record: IdentityRole,
+): Promise<DoctorRole> {
   const docs = await repo.getRolePolicyDocuments(record.accountId, record.roleName)
   const boundaryDoc =
     record.permissionsBoundaryArn === undefined
@@ -122,4 +125,120 @@ export async function loadStoreSnapshot(
     }
   }
   return { providers, clusters, associations, associationPolicies, roles, federatedCredentials }
+}
+
+/**
+ * The store as `get-account-authorization-details` output (roles, users, managed policies, documents as JSON text),
+ * plus its OIDC providers, Pod Identity associations and access keys: podtrust's own store as scan input.
+ */
+export async function loadStoreAsScanJson(db: Db, accountId: string) {
+  const iam = createIamRepo(db)
+  const eks = createEksRepo(db)
+  const policyArns = new Set<string>()
+  const attached = async (type: 'role' | 'user', name: string) => {
+    const list = await iam.listAttachedPolicies(accountId, type, name)
+    for (const a of list) policyArns.add(a.policyArn)
+    return list.map((a) => ({ PolicyName: a.policyName, PolicyArn: a.policyArn }))
+  }
+  const inline = async (type: 'role' | 'user', name: string) =>
+    (await iam.listInlinePolicies(accountId, type, name)).map((p) => ({
+      PolicyName: p.policyName,
+      PolicyDocument: p.document,
+    }))
+  const RoleDetailList = []
+  for (const r of await iam.listRoles(accountId)) {
+    if (r.permissionsBoundaryArn !== undefined) policyArns.add(r.permissionsBoundaryArn)
+    RoleDetailList.push({
+      Path: r.path,
+      RoleName: r.roleName,
+      RoleId: r.roleId,
+      Arn: r.arn,
+      CreateDate: r.createDate.toISOString(),
+      AssumeRolePolicyDocument: r.assumeRolePolicyDocument,
+      InstanceProfileList: [],
+      RolePolicyList: await inline('role', r.roleName),
+      AttachedManagedPolicies: await attached('role', r.roleName),
+      ...(r.permissionsBoundaryArn !== undefined
+        ? {
+            PermissionsBoundary: {
+              PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+              PermissionsBoundaryArn: r.permissionsBoundaryArn,
+            },
+          }
+        : {}),
+      Tags: r.tags.map((t) => ({ Key: t.key, Value: t.value })),
+      RoleLastUsed:
+        r.roleLastUsed === undefined
+          ? {}
+          : {
+              LastUsedDate: r.roleLastUsed.lastUsedDate.toISOString(),
+              Region: r.roleLastUsed.region,
+            },
+    })
+  }
+  const UserDetailList = []
+  const AccessKeyMetadata = []
+  for (const u of await iam.listUsers(accountId)) {
+    UserDetailList.push({
+      Path: u.path,
+      UserName: u.userName,
+      UserId: u.userId,
+      Arn: u.arn,
+      CreateDate: u.createDate.toISOString(),
+      UserPolicyList: await inline('user', u.userName),
+      GroupList: [],
+      AttachedManagedPolicies: await attached('user', u.userName),
+    })
+    for (const k of await iam.listAccessKeys(accountId, u.userName))
+      AccessKeyMetadata.push({
+        UserName: k.userName,
+        AccessKeyId: k.accessKeyId,
+        Status: k.status,
+        CreateDate: k.createDate.toISOString(),
+        ...(k.lastUsed !== undefined ? { LastUsedDate: k.lastUsed.date.toISOString() } : {}),
+      })
+  }
+  const Policies = []
+  for (const arn of policyArns) {
+    const document = await iam.getManagedPolicyDocument(arn)
+    if (document === undefined) continue
+    Policies.push({
+      Arn: arn,
+      PolicyName: arn.slice(arn.lastIndexOf('/') + 1),
+      DefaultVersionId: 'v1',
+      PolicyVersionList: [{ VersionId: 'v1', IsDefaultVersion: true, Document: document }],
+    })
+  }
+  const providers = (await iam.listOidcProviders(accountId)).map((p) => ({
+    Arn: p.arn,
+    Url: p.url,
+    ClientIDList: p.clientIds,
+    ThumbprintList: p.thumbprints,
+  }))
+  const associations = []
+  for (const row of await eks.listClusters()) {
+    const view = await resolveCluster(
+      row,
+      { accountId, region: DEFAULT_REGION },
+      async (name) => (await getIssuer(db, name))?.url ?? '',
+    )
+    for (const a of await eks.listAssociations(row.name, {}))
+      associations.push({
+        clusterName: a.clusterName,
+        namespace: a.namespace,
+        serviceAccount: a.serviceAccount,
+        roleArn: a.roleArn,
+        associationArn: `arn:aws:eks:${view.region}:${view.accountId}:podidentityassociation/${a.clusterName}/${a.associationId}`,
+        associationId: a.associationId,
+        disableSessionTags: a.disableSessionTags,
+        ...(a.targetRoleArn !== undefined ? { targetRoleArn: a.targetRoleArn } : {}),
+        ...(a.externalId !== undefined ? { externalId: a.externalId } : {}),
+      })
+  }
+  return {
+    gaad: { RoleDetailList, UserDetailList, GroupDetailList: [], Policies },
+    providers,
+    associations,
+    accessKeys: { AccessKeyMetadata },
+  }
 }

@@ -506,4 +506,33 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
     assert.equal(garbage.code, 1)
     assert.match(garbage.stderr, /cannot be decoded/)
   })
+
+  void test('scan reads the same live store: pay/api reaches app by evaluation, pay/worker does not', async (t) => {
+    if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
+    const manifests = join(dir, 'sas.yaml')
+    writeFileSync(
+      manifests,
+      ['api', 'worker']
+        .map(
+          (n) =>
+            `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${n}\n  namespace: pay\n`,
+        )
+        .join('---\n'),
+    )
+    const r = await podtrust([
+      'scan',
+      '--data-dir',
+      up.dataDir,
+      '--k8s',
+      manifests,
+      '--format',
+      'json',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    const report = JSON.parse(r.stdout) as {
+      edges: { serviceAccount: string; role: string; via: string }[]
+      findings: { id: string; objects: string[] }[]
+    }
+    assert.deepEqual(report.edges, [{ serviceAccount: 'pay/api', role, via: 'irsa' }])
+  })
 })

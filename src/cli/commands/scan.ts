@@ -25,9 +25,11 @@ import { renderSarif } from '../../analysis/render/sarif.ts'
 import { renderJson, renderText } from '../../analysis/render/text.ts'
 import { failsOn, scan } from '../../analysis/scan.ts'
 import type { CliIo, Command } from '../command.ts'
+import { openStore } from '../store-options.ts'
+import { loadStoreAsScanJson, storeAccount } from '../store-snapshot.ts'
 
 const usage = `Usage:
-  podtrust scan --k8s PATH... --gaad FILE [--oidc-providers FILE] [--pod-identity-associations FILE]
+  podtrust scan --k8s PATH... [--gaad FILE | --data-dir DIR | --store URL] [--oidc-providers FILE] [--pod-identity-associations FILE]
                 [--nodes FILE] [--access-keys FILE] [--issuer URL]... [--known-account ID]...
                 [--all-principals] [--now ISO8601] [--format text|json|sarif|html] [--out FILE]
                 [--fail-on critical|high|medium|low|info]
@@ -36,6 +38,8 @@ Audits which pod can obtain which cloud role, with which permissions, and report
   --k8s PATH...                   manifests or folders (YAML/JSON, multi-document, List kinds, kubectl -o json,
                                   kustomize output); repeatable, several paths per flag
   --gaad FILE                     aws iam get-account-authorization-details output (either encoding)
+  --data-dir DIR, --store URL     podtrust's own store instead: its roles, users, policies, OIDC providers,
+                                  Pod Identity associations and access keys (--account-id picks the account)
   --oidc-providers FILE           list-open-id-connect-providers / get-open-id-connect-provider outputs
   --pod-identity-associations FILE  describe-pod-identity-association outputs
   --nodes FILE                    aws ec2 describe-instances output (IMDS MetadataOptions, instance profiles)
@@ -70,6 +74,9 @@ export function splitArgs(argv: string[]): { flags: Map<string, string[]>; bools
     '--format',
     '--out',
     '--fail-on',
+    '--data-dir',
+    '--store',
+    '--account-id',
   ])
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!
@@ -187,6 +194,34 @@ export function loadScanInputs(io: CliIo, flags: Map<string, string[]>): ScanInp
   return { kube, iam, side }
 }
 
+/** Scan inputs from podtrust's own store (the store is read as the same JSON shapes the AWS CLI prints). */
+async function loadStoreInputs(io: CliIo, flags: Map<string, string[]>): Promise<ScanInputs> {
+  const files = collectManifestFiles(io, flags.get('--k8s') ?? [])
+  const parsed = parseKubeDocuments(files)
+  const db = await openStore(
+    {
+      ...(flags.has('--data-dir') ? { 'data-dir': flags.get('--data-dir')![0]! } : {}),
+      ...(flags.has('--store') ? { store: flags.get('--store')![0]! } : {}),
+    },
+    io,
+  )
+  try {
+    const accountId = await storeAccount(db, flags.get('--account-id')?.[0])
+    const json = await loadStoreAsScanJson(db, accountId)
+    return {
+      kube: buildKubeInventory(parsed.objects, parsed.skipped),
+      iam: parseGaad(json.gaad, 'store'),
+      side: {
+        oidcProviders: parseOidcProviders(json.providers, 'store', accountId),
+        associations: parsePodIdentityAssociations(json.associations, 'store'),
+        accessKeys: parseAccessKeys(json.accessKeys, 'store'),
+      },
+    }
+  } finally {
+    await db.close()
+  }
+}
+
 export const scanCommand: Command = {
   name: 'scan',
   summary: 'audit which pod can reach which cloud role, with which permissions (offline)',
@@ -207,7 +242,10 @@ export const scanCommand: Command = {
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${nowText}' is not a date`)
     let inputs: ScanInputs
     try {
-      inputs = loadScanInputs(io, flags)
+      if (flags.has('--data-dir') || flags.has('--store')) {
+        if (flags.has('--gaad')) throw new UsageError('give --gaad or --data-dir/--store, not both')
+        inputs = await loadStoreInputs(io, flags)
+      } else inputs = loadScanInputs(io, flags)
     } catch (err) {
       if (err instanceof UsageError) throw err
       const e = err as Error & { hint?: string }
