@@ -292,7 +292,7 @@ export type CredentialSource =
   | 'none'
 
 export interface Workload {
-  /** `namespace/name` (a pod, or a workload's template as `namespace/Kind/name`). */
+  /** `namespace/name` of the pod, or of the workload whose pod template this is (see `kind`). */
   pod: string
   serviceAccount: string
   /** Roles the pod can obtain: IRSA-reachable by evaluation, its Pod Identity association, kube2iam role. */
@@ -301,6 +301,8 @@ export interface Workload {
   credentialSource: CredentialSource
   credentialSourceBySdk: { python: CredentialSource; javascript: CredentialSource }
   nodeRoles: string[]
+  /** `Pod` for a live pod, else the workload kind (Deployment, CronJob, …) whose template this is. */
+  kind: string
 }
 
 export interface RolePermissionSummary {

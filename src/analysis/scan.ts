@@ -51,7 +51,7 @@ export function scan(inputs: ScanInputs, options: ScanOptions): ScanReport {
     const main =
       creds.find((c) => !pod.containers.find((x) => x.name === c.container)?.init) ?? creds[0]
     workloads.push({
-      pod: pod.live ? `${pod.namespace}/${pod.name}` : `${pod.namespace}/${pod.kind}/${pod.name}`,
+      pod: `${pod.namespace}/${pod.name}`,
       serviceAccount: sa,
       roles: [...roles].sort(),
       credentialSource: main?.python ?? 'none',
@@ -60,6 +60,7 @@ export function scan(inputs: ScanInputs, options: ScanOptions): ScanReport {
         javascript: main?.javascript ?? 'none',
       },
       nodeRoles: ctx.imdsReachable(pod) ? ctx.nodeRoles.map((r) => r.arn) : [],
+      kind: pod.kind,
     })
   }
 

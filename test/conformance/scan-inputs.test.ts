@@ -67,17 +67,14 @@ void describe('scan on the shared real inputs', () => {
     const report = scanK8s(['k8s/eks-workshop-v2/rendered-base-carts.yaml'])
     assert.deepEqual(
       summary(report).filter((s) => s.startsWith('CRED')),
-      ['CRED-002 info carts/Deployment/carts', 'CRED-003 info ConfigMap carts/carts'],
+      ['CRED-002 info carts/carts', 'CRED-003 info ConfigMap carts/carts'],
     )
-    const carts = report.workloads.find((w) => w.pod === 'carts/Deployment/carts')!
+    const carts = report.workloads.find((w) => w.pod === 'carts/carts')!
     assert.equal(carts.credentialSource, 'env-keys')
-    assert.ok(summary(report).includes('SA-001 low carts/Deployment/carts-dynamodb'))
+    assert.ok(summary(report).includes('SA-001 low carts/carts-dynamodb'))
     // The kustomize base folder gives the same namespace and result.
     const base = scanK8s(['k8s/eks-workshop-v2/base-application/carts'])
-    assert.equal(
-      base.workloads.find((w) => w.pod === 'carts/Deployment/carts')?.credentialSource,
-      'env-keys',
-    )
+    assert.equal(base.workloads.find((w) => w.pod === 'carts/carts')?.credentialSource, 'env-keys')
   })
 
   void test('eks-workshop IRSA overlay: the unrendered ${CARTS_IAM_ROLE} annotation is BIND-002; the alb List SA has a masked account', (t) => {
@@ -87,10 +84,7 @@ void describe('scan on the shared real inputs', () => {
       summary(irsa).filter((s) => s.startsWith('BIND')),
       ['BIND-002 medium carts/carts'],
     )
-    assert.equal(
-      irsa.workloads.find((w) => w.pod === 'carts/Deployment/carts')?.credentialSource,
-      'irsa',
-    )
+    assert.equal(irsa.workloads.find((w) => w.pod === 'carts/carts')?.credentialSource, 'irsa')
     assert.equal(
       summary(irsa).filter((s) => s.startsWith('CRED')).length,
       0,
@@ -109,7 +103,7 @@ void describe('scan on the shared real inputs', () => {
     assert.ok(report.stats.skippedDocuments.every((s) => /not a Kubernetes object/.test(s.reason)))
     assert.deepEqual(
       summary(report).filter((s) => !s.startsWith('SA-002')),
-      ['SA-001 low default/Deployment/external-dns'],
+      ['SA-001 low default/external-dns'],
     )
   })
 
@@ -120,9 +114,9 @@ void describe('scan on the shared real inputs', () => {
     assert.deepEqual(
       s.filter((x) => x.startsWith('LEG-001')),
       [
-        'LEG-001 medium default/CronJob/my-cronjob',
-        'LEG-001 medium default/Deployment/nginx-deployment',
         'LEG-001 medium default/aws-cli',
+        'LEG-001 medium default/my-cronjob',
+        'LEG-001 medium default/nginx-deployment',
       ],
     )
     assert.deepEqual(
@@ -131,7 +125,7 @@ void describe('scan on the shared real inputs', () => {
     )
     assert.deepEqual(
       s.filter((x) => x.startsWith('NODE-003')),
-      ['NODE-003 medium default/DaemonSet/kube2iam'],
+      ['NODE-003 medium default/kube2iam'],
     )
     assert.equal(report.workloads.filter((w) => w.credentialSource === 'kube2iam').length, 3)
   })

@@ -201,7 +201,7 @@ export function checkBindings(ctx: ScanContext): ScanFinding[] {
       finding(
         'BIND-003',
         isAdmin(ctx, role) || privescMethods(ctx, role).length > 0 ? 'high' : 'medium',
-        [role.arn, ...sas.slice(0, 20)],
+        [role.arn, ...sas],
         `role ${role.name} admits any ServiceAccount of the cluster (see IRSA-001/002): ${sas.length} ServiceAccount(s) in the inputs can assume it without any annotation naming it (${sas.slice(0, 5).join(', ')}${sas.length > 5 ? ', …' : ''})`,
         `pin the trust of ${role.name} to the ServiceAccount(s) meant to use it`,
       ),
@@ -211,9 +211,7 @@ export function checkBindings(ctx: ScanContext): ScanFinding[] {
   // BIND-004, BIND-005, BIND-009 on pods.
   for (const pod of kube.pods) {
     const key = saKey(pod.namespace, pod.serviceAccountName)
-    const podName = pod.live
-      ? `${pod.namespace}/${pod.name}`
-      : `${pod.namespace}/${pod.kind}/${pod.name}`
+    const podName = pod.live ? `${pod.namespace}/${pod.name}` : `${pod.namespace}/${pod.name}`
     const sa = kube.serviceAccounts.get(key)
     const creds = ctx.credentials.get(pod) ?? []
     if (pod.live && sa?.annotations[IRSA_ROLE_ANNOTATION] !== undefined) {

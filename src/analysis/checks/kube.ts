@@ -18,7 +18,7 @@ const SECRET = /(^|[^A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}($|[^A-Za-z0-9/+=])/
 const INI_KEYS = /aws_access_key_id\s*=\s*\S+[\s\S]*aws_secret_access_key\s*=\s*\S+/i
 
 function podLabel(pod: PodSpecInfo): string {
-  return pod.live ? `${pod.namespace}/${pod.name}` : `${pod.namespace}/${pod.kind}/${pod.name}`
+  return `${pod.namespace}/${pod.name}`
 }
 
 function literalValues(c: Container): string[] {
@@ -147,12 +147,17 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
       }
       // CRED-002: keys injected from Secrets/ConfigMaps.
       const injected: string[] = []
+      const injectedFrom: string[] = []
       for (const e of c.env) {
         if (!/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)$/.test(e.name)) continue
-        if (e.secretKeyRef !== undefined)
+        if (e.secretKeyRef !== undefined) {
           injected.push(`${e.name} from Secret ${e.secretKeyRef.name}`)
-        if (e.configMapKeyRef !== undefined)
+          injectedFrom.push(`Secret ${pod.namespace}/${e.secretKeyRef.name}`)
+        }
+        if (e.configMapKeyRef !== undefined) {
           injected.push(`${e.name} from ConfigMap ${e.configMapKeyRef.name}`)
+          injectedFrom.push(`ConfigMap ${pod.namespace}/${e.configMapKeyRef.name}`)
+        }
       }
       let dummyOnly = false
       for (const f of c.envFrom) {
@@ -165,6 +170,7 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
         const keys = dataHasKeys(obj)
         if (keys.pair) {
           injected.push(`AWS keys from ${kind} ${name} (envFrom)`)
+          injectedFrom.push(`${kind} ${pod.namespace}/${name}`)
           dummyOnly = keys.dummy
         }
       }
@@ -173,7 +179,7 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
           finding(
             'CRED-002',
             dummyOnly ? 'info' : 'high',
-            [label],
+            [label, sa, ...new Set(injectedFrom)],
             `container ${c.name} of ${label} gets ${injected.join(', ')}${dummyOnly ? ' (placeholder values: not real keys, but they shadow any workload identity in the SDK chain)' : ''}`,
             'remove the keys; rotate them; use IRSA or Pod Identity',
             [pod.source],

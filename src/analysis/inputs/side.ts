@@ -5,8 +5,9 @@
  *   `get-open-id-connect-provider` outputs with their `Arn` added, or both merged per provider;
  * - Pod Identity associations: `aws eks describe-pod-identity-association` outputs ({association}), an array of
  *   them, or `{associations:[…]}` whose items carry `roleArn`;
- * - nodes: `aws ec2 describe-instances` (Reservations[].Instances[].MetadataOptions, IamInstanceProfile), or an
- *   array of `{name, httpTokens, httpPutResponseHopLimit, httpEndpoint, instanceProfileArn}`;
+ * - nodes: `aws ec2 describe-instances` (Reservations[].Instances[].MetadataOptions, IamInstanceProfile),
+ *   `aws ec2 describe-launch-template-versions`, or an array of
+ *   `{name, httpTokens, httpPutResponseHopLimit, httpEndpoint, instanceProfileArn}`;
  * - access keys: `aws iam list-access-keys` ({AccessKeyMetadata:[…]}), optionally with `LastUsedDate` from
  *   `get-access-key-last-used` merged in, or an array of such items.
  */
@@ -131,6 +132,16 @@ export function parseNodes(json: unknown, source: string): NodeInfo[] {
   const instances: unknown[] = []
   if (isObject(json) && Array.isArray(json.Reservations)) {
     for (const r of json.Reservations) if (isObject(r)) instances.push(...list(r.Instances))
+  } else if (isObject(json) && Array.isArray(json.LaunchTemplateVersions)) {
+    // aws ec2 describe-launch-template-versions: the settings every node of the group gets.
+    for (const v of json.LaunchTemplateVersions.filter(isObject)) {
+      const data = isObject(v.LaunchTemplateData) ? v.LaunchTemplateData : {}
+      instances.push({
+        InstanceId: `${str(v.LaunchTemplateName) ?? 'launch-template'}:${String(v.VersionNumber ?? '')}`,
+        MetadataOptions: data.MetadataOptions,
+        IamInstanceProfile: data.IamInstanceProfile,
+      })
+    }
   } else {
     instances.push(...items(json, ['Instances', 'nodes', 'Nodes']))
   }

@@ -78,7 +78,8 @@ export function renderSarif(report: ScanReport, tool: { version: string }): stri
                     },
                   }
                 : {}),
-              logicalLocations: f.objects.map((o) => ({
+              // SARIF requires unique items; a pod and its ServiceAccount may share `namespace/name`.
+              logicalLocations: [...new Set(f.objects)].map((o) => ({
                 name: o,
                 kind: o.startsWith('arn:') ? 'resource' : 'object',
               })),

@@ -49,7 +49,7 @@ export function renderText(report: ScanReport): string {
           ? w.credentialSource
           : `python ${w.credentialSourceBySdk.python}, javascript ${w.credentialSourceBySdk.javascript}`
       lines.push(
-        `  ${w.pod} (sa ${w.serviceAccount}) uses ${sdk}; roles: ${w.roles.length > 0 ? w.roles.join(', ') : '-'}`,
+        `  ${w.pod} (${w.kind === 'Pod' ? '' : `${w.kind}, `}sa ${w.serviceAccount}) uses ${sdk}; roles: ${w.roles.length > 0 ? w.roles.join(', ') : '-'}`,
       )
     }
   }

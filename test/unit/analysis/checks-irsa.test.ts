@@ -45,7 +45,7 @@ void describe('reachability by evaluation', () => {
       .map((e) => `${e.serviceAccount}→${e.role.split('/')[1]}`)
       .sort()
     assert.deepEqual(edges, ['pay/api→api', 'pay/api→pay-all', 'pay/worker→pay-all'])
-    const w = report.workloads.find((x) => x.pod === 'pay/Deployment/api')!
+    const w = report.workloads.find((x) => x.pod === 'pay/api')!
     assert.deepEqual(w.roles, [roleArn('api'), roleArn('pay-all')])
     assert.equal(w.credentialSource, 'irsa')
   })

@@ -235,6 +235,23 @@ void describe('side inputs', () => {
         instanceProfileArn: 'arn:aws:iam::1:instance-profile/n',
       },
     ])
+    const lt = parseNodes(
+      {
+        LaunchTemplateVersions: [
+          {
+            LaunchTemplateName: 'ng',
+            VersionNumber: 3,
+            LaunchTemplateData: {
+              MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
+            },
+          },
+        ],
+      },
+      'f',
+    )
+    assert.deepEqual(lt, [
+      { name: 'ng:3', httpTokens: 'required', httpEndpoint: 'enabled', hopLimit: 2 },
+    ])
     const keys = parseAccessKeys(
       {
         AccessKeyMetadata: [

@@ -94,7 +94,7 @@ void describe('renderers', () => {
   void test('text lists findings and workloads', () => {
     const text = renderText(report)
     assert.match(text, /CRITICAL +PERM-001/)
-    assert.match(text, /pay\/Deployment\/api \(sa pay\/api\) uses env-keys/)
+    assert.match(text, /pay\/api \(Deployment, sa pay\/api\) uses env-keys/)
   })
 })
 
