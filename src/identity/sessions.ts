@@ -150,14 +150,37 @@ interface UserPayload {
 
 type SessionPayload = RolePayload | UserPayload
 
+/**
+ * What every temporary credential starts from: the issue time (whole seconds, as STS reports it), the
+ * expiry, a fresh `ASIA…` key id in the account and its secret, and the sealed payload's common fields.
+ */
+function newTemporaryKey(ctx: SessionPorts, accountId: string, durationSeconds: number) {
+  const now = ctx.now()
+  const issuedAt = new Date(Math.floor(now.getTime() / 1000) * 1000)
+  const expiration = new Date(issuedAt.getTime() + durationSeconds * 1000)
+  const accessKeyId = newAccessKeyId('temporary', accountId, ctx.randomBytes)
+  const secretAccessKey = newSecretAccessKey(ctx.randomBytes)
+  const common = {
+    v: 1 as const,
+    a: accessKeyId,
+    s: secretAccessKey,
+    acct: accountId,
+    iat: issuedAt.getTime(),
+    exp: expiration.getTime(),
+  }
+  return { now, issuedAt, expiration, accessKeyId, secretAccessKey, common }
+}
+
 export async function createRoleSession(
   ctx: SessionPorts,
   input: CreateRoleSessionInput,
 ): Promise<RoleSessionResult> {
-  const now = ctx.now()
-  const issuedAt = new Date(Math.floor(now.getTime() / 1000) * 1000)
-  const expiration = new Date(issuedAt.getTime() + input.durationSeconds * 1000)
   const { role } = input
+  const { now, issuedAt, expiration, accessKeyId, secretAccessKey, common } = newTemporaryKey(
+    ctx,
+    role.accountId,
+    input.durationSeconds,
+  )
   const inherited = input.inheritedTransitiveTags ?? []
   const tags = mergeTags(inherited, input.tags ?? [])
   const requestedTransitive = input.transitiveTagKeys ?? []
@@ -183,16 +206,9 @@ export async function createRoleSession(
     ...(input.sourceIdentity === undefined ? {} : { sourceIdentity: input.sourceIdentity }),
     ...(input.webIdentity === undefined ? {} : { webIdentity: input.webIdentity }),
   }
-  const accessKeyId = newAccessKeyId('temporary', role.accountId, ctx.randomBytes)
-  const secretAccessKey = newSecretAccessKey(ctx.randomBytes)
   const payload: RolePayload = {
-    v: 1,
+    ...common,
     k: 'role',
-    a: accessKeyId,
-    s: secretAccessKey,
-    acct: role.accountId,
-    iat: issuedAt.getTime(),
-    exp: expiration.getTime(),
     ra: role.arn,
     rn: role.roleName,
     rid: role.roleId,
@@ -243,19 +259,14 @@ export async function createUserSession(
     durationSeconds: number
   },
 ): Promise<{ credentials: TemporaryCredentials }> {
-  const now = ctx.now()
-  const issuedAt = new Date(Math.floor(now.getTime() / 1000) * 1000)
-  const expiration = new Date(issuedAt.getTime() + input.durationSeconds * 1000)
-  const accessKeyId = newAccessKeyId('temporary', input.accountId, ctx.randomBytes)
-  const secretAccessKey = newSecretAccessKey(ctx.randomBytes)
+  const { now, expiration, accessKeyId, secretAccessKey, common } = newTemporaryKey(
+    ctx,
+    input.accountId,
+    input.durationSeconds,
+  )
   const payload: UserPayload = {
-    v: 1,
+    ...common,
     k: 'user',
-    a: accessKeyId,
-    s: secretAccessKey,
-    acct: input.accountId,
-    iat: issuedAt.getTime(),
-    exp: expiration.getTime(),
     ua: input.userArn,
     uid: input.userId,
     un: input.userName,

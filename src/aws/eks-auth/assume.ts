@@ -84,9 +84,12 @@ export interface PodIdentityDeps {
     options: { issuer: string; audiences: string[]; now: Date },
   ): Promise<{ claims: Record<string, unknown>; subject: string; audience: string[] }>
   getRole(arn: string): Promise<RoleLike | undefined>
-  /** Trust-policy decision through the policy engine; never throws. */
+  /**
+   * Trust-policy decision through the policy engine (a trust policy that does not compile denies). Throws
+   * only when a stored identity policy of `callerRole` does not compile: failing closed, never skipping it.
+   */
   authorizeTrust(check: TrustCheck): Promise<{ allowed: boolean; decision: string }>
-  /** STS session creation (the STS engineer's createRoleSession). */
+  /** Session creation: the assume-role pipeline's `issueRoleSession` (sealed session token). */
   createSession(input: {
     role: RoleLike
     sessionName: string

@@ -42,16 +42,29 @@ export interface SignInput {
 /** `YYYYMMDDTHHMMSSZ` */
 export const amzDate = formatAmzDate
 
-function sign(
-  secret: string,
-  day: string,
-  region: string,
-  service: string,
-  stringToSign: string,
+function credentialScope(input: Pick<SignInput, 'region' | 'service'>, date: string): string {
+  return `${date.slice(0, 8)}/${input.region}/${input.service}/aws4_request`
+}
+
+/** The signature of a canonical request: string to sign, derived key, HMAC. */
+function signatureOf(
+  input: Pick<SignInput, 'region' | 'service' | 'credentials'>,
+  date: string,
+  canonicalRequest: string,
 ): string {
-  return createHmac('sha256', deriveSigningKey(secret, day, region, service))
-    .update(stringToSign, 'utf8')
-    .digest('hex')
+  const stringToSign = [
+    SIGV4_ALGORITHM,
+    date,
+    credentialScope(input, date),
+    sha256Hex(canonicalRequest),
+  ].join('\n')
+  const key = deriveSigningKey(
+    input.credentials.secretAccessKey,
+    date.slice(0, 8),
+    input.region,
+    input.service,
+  )
+  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex')
 }
 
 function canonicalHeaderBlock(headers: Record<string, string>): { block: string; signed: string } {
@@ -70,7 +83,6 @@ function canonicalHeaderBlock(headers: Record<string, string>): { block: string;
 export function signRequest(input: SignInput): Record<string, string> {
   const url = new URL(input.url)
   const date = formatAmzDate(input.now)
-  const day = date.slice(0, 8)
   const payloadHash = sha256Hex(input.body)
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(input.headers ?? {})) headers[k.toLowerCase()] = v
@@ -88,17 +100,9 @@ export function signRequest(input: SignInput): Record<string, string> {
     signed,
     payloadHash,
   ].join('\n')
-  const scope = `${day}/${input.region}/${input.service}/aws4_request`
-  const stringToSign = [SIGV4_ALGORITHM, date, scope, sha256Hex(canonicalRequest)].join('\n')
-  const signature = sign(
-    input.credentials.secretAccessKey,
-    day,
-    input.region,
-    input.service,
-    stringToSign,
-  )
+  const signature = signatureOf(input, date, canonicalRequest)
   headers['authorization'] =
-    `${SIGV4_ALGORITHM} Credential=${input.credentials.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`
+    `${SIGV4_ALGORITHM} Credential=${input.credentials.accessKeyId}/${credentialScope(input, date)}, SignedHeaders=${signed}, Signature=${signature}`
   return headers
 }
 
@@ -112,8 +116,7 @@ export function presignUrl(
 ): string {
   const url = new URL(input.url)
   const date = formatAmzDate(input.now)
-  const day = date.slice(0, 8)
-  const scope = `${day}/${input.region}/${input.service}/aws4_request`
+  const scope = credentialScope(input, date)
   const params = parseQuery(url.search.slice(1))
   params.push(
     ['X-Amz-Algorithm', SIGV4_ALGORITHM],
@@ -133,13 +136,6 @@ export function presignUrl(
     'host',
     sha256Hex(''),
   ].join('\n')
-  const stringToSign = [SIGV4_ALGORITHM, date, scope, sha256Hex(canonicalRequest)].join('\n')
-  const signature = sign(
-    input.credentials.secretAccessKey,
-    day,
-    input.region,
-    input.service,
-    stringToSign,
-  )
+  const signature = signatureOf(input, date, canonicalRequest)
   return `${url.origin}${url.pathname}?${query}&X-Amz-Signature=${signature}`
 }

@@ -279,51 +279,62 @@ export function isSigned(request: SigV4Request): boolean {
 export function parseSignature(request: SigV4Request): ParsedSignature | undefined {
   const headers = headerMap(request.headers)
   const auth = headers.get('authorization')?.[0]?.trim()
-  const securityHeader = headers.get('x-amz-security-token')?.[0]
-  if (auth !== undefined && auth !== '') {
-    const space = auth.indexOf(' ')
-    const algorithm = space === -1 ? auth : auth.slice(0, space)
-    if (algorithm !== SIGV4_ALGORITHM)
-      throw new AwsError(
-        'IncompleteSignature',
-        `Unsupported AWS 'algorithm': '${algorithm.slice(0, 40)}'`,
-      )
-    const fields = new Map<string, string>()
-    for (const piece of auth.slice(space + 1).split(',')) {
-      const eq = piece.indexOf('=')
-      if (eq === -1) continue
-      fields.set(piece.slice(0, eq).trim(), piece.slice(eq + 1).trim())
-    }
-    const problems: string[] = []
-    for (const required of ['Credential', 'SignedHeaders', 'Signature'])
-      if (!fields.get(required))
-        problems.push(`Authorization header requires '${required}' parameter.`)
-    const amzDate =
-      headers.get('x-amz-date')?.[0]?.trim() ?? dateHeaderAsAmz(headers.get('date')?.[0])
-    if (amzDate === undefined)
-      problems.push(
-        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-      )
-    if (problems.length > 0)
-      throw new AwsError('IncompleteSignature', `${problems.join(' ')} Authorization=${algorithm}`)
-    const credential = parseCredential(fields.get('Credential') as string)
-    const signedHeaders = (fields.get('SignedHeaders') as string).split(';')
-    if (!signedHeaders.includes('host'))
-      throw new AwsError(
-        'SignatureDoesNotMatch',
-        "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-      )
-    return {
-      kind: 'header',
-      ...credential,
-      signedHeaders,
-      signature: fields.get('Signature') as string,
-      amzDate: amzDate as string,
-      ...(securityHeader === undefined ? {} : { securityToken: securityHeader }),
-    }
-  }
+  if (auth !== undefined && auth !== '') return parseHeaderSignature(auth, headers)
   const query = new Map(parseQuery(request.query))
   if (!query.has('X-Amz-Signature') && !query.has('X-Amz-Algorithm')) return undefined
+  return parseQuerySignature(query, headers.get('x-amz-security-token')?.[0])
+}
+
+/** The `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` form. */
+function parseHeaderSignature(auth: string, headers: Map<string, string[]>): ParsedSignature {
+  const securityHeader = headers.get('x-amz-security-token')?.[0]
+  const space = auth.indexOf(' ')
+  const algorithm = space === -1 ? auth : auth.slice(0, space)
+  if (algorithm !== SIGV4_ALGORITHM)
+    throw new AwsError(
+      'IncompleteSignature',
+      `Unsupported AWS 'algorithm': '${algorithm.slice(0, 40)}'`,
+    )
+  const fields = new Map<string, string>()
+  for (const piece of auth.slice(space + 1).split(',')) {
+    const eq = piece.indexOf('=')
+    if (eq === -1) continue
+    fields.set(piece.slice(0, eq).trim(), piece.slice(eq + 1).trim())
+  }
+  const problems: string[] = []
+  for (const required of ['Credential', 'SignedHeaders', 'Signature'])
+    if (!fields.get(required))
+      problems.push(`Authorization header requires '${required}' parameter.`)
+  const amzDate =
+    headers.get('x-amz-date')?.[0]?.trim() ?? dateHeaderAsAmz(headers.get('date')?.[0])
+  if (amzDate === undefined)
+    problems.push(
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    )
+  if (problems.length > 0)
+    throw new AwsError('IncompleteSignature', `${problems.join(' ')} Authorization=${algorithm}`)
+  const credential = parseCredential(fields.get('Credential') as string)
+  const signedHeaders = (fields.get('SignedHeaders') as string).split(';')
+  if (!signedHeaders.includes('host'))
+    throw new AwsError(
+      'SignatureDoesNotMatch',
+      "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+    )
+  return {
+    kind: 'header',
+    ...credential,
+    signedHeaders,
+    signature: fields.get('Signature') as string,
+    amzDate: amzDate as string,
+    ...(securityHeader === undefined ? {} : { securityToken: securityHeader }),
+  }
+}
+
+/** The presigned form: `X-Amz-Algorithm`, `-Credential`, `-Date`, `-Expires`, `-SignedHeaders`, `-Signature`. */
+function parseQuerySignature(
+  query: Map<string, string>,
+  securityHeader: string | undefined,
+): ParsedSignature {
   const algorithm = query.get('X-Amz-Algorithm')
   if (algorithm !== SIGV4_ALGORITHM)
     throw new AwsError('IncompleteSignature', `X-Amz-Algorithm only supports "${SIGV4_ALGORITHM}"`)
@@ -340,30 +351,26 @@ export function parseSignature(request: SigV4Request): ParsedSignature | undefin
       'IncompleteSignature',
       `AWS query-string parameters must include ${missing.map((m) => `'${m}'`).join(', ')}. Re-examine the query-string parameters.`,
     )
-  const expiresText = query.get('X-Amz-Expires')
-  let expires: number | undefined
-  if (expiresText !== undefined) {
-    if (!/^\d+$/.test(expiresText))
-      throw new AwsError('AuthorizationQueryParametersError', 'X-Amz-Expires should be a number', {
-        status: 400,
-      })
-    expires = Number(expiresText)
-    if (expires > MAX_PRESIGN_EXPIRES)
-      throw new AwsError(
-        'AuthorizationQueryParametersError',
-        'X-Amz-Expires must be less than a week (in seconds) that is 604800',
-        { status: 400 },
-      )
-  }
-  const signedHeaders = (query.get('X-Amz-SignedHeaders') as string).split(';')
+  const expiresText = query.get('X-Amz-Expires') as string
+  if (!/^\d+$/.test(expiresText))
+    throw new AwsError('AuthorizationQueryParametersError', 'X-Amz-Expires should be a number', {
+      status: 400,
+    })
+  const expires = Number(expiresText)
+  if (expires > MAX_PRESIGN_EXPIRES)
+    throw new AwsError(
+      'AuthorizationQueryParametersError',
+      'X-Amz-Expires must be less than a week (in seconds) that is 604800',
+      { status: 400 },
+    )
   const token = query.get('X-Amz-Security-Token') ?? securityHeader
   return {
     kind: 'query',
     ...parseCredential(query.get('X-Amz-Credential') as string),
-    signedHeaders,
+    signedHeaders: (query.get('X-Amz-SignedHeaders') as string).split(';'),
     signature: query.get('X-Amz-Signature') as string,
     amzDate: query.get('X-Amz-Date') as string,
-    ...(expires === undefined ? {} : { expires }),
+    expires,
     ...(token === undefined ? {} : { securityToken: token }),
   }
 }
