@@ -12,6 +12,7 @@ import { renderHtml } from '../../../src/analysis/render/html.ts'
 import { renderSarif } from '../../../src/analysis/render/sarif.ts'
 import { renderJson, renderText } from '../../../src/analysis/render/text.ts'
 import { main } from '../../../src/cli/main.ts'
+import { renderDoctor } from '../../../src/cli/commands/doctor.ts'
 import { deployment, exactTrust, gaad, irsaTrust, roleArn, run, sa } from './helpers.ts'
 
 const require = createRequire(import.meta.url)
@@ -143,5 +144,47 @@ void describe('podtrust scan CLI', () => {
     assert.equal((await cli(['--format', 'xml', '--k8s', 'app.yaml'])).code, 2)
     assert.equal((await cli(['--gaad', 'app.yaml'])).code, 2)
     assert.equal((await cli([])).code, 2)
+  })
+})
+
+void describe('progress and doctor text', () => {
+  void test('a progress bar is drawn on a terminal only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'podtrust-scan-tty-'))
+    try {
+      writeFileSync(join(dir, 'app.yaml'), yaml)
+      const stderr = Object.assign(new PassThrough(), { isTTY: true })
+      let err = ''
+      stderr.on('data', (d: Buffer) => (err += d.toString()))
+      const code = await main(['scan', '--k8s', 'app.yaml', '--format', 'json'], {
+        stdout: new PassThrough(),
+        stderr,
+        env: {},
+        cwd: dir,
+      })
+      assert.equal(code, 0)
+      assert.match(err, /checks +\[#+\] 5\/5/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  void test('doctor prints ✓/✗ per link and the fix of the broken one', () => {
+    const text = renderDoctor({
+      mechanism: 'irsa',
+      ok: false,
+      links: [
+        { name: 'identity-mapping', ok: true, reason: 'pay/api → role' },
+        {
+          name: 'oidc-provider',
+          ok: false,
+          reason: 'no provider',
+          fix: 'aws iam create-open-id-connect-provider …',
+        },
+      ],
+    })
+    assert.equal(
+      text,
+      'podtrust doctor: irsa\n✓ identity-mapping: pay/api → role\n✗ oidc-provider: no provider\n  fix: aws iam create-open-id-connect-provider …\nbroken link: oidc-provider\n',
+    )
   })
 })
