@@ -64,6 +64,8 @@ export function scan(inputs: ScanInputs, options: ScanOptions): ScanReport {
     })
   }
 
+  workloads.push(...secretStoreWorkloads(inputs, ctx.irsaBySa))
+
   const edges: ScanReport['edges'] = []
   for (const e of ctx.irsaEdges)
     edges.push({
@@ -135,4 +137,49 @@ export function failsOn(
 ): boolean {
   if (threshold === undefined) return false
   return report.findings.some((f) => severityRank[f.severity] >= severityRank[threshold])
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * External Secrets Operator stores with the AWS provider, as workloads: `auth.jwt.serviceAccountRef` makes the
+ * operator use that ServiceAccount's web identity (its IRSA-reachable roles), `auth.secretRef` static keys, no
+ * auth the operator's own identity; `role` is assumed on top (external-secrets.io, "AWS Secrets Manager" provider).
+ */
+export function secretStoreWorkloads(
+  inputs: ScanInputs,
+  irsaBySa: Map<string, { arn: string }[]>,
+): Workload[] {
+  const out: Workload[] = []
+  for (const obj of inputs.kube.others) {
+    if (obj.kind !== 'SecretStore' && obj.kind !== 'ClusterSecretStore') continue
+    const spec = isObj(obj.raw.spec) ? obj.raw.spec : {}
+    const provider =
+      isObj(spec.provider) && isObj(spec.provider.aws) ? spec.provider.aws : undefined
+    if (provider === undefined) continue
+    const auth = isObj(provider.auth) ? provider.auth : {}
+    const ns = obj.metadata.namespace ?? 'default'
+    const jwt =
+      isObj(auth.jwt) && isObj(auth.jwt.serviceAccountRef) ? auth.jwt.serviceAccountRef : undefined
+    const saName = typeof jwt?.name === 'string' ? jwt.name : undefined
+    const saNs = typeof jwt?.namespace === 'string' ? jwt.namespace : ns
+    const sa = saName !== undefined ? saKey(saNs, saName) : 'external-secrets (operator)'
+    const roles = new Set<string>(
+      saName !== undefined ? (irsaBySa.get(sa) ?? []).map((r) => r.arn) : [],
+    )
+    if (typeof provider.role === 'string') roles.add(provider.role)
+    const source: Workload['credentialSource'] =
+      auth.secretRef !== undefined ? 'env-keys' : saName !== undefined ? 'irsa' : 'none'
+    out.push({
+      pod: `${ns}/${obj.metadata.name}`,
+      serviceAccount: sa,
+      roles: [...roles].sort(),
+      credentialSource: source,
+      credentialSourceBySdk: { python: source, javascript: source },
+      nodeRoles: [],
+      kind: obj.kind,
+    })
+  }
+  return out
 }

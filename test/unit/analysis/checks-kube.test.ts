@@ -297,6 +297,24 @@ spec:
           secretAccessKeySecretRef: { name: awssm-secret, key: secret-access-key }
 `
     assert.match(only(run(yaml), 'CRED-002')[0]!.message, /SecretStore app\/aws/)
+    // A JWT store maps to its ServiceAccount's roles (by evaluation), plus the role it assumes on top.
+    const jwt =
+      sa('app', 'eso', roleArn('eso')) +
+      yaml.replace(
+        /secretRef:\n.*\n.*\n/,
+        'jwt: { serviceAccountRef: { name: eso } }\n      role: arn:aws:iam::111122223333:role/reader\n',
+      )
+    const report = run(jwt, gaad([{ name: 'eso', trust: exactTrust('app', 'eso') }]))
+    const store = report.workloads.find((w) => w.kind === 'SecretStore')!
+    assert.deepEqual(store, {
+      pod: 'app/aws',
+      serviceAccount: 'app/eso',
+      roles: [roleArn('eso'), roleArn('reader')],
+      credentialSource: 'irsa',
+      credentialSourceBySdk: { python: 'irsa', javascript: 'irsa' },
+      nodeRoles: [],
+      kind: 'SecretStore',
+    })
   })
 })
 
