@@ -535,4 +535,25 @@ void describe('podtrust doctor against podtrust up, failures reproduced with the
     }
     assert.deepEqual(report.edges, [{ serviceAccount: 'pay/api', role, via: 'irsa' }])
   })
+
+  void test('podtrust test against the same live store: TAP, exit 1 on a failing scenario with the explanation', async (t) => {
+    if (awsCli === undefined) return t.skip('aws CLI not found') // reason: the message says what is missing
+    const file = join(dir, 'scenarios.yaml')
+    writeFileSync(
+      file,
+      `scenarios:
+  - { workload: pay/api, can: s3:GetObject, on: "arn:aws:s3:::invoices/*" }
+  - { workload: pay/api, cannot: "iam:*" }
+  - { role: ${role}, only-namespaces: [pay] }
+  - { workload: pay/api, can: s3:DeleteObject, on: "arn:aws:s3:::invoices/*" }
+`,
+    )
+    const r = await podtrust(['test', file, '--data-dir', up.dataDir])
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stdout, /^ok 1 - /m)
+    assert.match(r.stdout, /^ok 2 - /m)
+    assert.match(r.stdout, /^ok 3 - /m)
+    assert.match(r.stdout, /^not ok 4 - workload pay\/api can s3:DeleteObject/m)
+    assert.match(r.stdout, /message: "denied for every role of the workload: app: /)
+  })
 })

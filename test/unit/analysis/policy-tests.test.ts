@@ -164,4 +164,41 @@ void describe('podtrust test CLI', () => {
     assert.match(readFileSync(join(dir, 'out.xml'), 'utf8'), /<failure message=/)
     assert.equal((await cli(['missing.yaml'])).code, 2)
   })
+
+  void test('--config: a podtrust config applied to a throw-away store (managed policies, boundary)', async () => {
+    const url = 'oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE'
+    writeFileSync(
+      join(dir, 'podtrust.yaml'),
+      `version: 1
+oidcProviders:
+  - url: https://${url}
+    clientIds: [sts.amazonaws.com]
+policies:
+  - name: S3Read
+    document: { Version: '2012-10-17', Statement: [{ Effect: Allow, Action: 's3:*', Resource: 'arn:aws:s3:::example-bucket/*' }] }
+roles:
+  - name: s3-reader
+    assumeRolePolicy:
+      Version: '2012-10-17'
+      Statement:
+        - Effect: Allow
+          Principal: { Federated: 'arn:aws:iam::000000000000:oidc-provider/${url}' }
+          Action: sts:AssumeRoleWithWebIdentity
+          Condition: { StringEquals: { '${url}:sub': system:serviceaccount:default:s3-reader } }
+    managedPolicies: [S3Read]
+    permissionsBoundary: arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
+`,
+    )
+    writeFileSync(
+      join(dir, 'config-scenarios.yaml'),
+      `scenarios:
+  - { workload: default/s3-reader, can: s3:GetObject, on: "arn:aws:s3:::example-bucket/*" }
+  - { workload: default/s3-reader, cannot: "s3:Put*", on: "arn:aws:s3:::example-bucket/*" }
+  - { role: "arn:aws:iam::000000000000:role/s3-reader", only-namespaces: [default] }
+`,
+    )
+    const r = await cli(['config-scenarios.yaml', '--config', 'podtrust.yaml'])
+    assert.equal(r.code, 0, r.out)
+    assert.match(r.out, /^ok 2 - workload default\/s3-reader cannot s3:Put\*/m)
+  })
 })
