@@ -240,7 +240,7 @@ async function decodeMessage(
       for (const f of decoded.failures.items as Record<string, unknown>[]) {
         if ('element' in f)
           io.stdout.write(
-            `  ✗ ${String(f.policyId)} statement ${String(f.statementId || f.index || '')}: ${String(f.element)}${f.detail !== undefined ? ` (${String(f.detail)})` : ''}\n`,
+            `  ✗ ${String(f.policyId)}${typeof f.statementId === 'string' && f.statementId !== '' ? ` statement ${f.statementId}` : ''}: ${String(f.element)} does not match${f.detail !== undefined ? ` (${String(f.detail)})` : ''}\n`,
           )
         else if ('blockedBy' in f) io.stdout.write(`  ✗ blocked by ${String(f.blockedBy)}\n`)
       }
