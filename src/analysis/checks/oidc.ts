@@ -143,7 +143,7 @@ export function checkOidcTrusts(ctx: ScanContext): ScanFinding[] {
         ctx.now,
       )
       const noSubProbe = evaluateWebIdentity(role, provider, { aud: DEFAULT_AUDIENCE }, ctx.now)
-      const hasPositiveSub = sts.some((s) => positive(s.statement, url, 'sub').length > 0)
+      const hasPositiveSub = sts.every((s) => positive(s.statement, url, 'sub').length > 0)
       const wildcardSub = sts.flatMap((s) =>
         positive(s.statement, url, 'sub')
           .filter((c) => baseOperator(c.operator) === 'stringlike')

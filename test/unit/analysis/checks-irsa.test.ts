@@ -102,6 +102,17 @@ void describe('IRSA-001 / IRSA-002: breadth judged by probe evaluation', () => {
     assert.ok(f[0]!.objects.includes(roleArn('open')))
   })
 
+  void test('one pinned statement beside an unpinned one is still IRSA-001 (the unpinned one admits everyone)', () => {
+    const t = exactTrust('a', 'b')
+    t.Statement.push({
+      ...t.Statement[0]!,
+      Condition: { StringEquals: { [aud]: 'sts.amazonaws.com' } },
+    } as never)
+    const report = run('', gaad([{ name: 'mixed', trust: t }]))
+    assert.equal(only(report, 'IRSA-001').length, 1)
+    assert.equal(only(report, 'IRSA-002').length, 0)
+  })
+
   void test('StringNotEquals as the only sub limit admits everything else → IRSA-001 and IRSA-007', () => {
     const report = run(
       '',
