@@ -266,7 +266,37 @@ export interface AccessKeyInfo {
   lastUsed?: Date
 }
 
+/** An Azure federated identity credential on an app or user-assigned identity. */
+export interface AzureFederatedCredential {
+  identity: string
+  clientId: string
+  name: string
+  issuer: string
+  subject?: string
+  claimsMatchingExpression?: string
+  audiences: string[]
+}
+
+export interface GcpProvider {
+  /** `projects/N/locations/global/workloadIdentityPools/POOL/providers/P`. */
+  name: string
+  issuerUri: string
+  allowedAudiences: string[]
+  attributeCondition?: string
+  disabled: boolean
+}
+
+export interface GcpServiceAccountPolicy {
+  email: string
+  /** The project id, for `serviceAccount:PROJECT.svc.id.goog[ns/ksa]` members. */
+  projectId: string
+  bindings: { role: string; members: string[] }[]
+}
+
 export interface AwsSideInputs {
+  /** Azure and GCP federation (from podtrust's store); absent: AZ-* and GCP-* checks are skipped. */
+  azure?: AzureFederatedCredential[]
+  gcp?: { providers: GcpProvider[]; serviceAccounts: GcpServiceAccountPolicy[] }
   /** Absent: not supplied (checks that need them are skipped, never guessed). */
   oidcProviders?: OidcProvider[]
   associations?: PodIdentityAssociation[]

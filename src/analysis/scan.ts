@@ -4,6 +4,7 @@
  * SDK really uses) and the trust graph. The check catalog lives in docs/scan.md.
  */
 import { checkBindings } from './checks/bindings.ts'
+import { checkFederation } from './checks/federation.ts'
 import { checkKube } from './checks/kube.ts'
 import { checkOidcTrusts } from './checks/oidc.ts'
 import { checkPermissions } from './checks/permissions.ts'
@@ -34,6 +35,7 @@ export function scan(inputs: ScanInputs, options: ScanOptions): ScanReport {
   findings.push(...checkBindings(ctx))
   options.onProgress?.('checks', 4, 5)
   findings.push(...checkKube(ctx))
+  findings.push(...checkFederation(ctx))
   options.onProgress?.('checks', 5, 5)
 
   const workloads: Workload[] = []

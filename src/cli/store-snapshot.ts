@@ -4,7 +4,19 @@
  * Azure federated credentials) into the plain snapshot the pure doctor and policy-test cores take.
  */
 import { doctorRole, type DoctorRole, type FederatedCredential } from '../analysis/doctor.ts'
-import type { PodIdentityAssociation } from '../analysis/model.ts'
+import type {
+  AzureFederatedCredential,
+  GcpProvider,
+  GcpServiceAccountPolicy,
+  PodIdentityAssociation,
+} from '../analysis/model.ts'
+import {
+  getBindings,
+  listPools,
+  listProjects,
+  listProviders,
+  listServiceAccounts,
+} from '../gcp/repo.ts'
 import { resolveCluster } from '../aws/eks/clusters.ts'
 import { createEksRepo } from '../aws/eks/repo.ts'
 import { createIamRepo } from '../aws/iam/repo.ts'
@@ -235,10 +247,49 @@ export async function loadStoreAsScanJson(db: Db, accountId: string) {
         ...(a.externalId !== undefined ? { externalId: a.externalId } : {}),
       })
   }
+  // Azure federated credentials and GCP providers and Google service-account bindings (AZ-*, GCP-* checks).
+  const azure: AzureFederatedCredential[] = []
+  for (const tenant of await listTenants(db))
+    for (const identity of await listIdentities(db, tenant.tenantId))
+      for (const f of await listFederatedCredentials(db, tenant.tenantId, identity.clientId))
+        azure.push({
+          identity: identity.name,
+          clientId: identity.clientId,
+          name: f.name,
+          issuer: f.issuer,
+          ...(f.subject !== undefined ? { subject: f.subject } : {}),
+          ...(f.claimsMatchingExpression !== undefined
+            ? { claimsMatchingExpression: f.claimsMatchingExpression }
+            : {}),
+          audiences: f.audiences,
+        })
+  const gcpProviders: GcpProvider[] = []
+  const gcpAccounts: GcpServiceAccountPolicy[] = []
+  for (const project of await listProjects(db)) {
+    for (const pool of await listPools(db, project.projectNumber))
+      for (const p of await listProviders(db, project.projectNumber, pool.poolId))
+        gcpProviders.push({
+          name: `projects/${p.projectNumber}/locations/global/workloadIdentityPools/${p.poolId}/providers/${p.providerId}`,
+          issuerUri: p.issuerUri,
+          allowedAudiences: p.allowedAudiences,
+          ...(p.attributeCondition !== undefined
+            ? { attributeCondition: p.attributeCondition }
+            : {}),
+          disabled: p.disabled || pool.disabled,
+        })
+    for (const gsa of await listServiceAccounts(db, project.projectId))
+      gcpAccounts.push({
+        email: gsa.email,
+        projectId: project.projectId,
+        bindings: await getBindings(db, gsa.email),
+      })
+  }
   return {
     gaad: { RoleDetailList, UserDetailList, GroupDetailList: [], Policies },
     providers,
     associations,
     accessKeys: { AccessKeyMetadata },
+    azure,
+    gcp: { providers: gcpProviders, serviceAccounts: gcpAccounts },
   }
 }

@@ -215,6 +215,8 @@ async function loadStoreInputs(io: CliIo, flags: Map<string, string[]>): Promise
         oidcProviders: parseOidcProviders(json.providers, 'store', accountId),
         associations: parsePodIdentityAssociations(json.associations, 'store'),
         accessKeys: parseAccessKeys(json.accessKeys, 'store'),
+        azure: json.azure,
+        gcp: json.gcp,
       },
     }
   } finally {
