@@ -74,6 +74,31 @@ void describe('reachability by evaluation', () => {
     assert.equal(only(report, 'IRSA-006').length, 1)
   })
 
+  void test('--issuer narrows reachability to the cluster the pods run in', () => {
+    const other = 'oidc.eks.us-east-1.amazonaws.com/id/CLUSTER2'
+    const trust = (url: string) => ({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${url}` },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringEquals: { [`${url}:sub`]: 'system:serviceaccount:pay:api' } },
+        },
+      ],
+    })
+    const g = gaad([
+      { name: 'here', trust: trust(ISSUER) },
+      { name: 'there', trust: trust(other) },
+    ])
+    assert.equal(run(sa('pay', 'api'), g).edges.length, 2)
+    const narrowed = run(sa('pay', 'api'), g, {}, { issuers: [`https://${ISSUER}`] })
+    assert.deepEqual(
+      narrowed.edges.map((e) => e.role),
+      [roleArn('here')],
+    )
+  })
+
   void test('an explicit Deny in the trust wins over a wide Allow', () => {
     const trust = irsaTrust({ StringLike: { [sub]: 'system:serviceaccount:pay:*' } })
     trust.Statement.push({
