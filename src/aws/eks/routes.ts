@@ -5,6 +5,7 @@
  */
 import type { Context, Hono } from 'hono'
 import { EksError } from './errors.ts'
+import { isStoreUnavailable } from '../../store/errors.ts'
 import { asExposable, errorResponse, jsonResponse, newRequestId, parseJsonBody } from './rest.ts'
 import {
   type EksDeps,
@@ -236,6 +237,14 @@ export function renderError(
   http: { log?: (event: string, fields: Record<string, unknown>) => void },
   internalCode = 'ServerException',
 ): Response {
+  if (isStoreUnavailable(err)) {
+    http.log?.('eks.request.store_unavailable', { requestId })
+    return errorResponse(c, requestId, {
+      code: 'ServiceUnavailableException',
+      status: 503,
+      message: 'The service is temporarily unavailable. Try again.',
+    })
+  }
   const exposed = asExposable(err)
   if (exposed !== undefined && exposed.status < 500) {
     const extra: Record<string, string> = {}

@@ -102,6 +102,11 @@ export const commandTable: readonly CommandEntry[] = [
     summary: 'Print the bootstrap administrator access key',
     load: async () => (await import('./admin-credentials.ts')).adminCredentialsCommand,
   },
+  {
+    name: 'issuer',
+    summary: "Show or change the deployment's default issuer URL",
+    load: async () => (await import('./issuer.ts')).issuerCommand,
+  },
 ]
 
 /** Every command module, loaded (for docs/cli.md generation and tests), in table order. */
