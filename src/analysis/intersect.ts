@@ -1,13 +1,10 @@
 /**
  * @module analysis/intersect
- * Stand-in for the policy engine's simulation mode on pattern requests ("can this principal do anything matching
- * `iam:*` on anything matching `arn:aws:s3:::b/*`?"), behind `allowsSome`: the question is answered exactly by
- * the engine on concrete witnesses. For every Allow statement whose Action and Resource patterns intersect the
- * question's, a witness action/resource is built inside both patterns (wildcards filled with a marker that no
- * real name uses); the engine then evaluates the witness against all policies (Deny, boundary, session). If no
- * witness is allowed, nothing in the pattern is allowed by an unconditioned grant.
- * Limits (documented in docs/scan.md): conditions are evaluated with the context the caller passes; NotAction and
- * NotResource statements get the question's own witness.
+ * Pattern questions over actions and resources ("can this principal do anything matching `iam:*` on anything
+ * matching `arn:aws:s3:::b/*`?"): the engine's simulation mode answers for resource patterns; action patterns are
+ * reduced to witnesses — for every Allow statement whose Action intersects the question's pattern, a concrete
+ * action inside both (wildcards filled with a marker no real name uses) — each asked of the engine. Conditions
+ * are evaluated with the context the caller passes; NotAction statements get the pattern's own witness.
  */
 import type { PermissionOracle, PrincipalPolicies } from './oracle.ts'
 
@@ -57,7 +54,12 @@ export function fill(pattern: string): string {
   return pattern.replace(/\*/g, MARK).replace(/\?/g, 'z')
 }
 
-/** Whether the principal may perform some action matching `actionPattern` on some resource matching `resourcePattern`. */
+/**
+ * Whether the principal may perform some action matching `actionPattern` on some resource matching
+ * `resourcePattern`: action witnesses from the statements whose Action intersects the pattern, each asked of the
+ * engine's simulation mode with the resource pattern itself (Allow when the Resource patterns intersect; a Deny only
+ * when it covers the whole pattern).
+ */
 export function allowsSome(
   oracle: PermissionOracle,
   principal: PrincipalPolicies,
@@ -66,7 +68,6 @@ export function allowsSome(
   context: Record<string, string | string[]> = {},
 ): { allowed: boolean; witness?: { action: string; resource: string } } {
   const actions = new Set([fill(actionPattern)])
-  const resources = new Set([fill(resourcePattern)])
   for (const policy of principal.identity) {
     for (const st of policy.model.statements) {
       if (st.effect !== 'Allow') continue
@@ -75,17 +76,19 @@ export function allowsSome(
         const w = witness(a, actionPattern, true)
         if (w !== undefined) actions.add(w)
       }
-      for (const r of st.resource ?? []) {
-        if (!globsIntersect(r, resourcePattern)) continue
-        const w = witness(r, resourcePattern)
-        if (w !== undefined) resources.add(w)
-      }
     }
   }
   for (const action of actions) {
-    for (const resource of resources) {
-      const decided = oracle.decide(principal, action, resource, context)
-      if (decided.decision === 'Allowed') return { allowed: true, witness: { action, resource } }
+    const result = oracle.simulate(principal, action, resourcePattern, context)
+    if (result.decision === 'Allowed') {
+      const statement = result.matched.find((m) => m.effect === 'Allow')
+      return {
+        allowed: true,
+        witness: {
+          action,
+          resource: `${resourcePattern}${statement !== undefined ? ` (${statement.policyId} #${statement.index})` : ''}`,
+        },
+      }
     }
   }
   return { allowed: false }
