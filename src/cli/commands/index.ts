@@ -88,6 +88,22 @@ export const commandTable: readonly CommandEntry[] = [
     load: async () => (await import('./gateway.ts')).gatewayCommand,
   },
   {
+    name: 'scan',
+    summary: 'Audit which pod can reach which cloud role, with which permissions (offline)',
+    load: async () => (await import('./scan.ts')).scanCommand,
+  },
+  {
+    name: 'doctor',
+    summary: 'Explain why a workload identity chain works or not, link by link',
+    load: async () => (await import('./doctor.ts')).doctorCommand,
+  },
+  {
+    name: 'test',
+    summary:
+      'Check policy-as-code scenarios (who can do what) with the policy engine; TAP/JUnit output',
+    load: async () => (await import('./test.ts')).testCommand,
+  },
+  {
     name: 'admin-credentials',
     summary: 'Print the bootstrap administrator access key',
     load: async () => (await import('./admin-credentials.ts')).adminCredentialsCommand,
