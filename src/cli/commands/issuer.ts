@@ -33,7 +33,8 @@ export const issuerCommand: Command = {
       options: { ...storeArgOptions },
     })
     const [sub, url, extra] = positionals
-    if (sub !== 'show' && sub !== 'set-url') throw new UsageError('expected `show` or `set-url URL`')
+    if (sub !== 'show' && sub !== 'set-url')
+      throw new UsageError('expected `show` or `set-url URL`')
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`)
     if (sub === 'set-url' && url === undefined) throw new UsageError('set-url needs the new URL')
     if (sub === 'show' && url !== undefined) throw new UsageError(`unexpected argument '${url}'`)

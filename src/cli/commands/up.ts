@@ -7,6 +7,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../server/in-process-agent.ts'
+import { startDbProxy, type RunningDbProxy } from '../../dbproxy/server.ts'
 import type { RunningAgent } from '../../agent/index.ts'
 import { UsageError } from '../../errors.ts'
 import {
@@ -31,11 +32,16 @@ import {
 } from '../store-options.ts'
 import { clientEnvironment, writeDemoToken } from '../up-env.ts'
 import { serverArgOptions, serverFlagSettings, serverUsage } from '../server-flags.ts'
+import { gatewayArgOptions, gatewayOptionsFrom } from './gateway.ts'
+import { startGateway, type RunningGateway } from '../../gateway/server.ts'
 
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
+              [--db-proxy-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
+              [--gateway-port PORT --backend-s3 URL --backend-sqs URL
+               [--backend-access-key-id ID --backend-secret-access-key KEY]]
               [--data-dir DIR] [--store URL]
 
 Starts podtrust's local stack: the OIDC issuer, STS and IAM (and every other mounted API) on
@@ -54,9 +60,15 @@ Options:
   --region R                default region (default ${DEFAULT_REGION})
   --account-id A            default account id (default ${DEFAULT_ACCOUNT_ID})
   --agent-port PORT         also run the EKS Pod Identity agent on 127.0.0.1:PORT
+  --db-proxy-port PORT      also run the IAM-auth database proxy (TLS) on HOST:PORT (docs/databases.md)
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
+  --gateway-port PORT       also run the S3/SQS gateway on HOST:PORT (see podtrust gateway --help)
+  --backend-s3 URL          the gateway's S3 backend (or gateway.backends.s3 in a config file)
+  --backend-sqs URL         the gateway's SQS backend (or gateway.backends.sqs)
+  --backend-access-key-id ID, --backend-secret-access-key KEY
+                            backend credentials (default: any, what moto accepts)
 ${storeUsage}
 
 ${serverUsage}
@@ -81,9 +93,11 @@ function parse(argv: string[]) {
       region: { type: 'string' },
       'account-id': { type: 'string' },
       'agent-port': { type: 'string' },
+      'db-proxy-port': { type: 'string' },
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
+      ...gatewayArgOptions,
       ...storeArgOptions,
       ...serverArgOptions,
     },
@@ -124,6 +138,8 @@ export const upCommand: Command = {
       throw new UsageError('--port and --https-port must differ')
     }
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
+    const gatewayPort = intFlag('gateway-port', values['gateway-port'], 0, 65_535)
+    const dbProxyPort = intFlag('db-proxy-port', values['db-proxy-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -148,9 +164,26 @@ export const upCommand: Command = {
 
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port, listening before readiness.
     let agent: RunningAgent | undefined
+    let gateway: RunningGateway | undefined
+    let dbProxy: RunningDbProxy | undefined
     const server = await startServer({
       beforeReady: async (ctx) => {
         if (agentPort !== undefined) agent = await startAgentListener(ctx, agentPort)
+        try {
+          // The S3/SQS gateway on its own port, when a port is given by flag or config (applied by now).
+          const gatewayOptions = await gatewayOptionsFrom(ctx, values, gatewayPort, io)
+          if (gatewayOptions !== undefined) gateway = await startGateway(ctx, gatewayOptions)
+          // The IAM-auth database proxy of --db-proxy-port (TLS from the CA in the data directory).
+          if (dbProxyPort !== undefined)
+            dbProxy = await startDbProxy(ctx, {
+              port: dbProxyPort,
+              ...(values.host === undefined ? {} : { host: values.host }),
+            })
+        } catch (err) {
+          await gateway?.close()
+          await agent?.close()
+          throw err
+        }
       },
       dataDir,
       ...(store === undefined ? {} : { store }),
@@ -168,7 +201,9 @@ export const upCommand: Command = {
       rateLimit: production.rateLimit,
       logRequests: production.logRequests,
       auditRetention: production.auditRetention,
-      ...(production.auditExportDir === undefined ? {} : { auditExportDir: production.auditExportDir }),
+      ...(production.auditExportDir === undefined
+        ? {}
+        : { auditExportDir: production.auditExportDir }),
       configFiles: (values.config ?? []).map((f) => resolve(io.cwd, f)),
       demo: values.demo === true,
       allowHttpLoopbackIssuers: values['allow-http-issuers'] === true,
@@ -176,8 +211,10 @@ export const upCommand: Command = {
       logLevel: logLevel as LogLevel,
     })
     try {
-      await announce(server, agent, { dataDir, demo: values.demo === true }, io)
+      await announce(server, agent, dbProxy, { dataDir, demo: values.demo === true }, io, gateway)
     } catch (err) {
+      await dbProxy?.close()
+      await gateway?.close()
       await agent?.close()
       await server.close()
       throw err
@@ -193,12 +230,15 @@ export const upCommand: Command = {
     const signal = await untilSignal()
     process.off('SIGHUP', onHangup)
     server.ctx.log.info('server.stopping', { signal, drainTimeoutMs: production.drainTimeoutMs })
+    // The gateway first: its last data events are written while the store is still open.
+    await gateway?.close()
     await Promise.all([
       server.close({
         drainTimeoutMs: production.drainTimeoutMs,
         delayMs: production.shutdownDelayMs,
       }),
       agent?.close(),
+      dbProxy?.close(),
     ])
     server.ctx.log.info('server.stopped', {})
     return 0
@@ -206,29 +246,34 @@ export const upCommand: Command = {
 }
 
 /** The agent's listener; a busy port is SERVER_LISTEN_FAILED with a hint, like the server's own ports. */
-async function startAgentListener(
-  ctx: RunningServer['ctx'],
-  port: number,
-): Promise<RunningAgent> {
+async function startAgentListener(ctx: RunningServer['ctx'], port: number): Promise<RunningAgent> {
   try {
     return await startInProcessAgent(ctx, { port })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err
-    throw new ServerError('SERVER_LISTEN_FAILED', `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`, {
-      cause: err,
-      ...(code === 'EADDRINUSE'
-        ? { hint: 'another process uses this port; pick another with --agent-port (0 = any free port)' }
-        : {}),
-    })
+    throw new ServerError(
+      'SERVER_LISTEN_FAILED',
+      `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`,
+      {
+        cause: err,
+        ...(code === 'EADDRINUSE'
+          ? {
+              hint: 'another process uses this port; pick another with --agent-port (0 = any free port)',
+            }
+          : {}),
+      },
+    )
   }
 }
 
 async function announce(
   server: RunningServer,
   agent: RunningAgent | undefined,
+  dbProxy: RunningDbProxy | undefined,
   options: { dataDir: string; demo: boolean },
   io: CliIo,
+  gateway?: RunningGateway,
 ): Promise<void> {
   const { ctx } = server
   const issuer = await getIssuer(ctx.db, DEFAULT_ISSUER)
@@ -239,6 +284,14 @@ async function announce(
     `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
     ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    ...(gateway === undefined
+      ? []
+      : [`  gateway    ${gateway.url}  (S3 and SQS: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS)`]),
+    ...(dbProxy === undefined
+      ? []
+      : [
+          `  db proxy   ${dbProxy.host}:${dbProxy.port}  (TLS; sslrootcert ${dbProxy.caFile ?? ''})`,
+        ]),
     ...(server.issuerChangedFrom === undefined
       ? []
       : [
