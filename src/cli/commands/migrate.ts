@@ -3,14 +3,33 @@
  * `podtrust migrate plan --from kube2iam|kiam|irsa --to irsa|pod-identity --k8s PATH… [--gaad FILE]
  * [--json] [--write DIR]`: a migration plan over cluster objects and IAM inputs (docs/migration.md).
  */
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { parseGaad } from '../../analysis/inputs/gaad.ts'
 import { UsageError } from '../../errors.ts'
-import { loadCluster, loadGaad } from '../../generate/migrate/load.ts'
+import {
+  clusterFromTexts,
+  iamFromAnalysis,
+  type IamInventory,
+} from '../../generate/migrate/inputs.ts'
 import { planMigration, type MigrateFrom, type MigrateTo } from '../../generate/migrate/plan.ts'
 import { planFiles, renderPlanText } from '../../generate/migrate/render.ts'
 import { writeGeneratedFiles } from '../../generate/write.ts'
 import type { Command } from '../command.ts'
+import { collectManifestFiles } from './scan.ts'
+
+/** The roles of a GAAD file (`aws iam get-account-authorization-details`), read as `scan` reads it. */
+function readGaad(cwd: string, file: string | undefined): IamInventory {
+  if (file === undefined) return { roles: [] }
+  let text: string
+  try {
+    text = readFileSync(resolve(cwd, file), 'utf8')
+  } catch (err) {
+    throw new UsageError(`cannot read '${file}' (${(err as { code?: string }).code ?? 'error'})`)
+  }
+  return iamFromAnalysis(parseGaad(text, file))
+}
 
 const FROM = ['kube2iam', 'kiam', 'irsa'] as const
 const TO = ['irsa', 'pod-identity'] as const
@@ -84,8 +103,8 @@ export const migrateCommand: Command = {
     if (accountId !== undefined && !/^\d{12}$/.test(accountId))
       throw new UsageError(`--account-id '${accountId}' is not 12 digits`)
     const clusterName = values.cluster ?? 'cluster'
-    const cluster = loadCluster(k8s.map((p) => resolve(io.cwd, p)))
-    const iam = loadGaad(values.gaad === undefined ? undefined : resolve(io.cwd, values.gaad))
+    const cluster = clusterFromTexts(collectManifestFiles(io, k8s))
+    const iam = readGaad(io.cwd, values.gaad)
     const plan = planMigration(cluster, iam, {
       from: from as MigrateFrom,
       to: to as MigrateTo,

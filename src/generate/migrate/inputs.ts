@@ -1,11 +1,21 @@
 /**
  * @module generate/migrate/inputs
  * What the migration planner reads, as a small interface: the cluster's workloads, namespaces and
- * ServiceAccounts, and the account's roles with their trust policies. `inventoryFromObjects` and
- * `rolesFromAuthorizationDetails` fill it from Kubernetes objects and from the output of
- * `aws iam get-account-authorization-details` (GAAD); the planner never sees the raw formats, so another
- * parser can feed it with one change.
+ * ServiceAccounts, and the account's roles with their trust policies. Filled from the same inputs as `scan`,
+ * through its parsers (`analysis/inputs/kube.ts`: Kubernetes objects from YAML/JSON text, kustomize
+ * namespaces, the last definition of an object wins; `analysis/inputs/gaad.ts`: the output of
+ * `aws iam get-account-authorization-details`), so both commands read a cluster the same way.
  */
+import {
+  buildKubeInventory,
+  parseKubeDocuments,
+  type TextInput,
+} from '../../analysis/inputs/kube.ts'
+import type {
+  IamInventory as AnalysisIamInventory,
+  KubeInventory,
+  KubeObject,
+} from '../../analysis/model.ts'
 
 export interface ContainerRef {
   readonly name: string
@@ -59,121 +69,103 @@ type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 
-function stringRecord(v: unknown): Record<string, string> {
-  if (!isObj(v)) return {}
-  const out: Record<string, string> = {}
-  for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x
-  return out
+/** Where a workload kind keeps its pod template (the analysis inventory keeps no images: read them here). */
+const TEMPLATE: Readonly<Record<string, readonly string[]>> = {
+  Pod: [],
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
 }
 
-/** The pod template of a workload object, by kind (CronJob nests one level deeper). */
-function podTemplate(o: Obj): { metadata: Obj; spec: Obj } | undefined {
-  const kind = str(o['kind'])
-  const spec = isObj(o['spec']) ? o['spec'] : {}
-  if (kind === 'Pod') return { metadata: isObj(o['metadata']) ? o['metadata'] : {}, spec }
-  let template: unknown = spec['template']
-  if (kind === 'CronJob') {
-    const job = isObj(spec['jobTemplate']) ? spec['jobTemplate'] : {}
-    template = isObj(job['spec']) ? job['spec']['template'] : undefined
+function images(obj: KubeObject): Map<string, string> {
+  let template: unknown = obj.raw
+  for (const key of TEMPLATE[obj.kind] ?? ['-'])
+    template = isObj(template) ? template[key] : undefined
+  const spec = isObj(template) ? template['spec'] : undefined
+  const out = new Map<string, string>()
+  if (!isObj(spec)) return out
+  for (const field of ['initContainers', 'containers']) {
+    for (const c of Array.isArray(spec[field]) ? spec[field] : []) {
+      if (isObj(c)) out.set(str(c['name']) ?? '', str(c['image']) ?? '')
+    }
   }
-  if (!isObj(template)) return undefined
-  return {
-    metadata: isObj(template['metadata']) ? template['metadata'] : {},
-    spec: isObj(template['spec']) ? template['spec'] : {},
-  }
+  return out
 }
 
 const BASE_ROLE_FLAG = /^--base-role-arn=(.+)$/
 
-/** Collects workloads, namespaces, ServiceAccounts (and kube2iam's base role ARN) from Kubernetes objects. */
-export function inventoryFromObjects(objects: readonly unknown[]): ClusterInventory {
-  const workloads: WorkloadRef[] = []
-  const namespaces: NamespaceRef[] = []
-  const serviceAccounts: ServiceAccountRef[] = []
+/** The planner's view of a cluster from the analysis inventory (and the objects, for container images). */
+export function clusterFromAnalysis(
+  objects: readonly KubeObject[],
+  inv: KubeInventory,
+): ClusterInventory {
+  const imagesByWorkload = new Map<string, Map<string, string>>()
+  for (const o of objects)
+    imagesByWorkload.set(
+      `${o.kind}|${o.metadata.namespace ?? 'default'}|${o.metadata.name}`,
+      images(o),
+    )
   let kube2iamBaseRoleArn: string | undefined
   let kube2iamArgs: string[] | undefined
-  const visit = (value: unknown): void => {
-    if (!isObj(value)) return
-    if (str(value['kind']) === 'List' && Array.isArray(value['items'])) {
-      value['items'].forEach(visit)
-      return
-    }
-    const kind = str(value['kind'])
-    const metadata = isObj(value['metadata']) ? value['metadata'] : {}
-    const name = str(metadata['name']) ?? ''
-    const namespace = str(metadata['namespace']) ?? 'default'
-    if (kind === undefined || name === '') return
-    if (kind === 'Namespace') {
-      namespaces.push({ name, annotations: stringRecord(metadata['annotations']) })
-      return
-    }
-    if (kind === 'ServiceAccount') {
-      serviceAccounts.push({ namespace, name, annotations: stringRecord(metadata['annotations']) })
-      return
-    }
-    const template = podTemplate(value)
-    if (template === undefined) return
-    const containers = [
-      ...(Array.isArray(template.spec['initContainers']) ? template.spec['initContainers'] : []),
-      ...(Array.isArray(template.spec['containers']) ? template.spec['containers'] : []),
-    ].flatMap((c) =>
-      isObj(c) ? [{ name: str(c['name']) ?? '', image: str(c['image']) ?? '' }] : [],
-    )
-    for (const c of [
-      ...(Array.isArray(template.spec['containers']) ? template.spec['containers'] : []),
-    ]) {
-      if (!isObj(c) || !/kube2iam/.test(str(c['image']) ?? '')) continue
-      kube2iamArgs = [
-        ...(Array.isArray(c['command']) ? c['command'] : []),
-        ...(Array.isArray(c['args']) ? c['args'] : []),
-      ].map(String)
+  const workloads: WorkloadRef[] = inv.pods.map((pod) => {
+    const known =
+      imagesByWorkload.get(`${pod.kind}|${pod.namespace}|${pod.name}`) ?? new Map<string, string>()
+    const containers = pod.containers.map((c) => ({ name: c.name, image: known.get(c.name) ?? '' }))
+    for (const c of pod.containers) {
+      if (
+        !/kube2iam/.test(known.get(c.name) ?? '') &&
+        !(pod.kind === 'DaemonSet' && pod.name === 'kube2iam')
+      )
+        continue
+      kube2iamArgs = [...c.command, ...c.args]
       for (const arg of kube2iamArgs) {
-        const m = BASE_ROLE_FLAG.exec(String(arg))
+        const m = BASE_ROLE_FLAG.exec(arg)
         if (m?.[1] !== undefined) kube2iamBaseRoleArn = m[1]
       }
     }
-    workloads.push({
-      kind,
-      name,
-      namespace,
-      serviceAccount:
-        str(template.spec['serviceAccountName']) ??
-        str(template.spec['serviceAccount']) ??
-        'default',
-      podAnnotations: stringRecord(template.metadata['annotations']),
+    return {
+      kind: pod.kind,
+      name: pod.name,
+      namespace: pod.namespace,
+      serviceAccount: pod.serviceAccountName,
+      podAnnotations: pod.annotations,
       containers,
-      hostNetwork: template.spec['hostNetwork'] === true,
-    })
+      hostNetwork: pod.hostNetwork,
+    }
+  })
+  return {
+    workloads,
+    namespaces: [...inv.namespaces.values()].map((n) => ({
+      name: n.name,
+      annotations: n.annotations,
+    })),
+    // Only ServiceAccounts given as objects: the ones pods merely name do not exist as far as we know.
+    serviceAccounts: [...inv.serviceAccounts.values()]
+      .filter((sa) => sa.declared)
+      .map((sa) => ({ namespace: sa.namespace, name: sa.name, annotations: sa.annotations })),
+    kube2iamBaseRoleArn,
+    kube2iamArgs,
   }
-  objects.forEach(visit)
-  return { workloads, namespaces, serviceAccounts, kube2iamBaseRoleArn, kube2iamArgs }
 }
 
-/** Roles (ARN, name, account, trust policy) from `aws iam get-account-authorization-details` output. */
-export function rolesFromAuthorizationDetails(gaad: unknown): IamInventory {
-  if (!isObj(gaad)) return { roles: [] }
-  const list = Array.isArray(gaad['RoleDetailList']) ? gaad['RoleDetailList'] : []
-  const roles = list.flatMap((r): RoleRef[] => {
-    if (!isObj(r)) return []
-    const arn = str(r['Arn'])
-    if (arn === undefined) return []
-    let trust: unknown = r['AssumeRolePolicyDocument']
-    // GAAD URL-encodes policy documents in the raw API; the CLI decodes them. Accept both.
-    if (typeof trust === 'string') {
-      try {
-        trust = JSON.parse(trust.startsWith('%') ? decodeURIComponent(trust) : trust)
-      } catch {
-        trust = undefined
-      }
-    }
-    return [
-      {
-        arn,
-        name: str(r['RoleName']) ?? arn.split('/').pop() ?? '',
-        accountId: arn.split(':')[4] ?? '',
-        trustPolicy: trust,
-      },
-    ]
-  })
-  return { roles }
+/** Parses manifest texts with scan's parser and returns the planner's view. */
+export function clusterFromTexts(inputs: readonly TextInput[]): ClusterInventory {
+  const { objects, skipped } = parseKubeDocuments(inputs)
+  return clusterFromAnalysis(objects, buildKubeInventory(objects, skipped))
+}
+
+/** Roles and their trust policies from scan's IAM inventory (GAAD). */
+export function iamFromAnalysis(iam: AnalysisIamInventory): IamInventory {
+  return {
+    roles: [...iam.roles.values()].map((r) => ({
+      arn: r.arn,
+      name: r.name,
+      accountId: r.accountId,
+      trustPolicy: r.trust.document,
+    })),
+  }
 }

@@ -10,13 +10,10 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { after, describe, it } from 'node:test'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { migrateCommand } from '../../../src/cli/commands/migrate.ts'
-import {
-  inventoryFromObjects,
-  rolesFromAuthorizationDetails,
-} from '../../../src/generate/migrate/inputs.ts'
-import { readKubernetesObjects } from '../../../src/generate/migrate/load.ts'
+import { parseGaad } from '../../../src/analysis/inputs/gaad.ts'
+import { clusterFromTexts, iamFromAnalysis } from '../../../src/generate/migrate/inputs.ts'
 import {
   planMigration,
   policySize,
@@ -32,6 +29,12 @@ const KUBE2IAM_DIR = resolve(
 )
 const ISSUER = 'https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE'
 const HOST = ISSUER.slice('https://'.length)
+
+/** Objects through scan's parser, as `migrate plan --k8s` reads them. */
+const inventoryFromObjects = (objects: readonly unknown[]) =>
+  clusterFromTexts([{ path: 'objects.yaml', text: objects.map((o) => stringify(o)).join('---\n') }])
+const rolesFromAuthorizationDetails = (gaad: unknown) =>
+  iamFromAnalysis(parseGaad(gaad, 'gaad.json'))
 
 const dirs: string[] = []
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -380,9 +383,9 @@ void describe('migrate plan: the kube2iam README cluster (../shared) through the
       t.skip('../shared/conformance/scan-inputs is absent (a clone without the shared fixtures)')
       return
     }
-    const objects = readKubernetesObjects([KUBE2IAM_DIR])
+    const readme = readFileSync(join(KUBE2IAM_DIR, 'readme-examples.yaml'), 'utf8')
     assert.equal(
-      inventoryFromObjects(objects).kube2iamBaseRoleArn,
+      clusterFromTexts([{ path: 'readme-examples.yaml', text: readme }]).kube2iamBaseRoleArn,
       'arn:aws:iam::123456789012:role/',
     )
     const out = mkdtempSync(join(tmpdir(), 'podtrust-migrate-'))
