@@ -451,6 +451,17 @@ function planFromKube2iam(
       options.to === 'irsa'
         ? irsaTrustPolicy(providerFor(options, accountId), subjects).Statement
         : [podIdentityTrustStatement()]
+    if (
+      options.to === 'irsa' &&
+      options.accountId !== undefined &&
+      accountId !== options.accountId
+    ) {
+      findings.push({
+        id: 'CROSS_ACCOUNT',
+        severity: 'info',
+        message: `role ${arn} is in account ${accountId}, not the cluster's ${options.accountId}: IRSA works across accounts, but account ${accountId} needs its own IAM OIDC provider for the cluster's issuer (the statement names it)`,
+      })
+    }
     const current = role === undefined ? [] : statementsOf(role.trustPolicy)
     // The kube2iam/kiam statements: the node (or kiam server) role trusted with sts:AssumeRole.
     const legacy = current.filter((s) => {

@@ -187,6 +187,14 @@ export function planFiles(plan: MigrationPlan): GeneratedFile[] {
         'resource',
         ['aws_eks_pod_identity_association', terraformName(`${a.namespace}_${a.serviceAccount}`)],
         [
+          ...(a.targetRoleArn === undefined
+            ? []
+            : [
+                {
+                  comment:
+                    'target_role_arn (role chaining) needs a hashicorp/aws release that supports it',
+                },
+              ]),
           ...attr('cluster_name', a.cluster),
           ...attr('namespace', a.namespace),
           ...attr('service_account', a.serviceAccount),

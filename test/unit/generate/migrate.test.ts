@@ -184,6 +184,27 @@ void describe('migrate plan: kube2iam → IRSA', () => {
     assert.ok(ids(plan).includes('SDK_VERSIONS'))
   })
 
+  void it("a role of another account: IRSA works across accounts with that account's own OIDC provider", () => {
+    const p = planMigration(
+      inventoryFromObjects([
+        deployment('x', 'a', { 'iam.amazonaws.com/role': 'arn:aws:iam::444455556666:role/remote' }),
+      ]),
+      { roles: [] },
+      {
+        from: 'kube2iam',
+        to: 'irsa',
+        clusterName: 'prod',
+        issuer: ISSUER,
+        accountId: '111122223333',
+      },
+    )
+    assert.ok(p.findings.some((f) => f.id === 'CROSS_ACCOUNT' && f.severity === 'info'))
+    const principal = (p.roles[0]!.addStatements[0]!['Principal'] as Record<string, string>)[
+      'Federated'
+    ]
+    assert.equal(principal, `arn:aws:iam::444455556666:oidc-provider/${HOST}`)
+  })
+
   void it('orders the rollout so no pod is without credentials, with a rollback', () => {
     assert.match(plan.steps[1]!, /Add the IRSA statement/)
     assert.match(plan.steps[3]!, /web identity credentials before instance metadata/)
