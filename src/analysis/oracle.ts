@@ -10,7 +10,12 @@
  * conditions (absent keys fail, as with no request context) are judged by the engine itself. Resource patterns
  * that are nearly `*` (`arn:aws:iam::*:role/*`) are checked by the callers that care (PERM-006).
  */
-import { authorize, simulate, type AuthorizationResult, type CompiledPolicy } from '../policy/index.ts'
+import {
+  authorize,
+  simulate,
+  type AuthorizationResult,
+  type CompiledPolicy,
+} from '../policy/index.ts'
 
 /** A principal's permission policies, already resolved from GAAD (inline + attached default versions + groups). */
 export interface PrincipalPolicies {

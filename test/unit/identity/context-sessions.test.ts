@@ -106,6 +106,7 @@ void test('context: the aws:* keys AWS builds for a role session; absent facts s
   assert.equal(temp['aws:TokenIssueTime'], '2026-11-23T00:30:00Z')
   assert.equal(temp['aws:MultiFactorAuthPresent'], 'false')
   assert.equal(temp['aws:username'], 'dev')
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the rest drops the session-only fields
   const { federatedFromUser: _f, tokenIssuedAt: _t, ...longTerm } = userCaller
   const keys = buildRequestContext({
     now: NOW,
