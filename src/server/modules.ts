@@ -18,6 +18,7 @@ import { stsService } from '../aws/sts/service.ts'
 import { azureModule } from '../azure/module.ts'
 import type { ConfigSection } from '../config/section.ts'
 import { gcpModule } from '../gcp/module.ts'
+import { setupModule } from '../setup/module.ts'
 import { keysMigrations } from '../keys/migrations.ts'
 import { sessionKeyMigrations } from '../keys/session-keys.ts'
 import type { Migration } from '../store/db.ts'
@@ -32,6 +33,7 @@ export function createProtocolModules(): ProtocolModule[] {
     eksModule,
     azureModule,
     gcpModule,
+    setupModule,
     // The awsQuery services (STS, IAM) behind one front door, mounted last.
     createAwsQueryModule([stsService, iamService]),
   ]

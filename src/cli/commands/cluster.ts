@@ -14,13 +14,14 @@ import { validateClusterIssuerUrl, validateClusterName } from '../../aws/eks/val
 import { UsageError } from '../../errors.ts'
 import { deleteIssuer, getIssuer } from '../../tokens/issuer.ts'
 import type { Command } from '../command.ts'
+import { isSelfHostedSubcommand, runSelfHosted, selfHostedHelp } from './cluster-selfhosted.ts'
 import { openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 
 const usage = `Usage:
   podtrust cluster add NAME [--issuer URL] [--region R] [--account-id A] [--data-dir DIR] [--store URL]
   podtrust cluster list [--data-dir DIR] [--store URL]
   podtrust cluster remove NAME [--data-dir DIR] [--store URL]
-
+${selfHostedHelp}
 Registers a Kubernetes cluster for EKS Pod Identity (associations, EKS Auth) and DescribeCluster.
 Without --issuer the cluster gets its own podtrust issuer 'cluster:NAME'; pass a real cluster's
 OIDC issuer URL to trust tokens it signs. Region and account default to the server's.
@@ -78,9 +79,13 @@ function validIssuer(url: string): string {
 
 export const clusterCommand: Command = {
   name: 'cluster',
-  summary: 'Register clusters for EKS Pod Identity (add, list, remove)',
+  summary: 'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
   usage,
   async run(argv, io) {
+    const first = argv.find((a) => !a.startsWith('-'))
+    if (isSelfHostedSubcommand(first)) {
+      return runSelfHosted(first ?? '', argv.filter((_, i) => i !== argv.indexOf(first ?? '')), io)
+    }
     const { values, positionals } = parse(argv)
     const [sub, ...rest] = positionals
     if (sub !== 'add' && sub !== 'list' && sub !== 'remove') {

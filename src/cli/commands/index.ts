@@ -54,8 +54,13 @@ export const commandTable: readonly CommandEntry[] = [
   },
   {
     name: 'cluster',
-    summary: 'Register clusters for EKS Pod Identity (add, list, remove)',
+    summary: 'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
     load: async () => (await import('./cluster.ts')).clusterCommand,
+  },
+  {
+    name: 'issuer',
+    summary: "Publish a self-hosted cluster's discovery document and JWKS (folder or S3)",
+    load: async () => (await import('./issuer.ts')).issuerCommand,
   },
   {
     name: 'agent',
