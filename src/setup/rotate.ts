@@ -60,7 +60,8 @@ function refuse(c: SetupCluster, step: RotationStep): never {
   )
 }
 
-function check(c: SetupCluster, step: RotationStep): void {
+/** Throws ROTATION_OUT_OF_ORDER unless `step` is the cluster's next step. */
+export function check(c: SetupCluster, step: RotationStep): void {
   if (nextStep(c) !== step) refuse(c, step)
 }
 

@@ -25,6 +25,7 @@ import {
   ROTATION_STEPS,
   type RotationStep,
   addNextKey,
+  check as checkStep,
   requirePublishStep,
   retirePreviousKey,
   rotationStatus,
@@ -41,7 +42,7 @@ import { openStore, storeArgOptions } from '../store-options.ts'
 export const selfHostedUsage = `  podtrust cluster setup NAME --distro kubeadm|k3s|kind|rke2 --issuer-url URL --out DIR
                          [--key FILE] [--alg RS256|ES256] [--clouds aws,azure,gcp] [--ca-file FILE]
                          [--audiences A,B] [--max-token-lifetime SECONDS] [--dry-run] [--data-dir DIR]
-  podtrust cluster verify NAME --token FILE [--audience A] [--ca-file FILE] [--data-dir DIR]
+  podtrust cluster verify NAME --token FILE [--audience A] [--ca-file FILE] [--allow-loopback] [--data-dir DIR]
   podtrust cluster rotate NAME --step add-next|publish|switch|retire [--to DIR|s3://…] [--data-dir DIR]
   podtrust cluster rotate NAME --status [--data-dir DIR]
 `
@@ -53,6 +54,7 @@ const setupHelp = `Self-hosted clusters (docs/self-hosted.md):
            --ca-file, the issuer host's PEM chain, else the openssl commands) and the --clouds commands;
            registers the cluster. --dry-run prints instead of writing.
   verify   fetches the published discovery and JWKS as AWS STS does and checks the token; exit 0 when valid.
+           --ca-file trusts a private CA; --allow-loopback (development) accepts an issuer on this machine.
   rotate   add-next → publish → switch → retire, each checked; --status shows when retire is safe.
 `
 
@@ -85,7 +87,7 @@ function parse(argv: string[]) {
       status: { type: 'boolean' },
       to: { type: 'string' },
       now: { type: 'string' },
-      'allow-http-loopback': { type: 'boolean' },
+      'allow-loopback': { type: 'boolean' },
       ...storeArgOptions,
     },
   })
@@ -195,7 +197,7 @@ async function setup(name: string, values: Values, io: CliIo): Promise<number> {
 }
 
 async function verify(name: string, values: Values, io: CliIo): Promise<number> {
-  only(values, 'verify', ['token', 'audience', 'ca-file', 'allow-http-loopback'])
+  only(values, 'verify', ['token', 'audience', 'ca-file', 'allow-loopback'])
   if (values.token === undefined) throw new UsageError('--token FILE is required', 'e.g. kubectl create token default --audience sts.amazonaws.com > token.jwt')
   const token = (await readFile(resolve(io.cwd, values.token), 'utf8')).trim()
   const caBundle = values['ca-file'] === undefined ? undefined : await readFile(resolve(io.cwd, values['ca-file']), 'utf8')
@@ -203,7 +205,7 @@ async function verify(name: string, values: Values, io: CliIo): Promise<number> 
   try {
     const c = await requireSetupCluster(db, name)
     const now = nowOf(values)
-    const policy = { allowHttpLoopback: values['allow-http-loopback'] === true, allowPrivateNetworks: false }
+    const policy = { allowHttpLoopback: values['allow-loopback'] === true, allowPrivateNetworks: false }
     const report = await verifyPublishedIssuer({
       issuerUrl: c.issuerUrl,
       token,
@@ -259,7 +261,14 @@ async function rotate(name: string, values: Values, io: CliIo): Promise<number> 
         break
       }
       case 'switch': {
-        const nextPem = await readFile(resolve(c.outDir, NEXT_KEY_PATH), 'utf8')
+        checkStep(c, 'switch')
+        const nextFile = resolve(c.outDir, NEXT_KEY_PATH)
+        const nextPem = await readFile(nextFile, 'utf8').catch((err: unknown) => {
+          throw new SetupError('SETUP_NOT_FOUND', `the next private key ${nextFile} is missing`, {
+            hint: 'switch runs where add-next wrote the key (the --out folder of cluster setup)',
+            cause: err,
+          })
+        })
         c = switchSigningKey(c, now)
         await writeOutputFiles(c.outDir, [
           { path: SIGNING_KEY_PATH, content: nextPem, mode: 0o600 },
