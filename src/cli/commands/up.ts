@@ -7,6 +7,8 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../server/in-process-agent.ts'
+import { startInProcessImds } from '../../server/in-process-imds.ts'
+import type { RunningImds } from '../../agent/imds.ts'
 import type { RunningAgent } from '../../agent/index.ts'
 import { UsageError } from '../../errors.ts'
 import {
@@ -33,6 +35,7 @@ import { clientEnvironment, writeDemoToken } from '../up-env.ts'
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
+              [--agent-host ADDR]... [--imds-port PORT --imds-role ARN [--imds-host ADDR]...]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
               [--data-dir DIR] [--store URL]
 
@@ -51,6 +54,11 @@ Options:
   --region R                default region (default ${DEFAULT_REGION})
   --account-id A            default account id (default ${DEFAULT_ACCOUNT_ID})
   --agent-port PORT         also run the EKS Pod Identity agent on 127.0.0.1:PORT
+  --agent-host ADDR         the agent's address instead of 127.0.0.1, repeatable (169.254.170.23 in a node)
+  --imds-port PORT          also serve an IMDSv2-compatible instance metadata endpoint on 127.0.0.1:PORT
+                            with credentials of --imds-role (trust must allow ec2.amazonaws.com)
+  --imds-role ARN           the node role the metadata endpoint vends
+  --imds-host ADDR          the metadata endpoint's address instead of 127.0.0.1, repeatable
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
@@ -73,6 +81,10 @@ function parse(argv: string[]) {
       region: { type: 'string' },
       'account-id': { type: 'string' },
       'agent-port': { type: 'string' },
+      'agent-host': { type: 'string', multiple: true },
+      'imds-port': { type: 'string' },
+      'imds-role': { type: 'string' },
+      'imds-host': { type: 'string', multiple: true },
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -115,6 +127,15 @@ export const upCommand: Command = {
       throw new UsageError('--port and --https-port must differ')
     }
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
+    const imdsPort = intFlag('imds-port', values['imds-port'], 0, 65_535)
+    if ((imdsPort === undefined) !== (values['imds-role'] === undefined)) {
+      throw new UsageError('--imds-port and --imds-role go together', 'e.g. --imds-port 0 --imds-role arn:aws:iam::000000000000:role/node')
+    }
+    if (values['imds-role'] !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(values['imds-role'])) {
+      throw new UsageError(`--imds-role '${values['imds-role']}' is not a role ARN`)
+    }
+    if (values['agent-host'] !== undefined && agentPort === undefined) throw new UsageError('--agent-host needs --agent-port')
+    if (values['imds-host'] !== undefined && imdsPort === undefined) throw new UsageError('--imds-host needs --imds-port')
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -152,17 +173,29 @@ export const upCommand: Command = {
     })
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port.
     let agent: RunningAgent | undefined
+    let imds: RunningImds | undefined
     try {
       if (agentPort !== undefined)
-        agent = await startInProcessAgent(server.ctx, { port: agentPort })
-      await announce(server, agent, { dataDir, demo: values.demo === true }, io)
+        agent = await startInProcessAgent(server.ctx, {
+          port: agentPort,
+          ...(values['agent-host'] === undefined ? {} : { hosts: values['agent-host'] }),
+        })
+      if (imdsPort !== undefined && values['imds-role'] !== undefined)
+        imds = await startInProcessImds(server.ctx, {
+          port: imdsPort,
+          roleArn: values['imds-role'],
+          ...(values['imds-host'] === undefined ? {} : { hosts: values['imds-host'] }),
+        })
+      await announce(server, agent, { dataDir, demo: values.demo === true, imds }, io)
     } catch (err) {
+      await imds?.close()
       await agent?.close()
       await server.close()
       throw err
     }
     const signal = await untilSignal()
     server.ctx.log.info('server.stopping', { signal })
+    await imds?.close()
     await agent?.close()
     await server.close()
     return 0
@@ -172,7 +205,7 @@ export const upCommand: Command = {
 async function announce(
   server: RunningServer,
   agent: RunningAgent | undefined,
-  options: { dataDir: string; demo: boolean },
+  options: { dataDir: string; demo: boolean; imds?: RunningImds | undefined },
   io: CliIo,
 ): Promise<void> {
   const { ctx } = server
@@ -184,6 +217,9 @@ async function announce(
     `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
     ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    ...(options.imds === undefined
+      ? []
+      : [`  imds       ${options.imds.urls.join(' ')}  (AWS_EC2_METADATA_SERVICE_ENDPOINT=${options.imds.urls[0] ?? ''})`]),
     '',
     ...(await clientEnvironment(server, { dataDir: options.dataDir, tokenFile })),
     '',
