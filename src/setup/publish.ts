@@ -82,6 +82,17 @@ export async function publishToS3(
     region: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
     // A custom endpoint (the gateway, a local S3) rarely has per-bucket DNS names: path-style requests.
     ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
+    // Keys in the command's environment first (the CLI's env may differ from the process's in tests and
+    // embedders); otherwise the SDK's default chain (profiles, SSO, IMDS, container credentials).
+    ...(env['AWS_ACCESS_KEY_ID'] !== undefined && env['AWS_SECRET_ACCESS_KEY'] !== undefined
+      ? {
+          credentials: {
+            accessKeyId: env['AWS_ACCESS_KEY_ID'],
+            secretAccessKey: env['AWS_SECRET_ACCESS_KEY'],
+            ...(env['AWS_SESSION_TOKEN'] === undefined ? {} : { sessionToken: env['AWS_SESSION_TOKEN'] }),
+          },
+        }
+      : {}),
   })
   const objects = publishedObjects(c)
   const base = prefix === '' ? '' : `${prefix}/`
