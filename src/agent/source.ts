@@ -118,9 +118,10 @@ export function remoteSource(options: RemoteSourceOptions): CredentialSource {
         signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
       })
     } catch (err) {
+      // Unreachable (a replica restarting, a network blip): the SDK's container provider retries a 503.
       throw new UpstreamError(
-        500,
-        'InternalServerException',
+        503,
+        'ServiceUnavailableException',
         `EKS Auth is unreachable: ${(err as Error).message}`,
       )
     }

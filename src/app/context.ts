@@ -36,6 +36,12 @@ export interface ServerSettings {
   region: string
   /** The default account id for the local stack (`000000000000` style, 12 digits). */
   accountId: string
+  /**
+   * Host names this server is configured to be reached at (loopback names, --host, the issuer URL's host,
+   * --tls-names). Endpoints that echo their own URL (Entra's authority) use the request's Host only when it
+   * is one of these, never an arbitrary Host header.
+   */
+  publicHosts?: string[]
 }
 
 /** Structured logger: one JSON object per line. Never pass a token, secret or session token. */

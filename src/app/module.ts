@@ -23,7 +23,7 @@ export type StartupHook = (ctx: AppContext) => Promise<void>
 /** The administrator's access key for IAM calls (what `podtrust up` prints), or undefined when none. */
 export type AdminCredentialProvider = (
   ctx: AppContext,
-) => Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>
+) => Promise<{ accessKeyId: string; secretAccessKey?: string } | undefined>
 
 export interface ProtocolModule {
   name: string

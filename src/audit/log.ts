@@ -6,12 +6,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../store/db.ts'
+import { boundEvent } from './bounds.ts'
 import { redact } from './redact.ts'
 import type { AuditEvent, AuditSink } from './types.ts'
 
 export interface AuditLogOptions {
   /** Most events in one commit (default 500). */
   maxBatch?: number
+  /** Called for each event cut to the per-event bound (metrics). */
+  onOmitted?: () => void
 }
 
 export interface StoredAuditEvent {
@@ -44,10 +47,21 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
-/** Ensures the CloudTrail identity fields every event has, and strips secrets. */
+/** Ensures the CloudTrail identity fields every event has, strips secrets and bounds its size. */
 export function normalizeEvent(event: AuditEvent): AuditEvent {
-  const clean = redact(event) as AuditEvent
+  const clean = boundEvent(redact(event) as AuditEvent)
   return { ...clean, eventID: clean.eventID || randomUUID(), eventVersion: '1.08' }
+}
+
+/** The role an event is about: the session's issuer, else the requested role. */
+export function roleArnOf(e: AuditEvent): string | null {
+  const issuer = (e.userIdentity['sessionContext'] as { sessionIssuer?: { arn?: unknown } } | undefined)
+    ?.sessionIssuer?.arn
+  if (typeof issuer === 'string') return issuer
+  const requested = e.requestParameters?.['roleArn']
+  if (typeof requested === 'string') return requested
+  const assumed = (e.responseElements?.['assumedRoleUser'] as { arn?: unknown } | undefined)?.arn
+  return typeof assumed === 'string' ? assumed : null
 }
 
 export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog {
@@ -58,8 +72,8 @@ export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog 
 
   const writeBatch = (batch: Pending[]): Promise<void> =>
     db.insertMany(
-      `INSERT INTO audit_events (event_id, event_time, event_source, event_name, error_code, principal_arn, event)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit_events (event_id, event_time, event_source, event_name, error_code, principal_arn, source_ip, role_arn, event)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       batch.map(({ event: e }) => [
         e.eventID,
         Date.parse(e.eventTime) || 0,
@@ -67,6 +81,8 @@ export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog 
         e.eventName,
         e.errorCode ?? null,
         e.userIdentity.arn ?? null,
+        e.sourceIPAddress || null,
+        roleArnOf(e),
         JSON.stringify(e),
       ]),
     )
@@ -97,6 +113,7 @@ export function createAuditLog(db: Db, options: AuditLogOptions = {}): AuditLog 
     record(event) {
       if (closed) return Promise.reject(new Error('audit log is closed'))
       const normalized = normalizeEvent(event)
+      if (normalized.omitted === true) options.onOmitted?.()
       return new Promise<void>((resolve, reject) => {
         queue.push({ event: normalized, resolve, reject })
         kick()

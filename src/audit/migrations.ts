@@ -18,4 +18,15 @@ export const auditMigrations: Migration[] = [
       'CREATE INDEX audit_events_time ON audit_events (event_time)',
     ],
   },
+  {
+    // Filters of `audit query` and the query API: the caller's address and the role involved.
+    id: 'audit-0002-query-columns',
+    sql: [
+      'ALTER TABLE audit_events ADD COLUMN source_ip TEXT',
+      'ALTER TABLE audit_events ADD COLUMN role_arn TEXT',
+      'CREATE INDEX audit_events_principal ON audit_events (principal_arn, seq)',
+      'CREATE INDEX audit_events_role ON audit_events (role_arn, seq)',
+      'CREATE INDEX audit_events_source_ip ON audit_events (source_ip, seq)',
+    ],
+  },
 ]

@@ -33,6 +33,11 @@ export interface AuditEvent {
   eventType: 'AwsApiCall' | 'AwsServiceEvent'
   recipientAccountId?: string
   additionalEventData?: Record<string, unknown>
+  /**
+   * Present and true when a field was cut to the per-event bound (as CloudTrail marks truncated fields):
+   * long strings end with `…[truncated N chars]`, an oversize object becomes `{ omitted: true, size: N }`.
+   */
+  omitted?: boolean
 }
 
 export interface AuditSink {

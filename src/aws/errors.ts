@@ -76,3 +76,20 @@ export function constraintProblem(value: string | null, member: string, rule: st
   const shown = value === null ? 'null' : `'${value}'`
   return `Value ${shown} at '${member}' failed to satisfy constraint: Member must ${rule}`
 }
+
+/**
+ * AWS's common `503 ServiceUnavailable` ("The request has failed due to a temporary failure of the server."):
+ * the store is unreachable or the audit record could not be committed. Every SDK retries it.
+ * https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+ */
+export function serviceUnavailable(): AwsError {
+  return new AwsError(
+    'ServiceUnavailable',
+    'The request has failed due to a temporary failure of the server.',
+  )
+}
+
+/** AWS's `400 Throttling` "Rate exceeded": the per-source rate limit refused the request; SDKs back off. */
+export function throttling(): AwsError {
+  return new AwsError('Throttling', 'Rate exceeded')
+}

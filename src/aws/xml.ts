@@ -6,7 +6,23 @@
  */
 
 export type XmlValue =
-  string | number | boolean | Date | null | undefined | XmlValue[] | { [name: string]: XmlValue }
+  | string
+  | number
+  | boolean
+  | Date
+  | null
+  | undefined
+  | XmlMap
+  | XmlValue[]
+  | { [name: string]: XmlValue }
+
+/** A model `map` shape: `<entry><key>K</key><value>V</value></entry>` per pair (e.g. IAM's SummaryMap). */
+export class XmlMap {
+  readonly entries: readonly (readonly [string, XmlValue])[]
+  constructor(entries: readonly (readonly [string, XmlValue])[]) {
+    this.entries = entries
+  }
+}
 
 /** Text content: `&`, `<`, `>` (quotes stay literal, as AWS writes messages like `Value 'x' at …`). */
 export function escapeXml(text: string): string {
@@ -25,6 +41,11 @@ export function isoSeconds(date: Date): string {
 function renderValue(value: XmlValue): string {
   if (value === null || value === undefined) return ''
   if (value instanceof Date) return isoSeconds(value)
+  if (value instanceof XmlMap) {
+    return value.entries
+      .map(([k, v]) => `<entry>${element('key', k)}${element('value', v)}</entry>`)
+      .join('')
+  }
   if (Array.isArray(value)) return value.map((item) => element('member', item)).join('')
   if (typeof value === 'object') return renderFields(value)
   return escapeXml(String(value))

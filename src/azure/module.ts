@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AuditEvent } from '../audit/types.ts'
-import type { AppContext } from '../app/context.ts'
+import type { AppContext, ServerSettings } from '../app/context.ts'
 import type { ProtocolModule } from '../app/module.ts'
 import { azureConfigSection } from './config.ts'
 import { azureMigrations } from './migrations.ts'
@@ -27,10 +27,21 @@ import {
 export const ENTRA_EVENT_SOURCE = 'login.microsoftonline.com'
 const MAX_BODY_BYTES = 64 * 1024
 
-/** The authority clients reached us at: scheme + host (+ port), no trailing slash. */
-export function authorityOf(c: Context): string {
+/**
+ * The authority clients reached us at: scheme + host (+ port), no trailing slash — but only a configured one.
+ * The Host header is the client's to choose: reflected as is, it would put an attacker's host into the
+ * discovery document (token endpoint, issuer) and the token's `iss`. A host that is not one of the server's
+ * configured names (or a port that is not one of its listeners) gets the configured TLS (else plain) URL.
+ */
+export function authorityOf(c: Context, settings?: ServerSettings): string {
   const url = new URL(c.req.url)
-  return url.origin
+  if (settings === undefined) return url.origin
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+  const ourPort = port === settings.port || port === settings.httpsPort
+  if (ourPort && (settings.publicHosts ?? ['127.0.0.1', 'localhost', '::1']).includes(host))
+    return url.origin
+  return settings.httpsBaseUrl ?? settings.baseUrl
 }
 
 /** Form fields as strings; anything else (files) is ignored. Unknown fields are ignored, as Entra does. */
@@ -48,7 +59,7 @@ function sendError(c: Context, err: EntraError, ctx: AppContext, correlationId: 
     traceId: randomUUID(),
     correlationId,
     now: ctx.now(),
-    authorityHost: authorityOf(c),
+    authorityHost: authorityOf(c, ctx.settings),
   })
   return c.json(body, err.status as 400 | 401)
 }
@@ -125,16 +136,16 @@ export const azureModule: ProtocolModule = {
   mount(app: Hono, ctx: AppContext) {
     app.get('/common/discovery/instance', (c) => {
       // Real MSAL never asks us (it asks login.microsoftonline.com), but answering like Entra is harmless.
-      const host = new URL(c.req.url).host
+      const host = new URL(authorityOf(c, ctx.settings)).host
       return c.json({
-        tenant_discovery_endpoint: `${authorityOf(c)}/{tenant}/v2.0/.well-known/openid-configuration`,
+        tenant_discovery_endpoint: `${authorityOf(c, ctx.settings)}/{tenant}/v2.0/.well-known/openid-configuration`,
         'api-version': '1.1',
         metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
       })
     })
 
     app.get('/adfs/.well-known/openid-configuration', (c) =>
-      c.json(adfsConfiguration(authorityOf(c))),
+      c.json(adfsConfiguration(authorityOf(c, ctx.settings))),
     )
     app.get('/adfs/discovery/keys', async (c) =>
       c.json({ keys: await allTenantKeys(ctx.db, ctx.now()) }),
@@ -144,7 +155,7 @@ export const azureModule: ProtocolModule = {
       const tenant = c.req.param('tenant')
       try {
         const tenantId = await requireTenant(ctx.db, tenant)
-        return c.json(openidConfiguration(authorityOf(c), tenantId))
+        return c.json(openidConfiguration(authorityOf(c, ctx.settings), tenantId))
       } catch (err) {
         if (err instanceof EntraError) return sendError(c, err, ctx, randomUUID())
         throw err
@@ -180,7 +191,7 @@ export const azureModule: ProtocolModule = {
         requestId: correlationId,
       }
       try {
-        const success = await exchangeClientAssertion(ctx, { tenant, form }, authorityOf(c))
+        const success = await exchangeClientAssertion(ctx, { tenant, form }, authorityOf(c, ctx.settings))
         await ctx.audit.record(auditEvent(ctx, c, { ...base, success }))
         c.header('cache-control', 'no-store, no-cache')
         c.header('client-request-id', correlationId)

@@ -108,6 +108,13 @@ export async function loadOrCreateCa(dir: string, now: Date = new Date()): Promi
   return { certPem, keyPem, certFile }
 }
 
+/** Writes a CA (from the store) into `dir` as `podtrust certs` expects it: key 0600 first, then the cert. */
+export function writeCaFiles(dir: string, certPem: string, keyPem: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  writeAtomic(join(dir, CA_KEY_FILE), keyPem, 0o600)
+  writeAtomic(join(dir, CA_CERT_FILE), certPem, 0o644)
+}
+
 function writeAtomic(file: string, content: string, mode: number): void {
   const tmp = `${file}.${process.pid}.tmp`
   writeFileSync(tmp, content, { mode })

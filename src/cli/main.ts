@@ -49,6 +49,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout.write(`${command.usage.trimEnd()}\n`)
     return 0
   }
+  // The real process streams: a closed stdout ends quietly, a crash logs one JSON line (process-guards.ts).
+  if (io.stdout === process.stdout) (await import('./process-guards.ts')).guardProcess()
   try {
     return await command.run(rest, io)
   } catch (err) {

@@ -17,8 +17,19 @@ export const storeArgOptions = {
 export const storeUsage = `  --data-dir DIR     podtrust data directory (default $PODTRUST_HOME or ./.podtrust)
   --store URL        postgres://… for PostgreSQL (default $PODTRUST_STORE, else the SQLite file in DIR)`
 
+/** Kernel pseudo-filesystems: a data directory there cannot work (and a recursive mkdir there may spin). */
+const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev']
+
 export function dataDirOf(value: string | undefined, io: CliIo): string {
-  return resolve(io.cwd, value ?? io.env['PODTRUST_HOME'] ?? '.podtrust')
+  const dir = resolve(io.cwd, value ?? io.env['PODTRUST_HOME'] ?? '.podtrust')
+  const pseudo = PSEUDO_FILESYSTEMS.find((p) => dir === p || dir.startsWith(`${p}/`))
+  if (pseudo !== undefined) {
+    throw new UsageError(
+      `the data directory ${dir} is under ${pseudo}, a kernel pseudo-filesystem that cannot hold files`,
+      'pick a directory on a real filesystem with --data-dir or $PODTRUST_HOME (in a container: an emptyDir or volume mount)',
+    )
+  }
+  return dir
 }
 
 export function storeUrlOf(value: string | undefined, io: CliIo): string | undefined {

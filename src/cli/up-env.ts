@@ -59,13 +59,25 @@ export async function clientEnvironment(
   // The administrator's key comes from the modules the server assembled (IAM's bootstrap user).
   const creds = await server.adminCredentials()
   if (creds !== undefined) {
+    const store = server.ctx.db.engine === 'sqlite' ? `--data-dir ${options.dataDir}` : '--store URL'
     lines.push(
       '',
       '# IAM administrator (bootstrap user), for IAM calls; use in a separate shell, since static keys',
       '# take precedence over AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE in every SDK:',
-      `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
-      `export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
     )
+    if (creds.secretAccessKey !== undefined) {
+      // Shown once, when the key is created: container logs keep stdout.
+      lines.push(
+        `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
+        `export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
+        '# (the secret is printed only now, at creation; later: podtrust admin-credentials --env)',
+      )
+    } else {
+      lines.push(
+        `# access key ${creds.accessKeyId}; its secret is not printed again. Get both with:`,
+        `eval "$(podtrust admin-credentials --env ${store})"`,
+      )
+    }
   }
   return lines
 }

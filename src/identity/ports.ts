@@ -73,6 +73,8 @@ export interface PolicyDocumentRef {
 
 export interface RoleLookup {
   getRoleByArn(arn: string): Promise<IdentityRole | undefined>
+  /** Notes that a role was assumed (RoleLastUsed); batched by the adapter, never awaited on the request. */
+  noteRoleUse?(roleArn: string, when: Date, region: string): void
   /** Inline + attached managed (default versions) policies of a role, inline first. */
   getRolePolicyDocuments(accountId: string, roleName: string): Promise<PolicyDocumentRef[]>
 }
@@ -94,6 +96,8 @@ export interface OidcProviderLookup {
 
 export interface AccessKeyLookup {
   getAccessKey(accessKeyId: string): Promise<IdentityAccessKey | undefined>
+  /** Notes that a long-term key signed a request (AccessKeyLastUsed); batched, never awaited. */
+  noteAccessKeyUse?(accessKeyId: string, when: Date, serviceName: string, region: string): void
 }
 
 /**

@@ -7,6 +7,7 @@
  * instance, with its own short cache (no module-level state).
  */
 import type { Migration, Queryable } from '../store/db.ts'
+import { withStoreLock } from '../store/db.ts'
 import { KeyError } from './errors.ts'
 
 type RandomBytes = (size: number) => Uint8Array
@@ -74,10 +75,15 @@ export async function loadKeyring(
 ): Promise<Keyring> {
   let rows = await db.all<KeyRow>(SELECT_KEYS)
   if (!rows.some((r) => r.retired_at === null)) {
-    await db.run(
-      'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL) ON CONFLICT (kid) DO NOTHING',
-      [newKid(randomBytes), Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
-    )
+    // One first key even when replicas start together: check again under a store lock.
+    await withStoreLock(db, 'session-keyring', async (tx) => {
+      const active = await tx.get('SELECT kid FROM identity_session_keys WHERE retired_at IS NULL LIMIT 1')
+      if (active !== undefined) return
+      await tx.run(
+        'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL) ON CONFLICT (kid) DO NOTHING',
+        [newKid(randomBytes), Buffer.from(randomBytes(32)).toString('base64'), now.getTime()],
+      )
+    })
     rows = await db.all<KeyRow>(SELECT_KEYS)
   }
   const keys = rows

@@ -7,6 +7,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
 import type { CryptoKey, JWK, KeyObject } from 'jose'
 import type { Queryable } from '../store/db.ts'
+import { withStoreLock } from '../store/db.ts'
 import { KeyError } from './errors.ts'
 
 export type SigningAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512'
@@ -70,8 +71,9 @@ async function insertKey(
   alg: SigningAlgorithm,
   createdAt: Date,
   activateAt: Date,
+  material?: Awaited<ReturnType<typeof createKeyMaterial>>,
 ): Promise<SigningKeyInfo> {
-  const m = await createKeyMaterial(alg)
+  const m = material ?? (await createKeyMaterial(alg))
   await tx.run(
     `INSERT INTO signing_keys (kid, issuer, alg, public_jwk, private_jwk, created_at, activate_at, expire_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`,
@@ -165,9 +167,16 @@ export async function currentSigningKey(
 
 /** Creates an issuer's first key unless another process or request just did (the kid is random). */
 export async function insertKeyIfMissing(db: Queryable, issuer: string, now: Date): Promise<void> {
-  const existing = await db.get('SELECT kid FROM signing_keys WHERE issuer = ? LIMIT 1', [issuer])
-  if (existing !== undefined) return
-  await insertKey(db, issuer, 'RS256', now, now)
+  const present = (q: Queryable) =>
+    q.get('SELECT kid FROM signing_keys WHERE issuer = ? LIMIT 1', [issuer])
+  if ((await present(db)) !== undefined) return
+  // Replicas starting together must not each create a first key (two active keys, tokens signed by both):
+  // check again under the issuer's lock. The key is generated before the lock, so the lock (SQLite's write
+  // lock included) is held for two statements only.
+  const material = await createKeyMaterial('RS256')
+  await withStoreLock(db, `first-key:${issuer}`, async (tx) => {
+    if ((await present(tx)) === undefined) await insertKey(tx, issuer, 'RS256', now, now, material)
+  })
 }
 
 export interface RotateOptions {

@@ -13,7 +13,9 @@ import {
   matchStatement,
   prepareResource,
   type PreparedRequest,
+  type ResourcePattern,
 } from './evaluate.ts'
+import { isAwsOwnedResourceWrite, isKmsAliasRequest } from './services.ts'
 import {
   MATCH_ACCOUNT,
   MATCH_DIRECT,
@@ -54,14 +56,19 @@ interface LevelsResult {
 
 interface Summary {
   anonymous: boolean
+  /** An AWS service principal has no identity policies: only the resource policy can allow it. */
+  service: boolean
   crossAccount: boolean
   gate: boolean
+  /** kms:Create/Update/DeleteAlias on an alias: the alias (identity) and the key (key policy) must both allow. */
+  kmsAlias: boolean
   /** GetFederationToken sessions have no permissions without a session policy. */
   needsSessionPolicy: boolean
   identity: SetResult
   resource: SetResult
   boundary: SetResult
   session: SetResult
+  vpce: SetResult
   scp: LevelsResult
   rcp: LevelsResult
 }
@@ -69,7 +76,8 @@ interface Summary {
 type Excluded = ReadonlySet<'identity' | 'resource' | Blocker>
 
 const NONE: ReadonlySet<never> = new Set()
-const GUARDRAILS = ['pb', 'scp', 'rcp'] as const
+const ABSENT: SetResult = Object.freeze({ present: false, allow: MATCH_NONE, deny: false })
+const GUARDRAILS = ['pb', 'scp', 'rcp', 'vpce'] as const
 
 function evalSet(
   policies: readonly CompiledPolicy[] | undefined,
@@ -77,12 +85,9 @@ function evalSet(
   matched: StatementRef[],
   seen: CompiledPolicy[],
 ): SetResult {
-  const out: SetResult = {
-    present: policies !== undefined && policies.length > 0,
-    allow: MATCH_NONE,
-    deny: false,
-  }
-  if (policies === undefined) return out
+  // Absent policy types (most requests have no endpoint, boundary or session policy) share one empty result.
+  if (policies === undefined || policies.length === 0) return ABSENT
+  const out: SetResult = { present: true, allow: MATCH_NONE, deny: false }
   for (const p of policies) {
     seen.push(p)
     for (const s of p.statements) {
@@ -122,6 +127,7 @@ function decide(s: Summary, ex: Excluded): Decision {
   const pb = !ex.has('pb')
   const scp = !ex.has('scp') && !s.anonymous
   const rcp = !ex.has('rcp')
+  const vpce = !ex.has('vpce')
   const identity = !ex.has('identity') && !s.anonymous
   const resource = !ex.has('resource')
   if (
@@ -130,10 +136,13 @@ function decide(s: Summary, ex: Excluded): Decision {
     (!s.anonymous && s.session.deny) ||
     (pb && !s.anonymous && s.boundary.deny) ||
     (scp && s.scp.deny) ||
-    (rcp && s.rcp.deny)
+    (rcp && s.rcp.deny) ||
+    (vpce && s.vpce.deny)
   ) {
     return 'ExplicitlyDenied'
   }
+  // The endpoint policy must allow the request, anonymous ones included; it never grants by itself.
+  if (vpce && s.vpce.present && s.vpce.allow === MATCH_NONE) return 'ImplicitlyDenied'
   if (rcp && s.rcp.present && !s.rcp.allAllow) return 'ImplicitlyDenied'
   if (scp && s.scp.present && !s.scp.allAllow) return 'ImplicitlyDenied'
   const identityOk = identity && s.identity.allow !== MATCH_NONE
@@ -141,7 +150,13 @@ function decide(s: Summary, ex: Excluded): Decision {
   const sessionOk = s.session.present ? s.session.allow !== MATCH_NONE : !s.needsSessionPolicy
   const kind = resource ? s.resource.allow : MATCH_NONE
   let allowed: boolean
-  if (s.crossAccount) {
+  if (s.service) {
+    allowed = kind !== MATCH_NONE
+  } else if (s.kmsAlias) {
+    // The alias needs an IAM permission; the key needs its key policy (naming the account delegates to the same
+    // IAM policies). Aliases cannot be managed from another account.
+    allowed = !s.crossAccount && identityOk && boundaryOk && sessionOk && kind !== MATCH_NONE
+  } else if (s.crossAccount) {
     // Cross-account: both the resource policy and the principal's own policies must allow.
     allowed = kind !== MATCH_NONE && identityOk && boundaryOk && sessionOk
   } else if (kind === MATCH_DIRECT) {
@@ -157,26 +172,30 @@ function decide(s: Summary, ex: Excluded): Decision {
   return allowed ? 'Allowed' : 'ImplicitlyDenied'
 }
 
+const NEUTRAL: SetResult = { present: false, allow: MATCH_NONE, deny: false }
+
+/**
+ * Every guardrail and policy that turned an allowed request into a deny. The "core" decision is the one the
+ * identity, resource and session policies reach without the guardrails, where a policy set that holds a matching
+ * Deny grants nothing; when that core allows, each guardrail (boundary, SCP levels, RCP levels, endpoint policy)
+ * that denies on its own is listed, and so are the identity and resource policies whose explicit Deny blocked it.
+ */
 function blame(s: Summary, decision: Decision): Blocker[] {
   if (decision === 'Allowed') return []
-  const out: Blocker[] = []
+  const core: Summary = {
+    ...s,
+    identity: s.identity.deny ? NEUTRAL : s.identity,
+    resource: s.resource.deny ? NEUTRAL : s.resource,
+  }
   const allGuards = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS)
-  const core = decide(s, allGuards)
-  if (core === 'Allowed') {
-    for (const g of GUARDRAILS) {
-      const others = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS.filter((x) => x !== g))
-      if (decide(s, others) !== 'Allowed') out.push(g)
-    }
+  if (decide(core, allGuards) !== 'Allowed') return []
+  const out: Blocker[] = []
+  for (const g of GUARDRAILS) {
+    const others = new Set<'identity' | 'resource' | Blocker>(GUARDRAILS.filter((x) => x !== g))
+    if (decide(core, others) !== 'Allowed') out.push(g)
   }
-  if (
-    s.identity.deny &&
-    !s.anonymous &&
-    decide(s, new Set([...allGuards, 'identity'])) === 'Allowed'
-  ) {
-    out.push('identity')
-  }
-  if (s.resource.deny && decide(s, new Set([...allGuards, 'resource'])) === 'Allowed')
-    out.push('resource')
+  if (s.identity.deny && !s.anonymous) out.push('identity')
+  if (s.resource.deny) out.push('resource')
   return out
 }
 
@@ -190,8 +209,21 @@ const GET_CALLER_IDENTITY = 'sts:getcalleridentity'
  *   resourcePolicy: trust, resourcePolicyIsGate: true })
  */
 export function authorize(request: AuthorizationRequest): AuthorizationResult {
+  // The run-time entry point: the resource is one concrete ARN (or `*` for actions without resource-level
+  // permissions), compared literally even when it holds `*` or `?`.
+  return evaluateRequest(request, undefined)
+}
+
+/**
+ * The shared decision procedure. `pattern` is set only by the simulator (simulate.ts) for a request resource that
+ * names many resources; `authorize` never passes one, so a run-time request is always about one resource.
+ */
+export function evaluateRequest(
+  request: AuthorizationRequest,
+  pattern: ResourcePattern | undefined,
+): AuthorizationResult {
   try {
-    return authorizeUnchecked(request)
+    return authorizeUnchecked(request, pattern)
   } catch (err) {
     return {
       decision: 'ImplicitlyDenied',
@@ -205,7 +237,10 @@ export function authorize(request: AuthorizationRequest): AuthorizationResult {
   }
 }
 
-function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult {
+function authorizeUnchecked(
+  request: AuthorizationRequest,
+  pattern?: ResourcePattern,
+): AuthorizationResult {
   const action = String(request.action).toLowerCase()
   const resource = String(request.resource)
   const principal = parsePrincipal(String(request.principal))
@@ -217,6 +252,7 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
     ctx: normalizeContext(request.context),
     principal,
     hasBoundary: boundaries !== undefined && boundaries.length > 0,
+    pattern,
   }
   const matched: StatementRef[] = []
   const seen: CompiledPolicy[] = []
@@ -229,11 +265,15 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
   const resourceAccount = request.resourceAccount ?? principal.account
   const summary: Summary = {
     anonymous,
+    service: principal.kind === 'service',
     crossAccount:
       principal.account !== undefined &&
       resourceAccount !== undefined &&
       principal.account !== resourceAccount,
-    gate: request.resourcePolicyIsGate === true,
+    // A gate guards a named resource. Actions on `*` (kms:CreateKey, kms:ListKeys…) have no key policy to consult:
+    // IAM policies alone decide them (AWS KMS Developer Guide, "IAM policies": "… not on a particular KMS key").
+    gate: request.resourcePolicyIsGate === true && resource !== '*',
+    kmsAlias: isKmsAliasRequest(action, resource),
     needsSessionPolicy: principal.kind === 'federatedUser',
     identity: evalSet(anonymous ? undefined : request.identityPolicies, req, matched, seen),
     resource: evalSet(
@@ -244,6 +284,7 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
     ),
     boundary: evalSet(anonymous ? undefined : boundaries, req, matched, seen),
     session: evalSet(anonymous ? undefined : request.sessionPolicies, req, matched, seen),
+    vpce: evalSet(request.endpointPolicies, req, matched, seen),
     scp: evalLevels(
       orgPrincipal ? request.serviceControlPolicies : undefined,
       undefined,
@@ -253,7 +294,10 @@ function authorizeUnchecked(request: AuthorizationRequest): AuthorizationResult 
     ),
     rcp: evalLevels(request.resourceControlPolicies, RCP_FULL_AWS_ACCESS, req, matched, seen),
   }
-  const decision = decide(summary, NONE)
+  let decision = decide(summary, NONE)
+  // AWS-owned IAM resources refuse writes whatever the policies allow (services.ts).
+  if (decision === 'Allowed' && isAwsOwnedResourceWrite(action, resource))
+    decision = 'ImplicitlyDenied'
   return result(decision, blame(summary, decision), matched, seen, req)
 }
 

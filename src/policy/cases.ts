@@ -9,6 +9,7 @@ import { compilePolicy, type CompiledPolicy } from './compile.ts'
 import { PolicyError } from './errors.ts'
 import { ANONYMOUS } from './principal.ts'
 import type { AuthorizationRequest } from './authorize.ts'
+import type { SimulationRequest } from './simulate.ts'
 import type { PolicyType } from './types.ts'
 
 export interface EngineCase {
@@ -26,6 +27,7 @@ export interface EngineCase {
   serviceControlPolicies?: { orgIdentifier: string; policies: unknown[] }[]
   resourceControlPolicies?: { orgIdentifier: string; policies: unknown[] }[]
   resourcePolicy?: unknown
+  endpointPolicies?: unknown[]
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -35,10 +37,14 @@ function bad(message: string): never {
   throw new PolicyError('INVALID_POLICY', message)
 }
 
-/** Role trust policies and KMS key policies must allow by themselves (IAM User Guide, evaluation logic). */
-export function isGateAction(action: string): boolean {
+/**
+ * Role trust policies and KMS key policies must allow by themselves (IAM User Guide, evaluation logic). Every STS
+ * action on a role (AssumeRole*, TagSession, SetSourceIdentity, SetContext) is decided by the role's trust policy;
+ * an STS action with no resource policy (GetFederationToken, GetSessionToken) by identity policies alone.
+ */
+export function isGateAction(action: string, hasResourcePolicy = true): boolean {
   const a = action.toLowerCase()
-  return a.startsWith('sts:assumerole') || a.startsWith('kms:')
+  return (a.startsWith('sts:') && hasResourcePolicy) || a.startsWith('kms:')
 }
 
 /** Checks the shape of a case object; throws PolicyError naming the first problem. */
@@ -63,7 +69,7 @@ export function parseEngineCase(value: unknown): EngineCase {
       }
     }
   }
-  for (const key of ['identityPolicies', 'permissionBoundaries'] as const) {
+  for (const key of ['identityPolicies', 'permissionBoundaries', 'endpointPolicies'] as const) {
     if (value[key] !== undefined && !Array.isArray(value[key])) bad(`\`${key}\` must be an array`)
   }
   for (const key of ['serviceControlPolicies', 'resourceControlPolicies'] as const) {
@@ -97,7 +103,7 @@ export function engineCaseRequest(
       : r.principal.type === 'Anonymous'
         ? ANONYMOUS
         : bad('unknown principal object')
-  const resourcePolicyIsGate = isGateAction(r.action)
+  const resourcePolicyIsGate = isGateAction(r.action, c.resourcePolicy !== undefined)
   return {
     principal,
     action: r.action,
@@ -111,9 +117,7 @@ export function engineCaseRequest(
           resourcePolicy: compile(
             c.resourcePolicy,
             'ResourcePolicy',
-            resourcePolicyIsGate && r.action.toLowerCase().startsWith('sts:')
-              ? 'trust'
-              : 'resource',
+            r.action.toLowerCase().startsWith('sts:') ? 'trust' : 'resource',
           ),
         }),
     resourcePolicyIsGate,
@@ -123,6 +127,9 @@ export function engineCaseRequest(
     ...(c.sessionPolicy === undefined
       ? {}
       : { sessionPolicies: [compile(c.sessionPolicy, 'SessionPolicy', 'session')] }),
+    ...(c.endpointPolicies === undefined
+      ? {}
+      : { endpointPolicies: c.endpointPolicies.map((p, i) => compile(p, String(i), 'vpce')) }),
     ...(c.serviceControlPolicies === undefined
       ? {}
       : {
@@ -139,5 +146,20 @@ export function engineCaseRequest(
             policies: l.policies.map((p) => compile(p, String(level), 'rcp')),
           })),
         }),
+  }
+}
+
+/**
+ * The case as a simulation question (the corpus' cases are an analyzer's questions: a request resource may be a
+ * pattern, and `wildcardOnlyAction` says when `*` is the literal resource). Used by the conformance runner and
+ * `podtrust policy simulate --request`.
+ */
+export function engineCaseSimulation(
+  c: EngineCase,
+  options: { assumeVersion?: '2012-10-17' | '2008-10-17' | 'document' } = {},
+): SimulationRequest {
+  return {
+    ...engineCaseRequest(c, options),
+    ...(c.request.wildcardOnlyAction === true ? { wildcardOnlyAction: true } : {}),
   }
 }

@@ -102,6 +102,7 @@ export const shortArnRules = {
   resource: 'resource',
   scp: 'trailingStar',
   rcp: 'reject',
+  vpce: 'expand',
 } as const satisfies Record<PolicyType, string>
 export type ShortArnRule = (typeof shortArnRules)[PolicyType]
 
@@ -117,6 +118,12 @@ export function classifyShort(segments: GlobToken[][]): ShortArn | undefined {
 
 export interface CompiledStatement {
   ref: StatementRef
+  /**
+   * A resource-based statement (resource, trust or endpoint policy) without Principal or NotPrincipal: it names no
+   * one, so it never applies, neither as an Allow nor as a Deny (IAM User Guide, "Principal": required in
+   * resource-based policies).
+   */
+  inert: boolean
   deny: boolean
   principal: PrincipalMatcher | undefined
   principalNegated: boolean
@@ -308,6 +315,9 @@ function compileCondition(c: ConditionModel, variables: boolean, path: string): 
   }
 }
 
+/** Policy types whose statements must name a principal to apply. */
+const NAMES_PRINCIPALS: ReadonlySet<PolicyType> = new Set(['resource', 'trust', 'vpce'])
+
 /**
  * Parses and compiles a policy once, for many evaluations.
  * @example
@@ -336,6 +346,7 @@ export function compilePolicy(
     const resources = s.resource ?? s.notResource
     return {
       ref,
+      inert: NAMES_PRINCIPALS.has(type) && principal === undefined,
       deny: s.effect === 'Deny',
       principal: principal === undefined ? undefined : compilePrincipal(principal),
       principalNegated: s.principal === undefined && s.notPrincipal !== undefined,

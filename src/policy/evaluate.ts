@@ -3,7 +3,7 @@
  * Evaluates one compiled statement against one prepared request. Precondition: the policy compiled
  * (compile.ts); evaluation itself never throws.
  */
-import { compileTokens, globMatch, splitArnTokens, type Glob } from './glob.ts'
+import { compileTokens, globMatch, splitArnTokens, tokenize, type Glob } from './glob.ts'
 import type { Context } from './context.ts'
 import type { CompiledCondition, CompiledStatement, ResourceMatcher } from './compile.ts'
 import { classifyShort, type ShortArn, type ShortArnRule } from './compile.ts'
@@ -17,6 +17,7 @@ import {
 import type { MismatchElement } from './types.ts'
 import { resolveTokens, variableKey } from './variables.ts'
 import { splitArn } from './values.ts'
+import { covers, globChars, intersects, tokenChars, type PatternChars } from './intersect.ts'
 
 export interface PreparedRequest {
   /** Lower-cased action. */
@@ -28,6 +29,20 @@ export interface PreparedRequest {
   principal: RequestPrincipal
   /** A permissions boundary applies: a Deny with NotPrincipal then always matches (IAM User Guide). */
   hasBoundary: boolean
+  /**
+   * Simulation only (simulate.ts): the request resource is a pattern naming many resources. Always undefined on
+   * the run-time path, where a request names one concrete resource.
+   */
+  pattern?: ResourcePattern | undefined
+}
+
+/** A request resource that is a pattern: `*`, or an ARN with wildcards. */
+export interface ResourcePattern {
+  /** The request resource is `*`: every resource. */
+  any: boolean
+  whole: PatternChars
+  /** Six ARN segments, or undefined when the pattern is not an ARN. */
+  segments: PatternChars[] | undefined
 }
 
 const resourceCache = new Map<string, string[] | undefined>()
@@ -71,6 +86,43 @@ function shortMatch(rule: ShortArnRule, short: ShortArn, segments: Glob[], parts
   }
 }
 
+/**
+ * Simulation: a statement whose Allow could apply to some of the resources the pattern names matches (the
+ * patterns intersect); a Deny matches only when it covers all of them. NotResource inverts the relation it
+ * tests (see simulate.ts).
+ */
+function simulateResource(m: ResourceMatcher, req: PreparedRequest, wantCover: boolean): Tri {
+  if (m.kind === 'any') return YES
+  const p = req.pattern!
+  let segments: Glob[]
+  let whole: Glob
+  if (m.kind === 'static') {
+    segments = m.segments
+    whole = m.whole
+  } else {
+    const tokens = resolveTokens(m.template, req.ctx)
+    if (tokens === undefined) return ERR
+    segments = splitArnTokens(tokens).map((seg) => compileTokens(seg))
+    whole = compileTokens(tokens)
+  }
+  if (p.any) return wantCover ? NO : YES
+  const rel = wantCover ? covers : intersects
+  if (p.segments === undefined || segments.length !== 6) {
+    return rel(globChars(whole), p.whole) ? YES : NO
+  }
+  for (let i = 0; i < 6; i++) if (!rel(globChars(segments[i]!), p.segments[i]!)) return NO
+  return YES
+}
+
+export function prepareResourcePattern(resource: string): ResourcePattern {
+  const parts = splitArn(resource)
+  return {
+    any: resource === '*',
+    whole: tokenChars(tokenize(resource)),
+    segments: parts?.map((seg) => tokenChars(tokenize(seg))),
+  }
+}
+
 function matchResource(m: ResourceMatcher, req: PreparedRequest): Tri {
   if (m.kind === 'any') return YES
   if (req.resource === '*') return NO
@@ -107,10 +159,11 @@ function anyAction(actions: Glob[], action: string): boolean {
   return false
 }
 
-function anyResource(resources: ResourceMatcher[], req: PreparedRequest): Tri {
+function anyResource(resources: ResourceMatcher[], req: PreparedRequest, wantCover: boolean): Tri {
   let out: Tri = NO
   for (const r of resources) {
-    const m = matchResource(r, req)
+    const m =
+      req.pattern === undefined ? matchResource(r, req) : simulateResource(r, req, wantCover)
     if (m === YES) return YES
     if (m === ERR) out = ERR
   }
@@ -122,8 +175,10 @@ function resourceApplies(
   resources: ResourceMatcher[],
   negated: boolean,
   req: PreparedRequest,
+  deny: boolean,
 ): boolean {
-  const m = anyResource(resources, req)
+  // Simulation: Allow/Resource and Deny/NotResource ask "some resource", Deny/Resource and Allow/NotResource "all".
+  const m = anyResource(resources, req, deny !== negated)
   return m === ERR ? false : (m === YES) !== negated
 }
 
@@ -181,9 +236,10 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
 
 /** Returns the principal match kind when the statement applies, MATCH_NONE (0) otherwise. */
 export function matchStatement(s: CompiledStatement, req: PreparedRequest): MatchKind {
+  if (s.inert) return MATCH_NONE
   if (s.actions !== undefined && anyAction(s.actions, req.action) === s.actionNegated)
     return MATCH_NONE
-  if (s.resources !== undefined && !resourceApplies(s.resources, s.resourceNegated, req))
+  if (s.resources !== undefined && !resourceApplies(s.resources, s.resourceNegated, req, s.deny))
     return MATCH_NONE
   let kind: MatchKind = MATCH_DIRECT
   if (s.principal !== undefined) {
@@ -202,10 +258,11 @@ export function explainMismatch(
   s: CompiledStatement,
   req: PreparedRequest,
 ): { element: MismatchElement; detail?: string } | undefined {
+  if (s.inert) return { element: 'Principal', detail: 'the statement names no principal' }
   if (s.actions !== undefined && anyAction(s.actions, req.action) === s.actionNegated) {
     return { element: s.actionNegated ? 'NotAction' : 'Action' }
   }
-  if (s.resources !== undefined && !resourceApplies(s.resources, s.resourceNegated, req)) {
+  if (s.resources !== undefined && !resourceApplies(s.resources, s.resourceNegated, req, s.deny)) {
     return { element: s.resourceNegated ? 'NotResource' : 'Resource' }
   }
   if (s.principal !== undefined) {
@@ -224,5 +281,5 @@ export function explainMismatch(
 /** Does the statement's Resource / NotResource element apply to the request? (Element-level, for the corpus.) */
 export function resourceElementMatches(s: CompiledStatement, req: PreparedRequest): boolean {
   if (s.resources === undefined) return true
-  return resourceApplies(s.resources, s.resourceNegated, req)
+  return resourceApplies(s.resources, s.resourceNegated, req, s.deny)
 }

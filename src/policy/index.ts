@@ -14,6 +14,7 @@ export type {
   OrgLevel,
   PolicyType,
   Severity,
+  SimulationRequestOf,
   StatementMismatch,
   StatementRef,
 } from './types.ts'
@@ -21,8 +22,16 @@ export { blockers, mismatchElements, policyTypes } from './types.ts'
 export type { CompiledPolicy, CompileOptions, PolicyModel, StatementModel } from './compile.ts'
 export { compilePolicy, parsePolicy, MAX_DOCUMENT_BYTES } from './compile.ts'
 export { authorize, RCP_FULL_AWS_ACCESS } from './authorize.ts'
+export { simulate, isResourcePattern, type SimulationRequest } from './simulate.ts'
+export { isAwsOwnedResourceWrite, isKmsAliasRequest } from './services.ts'
 export { validatePolicy } from './validate.ts'
 export type { ValidateOptions, ValidationResult } from './validate.ts'
 export { PolicyError, type PolicyErrorCode } from './errors.ts'
 export { ANONYMOUS } from './principal.ts'
-export { engineCaseRequest, parseEngineCase, isGateAction, type EngineCase } from './cases.ts'
+export {
+  engineCaseRequest,
+  engineCaseSimulation,
+  parseEngineCase,
+  isGateAction,
+  type EngineCase,
+} from './cases.ts'

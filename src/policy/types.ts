@@ -4,7 +4,16 @@
  */
 
 export type PolicyType =
-  'identity' | 'managed' | 'inline' | 'resource' | 'trust' | 'boundary' | 'session' | 'scp' | 'rcp'
+  | 'identity'
+  | 'managed'
+  | 'inline'
+  | 'resource'
+  | 'trust'
+  | 'boundary'
+  | 'session'
+  | 'scp'
+  | 'rcp'
+  | 'vpce'
 
 export const policyTypes: readonly PolicyType[] = [
   'identity',
@@ -16,6 +25,7 @@ export const policyTypes: readonly PolicyType[] = [
   'session',
   'scp',
   'rcp',
+  'vpce',
 ]
 
 export type Severity = 'ERROR' | 'SECURITY_WARNING' | 'WARNING' | 'SUGGESTION'
@@ -63,6 +73,7 @@ export const blockers = {
   pb: 'a permissions boundary',
   scp: 'a service control policy',
   rcp: 'a resource control policy',
+  vpce: 'a VPC endpoint policy',
 } as const
 export type Blocker = keyof typeof blockers
 
@@ -93,6 +104,23 @@ export interface AuthorizationRequestOf<P> {
   serviceControlPolicies?: OrgLevel<P>[]
   /** Each level gets RCPFullAWSAccess first, as in AWS. */
   resourceControlPolicies?: OrgLevel<P>[]
+  /**
+   * The policy of the VPC endpoint the request came through (absent: not through an endpoint). A gate like an
+   * SCP: it must allow and never grants by itself ("Control access to VPC endpoints using endpoint policies").
+   */
+  endpointPolicies?: P[]
+}
+
+/**
+ * A question for the simulator (`simulate`), never a run-time request: the resource may be a pattern (`*`,
+ * `arn:aws:s3:::bucket/*`), asking whether the principal can act on some resource it names.
+ */
+export interface SimulationRequestOf<P> extends AuthorizationRequestOf<P> {
+  /**
+   * The action has no resource-level permissions (Service Authorization Reference: resource type `*`): a request
+   * resource `*` is then the literal resource AWS evaluates, not a pattern.
+   */
+  wildcardOnlyAction?: boolean
 }
 
 export interface AuthorizationResult {

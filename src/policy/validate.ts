@@ -33,11 +33,12 @@ const MSG = {
   colon: 'Actions/Condition can contain only one colon.',
   principal: 'Policy document should not specify a principal.',
   resourceVendor: 'Resource vendor must be fully qualified and cannot contain regexes.',
-  trustResource: 'Has prohibited field Resource.',
-  trustNotPrincipal: 'Has prohibited field NotPrincipal.',
-  missingPrincipal: 'Missing required field Principal.',
-  trustActions:
-    'Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity',
+  // IAM's wording as AWS returns it (AWS-recorded responses; no final period).
+  trustResource: 'Has prohibited field Resource',
+  trustNotPrincipal: 'Has prohibited field NotPrincipal',
+  missingPrincipal: 'Missing required field Principal',
+  trustActions: 'AssumeRole policy may only specify STS AssumeRole actions.',
+  invalidJson: 'This policy contains invalid Json',
 } as const
 
 const VALID_TOP = new Set(['Version', 'Id', 'Statement'])
@@ -322,7 +323,8 @@ function parseForSave(document: string, type: PolicyType): { doc: Json; sts: Jso
   try {
     json = JSON.parse(document)
   } catch {
-    reject(MSG.syntax)
+    // Text that is not JSON at all; valid JSON of the wrong shape is a syntax error (below).
+    reject(MSG.invalidJson)
   }
   check(isObject(json), MSG.syntax)
   const doc = json as Json
@@ -401,7 +403,7 @@ function typeChecks(sts: Json[], type: PolicyType): void {
         check(TRUST_ACTIONS.test(a) || a === '*', MSG.trustActions)
     }
   }
-  if (type === 'resource')
+  if (type === 'resource' || type === 'vpce')
     for (const s of sts) check('Principal' in s || 'NotPrincipal' in s, MSG.missingPrincipal)
   if (type === 'rcp') {
     for (const s of sts) {
@@ -437,7 +439,7 @@ function saveTimeChecks(document: string, type: PolicyType): void {
   // IAM reports a bad action vendor before a missing Resource (moto corpus, AWS-verified).
   for (const key of ['Action', 'NotAction'])
     for (const s of sts) for (const a of listOf(s[key])) actionPrefix(a)
-  if (type !== 'trust' && type !== 'resource') {
+  if (type !== 'trust' && type !== 'resource' && type !== 'vpce') {
     for (const s of sts) check(hasMember(s, 'Resource', 'NotResource'), MSG.resources)
   }
   typeChecks(sts, type)
@@ -480,6 +482,8 @@ function sizeError(
       resource: ['PolicySize', 20480, false],
       scp: ['PolicySize', 5120, true],
       rcp: ['PolicySize', 5120, true],
+      // "The size of an endpoint policy cannot exceed 20,480 characters, including white space" (PrivateLink guide).
+      vpce: ['PolicySize', 20480, true],
     } as const satisfies Record<PolicyType, readonly [string, number, boolean]>
   )[type]
   const size = policySize(document, quota[2])

@@ -15,6 +15,7 @@ import { podIdentityDepsFromContext } from '../aws/eks-auth/wiring.ts'
 import { resolveCluster } from '../aws/eks/clusters.ts'
 import { issuerResolver } from '../aws/eks/deps.ts'
 import { createEksRepo } from '../aws/eks/repo.ts'
+import { isStoreUnavailable } from '../store/errors.ts'
 
 export function inProcessSource(
   ctx: AppContext,
@@ -70,6 +71,10 @@ export function inProcessSource(
       const e = err as { code?: unknown; status?: unknown; message?: unknown }
       if (typeof e.code === 'string' && typeof e.status === 'number' && e.status < 500) {
         throw new UpstreamError(e.status, e.code, String(e.message))
+      }
+      // The store (or the issuer) is unavailable for now: the SDK's container provider retries a 503.
+      if (isStoreUnavailable(err) || e.status === 503) {
+        throw new UpstreamError(503, 'ServiceUnavailableException', 'EKS Auth is temporarily unavailable')
       }
       ctx.log.error('agent.eks_auth.failed', {
         error: err instanceof Error ? err.message : String(err),

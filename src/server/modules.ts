@@ -9,6 +9,7 @@
  */
 import type { ProtocolModule, StartupHook, AdminCredentialProvider } from '../app/module.ts'
 import { auditMigrations } from '../audit/migrations.ts'
+import { certsMigrations } from '../certs/migrations.ts'
 import { eksAuthModule } from '../aws/eks-auth/module.ts'
 import { eksModule } from '../aws/eks/module.ts'
 import { iamModule } from '../aws/iam/module.ts'
@@ -47,6 +48,7 @@ export function collectMigrations(modules: readonly ProtocolModule[]): Migration
     ...keysMigrations,
     ...tokensMigrations,
     ...auditMigrations,
+    ...certsMigrations,
     ...modules.flatMap((m) => m.migrations ?? []),
     ...sessionKeyMigrations,
   ]

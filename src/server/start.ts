@@ -16,24 +16,32 @@ import type { Writable } from 'node:stream'
 import { createAdaptorServer } from '@hono/node-server'
 import { createAuditLog } from '../audit/log.ts'
 import type { AuditLog } from '../audit/log.ts'
-import { caDir, issueServerCertificate, loadOrCreateCa } from '../certs/ca.ts'
+import { caDir, issueServerCertificate } from '../certs/ca.ts'
+import { loadDeploymentCa } from '../certs/shared.ts'
 import { applyConfig } from '../config/apply.ts'
 import type { ConfigSection } from '../config/section.ts'
 import { demoConfigText } from '../config/demo.ts'
 import { createPooledRandomBytes } from './random.ts'
 import { ConfigError, inConfigFile } from '../config/errors.ts'
 import { PodtrustError } from '../errors.ts'
-import type { Db } from '../store/db.ts'
 import type { Migration } from '../store/db.ts'
 import { openDb } from '../store/open.ts'
-import { DEFAULT_ISSUER, DEFAULT_HTTPS_PORT, ensureIssuer, getIssuer } from '../tokens/issuer.ts'
+import { DEFAULT_HTTPS_PORT } from '../tokens/issuer.ts'
+import { settleAccountId, settleIssuerUrl } from './identity-settings.ts'
 import { createTokenVerifier } from '../tokens/verify.ts'
 import { createIdentityPorts } from './ports.ts'
+import { createIamRepo } from '../aws/iam/repo.ts'
+import { createUsageRecorder } from '../aws/iam/usage.ts'
 import { createApp } from './app.ts'
 import type { AppContext, Logger, ServerSettings } from '../app/context.ts'
 import { createLogger } from './logger.ts'
 import type { LogLevel } from './logger.ts'
 import { createMetrics } from './metrics.ts'
+import { meteredAuditSink } from './audit-metrics.ts'
+import { startAuditMaintenance } from '../audit/maintenance.ts'
+import { createAuditExporter, exportingAuditSink } from '../audit/export.ts'
+import type { AuditRetentionOptions } from '../audit/maintenance.ts'
+import { createRateLimiter } from './rate-limit.ts'
 import {
   appConfigSections,
   appMigrations,
@@ -75,6 +83,8 @@ export interface StartServerOptions {
   allowHttpLoopbackIssuers?: boolean
   /** Let the verifier fetch issuers on private/link-local networks. */
   allowPrivateNetworkIssuers?: boolean
+  /** How often noted RoleLastUsed / AccessKeyLastUsed are written (ms, default 5000). */
+  usageFlushMs?: number
   /** Log destination and level (default stderr, info); tests pass `level: 'silent'`. */
   logStream?: Writable
   logLevel?: LogLevel
@@ -85,6 +95,27 @@ export interface StartServerOptions {
   modules?: readonly ProtocolModule[]
   /** Injected randomness (default crypto.randomBytes). */
   randomBytes?: (size: number) => Uint8Array
+  /** Extra names (DNS or IP) for the serving certificate: the Service's DNS name, a load balancer's. */
+  tlsNames?: string[]
+  /** A directory holding the CA as files (`ca.pem`, `ca-key.pem`; a mounted Secret), instead of the store's. */
+  caDir?: string
+  /** Runs after the store, hooks and config, before readiness is announced (extra listeners: the agent). */
+  beforeReady?: (ctx: AppContext) => Promise<void>
+  /** PostgreSQL pool size and timeouts (`--store-pool-size`, `--store-connect-timeout`, …). */
+  storePool?: StorePoolOptions
+  /** Per-source limit on failing and unauthenticated requests (none unless given; `up` defaults to 10/s, bursts of 100). */
+  rateLimit?: { ratePerSecond: number; burst: number }
+  /** Log every request at info (default: only ≥ 500). */
+  logRequests?: boolean
+  /** Audit retention by age and count, pruned in the background; and a JSON Lines export directory. */
+  auditRetention?: AuditRetentionOptions
+  auditExportDir?: string
+}
+
+export interface StorePoolOptions {
+  maxConnections?: number
+  connectTimeoutMs?: number
+  statementTimeoutMs?: number
 }
 
 export interface RunningServer {
@@ -93,9 +124,18 @@ export interface RunningServer {
   /** The CA certificate file clients trust for the TLS listener. */
   caFile?: string
   ctx: AppContext
-  /** The administrator's access key for IAM calls, from the first module that has one. */
-  adminCredentials(): Promise<{ accessKeyId: string; secretAccessKey: string } | undefined>
-  close(): Promise<void>
+  /** Set when this start changed the stored default issuer URL (single-node automatic URL). */
+  issuerChangedFrom?: string
+  /** Re-applies the config files given at start (SIGHUP). */
+  reloadConfig(): Promise<void>
+  /**
+   * Stops: /readyz answers 503 at once; after `delayMs` (still serving, default 0) the listeners stop
+   * accepting, in-flight requests finish for at most `drainTimeoutMs` (default 0: reset them now), then the
+   * audit log flushes and the store closes.
+   */
+    /** The administrator's access key for IAM calls, from the first module that has one. */
+  adminCredentials(): Promise<{ accessKeyId: string; secretAccessKey?: string } | undefined>
+  close(options?: { drainTimeoutMs?: number; delayMs?: number }): Promise<void>
 }
 
 export type ServerErrorCode = 'SERVER_LISTEN_FAILED' | 'SERVER_CONFIG_FAILED'
@@ -137,25 +177,22 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   })
 }
 
-function closeServer(server: Server): Promise<void> {
+/** Stops accepting; lets in-flight requests finish for up to `drainMs`, then resets what is left. */
+function closeServer(server: Server, drainMs: number): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
+    if (!server.listening) {
+      resolve()
+      return
+    }
+    const timer = setTimeout(() => server.closeAllConnections(), drainMs)
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+    // Keep-alive connections with no request in flight would hold close() open: end them now.
+    server.closeIdleConnections()
+    if (drainMs <= 0) server.closeAllConnections()
   })
-}
-
-/** Issuer URL precedence: explicit option > a non-automatic stored URL > `https://127.0.0.1:<tls port>`. */
-async function settleDefaultIssuer(
-  db: Db,
-  explicit: string | undefined,
-  tlsPort: number,
-  now: Date,
-): Promise<string> {
-  if (explicit !== undefined)
-    return (await ensureIssuer(db, DEFAULT_ISSUER, { url: explicit, now })).url
-  const stored = await getIssuer(db, DEFAULT_ISSUER)
-  if (stored !== undefined && !/^https:\/\/127\.0\.0\.1:\d+$/.test(stored.url)) return stored.url
-  return (await ensureIssuer(db, DEFAULT_ISSUER, { url: `https://127.0.0.1:${tlsPort}`, now })).url
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
@@ -174,20 +211,63 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     collectConfigSections(modules),
     (s) => s.key,
   )
+  const metrics = createMetrics()
   const db = await openDb({
     dataDir: options.dataDir,
     ...(options.store === undefined ? {} : { url: options.store }),
     migrations,
+    postgres: {
+      ...options.storePool,
+      onConnectionError: (err) => {
+        metrics.storeConnectionErrors.inc()
+        log.warn('store.connection_error', { error: err })
+      },
+      onQuery: (seconds, ok) => metrics.storeQueryDuration.observe({ ok: String(ok) }, seconds),
+    },
   })
-  const audit: AuditLog = createAuditLog(db)
-  const metrics = createMetrics()
+  metrics.observePool(db)
+  const recorded: AuditLog = meteredAuditSink(
+    createAuditLog(db, { onOmitted: () => metrics.auditDroppedOversize.inc() }),
+    metrics,
+  )
+  const audit: AuditLog =
+    options.auditExportDir === undefined
+      ? recorded
+      : exportingAuditSink(
+          recorded,
+          createAuditExporter(options.auditExportDir, {
+            onError: (err) => log.warn('audit.export_failed', { error: err }),
+          }),
+        )
   const servers: Server[] = []
   let ready = false
-  const closeAll = async (): Promise<void> => {
-    ready = false
-    await Promise.all(servers.map(closeServer))
-    await audit.close().catch(() => {})
-    await db.close()
+  // RoleLastUsed / AccessKeyLastUsed, batched off the request path and written before the store closes.
+  const usage = createUsageRecorder(createIamRepo(db), {
+    ...(options.usageFlushMs === undefined ? {} : { flushMs: options.usageFlushMs }),
+    onError: (err) =>
+      log.warn('iam.usage_record_failed', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+  })
+  let draining = false
+  let stopRetention: (() => Promise<void>) | undefined
+  let closing: Promise<void> | undefined
+  const closeAll = (
+    closeOptions: { drainTimeoutMs?: number; delayMs?: number } = {},
+  ): Promise<void> => {
+    closing ??= (async () => {
+      draining = true
+      ready = false
+      // Readiness already answers 503; keep serving while load balancers notice, then stop accepting.
+      if ((closeOptions.delayMs ?? 0) > 0)
+        await new Promise((r) => setTimeout(r, closeOptions.delayMs))
+      await Promise.all(servers.map((s) => closeServer(s, closeOptions.drainTimeoutMs ?? 0)))
+      await stopRetention?.().catch(() => {})
+      await usage.close().catch(() => {})
+      await audit.close().catch(() => {})
+      await db.close()
+    })()
+    return closing
   }
 
   try {
@@ -199,13 +279,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       baseUrl: '',
       httpsBaseUrl: undefined,
       region: options.region ?? DEFAULT_REGION,
-      accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
+      accountId: await settleAccountId(db, {
+        explicit: options.accountId,
+        fallback: DEFAULT_ACCOUNT_ID,
+      }),
     }
     const randomBytes = options.randomBytes ?? createPooledRandomBytes()
     const ctx: AppContext = {
       db,
       // The identity domain's ports (lookups, keyring, clock, randomness), one set per app instance.
-      ...createIdentityPorts(db, { now, randomBytes }),
+      ...createIdentityPorts(db, { now, randomBytes, usage }),
       audit,
       tokens: createTokenVerifier({
         db,
@@ -221,6 +304,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       modules,
       metrics,
       isReady: () => ready,
+      isDraining: () => draining,
+      // Off unless asked: `up` asks with its default (10/s, bursts of 100); embedders and tests choose.
+      ...(options.rateLimit === undefined ? {} : { rateLimiter: createRateLimiter(options.rateLimit) }),
+      logRequests: options.logRequests ?? false,
     })
 
     const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server
@@ -230,7 +317,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
     let caFile: string | undefined
     if (options.httpsPort !== undefined) {
-      const ca = await loadOrCreateCa(caDir(options.dataDir), now())
+      const { ca, replacedLocal } = await loadDeploymentCa(db, {
+        dataCaDir: caDir(options.dataDir),
+        ...(options.caDir === undefined ? {} : { fromDir: options.caDir }),
+        now: now(),
+      })
+      if (replacedLocal) log.warn('ca.replaced_local', { caFile: ca.certFile, reason: 'the store holds the deployment CA' })
       caFile = ca.certFile
       const names = new Set([
         'localhost',
@@ -241,8 +333,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         ips.add(host)
         names.delete(host)
       }
-      if (options.issuerUrl !== undefined) {
-        const h = new URL(options.issuerUrl).hostname.replace(/^\[|\]$/g, '')
+      const extra = [
+        ...(options.issuerUrl === undefined ? [] : [new URL(options.issuerUrl).hostname]),
+        ...(options.tlsNames ?? []),
+      ]
+      for (const name of extra) {
+        const h = name.replace(/^\[|\]$/g, '')
         if (/^[\d.]+$|:/.test(h)) ips.add(h)
         else names.add(h)
       }
@@ -269,12 +365,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       settings.httpsBaseUrl = `https://${displayHost(host)}:${tlsPort}`
     }
 
-    const issuerUrl = await settleDefaultIssuer(
-      db,
-      options.issuerUrl,
-      settings.httpsPort ?? DEFAULT_HTTPS_PORT,
-      now(),
-    )
+    const issuer = await settleIssuerUrl(db, {
+      explicit: options.issuerUrl,
+      automatic: `https://127.0.0.1:${settings.httpsPort ?? DEFAULT_HTTPS_PORT}`,
+      now: now(),
+      log,
+    })
+    const issuerUrl = issuer.url
+    settings.publicHosts = [
+      ...new Set(
+        ['127.0.0.1', 'localhost', '::1', host, new URL(issuerUrl).hostname, ...(options.tlsNames ?? [])].map(
+          (h) => h.replace(/^\[|\]$/g, '').toLowerCase(),
+        ),
+      ),
+    ]
     for (const hook of collectStartupHooks(modules)) await hook(ctx)
 
     const env = { accountId: settings.accountId, region: settings.region, now: now() }
@@ -286,21 +390,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         configSections,
       )
     }
-    for (const file of options.configFiles ?? []) {
-      let text: string
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch (err) {
-        throw new ServerError('SERVER_CONFIG_FAILED', `cannot read config file \`${file}\``, {
-          cause: err,
-        })
-      }
-      try {
-        await applyConfig(db, text, env, configSections)
-      } catch (err) {
-        throw err instanceof ConfigError ? inConfigFile(err, file) : err
+    const applyConfigFiles = async (at: Date): Promise<void> => {
+      for (const file of options.configFiles ?? []) {
+        let text: string
+        try {
+          text = readFileSync(file, 'utf8')
+        } catch (err) {
+          throw new ServerError('SERVER_CONFIG_FAILED', `cannot read config file \`${file}\``, {
+            cause: err,
+          })
+        }
+        try {
+          await applyConfig(db, text, { ...env, now: at }, configSections)
+        } catch (err) {
+          throw err instanceof ConfigError ? inConfigFile(err, file) : err
+        }
       }
     }
+    await applyConfigFiles(now())
+    stopRetention = startAuditMaintenance(db, { ...options.auditRetention, now, log })
+    await options.beforeReady?.(ctx)
     ready = true
     log.info('server.started', {
       baseUrl: settings.baseUrl,
@@ -313,6 +422,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(settings.httpsBaseUrl === undefined ? {} : { httpsBaseUrl: settings.httpsBaseUrl }),
       ...(caFile === undefined ? {} : { caFile }),
       ctx,
+      ...(issuer.changedFrom === undefined ? {} : { issuerChangedFrom: issuer.changedFrom }),
+      reloadConfig: () => applyConfigFiles(now()),
       async adminCredentials() {
         for (const provider of collectAdminCredentials(modules)) {
           const creds = await provider(ctx)

@@ -11,6 +11,8 @@ export interface RunResult {
 }
 
 export interface Queryable {
+  /** The engine behind this handle (a transaction's too), for the few engine-specific statements (locks). */
+  readonly engine?: 'sqlite' | 'postgres'
   all<Row = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<Row[]>
   get<Row = Record<string, unknown>>(
     sql: string,
@@ -29,6 +31,8 @@ export interface Db extends Queryable {
    * log): it does not join an enclosing `transaction`.
    */
   insertMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<void>
+  /** Connection pool occupancy (PostgreSQL; metrics). */
+  poolStats?(): { total: number; idle: number; waiting: number }
   close(): Promise<void>
 }
 
@@ -39,4 +43,25 @@ export interface Db extends Queryable {
 export interface Migration {
   id: string
   sql: string[]
+}
+
+/**
+ * Runs `fn` in a transaction holding a store-wide lock named `name`, so that check-then-create sequences
+ * (an issuer's first signing key, the deployment's CA) happen once even when several replicas start at the
+ * same moment. PostgreSQL: a transaction-scoped advisory lock; SQLite: the transaction's write lock
+ * (BEGIN IMMEDIATE) already serializes writers. Inside a caller's transaction it joins that transaction.
+ */
+export async function withStoreLock<T>(
+  db: Queryable & { transaction?: Db['transaction'] },
+  name: string,
+  fn: (tx: Queryable) => Promise<T>,
+): Promise<T> {
+  const locked = async (tx: Queryable): Promise<T> => {
+    if ((tx.engine ?? db.engine) === 'postgres')
+      await tx.get('SELECT pg_advisory_xact_lock(hashtext(CAST(? AS TEXT))) AS locked', [
+        `podtrust:${name}`,
+      ])
+    return fn(tx)
+  }
+  return db.transaction === undefined ? locked(db) : db.transaction(locked)
 }

@@ -14,6 +14,7 @@ import type { Db, Migration } from './db.ts'
 import { StoreError } from './errors.ts'
 import { runMigrations } from './migrate.ts'
 import { openPostgres } from './postgres.ts'
+import type { PostgresOptions } from './postgres.ts'
 import { openSqlite } from './sqlite.ts'
 
 export interface OpenDbOptions {
@@ -27,6 +28,8 @@ export interface OpenDbOptions {
   migrations: readonly Migration[]
   /** SQLite durability (default `FULL`). */
   synchronous?: 'FULL' | 'NORMAL'
+  /** PostgreSQL pool settings and observers (pool size, timeouts, connection errors, query latency). */
+  postgres?: Omit<PostgresOptions, 'url' | 'schema'>
 }
 
 export const SQLITE_FILE_NAME = 'podtrust.db'
@@ -46,6 +49,7 @@ async function openEngine(options: OpenDbOptions): Promise<Db> {
   const url = options.url
   if (url !== undefined && /^postgres(ql)?:/i.test(url)) {
     return openPostgres({
+      ...options.postgres,
       url,
       ...(options.schema === undefined ? {} : { schema: options.schema }),
     })

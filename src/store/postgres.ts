@@ -3,6 +3,12 @@
  * The PostgreSQL engine (`pg` pool). Placeholders are rewritten from `?` to `$n`; BIGINT (int8) and
  * NUMERIC counts come back as JavaScript numbers, like SQLite's, so repositories see one row shape.
  * An optional schema (`search_path`) isolates test runs and lets several stacks share one database.
+ *
+ * Connections come and go (failover, restart, a pooler's recycle, `pg_terminate_backend`): every pooled and
+ * every checked-out client has an 'error' listener, a client that failed is released with its error so the
+ * pool discards it, and connection-class failures surface as `StoreError('STORE_UNAVAILABLE')`, which every
+ * protocol answers with its retryable 503. The next query opens a fresh connection, so service resumes by
+ * itself when the database is back.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import pg from 'pg'
@@ -17,6 +23,52 @@ export interface PostgresOptions {
   schema?: string
   /** Pool size (default 10). */
   maxConnections?: number
+  /** How long a query waits for a connection, in ms (default 5000; 0 = forever). */
+  connectTimeoutMs?: number
+  /** Server-side `statement_timeout` in ms (default 30000; 0 = none). */
+  statementTimeoutMs?: number
+  /** `application_name` of podtrust's connections (default `podtrust`); the URL's parameter wins. */
+  applicationName?: string
+  /** Called with each connection error (idle or checked out): logging and metrics, never a crash. */
+  onConnectionError?: (err: Error) => void
+  /** Called after each statement with its duration in seconds and whether it succeeded. */
+  onQuery?: (seconds: number, ok: boolean) => void
+}
+
+export const DEFAULT_POOL_SIZE = 10
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
+
+/** SQLSTATE classes that mean "the database is not usable right now; try again" (PostgreSQL appendix A). */
+const TRANSIENT_SQLSTATE = /^(08...|53...|57P0.|57014|40001|40P01)$/
+const TRANSIENT_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+const TRANSIENT_MESSAGE =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|is not queryable|Query read timeout/i
+
+/** Whether a `pg` error is the connection (not the statement) failing. */
+export function isConnectionFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null
+  if (e === null || typeof e !== 'object') return false
+  if (typeof e.code === 'string' && (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_ERRNO.has(e.code)))
+    return true
+  return typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)
+}
+
+function classify(err: unknown): unknown {
+  if (err instanceof StoreError || !isConnectionFailure(err)) return err
+  return new StoreError('STORE_UNAVAILABLE', 'the PostgreSQL store is unavailable', {
+    cause: err,
+    hint: 'the request can be retried; check that PostgreSQL is up and reachable',
+  })
 }
 
 const INT8_OID = 20
@@ -30,20 +82,34 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
       return pg.types.getTypeParser(oid, format as 'text')
     },
   }
+  const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
   const pool = new pg.Pool({
     connectionString,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? DEFAULT_POOL_SIZE,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    application_name: options.applicationName ?? 'podtrust',
+    keepAlive: true,
     types: types as pg.CustomTypesConfig,
+    ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   })
-  // An idle client's connection error must not crash the process; the next query reconnects.
-  pool.on('error', () => {})
+  const connectionError = (err: Error): void => {
+    try {
+      options.onConnectionError?.(err)
+    } catch {
+      /* a failing observer must not turn a lost connection into a crash */
+    }
+  }
+  // An idle client's connection error must not crash the process; the pool drops it, the next query reconnects.
+  pool.on('error', connectionError)
   try {
     const client = await pool.connect()
+    client.on('error', connectionError)
     try {
       if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
     } finally {
       client.release()
+      client.off('error', connectionError)
     }
   } catch (err) {
     await pool.end().catch(() => {})
@@ -54,18 +120,31 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   }
 
   const inTx = new AsyncLocalStorage<{ active: boolean; q: Queryable }>()
-  const on = (runner: pg.Pool | pg.PoolClient): Queryable => ({
-    async all<Row>(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+  const query = async (
+    runner: pg.Pool | pg.PoolClient,
+    sql: string,
+    params: readonly SqlValue[],
+  ): Promise<pg.QueryResult> => {
+    const start = performance.now()
+    try {
       const res = await runner.query(rewritePlaceholders(sql), bind(params))
-      return res.rows as Row[]
+      options.onQuery?.((performance.now() - start) / 1000, true)
+      return res
+    } catch (err) {
+      options.onQuery?.((performance.now() - start) / 1000, false)
+      throw classify(err)
+    }
+  }
+  const on = (runner: pg.Pool | pg.PoolClient): Queryable => ({
+    engine: 'postgres',
+    async all<Row>(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+      return (await query(runner, sql, params)).rows as Row[]
     },
     async get<Row>(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
-      const res = await runner.query(rewritePlaceholders(sql), bind(params))
-      return res.rows[0] as Row | undefined
+      return (await query(runner, sql, params)).rows[0] as Row | undefined
     },
     async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
-      const res = await runner.query(rewritePlaceholders(sql), bind(params))
-      return { changes: res.rowCount ?? 0 }
+      return { changes: (await query(runner, sql, params)).rowCount ?? 0 }
     },
   })
   const poolQ = on(pool)
@@ -77,25 +156,48 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
 
   /** A transaction on a connection of its own, whatever the async context holds. */
   const newTransaction = async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
-    const client = await pool.connect()
+    let client: pg.PoolClient
+    try {
+      client = await pool.connect()
+    } catch (err) {
+      throw classify(err)
+    }
+    // A checked-out client has no pool listener: without this one, a backend terminated mid-transaction
+    // emits an unhandled 'error' and takes the process down.
+    let lost: Error | undefined
+    const onClientError = (err: Error): void => {
+      lost ??= err
+      connectionError(err)
+    }
+    client.on('error', onClientError)
     const state = { active: true, q: on(client) }
     let broken = false
     try {
-      await client.query('BEGIN')
+      await query(client, 'BEGIN', [])
       try {
         const result = await inTx.run(state, () => fn(state.q))
         state.active = false
-        await client.query('COMMIT')
+        await query(client, 'COMMIT', [])
         return result
       } catch (err) {
         state.active = false
-        await client.query('ROLLBACK').catch(() => {
-          broken = true
-        })
-        throw err
+        if (isConnectionFailure(err) || lost !== undefined) broken = true
+        else
+          await client.query('ROLLBACK').catch(() => {
+            broken = true
+          })
+        throw classify(err)
       }
+    } catch (err) {
+      if (isConnectionFailure(err) || (err instanceof StoreError && err.code === 'STORE_UNAVAILABLE'))
+        broken = true
+      throw err
     } finally {
-      client.release(broken)
+      // Released with its error, the pool destroys the client instead of handing it out again. Such a
+      // client keeps our listener: a late socket error after the release must still find one.
+      const failure = lost ?? (broken ? new Error('connection broken') : undefined)
+      client.release(failure)
+      if (failure === undefined) client.off('error', onClientError)
     }
   }
 
@@ -116,6 +218,11 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         for (const row of rows) await tx.run(sql, row)
       })
     },
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    }),
     async close() {
       if (closed) return
       closed = true

@@ -198,6 +198,9 @@ function checkKeyMatchesAlg(jwk: JWK, alg: string): void {
 
 type TimeClaim = 'iat' | 'nbf' | 'exp'
 
+/** `iat` may lead our clock by the exchange's tolerance, and at least this much (issuers' clocks drift). */
+export const IAT_MIN_LEEWAY_SEC = 60
+
 function timeClaim(payload: JWTPayload, claim: TimeClaim): number | undefined {
   const value = payload[claim]
   if (value === undefined) return undefined
@@ -218,7 +221,16 @@ function timeClaim(payload: JWTPayload, claim: TimeClaim): number | undefined {
 function validateClaims(payload: JWTPayload, opts: VerifyOptions): void {
   const now = Math.floor(opts.now.getTime() / 1000)
   const tolerance = opts.clockToleranceSec ?? 0
-  timeClaim(payload, 'iat')
+  const iat = timeClaim(payload, 'iat')
+  // A token cannot have been issued in the future: beyond the clock-skew leeway it is forged or minted by a
+  // wrong clock (and would outlive its intended lifetime). RFC 7519 §4.1.6.
+  if (iat !== undefined && iat > now + Math.max(tolerance, IAT_MIN_LEEWAY_SEC)) {
+    throw new TokenError('TOKEN_NOT_YET_VALID', 'token was issued in the future ("iat")', {
+      claim: 'iat',
+      reason: 'invalid',
+      at: new Date(iat * 1000),
+    })
+  }
   const nbf = timeClaim(payload, 'nbf')
   if (nbf !== undefined && nbf > now + tolerance) {
     throw new TokenError('TOKEN_NOT_YET_VALID', 'token is not yet valid', {

@@ -336,7 +336,7 @@ print(json.dumps(out))
     ])
     assert.deepEqual(out.errors.duration, [
       'ValidationError',
-      "1 validation error detected: Value '50000' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200",
+      "1 validation error detected: Value at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200",
       400,
     ])
   })

@@ -20,6 +20,7 @@ import { requestFacts } from '../request-facts.ts'
 import { userIdentityOf } from '../query/dispatch.ts'
 import { isoSeconds } from '../xml.ts'
 import { uuidV4 } from './ids.ts'
+import { isStoreUnavailable } from '../../store/errors.ts'
 import { errorResponse } from './rest.ts'
 import type { HttpRequestForAuth } from './routes.ts'
 
@@ -280,11 +281,18 @@ export function eksAuditMiddleware(deps: EksAuditDeps): MiddlewareHandler {
     } catch (err) {
       deps.log?.('audit.record_failed', { requestId, action: op.action, error: err })
       c.res = undefined
-      c.res = errorResponse(c, requestId, {
-        code: 'ServerException',
-        status: 500,
-        message: 'An internal error occurred',
-      })
+      // The store unreachable: EKS's retryable 503; any other audit failure: the generic 500.
+      c.res = errorResponse(
+        c,
+        requestId,
+        isStoreUnavailable(err)
+          ? {
+              code: 'ServiceUnavailableException',
+              status: 503,
+              message: 'The service is temporarily unavailable. Try again.',
+            }
+          : { code: 'ServerException', status: 500, message: 'An internal error occurred' },
+      )
     }
   }
 }

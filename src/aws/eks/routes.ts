@@ -5,6 +5,7 @@
  */
 import type { Context, Hono } from 'hono'
 import { EksError } from './errors.ts'
+import { isStoreUnavailable } from '../../store/errors.ts'
 import { asExposable, errorResponse, jsonResponse, newRequestId, parseJsonBody } from './rest.ts'
 import {
   type EksDeps,
@@ -19,7 +20,7 @@ import {
 } from './service.ts'
 import { associationArn, clusterArn } from './ids.ts'
 import { readEksBody } from './rest.ts'
-import type { RequestContextInput } from '../../identity/context.ts'
+import type { RequestContextInput, RequestFacts } from '../../identity/context.ts'
 import { requestFacts } from '../request-facts.ts'
 
 export interface HttpRequestForAuth {
@@ -81,60 +82,76 @@ function bodyTags(body: unknown): { key: string; value: string }[] {
     .map(([key, value]) => ({ key, value }))
 }
 
-export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
-  const op =
-    (
-      action: string,
-      resource: (c: Context, deps: EksDeps) => Promise<string>,
-      run: (c: Context, body: unknown, deps: EksDeps) => Promise<unknown>,
-    ) =>
-    async (c: Context) => {
-      const requestId = newRequestId(http.randomBytes)
-      try {
-        const text = await readEksBody(c)
-        const { caller, region } = await http.authenticate(requestForAuth(c, text))
-        const parsed = parseJsonBody(text)
-        if (!parsed.ok)
-          throw new EksError('InvalidRequestException', 'the request body is not valid JSON')
-        const facts = requestFacts(c, region)
-        const base = http.eks()
-        const authorize = http.authorize
-        // EKS passes the association's role to the Pod Identity service principal: the caller needs
-        // iam:PassRole with iam:PassedToService = pods.eks.amazonaws.com.
-        // https://docs.aws.amazon.com/eks/latest/userguide/pod-id-association.html
-        const deps: EksDeps =
-          authorize === undefined
-            ? base
-            : {
-                ...base,
-                canPassRole: async (roleArn) => ({
-                  allowed: await authorize(caller, 'iam:PassRole', roleArn, {
-                    ...facts,
-                    passedToService: 'pods.eks.amazonaws.com',
-                  }),
-                  callerArn: caller.arn,
-                }),
-              }
-        if (authorize !== undefined) {
-          const arn = await resource(c, deps)
-          // Tags the request sets: aws:RequestTag/* and aws:TagKeys (CreatePodIdentityAssociation).
-          const requestTags = bodyTags(parsed.value)
-          const context: OperationContext = {
-            ...facts,
-            ...(requestTags.length > 0 ? { requestTags } : {}),
-          }
-          if (!(await authorize(caller, `eks:${action}`, arn, context))) {
-            throw new EksError(
-              'AccessDeniedException',
-              `User: ${caller.arn} is not authorized to perform: eks:${action} on resource: ${arn}`,
-            )
-          }
-        }
-        return jsonResponse(c, requestId, await run(c, parsed.value, deps))
-      } catch (err) {
-        return renderError(c, requestId, err, http)
+type ResourceOf = (c: Context, deps: EksDeps) => Promise<string>
+type RunOperation = (c: Context, body: unknown, deps: EksDeps) => Promise<unknown>
+
+/**
+ * The dependencies for one request: with an authorizer, `canPassRole` is bound to the caller. EKS passes an
+ * association's role to the Pod Identity service principal, so the caller needs iam:PassRole with
+ * iam:PassedToService = pods.eks.amazonaws.com
+ * (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-association.html).
+ */
+function depsFor(http: EksHttpDeps, caller: AuthenticatedCaller, facts: RequestFacts): EksDeps {
+  const base = http.eks()
+  const authorize = http.authorize
+  if (authorize === undefined) return base
+  return {
+    ...base,
+    canPassRole: async (roleArn) => ({
+      allowed: await authorize(caller, 'iam:PassRole', roleArn, {
+        ...facts,
+        passedToService: 'pods.eks.amazonaws.com',
+      }),
+      callerArn: caller.arn,
+    }),
+  }
+}
+
+/** `eks:<action>` on the resource, with the request's facts and the tags it sets (aws:RequestTag/*, aws:TagKeys). */
+async function authorizeOperation(
+  http: EksHttpDeps,
+  caller: AuthenticatedCaller,
+  action: string,
+  arn: string,
+  context: OperationContext,
+): Promise<void> {
+  if (http.authorize === undefined) return
+  if (!(await http.authorize(caller, `eks:${action}`, arn, context)))
+    throw new EksError(
+      'AccessDeniedException',
+      `User: ${caller.arn} is not authorized to perform: eks:${action} on resource: ${arn}`,
+    )
+}
+
+/** One EKS operation: authenticate, parse, authorize (before existence), run, answer. */
+function operation(http: EksHttpDeps, action: string, resource: ResourceOf, run: RunOperation) {
+  return async (c: Context) => {
+    const requestId = newRequestId(http.randomBytes)
+    try {
+      const text = await readEksBody(c)
+      const { caller, region } = await http.authenticate(requestForAuth(c, text))
+      const parsed = parseJsonBody(text)
+      if (!parsed.ok)
+        throw new EksError('InvalidRequestException', 'the request body is not valid JSON')
+      const facts = requestFacts(c, region)
+      const deps = depsFor(http, caller, facts)
+      if (http.authorize !== undefined) {
+        const requestTags = bodyTags(parsed.value)
+        await authorizeOperation(http, caller, action, await resource(c, deps), {
+          ...facts,
+          ...(requestTags.length > 0 ? { requestTags } : {}),
+        })
       }
+      return jsonResponse(c, requestId, await run(c, parsed.value, deps))
+    } catch (err) {
+      return renderError(c, requestId, err, http)
     }
+  }
+}
+
+export function mountEksRoutes(app: Hono, http: EksHttpDeps): void {
+  const op = (action: string, resource: ResourceOf, run: RunOperation) =>
+    operation(http, action, resource, run)
 
   // Authorization comes before existence, as in AWS: an unknown cluster is authorized against the ARN it
   // would have in the server's account and region, so callers without access learn nothing about it.
@@ -220,6 +237,14 @@ export function renderError(
   http: { log?: (event: string, fields: Record<string, unknown>) => void },
   internalCode = 'ServerException',
 ): Response {
+  if (isStoreUnavailable(err)) {
+    http.log?.('eks.request.store_unavailable', { requestId })
+    return errorResponse(c, requestId, {
+      code: 'ServiceUnavailableException',
+      status: 503,
+      message: 'The service is temporarily unavailable. Try again.',
+    })
+  }
   const exposed = asExposable(err)
   if (exposed !== undefined && exposed.status < 500) {
     const extra: Record<string, string> = {}

@@ -1,9 +1,9 @@
 /**
  * @module aws/iam/actions-gaad
  * GetAccountAuthorizationDetails (IAM API reference:
- * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html): users,
- * groups (none: podtrust has no groups), roles and managed policies (customer-managed always, AWS-managed only when attached; all
- * versions of customer policies, the default one of AWS policies). Documents are URL-encoded; optional
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html): users
+ * (with their groups), groups, roles (with their instance profiles) and managed policies (customer-managed always,
+ * AWS-managed only when attached; every stored version: the default and earlier ones). Documents are URL-encoded; optional
  * members are omitted, not empty. One combined list is paginated with `MaxItems` / `Marker`.
  */
 import { memberList, type QueryHandler } from '../query/registry.ts'
@@ -24,7 +24,10 @@ import { enumParam } from './validate.ts'
 const FILTERS = ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'] as const
 type Filter = (typeof FILTERS)[number]
 
-type Entry = { list: 'UserDetailList' | 'RoleDetailList' | 'Policies'; value: XmlValue }
+type Entry = {
+  list: 'UserDetailList' | 'GroupDetailList' | 'RoleDetailList' | 'Policies'
+  value: XmlValue
+}
 
 /** A principal's inline policies (name + encoded document) and attached managed policies. */
 async function principalPoliciesXml(
@@ -56,10 +59,32 @@ async function userDetails(env: IamEnv): Promise<Entry[]> {
         Arn: u.arn,
         CreateDate: u.createDate,
         UserPolicyList: policies.inline.length === 0 ? undefined : policies.inline,
-        GroupList: [],
+        GroupList: (await env.repo.listGroupsForUser(env.accountId, u.userName)).map(
+          (g) => g.groupName,
+        ),
         AttachedManagedPolicies: policies.attached,
         PermissionsBoundary: boundaryXml(u.permissionsBoundaryArn),
         Tags: tagsXml(u.tags),
+      },
+    })
+  }
+  return out
+}
+
+async function groupDetails(env: IamEnv): Promise<Entry[]> {
+  const out: Entry[] = []
+  for (const g of await env.repo.listGroups(env.accountId)) {
+    const policies = await principalPoliciesXml(env, 'group', g.groupName)
+    out.push({
+      list: 'GroupDetailList',
+      value: {
+        Path: g.path,
+        GroupName: g.groupName,
+        GroupId: g.groupId,
+        Arn: g.arn,
+        CreateDate: g.createDate,
+        GroupPolicyList: policies.inline,
+        AttachedManagedPolicies: policies.attached,
       },
     })
   }
@@ -79,7 +104,16 @@ async function roleDetails(env: IamEnv): Promise<Entry[]> {
         Arn: r.arn,
         CreateDate: r.createDate,
         AssumeRolePolicyDocument: encodePolicyDocument(r.assumeRolePolicyDocument),
-        InstanceProfileList: [],
+        InstanceProfileList: (
+          await env.repo.listInstanceProfilesForRole(env.accountId, r.roleName)
+        ).map((p) => ({
+          Path: p.path,
+          InstanceProfileName: p.instanceProfileName,
+          InstanceProfileId: p.instanceProfileId,
+          Arn: p.arn,
+          CreateDate: p.createDate,
+          Roles: [],
+        })),
         RolePolicyList: policies.inline,
         AttachedManagedPolicies: policies.attached,
         PermissionsBoundary: boundaryXml(r.permissionsBoundaryArn),
@@ -127,6 +161,7 @@ async function collect(env: IamEnv, filters: Set<Filter>): Promise<Entry[]> {
   const aws = filters.has('AWSManagedPolicy')
   return [
     ...(filters.has('User') ? await userDetails(env) : []),
+    ...(filters.has('Group') ? await groupDetails(env) : []),
     ...(filters.has('Role') ? await roleDetails(env) : []),
     ...(local || aws ? await policyDetails(env, local, aws) : []),
   ]
@@ -146,7 +181,7 @@ const getAccountAuthorizationDetails: QueryHandler = (req, ctx) =>
       page.items.filter((e) => e.list === list).map((e) => e.value)
     return {
       UserDetailList: pick('UserDetailList'),
-      GroupDetailList: [],
+      GroupDetailList: pick('GroupDetailList'),
       RoleDetailList: pick('RoleDetailList'),
       Policies: pick('Policies'),
       ...pageFields(page),

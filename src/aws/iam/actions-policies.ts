@@ -26,6 +26,9 @@ import {
   versionIdRules,
 } from './validate.ts'
 
+/** Managed-policy tag keys are case-sensitive (`Team` and `team` are two tags), unlike role and user tag keys. */
+const POLICY_TAG_KEYS_CASE_INSENSITIVE = false
+
 export const POLICIES_PER_ACCOUNT = 1500
 export const VERSIONS_PER_POLICY = 5
 
@@ -38,7 +41,11 @@ function policyArnOf(env: IamEnv): string {
   return arn
 }
 
-/** Authorizes `action` on the policy ARN, then loads the policy (NoSuchEntity when absent or foreign). */
+/**
+ * Authorizes `action` on the policy ARN, then loads the policy (NoSuchEntity when absent or foreign). Writes to an
+ * AWS managed policy are refused with AccessDenied whether or not podtrust's catalog holds it: "You can't change
+ * the permissions defined in AWS managed policies" (IAM User Guide, "AWS managed policies").
+ */
 async function authorizedPolicy(
   env: IamEnv,
   action: string,
@@ -46,16 +53,16 @@ async function authorizedPolicy(
   write: boolean,
   context?: OperationContext,
 ): Promise<ManagedPolicyRecord> {
-  await env.authorize(action, arn, context)
-  const p = await env.repo.getManagedPolicy(arn)
-  if (p === undefined || (p.accountId !== 'aws' && p.accountId !== env.accountId))
-    throw notFound(arn)
-  if (write && p.awsManaged) {
+  if (write && arn.startsWith('arn:aws:iam::aws:policy/')) {
     throw new AwsError(
       'AccessDenied',
       `User: ${env.request.caller?.arn ?? 'anonymous'} is not authorized to perform: iam:${action} on resource: policy ${arn}`,
     )
   }
+  await env.authorize(action, arn, context)
+  const p = await env.repo.getManagedPolicy(arn)
+  if (p === undefined || (p.accountId !== 'aws' && p.accountId !== env.accountId))
+    throw notFound(arn)
   return p
 }
 
@@ -77,7 +84,7 @@ const createPolicy: QueryHandler = (req, ctx) =>
       ...problemsOf('path', p['Path'], policyPathRules),
       ...problemsOf('description', p['Description'], descriptionRules(1000)),
     ])
-    checkTags(tags)
+    checkTags(tags, 'tags', POLICY_TAG_KEYS_CASE_INSENSITIVE)
     const arn = policyArn(env.accountId, path, name!)
     await env.authorize('CreatePolicy', arn, tagContext(tags))
     checkPolicyDocument('policyDocument', document!, 'managed')
@@ -112,7 +119,7 @@ const createPolicy: QueryHandler = (req, ctx) =>
       document!,
     )
     const created = await env.repo.getManagedPolicy(arn)
-    return { Policy: policyXml(created!, 'get') }
+    return { Policy: policyXml(created!, 'create') }
   })
 
 const getPolicy: QueryHandler = (req, ctx) =>
@@ -181,8 +188,13 @@ const getPolicyVersion: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const arn = policyArnOf(env)
     const versionId = versionIdOf(env)
-    await authorizedPolicy(env, 'GetPolicyVersion', arn, false)
-    const v = await env.repo.getPolicyVersion(arn, versionId)
+    await env.authorize('GetPolicyVersion', arn)
+    // A missing policy and a missing version get the same answer: IAM looks the pair up.
+    const owner = arn.split(':')[4]
+    const v =
+      owner === 'aws' || owner === env.accountId
+        ? await env.repo.getPolicyVersion(arn, versionId)
+        : undefined
     if (v === undefined) {
       throw new AwsError(
         'NoSuchEntity',
@@ -241,8 +253,14 @@ const setDefaultPolicyVersion: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const arn = policyArnOf(env)
     const versionId = versionIdOf(env)
-    await authorizedPolicy(env, 'SetDefaultPolicyVersion', arn, true)
-    if ((await env.repo.getPolicyVersion(arn, versionId)) === undefined) {
+    if (!arn.startsWith('arn:aws:iam::aws:policy/'))
+      await env.authorize('SetDefaultPolicyVersion', arn)
+    else await authorizedPolicy(env, 'SetDefaultPolicyVersion', arn, true)
+    const owner = arn.split(':')[4]
+    if (
+      owner !== env.accountId ||
+      (await env.repo.getPolicyVersion(arn, versionId)) === undefined
+    ) {
       throw new AwsError(
         'NoSuchEntity',
         `Policy ${arn} version ${versionId} does not exist or is not attachable.`,
@@ -268,7 +286,12 @@ const listEntitiesForPolicy: QueryHandler = (req, ctx) =>
     )
     const roles = []
     const users = []
+    const groups = []
     for (const e of entities) {
+      if (e.type === 'group' && (filter === undefined || filter === 'Group')) {
+        const g = await env.repo.getGroup(env.accountId, e.name)
+        if (g !== undefined) groups.push({ GroupName: g.groupName, GroupId: g.groupId })
+      }
       if (e.type === 'role' && (filter === undefined || filter === 'Role')) {
         const r = await env.repo.getRole(env.accountId, e.name)
         if (r !== undefined) roles.push({ RoleName: r.roleName, RoleId: r.roleId })
@@ -278,7 +301,7 @@ const listEntitiesForPolicy: QueryHandler = (req, ctx) =>
         if (u !== undefined) users.push({ UserName: u.userName, UserId: u.userId })
       }
     }
-    return { PolicyGroups: [], PolicyUsers: users, PolicyRoles: roles, IsTruncated: false }
+    return { PolicyGroups: groups, PolicyUsers: users, PolicyRoles: roles, IsTruncated: false }
   })
 
 /** Managed policies as a taggable kind (`actions-tags.ts`); AWS managed policies cannot be tagged. */
@@ -291,6 +314,7 @@ const policyTags: TaggableKind<ManagedPolicyRecord> = {
     of: (p) => p.tags,
     save: (env, p, tags) => env.repo.updateManagedPolicyTags(p.arn, tags),
   },
+  caseSensitiveKeys: true,
 }
 
 export const policyActions: Record<string, QueryHandler> = {

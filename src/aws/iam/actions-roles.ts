@@ -5,6 +5,7 @@
  * principal-policy actions over `roleKind`. Validation order: model constraints, then authorization, then
  * existence and quotas, as IAM answers.
  */
+import { isAwsOwnedResourceWrite } from '../../policy/index.ts'
 import { AwsError } from '../errors.ts'
 import { requiredParam, tagList, type QueryHandler } from '../query/registry.ts'
 import { checkPolicyDocument, checkTrustPolicySize } from './documents.ts'
@@ -135,9 +136,23 @@ async function authorizedRole(
 ): Promise<RoleRecord> {
   const name = roleNameOf(env)
   const existing = await env.repo.getRole(env.accountId, name)
+  if (existing !== undefined) assertModifiable(existing, action)
   await env.authorize(action, roleResource(env, name, existing), context)
   if (existing === undefined) await mustGetRole(env, name)
   return existing!
+}
+
+/**
+ * Service-linked roles are changed only by their service: "You can't modify the permissions or trust policy …
+ * you can edit the description" (IAM User Guide, "Using service-linked roles"); IAM answers UnmodifiableEntity.
+ */
+function assertModifiable(role: RoleRecord, action: string): void {
+  if (!role.path.startsWith('/aws-service-role/') && !role.path.startsWith('/aws-reserved/')) return
+  if (!isAwsOwnedResourceWrite(`iam:${action.toLowerCase()}`, role.arn)) return
+  throw new AwsError(
+    'UnmodifiableEntity',
+    `Cannot perform the operation on the protected role '${role.roleName}' - this role is only modifiable by AWS`,
+  )
 }
 
 const getRole: QueryHandler = (req, ctx) =>
@@ -174,7 +189,7 @@ const updateRoleDescription: QueryHandler = (req, ctx) =>
     const role = await authorizedRole(env, 'UpdateRoleDescription')
     const updated = { ...role, description }
     await env.repo.updateRole(updated)
-    return { Role: roleXml(updated, 'get') }
+    return { Role: roleXml(updated, 'update') }
   })
 
 const updateAssumeRolePolicy: QueryHandler = (req, ctx) =>
@@ -189,6 +204,12 @@ const updateAssumeRolePolicy: QueryHandler = (req, ctx) =>
 const deleteRole: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const role = await authorizedRole(env, 'DeleteRole')
+    if ((await env.repo.listInstanceProfilesForRole(env.accountId, role.roleName)).length > 0) {
+      throw new AwsError(
+        'DeleteConflict',
+        'Cannot delete entity, must remove roles from instance profile first.',
+      )
+    }
     if ((await env.repo.listAttachedPolicies(env.accountId, 'role', role.roleName)).length > 0) {
       throw new AwsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.')
     }

@@ -101,7 +101,7 @@ function userNameOf(env: IamEnv, required: boolean): string {
   )
 }
 
-async function authorizedUser(
+export async function authorizedUser(
   env: IamEnv,
   action: string,
   required: boolean,
@@ -185,6 +185,15 @@ const deleteUser: QueryHandler = (req, ctx) =>
     }
     if ((await env.repo.listInlinePolicies(env.accountId, 'user', user.userName)).length > 0) {
       throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.')
+    }
+    if ((await env.repo.listGroupsForUser(env.accountId, user.userName)).length > 0) {
+      throw new AwsError(
+        'DeleteConflict',
+        'Cannot delete entity, must remove users from group first.',
+      )
+    }
+    if ((await env.repo.getLoginProfile(env.accountId, user.userName)) !== undefined) {
+      throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete login profile first.')
     }
     await env.repo.deleteUser(env.accountId, user.userName)
     return undefined
@@ -274,13 +283,15 @@ const getAccessKeyLastUsed: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const id = accessKeyIdOf(env)
     const key = await env.repo.getAccessKey(id)
-    await env.authorize(
-      'GetAccessKeyLastUsed',
-      key?.userArn ?? `arn:aws:iam::${env.accountId}:user/`,
-    )
+    // An unknown key (or another account's) has no user to authorize against: IAM answers AccessDenied on the
+    // key itself rather than revealing whether it exists.
     if (key === undefined || key.accountId !== env.accountId) {
-      throw new AwsError('NoSuchEntity', `The Access Key with id ${id} cannot be found.`)
+      throw new AwsError(
+        'AccessDenied',
+        `User: ${env.request.caller?.arn ?? 'anonymous'} is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key ${id}`,
+      )
     }
+    await env.authorize('GetAccessKeyLastUsed', key.userArn)
     return {
       UserName: key.userName,
       AccessKeyLastUsed:

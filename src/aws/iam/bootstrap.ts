@@ -9,6 +9,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { Db } from '../../store/db.ts'
+import { withStoreLock } from '../../store/db.ts'
 import { createAccessKeyFor, newUser } from './actions-users.ts'
 import { createIamRepo } from './repo.ts'
 
@@ -26,6 +27,8 @@ export interface BootstrapCredentials {
   secretAccessKey: string
   userName: string
   userArn: string
+  /** True when this call created the access key (the only time its secret is shown by `up`). */
+  created?: boolean
 }
 
 export async function ensureBootstrapAdmin(
@@ -34,7 +37,8 @@ export async function ensureBootstrapAdmin(
 ): Promise<BootstrapCredentials> {
   const now = env.now ?? new Date()
   const random = env.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
-  return db.transaction(async (tx) => {
+  // Under a store lock: replicas starting together must create one administrator with one key.
+  return withStoreLock(db, `bootstrap-admin:${env.accountId}`, async (tx) => {
     const repo = createIamRepo(tx)
     await repo.ensureAccount(env.accountId, now)
     let user = await repo.getUser(env.accountId, BOOTSTRAP_ADMIN_USER)
@@ -59,6 +63,7 @@ export async function ensureBootstrapAdmin(
       secretAccessKey: key.secretAccessKey,
       userName: user.userName,
       userArn: user.arn,
+      created: true,
     }
   })
 }

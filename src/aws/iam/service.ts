@@ -5,7 +5,13 @@
  * renders XML and records the audit event; every handler authorizes its action with the policy engine.
  */
 import type { QueryHandler, QueryService } from '../query/registry.ts'
+import { accountActions } from './actions-account.ts'
 import { gaadActions } from './actions-gaad.ts'
+import { groupActions } from './actions-groups.ts'
+import { instanceProfileActions } from './actions-instance-profiles.ts'
+import { serviceLinkedRoleActions } from './actions-service-linked-roles.ts'
+import { simulateActions } from './actions-simulate.ts'
+import { userProfileActions } from './actions-user-profile.ts'
 import { oidcActions } from './actions-oidc.ts'
 import { policyActions } from './actions-policies.ts'
 import { roleActions } from './actions-roles.ts'
@@ -19,6 +25,12 @@ export const iamActions: Record<string, QueryHandler> = {
   ...policyActions,
   ...oidcActions,
   ...userActions,
+  ...userProfileActions,
+  ...groupActions,
+  ...instanceProfileActions,
+  ...serviceLinkedRoleActions,
+  ...accountActions,
+  ...simulateActions,
   ...gaadActions,
 }
 

@@ -6,7 +6,7 @@
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html; LocalStack's
  * AWS-recorded snapshots). Pure.
  */
-import { AwsError, constraintProblem, validationError } from '../errors.ts'
+import { AwsError, validationError } from '../errors.ts'
 import type { Tag } from './repo.ts'
 
 /** A model constraint on one member; `check` returns the failed rule text or undefined. */
@@ -26,13 +26,21 @@ export const rules = {
   },
 }
 
+/**
+ * One problem of a `ValidationError`. IAM names the member but never echoes the offending value (AWS-recorded:
+ * "Value at 'url' failed to satisfy constraint: …", "Value at 'tags.1.member.key' …").
+ */
+export function iamProblem(member: string, rule: string): string {
+  return `Value at '${member}' failed to satisfy constraint: Member must ${rule}`
+}
+
 /** Every problem of one member, in the model's order (length before pattern, as AWS reports). */
 export function problemsOf(member: string, value: string | undefined, checks: Rule[]): string[] {
   if (value === undefined) return []
   const out: string[] = []
   for (const check of checks) {
     const failed = check(value)
-    if (failed !== undefined) out.push(constraintProblem(value, member, failed))
+    if (failed !== undefined) out.push(iamProblem(member, failed))
   }
   return out
 }
@@ -104,13 +112,8 @@ export function intParam(
   const n = Number(raw)
   const field = member.charAt(0).toLowerCase() + member.slice(1)
   if (n < min)
-    throw validationError([
-      constraintProblem(raw, field, `have value greater than or equal to ${min}`),
-    ])
-  if (n > max)
-    throw validationError([
-      constraintProblem(raw, field, `have value less than or equal to ${max}`),
-    ])
+    throw validationError([iamProblem(field, `have value greater than or equal to ${min}`)])
+  if (n > max) throw validationError([iamProblem(field, `have value less than or equal to ${max}`)])
   return n
 }
 
@@ -134,64 +137,34 @@ export function enumParam<T extends string>(
 ): T | undefined {
   if (raw === undefined) return undefined
   if ((values as readonly string[]).includes(raw)) return raw as T
-  throw validationError([
-    constraintProblem(raw, member, `satisfy enum value set: [${values.join(', ')}]`),
-  ])
+  throw validationError([iamProblem(member, `satisfy enum value set: [${values.join(', ')}]`)])
 }
 
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
+const TAG_KEY_SHOWN = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+'
+const TAG_VALUE_SHOWN = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*'
+const tagKeyRules: Rule[] = [rules.length(1, 128), rules.pattern(TAG_KEY, TAG_KEY_SHOWN)]
+const tagValueRules: Rule[] = [rules.length(0, 256), rules.pattern(TAG_VALUE, TAG_VALUE_SHOWN)]
 
 /**
- * Tags of a create/tag call: ≤ 50 (ValidationError on create), keys 1–128, values 0–256, AWS's character
- * set, no duplicate keys (case-insensitive), no `aws:` prefix.
+ * Tags of a create/tag call: ≤ 50 (ValidationError), keys 1–128, values 0–256, AWS's character set (every
+ * violation listed, values never echoed), then no duplicate keys and no `aws:` prefix. `caseInsensitiveKeys`:
+ * roles, users and OIDC providers compare keys case-insensitively ("Duplicate tag keys found. Please note that Tag
+ * keys are case insensitive."); managed policies keep keys that differ in case apart.
  */
-export function checkTags(tags: Tag[], member = 'tags'): void {
+export function checkTags(tags: Tag[], member = 'tags', caseInsensitiveKeys = true): void {
   const problems: string[] = []
-  if (tags.length > 50) {
-    problems.push(
-      `Value at '${member}' failed to satisfy constraint: Member must have length less than or equal to 50`,
-    )
-  }
+  if (tags.length > 50) problems.push(iamProblem(member, 'have length less than or equal to 50'))
   tags.forEach((t, i) => {
     const at = `${member}.${i + 1}.member`
-    if (t.key.length < 1 || t.key.length > 128) {
-      problems.push(
-        constraintProblem(
-          t.key,
-          `${at}.key`,
-          t.key.length < 1
-            ? 'have length greater than or equal to 1'
-            : 'have length less than or equal to 128',
-        ),
-      )
-    } else if (!TAG_KEY.test(t.key)) {
-      problems.push(
-        constraintProblem(
-          t.key,
-          `${at}.key`,
-          'satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+',
-        ),
-      )
-    }
-    if (t.value.length > 256) {
-      problems.push(
-        constraintProblem(t.value, `${at}.value`, 'have length less than or equal to 256'),
-      )
-    } else if (!TAG_VALUE.test(t.value)) {
-      problems.push(
-        constraintProblem(
-          t.value,
-          `${at}.value`,
-          'satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*',
-        ),
-      )
-    }
+    problems.push(...problemsOf(`${at}.key`, t.key, tagKeyRules))
+    problems.push(...problemsOf(`${at}.value`, t.value, tagValueRules))
   })
   throwIfProblems(problems)
   const seen = new Set<string>()
   for (const t of tags) {
-    const k = t.key.toLowerCase()
+    const k = caseInsensitiveKeys ? t.key.toLowerCase() : t.key
     if (seen.has(k)) {
       throw new AwsError(
         'InvalidInput',
@@ -199,7 +172,7 @@ export function checkTags(tags: Tag[], member = 'tags'): void {
       )
     }
     seen.add(k)
-    if (k.startsWith('aws:')) {
+    if (t.key.toLowerCase().startsWith('aws:')) {
       throw new AwsError(
         'InvalidInput',
         'User-defined tag keys can\'t start with "aws:". This prefix is reserved for AWS tags.',
@@ -208,37 +181,42 @@ export function checkTags(tags: Tag[], member = 'tags'): void {
   }
 }
 
-/** Merges tags (new values win, keys compared case-insensitively); > 50 → LimitExceeded. */
-export function mergeTags(existing: Tag[], added: Tag[]): Tag[] {
-  const out = existing.filter(
-    (e) => !added.some((a) => a.key.toLowerCase() === e.key.toLowerCase()),
+const sameKey = (a: string, b: string, caseInsensitive: boolean): boolean =>
+  caseInsensitive ? a.toLowerCase() === b.toLowerCase() : a === b
+
+/**
+ * Merges tags: a key already present keeps its place and takes the new value (and, case-insensitively, the new
+ * spelling); new keys follow in request order, the order IAM lists them in. > 50 → LimitExceeded.
+ */
+export function mergeTags(existing: Tag[], added: Tag[], caseInsensitiveKeys = true): Tag[] {
+  const out = existing.map(
+    (e) => added.find((a) => sameKey(a.key, e.key, caseInsensitiveKeys)) ?? e,
   )
-  out.push(...added)
+  for (const a of added) if (!out.includes(a)) out.push(a)
   if (out.length > 50)
     throw new AwsError('LimitExceeded', 'The number of tags has reached the maximum limit.')
   return out
 }
 
-export function removeTags(existing: Tag[], keys: string[]): Tag[] {
-  const lower = new Set(keys.map((k) => k.toLowerCase()))
-  return existing.filter((t) => !lower.has(t.key.toLowerCase()))
+export function removeTags(existing: Tag[], keys: string[], caseInsensitiveKeys = true): Tag[] {
+  return existing.filter((t) => !keys.some((k) => sameKey(k, t.key, caseInsensitiveKeys)))
 }
 
-/** Tag key lists of Untag calls: ≤ 50 keys of 1–128 chars. */
+/**
+ * Tag key lists of Untag calls: ≤ 50 keys, each a tag key (1–128 characters of AWS's tag character set). A bad
+ * element is reported on the list with every constraint of the element shape, as AWS words list members
+ * ("Member must satisfy constraint: [Member must have length less than or equal to 255, …]").
+ */
 export function checkTagKeys(keys: string[]): void {
   const problems: string[] = []
-  if (keys.length > 50) {
+  if (keys.length > 50) problems.push(iamProblem('tagKeys', 'have length less than or equal to 50'))
+  if (keys.some((k) => tagKeyRules.some((r) => r(k) !== undefined))) {
     problems.push(
-      `Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to 50`,
+      iamProblem(
+        'tagKeys',
+        `satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: ${TAG_KEY_SHOWN}]`,
+      ),
     )
-  }
-  for (const k of keys) {
-    if (k.length < 1 || k.length > 128) {
-      problems.push(
-        `Value '[${keys.join(', ')}]' at 'tagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]`,
-      )
-      break
-    }
   }
   throwIfProblems(problems)
 }

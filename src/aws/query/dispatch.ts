@@ -8,7 +8,9 @@
 import { randomUUID } from 'node:crypto'
 import type { AppContext } from '../../app/context.ts'
 import type { AuditEvent } from '../../audit/types.ts'
-import { AwsError } from '../errors.ts'
+import { AwsError, serviceUnavailable } from '../errors.ts'
+import { isStoreUnavailable } from '../../store/errors.ts'
+import { redactParameterValue } from '../../audit/redact.ts'
 import { renderErrorResponse, renderQueryResponse, isoSeconds, type XmlValue } from '../xml.ts'
 import { authenticate, readSignedRequest, type SignedRequest } from '../sigv4/authenticate.ts'
 import { GLOBAL_SIGNING_REGION } from '../regions.ts'
@@ -88,7 +90,7 @@ export function auditRequestParameters(
   for (const [k, v] of Object.entries(params)) {
     if (k === 'Action' || k === 'Version' || k.startsWith('X-Amz-')) continue
     if (SECRET_PARAMS.has(k)) continue
-    out[lowerFirst(k)] = redactText(v)
+    out[lowerFirst(k)] = redactParameterValue(redactText(v))
   }
   return Object.keys(out).length === 0 ? null : out
 }
@@ -254,6 +256,10 @@ async function run(
     return { result: await handler(request, ctx), failure: undefined }
   } catch (err) {
     if (err instanceof AwsError) return { result: undefined, failure: err }
+    if (isStoreUnavailable(err)) {
+      ctx.log.warn('aws.query.store_unavailable', { action, requestId: request.requestId })
+      return { result: undefined, failure: serviceUnavailable() }
+    }
     const errorId = randomUUID()
     ctx.log.error('aws.query.error', { errorId, action, requestId: request.requestId, error: err })
     return {
@@ -336,7 +342,7 @@ export async function dispatchQuery(
     } catch (err) {
       // Fail closed: no decision leaves without its audit record.
       ctx.log.error('audit.record_failed', { requestId, action: request.action, error: err })
-      outcome.failure = new AwsError('ServiceUnavailable', 'Service is unable to handle request.')
+      outcome.failure = serviceUnavailable()
       outcome.result = undefined
     }
   }

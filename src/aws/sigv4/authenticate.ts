@@ -143,6 +143,7 @@ export async function authenticate(
   if (key === undefined || key.status !== 'Active')
     throw new AwsError('InvalidClientTokenId', INVALID_TOKEN_MESSAGE)
   verifySignature(raw, parsed, key.secretAccessKey, canonical)
+  ports.accessKeys.noteAccessKeyUse?.(key.accessKeyId, now, parsed.service, parsed.region)
   const isRoot = /^arn:[^:]+:iam::\d{12}:root$/.test(key.userArn)
   const caller: Caller = {
     arn: key.userArn,

@@ -58,11 +58,6 @@ export const commandTable: readonly CommandEntry[] = [
     load: async () => (await import('./cluster.ts')).clusterCommand,
   },
   {
-    name: 'issuer',
-    summary: "Publish a self-hosted cluster's discovery document and JWKS (folder or S3)",
-    load: async () => (await import('./issuer.ts')).issuerCommand,
-  },
-  {
     name: 'agent',
     summary: 'Run the EKS Pod Identity node agent (container credentials endpoint)',
     load: async () => (await import('./agent.ts')).agentCommand,
@@ -91,6 +86,11 @@ export const commandTable: readonly CommandEntry[] = [
     name: 'admin-credentials',
     summary: 'Print the bootstrap administrator access key',
     load: async () => (await import('./admin-credentials.ts')).adminCredentialsCommand,
+  },
+  {
+    name: 'issuer',
+    summary: "Show or change the default issuer URL; publish a self-hosted cluster's discovery",
+    load: async () => (await import('./issuer.ts')).issuerCommand,
   },
 ]
 

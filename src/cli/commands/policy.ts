@@ -8,13 +8,13 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PodtrustError, UsageError } from '../../errors.ts'
 import {
-  authorize,
+  simulate as simulateRequest,
   compilePolicy,
-  engineCaseRequest,
+  engineCaseSimulation,
   parseEngineCase,
   policyTypes,
   validatePolicy,
-  type AuthorizationRequest,
+  type SimulationRequest,
   type AuthorizationResult,
   type CompiledPolicy,
   type Finding,
@@ -33,7 +33,8 @@ MalformedPolicyDocument message) and reports Access-Analyzer-style findings (exi
   --strict         exit 1 on any finding too
   --json           machine-readable output
 
-simulate: decides one request and explains it (exit 0 Allowed, 1 denied).
+simulate: decides one request and explains it (exit 0 Allowed, 1 denied). A resource with * or ? asks about every
+resource it names: an Allow counts when it could apply to one of them, a Deny only when it covers them all.
   --identity FILE          identity policy (repeatable)
   --resource-policy FILE   resource-based policy
   --trust FILE             role trust policy (a gate: it must allow by itself)
@@ -41,7 +42,9 @@ simulate: decides one request and explains it (exit 0 Allowed, 1 denied).
   --session FILE           session policy (repeatable)
   --scp FILE               one SCP level, root first (repeatable)
   --rcp FILE               one RCP level, root first; RCPFullAWSAccess is added to each (repeatable)
-  --resource ARN           default "*"
+  --vpce FILE              VPC endpoint policy the request passes through (repeatable)
+  --resource ARN           an ARN or a pattern; default "*" (any resource)
+  --wildcard-only          the action has no resource-level permissions: "*" is the literal resource
   --resource-account ID    default: the principal's account
   --context KEY=VALUE      condition key (repeatable; repeat a key, or give a JSON array, for a list)
   --request FILE           one case object in the conformance engine-cases format
@@ -148,7 +151,7 @@ function parseContext(pairs: string[]): Record<string, string | string[]> {
   return out
 }
 
-function requestFromFile(io: CliIo, file: string): AuthorizationRequest {
+function requestFromFile(io: CliIo, file: string): SimulationRequest {
   let json: unknown
   try {
     json = JSON.parse(readText(io, file))
@@ -157,7 +160,7 @@ function requestFromFile(io: CliIo, file: string): AuthorizationRequest {
     throw new UsageError(`request file '${file}' is not valid JSON`)
   }
   try {
-    return engineCaseRequest(parseEngineCase(json))
+    return engineCaseSimulation(parseEngineCase(json))
   } catch (err) {
     if (err instanceof PodtrustError) throw new UsageError(`request file '${file}': ${err.message}`)
     throw err
@@ -202,13 +205,15 @@ async function simulate(argv: string[], io: CliIo): Promise<number> {
       session: { type: 'string', multiple: true },
       scp: { type: 'string', multiple: true },
       rcp: { type: 'string', multiple: true },
+      vpce: { type: 'string', multiple: true },
+      'wildcard-only': { type: 'boolean' },
       context: { type: 'string', multiple: true },
       request: { type: 'string' },
       json: { type: 'boolean' },
     },
   })
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0] ?? ''}'`)
-  let request: AuthorizationRequest
+  let request: SimulationRequest
   if (values.request !== undefined) {
     const others = Object.keys(values).filter((k) => k !== 'request' && k !== 'json')
     if (others.length > 0) throw new UsageError(`--request cannot be combined with --${others[0]}`)
@@ -249,6 +254,8 @@ async function simulate(argv: string[], io: CliIo): Promise<number> {
             resourcePolicyIsGate: values.trust !== undefined,
           }),
       permissionBoundaries: list(values.boundary, 'boundary'),
+      ...(values.vpce === undefined ? {} : { endpointPolicies: list(values.vpce, 'vpce') }),
+      ...(values['wildcard-only'] === true ? { wildcardOnlyAction: true } : {}),
       ...(values.session === undefined ? {} : { sessionPolicies: list(values.session, 'session') }),
       ...(values.scp === undefined
         ? {}
@@ -268,7 +275,7 @@ async function simulate(argv: string[], io: CliIo): Promise<number> {
           }),
     }
   }
-  const result = authorize(request)
+  const result = simulateRequest(request)
   if (values.json === true) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
   else io.stdout.write(explain(result))
   return result.decision === 'Allowed' ? 0 : 1

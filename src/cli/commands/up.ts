@@ -4,7 +4,7 @@
  * 127.0.0.1 (HTTP, plus TLS from podtrust's CA) — then prints the endpoint and the client environment.
  * Runs until SIGINT/SIGTERM.
  */
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../server/in-process-agent.ts'
 import { startInProcessImds } from '../../server/in-process-imds.ts'
@@ -17,6 +17,7 @@ import {
   DEFAULT_REGION,
   startServer,
 } from '../../server/start.ts'
+import { ServerError } from '../../server/start.ts'
 import type { RunningServer } from '../../server/start.ts'
 import { DEFAULT_HTTPS_PORT, DEFAULT_ISSUER, getIssuer } from '../../tokens/issuer.ts'
 import type { LogLevel } from '../../server/logger.ts'
@@ -31,6 +32,7 @@ import {
   storeArgOptions,
 } from '../store-options.ts'
 import { clientEnvironment, writeDemoToken } from '../up-env.ts'
+import { serverArgOptions, serverFlagSettings, serverUsage } from '../server-flags.ts'
 
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
@@ -48,7 +50,8 @@ Options:
   --https-port PORT         TLS port (default ${DEFAULT_HTTPS_PORT}; 0 = any free port)
   --no-tls                  no TLS listener
   --host HOST               listen address (default 127.0.0.1)
-  --issuer-url URL          the default issuer's URL (default https://127.0.0.1:HTTPS_PORT)
+  --issuer-url URL          the default issuer's URL (default $PODTRUST_ISSUER_URL, else the stored one,
+                            else https://127.0.0.1:HTTPS_PORT); must match the stored one (podtrust issuer)
   --config FILE             apply this YAML config at start; repeatable (see docs/config.md)
   --demo                    seed a ready-to-try role, OIDC provider and service-account token
   --region R                default region (default ${DEFAULT_REGION})
@@ -63,6 +66,11 @@ Options:
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
 ${storeUsage}
+
+${serverUsage}
+
+Signals: SIGTERM/SIGINT drain (readiness 503, in-flight requests finish within --drain-timeout), then exit;
+SIGHUP re-applies the --config files (docs/operations.md).
 `
 
 function parse(argv: string[]) {
@@ -89,6 +97,7 @@ function parse(argv: string[]) {
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
       ...storeArgOptions,
+      ...serverArgOptions,
     },
   })
 }
@@ -140,6 +149,9 @@ export const upCommand: Command = {
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
     }
+    // The flag, else $PODTRUST_ISSUER_URL (container manifests set it once for every replica).
+    if (values['issuer-url'] === undefined && (io.env['PODTRUST_ISSUER_URL'] ?? '') !== '')
+      values['issuer-url'] = io.env['PODTRUST_ISSUER_URL']
     if (
       values['issuer-url'] !== undefined &&
       !/^https:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(values['issuer-url'])
@@ -152,9 +164,22 @@ export const upCommand: Command = {
     const dataDir = dataDirOf(values['data-dir'], io)
     const store = storeUrlOf(values.store, io)
     const region = regionFlag(values.region) ?? DEFAULT_REGION
-    const accountId = accountFlag(values['account-id']) ?? DEFAULT_ACCOUNT_ID
+    const accountId = accountFlag(values['account-id'])
+    const production = serverFlagSettings(values, io)
 
+    // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port, listening before readiness.
+    let agent: RunningAgent | undefined
+    let imds: RunningImds | undefined
     const server = await startServer({
+      beforeReady: async (ctx) => {
+        if (agentPort !== undefined) agent = await startAgentListener(ctx, agentPort, values['agent-host'])
+        if (imdsPort !== undefined && values['imds-role'] !== undefined)
+          imds = await startInProcessImds(ctx, {
+            port: imdsPort,
+            roleArn: values['imds-role'],
+            ...(values['imds-host'] === undefined ? {} : { hosts: values['imds-host'] }),
+          })
+      },
       dataDir,
       ...(store === undefined ? {} : { store }),
       host: values.host ?? '127.0.0.1',
@@ -164,28 +189,21 @@ export const upCommand: Command = {
       httpsPortFallback: values['https-port'] === undefined,
       ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
       region,
-      accountId,
-      configFiles: (values.config ?? []).map((f) => join(io.cwd, f)),
+      ...(accountId === undefined ? {} : { accountId }),
+      storePool: production.storePool,
+      ...(production.caDir === undefined ? {} : { caDir: resolve(io.cwd, production.caDir) }),
+      tlsNames: production.tlsNames,
+      rateLimit: production.rateLimit,
+      logRequests: production.logRequests,
+      auditRetention: production.auditRetention,
+      ...(production.auditExportDir === undefined ? {} : { auditExportDir: production.auditExportDir }),
+      configFiles: (values.config ?? []).map((f) => resolve(io.cwd, f)),
       demo: values.demo === true,
       allowHttpLoopbackIssuers: values['allow-http-issuers'] === true,
       allowPrivateNetworkIssuers: values['allow-private-issuers'] === true,
       logLevel: logLevel as LogLevel,
     })
-    // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port.
-    let agent: RunningAgent | undefined
-    let imds: RunningImds | undefined
     try {
-      if (agentPort !== undefined)
-        agent = await startInProcessAgent(server.ctx, {
-          port: agentPort,
-          ...(values['agent-host'] === undefined ? {} : { hosts: values['agent-host'] }),
-        })
-      if (imdsPort !== undefined && values['imds-role'] !== undefined)
-        imds = await startInProcessImds(server.ctx, {
-          port: imdsPort,
-          roleArn: values['imds-role'],
-          ...(values['imds-host'] === undefined ? {} : { hosts: values['imds-host'] }),
-        })
       await announce(server, agent, { dataDir, demo: values.demo === true, imds }, io)
     } catch (err) {
       await imds?.close()
@@ -193,13 +211,48 @@ export const upCommand: Command = {
       await server.close()
       throw err
     }
+    const onHangup = (): void => {
+      server.ctx.log.info('server.reloading', { configFiles: (values.config ?? []).length })
+      server.reloadConfig().then(
+        () => server.ctx.log.info('server.reloaded', {}),
+        (err: unknown) => server.ctx.log.error('server.reload_failed', { error: err }),
+      )
+    }
+    process.on('SIGHUP', onHangup)
     const signal = await untilSignal()
-    server.ctx.log.info('server.stopping', { signal })
-    await imds?.close()
-    await agent?.close()
-    await server.close()
+    process.off('SIGHUP', onHangup)
+    server.ctx.log.info('server.stopping', { signal, drainTimeoutMs: production.drainTimeoutMs })
+    await Promise.all([
+      server.close({
+        drainTimeoutMs: production.drainTimeoutMs,
+        delayMs: production.shutdownDelayMs,
+      }),
+      agent?.close(),
+      imds?.close(),
+    ])
+    server.ctx.log.info('server.stopped', {})
     return 0
   },
+}
+
+/** The agent's listener; a busy port is SERVER_LISTEN_FAILED with a hint, like the server's own ports. */
+async function startAgentListener(
+  ctx: RunningServer['ctx'],
+  port: number,
+  hosts: string[] | undefined,
+): Promise<RunningAgent> {
+  try {
+    return await startInProcessAgent(ctx, { port, ...(hosts === undefined ? {} : { hosts }) })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err
+    throw new ServerError('SERVER_LISTEN_FAILED', `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`, {
+      cause: err,
+      ...(code === 'EADDRINUSE'
+        ? { hint: 'another process uses this port; pick another with --agent-port (0 = any free port)' }
+        : {}),
+    })
+  }
 }
 
 async function announce(
@@ -220,6 +273,12 @@ async function announce(
     ...(options.imds === undefined
       ? []
       : [`  imds       ${options.imds.urls.join(' ')}  (AWS_EC2_METADATA_SERVICE_ENDPOINT=${options.imds.urls[0] ?? ''})`]),
+    ...(server.issuerChangedFrom === undefined
+      ? []
+      : [
+          `  WARNING    the stored issuer URL changed from ${server.issuerChangedFrom} to ${issuer?.url ?? ''}:`,
+          `             tokens signed for the old URL no longer verify; pin it with --issuer-url`,
+        ]),
     '',
     ...(await clientEnvironment(server, { dataDir: options.dataDir, tokenFile })),
     '',

@@ -125,6 +125,8 @@ export async function authorizeAndIssue(
     packedPolicySize,
   }
   input.audit?.issued?.(issued)
+  const region = input.context['aws:RequestedRegion']
+  ports.roles.noteRoleUse?.(trusted.arn, ports.now(), typeof region === 'string' ? region : '')
   return issued
 }
 

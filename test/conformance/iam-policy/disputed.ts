@@ -26,39 +26,4 @@ export const disputes: readonly Dispute[] = [
       '(reference_policies_evaluation-logic.md): a grant to the role-session ARN is not limited by an implicit ' +
       'deny in a session policy.',
   },
-  {
-    file: 'resource_match_cases.json',
-    name: 'Resource & Allow when policy is a subset of a request wildcard',
-    corpus: 'true',
-    ours: 'false',
-    doc: 'IAM User Guide, "Policy evaluation logic" / "Request context": a request names one concrete resource ARN; AWS never evaluates a request whose resource is a wildcard pattern (only wildcard-only actions evaluate against Resource "*", see "Actions, resources, and condition keys"). The corpus README: request-wildcard cases are "iam-simulate\'s modelling of analyzer questions, not runtime behaviour".',
-  },
-  {
-    file: 'resource_match_cases.json',
-    name: 'should match when request wildcard is in a non-resource segment',
-    corpus: 'true',
-    ours: 'false',
-    doc: 'IAM User Guide, "Policy evaluation logic" / "Request context": a request names one concrete resource ARN; AWS never evaluates a request whose resource is a wildcard pattern (only wildcard-only actions evaluate against Resource "*", see "Actions, resources, and condition keys"). The corpus README: request-wildcard cases are "iam-simulate\'s modelling of analyzer questions, not runtime behaviour".',
-  },
-  {
-    file: 'resource_match_cases.json',
-    name: 'should match when request is a single wildcard',
-    corpus: 'true',
-    ours: 'false',
-    doc: 'IAM User Guide, "Policy evaluation logic" / "Request context": a request names one concrete resource ARN; AWS never evaluates a request whose resource is a wildcard pattern (only wildcard-only actions evaluate against Resource "*", see "Actions, resources, and condition keys"). The corpus README: request-wildcard cases are "iam-simulate\'s modelling of analyzer questions, not runtime behaviour".',
-  },
-  {
-    file: 'resource_match_cases.json',
-    name: 'NotResource & Deny when policy is a subset of a request wildcard for deny',
-    corpus: 'false',
-    ours: 'true',
-    doc: 'IAM User Guide, "Policy evaluation logic" / "Request context": a request names one concrete resource ARN; AWS never evaluates a request whose resource is a wildcard pattern (only wildcard-only actions evaluate against Resource "*", see "Actions, resources, and condition keys"). The corpus README: request-wildcard cases are "iam-simulate\'s modelling of analyzer questions, not runtime behaviour".',
-  },
-  {
-    file: 'resource_match_cases.json',
-    name: 'NotResource & Deny when request wildcard is in a non-resource segment for deny',
-    corpus: 'false',
-    ours: 'true',
-    doc: 'IAM User Guide, "Policy evaluation logic" / "Request context": a request names one concrete resource ARN; AWS never evaluates a request whose resource is a wildcard pattern (only wildcard-only actions evaluate against Resource "*", see "Actions, resources, and condition keys"). The corpus README: request-wildcard cases are "iam-simulate\'s modelling of analyzer questions, not runtime behaviour".',
-  },
 ]

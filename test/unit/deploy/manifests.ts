@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process'
 import * as kubeModels from '@kubernetes/client-node'
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1'
 import { Deployment } from 'kubernetes-models/apps/v1'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import {
   ClusterRole,
@@ -71,6 +72,7 @@ const SCHEMAS: Readonly<Record<string, { model: ModelClass; fields: string }>> =
   'v1/Service': { model: Service, fields: 'V1Service' },
   'apps/v1/Deployment': { model: Deployment, fields: 'V1Deployment' },
   'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, fields: 'V1PodDisruptionBudget' },
+  'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, fields: 'V1NetworkPolicy' },
   'rbac.authorization.k8s.io/v1/ClusterRole': { model: ClusterRole, fields: 'V1ClusterRole' },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
     model: ClusterRoleBinding,

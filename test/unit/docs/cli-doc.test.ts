@@ -53,7 +53,7 @@ void describe('docs/cli.md', () => {
     const page = await renderCliDocs()
     assert.match(
       page,
-      /podtrust: unknown subcommand 'frobnicate'\n {2}hint: use 'audit tail'\n\nUsage:/,
+      /podtrust: unknown subcommand 'frobnicate'\n {2}hint: use 'audit tail', 'audit query' or 'audit prune'\n\nUsage:/,
     )
   })
 })

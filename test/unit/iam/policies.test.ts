@@ -65,12 +65,12 @@ void describe('iam managed policies', () => {
       [
         { PolicyName: 'p', PolicyDocument: DOC('s3:*'), Path: 'x' },
         'ValidationError',
-        "1 validation error detected: Value 'x' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: ((/[A-Za-z0-9\\.,\\+@=_-]+)*)/",
+        "1 validation error detected: Value at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: ((/[A-Za-z0-9\\.,\\+@=_-]+)*)/",
       ],
       [
         { PolicyName: 'a b', PolicyDocument: DOC('s3:*') },
         'ValidationError',
-        "1 validation error detected: Value 'a b' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+        "1 validation error detected: Value at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
       ],
       [
         { PolicyDocument: DOC('s3:*') },
@@ -187,7 +187,7 @@ void describe('iam managed policies', () => {
     assert.deepEqual(xmlAll(attached.xml, 'PolicyName'), ['AdministratorAccess'])
     assert.equal(
       (await h.call('ListPolicies', { Scope: 'Mine' })).message,
-      "1 validation error detected: Value 'Mine' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]",
+      "1 validation error detected: Value at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]",
     )
     assert.equal((await h.call('ListPolicies', { OnlyAttached: 'yes' })).code, 'ValidationError')
     const denied = await h.call('DeletePolicy', {

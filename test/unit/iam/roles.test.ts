@@ -98,27 +98,27 @@ for (const engine of engines) {
         [
           { RoleName: 'bad name', AssumeRolePolicyDocument: TRUST },
           'ValidationError',
-          "1 validation error detected: Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+          "1 validation error detected: Value at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
         ],
         [
           { RoleName: 'x'.repeat(65), AssumeRolePolicyDocument: TRUST },
           'ValidationError',
-          `1 validation error detected: Value '${'x'.repeat(65)}' at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64`,
+          `1 validation error detected: Value at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64`,
         ],
         [
           { RoleName: 'r', AssumeRolePolicyDocument: TRUST, Path: 'nopath' },
           'ValidationError',
-          "1 validation error detected: Value 'nopath' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
+          "1 validation error detected: Value at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
         ],
         [
           { RoleName: 'r', AssumeRolePolicyDocument: TRUST, MaxSessionDuration: '100' },
           'ValidationError',
-          "1 validation error detected: Value '100' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600",
+          "1 validation error detected: Value at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600",
         ],
         [
           { RoleName: 'r', AssumeRolePolicyDocument: TRUST, MaxSessionDuration: '43201' },
           'ValidationError',
-          "1 validation error detected: Value '43201' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200",
+          "1 validation error detected: Value at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200",
         ],
         [
           { RoleName: 'r', AssumeRolePolicyDocument: TRUST, MaxSessionDuration: 'abc' },
@@ -128,17 +128,17 @@ for (const engine of engines) {
         [
           { RoleName: 'r', AssumeRolePolicyDocument: '{not json' },
           'MalformedPolicyDocument',
-          'Syntax errors in policy.',
+          'This policy contains invalid Json',
         ],
         [
           { RoleName: 'r', AssumeRolePolicyDocument: PERMS },
           'MalformedPolicyDocument',
-          'Has prohibited field Resource.',
+          'Has prohibited field Resource',
         ],
         [
           { RoleName: 'r', AssumeRolePolicyDocument: '' },
           'ValidationError',
-          "2 validation errors detected: Value '' at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must have length greater than or equal to 1; Value '' at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+          "2 validation errors detected: Value at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must have length greater than or equal to 1; Value at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
         ],
         [
           {
@@ -182,7 +182,7 @@ for (const engine of engines) {
         [
           { RoleName: 'r', AssumeRolePolicyDocument: 'é\u0100' },
           'ValidationError',
-          "1 validation error detected: Value 'é\u0100' at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+          "1 validation error detected: Value at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
         ],
       ]
       for (const [params, code, message] of cases) {

@@ -23,7 +23,9 @@ void describe('IAM save-time validation (exact MalformedPolicyDocument messages)
       {},
       undefined,
     ],
-    ['not JSON', '{', {}, 'Syntax errors in policy.'],
+    // AWS-recorded IAM response for unparsable text (aws-protocol reference, IAM errors).
+    ['not JSON', '{', {}, 'This policy contains invalid Json'],
+    ['JSON that is not an object', '"text"', {}, 'Syntax errors in policy.'],
     [
       'managed without Version',
       doc({ Effect: 'Allow', Action: 's3:*', Resource: '*' }, null),
@@ -86,19 +88,19 @@ void describe('IAM save-time validation (exact MalformedPolicyDocument messages)
         Resource: '*',
       }),
       { type: 'trust' },
-      'Has prohibited field Resource.',
+      'Has prohibited field Resource',
     ],
     [
       'trust policy without Principal',
       doc({ Effect: 'Allow', Action: 'sts:AssumeRole' }),
       { type: 'trust' },
-      'Missing required field Principal.',
+      'Missing required field Principal',
     ],
     [
       'trust policy with another action',
       doc({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 's3:GetObject' }),
       { type: 'trust' },
-      'Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity',
+      'AssumeRole policy may only specify STS AssumeRole actions.',
     ],
     [
       'trust policy with TagSession',

@@ -38,6 +38,19 @@ export function createAccountStore(db: Queryable): AccountStore {
         createDate: date(r.created_at),
       }))
     },
+    async setAccountAlias(accountId, alias) {
+      await db.run('UPDATE iam_accounts SET alias = ? WHERE account_id = ?', [
+        alias ?? null,
+        accountId,
+      ])
+    },
+    async accountByAlias(alias) {
+      const r = await db.get<{ account_id: string }>(
+        'SELECT account_id FROM iam_accounts WHERE alias = ?',
+        [alias],
+      )
+      return r?.account_id
+    },
   }
   return store
 }

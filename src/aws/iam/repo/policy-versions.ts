@@ -1,10 +1,10 @@
 /**
  * @module aws/iam/repo/policy-versions
  * The versions of a managed policy: customer managed ones are rows (`vN`, numbers never reused); an AWS
- * managed policy has its catalog version only.
+ * managed policy has the versions of the catalog (the default and earlier ones).
  */
 import type { Queryable } from '../../../store/db.ts'
-import { awsManagedPolicy } from '../managed-policies.ts'
+import { awsManagedPolicy, awsManagedPolicyVersion } from '../managed-policies.ts'
 import { AWS_POLICY_PREFIX, date, type Num } from './rows.ts'
 import type { PolicyVersionRecord, PolicyVersionStore } from './types.ts'
 
@@ -25,33 +25,18 @@ const toVersion = (r: VersionRow): PolicyVersionRecord => ({
   createDate: date(r.created_at),
 })
 
-/** An AWS managed policy has one version: the catalog's default. */
-function catalogVersion(arn: string): PolicyVersionRecord | undefined {
-  const p = awsManagedPolicy(arn)
-  return p === undefined
-    ? undefined
-    : {
-        versionId: p.defaultVersionId,
-        document: p.document,
-        isDefaultVersion: true,
-        createDate: p.updateDate,
-      }
-}
-
 export function createPolicyVersionStore(db: Queryable): PolicyVersionStore {
   return {
     async getPolicyVersion(arn, versionId) {
       if (arn.startsWith(AWS_POLICY_PREFIX)) {
-        const version = catalogVersion(arn)
-        return version?.versionId === versionId ? version : undefined
+        return awsManagedPolicyVersion(arn, versionId)
       }
       const r = await db.get<VersionRow>(`${VERSION_SELECT} AND v.version_id = ?`, [arn, versionId])
       return r === undefined ? undefined : toVersion(r)
     },
     async listPolicyVersions(arn) {
       if (arn.startsWith(AWS_POLICY_PREFIX)) {
-        const version = catalogVersion(arn)
-        return version === undefined ? [] : [version]
+        return awsManagedPolicy(arn)?.versions ?? []
       }
       const rows = await db.all<VersionRow>(VERSION_SELECT, [arn])
       // Newest first: `v10` after `v9`.

@@ -105,12 +105,14 @@ function attachmentMethods(db: Queryable): AttachmentMethods {
         name: string | null
       }>(
         `SELECT a.account_id, a.principal_type,
-            COALESCE(r.role_name, u.user_name) AS name
+            COALESCE(r.role_name, u.user_name, g.group_name) AS name
            FROM iam_attachments a
            LEFT JOIN iam_roles r ON a.principal_type = 'role' AND r.account_id = a.account_id
              AND r.role_name_lower = a.principal_name_lower
            LEFT JOIN iam_users u ON a.principal_type = 'user' AND u.account_id = a.account_id
              AND u.user_name_lower = a.principal_name_lower
+           LEFT JOIN iam_groups g ON a.principal_type = 'group' AND g.account_id = a.account_id
+             AND g.group_name_lower = a.principal_name_lower
           WHERE a.policy_arn = ?`,
         [policyArn],
       )
@@ -118,7 +120,12 @@ function attachmentMethods(db: Queryable): AttachmentMethods {
         .filter((r) => r.name !== null)
         .map((r) => ({
           accountId: r.account_id,
-          type: r.principal_type === 'user' ? ('user' as const) : ('role' as const),
+          type:
+            r.principal_type === 'user'
+              ? ('user' as const)
+              : r.principal_type === 'group'
+                ? ('group' as const)
+                : ('role' as const),
           name: r.name!,
         }))
     },

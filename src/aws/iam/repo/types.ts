@@ -89,12 +89,84 @@ export interface AccountRecord {
  * An entity that holds inline policies and managed-policy attachments. A new entity type (IAM groups) is a
  * new member here: the principal-policy store and actions serve it without a copy.
  */
-export type PrincipalType = 'role' | 'user'
+export type PrincipalType = 'role' | 'user' | 'group'
+
+export interface GroupRecord {
+  accountId: string
+  groupName: string
+  /** `AGPA…` */
+  groupId: string
+  arn: string
+  path: string
+  createDate: Date
+}
+
+export interface InstanceProfileRecord {
+  accountId: string
+  instanceProfileName: string
+  /** `AIPA…` */
+  instanceProfileId: string
+  arn: string
+  path: string
+  createDate: Date
+  tags: Tag[]
+  /** Names of the roles in the profile (IAM allows at most one). */
+  roleNames: string[]
+}
+
+export interface LoginProfileRecord {
+  accountId: string
+  userName: string
+  /** scrypt: `scrypt$<salt b64>$<hash b64>`; the password itself is never stored. */
+  passwordHash: string
+  passwordResetRequired: boolean
+  createDate: Date
+}
+
+export interface GroupStore {
+  getGroup(accountId: string, groupName: string): Promise<GroupRecord | undefined>
+  /** Ordered by name. */
+  listGroups(accountId: string, pathPrefix?: string): Promise<GroupRecord[]>
+  countGroups(accountId: string): Promise<number>
+  insertGroup(group: GroupRecord): Promise<void>
+  /** Renames and/or moves a group (memberships and policies follow). */
+  updateGroup(accountId: string, groupName: string, next: GroupRecord): Promise<void>
+  deleteGroup(accountId: string, groupName: string): Promise<boolean>
+  addUserToGroup(accountId: string, groupName: string, userName: string, now: Date): Promise<void>
+  removeUserFromGroup(accountId: string, groupName: string, userName: string): Promise<boolean>
+  /** Lower-cased member user names. */
+  listGroupMembers(accountId: string, groupName: string): Promise<string[]>
+  /** The groups of a user, ordered by name. */
+  listGroupsForUser(accountId: string, userName: string): Promise<GroupRecord[]>
+}
+
+export interface InstanceProfileStore {
+  getInstanceProfile(accountId: string, name: string): Promise<InstanceProfileRecord | undefined>
+  /** Ordered by name. */
+  listInstanceProfiles(accountId: string, pathPrefix?: string): Promise<InstanceProfileRecord[]>
+  listInstanceProfilesForRole(accountId: string, roleName: string): Promise<InstanceProfileRecord[]>
+  countInstanceProfiles(accountId: string): Promise<number>
+  insertInstanceProfile(profile: InstanceProfileRecord): Promise<void>
+  updateInstanceProfileTags(accountId: string, name: string, tags: Tag[]): Promise<void>
+  deleteInstanceProfile(accountId: string, name: string): Promise<boolean>
+  addRoleToInstanceProfile(accountId: string, name: string, roleName: string): Promise<void>
+  removeRoleFromInstanceProfile(accountId: string, name: string, roleName: string): Promise<boolean>
+}
+
+export interface LoginProfileStore {
+  getLoginProfile(accountId: string, userName: string): Promise<LoginProfileRecord | undefined>
+  putLoginProfile(profile: LoginProfileRecord): Promise<void>
+  deleteLoginProfile(accountId: string, userName: string): Promise<boolean>
+}
 
 export interface AccountStore {
   ensureAccount(accountId: string, now: Date, alias?: string): Promise<void>
   getAccount(accountId: string): Promise<AccountRecord | undefined>
   listAccounts(): Promise<AccountRecord[]>
+  /** Sets (or with undefined removes) the account's alias. */
+  setAccountAlias(accountId: string, alias: string | undefined): Promise<void>
+  /** The account that holds `alias`, if any (aliases are unique across AWS). */
+  accountByAlias(alias: string): Promise<string | undefined>
 }
 
 export interface RoleStore {
@@ -119,6 +191,8 @@ export interface UserStore {
   listUsers(accountId: string, pathPrefix?: string): Promise<UserRecord[]>
   insertUser(user: UserRecord): Promise<void>
   updateUser(user: UserRecord): Promise<void>
+  /** Renames and/or moves a user; its policies, keys, group memberships and login profile follow. */
+  renameUser(accountId: string, userName: string, next: UserRecord): Promise<void>
   deleteUser(accountId: string, userName: string): Promise<boolean>
   /** Inline + attached managed (default versions) policies of a user, inline first. */
   getUserPolicyDocuments(accountId: string, userName: string): Promise<PolicyDocumentRef[]>
@@ -273,4 +347,7 @@ export interface IamRepo
     ManagedPolicyStore,
     PolicyVersionStore,
     OidcProviderStore,
-    AccessKeyStore {}
+    AccessKeyStore,
+    GroupStore,
+    InstanceProfileStore,
+    LoginProfileStore {}

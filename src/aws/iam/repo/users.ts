@@ -48,6 +48,29 @@ export function createUserStore(
         ],
       )
     },
+    async renameUser(accountId, userName, next) {
+      const from = userName.toLowerCase()
+      const to = next.userName.toLowerCase()
+      await db.run(
+        `UPDATE iam_users SET user_name_lower = ?, user_name = ?, path = ?, arn = ?
+         WHERE account_id = ? AND user_name_lower = ?`,
+        [to, next.userName, next.path, next.arn, accountId, from],
+      )
+      if (from === to) return
+      for (const table of ['iam_access_keys', 'iam_group_members', 'iam_login_profiles']) {
+        await db.run(
+          `UPDATE ${table} SET user_name_lower = ? WHERE account_id = ? AND user_name_lower = ?`,
+          [to, accountId, from],
+        )
+      }
+      for (const table of ['iam_inline_policies', 'iam_attachments']) {
+        await db.run(
+          `UPDATE ${table} SET principal_name_lower = ?
+           WHERE account_id = ? AND principal_type = 'user' AND principal_name_lower = ?`,
+          [to, accountId, from],
+        )
+      }
+    },
     async updateUser(user) {
       await db.run(
         `UPDATE iam_users SET permissions_boundary_arn = ?, tags = ? WHERE account_id = ? AND user_name_lower = ?`,
@@ -66,6 +89,14 @@ export function createUserStore(
         lower,
       ])
       await principals.deletePrincipalPolicies(accountId, 'user', userName)
+      await db.run('DELETE FROM iam_group_members WHERE account_id = ? AND user_name_lower = ?', [
+        accountId,
+        lower,
+      ])
+      await db.run('DELETE FROM iam_login_profiles WHERE account_id = ? AND user_name_lower = ?', [
+        accountId,
+        lower,
+      ])
       await db.run('DELETE FROM iam_access_keys WHERE account_id = ? AND user_name_lower = ?', [
         accountId,
         lower,
@@ -73,7 +104,18 @@ export function createUserStore(
       return r.changes > 0
     },
     async getUserPolicyDocuments(accountId, userName) {
-      return principals.principalPolicyDocuments(accountId, 'user', userName)
+      // A user's permissions include those of its groups (IAM User Guide, "IAM user groups").
+      const own = await principals.principalPolicyDocuments(accountId, 'user', userName)
+      const groups = await db.all<{ group_name_lower: string }>(
+        'SELECT group_name_lower FROM iam_group_members WHERE account_id = ? AND user_name_lower = ? ORDER BY group_name_lower',
+        [accountId, userName.toLowerCase()],
+      )
+      for (const g of groups) {
+        own.push(
+          ...(await principals.principalPolicyDocuments(accountId, 'group', g.group_name_lower)),
+        )
+      }
+      return own
     },
   }
   return store
