@@ -119,7 +119,11 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
   }
 
   const text = (res: ServerResponse, status: number, body: string, type = 'text/plain') => {
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), Server: 'EC2ws' })
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Length': Buffer.byteLength(body),
+      Server: 'EC2ws',
+    })
     res.end(body)
   }
   const json = (res: ServerResponse, body: unknown) => text(res, 200, JSON.stringify(body, null, 2))
@@ -155,7 +159,16 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
     'meta-data/placement/availability-zone': () => id.availabilityZone,
     'meta-data/iam/security-credentials/': () => id.roleName,
     'meta-data/': () =>
-      ['ami-id', 'hostname', 'iam/', 'instance-id', 'instance-type', 'local-hostname', 'local-ipv4', 'placement/'].join('\n'),
+      [
+        'ami-id',
+        'hostname',
+        'iam/',
+        'instance-id',
+        'instance-type',
+        'local-hostname',
+        'local-ipv4',
+        'placement/',
+      ].join('\n'),
     'meta-data/iam/': () => ['info', 'security-credentials/'].join('\n'),
     'meta-data/placement/': () => ['availability-zone', 'region'].join('\n'),
     'dynamic/': () => 'instance-identity/',
@@ -167,17 +180,32 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
     const leaf = leaves[path]
     if (leaf !== undefined) return text(res, 200, leaf())
     if (path === 'dynamic/instance-identity/document') return json(res, document())
-    if (path === 'meta-data/iam/info' || path === `meta-data/iam/security-credentials/${id.roleName}`) {
+    if (
+      path === 'meta-data/iam/info' ||
+      path === `meta-data/iam/security-credentials/${id.roleName}`
+    ) {
       let got: { creds: NodeRoleCredentials; at: Date }
       try {
         got = await credentials()
       } catch (err) {
         log('imds.credentials.failed', { error: err instanceof Error ? err.message : String(err) })
         // Fail closed; SDKs retry on 5xx.
-        return text(res, 500, JSON.stringify({ Code: 'AssumeRoleUnauthorizedAccess', Message: `EC2 cannot assume the role ${id.roleName}.` }))
+        return text(
+          res,
+          500,
+          JSON.stringify({
+            Code: 'AssumeRoleUnauthorizedAccess',
+            Message: `EC2 cannot assume the role ${id.roleName}.`,
+          }),
+        )
       }
       if (path === 'meta-data/iam/info') {
-        return json(res, { Code: 'Success', LastUpdated: iso(got.at), InstanceProfileArn: id.instanceProfileArn, InstanceProfileId: id.instanceProfileId })
+        return json(res, {
+          Code: 'Success',
+          LastUpdated: iso(got.at),
+          InstanceProfileArn: id.instanceProfileArn,
+          InstanceProfileId: id.instanceProfileId,
+        })
       }
       return json(res, {
         Code: 'Success',
@@ -196,10 +224,13 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (req.method === 'PUT') {
       if (path !== '/latest/api/token') return text(res, 403, forbiddenPage, 'text/html')
-      if (header(req, 'x-forwarded-for') !== undefined) return text(res, 403, forbiddenPage, 'text/html')
+      if (header(req, 'x-forwarded-for') !== undefined)
+        return text(res, 403, forbiddenPage, 'text/html')
       const ttlRaw = header(req, 'x-aws-ec2-metadata-token-ttl-seconds')
-      const ttl = ttlRaw !== undefined && /^\d{1,5}$/.test(ttlRaw.trim()) ? Number(ttlRaw.trim()) : NaN
-      if (!(ttl >= 1 && ttl <= MAX_TOKEN_TTL_SECONDS)) return text(res, 400, badRequestPage, 'text/html')
+      const ttl =
+        ttlRaw !== undefined && /^\d{1,5}$/.test(ttlRaw.trim()) ? Number(ttlRaw.trim()) : NaN
+      if (!(ttl >= 1 && ttl <= MAX_TOKEN_TTL_SECONDS))
+        return text(res, 400, badRequestPage, 'text/html')
       const token = codec.issue(now().getTime() + ttl * 1000)
       res.writeHead(200, {
         'Content-Type': 'text/plain',

@@ -52,13 +52,20 @@ export function remoteNodeRoleSource(options: RemoteNodeRoleOptions): NodeRoleSo
     })
     const xml = await res.text()
     if (res.status !== 200) {
-      throw new Error(`STS AssumeRole answered ${res.status} ${tag(xml, 'Code') ?? ''}: ${tag(xml, 'Message') ?? ''}`)
+      throw new Error(
+        `STS AssumeRole answered ${res.status} ${tag(xml, 'Code') ?? ''}: ${tag(xml, 'Message') ?? ''}`,
+      )
     }
     const accessKeyId = tag(xml, 'AccessKeyId')
     const secretAccessKey = tag(xml, 'SecretAccessKey')
     const sessionToken = tag(xml, 'SessionToken')
     const expiration = tag(xml, 'Expiration')
-    if (accessKeyId === undefined || secretAccessKey === undefined || sessionToken === undefined || expiration === undefined) {
+    if (
+      accessKeyId === undefined ||
+      secretAccessKey === undefined ||
+      sessionToken === undefined ||
+      expiration === undefined
+    ) {
       throw new Error('STS AssumeRole returned an incomplete response')
     }
     return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(expiration) }

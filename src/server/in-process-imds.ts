@@ -71,7 +71,8 @@ export async function startInProcessImds(
       await audit(issued.created.credentials.accessKeyId, issued.created.assumedRoleUser.arn)
       return issued.created.credentials
     } catch (err) {
-      errorCode = (err as { code?: unknown }).code === undefined ? 'InternalFailure' : 'AccessDenied'
+      errorCode =
+        (err as { code?: unknown }).code === undefined ? 'InternalFailure' : 'AccessDenied'
       await audit(undefined, undefined, errorCode)
       throw err
     }
@@ -87,8 +88,12 @@ export async function startInProcessImds(
         userIdentity: { type: 'AWSService', invokedBy: EC2_SERVICE_PRINCIPAL },
         requestParameters: { roleArn: options.roleArn, roleSessionName: instanceId },
         responseElements:
-          accessKeyId === undefined ? null : { credentials: { accessKeyId }, assumedRoleUser: { arn } },
-        ...(code === undefined ? {} : { errorCode: code, errorMessage: `EC2 cannot assume the role ${roleName}` }),
+          accessKeyId === undefined
+            ? null
+            : { credentials: { accessKeyId }, assumedRoleUser: { arn } },
+        ...(code === undefined
+          ? {}
+          : { errorCode: code, errorMessage: `EC2 cannot assume the role ${roleName}` }),
         requestID: randomUUID(),
         eventID: randomUUID(),
         readOnly: true,

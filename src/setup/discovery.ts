@@ -39,7 +39,14 @@ export function discoveryBundle(
   return [
     {
       path: DISCOVERY_OBJECT,
-      body: `${JSON.stringify(discoveryDocumentFor(issuerUrl, keys.map((k) => k.alg)), null, 2)}\n`,
+      body: `${JSON.stringify(
+        discoveryDocumentFor(
+          issuerUrl,
+          keys.map((k) => k.alg),
+        ),
+        null,
+        2,
+      )}\n`,
     },
     { path: JWKS_OBJECT, body: `${JSON.stringify(jwksFor(keys), null, 2)}\n` },
   ]

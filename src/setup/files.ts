@@ -8,7 +8,10 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { OutputFile } from './render.ts'
 
-export async function writeOutputFiles(outDir: string, files: readonly OutputFile[]): Promise<void> {
+export async function writeOutputFiles(
+  outDir: string,
+  files: readonly OutputFile[],
+): Promise<void> {
   for (const f of files) {
     const target = join(outDir, ...f.path.split('/'))
     await mkdir(dirname(target), { recursive: true, mode: 0o755 })

@@ -69,7 +69,9 @@ function describe(privateKey: KeyObject): ServiceAccountKeyPair {
   }
 }
 
-export function generateServiceAccountKey(alg: ServiceAccountKeyAlg = 'RS256'): ServiceAccountKeyPair {
+export function generateServiceAccountKey(
+  alg: ServiceAccountKeyAlg = 'RS256',
+): ServiceAccountKeyPair {
   const { privateKey } =
     alg === 'RS256'
       ? generateKeyPairSync('rsa', { modulusLength: 2048 })

@@ -22,7 +22,9 @@ export async function publishCluster(
       : await publishToS3(c, target.bucket, target.prefix, io.env)
   for (const u of result.urls) io.stdout.write(`published ${u} (application/json)\n`)
   if (result.bucketPolicy !== undefined) {
-    io.stdout.write('bucket policy for public read of the two objects (aws s3api put-bucket-policy --bucket BUCKET --policy file://policy.json):\n')
+    io.stdout.write(
+      'bucket policy for public read of the two objects (aws s3api put-bucket-policy --bucket BUCKET --policy file://policy.json):\n',
+    )
     io.stdout.write(`${JSON.stringify(result.bucketPolicy, null, 2)}\n`)
   }
   io.stdout.write(`relying parties fetch ${c.issuerUrl}/.well-known/openid-configuration\n`)

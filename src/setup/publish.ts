@@ -12,7 +12,8 @@ import { writeOutputFiles } from './files.ts'
 import { DISCOVERY_DIR, type OutputFile, discoveryFiles } from './render.ts'
 import type { SetupCluster } from './store.ts'
 
-export type PublishTarget = { kind: 'dir'; dir: string } | { kind: 's3'; bucket: string; prefix: string }
+export type PublishTarget =
+  { kind: 'dir'; dir: string } | { kind: 's3'; bucket: string; prefix: string }
 
 export function parsePublishTarget(raw: string, resolveDir: (p: string) => string): PublishTarget {
   if (raw.startsWith('s3://')) {
@@ -89,7 +90,9 @@ export async function publishToS3(
           credentials: {
             accessKeyId: env['AWS_ACCESS_KEY_ID'],
             secretAccessKey: env['AWS_SECRET_ACCESS_KEY'],
-            ...(env['AWS_SESSION_TOKEN'] === undefined ? {} : { sessionToken: env['AWS_SESSION_TOKEN'] }),
+            ...(env['AWS_SESSION_TOKEN'] === undefined
+              ? {}
+              : { sessionToken: env['AWS_SESSION_TOKEN'] }),
           },
         }
       : {}),
@@ -113,7 +116,10 @@ export async function publishToS3(
     throw new SetupError(
       'PUBLISH_FAILED',
       `S3 PutObject to s3://${bucket}/${base} failed: ${e.name ?? 'Error'}: ${e.message ?? ''}`,
-      { hint: 'check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…), the bucket name and s3:PutObject permission', cause: err },
+      {
+        hint: 'check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID…), the bucket name and s3:PutObject permission',
+        cause: err,
+      },
     )
   } finally {
     client.destroy()
@@ -121,6 +127,10 @@ export async function publishToS3(
   return {
     target: `s3://${bucket}/${base}`,
     urls: objects.map((o) => `s3://${bucket}/${base}${o.key}`),
-    bucketPolicy: publicReadPolicy(bucket, prefix, objects.map((o) => o.key)),
+    bucketPolicy: publicReadPolicy(
+      bucket,
+      prefix,
+      objects.map((o) => o.key),
+    ),
   }
 }

@@ -49,7 +49,10 @@ const yaml = (doc: unknown) => stringify(doc, { lineWidth: 0 })
 export function distroFiles(c: SetupCluster, absoluteOutDir: string): OutputFile[] {
   const input = flagInputOf(c)
   const file = (path: string, content: string): OutputFile => ({ path, content, mode: 0o644 })
-  const flagsTxt = file('kube-apiserver-flags.txt', `${commandLine(apiServerFlags(input)).join('\n')}\n`)
+  const flagsTxt = file(
+    'kube-apiserver-flags.txt',
+    `${commandLine(apiServerFlags(input)).join('\n')}\n`,
+  )
   switch (c.distro) {
     case 'kubeadm':
       return [
@@ -76,7 +79,9 @@ export function distroFiles(c: SetupCluster, absoluteOutDir: string): OutputFile
 /** The public keys the API server verifies with (one PEM file may hold several), current first. */
 export function publicKeysFile(c: SetupCluster): OutputFile {
   const order = { current: 0, next: 1, previous: 2 } as const
-  const pems = [...c.state.keys].sort((a, b) => order[a.role] - order[b.role]).map((k) => k.publicPem.trim())
+  const pems = [...c.state.keys]
+    .sort((a, b) => order[a.role] - order[b.role])
+    .map((k) => k.publicPem.trim())
   return { path: `${KEYS_DIR}/${PUBLIC_KEYS_FILE}`, content: `${pems.join('\n')}\n`, mode: 0o644 }
 }
 

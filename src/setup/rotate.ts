@@ -37,10 +37,14 @@ export function retireSafeAt(c: SetupCluster): Date | undefined {
 export function rotationStatus(c: SetupCluster, now: Date): string[] {
   const lines = [
     `cluster ${c.name}: rotation phase ${c.state.phase}, next step: ${nextStep(c)}`,
-    ...c.state.keys.map((k) => `  ${k.role.padEnd(8)} ${k.jwk.kid} (${k.jwk.alg}, added ${k.addedAt})`),
+    ...c.state.keys.map(
+      (k) => `  ${k.role.padEnd(8)} ${k.jwk.kid} (${k.jwk.alg}, added ${k.addedAt})`,
+    ),
   ]
   if (c.state.publishedAt !== undefined)
-    lines.push(`  published ${c.state.publishedAt}${c.publishedTo === undefined ? '' : ` to ${c.publishedTo}`}`)
+    lines.push(
+      `  published ${c.state.publishedAt}${c.publishedTo === undefined ? '' : ` to ${c.publishedTo}`}`,
+    )
   const safe = retireSafeAt(c)
   if (safe !== undefined) {
     lines.push(
@@ -56,7 +60,9 @@ function refuse(c: SetupCluster, step: RotationStep): never {
   throw new SetupError(
     'ROTATION_OUT_OF_ORDER',
     `cannot run '${step}' in phase '${c.state.phase}'`,
-    { hint: `the next step is '${nextStep(c)}': podtrust cluster rotate ${c.name} --step ${nextStep(c)}` },
+    {
+      hint: `the next step is '${nextStep(c)}': podtrust cluster rotate ${c.name} --step ${nextStep(c)}`,
+    },
   )
 }
 
@@ -66,7 +72,10 @@ export function check(c: SetupCluster, step: RotationStep): void {
 }
 
 /** add-next: a new key pair, published alongside the current one (returns the private half to write). */
-export function addNextKey(c: SetupCluster, now: Date): { cluster: SetupCluster; key: ServiceAccountKeyPair } {
+export function addNextKey(
+  c: SetupCluster,
+  now: Date,
+): { cluster: SetupCluster; key: ServiceAccountKeyPair } {
   check(c, 'add-next')
   const current = c.state.keys.find((k) => k.role === 'current')
   const key = generateServiceAccountKey(current?.jwk.alg === 'ES256' ? 'ES256' : 'RS256')
@@ -77,7 +86,10 @@ export function addNextKey(c: SetupCluster, now: Date): { cluster: SetupCluster;
       state: {
         ...c.state,
         phase: 'next-added',
-        keys: [...c.state.keys, { role: 'next', jwk: key.jwk, publicPem: key.publicPem, addedAt: now.toISOString() }],
+        keys: [
+          ...c.state.keys,
+          { role: 'next', jwk: key.jwk, publicPem: key.publicPem, addedAt: now.toISOString() },
+        ],
       },
     },
   }
@@ -126,9 +138,11 @@ export function retirePreviousKey(c: SetupCluster, now: Date): SetupCluster {
       { hint: `retire after ${safe.toISOString()} (podtrust cluster rotate ${c.name} --status)` },
     )
   }
-  const { switchedAt: _switched, ...rest } = c.state
-  return {
-    ...c,
-    state: { ...rest, phase: 'steady', keys: c.state.keys.filter((k) => k.role !== 'previous') },
+  const state = {
+    ...c.state,
+    phase: 'steady' as const,
+    keys: c.state.keys.filter((k) => k.role !== 'previous'),
   }
+  delete state.switchedAt
+  return { ...c, state }
 }

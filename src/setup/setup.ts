@@ -57,7 +57,8 @@ export function planSetup(input: SetupInput): SetupResult {
     input.importKeyPem === undefined
       ? generateServiceAccountKey(input.alg ?? 'RS256')
       : importServiceAccountKey(input.importKeyPem)
-  const previousIssuers = input.issuerUrl === DEFAULT_IN_CLUSTER_ISSUER ? [] : [DEFAULT_IN_CLUSTER_ISSUER]
+  const previousIssuers =
+    input.issuerUrl === DEFAULT_IN_CLUSTER_ISSUER ? [] : [DEFAULT_IN_CLUSTER_ISSUER]
   const cluster: SetupCluster = {
     name: input.name,
     issuerUrl: input.issuerUrl,
@@ -65,7 +66,14 @@ export function planSetup(input: SetupInput): SetupResult {
     outDir: input.outDir,
     publishedTo: undefined,
     state: {
-      keys: [{ role: 'current', jwk: key.jwk, publicPem: key.publicPem, addedAt: input.now.toISOString() }],
+      keys: [
+        {
+          role: 'current',
+          jwk: key.jwk,
+          publicPem: key.publicPem,
+          addedAt: input.now.toISOString(),
+        },
+      ],
       phase: 'steady',
       audiences: [...(input.audiences ?? [DEFAULT_IN_CLUSTER_ISSUER, input.issuerUrl])].filter(
         (a, i, all) => all.indexOf(a) === i,
@@ -78,7 +86,8 @@ export function planSetup(input: SetupInput): SetupResult {
     { path: SIGNING_KEY_PATH, content: key.privatePem, mode: 0o600 },
     ...renderClusterFiles(cluster, input.outDir),
   ]
-  const thumbprint = input.caChainPem === undefined ? undefined : thumbprintOfChain(input.caChainPem)
+  const thumbprint =
+    input.caChainPem === undefined ? undefined : thumbprintOfChain(input.caChainPem)
   const instructions = setupInstructions(cluster, thumbprint, input.clouds)
   return { cluster, key, files, thumbprint, instructions }
 }
@@ -120,6 +129,21 @@ function distroSteps(c: SetupCluster): string[] {
   }
 }
 
+/**
+ * Where `issuer publish` should write for this issuer URL: the bucket and prefix of an S3-hosted issuer
+ * (virtual-hosted `BUCKET.s3.REGION.amazonaws.com/PREFIX` or path-style `s3.REGION.amazonaws.com/BUCKET/PREFIX`),
+ * else a folder the web host serves at the URL's path.
+ */
+export function publishTargetFor(issuerUrl: string): string {
+  const u = new URL(issuerUrl)
+  const path = u.pathname.replace(/^\/+|\/+$/g, '')
+  const virtual = /^([a-z0-9][a-z0-9.-]+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com$/.exec(u.hostname)
+  if (virtual?.[1] !== undefined) return `s3://${virtual[1]}${path === '' ? '' : `/${path}`}`
+  if (/^s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com$/.test(u.hostname) && path !== '')
+    return `s3://${path}`
+  return `WEB_ROOT${path === '' ? '' : `/${path}`}`
+}
+
 export function setupInstructions(
   c: SetupCluster,
   thumbprint: string | undefined,
@@ -130,7 +154,7 @@ export function setupInstructions(
     `# 1. kube-apiserver (${c.distro})`,
     ...distroSteps(c),
     '# 2. publish the discovery bundle at the issuer URL (a static https host or an S3 bucket)',
-    `podtrust issuer publish --cluster ${c.name} --to DIR-or-s3://BUCKET/PREFIX`,
+    `podtrust issuer publish --cluster ${c.name} --to ${publishTargetFor(c.issuerUrl)}`,
     '# 3. check a real token against what is published',
     `kubectl create token default --audience sts.amazonaws.com > token.jwt && podtrust cluster verify ${c.name} --token token.jwt`,
     '# 4. thumbprint of the issuer host (AWS uses it only when the host CA is not one it trusts)',

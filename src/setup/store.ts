@@ -49,7 +49,10 @@ interface Row {
   published_to: string | null
 }
 
-export async function getSetupCluster(db: Queryable, name: string): Promise<SetupCluster | undefined> {
+export async function getSetupCluster(
+  db: Queryable,
+  name: string,
+): Promise<SetupCluster | undefined> {
   const row = await db.get<Row>('SELECT * FROM setup_clusters WHERE name = ?', [name])
   if (row === undefined) return undefined
   return {
@@ -65,9 +68,13 @@ export async function getSetupCluster(db: Queryable, name: string): Promise<Setu
 export async function requireSetupCluster(db: Queryable, name: string): Promise<SetupCluster> {
   const c = await getSetupCluster(db, name)
   if (c === undefined) {
-    throw new SetupError('SETUP_NOT_FOUND', `cluster '${name}' was not set up with 'podtrust cluster setup'`, {
-      hint: `run: podtrust cluster setup ${name} --distro … --issuer-url https://… --out DIR`,
-    })
+    throw new SetupError(
+      'SETUP_NOT_FOUND',
+      `cluster '${name}' was not set up with 'podtrust cluster setup'`,
+      {
+        hint: `run: podtrust cluster setup ${name} --distro … --issuer-url https://… --out DIR`,
+      },
+    )
   }
   return c
 }

@@ -71,10 +71,20 @@ async function fetchJson(
     const msg = err instanceof Error ? err.message : String(err)
     if (raw.startsWith('http:')) {
       problems.push(
-        problem('http-not-https', `${what} ${raw} is served over http`, 'AWS STS, Entra ID and Google STS fetch discovery over https only: publish on an https host'),
+        problem(
+          'http-not-https',
+          `${what} ${raw} is served over http`,
+          'AWS STS, Entra ID and Google STS fetch discovery over https only: publish on an https host',
+        ),
       )
     } else {
-      problems.push(problem('forbidden-address', `${what} ${raw}: ${msg}`, 'relying parties refuse loopback, private and link-local addresses: publish on a public https host'))
+      problems.push(
+        problem(
+          'forbidden-address',
+          `${what} ${raw}: ${msg}`,
+          'relying parties refuse loopback, private and link-local addresses: publish on a public https host',
+        ),
+      )
     }
     return undefined
   }
@@ -101,22 +111,37 @@ async function fetchJson(
   }
   if (res.status !== 200) {
     problems.push(
-      problem('unreachable', `${what} ${raw} answered HTTP ${res.status}`, 'publish it: podtrust issuer publish --cluster NAME --to …; for S3, allow public read (s3:GetObject)'),
+      problem(
+        'unreachable',
+        `${what} ${raw} answered HTTP ${res.status}`,
+        'publish it: podtrust issuer publish --cluster NAME --to …; for S3, allow public read (s3:GetObject)',
+      ),
     )
     return undefined
   }
   const type = (res.contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   if (type !== DISCOVERY_CONTENT_TYPE) {
     problems.push(
-      problem('wrong-content-type', `${what} ${raw} is served as '${res.contentType ?? '(none)'}'`, `serve it as ${DISCOVERY_CONTENT_TYPE} (S3: --content-type application/json; podtrust issuer publish sets it)`),
+      problem(
+        'wrong-content-type',
+        `${what} ${raw} is served as '${res.contentType ?? '(none)'}'`,
+        `serve it as ${DISCOVERY_CONTENT_TYPE} (S3: --content-type application/json; podtrust issuer publish sets it)`,
+      ),
     )
   }
   try {
     const doc = JSON.parse(res.body) as unknown
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not an object')
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      throw new Error('not an object')
     return doc as Record<string, unknown>
   } catch {
-    problems.push(problem('not-json', `${what} ${raw} is not a JSON object`, 'republish the file podtrust cluster setup wrote'))
+    problems.push(
+      problem(
+        'not-json',
+        `${what} ${raw} is not a JSON object`,
+        'republish the file podtrust cluster setup wrote',
+      ),
+    )
     return undefined
   }
 }
@@ -132,17 +157,33 @@ export async function verifyPublishedIssuer(input: VerifyInput): Promise<VerifyR
     passed.push(`discovery document fetched from ${discoveryUrl}`)
     if (doc['issuer'] !== issuer) {
       problems.push(
-        problem('issuer-mismatch', `discovery document names issuer '${String(doc['issuer'])}', not '${issuer}'`, "the document's issuer must equal the URL it is served under and the tokens' iss exactly (mind trailing slashes)"),
+        problem(
+          'issuer-mismatch',
+          `discovery document names issuer '${String(doc['issuer'])}', not '${issuer}'`,
+          "the document's issuer must equal the URL it is served under and the tokens' iss exactly (mind trailing slashes)",
+        ),
       )
     }
     const jwksUri = doc['jwks_uri']
     if (typeof jwksUri !== 'string') {
-      problems.push(problem('missing-jwks-uri', 'discovery document has no jwks_uri', 'republish the discovery bundle podtrust cluster setup wrote'))
+      problems.push(
+        problem(
+          'missing-jwks-uri',
+          'discovery document has no jwks_uri',
+          'republish the discovery bundle podtrust cluster setup wrote',
+        ),
+      )
     } else {
       const set = await fetchJson(jwksUri, 'JWKS', input, problems)
       if (set !== undefined) {
         if (!Array.isArray(set['keys'])) {
-          problems.push(problem('jwks-invalid', `JWKS at ${jwksUri} has no keys array`, 'republish the JWKS podtrust cluster setup wrote'))
+          problems.push(
+            problem(
+              'jwks-invalid',
+              `JWKS at ${jwksUri} has no keys array`,
+              'republish the JWKS podtrust cluster setup wrote',
+            ),
+          )
         } else {
           jwks = set as unknown as JSONWebKeySet
           passed.push(`JWKS fetched from ${jwksUri} (${jwks.keys.length} key(s))`)
@@ -156,19 +197,33 @@ export async function verifyPublishedIssuer(input: VerifyInput): Promise<VerifyR
     header = decodeProtectedHeader(input.token.trim())
     iss = decodeJwt(input.token.trim()).iss
   } catch {
-    problems.push(problem('token-invalid', 'the token is not a JWT', 'pass a service-account token: kubectl create token SA --audience sts.amazonaws.com'))
+    problems.push(
+      problem(
+        'token-invalid',
+        'the token is not a JWT',
+        'pass a service-account token: kubectl create token SA --audience sts.amazonaws.com',
+      ),
+    )
     return { ok: false, problems, passed }
   }
   if (iss !== issuer) {
     problems.push(
-      problem('token-issuer-mismatch', `the token's iss is '${iss ?? '(none)'}', not '${issuer}'`, "kube-apiserver's first --service-account-issuer must be the issuer URL: apply the flags cluster setup wrote and restart the API server"),
+      problem(
+        'token-issuer-mismatch',
+        `the token's iss is '${iss ?? '(none)'}', not '${issuer}'`,
+        "kube-apiserver's first --service-account-issuer must be the issuer URL: apply the flags cluster setup wrote and restart the API server",
+      ),
     )
   }
   if (jwks !== undefined) {
     const kids = jwks.keys.map((k) => k.kid ?? '')
     if (header.kid === undefined || !kids.includes(header.kid)) {
       problems.push(
-        problem('missing-kid', `the token's kid '${header.kid ?? '(none)'}' is not in the published JWKS (${kids.join(', ') || 'empty'})`, 'the API server signs with a key that is not published: check --service-account-signing-key-file, then podtrust issuer publish'),
+        problem(
+          'missing-kid',
+          `the token's kid '${header.kid ?? '(none)'}' is not in the published JWKS (${kids.join(', ') || 'empty'})`,
+          'the API server signs with a key that is not published: check --service-account-signing-key-file, then podtrust issuer publish',
+        ),
       )
     } else if (iss === issuer) {
       try {
@@ -178,10 +233,16 @@ export async function verifyPublishedIssuer(input: VerifyInput): Promise<VerifyR
           jwks,
           ...(input.audiences === undefined ? {} : { audiences: input.audiences }),
         })
-        passed.push(`token of ${v.subject} (aud ${v.audience.join(',')}) verified with key ${v.kid ?? ''}`)
+        passed.push(
+          `token of ${v.subject} (aud ${v.audience.join(',')}) verified with key ${v.kid ?? ''}`,
+        )
       } catch (err) {
         problems.push(
-          problem('token-invalid', `the token does not verify: ${err instanceof Error ? err.message : String(err)}`, 'mint a fresh token (kubectl create token …) and check the signing key matches the published JWKS'),
+          problem(
+            'token-invalid',
+            `the token does not verify: ${err instanceof Error ? err.message : String(err)}`,
+            'mint a fresh token (kubectl create token …) and check the signing key matches the published JWKS',
+          ),
         )
       }
     }

@@ -53,13 +53,23 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** A kube-apiserver-shaped service-account token signed with the key file the kit wrote. */
-async function kubeToken(keyFile: string, pubFile: string, issuer: string, sa = 'app'): Promise<string> {
+async function kubeToken(
+  keyFile: string,
+  pubFile: string,
+  issuer: string,
+  sa = 'app',
+): Promise<string> {
   const key = createPrivateKey(readFileSync(keyFile, 'utf8'))
-  const kid = publicJwkOf(readFileSync(pubFile, 'utf8').split(/(?<=-----END PUBLIC KEY-----)/)[0]!).kid
+  const kid = publicJwkOf(
+    readFileSync(pubFile, 'utf8').split(/(?<=-----END PUBLIC KEY-----)/)[0]!,
+  ).kid
   const now = Math.floor(Date.now() / 1000)
   return new SignJWT({
     sub: `system:serviceaccount:default:${sa}`,
-    'kubernetes.io': { namespace: 'default', serviceaccount: { name: sa, uid: '5b1b9f6e-0000-4000-8000-000000000001' } },
+    'kubernetes.io': {
+      namespace: 'default',
+      serviceaccount: { name: sa, uid: '5b1b9f6e-0000-4000-8000-000000000001' },
+    },
   })
     .setProtectedHeader({ alg: 'RS256', kid })
     .setIssuer(issuer)
@@ -90,7 +100,10 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
   before(async () => {
     const ca = await loadOrCreateCa(join(dir, 'ca'))
     caFile = ca.certFile
-    const cert = await issueServerCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
+    const cert = await issueServerCertificate(ca, {
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+    })
     web = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
       const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'https://x').pathname))
       const file = join(webRoot, path)
@@ -99,7 +112,12 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
         return
       }
       void readFile(file).then(
-        (body) => res.writeHead(200, { 'content-type': textPlain.has(path) ? 'text/plain' : 'application/json' }).end(body),
+        (body) =>
+          res
+            .writeHead(200, {
+              'content-type': textPlain.has(path) ? 'text/plain' : 'application/json',
+            })
+            .end(body),
         () => res.writeHead(500).end(),
       )
     })
@@ -119,36 +137,136 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
   })
 
   void it('sets up, publishes and verifies a real token; names each kind of problem', async () => {
-    const setup = await cli(['cluster', 'setup', 'lab', '--distro', 'kind', '--issuer-url', issuer, '--out', out, '--data-dir', setupData, '--clouds', 'aws', '--ca-file', caFile], dir)
+    const setup = await cli(
+      [
+        'cluster',
+        'setup',
+        'lab',
+        '--distro',
+        'kind',
+        '--issuer-url',
+        issuer,
+        '--out',
+        out,
+        '--data-dir',
+        setupData,
+        '--clouds',
+        'aws',
+        '--ca-file',
+        caFile,
+      ],
+      dir,
+    )
     assert.equal(setup.code, 0, setup.err)
     assert.match(setup.out, /thumbprint: [0-9a-f]{40}/)
-    const pub = await cli(['issuer', 'publish', '--cluster', 'lab', '--to', join(webRoot, 'lab'), '--data-dir', setupData], dir)
+    const pub = await cli(
+      [
+        'issuer',
+        'publish',
+        '--cluster',
+        'lab',
+        '--to',
+        join(webRoot, 'lab'),
+        '--data-dir',
+        setupData,
+      ],
+      dir,
+    )
     assert.equal(pub.code, 0, pub.err)
     const token = await kubeToken(join(out, 'keys/sa.key'), join(out, 'keys/sa.pub'), issuer)
     const tokenFile = join(dir, 'token.jwt')
     writeFileSync(tokenFile, token)
     const verify = (file: string, extra: string[] = []) =>
-      cli(['cluster', 'verify', 'lab', '--token', file, '--ca-file', caFile, '--allow-loopback', '--data-dir', setupData, ...extra], dir)
+      cli(
+        [
+          'cluster',
+          'verify',
+          'lab',
+          '--token',
+          file,
+          '--ca-file',
+          caFile,
+          '--allow-loopback',
+          '--data-dir',
+          setupData,
+          ...extra,
+        ],
+        dir,
+      )
     const ok = await verify(tokenFile)
     assert.equal(ok.code, 0, ok.out + ok.err)
     assert.match(ok.out, /validates the token/)
 
     // Without --allow-loopback the address is refused as AWS refuses it.
-    const guarded = await cli(['cluster', 'verify', 'lab', '--token', tokenFile, '--ca-file', caFile, '--data-dir', setupData], dir)
+    const guarded = await cli(
+      [
+        'cluster',
+        'verify',
+        'lab',
+        '--token',
+        tokenFile,
+        '--ca-file',
+        caFile,
+        '--data-dir',
+        setupData,
+      ],
+      dir,
+    )
     assert.equal(guarded.code, 1)
     assert.match(guarded.out, /FAIL forbidden-address/)
     // Without the CA, TLS fails: unreachable.
-    const noCa = await cli(['cluster', 'verify', 'lab', '--token', tokenFile, '--allow-loopback', '--data-dir', setupData], dir)
+    const noCa = await cli(
+      [
+        'cluster',
+        'verify',
+        'lab',
+        '--token',
+        tokenFile,
+        '--allow-loopback',
+        '--data-dir',
+        setupData,
+      ],
+      dir,
+    )
     assert.match(noCa.out, /FAIL unreachable/)
 
     // A token of another key: missing kid. Another issuer: issuer mismatch.
     const other = mkdtempSync(join(dir, 'other-'))
-    assert.equal((await cli(['cluster', 'setup', 'other', '--distro', 'k3s', '--issuer-url', `${base}/other`, '--out', other, '--data-dir', join(dir, 'other-data')], dir)).code, 0)
+    assert.equal(
+      (
+        await cli(
+          [
+            'cluster',
+            'setup',
+            'other',
+            '--distro',
+            'k3s',
+            '--issuer-url',
+            `${base}/other`,
+            '--out',
+            other,
+            '--data-dir',
+            join(dir, 'other-data'),
+          ],
+          dir,
+        )
+      ).code,
+      0,
+    )
     const foreignKid = join(dir, 'foreign.jwt')
-    writeFileSync(foreignKid, await kubeToken(join(other, 'keys/sa.key'), join(other, 'keys/sa.pub'), issuer))
-    assert.match((await verify(foreignKid)).out, /FAIL missing-kid: the token's kid '[^']+' is not in the published JWKS/)
+    writeFileSync(
+      foreignKid,
+      await kubeToken(join(other, 'keys/sa.key'), join(other, 'keys/sa.pub'), issuer),
+    )
+    assert.match(
+      (await verify(foreignKid)).out,
+      /FAIL missing-kid: the token's kid '[^']+' is not in the published JWKS/,
+    )
     const foreignIss = join(dir, 'foreign-iss.jwt')
-    writeFileSync(foreignIss, await kubeToken(join(out, 'keys/sa.key'), join(out, 'keys/sa.pub'), `${base}/other`))
+    writeFileSync(
+      foreignIss,
+      await kubeToken(join(out, 'keys/sa.key'), join(out, 'keys/sa.pub'), `${base}/other`),
+    )
     assert.match((await verify(foreignIss)).out, /FAIL token-issuer-mismatch/)
 
     // Wrong content type.
@@ -170,24 +288,63 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
     rmSync(join(webRoot, 'lab'), { recursive: true })
     const gone = await verify(tokenFile)
     assert.match(gone.out, /FAIL unreachable: discovery document .* answered HTTP 404/)
-    assert.equal((await cli(['issuer', 'publish', '--cluster', 'lab', '--to', join(webRoot, 'lab'), '--data-dir', setupData], dir)).code, 0)
+    assert.equal(
+      (
+        await cli(
+          [
+            'issuer',
+            'publish',
+            '--cluster',
+            'lab',
+            '--to',
+            join(webRoot, 'lab'),
+            '--data-dir',
+            setupData,
+          ],
+          dir,
+        )
+      ).code,
+      0,
+    )
   })
 
   void it('http instead of https is named', async () => {
     const httpData = join(dir, 'http-data')
     // The kit itself refuses an http issuer; a cluster whose record says http (an older set-up) is named.
-    const r = await cli(['cluster', 'setup', 'plain', '--distro', 'kind', '--issuer-url', 'http://oidc.example.com', '--out', join(dir, 'o'), '--data-dir', httpData], dir)
+    const r = await cli(
+      [
+        'cluster',
+        'setup',
+        'plain',
+        '--distro',
+        'kind',
+        '--issuer-url',
+        'http://oidc.example.com',
+        '--out',
+        join(dir, 'o'),
+        '--data-dir',
+        httpData,
+      ],
+      dir,
+    )
     assert.equal(r.code, 2)
     const { verifyPublishedIssuer } = await import('../../src/setup/verify.ts')
     const report = await verifyPublishedIssuer({
       issuerUrl: 'http://oidc.example.com',
-      token: await kubeToken(join(out, 'keys/sa.key'), join(out, 'keys/sa.pub'), 'http://oidc.example.com'),
+      token: await kubeToken(
+        join(out, 'keys/sa.key'),
+        join(out, 'keys/sa.pub'),
+        'http://oidc.example.com',
+      ),
       policy: { allowHttpLoopback: false, allowPrivateNetworks: false },
       verifier: { verify: () => Promise.reject(new Error('not reached')) },
       now: new Date(),
     })
     assert.equal(report.ok, false)
-    assert.deepEqual(report.problems.map((p) => p.code), ['http-not-https'])
+    assert.deepEqual(
+      report.problems.map((p) => p.code),
+      ['http-not-https'],
+    )
   })
 
   void it('podtrust STS trusts the published issuer; rotation keeps old and new tokens valid', async (t) => {
@@ -198,11 +355,31 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
       const now = new Date()
       const rnd = (n: number) => randomBytes(n)
       await iam.ensureAccount(ACCOUNT, now)
-      await iam.insertUser({ accountId: ACCOUNT, userName: 'ops', userId: newUniqueId('AIDA', ACCOUNT, rnd), arn: `arn:aws:iam::${ACCOUNT}:user/ops`, path: '/', createDate: now, tags: [] })
-      await iam.attachPolicy(ACCOUNT, 'user', 'ops', 'arn:aws:iam::aws:policy/AdministratorAccess', now)
+      await iam.insertUser({
+        accountId: ACCOUNT,
+        userName: 'ops',
+        userId: newUniqueId('AIDA', ACCOUNT, rnd),
+        arn: `arn:aws:iam::${ACCOUNT}:user/ops`,
+        path: '/',
+        createDate: now,
+        tags: [],
+      })
+      await iam.attachPolicy(
+        ACCOUNT,
+        'user',
+        'ops',
+        'arn:aws:iam::aws:policy/AdministratorAccess',
+        now,
+      )
       admin.accessKeyId = newUniqueId('AKIA', ACCOUNT, rnd, 16)
       admin.secretAccessKey = newSecretAccessKey(rnd)
-      await iam.insertAccessKey({ ...admin, status: 'Active', accountId: ACCOUNT, userName: 'ops', createDate: now })
+      await iam.insertAccessKey({
+        ...admin,
+        status: 'Active',
+        accountId: ACCOUNT,
+        userName: 'ops',
+        createDate: now,
+      })
     } finally {
       await db.close()
     }
@@ -216,7 +393,22 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
       // podtrust's STS fetches the issuer over TLS signed by podtrust's CA.
       NODE_EXTRA_CA_CERTS: caFile,
     }
-    up = spawn(process.execPath, [bin, 'up', '--data-dir', stsData, '--port', '0', '--no-tls', '--allow-http-issuers', '--log-level', 'silent'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    up = spawn(
+      process.execPath,
+      [
+        bin,
+        'up',
+        '--data-dir',
+        stsData,
+        '--port',
+        '0',
+        '--no-tls',
+        '--allow-http-issuers',
+        '--log-level',
+        'silent',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`up did not start: ${upOutput}`)), 30_000)
       up?.stdout?.on('data', (d: Buffer) => {
@@ -229,25 +421,69 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
       up?.on('exit', (code) => reject(new Error(`up exited with ${code}`)))
     })
     const endpoint = /podtrust ready on (http:\/\/\S+)/.exec(upOutput)?.[1] ?? ''
-    const adminEnv = { ...env, AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey }
-    const aws = (args: string[], e: NodeJS.ProcessEnv = adminEnv) => run('aws', [...args, '--endpoint-url', endpoint, '--output', 'json'], e)
+    const adminEnv = {
+      ...env,
+      AWS_ACCESS_KEY_ID: admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
+    }
+    const aws = (args: string[], e: NodeJS.ProcessEnv = adminEnv) =>
+      run('aws', [...args, '--endpoint-url', endpoint, '--output', 'json'], e)
 
     // The commands `cluster setup --clouds aws` printed, against podtrust's IAM.
-    const provider = await aws(['iam', 'create-open-id-connect-provider', '--url', issuer, '--client-id-list', 'sts.amazonaws.com'])
+    const provider = await aws([
+      'iam',
+      'create-open-id-connect-provider',
+      '--url',
+      issuer,
+      '--client-id-list',
+      'sts.amazonaws.com',
+    ])
     assert.equal(provider.code, 0, provider.stderr)
-    const providerArn = (JSON.parse(provider.stdout) as { OpenIDConnectProviderArn: string }).OpenIDConnectProviderArn
+    const providerArn = (JSON.parse(provider.stdout) as { OpenIDConnectProviderArn: string })
+      .OpenIDConnectProviderArn
     const host = issuer.replace(/^https:\/\//, '')
     const trust = JSON.stringify({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { Federated: providerArn }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: { StringEquals: { [`${host}:sub`]: 'system:serviceaccount:default:app', [`${host}:aud`]: 'sts.amazonaws.com' } } }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: providerArn },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: {
+            StringEquals: {
+              [`${host}:sub`]: 'system:serviceaccount:default:app',
+              [`${host}:aud`]: 'sts.amazonaws.com',
+            },
+          },
+        },
+      ],
     })
-    const role = await aws(['iam', 'create-role', '--role-name', 'lab-app', '--assume-role-policy-document', trust])
+    const role = await aws([
+      'iam',
+      'create-role',
+      '--role-name',
+      'lab-app',
+      '--assume-role-policy-document',
+      trust,
+    ])
     assert.equal(role.code, 0, role.stderr)
     const roleArn = `arn:aws:iam::${ACCOUNT}:role/lab-app`
     const assume = async (token: string) => {
       const file = join(dir, `t-${randomBytes(4).toString('hex')}.jwt`)
       writeFileSync(file, token)
-      return aws(['sts', 'assume-role-with-web-identity', '--role-arn', roleArn, '--role-session-name', 'app', '--web-identity-token', `file://${file}`], { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' })
+      return aws(
+        [
+          'sts',
+          'assume-role-with-web-identity',
+          '--role-arn',
+          roleArn,
+          '--role-session-name',
+          'app',
+          '--web-identity-token',
+          `file://${file}`,
+        ],
+        { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+      )
     }
     const oldToken = await kubeToken(join(out, 'keys/sa.key'), join(out, 'keys/sa.pub'), issuer)
     const first = await assume(oldToken)
@@ -255,7 +491,8 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
     assert.match(first.stdout, /"Arn": "arn:aws:sts::000000000000:assumed-role\/lab-app\/app"/)
 
     // Rotation, each step checked.
-    const rotate = (args: string[]) => cli(['cluster', 'rotate', 'lab', ...args, '--data-dir', setupData], dir)
+    const rotate = (args: string[]) =>
+      cli(['cluster', 'rotate', 'lab', ...args, '--data-dir', setupData], dir)
     const early = await rotate(['--step', 'switch'])
     assert.equal(early.code, 1)
     assert.match(early.err, /cannot run 'switch' in phase 'steady'/)
@@ -263,13 +500,18 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
     assert.match((await rotate(['--step', 'retire'])).err, /the next step is 'publish'/)
     const published = await rotate(['--step', 'publish'])
     assert.equal(published.code, 0, published.err)
-    const jwks = JSON.parse(readFileSync(join(webRoot, 'lab/openid/v1/jwks'), 'utf8')) as { keys: unknown[] }
+    const jwks = JSON.parse(readFileSync(join(webRoot, 'lab/openid/v1/jwks'), 'utf8')) as {
+      keys: unknown[]
+    }
     assert.equal(jwks.keys.length, 2)
     const switched = await rotate(['--step', 'switch'])
     assert.equal(switched.code, 0, switched.err)
     assert.equal(existsSync(join(out, 'keys/sa-next.key')), false)
     const newToken = await kubeToken(join(out, 'keys/sa.key'), join(out, 'keys/sa.pub'), issuer)
-    assert.notEqual(JSON.parse(Buffer.from(newToken.split('.')[0]!, 'base64url').toString()).kid, JSON.parse(Buffer.from(oldToken.split('.')[0]!, 'base64url').toString()).kid)
+    assert.notEqual(
+      JSON.parse(Buffer.from(newToken.split('.')[0]!, 'base64url').toString()).kid,
+      JSON.parse(Buffer.from(oldToken.split('.')[0]!, 'base64url').toString()).kid,
+    )
     // The overlap: both tokens are accepted.
     const withNew = await assume(newToken)
     assert.equal(withNew.code, 0, withNew.stderr)
@@ -282,13 +524,63 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
     assert.match(status.out, /retire is safe from \d{4}-/)
     const later = new Date(Date.now() + 86_401_000).toISOString()
     assert.equal((await rotate(['--step', 'retire', '--now', later])).code, 0)
-    assert.equal((await cli(['issuer', 'publish', '--cluster', 'lab', '--to', join(webRoot, 'lab'), '--data-dir', setupData], dir)).code, 0)
+    assert.equal(
+      (
+        await cli(
+          [
+            'issuer',
+            'publish',
+            '--cluster',
+            'lab',
+            '--to',
+            join(webRoot, 'lab'),
+            '--data-dir',
+            setupData,
+          ],
+          dir,
+        )
+      ).code,
+      0,
+    )
     const oldFile = join(dir, 'old.jwt')
     writeFileSync(oldFile, oldToken)
-    const retired = await cli(['cluster', 'verify', 'lab', '--token', oldFile, '--ca-file', caFile, '--allow-loopback', '--data-dir', setupData], dir)
+    const retired = await cli(
+      [
+        'cluster',
+        'verify',
+        'lab',
+        '--token',
+        oldFile,
+        '--ca-file',
+        caFile,
+        '--allow-loopback',
+        '--data-dir',
+        setupData,
+      ],
+      dir,
+    )
     assert.match(retired.out, /FAIL missing-kid/)
     const newFile = join(dir, 'new.jwt')
     writeFileSync(newFile, newToken)
-    assert.equal((await cli(['cluster', 'verify', 'lab', '--token', newFile, '--ca-file', caFile, '--allow-loopback', '--data-dir', setupData], dir)).code, 0)
+    assert.equal(
+      (
+        await cli(
+          [
+            'cluster',
+            'verify',
+            'lab',
+            '--token',
+            newFile,
+            '--ca-file',
+            caFile,
+            '--allow-loopback',
+            '--data-dir',
+            setupData,
+          ],
+          dir,
+        )
+      ).code,
+      0,
+    )
   })
 })

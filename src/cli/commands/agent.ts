@@ -129,7 +129,8 @@ export const agentCommand: Command = {
             region,
             credentials: () => {
               const creds = standardCredentials(io.env)
-              if (creds === undefined) throw new Error('AWS credentials disappeared from the environment')
+              if (creds === undefined)
+                throw new Error('AWS credentials disappeared from the environment')
               return creds
             },
           }),

@@ -16,11 +16,7 @@ import { SetupError } from '../../setup/errors.ts'
 import { writeOutputFiles } from '../../setup/files.ts'
 import { DISTROS, type Distro } from '../../setup/flags.ts'
 import { publishCluster } from '../../setup/publish-cluster.ts'
-import {
-  NEXT_KEY_PATH,
-  SIGNING_KEY_PATH,
-  renderClusterFiles,
-} from '../../setup/render.ts'
+import { NEXT_KEY_PATH, SIGNING_KEY_PATH, renderClusterFiles } from '../../setup/render.ts'
 import {
   ROTATION_STEPS,
   type RotationStep,
@@ -98,20 +94,24 @@ type Values = ReturnType<typeof parse>['values']
 function nowOf(values: Values): Date {
   if (values.now === undefined) return new Date()
   const d = new Date(values.now)
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--now '${values.now}' is not a date`, 'e.g. 2026-12-07T10:00:00Z')
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError(`--now '${values.now}' is not a date`, 'e.g. 2026-12-07T10:00:00Z')
   return d
 }
 
 function only(values: Values, sub: string, allowed: readonly (keyof Values)[]): void {
   for (const [k, v] of Object.entries(values)) {
     if (v === undefined || k === 'data-dir' || k === 'store' || k === 'now') continue
-    if (!(allowed as readonly string[]).includes(k)) throw new UsageError(`--${k} does not apply to 'cluster ${sub}'`)
+    if (!(allowed as readonly string[]).includes(k))
+      throw new UsageError(`--${k} does not apply to 'cluster ${sub}'`)
   }
 }
 
 function report(err: unknown, io: CliIo): number {
   if (err instanceof SetupError) {
-    io.stderr.write(`podtrust: ${err.message}\n${err.hint === undefined ? '' : `  hint: ${err.hint}\n`}`)
+    io.stderr.write(
+      `podtrust: ${err.message}\n${err.hint === undefined ? '' : `  hint: ${err.hint}\n`}`,
+    )
     return 1
   }
   throw err
@@ -132,23 +132,46 @@ export async function runSelfHosted(sub: string, argv: string[], io: CliIo): Pro
 }
 
 async function setup(name: string, values: Values, io: CliIo): Promise<number> {
-  only(values, 'setup', ['distro', 'issuer-url', 'out', 'key', 'alg', 'clouds', 'ca-file', 'audiences', 'max-token-lifetime', 'dry-run'])
+  only(values, 'setup', [
+    'distro',
+    'issuer-url',
+    'out',
+    'key',
+    'alg',
+    'clouds',
+    'ca-file',
+    'audiences',
+    'max-token-lifetime',
+    'dry-run',
+  ])
   const distro = values.distro as Distro | undefined
   if (distro === undefined || !DISTROS.includes(distro))
     throw new UsageError(`--distro must be one of ${DISTROS.join(', ')}`)
-  if (values['issuer-url'] === undefined) throw new UsageError('--issuer-url is required', 'the https URL the discovery bundle is published at')
+  if (values['issuer-url'] === undefined)
+    throw new UsageError(
+      '--issuer-url is required',
+      'the https URL the discovery bundle is published at',
+    )
   if (!/^https:\/\/[^\s?#]+$/.test(values['issuer-url']))
-    throw new UsageError(`--issuer-url '${values['issuer-url']}' must be an https URL without query or fragment`)
+    throw new UsageError(
+      `--issuer-url '${values['issuer-url']}' must be an https URL without query or fragment`,
+    )
   const issuerUrl = values['issuer-url']
   if (values.out === undefined && values['dry-run'] !== true)
     throw new UsageError('--out DIR is required (or --dry-run to print)')
   const outDir = resolve(io.cwd, values.out ?? 'podtrust-setup')
   const clouds = (values.clouds ?? '').split(',').filter((c) => c !== '') as Cloud[]
-  for (const c of clouds) if (!CLOUDS.includes(c)) throw new UsageError(`--clouds: unknown cloud '${c}'`, 'use aws, azure, gcp')
+  for (const c of clouds)
+    if (!CLOUDS.includes(c))
+      throw new UsageError(`--clouds: unknown cloud '${c}'`, 'use aws, azure, gcp')
   if (values.alg !== undefined && values.alg !== 'RS256' && values.alg !== 'ES256')
     throw new UsageError('--alg must be RS256 or ES256')
-  const maxLifetime = values['max-token-lifetime'] === undefined ? undefined : Number(values['max-token-lifetime'])
-  if (maxLifetime !== undefined && (!Number.isInteger(maxLifetime) || maxLifetime < 600 || maxLifetime > 31_536_000))
+  const maxLifetime =
+    values['max-token-lifetime'] === undefined ? undefined : Number(values['max-token-lifetime'])
+  if (
+    maxLifetime !== undefined &&
+    (!Number.isInteger(maxLifetime) || maxLifetime < 600 || maxLifetime > 31_536_000)
+  )
     throw new UsageError('--max-token-lifetime must be whole seconds from 600 to 31536000')
   const now = nowOf(values)
   const readText = (p: string) => readFileSync(isAbsolute(p) ? p : resolve(io.cwd, p), 'utf8')
@@ -162,7 +185,9 @@ async function setup(name: string, values: Values, io: CliIo): Promise<number> {
     ...(values.key === undefined ? {} : { importKeyPem: readText(values.key) }),
     ...(values.alg === undefined ? {} : { alg: values.alg as 'RS256' | 'ES256' }),
     ...(values['ca-file'] === undefined ? {} : { caChainPem: readText(values['ca-file']) }),
-    ...(values.audiences === undefined ? {} : { audiences: values.audiences.split(',').filter((a) => a !== '') }),
+    ...(values.audiences === undefined
+      ? {}
+      : { audiences: values.audiences.split(',').filter((a) => a !== '') }),
     ...(maxLifetime === undefined ? {} : { maxTokenLifetimeSeconds: maxLifetime }),
   })
   if (values['dry-run'] === true) {
@@ -198,26 +223,45 @@ async function setup(name: string, values: Values, io: CliIo): Promise<number> {
 
 async function verify(name: string, values: Values, io: CliIo): Promise<number> {
   only(values, 'verify', ['token', 'audience', 'ca-file', 'allow-loopback'])
-  if (values.token === undefined) throw new UsageError('--token FILE is required', 'e.g. kubectl create token default --audience sts.amazonaws.com > token.jwt')
+  if (values.token === undefined)
+    throw new UsageError(
+      '--token FILE is required',
+      'e.g. kubectl create token default --audience sts.amazonaws.com > token.jwt',
+    )
   const token = (await readFile(resolve(io.cwd, values.token), 'utf8')).trim()
-  const caBundle = values['ca-file'] === undefined ? undefined : await readFile(resolve(io.cwd, values['ca-file']), 'utf8')
+  const caBundle =
+    values['ca-file'] === undefined
+      ? undefined
+      : await readFile(resolve(io.cwd, values['ca-file']), 'utf8')
   const db = await openStore(values, io)
   try {
     const c = await requireSetupCluster(db, name)
     const now = nowOf(values)
-    const policy = { allowHttpLoopback: values['allow-loopback'] === true, allowPrivateNetworks: false }
+    const policy = {
+      allowHttpLoopback: values['allow-loopback'] === true,
+      allowPrivateNetworks: false,
+    }
     const report = await verifyPublishedIssuer({
       issuerUrl: c.issuerUrl,
       token,
       now,
       policy,
-      verifier: createTokenVerifier({ db, now: () => now, allowHttpLoopback: policy.allowHttpLoopback }),
+      verifier: createTokenVerifier({
+        db,
+        now: () => now,
+        allowHttpLoopback: policy.allowHttpLoopback,
+      }),
       ...(values.audience === undefined ? {} : { audiences: values.audience }),
       ...(caBundle === undefined ? {} : { caBundle }),
     })
     for (const p of report.passed) io.stdout.write(`ok: ${p}\n`)
-    for (const p of report.problems) io.stdout.write(`FAIL ${p.code}: ${p.message}\n  fix: ${p.hint}\n`)
-    io.stdout.write(report.ok ? `cluster ${name}: the published issuer validates the token\n` : `cluster ${name}: ${report.problems.length} problem(s)\n`)
+    for (const p of report.problems)
+      io.stdout.write(`FAIL ${p.code}: ${p.message}\n  fix: ${p.hint}\n`)
+    io.stdout.write(
+      report.ok
+        ? `cluster ${name}: the published issuer validates the token\n`
+        : `cluster ${name}: ${report.problems.length} problem(s)\n`,
+    )
     return report.ok ? 0 : 1
   } finally {
     await db.close()
@@ -248,16 +292,25 @@ async function rotate(name: string, values: Values, io: CliIo): Promise<number> 
           ...renderClusterFiles(c, c.outDir),
         ])
         io.stdout.write(`next key ${key.kid} added to ${c.outDir}/keys/sa.pub and the JWKS\n`)
-        io.stdout.write(`next: podtrust cluster rotate ${name} --step publish${c.publishedTo === undefined ? ' --to DIR|s3://BUCKET/PREFIX' : ''}\n`)
-        io.stdout.write('      and copy keys/sa.pub to the control-plane nodes (the API server re-reads it on restart)\n')
+        io.stdout.write(
+          `next: podtrust cluster rotate ${name} --step publish${c.publishedTo === undefined ? ' --to DIR|s3://BUCKET/PREFIX' : ''}\n`,
+        )
+        io.stdout.write(
+          '      and copy keys/sa.pub to the control-plane nodes (the API server re-reads it on restart)\n',
+        )
         break
       }
       case 'publish': {
         requirePublishStep(c)
         const to = values.to ?? c.publishedTo
-        if (to === undefined) throw new UsageError('--to DIR|s3://BUCKET/PREFIX is required (nothing was published before)')
+        if (to === undefined)
+          throw new UsageError(
+            '--to DIR|s3://BUCKET/PREFIX is required (nothing was published before)',
+          )
         c = await publishCluster(c, to, io, now)
-        io.stdout.write(`next: podtrust cluster rotate ${name} --step switch (after relying parties' JWKS caches refresh)\n`)
+        io.stdout.write(
+          `next: podtrust cluster rotate ${name} --step switch (after relying parties' JWKS caches refresh)\n`,
+        )
         break
       }
       case 'switch': {
@@ -276,14 +329,18 @@ async function rotate(name: string, values: Values, io: CliIo): Promise<number> 
         ])
         const { rm } = await import('node:fs/promises')
         await rm(resolve(c.outDir, NEXT_KEY_PATH), { force: true })
-        io.stdout.write(`signing key switched; copy keys/sa.key and keys/sa.pub to the control-plane nodes and restart the API server\n`)
+        io.stdout.write(
+          `signing key switched; copy keys/sa.key and keys/sa.pub to the control-plane nodes and restart the API server\n`,
+        )
         io.stdout.write(`${rotationStatus(c, now).slice(-1).join('\n')}\n`)
         break
       }
       case 'retire': {
         c = retirePreviousKey(c, now)
         await writeOutputFiles(c.outDir, renderClusterFiles(c, c.outDir))
-        io.stdout.write(`previous key retired; publish again: podtrust issuer publish --cluster ${name} --to ${c.publishedTo ?? 'DIR|s3://…'}\n`)
+        io.stdout.write(
+          `previous key retired; publish again: podtrust issuer publish --cluster ${name} --to ${c.publishedTo ?? 'DIR|s3://…'}\n`,
+        )
         break
       }
     }

@@ -79,12 +79,17 @@ function validIssuer(url: string): string {
 
 export const clusterCommand: Command = {
   name: 'cluster',
-  summary: 'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
+  summary:
+    'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
   usage,
   async run(argv, io) {
     const first = argv.find((a) => !a.startsWith('-'))
     if (isSelfHostedSubcommand(first)) {
-      return runSelfHosted(first ?? '', argv.filter((_, i) => i !== argv.indexOf(first ?? '')), io)
+      return runSelfHosted(
+        first ?? '',
+        argv.filter((_, i) => i !== argv.indexOf(first ?? '')),
+        io,
+      )
     }
     const { values, positionals } = parse(argv)
     const [sub, ...rest] = positionals

@@ -78,7 +78,12 @@ export const issuerCommand: Command = {
 
 async function publish(
   extra: string | undefined,
-  values: { cluster?: string | undefined; to?: string | undefined; 'data-dir'?: string | undefined; store?: string | undefined },
+  values: {
+    cluster?: string | undefined
+    to?: string | undefined
+    'data-dir'?: string | undefined
+    store?: string | undefined
+  },
   io: Parameters<Command['run']>[1],
 ): Promise<number> {
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`)
@@ -92,7 +97,9 @@ async function publish(
     return 0
   } catch (err) {
     if (err instanceof SetupError) {
-      io.stderr.write(`podtrust: ${err.message}\n${err.hint === undefined ? '' : `  hint: ${err.hint}\n`}`)
+      io.stderr.write(
+        `podtrust: ${err.message}\n${err.hint === undefined ? '' : `  hint: ${err.hint}\n`}`,
+      )
       return 1
     }
     throw err

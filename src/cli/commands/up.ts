@@ -138,13 +138,21 @@ export const upCommand: Command = {
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
     const imdsPort = intFlag('imds-port', values['imds-port'], 0, 65_535)
     if ((imdsPort === undefined) !== (values['imds-role'] === undefined)) {
-      throw new UsageError('--imds-port and --imds-role go together', 'e.g. --imds-port 0 --imds-role arn:aws:iam::000000000000:role/node')
+      throw new UsageError(
+        '--imds-port and --imds-role go together',
+        'e.g. --imds-port 0 --imds-role arn:aws:iam::000000000000:role/node',
+      )
     }
-    if (values['imds-role'] !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(values['imds-role'])) {
+    if (
+      values['imds-role'] !== undefined &&
+      !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(values['imds-role'])
+    ) {
       throw new UsageError(`--imds-role '${values['imds-role']}' is not a role ARN`)
     }
-    if (values['agent-host'] !== undefined && agentPort === undefined) throw new UsageError('--agent-host needs --agent-port')
-    if (values['imds-host'] !== undefined && imdsPort === undefined) throw new UsageError('--imds-host needs --imds-port')
+    if (values['agent-host'] !== undefined && agentPort === undefined)
+      throw new UsageError('--agent-host needs --agent-port')
+    if (values['imds-host'] !== undefined && imdsPort === undefined)
+      throw new UsageError('--imds-host needs --imds-port')
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -172,7 +180,8 @@ export const upCommand: Command = {
     let imds: RunningImds | undefined
     const server = await startServer({
       beforeReady: async (ctx) => {
-        if (agentPort !== undefined) agent = await startAgentListener(ctx, agentPort, values['agent-host'])
+        if (agentPort !== undefined)
+          agent = await startAgentListener(ctx, agentPort, values['agent-host'])
         if (imdsPort !== undefined && values['imds-role'] !== undefined)
           imds = await startInProcessImds(ctx, {
             port: imdsPort,
@@ -272,7 +281,9 @@ async function announce(
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
     ...(options.imds === undefined
       ? []
-      : [`  imds       ${options.imds.urls.join(' ')}  (AWS_EC2_METADATA_SERVICE_ENDPOINT=${options.imds.urls[0] ?? ''})`]),
+      : [
+          `  imds       ${options.imds.urls.join(' ')}  (AWS_EC2_METADATA_SERVICE_ENDPOINT=${options.imds.urls[0] ?? ''})`,
+        ]),
     ...(server.issuerChangedFrom === undefined
       ? []
       : [

@@ -45,40 +45,85 @@ void describe('agent/imds', () => {
   after(() => imds.close())
   const url = (p: string) => `${imds.urls[0]}${p}`
   const token = async (ttl = '21600', headers: Record<string, string> = {}) =>
-    fetch(url('/latest/api/token'), { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl, ...headers } })
+    fetch(url('/latest/api/token'), {
+      method: 'PUT',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl, ...headers },
+    })
 
   void it('issues tokens for TTLs 1–21600 and refuses others (400) and proxied requests (403)', async () => {
     const ok = await token('1')
     assert.equal(ok.status, 200)
     assert.equal(ok.headers.get('x-aws-ec2-metadata-token-ttl-seconds'), '1')
     assert.equal((await token('21600')).status, 200)
-    for (const bad of ['0', '21601', 'abc', '-5', '']) assert.equal((await token(bad)).status, 400, bad)
+    for (const bad of ['0', '21601', 'abc', '-5', ''])
+      assert.equal((await token(bad)).status, 400, bad)
     assert.equal((await fetch(url('/latest/api/token'), { method: 'PUT' })).status, 400)
     assert.equal((await token('60', { 'x-forwarded-for': '10.1.2.3' })).status, 403)
   })
 
   void it('requires the token on every GET (401 without, forged or expired)', async () => {
     assert.equal((await fetch(url('/latest/meta-data/'))).status, 401)
-    assert.equal((await fetch(url('/latest/meta-data/'), { headers: { 'x-aws-ec2-metadata-token': 'A'.repeat(54) } })).status, 401)
+    assert.equal(
+      (
+        await fetch(url('/latest/meta-data/'), {
+          headers: { 'x-aws-ec2-metadata-token': 'A'.repeat(54) },
+        })
+      ).status,
+      401,
+    )
     const foreign = createTokenCodec().issue(clock.getTime() + 60_000)
-    assert.equal((await fetch(url('/latest/meta-data/'), { headers: { 'x-aws-ec2-metadata-token': foreign } })).status, 401)
+    assert.equal(
+      (await fetch(url('/latest/meta-data/'), { headers: { 'x-aws-ec2-metadata-token': foreign } }))
+        .status,
+      401,
+    )
     const t = await (await token('2')).text()
-    assert.equal((await fetch(url('/latest/meta-data/instance-id'), { headers: { 'x-aws-ec2-metadata-token': t } })).status, 200)
+    assert.equal(
+      (
+        await fetch(url('/latest/meta-data/instance-id'), {
+          headers: { 'x-aws-ec2-metadata-token': t },
+        })
+      ).status,
+      200,
+    )
     clock = new Date(clock.getTime() + 3000)
-    assert.equal((await fetch(url('/latest/meta-data/instance-id'), { headers: { 'x-aws-ec2-metadata-token': t } })).status, 401)
+    assert.equal(
+      (
+        await fetch(url('/latest/meta-data/instance-id'), {
+          headers: { 'x-aws-ec2-metadata-token': t },
+        })
+      ).status,
+      401,
+    )
   })
 
   void it('serves the role name, its credentials, placement and the identity document', async () => {
     const h = { 'x-aws-ec2-metadata-token': await (await token()).text() }
     const get = (p: string) => fetch(url(p), { headers: h })
-    assert.equal(await (await get('/latest/meta-data/iam/security-credentials/')).text(), 'node-role')
-    const creds = (await (await get('/latest/meta-data/iam/security-credentials/node-role')).json()) as Record<string, string>
-    assert.deepEqual(Object.keys(creds), ['Code', 'LastUpdated', 'Type', 'AccessKeyId', 'SecretAccessKey', 'Token', 'Expiration'])
+    assert.equal(
+      await (await get('/latest/meta-data/iam/security-credentials/')).text(),
+      'node-role',
+    )
+    const creds = (await (
+      await get('/latest/meta-data/iam/security-credentials/node-role')
+    ).json()) as Record<string, string>
+    assert.deepEqual(Object.keys(creds), [
+      'Code',
+      'LastUpdated',
+      'Type',
+      'AccessKeyId',
+      'SecretAccessKey',
+      'Token',
+      'Expiration',
+    ])
     assert.equal(creds['Code'], 'Success')
     assert.equal(creds['Type'], 'AWS-HMAC')
     assert.match(creds['Expiration'] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     assert.equal(await (await get('/latest/meta-data/placement/region')).text(), 'eu-west-1')
-    const doc = (await (await get('/latest/dynamic/instance-identity/document')).json()) as Record<string, unknown>
+    const doc = (await (await get('/latest/dynamic/instance-identity/document')).json()) as Record<
+      string,
+      unknown
+    >
     assert.equal(doc['accountId'], '111122223333')
     assert.equal(doc['instanceId'], 'i-0123456789abcdef0')
     assert.equal(doc['version'], '2017-09-30')
@@ -107,7 +152,9 @@ void describe('agent/imds', () => {
     clock = new Date(clock.getTime() + 7 * 3600_000)
     fail = true
     const h = { 'x-aws-ec2-metadata-token': await (await token()).text() }
-    const r = await fetch(url('/latest/meta-data/iam/security-credentials/node-role'), { headers: h })
+    const r = await fetch(url('/latest/meta-data/iam/security-credentials/node-role'), {
+      headers: h,
+    })
     assert.equal(r.status, 500)
     assert.doesNotMatch(await r.text(), /AccessKeyId/)
     fail = false

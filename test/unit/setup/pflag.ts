@@ -45,12 +45,16 @@ function csv(v: string): string[] {
   for (let i = 0; i < v.length; i++) {
     const c = v[i]!
     if (quoted) {
-      if (c === '"' && v[i + 1] === '"') (cur += '"'), i++
-      else if (c === '"') quoted = false
+      if (c === '"' && v[i + 1] === '"') {
+        cur += '"'
+        i++
+      } else if (c === '"') quoted = false
       else cur += c
     } else if (c === '"' && cur === '') quoted = true
-    else if (c === ',') out.push(cur), (cur = '')
-    else cur += c
+    else if (c === ',') {
+      out.push(cur)
+      cur = ''
+    } else cur += c
   }
   if (quoted) throw new Error(`bare quote in "${v}"`)
   out.push(cur)

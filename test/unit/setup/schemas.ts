@@ -50,7 +50,16 @@ const hostPathMount = struct(
     hostPath: str,
     mountPath: str,
     readOnly: bool,
-    pathType: oneOf('', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice'),
+    pathType: oneOf(
+      '',
+      'DirectoryOrCreate',
+      'Directory',
+      'FileOrCreate',
+      'File',
+      'Socket',
+      'CharDevice',
+      'BlockDevice',
+    ),
   },
   ['name', 'hostPath', 'mountPath'],
 )
@@ -70,7 +79,10 @@ function controlPlaneComponent(version: 'v1beta3' | 'v1beta4', apiServer: boolea
   })
 }
 
-export function checkKubeadmClusterConfiguration(doc: unknown, version: 'v1beta3' | 'v1beta4'): void {
+export function checkKubeadmClusterConfiguration(
+  doc: unknown,
+  version: 'v1beta3' | 'v1beta4',
+): void {
   struct(
     {
       apiVersion: oneOf(`kubeadm.k8s.io/${version}`),
@@ -88,7 +100,18 @@ export function checkKubeadmClusterConfiguration(doc: unknown, version: 'v1beta3
       featureGates: mapOf(bool),
       clusterName: str,
       ...(version === 'v1beta4'
-        ? { proxy: anyObject, encryptionAlgorithm: oneOf('RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384') , certificateValidityPeriod: str, caCertificateValidityPeriod: str }
+        ? {
+            proxy: anyObject,
+            encryptionAlgorithm: oneOf(
+              'RSA-2048',
+              'RSA-3072',
+              'RSA-4096',
+              'ECDSA-P256',
+              'ECDSA-P384',
+            ),
+            certificateValidityPeriod: str,
+            caCertificateValidityPeriod: str,
+          }
         : {}),
     },
     ['apiVersion', 'kind'],
