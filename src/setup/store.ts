@@ -104,3 +104,8 @@ export function publishedJwks(state: SetupState): PublicJwk[] {
   const order: Record<KeyRole, number> = { current: 0, next: 1, previous: 2 }
   return [...state.keys].sort((a, b) => order[a.role] - order[b.role]).map((k) => k.jwk)
 }
+
+/** Forgets a self-hosted cluster's record (its files in the output folder stay). */
+export async function deleteSetupCluster(db: Queryable, name: string): Promise<boolean> {
+  return (await db.run('DELETE FROM setup_clusters WHERE name = ?', [name])).changes > 0
+}

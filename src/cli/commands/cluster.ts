@@ -13,6 +13,7 @@ import { createEksRepo } from '../../aws/eks/repo.ts'
 import { validateClusterIssuerUrl, validateClusterName } from '../../aws/eks/validate.ts'
 import { UsageError } from '../../errors.ts'
 import { deleteIssuer, getIssuer } from '../../tokens/issuer.ts'
+import { deleteSetupCluster } from '../../setup/store.ts'
 import type { Command } from '../command.ts'
 import { isSelfHostedSubcommand, runSelfHosted, selfHostedHelp } from './cluster-selfhosted.ts'
 import { openStore, storeArgOptions, storeUsage } from '../store-options.ts'
@@ -133,6 +134,7 @@ export const clusterCommand: Command = {
           return 1
         }
         await repo.deleteCluster(row.name)
+        await deleteSetupCluster(db, row.name)
         if (row.issuerUrl === undefined) await deleteIssuer(db, clusterIssuerName(row.name))
         io.stdout.write(`cluster ${row.name} removed\n`)
         return 0

@@ -248,6 +248,26 @@ void describe('podtrust cluster setup', () => {
       )
       assert.equal(again.code, 1)
       assert.match(again.err, /already set up/)
+      // `cluster remove` forgets the set-up too, so the hint's way out works.
+      const removed = await runCli(['cluster', 'remove', `lab-${distro}`, '--data-dir', data], dir)
+      assert.equal(removed.code, 0, removed.err)
+      const redo = await runCli(
+        [
+          'cluster',
+          'setup',
+          `lab-${distro}`,
+          '--distro',
+          distro,
+          '--issuer-url',
+          ISSUER,
+          '--out',
+          join(out, 'redo'),
+          '--data-dir',
+          data,
+        ],
+        dir,
+      )
+      assert.equal(redo.code, 0, redo.err)
     })
   }
 
