@@ -177,7 +177,8 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
   }
 
   async function get(path: string, res: ServerResponse): Promise<void> {
-    const leaf = leaves[path]
+    // IMDS answers a listing with or without its trailing slash.
+    const leaf = leaves[path] ?? leaves[`${path}/`]
     if (leaf !== undefined) return text(res, 200, leaf())
     if (path === 'dynamic/instance-identity/document') return json(res, document())
     if (
