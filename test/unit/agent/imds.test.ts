@@ -104,6 +104,10 @@ void describe('agent/imds', () => {
       await (await get('/latest/meta-data/iam/security-credentials/')).text(),
       'node-role',
     )
+    assert.equal(
+      await (await get('/latest/meta-data/iam/security-credentials')).text(),
+      'node-role',
+    )
     const creds = (await (
       await get('/latest/meta-data/iam/security-credentials/node-role')
     ).json()) as Record<string, string>
