@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.podtrust/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'dist.*/**', '.podtrust/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

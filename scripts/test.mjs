@@ -2,7 +2,7 @@
 // Runs the test tiers through node's built-in test runner in one process tree, so CI reads one summary.
 // Usage: node scripts/test.mjs [unit|conformance|e2e ...] [--only PATTERN]
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -36,6 +36,38 @@ const files = tiers
 if (files.length === 0) {
   console.error(`no test files for tiers: ${tiers.join(', ')}`)
   process.exit(1)
+}
+
+// Some e2e tests run the compiled CLI (`npx podtrust`, the packed tarball): when such a test is selected, rebuild
+// dist/ first if any file under src/ is newer than the last build (npm ci builds it; a checkout edited since
+// would run stale code). A failed build is reported and those tests then fail on their own.
+function newestMtime(dir) {
+  let newest = 0
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name)
+    const st = statSync(full)
+    newest = Math.max(newest, st.isDirectory() ? newestMtime(full) : st.mtimeMs)
+  }
+  return newest
+}
+const runsDist = files.some((f) =>
+  /'npx'|\['pack'|dist\//.test(readFileSync(join(root, f), 'utf8')),
+)
+if (runsDist) {
+  let built = 0
+  try {
+    built = statSync(join(root, 'dist', '.build-stamp')).mtimeMs
+  } catch {
+    // never built
+  }
+  if (built < newestMtime(join(root, 'src'))) {
+    const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], {
+      cwd: root,
+      stdio: 'inherit',
+    })
+    if (build.status !== 0)
+      console.error('test: the build of dist/ failed; tests that run dist/ will fail')
+  }
 }
 
 const result = spawnSync(
