@@ -4,6 +4,7 @@
  * the key pair (created or imported), the flags in the distribution's form, the discovery bundle, the
  * thumbprint and the cloud-side commands. Pure apart from key generation; the CLI writes and registers.
  */
+import { isLoopbackHost } from '../tokens/netguard.ts'
 import { SetupError } from './errors.ts'
 import { type Cloud, cloudCommands } from './cloud.ts'
 import { DEFAULT_IN_CLUSTER_ISSUER, type Distro, keyPaths } from './flags.ts'
@@ -48,7 +49,11 @@ export interface SetupResult {
 
 export function planSetup(input: SetupInput): SetupResult {
   const issuer = new URL(input.issuerUrl)
-  if (issuer.protocol !== 'https:') {
+  // Plain http only for an issuer on this machine (development), as podtrust's own issuers allow.
+  if (
+    issuer.protocol !== 'https:' &&
+    !(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname))
+  ) {
     throw new SetupError('SETUP_INVALID', `--issuer-url ${input.issuerUrl} must use https`, {
       hint: 'AWS IAM, Entra ID and Google STS fetch discovery over https only',
     })

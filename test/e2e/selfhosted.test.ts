@@ -197,8 +197,8 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
     assert.equal(ok.code, 0, ok.out + ok.err)
     assert.match(ok.out, /validates the token/)
 
-    // Without --allow-loopback the address is refused as AWS refuses it.
-    const guarded = await cli(
+    // An issuer on this machine may be fetched on loopback without --allow-loopback (development).
+    const local = await cli(
       [
         'cluster',
         'verify',
@@ -212,8 +212,7 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
       ],
       dir,
     )
-    assert.equal(guarded.code, 1)
-    assert.match(guarded.out, /FAIL forbidden-address/)
+    assert.equal(local.code, 0, local.out)
     // Without the CA, TLS fails: unreachable.
     const noCa = await cli(
       [
@@ -284,6 +283,18 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
     writeFileSync(discoFile, disco)
     assert.match(mismatch.out, /FAIL issuer-mismatch/)
 
+    // A jwks_uri on a private address is refused (SSRF guard), as AWS refuses it.
+    writeFileSync(
+      discoFile,
+      disco.replace(
+        `"jwks_uri": "${issuer}/openid/v1/jwks"`,
+        '"jwks_uri": "https://10.0.0.1/jwks"',
+      ),
+    )
+    const ssrf = await verify(tokenFile)
+    writeFileSync(discoFile, disco)
+    assert.match(ssrf.out, /FAIL forbidden-address: JWKS https:\/\/10\.0\.0\.1\/jwks/)
+
     // Not published at all.
     rmSync(join(webRoot, 'lab'), { recursive: true })
     const gone = await verify(tokenFile)
@@ -327,7 +338,8 @@ void describe('self-hosted issuer: setup, publish, verify, STS, rotation', () =>
       ],
       dir,
     )
-    assert.equal(r.code, 2)
+    assert.equal(r.code, 1)
+    assert.match(r.err, /must use https/)
     const { verifyPublishedIssuer } = await import('../../src/setup/verify.ts')
     const report = await verifyPublishedIssuer({
       issuerUrl: 'http://oidc.example.com',

@@ -30,6 +30,7 @@ import {
 import { planSetup } from '../../setup/setup.ts'
 import { getSetupCluster, requireSetupCluster, saveSetupCluster } from '../../setup/store.ts'
 import { verifyPublishedIssuer } from '../../setup/verify.ts'
+import { isLoopbackHost } from '../../tokens/netguard.ts'
 import { createTokenVerifier } from '../../tokens/verify.ts'
 import { readFileSync } from 'node:fs'
 import type { CliIo } from '../command.ts'
@@ -152,7 +153,7 @@ async function setup(name: string, values: Values, io: CliIo): Promise<number> {
       '--issuer-url is required',
       'the https URL the discovery bundle is published at',
     )
-  if (!/^https:\/\/[^\s?#]+$/.test(values['issuer-url']))
+  if (!/^https?:\/\/[^\s?#]+$/.test(values['issuer-url']))
     throw new UsageError(
       `--issuer-url '${values['issuer-url']}' must be an https URL without query or fragment`,
     )
@@ -208,14 +209,18 @@ async function setup(name: string, values: Values, io: CliIo): Promise<number> {
     }
     await writeOutputFiles(outDir, plan.files)
     await saveSetupCluster(db, plan.cluster, now)
-    // The same registration as `cluster add NAME --issuer URL`.
-    await putCluster(db, { name, issuer: issuerUrl }, now)
+    // The same registration as `cluster add NAME --issuer URL` (EKS clusters take https issuers only).
+    if (issuerUrl.startsWith('https:')) await putCluster(db, { name, issuer: issuerUrl }, now)
   } finally {
     await db.close()
   }
   io.stdout.write(`cluster ${name} set up for ${distro}: key ${plan.key.kid} (${plan.key.alg})\n`)
   io.stdout.write(`  wrote ${plan.files.length} files under ${outDir} (keys/sa.key mode 0600)\n`)
   io.stdout.write(`  issuer: ${issuerUrl}\n`)
+  if (!issuerUrl.startsWith('https:'))
+    io.stdout.write(
+      '  WARNING: a plain-http issuer is for development on this machine only; clouds fetch https only, and the cluster is not registered for Pod Identity\n',
+    )
   if (plan.thumbprint !== undefined) io.stdout.write(`  thumbprint: ${plan.thumbprint}\n`)
   io.stdout.write(`\n${plan.instructions.join('\n')}\n`)
   return 0
@@ -237,8 +242,11 @@ async function verify(name: string, values: Values, io: CliIo): Promise<number> 
   try {
     const c = await requireSetupCluster(db, name)
     const now = nowOf(values)
+    // An issuer on this machine (development) may be fetched on loopback; otherwise loopback, private and
+    // link-local addresses are refused, as AWS refuses them.
     const policy = {
-      allowHttpLoopback: values['allow-loopback'] === true,
+      allowHttpLoopback:
+        values['allow-loopback'] === true || isLoopbackHost(new URL(c.issuerUrl).hostname),
       allowPrivateNetworks: false,
     }
     const report = await verifyPublishedIssuer({

@@ -342,7 +342,36 @@ void describe('podtrust cluster setup', () => {
       ],
       dir,
     )
-    assert.equal(h.code, 2)
+    assert.equal(h.code, 1)
+    assert.match(h.err, /must use https/)
+  })
+
+  void it('accepts a plain-http issuer on loopback (development), warns and does not register it', async () => {
+    const data = join(dir, 'data-loop')
+    const r = await runCli(
+      [
+        'cluster',
+        'setup',
+        'loop',
+        '--distro',
+        'kind',
+        '--issuer-url',
+        'http://127.0.0.1:8080/dev',
+        '--out',
+        join(dir, 'out-loop'),
+        '--data-dir',
+        data,
+      ],
+      dir,
+    )
+    assert.equal(r.code, 0, r.err)
+    assert.match(r.out, /WARNING: a plain-http issuer is for development/)
+    const db = await openDb({ dataDir: data })
+    try {
+      assert.equal(await createEksRepo(db).getCluster('loop'), undefined)
+    } finally {
+      await db.close()
+    }
   })
 
   void it('--dry-run prints the files and commands, writes nothing, never prints the private key', async () => {
