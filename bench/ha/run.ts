@@ -21,10 +21,18 @@ const CONCURRENCY = 16
 const PG = process.env['PODTRUST_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test'
 const bin = fileURLToPath(new URL('../../bin/podtrust.js', import.meta.url))
 
-interface Replica { child: ChildProcess; url: string; out: string }
+interface Replica {
+  child: ChildProcess
+  url: string
+  out: string
+}
 
 async function start(args: string[]): Promise<Replica> {
-  const child = spawn(process.execPath, [bin, 'up', '--port', '0', '--no-tls', '--log-level', 'error', '--rate-limit', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    [bin, 'up', '--port', '0', '--no-tls', '--log-level', 'error', '--rate-limit', '0', ...args],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   let out = ''
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
   while (!/ready on (\S+)[\s\S]*\n\n/.test(out)) {
@@ -35,10 +43,15 @@ async function start(args: string[]): Promise<Replica> {
 }
 
 function env(text: string): Record<string, string> {
-  return Object.fromEntries([...text.matchAll(/^export ([A-Z_]+)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]))
+  return Object.fromEntries(
+    [...text.matchAll(/^export ([A-Z_]+)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]),
+  )
 }
 
-async function load(urls: string[], make: (url: string) => RequestInit): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+async function load(
+  urls: string[],
+  make: (url: string) => RequestInit,
+): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
   const lat: number[] = []
   let errors = 0
   let measuring = false
@@ -62,7 +75,12 @@ async function load(urls: string[], make: (url: string) => RequestInit): Promise
   stop = true
   await Promise.all(workers)
   lat.sort((a, b) => a - b)
-  return { rps: lat.length / SECONDS, p50: lat[Math.floor(lat.length * 0.5)] ?? 0, p99: lat[Math.floor(lat.length * 0.99)] ?? 0, errors }
+  return {
+    rps: lat.length / SECONDS,
+    p50: lat[Math.floor(lat.length * 0.5)] ?? 0,
+    p99: lat[Math.floor(lat.length * 0.99)] ?? 0,
+    errors,
+  }
 }
 
 const schema = `bench_${randomBytes(4).toString('hex')}`
@@ -72,18 +90,59 @@ try {
   const sqlite = await start(['--demo', '--data-dir', dirs[0]!])
   replicas.push(sqlite)
   const store = `${PG}?schema=${schema}`
-  const p1 = await start(['--demo', '--data-dir', dirs[1]!, '--store', store, '--issuer-url', 'https://issuer.bench.test'])
-  const p2 = await start(['--data-dir', dirs[2]!, '--store', store, '--issuer-url', 'https://issuer.bench.test'])
+  const p1 = await start([
+    '--demo',
+    '--data-dir',
+    dirs[1]!,
+    '--store',
+    store,
+    '--issuer-url',
+    'https://issuer.bench.test',
+  ])
+  const p2 = await start([
+    '--data-dir',
+    dirs[2]!,
+    '--store',
+    store,
+    '--issuer-url',
+    'https://issuer.bench.test',
+  ])
   replicas.push(p1, p2)
   const scenario = (r: Replica) => {
     const e = env(r.out)
     const token = readFileSync(e['AWS_WEB_IDENTITY_TOKEN_FILE']!, 'utf8')
-    const arwwi = new URLSearchParams({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: e['AWS_ROLE_ARN']!, RoleSessionName: 'bench', WebIdentityToken: token }).toString()
-    const creds = { accessKeyId: e['AWS_ACCESS_KEY_ID']!, secretAccessKey: e['AWS_SECRET_ACCESS_KEY']! }
+    const arwwi = new URLSearchParams({
+      Action: 'AssumeRoleWithWebIdentity',
+      Version: '2011-06-15',
+      RoleArn: e['AWS_ROLE_ARN']!,
+      RoleSessionName: 'bench',
+      WebIdentityToken: token,
+    }).toString()
+    const creds = {
+      accessKeyId: e['AWS_ACCESS_KEY_ID']!,
+      secretAccessKey: e['AWS_SECRET_ACCESS_KEY']!,
+    }
     const gci = 'Action=GetCallerIdentity&Version=2011-06-15'
     return {
-      arwwi: (): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: arwwi }),
-      gci: (url: string): RequestInit => ({ method: 'POST', body: gci, headers: signRequest({ method: 'POST', url, body: gci, headers: { 'content-type': 'application/x-www-form-urlencoded' }, service: 'sts', region: 'us-east-1', credentials: creds, now: new Date() }) }),
+      arwwi: (): RequestInit => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: arwwi,
+      }),
+      gci: (url: string): RequestInit => ({
+        method: 'POST',
+        body: gci,
+        headers: signRequest({
+          method: 'POST',
+          url,
+          body: gci,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          service: 'sts',
+          region: 'us-east-1',
+          credentials: creds,
+          now: new Date(),
+        }),
+      }),
     }
   }
   const s = scenario(sqlite)
@@ -96,9 +155,13 @@ try {
   rows.push(['GetCallerIdentity postgres, 1 replica', await load([p1.url], p.gci)])
   rows.push(['GetCallerIdentity postgres, 2 replicas', await load([p1.url, p2.url], p.gci)])
   for (const [name, r] of rows)
-    console.log(`${name.padEnd(48)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  errors ${r.errors}`)
+    console.log(
+      `${name.padEnd(48)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  errors ${r.errors}`,
+    )
   const ratio = (a: number, b: number) => (rows[a]![1].rps / rows[b]![1].rps).toFixed(2)
-  console.log(`ratios: ARWWI postgres/sqlite ${ratio(1, 0)}, 2 replicas/1 ${ratio(2, 1)}; GetCallerIdentity postgres/sqlite ${ratio(4, 3)}, 2 replicas/1 ${ratio(5, 4)}`)
+  console.log(
+    `ratios: ARWWI postgres/sqlite ${ratio(1, 0)}, 2 replicas/1 ${ratio(2, 1)}; GetCallerIdentity postgres/sqlite ${ratio(4, 3)}, 2 replicas/1 ${ratio(5, 4)}`,
+  )
 } finally {
   for (const r of replicas) r.child.kill('SIGKILL')
   const c = new pg.Client({ connectionString: PG })

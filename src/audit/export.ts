@@ -61,7 +61,9 @@ export function exportingAuditSink<S extends AuditSink>(sink: S, exporter: Audit
           await exporter.close()
         }
       const value = Reflect.get(target, prop, receiver) as unknown
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value
     },
   })
 }

@@ -55,8 +55,9 @@ export function normalizeEvent(event: AuditEvent): AuditEvent {
 
 /** The role an event is about: the session's issuer, else the requested role. */
 export function roleArnOf(e: AuditEvent): string | null {
-  const issuer = (e.userIdentity['sessionContext'] as { sessionIssuer?: { arn?: unknown } } | undefined)
-    ?.sessionIssuer?.arn
+  const issuer = (
+    e.userIdentity['sessionContext'] as { sessionIssuer?: { arn?: unknown } } | undefined
+  )?.sessionIssuer?.arn
   if (typeof issuer === 'string') return issuer
   const requested = e.requestParameters?.['roleArn']
   if (typeof requested === 'string') return requested

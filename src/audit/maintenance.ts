@@ -18,7 +18,10 @@ export interface AuditMaintenanceOptions extends AuditRetentionOptions {
   firstDelayMs?: number
   /** Rows per DELETE (default 1000). */
   batchSize?: number
-  log?: { info(e: string, f?: Record<string, unknown>): void; warn(e: string, f?: Record<string, unknown>): void }
+  log?: {
+    info(e: string, f?: Record<string, unknown>): void
+    warn(e: string, f?: Record<string, unknown>): void
+  }
 }
 
 /** Deletes what retention allows, batch by batch; returns how many events were deleted. */

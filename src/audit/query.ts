@@ -88,12 +88,17 @@ export async function queryAudit(
 export function parseTimeBound(text: string, now: Date, flag: string): Date {
   const rel = /^(\d+)([smhd])$/.exec(text)
   if (rel !== null) {
-    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's' | 'm' | 'h' | 'd']
+    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+      rel[2] as 's' | 'm' | 'h' | 'd'
+    ]
     return new Date(now.getTime() - Number(rel[1]) * unit)
   }
   const t = Date.parse(text)
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(t))
-    throw new AuditQueryError('AUDIT_QUERY_INVALID', `${flag} must be an RFC 3339 time or a duration like 15m, got '${text}'`)
+    throw new AuditQueryError(
+      'AUDIT_QUERY_INVALID',
+      `${flag} must be an RFC 3339 time or a duration like 15m, got '${text}'`,
+    )
   return new Date(t)
 }
 

@@ -19,14 +19,18 @@ const SAFE_KEYS = new Set([
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
 /** podtrust's sealed session tokens: `PT` + version digit + 12-hex key id + base64 (docs/security.md). */
 const SESSION_TOKEN = /\bPT\d[0-9a-f]{12}[A-Za-z0-9+/=_-]{32,}/g
-const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g
+const PEM_PRIVATE_KEY =
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g
 /** A whole value shaped like an AWS secret access key (40 base64 characters, mixed). */
 const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+]{40}$/
 
 export const REDACTED = '***'
 
 export function redactString(s: string): string {
-  return s.replace(JWT, REDACTED).replace(SESSION_TOKEN, REDACTED).replace(PEM_PRIVATE_KEY, REDACTED)
+  return s
+    .replace(JWT, REDACTED)
+    .replace(SESSION_TOKEN, REDACTED)
+    .replace(PEM_PRIVATE_KEY, REDACTED)
 }
 
 /**

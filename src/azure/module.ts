@@ -191,7 +191,11 @@ export const azureModule: ProtocolModule = {
         requestId: correlationId,
       }
       try {
-        const success = await exchangeClientAssertion(ctx, { tenant, form }, authorityOf(c, ctx.settings))
+        const success = await exchangeClientAssertion(
+          ctx,
+          { tenant, form },
+          authorityOf(c, ctx.settings),
+        )
         await ctx.audit.record(auditEvent(ctx, c, { ...base, success }))
         c.header('cache-control', 'no-store, no-cache')
         c.header('client-request-id', correlationId)

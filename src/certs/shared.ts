@@ -24,12 +24,20 @@ export async function loadDeploymentCa(
     const certFile = join(options.fromDir, CA_CERT_FILE)
     const keyFile = join(options.fromDir, CA_KEY_FILE)
     if (!existsSync(certFile) || !existsSync(keyFile)) {
-      throw new CertError('CA_INVALID', `the CA directory ${options.fromDir} lacks ${CA_CERT_FILE} or ${CA_KEY_FILE}`, {
-        hint: `put the CA certificate and its PKCS#8 key there as ${CA_CERT_FILE} and ${CA_KEY_FILE} (a Secret with those keys)`,
-      })
+      throw new CertError(
+        'CA_INVALID',
+        `the CA directory ${options.fromDir} lacks ${CA_CERT_FILE} or ${CA_KEY_FILE}`,
+        {
+          hint: `put the CA certificate and its PKCS#8 key there as ${CA_CERT_FILE} and ${CA_KEY_FILE} (a Secret with those keys)`,
+        },
+      )
     }
     return {
-      ca: { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8'), certFile },
+      ca: {
+        certPem: readFileSync(certFile, 'utf8'),
+        keyPem: readFileSync(keyFile, 'utf8'),
+        certFile,
+      },
       replacedLocal: false,
     }
   }

@@ -15,7 +15,8 @@ export function guardProcess(): void {
   if (installed) return
   installed = true
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
+    if (err.code === 'EPIPE')
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
     crash(err)
   })
   process.on('uncaughtException', crash)
@@ -29,7 +30,11 @@ function crash(err: unknown): void {
     time: new Date().toISOString(),
     level: 'fatal',
     event: 'process.crash',
-    error: { name: e.name, message: redactString(e.message), ...(code === undefined ? {} : { code }) },
+    error: {
+      name: e.name,
+      message: redactString(e.message),
+      ...(code === undefined ? {} : { code }),
+    },
   }
   try {
     process.stderr.write(`${JSON.stringify(line)}\n`)

@@ -42,7 +42,11 @@ export const serverUsage = `Production settings (each also read from the environ
   --tls-names N,N              extra DNS names / IPs in the serving certificate, e.g. the Service's DNS name
                                (PODTRUST_TLS_NAMES)`
 
-type Values = { [K in keyof typeof serverArgOptions]?: (typeof serverArgOptions)[K] extends { type: 'boolean' } ? boolean : string }
+type Values = {
+  [K in keyof typeof serverArgOptions]?: (typeof serverArgOptions)[K] extends { type: 'boolean' }
+    ? boolean
+    : string
+}
 
 export interface ServerFlagSettings {
   storePool: StorePoolOptions
@@ -76,7 +80,14 @@ function number(
 }
 
 export function serverFlagSettings(values: Values, io: CliIo): ServerFlagSettings {
-  const pool = number('store-pool-size', 'PODTRUST_STORE_POOL_SIZE', values['store-pool-size'], io, 1, 1000)
+  const pool = number(
+    'store-pool-size',
+    'PODTRUST_STORE_POOL_SIZE',
+    values['store-pool-size'],
+    io,
+    1,
+    1000,
+  )
   const connect = number(
     'store-connect-timeout',
     'PODTRUST_STORE_CONNECT_TIMEOUT',

@@ -59,7 +59,8 @@ export async function clientEnvironment(
   // The administrator's key comes from the modules the server assembled (IAM's bootstrap user).
   const creds = await server.adminCredentials()
   if (creds !== undefined) {
-    const store = server.ctx.db.engine === 'sqlite' ? `--data-dir ${options.dataDir}` : '--store URL'
+    const store =
+      server.ctx.db.engine === 'sqlite' ? `--data-dir ${options.dataDir}` : '--store URL'
     lines.push(
       '',
       '# IAM administrator (bootstrap user), for IAM calls; use in a separate shell, since static keys',

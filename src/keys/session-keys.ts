@@ -77,7 +77,9 @@ export async function loadKeyring(
   if (!rows.some((r) => r.retired_at === null)) {
     // One first key even when replicas start together: check again under a store lock.
     await withStoreLock(db, 'session-keyring', async (tx) => {
-      const active = await tx.get('SELECT kid FROM identity_session_keys WHERE retired_at IS NULL LIMIT 1')
+      const active = await tx.get(
+        'SELECT kid FROM identity_session_keys WHERE retired_at IS NULL LIMIT 1',
+      )
       if (active !== undefined) return
       await tx.run(
         'INSERT INTO identity_session_keys (kid, secret, created_at, retired_at) VALUES (?, ?, ?, NULL) ON CONFLICT (kid) DO NOTHING',

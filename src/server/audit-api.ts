@@ -123,10 +123,14 @@ export const auditApiModule: ProtocolModule = {
           limit,
           ...(nextToken === undefined ? {} : { nextToken }),
         }).catch((err: unknown) => {
-          if (err instanceof AuditQueryError) throw new ApiError('ValidationException', 400, err.message)
+          if (err instanceof AuditQueryError)
+            throw new ApiError('ValidationException', 400, err.message)
           throw err
         })
-        body = { Events: page.events, ...(page.nextToken === undefined ? {} : { NextToken: page.nextToken }) }
+        body = {
+          Events: page.events,
+          ...(page.nextToken === undefined ? {} : { NextToken: page.nextToken }),
+        }
       } catch (err) {
         if (!(err instanceof ApiError)) throw err
         failure = err
@@ -142,7 +146,9 @@ export const auditApiModule: ProtocolModule = {
         userIdentity: caller === undefined ? { type: 'Unknown' } : userIdentityOf(caller),
         requestParameters: Object.keys(params).length === 0 ? null : params,
         responseElements: null,
-        ...(failure === undefined ? {} : { errorCode: failure.type, errorMessage: failure.message }),
+        ...(failure === undefined
+          ? {}
+          : { errorCode: failure.type, errorMessage: failure.message }),
         requestID: requestId,
         eventID: randomUUID(),
         readOnly: true,

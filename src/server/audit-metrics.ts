@@ -31,7 +31,9 @@ export function meteredAuditSink<S extends AuditSink>(sink: S, metrics: ServerMe
     get(target, prop, receiver) {
       if (prop === 'record') return record
       const value = Reflect.get(target, prop, receiver) as unknown
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value
     },
   })
 }

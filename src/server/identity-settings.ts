@@ -68,7 +68,8 @@ export async function settleIssuerUrl(
   options.log.warn('issuer.url_changed', {
     from: stored.url,
     to: options.automatic,
-    reason: 'single-node store: the automatic issuer URL follows the TLS port; pass --issuer-url to pin it',
+    reason:
+      'single-node store: the automatic issuer URL follows the TLS port; pass --issuer-url to pin it',
   })
   return { url: await set(options.automatic), changedFrom: stored.url }
 }
@@ -85,7 +86,8 @@ export async function settleAccountId(
       adminAccounts.push(a.accountId)
   }
   if (options.explicit === undefined) return adminAccounts[0] ?? options.fallback
-  if (adminAccounts.length === 0 || adminAccounts.includes(options.explicit)) return options.explicit
+  if (adminAccounts.length === 0 || adminAccounts.includes(options.explicit))
+    return options.explicit
   throw new SettingsConflictError(
     'SERVER_SETTINGS_CONFLICT',
     `the store's administrator (${BOOTSTRAP_ADMIN_USER}) is in account ${adminAccounts.join(', ')}, but --account-id says ${options.explicit}; starting would create a second non-expiring administrator`,

@@ -74,7 +74,11 @@ export function inProcessSource(
       }
       // The store (or the issuer) is unavailable for now: the SDK's container provider retries a 503.
       if (isStoreUnavailable(err) || e.status === 503) {
-        throw new UpstreamError(503, 'ServiceUnavailableException', 'EKS Auth is temporarily unavailable')
+        throw new UpstreamError(
+          503,
+          'ServiceUnavailableException',
+          'EKS Auth is temporarily unavailable',
+        )
       }
       ctx.log.error('agent.eks_auth.failed', {
         error: err instanceof Error ? err.message : String(err),

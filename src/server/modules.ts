@@ -19,6 +19,8 @@ import { stsService } from '../aws/sts/service.ts'
 import { azureModule } from '../azure/module.ts'
 import type { ConfigSection } from '../config/section.ts'
 import { gcpModule } from '../gcp/module.ts'
+import { gatewayModule } from '../gateway/module.ts'
+import { dbproxyModule } from '../dbproxy/module.ts'
 import { setupModule } from '../setup/module.ts'
 import { keysMigrations } from '../keys/migrations.ts'
 import { sessionKeyMigrations } from '../keys/session-keys.ts'
@@ -34,6 +36,8 @@ export function createProtocolModules(): ProtocolModule[] {
     eksModule,
     azureModule,
     gcpModule,
+    gatewayModule,
+    dbproxyModule,
     setupModule,
     // The awsQuery services (STS, IAM) behind one front door, mounted last.
     createAwsQueryModule([stsService, iamService]),

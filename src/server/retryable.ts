@@ -86,16 +86,29 @@ export function unavailableResponse(path: string, retryAfterSeconds = 1): Respon
       )
     case 'entra':
       return Response.json(
-        entraBody(90033, 'temporarily_unavailable', 'A transient error has occurred. Please try again.'),
+        entraBody(
+          90033,
+          'temporarily_unavailable',
+          'A transient error has occurred. Please try again.',
+        ),
         { status: 503, headers },
       )
     case 'google':
       return Response.json(
-        { error: { code: 503, message: 'The service is currently unavailable.', status: 'UNAVAILABLE' } },
+        {
+          error: {
+            code: 503,
+            message: 'The service is currently unavailable.',
+            status: 'UNAVAILABLE',
+          },
+        },
         { status: 503, headers },
       )
     case 'plain':
-      return Response.json({ error: 'ServiceUnavailable', message: 'try again' }, { status: 503, headers })
+      return Response.json(
+        { error: 'ServiceUnavailable', message: 'try again' },
+        { status: 503, headers },
+      )
   }
 }
 
@@ -119,7 +132,11 @@ export function throttledResponse(path: string, retryAfterSeconds: number): Resp
       )
     case 'entra':
       return Response.json(
-        entraBody(90055, 'temporarily_unavailable', 'There are too many incoming requests. Please try again later.'),
+        entraBody(
+          90055,
+          'temporarily_unavailable',
+          'There are too many incoming requests. Please try again later.',
+        ),
         { status: 429, headers },
       )
     case 'google':
@@ -128,6 +145,9 @@ export function throttledResponse(path: string, retryAfterSeconds: number): Resp
         { status: 429, headers },
       )
     case 'plain':
-      return Response.json({ error: 'Throttling', message: 'Rate exceeded' }, { status: 429, headers })
+      return Response.json(
+        { error: 'Throttling', message: 'Rate exceeded' },
+        { status: 429, headers },
+      )
   }
 }

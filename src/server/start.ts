@@ -133,7 +133,7 @@ export interface RunningServer {
    * accepting, in-flight requests finish for at most `drainTimeoutMs` (default 0: reset them now), then the
    * audit log flushes and the store closes.
    */
-    /** The administrator's access key for IAM calls, from the first module that has one. */
+  /** The administrator's access key for IAM calls, from the first module that has one. */
   adminCredentials(): Promise<{ accessKeyId: string; secretAccessKey?: string } | undefined>
   close(options?: { drainTimeoutMs?: number; delayMs?: number }): Promise<void>
 }
@@ -306,7 +306,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       isReady: () => ready,
       isDraining: () => draining,
       // Off unless asked: `up` asks with its default (10/s, bursts of 100); embedders and tests choose.
-      ...(options.rateLimit === undefined ? {} : { rateLimiter: createRateLimiter(options.rateLimit) }),
+      ...(options.rateLimit === undefined
+        ? {}
+        : { rateLimiter: createRateLimiter(options.rateLimit) }),
       logRequests: options.logRequests ?? false,
     })
 
@@ -322,7 +324,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         ...(options.caDir === undefined ? {} : { fromDir: options.caDir }),
         now: now(),
       })
-      if (replacedLocal) log.warn('ca.replaced_local', { caFile: ca.certFile, reason: 'the store holds the deployment CA' })
+      if (replacedLocal)
+        log.warn('ca.replaced_local', {
+          caFile: ca.certFile,
+          reason: 'the store holds the deployment CA',
+        })
       caFile = ca.certFile
       const names = new Set([
         'localhost',
@@ -374,9 +380,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const issuerUrl = issuer.url
     settings.publicHosts = [
       ...new Set(
-        ['127.0.0.1', 'localhost', '::1', host, new URL(issuerUrl).hostname, ...(options.tlsNames ?? [])].map(
-          (h) => h.replace(/^\[|\]$/g, '').toLowerCase(),
-        ),
+        [
+          '127.0.0.1',
+          'localhost',
+          '::1',
+          host,
+          new URL(issuerUrl).hostname,
+          ...(options.tlsNames ?? []),
+        ].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()),
       ),
     ]
     for (const hook of collectStartupHooks(modules)) await hook(ctx)

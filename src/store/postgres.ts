@@ -58,7 +58,10 @@ const TRANSIENT_MESSAGE =
 export function isConnectionFailure(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null
   if (e === null || typeof e !== 'object') return false
-  if (typeof e.code === 'string' && (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_ERRNO.has(e.code)))
+  if (
+    typeof e.code === 'string' &&
+    (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_ERRNO.has(e.code))
+  )
     return true
   return typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)
 }
@@ -189,7 +192,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         throw classify(err)
       }
     } catch (err) {
-      if (isConnectionFailure(err) || (err instanceof StoreError && err.code === 'STORE_UNAVAILABLE'))
+      if (
+        isConnectionFailure(err) ||
+        (err instanceof StoreError && err.code === 'STORE_UNAVAILABLE')
+      )
         broken = true
       throw err
     } finally {

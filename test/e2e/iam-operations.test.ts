@@ -135,6 +135,10 @@ iam.create_account_alias(AccountAlias='podtrust-dev')
 out['aliases'] = iam.list_account_aliases()['AccountAliases']
 out['badAlias'] = err(lambda: iam.create_account_alias(AccountAlias='Bad_Alias'))
 iam.delete_account_alias(AccountAlias='podtrust-dev')
+out['noPasswordPolicy'] = err(lambda: iam.get_account_password_policy())
+iam.update_account_password_policy(MinimumPasswordLength=14, RequireSymbols=True, MaxPasswordAge=90)
+out['passwordPolicy'] = iam.get_account_password_policy()['PasswordPolicy']
+iam.delete_account_password_policy()
 out['aliasesAfter'] = iam.list_account_aliases()['AccountAliases']
 
 # The simulator (questions about any resource).
@@ -145,6 +149,9 @@ out['customMatched'] = sim['EvaluationResults'][0]['MatchedStatements'][0]['Sour
 iam.put_user_policy(UserName='dev', PolicyName='sqs', PolicyDocument=json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Action':'sqs:SendMessage','Resource':'*'},{'Effect':'Deny','Action':'sqs:SendMessage','Resource':'*','Condition':{'StringEquals':{'aws:RequestedRegion':'eu-west-1'}}}]}))
 p = iam.simulate_principal_policy(PolicySourceArn='arn:aws:iam::${ACCOUNT}:user/dev', ActionNames=['sqs:SendMessage','iam:ListRoles'], ContextEntries=[{'ContextKeyName':'aws:RequestedRegion','ContextKeyValues':['eu-west-1'],'ContextKeyType':'string'}])
 out['principal'] = [[r['EvalActionName'], r['EvalDecision']] for r in p['EvaluationResults']]
+keysDoc = json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Action':'s3:*','Resource':'arn:aws:s3:::b/\${aws:username}/*','Condition':{'StringEquals':{'aws:PrincipalTag/team':'a'},'Bool':{'aws:SecureTransport':'true'}}}]})
+out['contextKeys'] = iam.get_context_keys_for_custom_policy(PolicyInputList=[keysDoc])['ContextKeyNames']
+out['principalKeys'] = iam.get_context_keys_for_principal_policy(PolicySourceArn='arn:aws:iam::${ACCOUNT}:user/dev')['ContextKeyNames']
 
 # RoleLastUsed and AccessKeyLastUsed are recorded on use (batched: read back after a short pause).
 import time
@@ -242,6 +249,21 @@ print(json.dumps(out, default=str))
     assert.deepEqual(out.aliases, ['podtrust-dev'])
     assert.equal(out.badAlias[0], 'ValidationError')
     assert.deepEqual(out.aliasesAfter, [])
+    assert.deepEqual(out.noPasswordPolicy, [
+      'NoSuchEntity',
+      `The Password Policy with domain name ${ACCOUNT} cannot be found.`,
+      404,
+    ])
+    assert.deepEqual(out.passwordPolicy, {
+      MinimumPasswordLength: 14,
+      RequireSymbols: true,
+      RequireNumbers: false,
+      RequireUppercaseCharacters: false,
+      RequireLowercaseCharacters: false,
+      AllowUsersToChangePassword: false,
+      ExpirePasswords: true,
+      MaxPasswordAge: 90,
+    })
     assert.deepEqual(out.custom, [
       ['s3:GetObject', 'arn:aws:s3:::data/*', 'allowed'],
       ['s3:PutObject', 'arn:aws:s3:::data/*', 'implicitDeny'],
@@ -257,6 +279,12 @@ print(json.dumps(out, default=str))
     assert.equal(out.keyLastUsed[0], true)
     assert.ok(['iam', 'sts'].includes(out.keyLastUsed[1]), String(out.keyLastUsed[1]))
     assert.equal(out.keyLastUsed[2], 'us-east-1')
+    assert.deepEqual(out.contextKeys, [
+      'aws:PrincipalTag/team',
+      'aws:SecureTransport',
+      'aws:username',
+    ])
+    assert.deepEqual(out.principalKeys, ['aws:RequestedRegion'])
     assert.equal(out.unknown[0], 400)
     assert.match(out.unknown[1], /<Code>InvalidAction<\/Code>/)
   })

@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { postgresSkipReason, postgresUrl } from '../unit/store/engines.ts'
-import { dropSchema, replicaStoreUrl, startReplica, uniquePostgresNames } from './helpers/replica.ts'
+import {
+  dropSchema,
+  replicaStoreUrl,
+  startReplica,
+  uniquePostgresNames,
+} from './helpers/replica.ts'
 
 const skip = await postgresSkipReason()
 
@@ -27,32 +32,62 @@ function httpsGet(url: string, ca: string): Promise<string> {
 }
 
 void describe('one CA and one signing key for the deployment', () => {
-  void it('replicas started together share the CA and the first key', skip === undefined ? { timeout: 90_000 } : { skip }, async () => {
-    const names = uniquePostgresNames('sharedca')
-    const store = replicaStoreUrl(postgresUrl, names)
-    const dirs = [1, 2, 3].map(() => mkdtempSync(join(tmpdir(), 'podtrust-ca-')))
-    try {
-      const replicas = await Promise.all(
-        dirs.map((dir) =>
-          startReplica(['--port', '0', '--https-port', '0', '--data-dir', dir, '--store', store,
-            '--issuer-url', 'https://issuer.sharedca.test', '--log-level', 'warn']),
-        ),
-      )
-      const cas = dirs.map((d) => readFileSync(join(d, 'ca', 'ca.pem'), 'utf8'))
-      assert.equal(new Set(cas).size, 1, 'one CA')
-      for (const r of replicas) {
-        const jwks = JSON.parse(await httpsGet(`${r.httpsBaseUrl}/openid/v1/jwks`, cas[0]!)) as { keys: unknown[] }
-        assert.equal(jwks.keys.length, 1, 'one signing key')
+  void it(
+    'replicas started together share the CA and the first key',
+    skip === undefined ? { timeout: 90_000 } : { skip },
+    async () => {
+      const names = uniquePostgresNames('sharedca')
+      const store = replicaStoreUrl(postgresUrl, names)
+      const dirs = [1, 2, 3].map(() => mkdtempSync(join(tmpdir(), 'podtrust-ca-')))
+      try {
+        const replicas = await Promise.all(
+          dirs.map((dir) =>
+            startReplica([
+              '--port',
+              '0',
+              '--https-port',
+              '0',
+              '--data-dir',
+              dir,
+              '--store',
+              store,
+              '--issuer-url',
+              'https://issuer.sharedca.test',
+              '--log-level',
+              'warn',
+            ]),
+          ),
+        )
+        const cas = dirs.map((d) => readFileSync(join(d, 'ca', 'ca.pem'), 'utf8'))
+        assert.equal(new Set(cas).size, 1, 'one CA')
+        for (const r of replicas) {
+          const jwks = JSON.parse(await httpsGet(`${r.httpsBaseUrl}/openid/v1/jwks`, cas[0]!)) as {
+            keys: unknown[]
+          }
+          assert.equal(jwks.keys.length, 1, 'one signing key')
+        }
+        await Promise.all(replicas.map((r) => r.stop()))
+        // A CA from files: the replica serves with it and stores nothing of its own.
+        const fromFiles = await startReplica([
+          '--port',
+          '0',
+          '--https-port',
+          '0',
+          '--data-dir',
+          mkdtempSync(join(tmpdir(), 'podtrust-ca-')),
+          '--store',
+          store,
+          '--ca-dir',
+          join(dirs[0]!, 'ca'),
+          '--log-level',
+          'warn',
+        ])
+        assert.ok((await httpsGet(`${fromFiles.httpsBaseUrl}/healthz`, cas[0]!)).includes('ok'))
+        await fromFiles.stop()
+      } finally {
+        await dropSchema(postgresUrl, names.schema)
+        for (const d of dirs) rmSync(d, { recursive: true, force: true })
       }
-      await Promise.all(replicas.map((r) => r.stop()))
-      // A CA from files: the replica serves with it and stores nothing of its own.
-      const fromFiles = await startReplica(['--port', '0', '--https-port', '0', '--data-dir', mkdtempSync(join(tmpdir(), 'podtrust-ca-')),
-        '--store', store, '--ca-dir', join(dirs[0]!, 'ca'), '--log-level', 'warn'])
-      assert.ok((await httpsGet(`${fromFiles.httpsBaseUrl}/healthz`, cas[0]!)).includes('ok'))
-      await fromFiles.stop()
-    } finally {
-      await dropSchema(postgresUrl, names.schema)
-      for (const d of dirs) rmSync(d, { recursive: true, force: true })
-    }
-  })
+    },
+  )
 })

@@ -34,9 +34,22 @@ void describe('store outage (PostgreSQL backends terminated under load)', () => 
       const names = uniquePostgresNames('outage')
       const store = replicaStoreUrl(postgresUrl, names)
       const replica = await startReplica([
-        '--port', '0', '--no-tls', '--demo', '--data-dir', dir, '--store', store,
-        '--issuer-url', 'https://issuer.outage.test', '--log-level', 'error',
-        '--store-connect-timeout', '2', '--store-statement-timeout', '5',
+        '--port',
+        '0',
+        '--no-tls',
+        '--demo',
+        '--data-dir',
+        dir,
+        '--store',
+        store,
+        '--issuer-url',
+        'https://issuer.outage.test',
+        '--log-level',
+        'error',
+        '--store-connect-timeout',
+        '2',
+        '--store-statement-timeout',
+        '5',
       ])
       try {
         const env = exportedEnv(replica.output())
@@ -84,12 +97,25 @@ void describe('store outage (PostgreSQL backends terminated under load)', () => 
         // EKS (restJson1): ListClusters, signed for `eks`; a failure must be its 503 ServiceUnavailableException.
         const listClusters = async (): Promise<{ status: number; body: string }> => {
           const url = `${replica.baseUrl}/clusters`
-          const headers = signRequest({ method: 'GET', url, body: '', service: 'eks', region: 'us-east-1', now: new Date(),
-            credentials: { accessKeyId: admin['AWS_ACCESS_KEY_ID']!, secretAccessKey: admin['AWS_SECRET_ACCESS_KEY']! } })
+          const headers = signRequest({
+            method: 'GET',
+            url,
+            body: '',
+            service: 'eks',
+            region: 'us-east-1',
+            now: new Date(),
+            credentials: {
+              accessKeyId: admin['AWS_ACCESS_KEY_ID']!,
+              secretAccessKey: admin['AWS_SECRET_ACCESS_KEY']!,
+            },
+          })
           delete headers['host']
           const res = await fetch(url, { headers, signal: AbortSignal.timeout(15_000) })
           const text = await res.text()
-          return { status: res.status, body: res.status === 503 ? `<Code>${res.headers.get('x-amzn-errortype')}</Code>` : text }
+          return {
+            status: res.status,
+            body: res.status === 503 ? `<Code>${res.headers.get('x-amzn-errortype')}</Code>` : text,
+          }
         }
         assert.equal((await webIdentity()).status, 200)
         assert.equal((await listClusters()).status, 200)
@@ -116,7 +142,9 @@ void describe('store outage (PostgreSQL backends terminated under load)', () => 
         assert.equal(replica.proc.exitCode, null, `replica crashed:\n${replica.output()}`)
         assert.equal(replica.proc.signalCode, null)
         const failed = results.filter((r) => r.status !== 200)
-        t.diagnostic(`${results.length} requests, ${failed.length} answered 503, ${terminated} backends terminated`)
+        t.diagnostic(
+          `${results.length} requests, ${failed.length} answered 503, ${terminated} backends terminated`,
+        )
         for (const f of failed) {
           assert.equal(f.status, 503, f.body)
           assert.match(f.body, /<Code>ServiceUnavailable(Exception)?<\/Code>/)

@@ -182,40 +182,49 @@ const simulateCustomPolicy: QueryHandler = (req, ctx) =>
     return { EvaluationResults: page.items, ...pageFields(page) }
   })
 
+/** The stored policies (and boundary) of the user, role or group `source` names; a user's include its groups'. */
+async function principalDocuments(
+  env: IamEnv,
+  source: string,
+): Promise<{ docs: PolicyDocumentRef[]; boundaryArn: string | undefined }> {
+  const m = /^arn:aws:iam::(\d{12}):(user|role|group)\/(?:.*\/)?([^/]+)$/.exec(source)
+  if (m === null || m[1] !== env.accountId) {
+    throw new AwsError(
+      'InvalidInput',
+      `Invalid Entity Arn: ${source} does not clearly define entity type and name.`,
+    )
+  }
+  const kind = m[2] as 'user' | 'role' | 'group'
+  const name = m[3]!
+  let docs: PolicyDocumentRef[]
+  let boundaryArn: string | undefined
+  if (kind === 'user') {
+    const u = await env.repo.getUser(env.accountId, name)
+    if (u === undefined)
+      throw new AwsError('NoSuchEntity', `The user with name ${name} cannot be found.`)
+    docs = await env.repo.getUserPolicyDocuments(env.accountId, u.userName)
+    boundaryArn = u.permissionsBoundaryArn
+  } else if (kind === 'role') {
+    const r = await env.repo.getRole(env.accountId, name)
+    if (r === undefined)
+      throw new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`)
+    docs = await env.repo.getRolePolicyDocuments(env.accountId, r.roleName)
+    boundaryArn = r.permissionsBoundaryArn
+  } else {
+    const g = await env.repo.getGroup(env.accountId, name)
+    if (g === undefined)
+      throw new AwsError('NoSuchEntity', `The group with name ${name} cannot be found.`)
+    docs = await env.repo.principalPolicyDocuments(env.accountId, 'group', g.groupName)
+  }
+  return { docs, boundaryArn }
+}
+
 const simulatePrincipalPolicy: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {
     const source = requiredParam(req, 'PolicySourceArn')
     throwIfProblems(problemsOf('policySourceArn', source, arnRules))
     await env.authorize('SimulatePrincipalPolicy', source)
-    const m = /^arn:aws:iam::(\d{12}):(user|role|group)\/(?:.*\/)?([^/]+)$/.exec(source)
-    if (m === null || m[1] !== env.accountId) {
-      throw new AwsError(
-        'InvalidInput',
-        `Invalid Entity Arn: ${source} does not clearly define entity type and name.`,
-      )
-    }
-    const kind = m[2] as 'user' | 'role' | 'group'
-    const name = m[3]!
-    let docs: PolicyDocumentRef[]
-    let boundaryArn: string | undefined
-    if (kind === 'user') {
-      const u = await env.repo.getUser(env.accountId, name)
-      if (u === undefined)
-        throw new AwsError('NoSuchEntity', `The user with name ${name} cannot be found.`)
-      docs = await env.repo.getUserPolicyDocuments(env.accountId, u.userName)
-      boundaryArn = u.permissionsBoundaryArn
-    } else if (kind === 'role') {
-      const r = await env.repo.getRole(env.accountId, name)
-      if (r === undefined)
-        throw new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`)
-      docs = await env.repo.getRolePolicyDocuments(env.accountId, r.roleName)
-      boundaryArn = r.permissionsBoundaryArn
-    } else {
-      const g = await env.repo.getGroup(env.accountId, name)
-      if (g === undefined)
-        throw new AwsError('NoSuchEntity', `The group with name ${name} cannot be found.`)
-      docs = await env.repo.principalPolicyDocuments(env.accountId, 'group', g.groupName)
-    }
+    const { docs, boundaryArn } = await principalDocuments(env, source)
     const identity = [
       ...docs.map((d) => stored(d, d.kind === 'inline' ? 'inline' : 'managed')),
       ...inputPolicies(env, 'PolicyInputList', 'identity'),
@@ -239,7 +248,59 @@ const simulatePrincipalPolicy: QueryHandler = (req, ctx) =>
     return { EvaluationResults: page.items, ...pageFields(page) }
   })
 
+/**
+ * The context keys a set of policies references (IAM API reference, GetContextKeysForCustomPolicy: "all of the
+ * context keys referenced in the input policies"): condition keys and policy variables, as written, each once.
+ */
+function contextKeysOf(documents: string[]): string[] {
+  const seen = new Map<string, string>()
+  const add = (k: string) => {
+    const key = k.trim()
+    if (key !== '' && !['*', '?', '$'].includes(key) && !seen.has(key.toLowerCase()))
+      seen.set(key.toLowerCase(), key)
+  }
+  for (const doc of documents) {
+    const model = compilePolicy(doc, { id: 'keys' }).model
+    for (const st of model.statements) {
+      for (const c of st.conditions) {
+        add(c.key)
+        for (const v of c.values) for (const m of v.matchAll(/\$\{([^},]+)[^}]*\}/g)) add(m[1]!)
+      }
+      for (const r of [...(st.resource ?? []), ...(st.notResource ?? [])])
+        for (const m of r.matchAll(/\$\{([^},]+)[^}]*\}/g)) add(m[1]!)
+    }
+  }
+  return [...seen.values()]
+}
+
+const getContextKeysForCustomPolicy: QueryHandler = (req, ctx) =>
+  withIam(req, ctx, async (env) => {
+    const docs = memberList(req.params, 'PolicyInputList')
+    if (docs === undefined) {
+      throw new AwsError(
+        'ValidationError',
+        "1 validation error detected: Value null at 'policyInputList' failed to satisfy constraint: Member must not be null",
+      )
+    }
+    await env.authorize('GetContextKeysForCustomPolicy', '*')
+    docs.forEach((d, i) => checkPolicyDocument(`policyInputList.${i + 1}.member`, d, 'inline'))
+    return { ContextKeyNames: contextKeysOf(docs) }
+  })
+
+const getContextKeysForPrincipalPolicy: QueryHandler = (req, ctx) =>
+  withIam(req, ctx, async (env) => {
+    const source = requiredParam(req, 'PolicySourceArn')
+    throwIfProblems(problemsOf('policySourceArn', source, arnRules))
+    await env.authorize('GetContextKeysForPrincipalPolicy', source)
+    const docs = (await principalDocuments(env, source)).docs.map((d) => d.document)
+    const extra = memberList(req.params, 'PolicyInputList') ?? []
+    extra.forEach((d, i) => checkPolicyDocument(`policyInputList.${i + 1}.member`, d, 'inline'))
+    return { ContextKeyNames: contextKeysOf([...docs, ...extra]) }
+  })
+
 export const simulateActions: Record<string, QueryHandler> = {
+  GetContextKeysForCustomPolicy: getContextKeysForCustomPolicy,
+  GetContextKeysForPrincipalPolicy: getContextKeysForPrincipalPolicy,
   SimulatePrincipalPolicy: simulatePrincipalPolicy,
   SimulateCustomPolicy: simulateCustomPolicy,
 }

@@ -5,9 +5,10 @@
  * DeleteLoginProfile). podtrust has no console: a login profile stores only a scrypt hash of the password, so
  * tools that manage it (Terraform's aws_iam_user_login_profile) work and the password is never kept.
  */
-import { randomBytes as nodeRandomBytes, scryptSync } from 'node:crypto'
+import { randomBytes as nodeRandomBytes, scrypt } from 'node:crypto'
+import { promisify } from 'node:util'
 import { AwsError } from '../errors.ts'
-import { requiredParam, type QueryHandler } from '../query/registry.ts'
+import { requiredParam, type QueryHandler, type QueryRequest } from '../query/registry.ts'
 import { authorizedUser } from './actions-users.ts'
 import { withIam, type IamEnv } from './common.ts'
 import { userArn } from './ids.ts'
@@ -88,9 +89,16 @@ const passwordRules = [
   rules.pattern(/^[\u0009\u000A\u000D\u0020-\u00FF]+$/, '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+'),
 ]
 
-function hashPassword(password: string): string {
+const scryptAsync = promisify(scrypt) as (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+) => Promise<Buffer>
+
+/** scrypt off the event loop (libuv's thread pool): a hash costs tens of milliseconds. */
+async function hashPassword(password: string): Promise<string> {
   const salt = nodeRandomBytes(16)
-  const hash = scryptSync(password, salt, 32)
+  const hash = await scryptAsync(password, salt, 32)
   return `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`
 }
 
@@ -100,10 +108,16 @@ const loginProfileXml = (userName: string, createDate: Date, reset: boolean) => 
   PasswordResetRequired: reset,
 })
 
-const createLoginProfile: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const password = req.params['Password']
-    throwIfProblems(problemsOf('password', password, passwordRules))
+/** Validates the password and hashes it before the store transaction opens (the hash takes tens of ms). */
+async function passwordHashOf(req: QueryRequest): Promise<string | undefined> {
+  const password = req.params['Password']
+  throwIfProblems(problemsOf('password', password, passwordRules))
+  return password === undefined ? undefined : hashPassword(password)
+}
+
+const createLoginProfile: QueryHandler = async (req, ctx) => {
+  const passwordHash = await passwordHashOf(req)
+  return withIam(req, ctx, async (env) => {
     const reset = boolParam('PasswordResetRequired', req.params['PasswordResetRequired']) ?? false
     const user = await authorizedUser(env, 'CreateLoginProfile', false)
     if ((await env.repo.getLoginProfile(env.accountId, user.userName)) !== undefined) {
@@ -112,19 +126,20 @@ const createLoginProfile: QueryHandler = (req, ctx) =>
         `Login Profile for user ${user.userName} already exists.`,
       )
     }
-    if (password === undefined) {
+    if (passwordHash === undefined) {
       throw new AwsError('PasswordPolicyViolation', 'Password must be provided.')
     }
     await env.repo.putLoginProfile({
       accountId: env.accountId,
       userName: user.userName,
-      passwordHash: hashPassword(password),
+      passwordHash,
       passwordResetRequired: reset,
       createDate: env.now,
     })
     // The password is never echoed; the dispatcher leaves `Password` out of the audit event.
     return { LoginProfile: loginProfileXml(user.userName, env.now, reset) }
   })
+}
 
 const loginNotFound = (userName: string) =>
   new AwsError('NoSuchEntity', `Login Profile for User ${userName} cannot be found.`)
@@ -137,21 +152,21 @@ const getLoginProfile: QueryHandler = (req, ctx) =>
     return { LoginProfile: loginProfileXml(user.userName, p.createDate, p.passwordResetRequired) }
   })
 
-const updateLoginProfile: QueryHandler = (req, ctx) =>
-  withIam(req, ctx, async (env) => {
-    const password = req.params['Password']
-    throwIfProblems(problemsOf('password', password, passwordRules))
+const updateLoginProfile: QueryHandler = async (req, ctx) => {
+  const passwordHash = await passwordHashOf(req)
+  return withIam(req, ctx, async (env) => {
     const reset = boolParam('PasswordResetRequired', req.params['PasswordResetRequired'])
     const user = await authorizedUser(env, 'UpdateLoginProfile', true)
     const p = await env.repo.getLoginProfile(env.accountId, user.userName)
     if (p === undefined) throw loginNotFound(user.userName)
     await env.repo.putLoginProfile({
       ...p,
-      ...(password === undefined ? {} : { passwordHash: hashPassword(password) }),
+      ...(passwordHash === undefined ? {} : { passwordHash }),
       ...(reset === undefined ? {} : { passwordResetRequired: reset }),
     })
     return undefined
   })
+}
 
 const deleteLoginProfile: QueryHandler = (req, ctx) =>
   withIam(req, ctx, async (env) => {

@@ -162,4 +162,14 @@ export const iamMigrations: Migration[] = [
       )`,
     ],
   },
+  {
+    // The account password policy (UpdateAccountPasswordPolicy), as JSON.
+    id: 'iam-0003-password-policy',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS iam_password_policies (
+        account_id TEXT PRIMARY KEY,
+        policy TEXT NOT NULL
+      )`,
+    ],
+  },
 ]

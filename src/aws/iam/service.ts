@@ -9,6 +9,7 @@ import { accountActions } from './actions-account.ts'
 import { gaadActions } from './actions-gaad.ts'
 import { groupActions } from './actions-groups.ts'
 import { instanceProfileActions } from './actions-instance-profiles.ts'
+import { passwordPolicyActions } from './actions-password-policy.ts'
 import { serviceLinkedRoleActions } from './actions-service-linked-roles.ts'
 import { simulateActions } from './actions-simulate.ts'
 import { userProfileActions } from './actions-user-profile.ts'
@@ -30,6 +31,7 @@ export const iamActions: Record<string, QueryHandler> = {
   ...instanceProfileActions,
   ...serviceLinkedRoleActions,
   ...accountActions,
+  ...passwordPolicyActions,
   ...simulateActions,
   ...gaadActions,
 }

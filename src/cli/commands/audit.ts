@@ -136,7 +136,10 @@ export const auditCommand: Command = {
   },
 }
 
-type QueryValues = Record<string, string | boolean | undefined> & { 'data-dir'?: string; store?: string }
+type QueryValues = Record<string, string | boolean | undefined> & {
+  'data-dir'?: string
+  store?: string
+}
 
 async function runQuery(values: QueryValues, io: CliIo): Promise<number> {
   const str = (k: string): string | undefined => {
@@ -151,8 +154,12 @@ async function runQuery(values: QueryValues, io: CliIo): Promise<number> {
   let filter: AuditFilter
   try {
     filter = {
-      ...(str('since') === undefined ? {} : { since: parseTimeBound(str('since')!, now, '--since') }),
-      ...(str('until') === undefined ? {} : { until: parseTimeBound(str('until')!, now, '--until') }),
+      ...(str('since') === undefined
+        ? {}
+        : { since: parseTimeBound(str('since')!, now, '--since') }),
+      ...(str('until') === undefined
+        ? {}
+        : { until: parseTimeBound(str('until')!, now, '--until') }),
       ...(str('principal') === undefined ? {} : { principal: str('principal')! }),
       ...(str('role') === undefined ? {} : { role: str('role')! }),
       ...(str('action') === undefined ? {} : { action: str('action')! }),
@@ -176,7 +183,9 @@ async function runQuery(values: QueryValues, io: CliIo): Promise<number> {
         ...(nextToken === undefined ? {} : { nextToken }),
       })
       for (const e of page.events) {
-        io.stdout.write(format === 'csv' ? `${csvRow(e, roleArnOf(e))}\n` : `${JSON.stringify(e)}\n`)
+        io.stdout.write(
+          format === 'csv' ? `${csvRow(e, roleArnOf(e))}\n` : `${JSON.stringify(e)}\n`,
+        )
       }
       written += page.events.length
       nextToken = page.nextToken
@@ -189,11 +198,19 @@ async function runQuery(values: QueryValues, io: CliIo): Promise<number> {
 
 async function runPrune(values: QueryValues, io: CliIo): Promise<number> {
   const olderThan = typeof values['older-than'] === 'string' ? values['older-than'] : undefined
-  const keep = intFlag('keep', typeof values['keep'] === 'string' ? values['keep'] : undefined, 1, 1e12)
+  const keep = intFlag(
+    'keep',
+    typeof values['keep'] === 'string' ? values['keep'] : undefined,
+    1,
+    1e12,
+  )
   const days = olderThan === undefined ? undefined : Number(olderThan.replace(/d$/, ''))
   if (days !== undefined && !(days > 0))
-    throw new UsageError(`--older-than must be a number of days (e.g. 90 or 90d), got '${olderThan}'`)
-  if (days === undefined && keep === undefined) throw new UsageError('give --older-than and/or --keep')
+    throw new UsageError(
+      `--older-than must be a number of days (e.g. 90 or 90d), got '${olderThan}'`,
+    )
+  if (days === undefined && keep === undefined)
+    throw new UsageError('give --older-than and/or --keep')
   const db = await openStore(values, io)
   try {
     const n = await pruneAudit(db, {

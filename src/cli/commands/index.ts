@@ -83,6 +83,27 @@ export const commandTable: readonly CommandEntry[] = [
     load: async () => (await import('./webhook.ts')).webhookCommand,
   },
   {
+    name: 'gateway',
+    summary: 'Run the S3/SQS gateway that enforces podtrust credentials and policies',
+    load: async () => (await import('./gateway.ts')).gatewayCommand,
+  },
+  {
+    name: 'scan',
+    summary: 'Audit which pod can reach which cloud role, with which permissions (offline)',
+    load: async () => (await import('./scan.ts')).scanCommand,
+  },
+  {
+    name: 'doctor',
+    summary: 'Explain why a workload identity chain works or not, link by link',
+    load: async () => (await import('./doctor.ts')).doctorCommand,
+  },
+  {
+    name: 'test',
+    summary:
+      'Check policy-as-code scenarios (who can do what) with the policy engine; TAP/JUnit output',
+    load: async () => (await import('./test.ts')).testCommand,
+  },
+  {
     name: 'admin-credentials',
     summary: 'Print the bootstrap administrator access key',
     load: async () => (await import('./admin-credentials.ts')).adminCredentialsCommand,
@@ -91,6 +112,16 @@ export const commandTable: readonly CommandEntry[] = [
     name: 'issuer',
     summary: "Show or change the default issuer URL; publish a self-hosted cluster's discovery",
     load: async () => (await import('./issuer.ts')).issuerCommand,
+  },
+  {
+    name: 'db',
+    summary: 'Declare the database instances the IAM-auth database proxy serves',
+    load: async () => (await import('./db.ts')).dbCommand,
+  },
+  {
+    name: 'dbproxy',
+    summary: 'Run the IAM-auth database proxy (PostgreSQL, MySQL) in front of real databases',
+    load: async () => (await import('./dbproxy.ts')).dbproxyCommand,
   },
 ]
 

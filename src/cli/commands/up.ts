@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../server/in-process-agent.ts'
 import { startInProcessImds } from '../../server/in-process-imds.ts'
 import type { RunningImds } from '../../agent/imds.ts'
+import { startDbProxy, type RunningDbProxy } from '../../dbproxy/server.ts'
 import type { RunningAgent } from '../../agent/index.ts'
 import { UsageError } from '../../errors.ts'
 import {
@@ -33,12 +34,17 @@ import {
 } from '../store-options.ts'
 import { clientEnvironment, writeDemoToken } from '../up-env.ts'
 import { serverArgOptions, serverFlagSettings, serverUsage } from '../server-flags.ts'
+import { gatewayArgOptions, gatewayOptionsFrom } from './gateway.ts'
+import { startGateway, type RunningGateway } from '../../gateway/server.ts'
 
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
               [--agent-host ADDR]... [--imds-port PORT --imds-role ARN [--imds-host ADDR]...]
+              [--db-proxy-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
+              [--gateway-port PORT --backend-s3 URL --backend-sqs URL
+               [--backend-access-key-id ID --backend-secret-access-key KEY]]
               [--data-dir DIR] [--store URL]
 
 Starts podtrust's local stack: the OIDC issuer, STS and IAM (and every other mounted API) on
@@ -62,9 +68,15 @@ Options:
                             with credentials of --imds-role (trust must allow ec2.amazonaws.com)
   --imds-role ARN           the node role the metadata endpoint vends
   --imds-host ADDR          the metadata endpoint's address instead of 127.0.0.1, repeatable
+  --db-proxy-port PORT      also run the IAM-auth database proxy (TLS) on HOST:PORT (docs/databases.md)
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
   --log-level LEVEL         info, warn, error or silent (default info; JSON lines on stderr)
+  --gateway-port PORT       also run the S3/SQS gateway on HOST:PORT (see podtrust gateway --help)
+  --backend-s3 URL          the gateway's S3 backend (or gateway.backends.s3 in a config file)
+  --backend-sqs URL         the gateway's SQS backend (or gateway.backends.sqs)
+  --backend-access-key-id ID, --backend-secret-access-key KEY
+                            backend credentials (default: any, what moto accepts)
 ${storeUsage}
 
 ${serverUsage}
@@ -93,9 +105,11 @@ function parse(argv: string[]) {
       'imds-port': { type: 'string' },
       'imds-role': { type: 'string' },
       'imds-host': { type: 'string', multiple: true },
+      'db-proxy-port': { type: 'string' },
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
       'log-level': { type: 'string' },
+      ...gatewayArgOptions,
       ...storeArgOptions,
       ...serverArgOptions,
     },
@@ -153,6 +167,8 @@ export const upCommand: Command = {
       throw new UsageError('--agent-host needs --agent-port')
     if (values['imds-host'] !== undefined && imdsPort === undefined)
       throw new UsageError('--imds-host needs --imds-port')
+    const gatewayPort = intFlag('gateway-port', values['gateway-port'], 0, 65_535)
+    const dbProxyPort = intFlag('db-proxy-port', values['db-proxy-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
     if (!['info', 'warn', 'error', 'silent'].includes(logLevel)) {
       throw new UsageError(`--log-level must be info, warn, error or silent, got '${logLevel}'`)
@@ -178,16 +194,35 @@ export const upCommand: Command = {
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port, listening before readiness.
     let agent: RunningAgent | undefined
     let imds: RunningImds | undefined
+    let gateway: RunningGateway | undefined
+    let dbProxy: RunningDbProxy | undefined
     const server = await startServer({
       beforeReady: async (ctx) => {
         if (agentPort !== undefined)
           agent = await startAgentListener(ctx, agentPort, values['agent-host'])
-        if (imdsPort !== undefined && values['imds-role'] !== undefined)
-          imds = await startInProcessImds(ctx, {
-            port: imdsPort,
-            roleArn: values['imds-role'],
-            ...(values['imds-host'] === undefined ? {} : { hosts: values['imds-host'] }),
-          })
+        try {
+          // The node-role metadata endpoint of --imds-port (docs/self-hosted.md).
+          if (imdsPort !== undefined && values['imds-role'] !== undefined)
+            imds = await startInProcessImds(ctx, {
+              port: imdsPort,
+              roleArn: values['imds-role'],
+              ...(values['imds-host'] === undefined ? {} : { hosts: values['imds-host'] }),
+            })
+          // The S3/SQS gateway on its own port, when a port is given by flag or config (applied by now).
+          const gatewayOptions = await gatewayOptionsFrom(ctx, values, gatewayPort, io)
+          if (gatewayOptions !== undefined) gateway = await startGateway(ctx, gatewayOptions)
+          // The IAM-auth database proxy of --db-proxy-port (TLS from the CA in the data directory).
+          if (dbProxyPort !== undefined)
+            dbProxy = await startDbProxy(ctx, {
+              port: dbProxyPort,
+              ...(values.host === undefined ? {} : { host: values.host }),
+            })
+        } catch (err) {
+          await gateway?.close()
+          await imds?.close()
+          await agent?.close()
+          throw err
+        }
       },
       dataDir,
       ...(store === undefined ? {} : { store }),
@@ -205,7 +240,9 @@ export const upCommand: Command = {
       rateLimit: production.rateLimit,
       logRequests: production.logRequests,
       auditRetention: production.auditRetention,
-      ...(production.auditExportDir === undefined ? {} : { auditExportDir: production.auditExportDir }),
+      ...(production.auditExportDir === undefined
+        ? {}
+        : { auditExportDir: production.auditExportDir }),
       configFiles: (values.config ?? []).map((f) => resolve(io.cwd, f)),
       demo: values.demo === true,
       allowHttpLoopbackIssuers: values['allow-http-issuers'] === true,
@@ -213,9 +250,18 @@ export const upCommand: Command = {
       logLevel: logLevel as LogLevel,
     })
     try {
-      await announce(server, agent, { dataDir, demo: values.demo === true, imds }, io)
+      await announce(
+        server,
+        agent,
+        dbProxy,
+        { dataDir, demo: values.demo === true, imds },
+        io,
+        gateway,
+      )
     } catch (err) {
       await imds?.close()
+      await dbProxy?.close()
+      await gateway?.close()
       await agent?.close()
       await server.close()
       throw err
@@ -231,6 +277,8 @@ export const upCommand: Command = {
     const signal = await untilSignal()
     process.off('SIGHUP', onHangup)
     server.ctx.log.info('server.stopping', { signal, drainTimeoutMs: production.drainTimeoutMs })
+    // The gateway first: its last data events are written while the store is still open.
+    await gateway?.close()
     await Promise.all([
       server.close({
         drainTimeoutMs: production.drainTimeoutMs,
@@ -238,6 +286,7 @@ export const upCommand: Command = {
       }),
       agent?.close(),
       imds?.close(),
+      dbProxy?.close(),
     ])
     server.ctx.log.info('server.stopped', {})
     return 0
@@ -255,20 +304,28 @@ async function startAgentListener(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err
-    throw new ServerError('SERVER_LISTEN_FAILED', `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`, {
-      cause: err,
-      ...(code === 'EADDRINUSE'
-        ? { hint: 'another process uses this port; pick another with --agent-port (0 = any free port)' }
-        : {}),
-    })
+    throw new ServerError(
+      'SERVER_LISTEN_FAILED',
+      `cannot listen on 127.0.0.1:${port} (--agent-port): ${code}`,
+      {
+        cause: err,
+        ...(code === 'EADDRINUSE'
+          ? {
+              hint: 'another process uses this port; pick another with --agent-port (0 = any free port)',
+            }
+          : {}),
+      },
+    )
   }
 }
 
 async function announce(
   server: RunningServer,
   agent: RunningAgent | undefined,
+  dbProxy: RunningDbProxy | undefined,
   options: { dataDir: string; demo: boolean; imds?: RunningImds | undefined },
   io: CliIo,
+  gateway?: RunningGateway,
 ): Promise<void> {
   const { ctx } = server
   const issuer = await getIssuer(ctx.db, DEFAULT_ISSUER)
@@ -283,6 +340,14 @@ async function announce(
       ? []
       : [
           `  imds       ${options.imds.urls.join(' ')}  (AWS_EC2_METADATA_SERVICE_ENDPOINT=${options.imds.urls[0] ?? ''})`,
+        ]),
+    ...(gateway === undefined
+      ? []
+      : [`  gateway    ${gateway.url}  (S3 and SQS: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS)`]),
+    ...(dbProxy === undefined
+      ? []
+      : [
+          `  db proxy   ${dbProxy.host}:${dbProxy.port}  (TLS; sslrootcert ${dbProxy.caFile ?? ''})`,
         ]),
     ...(server.issuerChangedFrom === undefined
       ? []

@@ -79,7 +79,10 @@ export function uniquePostgresNames(prefix: string): { schema: string; applicati
 }
 
 /** The store URL for a replica: the schema and application_name as query parameters. */
-export function replicaStoreUrl(base: string, names: { schema: string; applicationName: string }): string {
+export function replicaStoreUrl(
+  base: string,
+  names: { schema: string; applicationName: string },
+): string {
   const url = new URL(base)
   url.searchParams.set('schema', names.schema)
   url.searchParams.set('application_name', names.applicationName)
@@ -87,7 +90,10 @@ export function replicaStoreUrl(base: string, names: { schema: string; applicati
 }
 
 /** Terminates every server backend podtrust opened under `applicationName`; returns how many. */
-export async function terminateBackends(adminUrl: string, applicationName: string): Promise<number> {
+export async function terminateBackends(
+  adminUrl: string,
+  applicationName: string,
+): Promise<number> {
   const client = new pg.Client({ connectionString: adminUrl })
   await client.connect()
   try {

@@ -210,6 +210,33 @@ void describe('iam fidelity: messages and shapes', () => {
     assert.ok(!r.xml.includes('RoleLastUsed'))
   })
 
+  // IAM API reference, ListEntitiesForPolicy (PolicyGroups) and GetGroup; IAM User Guide, "IAM user groups".
+  void it('group attachments show in ListEntitiesForPolicy; group policies authorize members', async () => {
+    assert.equal((await h.call('CreateGroup', { GroupName: 'g1' })).status, 200)
+    const arn = `arn:aws:iam::${ACCT}:policy/plain`
+    assert.equal(
+      (await h.call('AttachGroupPolicy', { GroupName: 'g1', PolicyArn: arn })).status,
+      200,
+    )
+    const e = await h.call('ListEntitiesForPolicy', { PolicyArn: arn })
+    assert.deepEqual(xmlAll(e.xml, 'GroupName'), ['g1'])
+    const dup = await h.call('CreateGroup', { GroupName: 'G1' })
+    assert.equal(dup.message, 'Group with name G1 already exists.')
+    assert.equal((await h.call('CreateUser', { UserName: 'member' })).status, 200)
+    const member = { ...h.admin, arn: `arn:aws:iam::${ACCT}:user/member`, userName: 'member' }
+    assert.equal((await h.call('ListGroups', {}, member)).code, 'AccessDenied')
+    await h.call('PutGroupPolicy', {
+      GroupName: 'g1',
+      PolicyName: 'list',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'iam:ListGroups', Resource: '*' }],
+      }),
+    })
+    await h.call('AddUserToGroup', { GroupName: 'g1', UserName: 'member' })
+    assert.equal((await h.call('ListGroups', {}, member)).status, 200)
+  })
+
   // IAM API reference, GetAccessKeyLastUsed: an unknown key does not reveal whether it exists.
   void it('GetAccessKeyLastUsed on an unknown key is AccessDenied', async () => {
     const r = await h.call('GetAccessKeyLastUsed', { AccessKeyId: 'AKIAQAAAAAAAAAAAAAAA' })

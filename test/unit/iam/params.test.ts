@@ -99,6 +99,8 @@ const REQUIRED: Record<string, string> = {
   DeleteAccountAlias: 'accountAlias',
   SimulatePrincipalPolicy: 'policySourceArn',
   SimulateCustomPolicy: 'policyInputList',
+  GetContextKeysForCustomPolicy: 'policyInputList',
+  GetContextKeysForPrincipalPolicy: 'policySourceArn',
 }
 const NO_REQUIRED = [
   'ListRoles',
@@ -119,6 +121,9 @@ const OTHER = [
   'DeleteLoginProfile',
   'GetAccountSummary',
   'ListAccountAliases',
+  'UpdateAccountPasswordPolicy',
+  'GetAccountPasswordPolicy',
+  'DeleteAccountPasswordPolicy',
 ]
 
 void describe('iam action parameters', () => {

@@ -13,39 +13,43 @@ import { engines, openTestDb, postgresSkipReason } from '../store/engines.ts'
 for (const engine of engines) {
   void describe(`first signing key under concurrent starts (${engine})`, async () => {
     const skip = engine === 'postgres' ? await postgresSkipReason() : undefined
-    void it('one key per issuer, whatever the race', skip === undefined ? {} : { skip }, async () => {
-      const t = await openTestDb(engine)
-      // PostgreSQL: separate pools, as separate replicas have. SQLite: one handle (separate processes are
-      // serialized by BEGIN IMMEDIATE; handles in one process would busy-wait on each other's event loop).
-      const others = await Promise.all(
-        (engine === 'postgres' ? [1, 2, 3] : []).map(() =>
-          openDb({
-            dataDir: t.dataDir,
-            ...(t.url === undefined ? {} : { url: t.url }),
-            ...(t.schema === undefined ? {} : { schema: t.schema }),
-          }),
-        ),
-      )
-      try {
-        const handles = [t.db, ...others]
-        const now = new Date()
-        for (const issuer of ['default', 'tenant:race']) {
-          const signed = await Promise.all(
-            handles.flatMap((db) => [
-              currentSigningKey(db, issuer, now),
-              ensureIssuer(db, issuer === 'default' ? 'default' : 'cluster:race', { now }).then(() =>
+    void it(
+      'one key per issuer, whatever the race',
+      skip === undefined ? {} : { skip },
+      async () => {
+        const t = await openTestDb(engine)
+        // PostgreSQL: separate pools, as separate replicas have. SQLite: one handle (separate processes are
+        // serialized by BEGIN IMMEDIATE; handles in one process would busy-wait on each other's event loop).
+        const others = await Promise.all(
+          (engine === 'postgres' ? [1, 2, 3] : []).map(() =>
+            openDb({
+              dataDir: t.dataDir,
+              ...(t.url === undefined ? {} : { url: t.url }),
+              ...(t.schema === undefined ? {} : { schema: t.schema }),
+            }),
+          ),
+        )
+        try {
+          const handles = [t.db, ...others]
+          const now = new Date()
+          for (const issuer of ['default', 'tenant:race']) {
+            const signed = await Promise.all(
+              handles.flatMap((db) => [
                 currentSigningKey(db, issuer, now),
-              ),
-            ]),
-          )
-          const keys = await listSigningKeys(t.db, issuer)
-          assert.equal(keys.length, 1, `${issuer}: ${keys.length} keys`)
-          assert.deepEqual(new Set(signed.map((k) => k.kid)), new Set([keys[0]!.kid]))
+                ensureIssuer(db, issuer === 'default' ? 'default' : 'cluster:race', { now }).then(
+                  () => currentSigningKey(db, issuer, now),
+                ),
+              ]),
+            )
+            const keys = await listSigningKeys(t.db, issuer)
+            assert.equal(keys.length, 1, `${issuer}: ${keys.length} keys`)
+            assert.deepEqual(new Set(signed.map((k) => k.kid)), new Set([keys[0]!.kid]))
+          }
+        } finally {
+          await Promise.all(others.map((db) => db.close()))
+          await t.cleanup()
         }
-      } finally {
-        await Promise.all(others.map((db) => db.close()))
-        await t.cleanup()
-      }
-    })
+      },
+    )
   })
 }

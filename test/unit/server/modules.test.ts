@@ -20,7 +20,16 @@ void describe('server/modules: the lists assembled from the modules', () => {
   void it('runs every migration once: platform first, then each module, then the session keyring', () => {
     const ids = appMigrations.map((m) => m.id)
     assert.equal(new Set(ids).size, ids.length, 'ids are unique')
-    for (const prefix of ['keys-', 'tokens-', 'audit-', 'iam-', 'eks-', 'azure-', 'gcp-'])
+    for (const prefix of [
+      'keys-',
+      'tokens-',
+      'audit-',
+      'iam-',
+      'eks-',
+      'azure-',
+      'gcp-',
+      'gateway-',
+    ])
       assert.ok(
         ids.some((id) => id.startsWith(prefix)),
         prefix,
@@ -43,6 +52,8 @@ void describe('server/modules: the lists assembled from the modules', () => {
         'podIdentityAssociations',
         'azure',
         'gcp',
+        'gateway',
+        'databases',
       ],
     )
   })
@@ -65,7 +76,7 @@ void describe('server/modules: the lists assembled from the modules', () => {
     const b = createProtocolModules()
     assert.deepEqual(
       a.map((m) => m.name),
-      ['iam', 'eks-auth', 'eks', 'azure', 'gcp', 'setup', 'aws-query'],
+      ['iam', 'eks-auth', 'eks', 'azure', 'gcp', 'gateway', 'dbproxy', 'setup', 'aws-query'],
     )
     assert.notEqual(a.at(-1), b.at(-1), 'one awsQuery module (and service table) per app')
   })

@@ -6,17 +6,34 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import type { Hono } from 'hono'
 import { boundEvent, MAX_FIELD_BYTES } from '../../../src/audit/bounds.ts'
 import { csvRow, parseTimeBound } from '../../../src/audit/query.ts'
 import { redactParameterValue, redactString } from '../../../src/audit/redact.ts'
 import type { AuditEvent } from '../../../src/audit/types.ts'
 import { createRateLimiter } from '../../../src/server/rate-limit.ts'
-import { apiFamilyOf, throttledResponse, unavailableResponse } from '../../../src/server/retryable.ts'
+import {
+  apiFamilyOf,
+  throttledResponse,
+  unavailableResponse,
+} from '../../../src/server/retryable.ts'
 
 const event = (over: Partial<AuditEvent> = {}): AuditEvent => ({
-  eventVersion: '1.08', eventTime: '2026-12-06T00:00:00Z', eventSource: 'sts.amazonaws.com', eventName: 'GetCallerIdentity',
-  awsRegion: 'us-east-1', sourceIPAddress: '10.0.0.1', userAgent: 'ua', userIdentity: { type: 'Unknown' },
-  requestParameters: null, responseElements: null, requestID: 'r', eventID: 'e', readOnly: true, eventType: 'AwsApiCall', ...over,
+  eventVersion: '1.08',
+  eventTime: '2026-12-06T00:00:00Z',
+  eventSource: 'sts.amazonaws.com',
+  eventName: 'GetCallerIdentity',
+  awsRegion: 'us-east-1',
+  sourceIPAddress: '10.0.0.1',
+  userAgent: 'ua',
+  userIdentity: { type: 'Unknown' },
+  requestParameters: null,
+  responseElements: null,
+  requestID: 'r',
+  eventID: 'e',
+  readOnly: true,
+  eventType: 'AwsApiCall',
+  ...over,
 })
 
 void describe('rate limiter', () => {
@@ -57,18 +74,29 @@ void describe('retryable answers', () => {
     assert.match(await q.text(), /<Type>Receiver<\/Type><Code>ServiceUnavailable<\/Code>/)
     const eks = unavailableResponse('/clusters/x')
     assert.equal(eks.headers.get('x-amzn-errortype'), 'ServiceUnavailableException')
-    const entra = (await unavailableResponse('/t/oauth2/v2.0/token').json()) as { error: string; error_codes: number[] }
+    const entra = (await unavailableResponse('/t/oauth2/v2.0/token').json()) as {
+      error: string
+      error_codes: number[]
+    }
     assert.deepEqual([entra.error, entra.error_codes], ['temporarily_unavailable', [90033]])
-    const google = (await unavailableResponse('/v1/token').json()) as { error: { status: string; code: number } }
+    const google = (await unavailableResponse('/v1/token').json()) as {
+      error: { status: string; code: number }
+    }
     assert.deepEqual(google.error.status, 'UNAVAILABLE')
     assert.equal(q.headers.get('retry-after'), '1')
   })
   void it('throttling in each wire form', async () => {
     const q = throttledResponse('/', 2.2)
     assert.equal(q.status, 400)
-    assert.match(await q.text(), /<Type>Sender<\/Type><Code>Throttling<\/Code><Message>Rate exceeded<\/Message>/)
+    assert.match(
+      await q.text(),
+      /<Type>Sender<\/Type><Code>Throttling<\/Code><Message>Rate exceeded<\/Message>/,
+    )
     assert.equal(q.headers.get('retry-after'), '3')
-    assert.equal(throttledResponse('/clusters/x', 1).headers.get('x-amzn-errortype'), 'ThrottlingException')
+    assert.equal(
+      throttledResponse('/clusters/x', 1).headers.get('x-amzn-errortype'),
+      'ThrottlingException',
+    )
     assert.equal(throttledResponse('/v1/token', 1).status, 429)
   })
 })
@@ -80,7 +108,9 @@ void describe('audit bounds and redaction', () => {
     const long = boundEvent(event({ requestParameters: { a: 'x'.repeat(5000) } }))
     assert.equal(long.omitted, true)
     assert.match(String(long.requestParameters!['a']), /…\[truncated 2952 chars\]$/)
-    const many = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`k${i}`, 'y'.repeat(200)]))
+    const many = Object.fromEntries(
+      Array.from({ length: 400 }, (_, i) => [`k${i}`, 'y'.repeat(200)]),
+    )
     const huge = boundEvent(event({ requestParameters: many }))
     assert.equal(huge.requestParameters!['omitted'], true)
     assert.ok(JSON.stringify(huge).length < MAX_FIELD_BYTES)
@@ -88,10 +118,16 @@ void describe('audit bounds and redaction', () => {
   })
   void it('redacts secret shapes', () => {
     assert.equal(redactParameterValue('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'), '***')
-    assert.equal(redactParameterValue('arn:aws:iam::111122223333:role/app'), 'arn:aws:iam::111122223333:role/app')
+    assert.equal(
+      redactParameterValue('arn:aws:iam::111122223333:role/app'),
+      'arn:aws:iam::111122223333:role/app',
+    )
     assert.equal(redactParameterValue('my-session'), 'my-session')
     assert.equal(redactString(`x PT1${'0'.repeat(12)}${'Q'.repeat(60)} y`), 'x *** y')
-    assert.equal(redactString('a -----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY----- b'), 'a *** b')
+    assert.equal(
+      redactString('a -----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY----- b'),
+      'a *** b',
+    )
   })
 })
 
@@ -99,11 +135,21 @@ void describe('audit query helpers', () => {
   void it('time bounds: RFC 3339 or a duration ago', () => {
     const now = new Date('2026-12-06T12:00:00Z')
     assert.equal(parseTimeBound('15m', now, '--since').toISOString(), '2026-12-06T11:45:00.000Z')
-    assert.equal(parseTimeBound('2026-12-01T00:00:00Z', now, '--since').toISOString(), '2026-12-01T00:00:00.000Z')
+    assert.equal(
+      parseTimeBound('2026-12-01T00:00:00Z', now, '--since').toISOString(),
+      '2026-12-01T00:00:00.000Z',
+    )
     assert.throws(() => parseTimeBound('yesterday', now, '--since'), /--since must be/)
   })
   void it('CSV: RFC 4180 quoting, formula cells neutralised', () => {
-    const row = csvRow(event({ userAgent: 'a,"b"', errorCode: 'AccessDenied', userIdentity: { type: 'IAMUser', arn: '=cmd()' } }), null)
+    const row = csvRow(
+      event({
+        userAgent: 'a,"b"',
+        errorCode: 'AccessDenied',
+        userIdentity: { type: 'IAMUser', arn: '=cmd()' },
+      }),
+      null,
+    )
     assert.match(row, /,Deny,AccessDenied,'=cmd\(\),,10\.0\.0\.1,"a,""b""",r,e$/)
   })
 })
@@ -114,7 +160,6 @@ void describe('readiness', () => {
     const { createMetrics } = await import('../../../src/server/metrics.ts')
     const { StoreError } = await import('../../../src/store/errors.ts')
     const { silentLogger } = await import('../../../src/server/logger.ts')
-    const { Hono } = await import('hono')
     let down = false
     let draining = false
     const db = {
@@ -126,7 +171,7 @@ void describe('readiness', () => {
     }
     const failing = {
       name: 'failing',
-      mount(app: InstanceType<typeof Hono>) {
+      mount(app: Hono) {
         app.get('/v1/projects/p', async () => {
           throw new StoreError('STORE_UNAVAILABLE', 'down')
         })
@@ -147,6 +192,9 @@ void describe('readiness', () => {
     assert.deepEqual(await (await app.request('/readyz')).json(), { status: 'draining' })
     const google = await app.request('/v1/projects/p')
     assert.equal(google.status, 503)
-    assert.equal(((await google.json()) as { error: { status: string } }).error.status, 'UNAVAILABLE')
+    assert.equal(
+      ((await google.json()) as { error: { status: string } }).error.status,
+      'UNAVAILABLE',
+    )
   })
 })

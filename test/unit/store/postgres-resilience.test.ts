@@ -25,54 +25,64 @@ async function terminate(pid: number): Promise<void> {
 }
 
 void describe('PostgreSQL connection loss', () => {
-  void it('a backend killed mid-transaction: STORE_UNAVAILABLE, no crash, next query works', skip === undefined ? {} : { skip }, async () => {
-    const t = await openTestDb('postgres')
-    const uncaught: unknown[] = []
-    const onUncaught = (err: unknown): void => void uncaught.push(err)
-    process.on('uncaughtException', onUncaught)
-    try {
-      await t.db.run('CREATE TABLE resilience (id INTEGER PRIMARY KEY)')
-      const attempt = t.db.transaction(async (tx) => {
-        const row = await tx.get<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-        await tx.run('INSERT INTO resilience (id) VALUES (1)')
-        await terminate(Number(row!.pid))
-        // The 'error' event arrives while no statement is active on this checked-out client.
-        await new Promise((r) => setTimeout(r, 300))
-        await tx.run('INSERT INTO resilience (id) VALUES (2)')
-      })
-      await assert.rejects(attempt, (err: unknown) => {
-        assert.ok(err instanceof StoreError, String(err))
-        assert.equal(err.code, 'STORE_UNAVAILABLE')
-        return true
-      })
-      assert.deepEqual(uncaught, [])
-      // The pool discarded the broken client; the rolled-back insert is not there.
-      const rows = await t.db.all('SELECT id FROM resilience')
-      assert.deepEqual(rows, [])
-      await t.db.insertMany('INSERT INTO resilience (id) VALUES (?)', [[3]])
-      assert.deepEqual(await t.db.all('SELECT id FROM resilience'), [{ id: 3 }])
-    } finally {
-      process.off('uncaughtException', onUncaught)
-      await t.cleanup()
-    }
-  })
+  void it(
+    'a backend killed mid-transaction: STORE_UNAVAILABLE, no crash, next query works',
+    skip === undefined ? {} : { skip },
+    async () => {
+      const t = await openTestDb('postgres')
+      const uncaught: unknown[] = []
+      const onUncaught = (err: unknown): void => void uncaught.push(err)
+      process.on('uncaughtException', onUncaught)
+      try {
+        await t.db.run('CREATE TABLE resilience (id INTEGER PRIMARY KEY)')
+        const attempt = t.db.transaction(async (tx) => {
+          const row = await tx.get<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+          await tx.run('INSERT INTO resilience (id) VALUES (1)')
+          await terminate(Number(row!.pid))
+          // The 'error' event arrives while no statement is active on this checked-out client.
+          await new Promise((r) => setTimeout(r, 300))
+          await tx.run('INSERT INTO resilience (id) VALUES (2)')
+        })
+        await assert.rejects(attempt, (err: unknown) => {
+          assert.ok(err instanceof StoreError, String(err))
+          assert.equal(err.code, 'STORE_UNAVAILABLE')
+          return true
+        })
+        assert.deepEqual(uncaught, [])
+        // The pool discarded the broken client; the rolled-back insert is not there.
+        const rows = await t.db.all('SELECT id FROM resilience')
+        assert.deepEqual(rows, [])
+        await t.db.insertMany('INSERT INTO resilience (id) VALUES (?)', [[3]])
+        assert.deepEqual(await t.db.all('SELECT id FROM resilience'), [{ id: 3 }])
+      } finally {
+        process.off('uncaughtException', onUncaught)
+        await t.cleanup()
+      }
+    },
+  )
 
-  void it('statement timeout and application_name are applied to every connection', skip === undefined ? {} : { skip }, async () => {
-    const t = await openTestDb('postgres', {})
-    try {
-      const row = await t.db.get<{ app: string; timeout: string }>(
-        "SELECT current_setting('application_name') AS app, current_setting('statement_timeout') AS timeout",
-      )
-      assert.equal(row?.app, 'podtrust')
-      assert.equal(row?.timeout, '30s')
-    } finally {
-      await t.cleanup()
-    }
-  })
+  void it(
+    'statement timeout and application_name are applied to every connection',
+    skip === undefined ? {} : { skip },
+    async () => {
+      const t = await openTestDb('postgres', {})
+      try {
+        const row = await t.db.get<{ app: string; timeout: string }>(
+          "SELECT current_setting('application_name') AS app, current_setting('statement_timeout') AS timeout",
+        )
+        assert.equal(row?.app, 'podtrust')
+        assert.equal(row?.timeout, '30s')
+      } finally {
+        await t.cleanup()
+      }
+    },
+  )
 
   void it('classifies connection-class failures only', () => {
     for (const e of [
-      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      Object.assign(new Error('terminating connection due to administrator command'), {
+        code: '57P01',
+      }),
       Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
@@ -86,7 +96,10 @@ void describe('PostgreSQL connection loss', () => {
     ])
       assert.equal(isConnectionFailure(e), false, e.message)
     assert.equal(isStoreUnavailable(new StoreError('STORE_UNAVAILABLE', 'x')), true)
-    assert.equal(isStoreUnavailable(new Error('x', { cause: new StoreError('STORE_UNAVAILABLE', 'x') })), true)
+    assert.equal(
+      isStoreUnavailable(new Error('x', { cause: new StoreError('STORE_UNAVAILABLE', 'x') })),
+      true,
+    )
     assert.equal(isStoreUnavailable(new StoreError('STORE_WRITE_FAILED', 'x')), false)
   })
 })

@@ -44,6 +44,24 @@ export function createAccountStore(db: Queryable): AccountStore {
         accountId,
       ])
     },
+    async getPasswordPolicy(accountId) {
+      const r = await db.get<{ policy: string }>(
+        'SELECT policy FROM iam_password_policies WHERE account_id = ?',
+        [accountId],
+      )
+      return r?.policy
+    },
+    async putPasswordPolicy(accountId, policy) {
+      await db.run('DELETE FROM iam_password_policies WHERE account_id = ?', [accountId])
+      await db.run('INSERT INTO iam_password_policies (account_id, policy) VALUES (?, ?)', [
+        accountId,
+        policy,
+      ])
+    },
+    async deletePasswordPolicy(accountId) {
+      const r = await db.run('DELETE FROM iam_password_policies WHERE account_id = ?', [accountId])
+      return r.changes > 0
+    },
     async accountByAlias(alias) {
       const r = await db.get<{ account_id: string }>(
         'SELECT account_id FROM iam_accounts WHERE alias = ?',

@@ -167,6 +167,10 @@ export interface AccountStore {
   setAccountAlias(accountId: string, alias: string | undefined): Promise<void>
   /** The account that holds `alias`, if any (aliases are unique across AWS). */
   accountByAlias(alias: string): Promise<string | undefined>
+  /** The account password policy as JSON text. */
+  getPasswordPolicy(accountId: string): Promise<string | undefined>
+  putPasswordPolicy(accountId: string, policy: string): Promise<void>
+  deletePasswordPolicy(accountId: string): Promise<boolean>
 }
 
 export interface RoleStore {

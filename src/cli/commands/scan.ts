@@ -1,0 +1,285 @@
+/**
+ * @module cli/commands/scan
+ * `podtrust scan`: the offline auditor. This module is the adapter: it reads files and folders, shows progress on
+ * a terminal, writes the report; the analysis is the pure core in src/analysis/. See docs/scan.md.
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { UsageError } from '../../errors.ts'
+import { emptyIamInventory, parseGaad } from '../../analysis/inputs/gaad.ts'
+import {
+  buildKubeInventory,
+  parseKubeDocuments,
+  type TextInput,
+} from '../../analysis/inputs/kube.ts'
+import {
+  parseAccessKeys,
+  parseJsonInput,
+  parseNodes,
+  parseOidcProviders,
+  parsePodIdentityAssociations,
+} from '../../analysis/inputs/side.ts'
+import { isSeverity, type FindingSeverity, type ScanInputs } from '../../analysis/model.ts'
+import { renderHtml } from '../../analysis/render/html.ts'
+import { renderSarif } from '../../analysis/render/sarif.ts'
+import { renderJson, renderText } from '../../analysis/render/text.ts'
+import { failsOn, scan } from '../../analysis/scan.ts'
+import type { CliIo, Command } from '../command.ts'
+import { openStore } from '../store-options.ts'
+import { loadStoreAsScanJson, storeAccount } from '../store-snapshot.ts'
+
+const usage = `Usage:
+  podtrust scan --k8s PATH... [--gaad FILE | --data-dir DIR | --store URL] [--oidc-providers FILE] [--pod-identity-associations FILE]
+                [--nodes FILE] [--access-keys FILE] [--issuer URL]... [--known-account ID]...
+                [--all-principals] [--now ISO8601] [--format text|json|sarif|html] [--out FILE]
+                [--fail-on critical|high|medium|low|info]
+
+Audits which pod can obtain which cloud role, with which permissions, and reports the checks of docs/scan.md.
+  --k8s PATH...                   manifests or folders (YAML/JSON, multi-document, List kinds, kubectl -o json,
+                                  kustomize output); repeatable, several paths per flag
+  --gaad FILE                     aws iam get-account-authorization-details output (either encoding)
+  --data-dir DIR, --store URL     podtrust's own store instead: its roles, users, policies, OIDC providers,
+                                  Pod Identity associations and access keys (--account-id picks the account)
+  --oidc-providers FILE           list-open-id-connect-providers / get-open-id-connect-provider outputs
+  --pod-identity-associations FILE  describe-pod-identity-association outputs
+  --nodes FILE                    aws ec2 describe-instances output (IMDS MetadataOptions, instance profiles)
+  --access-keys FILE              aws iam list-access-keys output (optionally with LastUsedDate)
+  --issuer URL                    the cluster's OIDC issuer (default: every non-CI provider in the inputs)
+  --known-account ID              accounts that are yours (cross-account checks)
+  --all-principals                run permission checks on every role and user, not only pod-reachable ones
+  --now ISO8601                   the time for RoleLastUsed/key age checks (default: now)
+  --format FORMAT                 text (default), json, sarif (2.1.0) or html (self-contained, offline)
+  --out FILE                      write the report there instead of stdout
+  --fail-on SEVERITY              exit 1 when a finding is at or above SEVERITY
+
+Exit codes: 0 no finding at the --fail-on threshold, 1 findings at or above it, 2 bad arguments or inputs.
+`
+
+const MULTI = new Set(['--k8s'])
+
+/** `--k8s a b c` takes every following argument up to the next flag. */
+export function splitArgs(argv: string[]): { flags: Map<string, string[]>; bools: Set<string> } {
+  const flags = new Map<string, string[]>()
+  const bools = new Set<string>()
+  const valued = new Set([
+    '--k8s',
+    '--gaad',
+    '--oidc-providers',
+    '--pod-identity-associations',
+    '--nodes',
+    '--access-keys',
+    '--issuer',
+    '--known-account',
+    '--now',
+    '--format',
+    '--out',
+    '--fail-on',
+    '--data-dir',
+    '--store',
+    '--account-id',
+  ])
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!
+    let inline: string | undefined
+    const eq = arg.indexOf('=')
+    if (arg.startsWith('--') && eq > 0) {
+      inline = arg.slice(eq + 1)
+      arg = arg.slice(0, eq)
+    }
+    if (arg === '--all-principals') {
+      bools.add(arg)
+      continue
+    }
+    if (!valued.has(arg)) throw new UsageError(`unknown argument '${argv[i]}'`)
+    const values = flags.get(arg) ?? []
+    if (inline !== undefined) values.push(inline)
+    else {
+      const next = argv[i + 1]
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${arg} needs a value`)
+      values.push(next)
+      i++
+      if (MULTI.has(arg))
+        while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) values.push(argv[++i]!)
+    }
+    flags.set(arg, values)
+  }
+  return { flags, bools }
+}
+
+function readText(io: CliIo, file: string): string {
+  try {
+    return readFileSync(resolve(io.cwd, file), 'utf8')
+  } catch (err) {
+    throw new UsageError(`cannot read '${file}' (${(err as { code?: string }).code ?? 'error'})`)
+  }
+}
+
+/** Manifest files under the paths: files as given, folders walked for .yaml/.yml/.json (hidden entries skipped). */
+export function collectManifestFiles(io: CliIo, paths: string[]): TextInput[] {
+  const out: TextInput[] = []
+  const walk = (shown: string, full: string) => {
+    let st
+    try {
+      st = statSync(full)
+    } catch (err) {
+      throw new UsageError(`cannot read '${shown}' (${(err as { code?: string }).code ?? 'error'})`)
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(full).sort()) {
+        if (name.startsWith('.')) continue
+        const child = join(full, name)
+        const childShown = join(shown, name)
+        if (statSync(child).isDirectory()) walk(childShown, child)
+        else if (/\.(ya?ml|json)$/i.test(name)) walk(childShown, child)
+      }
+    } else out.push({ path: shown, text: readFileSync(full, 'utf8') })
+  }
+  for (const p of paths) walk(p, resolve(io.cwd, p))
+  return out
+}
+
+function progress(io: CliIo): ((phase: string, done: number, total: number) => void) | undefined {
+  const stream = io.stderr as NodeJS.WriteStream
+  if (stream.isTTY !== true) return undefined
+  let last = 0
+  return (phase, done, total) => {
+    const now = Date.now()
+    if (now - last < 100 && done < total) return
+    last = now
+    const width = 30
+    const filled = total === 0 ? width : Math.round((done / total) * width)
+    stream.write(
+      `\r${phase.padEnd(13)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
+    )
+    if (done >= total) stream.write('\n')
+  }
+}
+
+export function loadScanInputs(io: CliIo, flags: Map<string, string[]>): ScanInputs {
+  const one = (name: string): string | undefined => {
+    const v = flags.get(name)
+    if (v !== undefined && v.length > 1) throw new UsageError(`${name} takes one file`)
+    return v?.[0]
+  }
+  const k8sPaths = flags.get('--k8s') ?? []
+  const gaadFile = one('--gaad')
+  if (k8sPaths.length === 0 && gaadFile === undefined)
+    throw new UsageError('nothing to scan', 'give --k8s PATH... and/or --gaad FILE')
+  const files = collectManifestFiles(io, k8sPaths)
+  const parsed = parseKubeDocuments(files)
+  const kube = buildKubeInventory(parsed.objects, parsed.skipped)
+  const iam =
+    gaadFile === undefined ? emptyIamInventory() : parseGaad(readText(io, gaadFile), gaadFile)
+  const accountHint = iam.accounts.size === 1 ? [...iam.accounts][0] : undefined
+  const side: ScanInputs['side'] = {}
+  const providers = one('--oidc-providers')
+  if (providers !== undefined)
+    side.oidcProviders = parseOidcProviders(
+      parseJsonInput(readText(io, providers), providers),
+      providers,
+      accountHint,
+    )
+  const assoc = one('--pod-identity-associations')
+  if (assoc !== undefined)
+    side.associations = parsePodIdentityAssociations(
+      parseJsonInput(readText(io, assoc), assoc),
+      assoc,
+    )
+  const nodes = one('--nodes')
+  if (nodes !== undefined)
+    side.nodes = parseNodes(parseJsonInput(readText(io, nodes), nodes), nodes)
+  const keys = one('--access-keys')
+  if (keys !== undefined)
+    side.accessKeys = parseAccessKeys(parseJsonInput(readText(io, keys), keys), keys)
+  return { kube, iam, side }
+}
+
+/** Scan inputs from podtrust's own store (the store is read as the same JSON shapes the AWS CLI prints). */
+async function loadStoreInputs(io: CliIo, flags: Map<string, string[]>): Promise<ScanInputs> {
+  const files = collectManifestFiles(io, flags.get('--k8s') ?? [])
+  const parsed = parseKubeDocuments(files)
+  const db = await openStore(
+    {
+      ...(flags.has('--data-dir') ? { 'data-dir': flags.get('--data-dir')![0]! } : {}),
+      ...(flags.has('--store') ? { store: flags.get('--store')![0]! } : {}),
+    },
+    io,
+  )
+  try {
+    const accountId = await storeAccount(db, flags.get('--account-id')?.[0])
+    const json = await loadStoreAsScanJson(db, accountId)
+    return {
+      kube: buildKubeInventory(parsed.objects, parsed.skipped),
+      iam: parseGaad(json.gaad, 'store'),
+      side: {
+        oidcProviders: parseOidcProviders(json.providers, 'store', accountId),
+        associations: parsePodIdentityAssociations(json.associations, 'store'),
+        accessKeys: parseAccessKeys(json.accessKeys, 'store'),
+        azure: json.azure,
+        gcp: json.gcp,
+      },
+    }
+  } finally {
+    await db.close()
+  }
+}
+
+export const scanCommand: Command = {
+  name: 'scan',
+  summary: 'audit which pod can reach which cloud role, with which permissions (offline)',
+  usage,
+  async run(argv, io) {
+    const { flags, bools } = splitArgs(argv)
+    const format = flags.get('--format')?.[0] ?? 'text'
+    if (!['text', 'json', 'sarif', 'html'].includes(format))
+      throw new UsageError(`unknown --format '${format}'`, 'use text, json, sarif or html')
+    const failOn = flags.get('--fail-on')?.[0]
+    if (failOn !== undefined && !isSeverity(failOn))
+      throw new UsageError(
+        `unknown --fail-on '${failOn}'`,
+        'use critical, high, medium, low or info',
+      )
+    const nowText = flags.get('--now')?.[0]
+    const now = nowText === undefined ? new Date() : new Date(nowText)
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now '${nowText}' is not a date`)
+    let inputs: ScanInputs
+    try {
+      if (flags.has('--data-dir') || flags.has('--store')) {
+        if (flags.has('--gaad')) throw new UsageError('give --gaad or --data-dir/--store, not both')
+        inputs = await loadStoreInputs(io, flags)
+      } else inputs = loadScanInputs(io, flags)
+    } catch (err) {
+      if (err instanceof UsageError) throw err
+      const e = err as Error & { hint?: string }
+      throw new UsageError(e.message, e.hint)
+    }
+    const onProgress = progress(io)
+    const issuers = flags.get('--issuer')
+    const knownAccounts = flags.get('--known-account')
+    const report = scan(inputs, {
+      now,
+      ...(issuers !== undefined ? { issuers } : {}),
+      ...(knownAccounts !== undefined ? { knownAccounts } : {}),
+      allPrincipals: bools.has('--all-principals'),
+      ...(onProgress !== undefined ? { onProgress } : {}),
+    })
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string }
+    const text =
+      format === 'json'
+        ? renderJson(report)
+        : format === 'sarif'
+          ? renderSarif(report, { version: pkg.version })
+          : format === 'html'
+            ? renderHtml(report, {
+                generatedAt: now.toISOString(),
+                inputs: [...(flags.get('--k8s') ?? []), ...(flags.get('--gaad') ?? [])],
+              })
+            : renderText(report)
+    const out = flags.get('--out')?.[0]
+    if (out !== undefined) writeFileSync(resolve(io.cwd, out), text)
+    else io.stdout.write(text)
+    return failsOn(report, failOn as FindingSeverity | undefined) ? 1 : 0
+  },
+}

@@ -1,0 +1,261 @@
+/**
+ * @module gateway/backend
+ * The backend side of the gateway: where S3 and SQS calls go, with which credentials, and the SigV4 signature
+ * the gateway puts on each forwarded request (the client's own signature is for podtrust's keys, so every
+ * forwarded request is signed again with the backend's). S3 bodies are signed `UNSIGNED-PAYLOAD` (or
+ * `STREAMING-UNSIGNED-PAYLOAD-TRAILER`) so they stream; the gateway has checked the client's payload
+ * signature itself. Signing follows "Create a signed AWS API request"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
+ */
+import { createHmac } from 'node:crypto'
+import http from 'node:http'
+import https from 'node:https'
+import {
+  canonicalQuery,
+  deriveSigningKey,
+  formatAmzDate,
+  parseQuery,
+  sha256Hex,
+  uriEncode,
+} from '../aws/sigv4/sigv4.ts'
+import { s3CanonicalPath } from '../aws/sigv4/chunked.ts'
+
+export interface BackendTarget {
+  /** `http(s)://host[:port]` with an optional base path (no trailing slash). */
+  url: URL
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+  region: string
+}
+
+/** What moto (and other local emulators) accept: any key; documented as the default for tests. */
+export const DEFAULT_BACKEND_ACCESS_KEY_ID = 'podtrust-gateway'
+export const DEFAULT_BACKEND_SECRET = 'podtrust-gateway-secret'
+
+export function parseBackendUrl(text: string, flag: string): URL {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new TypeError(`${flag} must be an http(s) URL, got '${text}'`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TypeError(`${flag} must be an http(s) URL, got '${text}'`)
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
+    throw new TypeError(`${flag} must be a plain base URL without query, fragment or user info`)
+  return url
+}
+
+/** Request hop-by-hop headers (RFC 9110 §7.6.1) and the client's own signature, never forwarded. */
+const DROP_REQUEST_HEADERS = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'content-length',
+  'authorization',
+  'x-amz-date',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+  'x-amz-decoded-content-length',
+  'x-amz-trailer',
+  'content-encoding',
+  'amz-sdk-invocation-id',
+  'amz-sdk-request',
+])
+
+/** Presigned-URL parameters: the client's signature, stripped before forwarding. */
+const AUTH_QUERY = new Set([
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+  'X-Amz-Content-Sha256',
+])
+
+/** The raw query without presigned-URL auth parameters (kept raw: the backend sees what the client sent). */
+export function stripAuthQuery(query: string): string {
+  if (query === '') return ''
+  return query
+    .split('&')
+    .filter((part) => {
+      const eq = part.indexOf('=')
+      const k = eq === -1 ? part : part.slice(0, eq)
+      let name = k
+      try {
+        name = decodeURIComponent(k)
+      } catch {
+        /* keep raw */
+      }
+      return !AUTH_QUERY.has(name)
+    })
+    .join('&')
+}
+
+/** Forwardable client headers (lower-case names); content-encoding keeps its values other than aws-chunked. */
+export function forwardHeaders(
+  headers: readonly (readonly [string, string])[],
+): [string, string][] {
+  const out: [string, string][] = []
+  for (const [rawName, value] of headers) {
+    const name = rawName.toLowerCase()
+    if (name === 'content-encoding') {
+      const rest = value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '' && v.toLowerCase() !== 'aws-chunked')
+      if (rest.length > 0) out.push([name, rest.join(', ')])
+      continue
+    }
+    if (DROP_REQUEST_HEADERS.has(name)) continue
+    out.push([name, value])
+  }
+  return out
+}
+
+const keyCache = new Map<string, Buffer>()
+
+function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  const id = `${date}\u0000${region}\u0000${service}\u0000${secret}`
+  let key = keyCache.get(id)
+  if (key === undefined) {
+    if (keyCache.size > 64) keyCache.clear()
+    key = deriveSigningKey(secret, date, region, service)
+    keyCache.set(id, key)
+  }
+  return key
+}
+
+export interface SignInput {
+  method: string
+  /** Path as it goes on the wire (percent-encoded). */
+  path: string
+  /** Raw query as it goes on the wire. */
+  query: string
+  /** Headers to send (lower-case names); host, x-amz-date, the token and authorization are added. */
+  headers: [string, string][]
+  host: string
+  payloadHash: string
+  service: 's3' | 'sqs'
+  target: BackendTarget
+  now: Date
+}
+
+/** Adds host, x-amz-date, x-amz-content-sha256 (S3), the session token and Authorization. */
+export function signBackendRequest(input: SignInput): [string, string][] {
+  const amzDate = formatAmzDate(input.now)
+  const date = amzDate.slice(0, 8)
+  const headers: [string, string][] = [
+    ...input.headers,
+    ['host', input.host],
+    ['x-amz-date', amzDate],
+  ]
+  if (input.service === 's3') headers.push(['x-amz-content-sha256', input.payloadHash])
+  if (input.target.sessionToken !== undefined)
+    headers.push(['x-amz-security-token', input.target.sessionToken])
+  // Sign host, content-type and every x-amz-* header (S3 requires every x-amz-* header sent to be signed).
+  const signed = new Map<string, string[]>()
+  for (const [name, value] of headers) {
+    if (
+      name === 'host' ||
+      name === 'content-type' ||
+      name === 'content-md5' ||
+      name.startsWith('x-amz-')
+    ) {
+      const list = signed.get(name)
+      if (list === undefined) signed.set(name, [value])
+      else list.push(value)
+    }
+  }
+  const names = [...signed.keys()].sort()
+  const canonicalHeaders = names
+    .map(
+      (n) =>
+        `${n}:${(signed.get(n) as string[]).map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`,
+    )
+    .join('')
+  const canonicalRequest = [
+    input.method,
+    input.service === 's3'
+      ? s3CanonicalPath(input.path)
+      : input.path
+          .split('/')
+          .map((s) => uriEncode(s))
+          .join('/'),
+    canonicalQuery(parseQuery(input.query)),
+    canonicalHeaders,
+    names.join(';'),
+    input.payloadHash,
+  ].join('\n')
+  const scope = `${date}/${input.target.region}/${input.service}/aws4_request`
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n')
+  const signature = createHmac(
+    'sha256',
+    signingKey(input.target.secretAccessKey, date, input.target.region, input.service),
+  )
+    .update(stringToSign)
+    .digest('hex')
+  headers.push([
+    'authorization',
+    `AWS4-HMAC-SHA256 Credential=${input.target.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+  ])
+  return headers
+}
+
+export interface BackendClient {
+  target: BackendTarget
+  request(options: {
+    method: string
+    path: string
+    query: string
+    headers: [string, string][]
+  }): http.ClientRequest
+  /** `host[:port]` of the backend as it signs and as the backend sees it. */
+  host: string
+  /** The backend's base path (without trailing slash). */
+  basePath: string
+  close(): void
+}
+
+export function createBackendClient(target: BackendTarget): BackendClient {
+  const isHttps = target.url.protocol === 'https:'
+  const agent = isHttps
+    ? new https.Agent({ keepAlive: true, maxSockets: 256 })
+    : new http.Agent({ keepAlive: true, maxSockets: 256 })
+  const basePath = target.url.pathname.replace(/\/+$/, '')
+  return {
+    target,
+    host: target.url.host,
+    basePath,
+    request({ method, path, query, headers }) {
+      const flat: string[] = []
+      for (const [n, v] of headers) flat.push(n, v)
+      const req = (isHttps ? https : http).request({
+        protocol: target.url.protocol,
+        hostname: target.url.hostname.replace(/^\[|\]$/g, ''),
+        port: target.url.port === '' ? (isHttps ? 443 : 80) : Number(target.url.port),
+        method,
+        path: query === '' ? path : `${path}?${query}`,
+        headers: flat,
+        agent,
+        setHost: false,
+      })
+      // Small writes (headers, the last piece of a body) must not wait for the peer's delayed ACK.
+      req.once('socket', (socket) => socket.setNoDelay(true))
+      return req
+    },
+    close() {
+      agent.destroy()
+    },
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * @module gateway/exchange
+ * What every gateway handler shares: the incoming exchange (raw request target, header pairs, ids), the
+ * dependencies, bounded body reading, response writing and streaming a backend response back.
+ */
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { pipeline, type Readable } from 'node:stream'
+import type { AppContext } from '../app/context.ts'
+import { socketFacts } from '../aws/request-facts.ts'
+import type { DataEventBuffer } from './audit.ts'
+import type { BackendClient } from './backend.ts'
+import type { RenderedError } from './errors.ts'
+import type { GatewayAuthorizer } from './identity.ts'
+import type { ResourcePolicyStore } from './resource-policies.ts'
+
+export interface GatewayDeps {
+  ctx: AppContext
+  authz: GatewayAuthorizer
+  policies: ResourcePolicyStore
+  s3: BackendClient
+  sqs: BackendClient
+  /** The region the gateway answers for (credential scopes must name it; ARNs carry it). */
+  region: string
+  /** The account that owns the backend's buckets and queues in podtrust's ARNs. */
+  resourceAccount: string
+  /** The account id the SQS backend puts in its queue URLs (moto: 123456789012). */
+  backendAccount: string
+  /** Host names for virtual-hosted-style S3 (`bucket.<host>`). */
+  baseHosts: string[]
+  /** Allowed calls' data events, written in batches. */
+  events: DataEventBuffer
+}
+
+export interface Exchange {
+  req: IncomingMessage
+  res: ServerResponse
+  method: string
+  /** Raw path and query as received. */
+  path: string
+  query: string
+  headers: [string, string][]
+  /** First value of each header, lower-case names. */
+  header: Map<string, string>
+  host: string
+  requestId: string
+  hostId: string
+  sourceIp: string
+  secure: boolean
+  userAgent: string
+}
+
+export function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
+  const target = req.url ?? '/'
+  const q = target.indexOf('?')
+  const headers: [string, string][] = []
+  const header = new Map<string, string>()
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    headers.push([name, value])
+    if (!header.has(name)) header.set(name, value)
+  }
+  // Source IP and TLS from the socket, never from client-supplied headers.
+  const facts = socketFacts(req)
+  return {
+    req,
+    res,
+    method: (req.method ?? 'GET').toUpperCase(),
+    path: q === -1 ? target : target.slice(0, q),
+    query: q === -1 ? '' : target.slice(q + 1),
+    headers,
+    header,
+    host: header.get('host') ?? '',
+    requestId: randomBytes(8).toString('hex').toUpperCase(),
+    hostId: randomBytes(32).toString('base64'),
+    sourceIp: facts.sourceIp ?? '',
+    secure: facts.secureTransport ?? false,
+    userAgent: header.get('user-agent') ?? '',
+  }
+}
+
+/** How much of an unread request body is read and discarded so the client sees the error (then: close). */
+const DRAIN_LIMIT = 8 * 1024 * 1024
+const DRAIN_MS = 5000
+
+export function sendRendered(ex: Exchange, rendered: RenderedError): void {
+  if (ex.res.headersSent) {
+    ex.res.destroy()
+    return
+  }
+  const body = Buffer.from(rendered.body, 'utf8')
+  const send = (close: boolean) => {
+    if (ex.res.headersSent || ex.res.destroyed) return
+    ex.res.writeHead(rendered.status, {
+      ...rendered.headers,
+      'content-length': String(ex.method === 'HEAD' ? 0 : body.length),
+      ...(close ? { connection: 'close' } : {}),
+    })
+    ex.res.end(ex.method === 'HEAD' ? undefined : body)
+    if (close) ex.res.once('finish', () => ex.req.socket.destroySoon())
+  }
+  if (ex.req.complete || ex.req.destroyed) return send(!ex.req.complete)
+  // The client is still sending: an HTTP client reads the answer only once its body is out, so the rest
+  // is read and discarded (bounded), then the error goes out; past the bound, the error and a close.
+  let drained = 0
+  const timer = setTimeout(() => finish(true), DRAIN_MS)
+  timer.unref()
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length
+    if (drained > DRAIN_LIMIT) finish(true)
+  }
+  const finish = (close: boolean) => {
+    clearTimeout(timer)
+    ex.req.off('data', onData)
+    ex.req.off('end', onEnd)
+    send(close)
+  }
+  const onEnd = () => finish(false)
+  ex.req.on('data', onData)
+  ex.req.once('end', onEnd)
+  ex.req.resume()
+}
+
+export class BodyTooLargeError extends Error {}
+
+/** Reads a stream into memory, failing beyond `limit` bytes (small bodies: policies, tagging, SQS calls). */
+export function readBounded(stream: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = []
+    let size = 0
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        stream.destroy(new BodyTooLargeError(`body larger than ${limit} bytes`))
+        return
+      }
+      parts.push(chunk)
+    })
+    stream.once('error', reject)
+    stream.once('end', () => resolve(Buffer.concat(parts)))
+  })
+}
+
+/** Response headers never passed on (hop-by-hop, RFC 9110 §7.6.1). */
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-connection',
+  'upgrade',
+  'trailer',
+])
+
+export function responseHeaders(raw: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if (!DROP_RESPONSE.has((raw[i] as string).toLowerCase()))
+      out.push(raw[i] as string, raw[i + 1] as string)
+  return out
+}
+
+/** Streams a backend response to the client with backpressure; the backend socket closes if the client goes. */
+export function relayResponse(ex: Exchange, backendRes: IncomingMessage): void {
+  ex.res.writeHead(backendRes.statusCode ?? 502, responseHeaders(backendRes.rawHeaders))
+  pipeline(backendRes, ex.res, () => {
+    /* errors here are a peer going away: both sides are destroyed by pipeline */
+  })
+}
