@@ -262,7 +262,7 @@ async function decodeMessage(
 
 export const doctorCommand: Command = {
   name: 'doctor',
-  summary: 'explain why a workload identity chain works or not, link by link',
+  summary: 'Explain why a workload identity chain works or not, link by link',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseArgs({

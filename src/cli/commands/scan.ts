@@ -242,7 +242,7 @@ async function loadStoreInputs(io: CliIo, flags: Map<string, string[]>): Promise
 
 export const scanCommand: Command = {
   name: 'scan',
-  summary: 'audit which pod can reach which cloud role, with which permissions (offline)',
+  summary: 'Audit which pod can reach which cloud role, with which permissions (offline)',
   usage,
   async run(argv, io) {
     const { flags, bools } = splitArgs(argv)

@@ -77,7 +77,7 @@ async function fromStore(db: Db, account: string | undefined, now: Date): Promis
 export const testCommand: Command = {
   name: 'test',
   summary:
-    'check policy-as-code scenarios (who can do what) with the policy engine; TAP/JUnit output',
+    'Check policy-as-code scenarios (who can do what) with the policy engine; TAP/JUnit output',
   usage,
   async run(argv, io: CliIo) {
     const [file, ...rest] = argv
