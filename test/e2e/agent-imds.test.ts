@@ -109,6 +109,9 @@ void describe(
                 AWS_SHARED_CREDENTIALS_FILE: join(home, 'nope2'),
                 AWS_DEFAULT_REGION: 'us-east-1',
                 AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsUrl,
+                // botocore's IMDS defaults (1 s, one attempt) are tight on a loaded 2-core test machine.
+                AWS_METADATA_SERVICE_TIMEOUT: '5',
+                AWS_METADATA_SERVICE_NUM_ATTEMPTS: '3',
               },
             },
           )

@@ -74,6 +74,9 @@ void describe(
       AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_REGION: 'us-east-1',
+      // botocore's IMDS defaults (1 s, one attempt) are tight on a loaded 2-core test machine.
+      AWS_METADATA_SERVICE_TIMEOUT: '5',
+      AWS_METADATA_SERVICE_NUM_ATTEMPTS: '3',
     }
     const inCli = (args: string[], env: NodeJS.ProcessEnv) =>
       run(['ip', 'netns', 'exec', cli, ...args], env)
