@@ -19,6 +19,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { main } from '../../src/cli/main.ts'
+import { startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
 
 const hasMoto = spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0
 
@@ -167,6 +168,113 @@ void describe(
         bad.err,
         /S3 PutObject to s3:\/\/no-such-bucket-here\/lab\/ failed: NoSuchBucket/,
       )
+      s3.destroy()
+    })
+  },
+)
+
+void describe(
+  "issuer publish through podtrust's S3 gateway",
+  { skip: hasMoto ? false : 'moto is not installed (python3 -m moto.server)' },
+  () => {
+    let f: GatewayFixture
+    const dir = mkdtempSync(join(tmpdir(), 'podtrust-publish-gw-'))
+    before(async () => {
+      f = await startGatewayFixture()
+    })
+    after(async () => {
+      await f.close()
+      rmSync(dir, { recursive: true, force: true })
+    })
+
+    void it('publishes with the operator’s IAM user through the gateway (AWS_ENDPOINT_URL_S3), readable back with its content type', async () => {
+      const keys = await f.s.addUser('oidc-publisher', {
+        inline: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 's3:*',
+              Resource: ['arn:aws:s3:::oidc-gw', 'arn:aws:s3:::oidc-gw/*'],
+            },
+          ],
+        }),
+      })
+      const s3 = new S3Client({
+        region: 'us-east-1',
+        endpoint: f.gateway.url,
+        forcePathStyle: true,
+        credentials: keys,
+      })
+      await s3.send(new CreateBucketCommand({ Bucket: 'oidc-gw' }))
+      const env = {
+        AWS_ENDPOINT_URL_S3: f.gateway.url,
+        AWS_ACCESS_KEY_ID: keys.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+      }
+      const cli = async (argv: string[]) => {
+        const stdout = new PassThrough()
+        const stderr = new PassThrough()
+        let o = ''
+        let e = ''
+        stdout.on('data', (d: Buffer) => (o += d.toString()))
+        stderr.on('data', (d: Buffer) => (e += d.toString()))
+        const code = await main(argv, { stdout, stderr, env, cwd: dir })
+        return { code, out: o, err: e }
+      }
+      const data = join(dir, 'data')
+      const out = join(dir, 'out')
+      assert.equal(
+        (
+          await cli([
+            'cluster',
+            'setup',
+            'gw',
+            '--distro',
+            'kubeadm',
+            '--issuer-url',
+            'https://oidc-gw.s3.us-east-1.amazonaws.com/gw',
+            '--out',
+            out,
+            '--data-dir',
+            data,
+          ])
+        ).code,
+        0,
+      )
+      const pub = await cli([
+        'issuer',
+        'publish',
+        '--cluster',
+        'gw',
+        '--to',
+        's3://oidc-gw/gw',
+        '--data-dir',
+        data,
+      ])
+      assert.equal(pub.code, 0, pub.err)
+      const jwks = await s3.send(
+        new GetObjectCommand({ Bucket: 'oidc-gw', Key: 'gw/openid/v1/jwks' }),
+      )
+      assert.equal(jwks.ContentType, 'application/json')
+      assert.equal(
+        await jwks.Body?.transformToString(),
+        readFileSync(join(out, 'discovery/openid/v1/jwks'), 'utf8'),
+      )
+      // Another bucket is outside the user's policy: the gateway denies, the CLI says so.
+      const denied = await cli([
+        'issuer',
+        'publish',
+        '--cluster',
+        'gw',
+        '--to',
+        's3://other-bucket/gw',
+        '--data-dir',
+        data,
+      ])
+      assert.equal(denied.code, 1)
+      assert.match(denied.err, /failed: AccessDenied/)
       s3.destroy()
     })
   },
