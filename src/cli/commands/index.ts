@@ -54,7 +54,8 @@ export const commandTable: readonly CommandEntry[] = [
   },
   {
     name: 'cluster',
-    summary: 'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
+    summary:
+      'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
     load: async () => (await import('./cluster.ts')).clusterCommand,
   },
   {
