@@ -33,6 +33,16 @@ export const commandTable: readonly CommandEntry[] = [
     load: async () => (await import('./export.ts')).exportCommand,
   },
   {
+    name: 'generate',
+    summary: 'Generate Terraform, CloudFormation or Kubernetes manifests from a workload spec',
+    load: async () => (await import('./generate.ts')).generateCommand,
+  },
+  {
+    name: 'migrate',
+    summary: 'Plan a move between kube2iam/kiam, IRSA and EKS Pod Identity (migrate plan)',
+    load: async () => (await import('./migrate.ts')).migrateCommand,
+  },
+  {
     name: 'token',
     summary: 'Mint a service-account token (kube-apiserver claims) for a namespace/service account',
     load: async () => (await import('./token.ts')).tokenCommand,
