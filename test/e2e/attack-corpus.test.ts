@@ -598,7 +598,13 @@ void describe('attack corpus', () => {
       headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' },
     ) => {
       try {
-        const res = await fetch(`${server.baseUrl}${path}`, { method: 'POST', headers, body })
+        // A copy typed on a plain ArrayBuffer, as fetch's BodyInit wants.
+        const payload = typeof body === 'string' ? body : new Uint8Array(body)
+        const res = await fetch(`${server.baseUrl}${path}`, {
+          method: 'POST',
+          headers,
+          body: payload,
+        })
         return { status: res.status, text: await res.text() }
       } catch (err) {
         if ((err as { cause?: { code?: string } }).cause?.code === 'UND_ERR_SOCKET')
