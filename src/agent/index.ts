@@ -14,3 +14,5 @@ export {
 export type { CredentialSource, PodCredentials, RemoteSourceOptions } from './source.ts'
 export { createCredentialCache } from './cache.ts'
 export { signRequest } from '../aws/sigv4/sign.ts'
+export { startImds, IMDS_HOSTS, MAX_TOKEN_TTL_SECONDS } from './imds.ts'
+export type { ImdsOptions, RunningImds, NodeRoleSource, InstanceIdentity } from './imds.ts'

@@ -121,7 +121,11 @@ export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanCont
   if (side.nodes !== undefined) {
     for (const n of side.nodes) {
       const role =
-        n.instanceProfileArn !== undefined ? profileToRole.get(n.instanceProfileArn) : undefined
+        n.roleArn !== undefined
+          ? iam.roles.get(n.roleArn)
+          : n.instanceProfileArn !== undefined
+            ? profileToRole.get(n.instanceProfileArn)
+            : undefined
       if (role !== undefined && !nodeRoles.includes(role)) nodeRoles.push(role)
     }
   }

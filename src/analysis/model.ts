@@ -256,6 +256,8 @@ export interface NodeInfo {
   httpEndpoint: 'enabled' | 'disabled'
   hopLimit: number
   instanceProfileArn?: string
+  /** The role the node's metadata endpoint vends directly (podtrust's IMDS: `--imds-role`). */
+  roleArn?: string
 }
 
 export interface AccessKeyInfo {

@@ -21,6 +21,7 @@ import type { ConfigSection } from '../config/section.ts'
 import { gcpModule } from '../gcp/module.ts'
 import { gatewayModule } from '../gateway/module.ts'
 import { dbproxyModule } from '../dbproxy/module.ts'
+import { setupModule } from '../setup/module.ts'
 import { keysMigrations } from '../keys/migrations.ts'
 import { sessionKeyMigrations } from '../keys/session-keys.ts'
 import type { Migration } from '../store/db.ts'
@@ -37,6 +38,7 @@ export function createProtocolModules(): ProtocolModule[] {
     gcpModule,
     gatewayModule,
     dbproxyModule,
+    setupModule,
     // The awsQuery services (STS, IAM) behind one front door, mounted last.
     createAwsQueryModule([stsService, iamService]),
   ]

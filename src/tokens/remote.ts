@@ -18,6 +18,8 @@ import type { NetPolicy } from './netguard.ts'
 export interface HttpResponse {
   status: number
   cacheControl: string | undefined
+  /** The Content-Type header (what `cluster verify` checks); absent when the server sent none. */
+  contentType?: string | undefined
   body: string
 }
 
@@ -147,6 +149,7 @@ export function nodeTransport(policy: NetPolicy): Transport {
             resolve({
               status: res.statusCode ?? 0,
               cacheControl: Array.isArray(cc) ? cc.join(',') : cc,
+              contentType: res.headers['content-type'],
               body: Buffer.concat(chunks).toString('utf8'),
             })
           })
@@ -212,6 +215,7 @@ export function fetchTransport(f: typeof fetch, policy: NetPolicy): Transport {
     return {
       status: res.status,
       cacheControl: res.headers.get('cache-control') ?? undefined,
+      contentType: res.headers.get('content-type') ?? undefined,
       body: Buffer.concat(chunks).toString('utf8'),
     }
   }

@@ -266,7 +266,11 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
           broad ? 'high' : 'medium',
           [label, ...nodeRoles],
           `${label} can obtain the node role's credentials through IMDS (${side
-            .nodes!.map((n) => `${n.name}: HttpTokens=${n.httpTokens}, hop limit ${n.hopLimit}`)
+            .nodes!.map((n) =>
+              n.roleArn !== undefined
+                ? `podtrust metadata endpoint vending ${n.roleArn}: IMDSv2, no hop limit`
+                : `${n.name}: HttpTokens=${n.httpTokens}, hop limit ${n.hopLimit}`,
+            )
             .slice(0, 3)
             .join('; ')}${pod.hostNetwork ? '; host network' : ''})`,
           'aws ec2 modify-instance-metadata-options --http-tokens required --http-put-response-hop-limit 1 (or a NetworkPolicy denying egress to 169.254.169.254/32)',

@@ -127,6 +127,24 @@ export function parsePodIdentityAssociations(
   return out
 }
 
+/**
+ * Hop limit recorded for podtrust's metadata endpoint (`podtrust up|agent --imds-port`): it requires IMDSv2
+ * tokens but cannot set the IP TTL of its answers (docs/self-hosted.md), so no hop limit applies — every pod
+ * that can route to it is treated as reaching it.
+ */
+export const PODTRUST_IMDS_HOP_LIMIT = 255
+
+/** The node entry for podtrust's IMDSv2-compatible endpoint vending `roleArn`. */
+export function podtrustImdsNode(roleArn: string): NodeInfo {
+  return {
+    name: 'podtrust-imds',
+    httpTokens: 'required',
+    httpEndpoint: 'enabled',
+    hopLimit: PODTRUST_IMDS_HOP_LIMIT,
+    roleArn,
+  }
+}
+
 export function parseNodes(json: unknown, source: string): NodeInfo[] {
   const out: NodeInfo[] = []
   const instances: unknown[] = []

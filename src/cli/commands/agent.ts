@@ -8,11 +8,15 @@ import { parseArgs } from 'node:util'
 import { CLUSTER_NAME_PATTERN } from '../../aws/eks/validate.ts'
 import { remoteSource, standardCredentials } from '../../agent/source.ts'
 import { startAgent } from '../../agent/server.ts'
+import { type RunningImds, startImds } from '../../agent/imds.ts'
+import { remoteNodeRoleSource } from '../../agent/node-role.ts'
+import { randomBytes } from 'node:crypto'
 import { UsageError } from '../../errors.ts'
 import type { Command } from '../command.ts'
 
 const usage = `Usage:
   podtrust agent --server URL --cluster NAME [--port PORT] [--host ADDR]... [--region R]
+                 [--imds-port PORT --imds-role ARN [--imds-host ADDR]...]
 
 Runs the EKS Pod Identity agent: GET /v1/credentials with the pod's token in Authorization answers
 container credentials from EKS Auth AssumeRoleForPodIdentity (cached per token, renewed ahead of expiry).
@@ -23,6 +27,9 @@ Options:
   --port PORT      listen port (default 80; 0 = ephemeral)
   --host ADDR      address to bind, repeatable (default 127.0.0.1; in a cluster 169.254.170.23 and fd00:ec2::23)
   --region R       SigV4 signing region (default $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1)
+  --imds-port PORT also serve an IMDSv2-compatible metadata endpoint (node-role method) on PORT
+  --imds-role ARN  the node role it vends: STS AssumeRole at --server with the agent's credentials
+  --imds-host ADDR its address, repeatable (default 127.0.0.1; on a node 169.254.169.254)
 
 Credentials for the EKS Auth calls come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN],
 else the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile AWS_PROFILE).
@@ -51,6 +58,9 @@ export const agentCommand: Command = {
         port: { type: 'string' },
         host: { type: 'string', multiple: true },
         region: { type: 'string' },
+        'imds-port': { type: 'string' },
+        'imds-role': { type: 'string' },
+        'imds-host': { type: 'string', multiple: true },
       },
     })
     if (positionals.length > 0)
@@ -99,11 +109,59 @@ export const agentCommand: Command = {
       `podtrust agent listening on ${agent.urls.join(', ')} (cluster ${values.cluster})\n`,
     )
     io.stdout.write(`AWS_CONTAINER_CREDENTIALS_FULL_URI=${agent.credentialsUrl}\n`)
+    let imds: RunningImds | undefined
+    if (values['imds-port'] !== undefined || values['imds-role'] !== undefined) {
+      const roleArn = values['imds-role']
+      if (values['imds-port'] === undefined || roleArn === undefined) {
+        await agent.close()
+        throw new UsageError('--imds-port and --imds-role go together')
+      }
+      const imdsPort = parsePort(values['imds-port'], 0)
+      const accountId = roleArn.split(':')[4] ?? ''
+      const roleName = roleArn.split('/').pop() ?? ''
+      const instanceId = `i-${randomBytes(9).toString('hex').slice(0, 17)}`
+      try {
+        imds = await startImds({
+          source: remoteNodeRoleSource({
+            serverUrl: server.toString(),
+            roleArn,
+            sessionName: instanceId,
+            region,
+            credentials: () => {
+              const creds = standardCredentials(io.env)
+              if (creds === undefined)
+                throw new Error('AWS credentials disappeared from the environment')
+              return creds
+            },
+          }),
+          hosts: values['imds-host'] ?? ['127.0.0.1'],
+          port: imdsPort,
+          identity: {
+            accountId,
+            region,
+            availabilityZone: `${region}a`,
+            instanceId,
+            instanceType: 'm5.large',
+            imageId: 'ami-0123456789abcdef0',
+            privateIp: '10.0.0.10',
+            roleName,
+            instanceProfileArn: `arn:aws:iam::${accountId}:instance-profile/${roleName}`,
+            instanceProfileId: `AIPA${randomBytes(9).toString('hex').toUpperCase().slice(0, 17)}`,
+          },
+          log: (event, fields) => io.stderr.write(`${JSON.stringify({ event, ...fields })}\n`),
+        })
+      } catch (err) {
+        await agent.close()
+        throw err
+      }
+      io.stdout.write(`AWS_EC2_METADATA_SERVICE_ENDPOINT=${imds.urls[0] ?? ''}\n`)
+    }
     await new Promise<void>((resolve) => {
       const stop = () => resolve()
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
     })
+    await imds?.close()
     await agent.close()
     return 0
   },

@@ -13,14 +13,16 @@ import { createEksRepo } from '../../aws/eks/repo.ts'
 import { validateClusterIssuerUrl, validateClusterName } from '../../aws/eks/validate.ts'
 import { UsageError } from '../../errors.ts'
 import { deleteIssuer, getIssuer } from '../../tokens/issuer.ts'
+import { deleteSetupCluster } from '../../setup/store.ts'
 import type { Command } from '../command.ts'
+import { isSelfHostedSubcommand, runSelfHosted, selfHostedHelp } from './cluster-selfhosted.ts'
 import { openStore, storeArgOptions, storeUsage } from '../store-options.ts'
 
 const usage = `Usage:
   podtrust cluster add NAME [--issuer URL] [--region R] [--account-id A] [--data-dir DIR] [--store URL]
   podtrust cluster list [--data-dir DIR] [--store URL]
   podtrust cluster remove NAME [--data-dir DIR] [--store URL]
-
+${selfHostedHelp}
 Registers a Kubernetes cluster for EKS Pod Identity (associations, EKS Auth) and DescribeCluster.
 Without --issuer the cluster gets its own podtrust issuer 'cluster:NAME'; pass a real cluster's
 OIDC issuer URL to trust tokens it signs. Region and account default to the server's.
@@ -78,9 +80,18 @@ function validIssuer(url: string): string {
 
 export const clusterCommand: Command = {
   name: 'cluster',
-  summary: 'Register clusters for EKS Pod Identity (add, list, remove)',
+  summary:
+    'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
   usage,
   async run(argv, io) {
+    const first = argv.find((a) => !a.startsWith('-'))
+    if (isSelfHostedSubcommand(first)) {
+      return runSelfHosted(
+        first ?? '',
+        argv.filter((_, i) => i !== argv.indexOf(first ?? '')),
+        io,
+      )
+    }
     const { values, positionals } = parse(argv)
     const [sub, ...rest] = positionals
     if (sub !== 'add' && sub !== 'list' && sub !== 'remove') {
@@ -123,6 +134,7 @@ export const clusterCommand: Command = {
           return 1
         }
         await repo.deleteCluster(row.name)
+        await deleteSetupCluster(db, row.name)
         if (row.issuerUrl === undefined) await deleteIssuer(db, clusterIssuerName(row.name))
         io.stdout.write(`cluster ${row.name} removed\n`)
         return 0

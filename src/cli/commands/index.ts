@@ -64,7 +64,8 @@ export const commandTable: readonly CommandEntry[] = [
   },
   {
     name: 'cluster',
-    summary: 'Register clusters for EKS Pod Identity (add, list, remove)',
+    summary:
+      'Register clusters (add, list, remove); set up self-hosted issuers (setup, verify, rotate)',
     load: async () => (await import('./cluster.ts')).clusterCommand,
   },
   {
@@ -120,7 +121,7 @@ export const commandTable: readonly CommandEntry[] = [
   },
   {
     name: 'issuer',
-    summary: "Show or change the deployment's default issuer URL",
+    summary: "Show or change the default issuer URL; publish a self-hosted cluster's discovery",
     load: async () => (await import('./issuer.ts')).issuerCommand,
   },
   {

@@ -16,6 +16,7 @@ import {
   parseAccessKeys,
   parseJsonInput,
   parseNodes,
+  podtrustImdsNode,
   parseOidcProviders,
   parsePodIdentityAssociations,
 } from '../../analysis/inputs/side.ts'
@@ -30,7 +31,7 @@ import { loadStoreAsScanJson, storeAccount } from '../store-snapshot.ts'
 
 const usage = `Usage:
   podtrust scan --k8s PATH... [--gaad FILE | --data-dir DIR | --store URL] [--oidc-providers FILE] [--pod-identity-associations FILE]
-                [--nodes FILE] [--access-keys FILE] [--issuer URL]... [--known-account ID]...
+                [--nodes FILE] [--podtrust-imds ROLE_ARN] [--access-keys FILE] [--issuer URL]... [--known-account ID]...
                 [--all-principals] [--now ISO8601] [--format text|json|sarif|html] [--out FILE]
                 [--fail-on critical|high|medium|low|info]
 
@@ -43,6 +44,8 @@ Audits which pod can obtain which cloud role, with which permissions, and report
   --oidc-providers FILE           list-open-id-connect-providers / get-open-id-connect-provider outputs
   --pod-identity-associations FILE  describe-pod-identity-association outputs
   --nodes FILE                    aws ec2 describe-instances output (IMDS MetadataOptions, instance profiles)
+  --podtrust-imds ROLE_ARN        the nodes serve podtrust's metadata endpoint (up|agent --imds-role ROLE_ARN):
+                                  IMDSv2 tokens, no hop limit, so every pod that can route to it gets the role
   --access-keys FILE              aws iam list-access-keys output (optionally with LastUsedDate)
   --issuer URL                    the cluster's OIDC issuer (default: every non-CI provider in the inputs)
   --known-account ID              accounts that are yours (cross-account checks)
@@ -67,6 +70,7 @@ export function splitArgs(argv: string[]): { flags: Map<string, string[]>; bools
     '--oidc-providers',
     '--pod-identity-associations',
     '--nodes',
+    '--podtrust-imds',
     '--access-keys',
     '--issuer',
     '--known-account',
@@ -191,10 +195,20 @@ export function loadScanInputs(io: CliIo, flags: Map<string, string[]>): ScanInp
   const keys = one('--access-keys')
   if (keys !== undefined)
     side.accessKeys = parseAccessKeys(parseJsonInput(readText(io, keys), keys), keys)
+  addPodtrustImds(side, flags)
   return { kube, iam, side }
 }
 
 /** Scan inputs from podtrust's own store (the store is read as the same JSON shapes the AWS CLI prints). */
+/** `--podtrust-imds ROLE_ARN`: podtrust's metadata endpoint as one more node the pods may reach. */
+function addPodtrustImds(side: ScanInputs['side'], flags: Map<string, string[]>): void {
+  for (const arn of flags.get('--podtrust-imds') ?? []) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(arn))
+      throw new UsageError(`--podtrust-imds '${arn}' is not a role ARN`)
+    side.nodes = [...(side.nodes ?? []), podtrustImdsNode(arn)]
+  }
+}
+
 async function loadStoreInputs(io: CliIo, flags: Map<string, string[]>): Promise<ScanInputs> {
   const files = collectManifestFiles(io, flags.get('--k8s') ?? [])
   const parsed = parseKubeDocuments(files)
@@ -208,16 +222,18 @@ async function loadStoreInputs(io: CliIo, flags: Map<string, string[]>): Promise
   try {
     const accountId = await storeAccount(db, flags.get('--account-id')?.[0])
     const json = await loadStoreAsScanJson(db, accountId)
+    const side: ScanInputs['side'] = {
+      oidcProviders: parseOidcProviders(json.providers, 'store', accountId),
+      associations: parsePodIdentityAssociations(json.associations, 'store'),
+      accessKeys: parseAccessKeys(json.accessKeys, 'store'),
+      azure: json.azure,
+      gcp: json.gcp,
+    }
+    addPodtrustImds(side, flags)
     return {
       kube: buildKubeInventory(parsed.objects, parsed.skipped),
       iam: parseGaad(json.gaad, 'store'),
-      side: {
-        oidcProviders: parseOidcProviders(json.providers, 'store', accountId),
-        associations: parsePodIdentityAssociations(json.associations, 'store'),
-        accessKeys: parseAccessKeys(json.accessKeys, 'store'),
-        azure: json.azure,
-        gcp: json.gcp,
-      },
+      side,
     }
   } finally {
     await db.close()

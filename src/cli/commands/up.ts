@@ -7,6 +7,8 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startInProcessAgent } from '../../server/in-process-agent.ts'
+import { startInProcessImds } from '../../server/in-process-imds.ts'
+import type { RunningImds } from '../../agent/imds.ts'
 import { startDbProxy, type RunningDbProxy } from '../../dbproxy/server.ts'
 import type { RunningAgent } from '../../agent/index.ts'
 import { UsageError } from '../../errors.ts'
@@ -38,6 +40,7 @@ import { startGateway, type RunningGateway } from '../../gateway/server.ts'
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
+              [--agent-host ADDR]... [--imds-port PORT --imds-role ARN [--imds-host ADDR]...]
               [--db-proxy-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
               [--gateway-port PORT --backend-s3 URL --backend-sqs URL
@@ -60,6 +63,11 @@ Options:
   --region R                default region (default ${DEFAULT_REGION})
   --account-id A            default account id (default ${DEFAULT_ACCOUNT_ID})
   --agent-port PORT         also run the EKS Pod Identity agent on 127.0.0.1:PORT
+  --agent-host ADDR         the agent's address instead of 127.0.0.1, repeatable (169.254.170.23 in a node)
+  --imds-port PORT          also serve an IMDSv2-compatible instance metadata endpoint on 127.0.0.1:PORT
+                            with credentials of --imds-role (trust must allow ec2.amazonaws.com)
+  --imds-role ARN           the node role the metadata endpoint vends
+  --imds-host ADDR          the metadata endpoint's address instead of 127.0.0.1, repeatable
   --db-proxy-port PORT      also run the IAM-auth database proxy (TLS) on HOST:PORT (docs/databases.md)
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
@@ -93,6 +101,10 @@ function parse(argv: string[]) {
       region: { type: 'string' },
       'account-id': { type: 'string' },
       'agent-port': { type: 'string' },
+      'agent-host': { type: 'string', multiple: true },
+      'imds-port': { type: 'string' },
+      'imds-role': { type: 'string' },
+      'imds-host': { type: 'string', multiple: true },
       'db-proxy-port': { type: 'string' },
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
@@ -138,6 +150,23 @@ export const upCommand: Command = {
       throw new UsageError('--port and --https-port must differ')
     }
     const agentPort = intFlag('agent-port', values['agent-port'], 0, 65_535)
+    const imdsPort = intFlag('imds-port', values['imds-port'], 0, 65_535)
+    if ((imdsPort === undefined) !== (values['imds-role'] === undefined)) {
+      throw new UsageError(
+        '--imds-port and --imds-role go together',
+        'e.g. --imds-port 0 --imds-role arn:aws:iam::000000000000:role/node',
+      )
+    }
+    if (
+      values['imds-role'] !== undefined &&
+      !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(values['imds-role'])
+    ) {
+      throw new UsageError(`--imds-role '${values['imds-role']}' is not a role ARN`)
+    }
+    if (values['agent-host'] !== undefined && agentPort === undefined)
+      throw new UsageError('--agent-host needs --agent-port')
+    if (values['imds-host'] !== undefined && imdsPort === undefined)
+      throw new UsageError('--imds-host needs --imds-port')
     const gatewayPort = intFlag('gateway-port', values['gateway-port'], 0, 65_535)
     const dbProxyPort = intFlag('db-proxy-port', values['db-proxy-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
@@ -164,12 +193,21 @@ export const upCommand: Command = {
 
     // EXTENSION POINT (Pod Identity): the in-process node agent of --agent-port, listening before readiness.
     let agent: RunningAgent | undefined
+    let imds: RunningImds | undefined
     let gateway: RunningGateway | undefined
     let dbProxy: RunningDbProxy | undefined
     const server = await startServer({
       beforeReady: async (ctx) => {
-        if (agentPort !== undefined) agent = await startAgentListener(ctx, agentPort)
+        if (agentPort !== undefined)
+          agent = await startAgentListener(ctx, agentPort, values['agent-host'])
         try {
+          // The node-role metadata endpoint of --imds-port (docs/self-hosted.md).
+          if (imdsPort !== undefined && values['imds-role'] !== undefined)
+            imds = await startInProcessImds(ctx, {
+              port: imdsPort,
+              roleArn: values['imds-role'],
+              ...(values['imds-host'] === undefined ? {} : { hosts: values['imds-host'] }),
+            })
           // The S3/SQS gateway on its own port, when a port is given by flag or config (applied by now).
           const gatewayOptions = await gatewayOptionsFrom(ctx, values, gatewayPort, io)
           if (gatewayOptions !== undefined) gateway = await startGateway(ctx, gatewayOptions)
@@ -181,6 +219,7 @@ export const upCommand: Command = {
             })
         } catch (err) {
           await gateway?.close()
+          await imds?.close()
           await agent?.close()
           throw err
         }
@@ -211,8 +250,16 @@ export const upCommand: Command = {
       logLevel: logLevel as LogLevel,
     })
     try {
-      await announce(server, agent, dbProxy, { dataDir, demo: values.demo === true }, io, gateway)
+      await announce(
+        server,
+        agent,
+        dbProxy,
+        { dataDir, demo: values.demo === true, imds },
+        io,
+        gateway,
+      )
     } catch (err) {
+      await imds?.close()
       await dbProxy?.close()
       await gateway?.close()
       await agent?.close()
@@ -238,6 +285,7 @@ export const upCommand: Command = {
         delayMs: production.shutdownDelayMs,
       }),
       agent?.close(),
+      imds?.close(),
       dbProxy?.close(),
     ])
     server.ctx.log.info('server.stopped', {})
@@ -246,9 +294,13 @@ export const upCommand: Command = {
 }
 
 /** The agent's listener; a busy port is SERVER_LISTEN_FAILED with a hint, like the server's own ports. */
-async function startAgentListener(ctx: RunningServer['ctx'], port: number): Promise<RunningAgent> {
+async function startAgentListener(
+  ctx: RunningServer['ctx'],
+  port: number,
+  hosts: string[] | undefined,
+): Promise<RunningAgent> {
   try {
-    return await startInProcessAgent(ctx, { port })
+    return await startInProcessAgent(ctx, { port, ...(hosts === undefined ? {} : { hosts }) })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === undefined || !/^E[A-Z]+$/.test(code)) throw err
@@ -271,7 +323,7 @@ async function announce(
   server: RunningServer,
   agent: RunningAgent | undefined,
   dbProxy: RunningDbProxy | undefined,
-  options: { dataDir: string; demo: boolean },
+  options: { dataDir: string; demo: boolean; imds?: RunningImds | undefined },
   io: CliIo,
   gateway?: RunningGateway,
 ): Promise<void> {
@@ -284,6 +336,11 @@ async function announce(
     `  store      ${ctx.db.engine}${ctx.db.engine === 'sqlite' ? ` (${options.dataDir})` : ''}`,
     ...(server.caFile === undefined ? [] : [`  CA         ${server.caFile}`]),
     ...(agent === undefined ? [] : [`  agent      ${agent.credentialsUrl}`]),
+    ...(options.imds === undefined
+      ? []
+      : [
+          `  imds       ${options.imds.urls.join(' ')}  (AWS_EC2_METADATA_SERVICE_ENDPOINT=${options.imds.urls[0] ?? ''})`,
+        ]),
     ...(gateway === undefined
       ? []
       : [`  gateway    ${gateway.url}  (S3 and SQS: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_SQS)`]),

@@ -16,6 +16,7 @@ import {
   run,
   sa,
 } from './helpers.ts'
+import { podtrustImdsNode } from '../../../src/analysis/inputs/side.ts'
 
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE'.replace('EXAMPLE', 'ABCDEFG').slice(0, 20)
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz'
@@ -278,6 +279,40 @@ spec:
       count(run(pods + deny, gaad([]), node('optional', 1))),
       1,
       'only the host-network pod bypasses the policy',
+    )
+  })
+
+  void test("NODE-001 for podtrust's metadata endpoint: IMDSv2 but no hop limit → every pod, the vended role named", () => {
+    const ec2Trust = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    }
+    const side = { nodes: [podtrustImdsNode(roleArn('node-role'))] }
+    const pods = deployment('a', 'web', 'web')
+    const found = only(run(pods, gaad([{ name: 'node-role', trust: ec2Trust }]), side), 'NODE-001')
+    assert.equal(found.length, 1, 'a pod without host network reaches it: no hop limit applies')
+    assert.ok(found[0]!.objects.includes(roleArn('node-role')))
+    assert.match(
+      found[0]!.message,
+      /podtrust metadata endpoint vending .*node-role: IMDSv2, no hop limit/,
+    )
+    const deny = `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: no-imds, namespace: a }
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - ipBlock: { cidr: 0.0.0.0/0, except: [169.254.169.254/32] }
+`
+    assert.equal(
+      only(run(pods + deny, gaad([{ name: 'node-role', trust: ec2Trust }]), side), 'NODE-001')
+        .length,
+      0,
     )
   })
 

@@ -76,7 +76,7 @@ void describe('server/modules: the lists assembled from the modules', () => {
     const b = createProtocolModules()
     assert.deepEqual(
       a.map((m) => m.name),
-      ['iam', 'eks-auth', 'eks', 'azure', 'gcp', 'gateway', 'dbproxy', 'aws-query'],
+      ['iam', 'eks-auth', 'eks', 'azure', 'gcp', 'gateway', 'dbproxy', 'setup', 'aws-query'],
     )
     assert.notEqual(a.at(-1), b.at(-1), 'one awsQuery module (and service table) per app')
   })
