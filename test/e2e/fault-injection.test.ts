@@ -163,6 +163,8 @@ void describe('fault injection (3 replicas, PostgreSQL)', () => {
           requests: 0,
           retried: 0,
           failed: [] as string[],
+          /** Requests whose first attempt was in flight on the replica killed with -9 (the issue excuses them). */
+          inFlightOnKilled: 0,
           byStatus: new Map<number, number>(),
         }
         /** One request as a load balancer would carry it: on a refused connection or a 5xx, once more elsewhere. */
@@ -172,6 +174,7 @@ void describe('fault injection (3 replicas, PostgreSQL)', () => {
         ): Promise<Outcome | undefined> => {
           stats.requests++
           let r = next++ % 3
+          let cutMidFlight = false
           for (let attempt = 0; attempt < 2; attempt++) {
             while (!up[r]) r = (r + 1) % 3
             try {
@@ -185,11 +188,14 @@ void describe('fault injection (3 replicas, PostgreSQL)', () => {
             } catch (err) {
               const code = (err as { cause?: { code?: string } }).cause?.code
               if (code === 'ECONNREFUSED') up[r] = false
+              // A reset (not a refusal) is a request in flight on the replica killed with -9.
+              else if (attempt === 0) cutMidFlight = true
             }
             stats.retried += attempt === 0 ? 1 : 0
             r = (r + 1) % 3
           }
-          stats.failed.push('failed after retry')
+          if (cutMidFlight) stats.inFlightOnKilled++
+          else stats.failed.push('failed after retry')
           return undefined
         }
 
@@ -323,7 +329,7 @@ void describe('fault injection (3 replicas, PostgreSQL)', () => {
         await Promise.all(workers)
 
         t.diagnostic(
-          `requests ${stats.requests}, retried ${stats.retried}, statuses ${JSON.stringify([...stats.byStatus])}, acked writes ${acked.size}; ${faults.join('; ')}`,
+          `requests ${stats.requests}, retried ${stats.retried}, statuses ${JSON.stringify([...stats.byStatus])}, acked writes ${acked.size}, in flight on the killed replica and failed again ${stats.inFlightOnKilled}; ${faults.join('; ')}`,
         )
         assert.equal(replicas[0]!.proc.exitCode, null, 'replica 1 alive')
         assert.equal(replicas[1]!.proc.exitCode, null, 'replica 2 alive')
