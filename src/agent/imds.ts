@@ -23,8 +23,8 @@
  * compared in constant time, so no table grows with requests.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenOnHosts } from './listen.ts'
 
 /** The address EC2 serves IMDS on (and the IPv6 one on Nitro instances). */
 export const IMDS_HOSTS = ['169.254.169.254', 'fd00:ec2::254'] as const
@@ -252,49 +252,22 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
     await get(m[1] ?? '', res)
   }
 
-  const servers: Server[] = []
-  const urls: string[] = []
-  let port = options.port ?? 0
-  try {
-    for (const host of hosts) {
-      const server = createServer((req, res) => {
-        handle(req, res).catch((err: unknown) => {
-          log('imds.request.error', { error: err instanceof Error ? err.message : String(err) })
-          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' })
-          res.end()
-        })
+  const listeners = await listenOnHosts(
+    hosts,
+    options.port ?? 0,
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        log('imds.request.error', { error: err instanceof Error ? err.message : String(err) })
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' })
+        res.end()
       })
-      server.on('clientError', (_err, socket) => socket.destroy())
-      server.keepAliveTimeout = 5000
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
-      servers.push(server)
-      port = (server.address() as AddressInfo).port
-      urls.push(`http://${host.includes(':') ? `[${host}]` : host}:${port}`)
-    }
-  } catch (err) {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-    throw err
-  }
-  return {
-    urls,
-    port,
-    async close() {
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve())
-              s.closeAllConnections()
-            }),
-        ),
-      )
     },
+    (server) => server.on('clientError', (_err, socket) => socket.destroy()),
+  )
+  return {
+    urls: listeners.urls,
+    port: listeners.port,
+    close: listeners.close,
   }
 }
 

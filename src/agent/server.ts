@@ -11,8 +11,8 @@
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.html). A request without `Authorization` is refused, never
  * served: the JS SDK's last fallback sends one unauthenticated GET.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenOnHosts } from './listen.ts'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { type CredentialCache, createCredentialCache } from './cache.ts'
 import { TokenPrecheckError, basicClaimCheck } from './jwt.ts'
@@ -179,50 +179,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     res.end(JSON.stringify({ Code: 'NotFound', Message: 'not found' }))
   }
 
-  const servers: Server[] = []
-  const urls: string[] = []
-  let port = options.port ?? 0
-  try {
-    for (const host of hosts) {
-      const server = createServer((req, res) => {
-        handle(req, res).catch((err: unknown) => {
-          log('agent.request.error', { error: (err as Error).message })
-          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' })
-          res.end(JSON.stringify({ Code: 'InternalServerException', Message: 'internal error' }))
-        })
-      })
-      server.keepAliveTimeout = 5000
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
-      servers.push(server)
-      // With port 0, every further host binds the port the first one got.
-      port = (server.address() as AddressInfo).port
-      urls.push(`http://${host.includes(':') ? `[${host}]` : host}:${port}`)
-    }
-  } catch (err) {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-    throw err
-  }
+  const listeners = await listenOnHosts(hosts, options.port ?? 0, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log('agent.request.error', { error: (err as Error).message })
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' })
+      res.end(JSON.stringify({ Code: 'InternalServerException', Message: 'internal error' }))
+    })
+  })
   return {
-    urls,
-    credentialsUrl: `${urls[0] ?? ''}/v1/credentials`,
-    port,
+    urls: listeners.urls,
+    credentialsUrl: `${listeners.urls[0] ?? ''}/v1/credentials`,
     cache,
-    async close() {
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve())
-              s.closeAllConnections()
-            }),
-        ),
-      )
-    },
+    port: listeners.port,
+    close: listeners.close,
   }
 }
