@@ -5,7 +5,7 @@
  * received, raw header pairs, body bytes), the clock and the secret; no I/O. Errors are `AwsError`s with AWS's
  * codes and messages. Path handling follows the non-S3 rules (normalize, then URI-encode each segment again).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import crypto, { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { AwsError } from '../errors.ts'
 
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256'
@@ -72,8 +72,14 @@ function safeDecode(text: string): string {
   }
 }
 
+// One-shot `crypto.hash` (Node ≥ 20.12) skips the Hash object a `createHash` call builds: a third of the
+// cost of hashing a canonical request (measured in bench/gateway).
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined
+
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
+  return oneShot !== undefined
+    ? oneShot('sha256', data, 'hex')
+    : createHash('sha256').update(data).digest('hex')
 }
 
 function hmac(key: string | Uint8Array, data: string): Buffer {
