@@ -26,10 +26,10 @@ import {
   SignatureMismatchError,
   STREAMING_UNSIGNED_TRAILER,
   UNSIGNED_PAYLOAD,
-  verifyWithPayloadHash,
   type PayloadMode,
   type VerifiedSeed,
 } from '../aws/sigv4/chunked.ts'
+import { authenticate } from '../aws/sigv4/authenticate.ts'
 import {
   parseAmzDate,
   parseQuery,
@@ -214,24 +214,29 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
   }
   const mode = modeOf(declared)
 
-  const resolved = await d.authz.resolve(parsed.accessKeyId, parsed.securityToken)
-  if (resolved === 'unknown-key')
-    throw fail(
-      'InvalidAccessKeyId',
-      'The AWS Access Key Id you provided does not exist in our records.',
-      403,
-      [['AWSAccessKeyId', parsed.accessKeyId]],
-    )
-  if (resolved === 'invalid-token')
-    throw fail('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400)
-  let seed: VerifiedSeed
   try {
-    seed = verifyWithPayloadHash(raw, parsed, resolved.secretAccessKey, declared, {
-      normalizePath: false,
-    })
+    const { caller, seed } = await authenticate(
+      d.ctx,
+      { raw, signature: parsed },
+      {
+        service: 's3',
+        regions: [d.region],
+        normalizePath: false,
+        declaredPayloadHash: declared,
+        maxClockSkewMs: S3_MAX_SKEW_MS,
+        resolveCredentials: d.authz.resolve,
+      },
+    )
+    return { caller, parsed, mode, declared, seed }
   } catch (err) {
-    if (!(err instanceof SignatureMismatchError)) throw err
-    throw fail('SignatureDoesNotMatch', err.message, 403, [
+    throw authenticationFailure(err, parsed)
+  }
+}
+
+/** The shared authenticator's errors in S3's words ("Error responses", S3 API Reference). */
+function authenticationFailure(err: unknown, parsed: ParsedSignature): unknown {
+  if (err instanceof SignatureMismatchError)
+    return fail('SignatureDoesNotMatch', err.message, 403, [
       ['AWSAccessKeyId', parsed.accessKeyId],
       ['StringToSign', err.detail.stringToSign],
       ['SignatureProvided', parsed.signature],
@@ -239,10 +244,19 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
       ['CanonicalRequest', err.detail.canonicalRequest],
       ['CanonicalRequestBytes', hexBytes(err.detail.canonicalRequest)],
     ])
-  }
-  if (resolved.expiration !== undefined && resolved.expiration.getTime() <= now.getTime())
-    throw fail('ExpiredToken', 'The provided token has expired.', 400)
-  return { caller: resolved.caller, parsed, mode, declared, seed }
+  if (!(err instanceof AwsError)) return err
+  if (err.code === 'InvalidClientTokenId')
+    return parsed.securityToken !== undefined || parsed.accessKeyId.startsWith('ASIA')
+      ? fail('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400)
+      : fail(
+          'InvalidAccessKeyId',
+          'The AWS Access Key Id you provided does not exist in our records.',
+          403,
+          [['AWSAccessKeyId', parsed.accessKeyId]],
+        )
+  if (err.code === 'ExpiredToken')
+    return fail('ExpiredToken', 'The provided token has expired.', 400)
+  return fail(err.code, err.message, err.status)
 }
 
 function modeOf(declared: string): PayloadMode {
