@@ -276,6 +276,19 @@ export function compileResourceTokens(tokens: GlobToken[]): Glob[] {
   return splitArnTokens(tokens).map((s) => compileTokens(s))
 }
 
+/**
+ * Does the pattern wildcard the resource-type part (`…:*\/12345`, `…:*:name`)? "You can't use a wildcard in the
+ * portion of the ARN that specifies the resource type" (IAM User Guide, "IAM identifiers", ARNs), so such a pattern
+ * never matches a typed resource. S3 bucket and object ARNs (`arn:aws:s3:::bucket/key`, no region or account) have
+ * no resource-type part: there `arn:aws:s3:::*\/*` is an ordinary wildcard over bucket and key (Amazon S3 User
+ * Guide, "Policy resources for Amazon S3").
+ */
+function wildcardResourceType(pattern: string): boolean {
+  const parts = pattern.split(':')
+  if (!/^\*[/:]/.test(parts.slice(5).join(':'))) return false
+  return !(parts[2] === 's3' && parts[3] === '' && parts[4] === '')
+}
+
 function compileResource(pattern: string, variables: boolean, rule: ShortArnRule): ResourceMatcher {
   if (pattern === '*') return { kind: 'any' }
   const t = variables ? parseTemplate(pattern) : literalTemplate(pattern)
@@ -285,7 +298,7 @@ function compileResource(pattern: string, variables: boolean, rule: ShortArnRule
   return {
     kind: 'static',
     rule,
-    wildcardType: /^\*[/:]/.test(pattern.split(':').slice(5).join(':')),
+    wildcardType: wildcardResourceType(pattern),
     short: classifyShort(split),
     segments: split.map((seg) => compileTokens(seg)),
     whole: compileTokens(tokens),
