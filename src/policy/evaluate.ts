@@ -221,7 +221,10 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
   }
   if (c.set !== undefined) {
     const values = typeof value === 'string' ? [value] : value
-    if (values.length === 0) return c.set === 'ForAllValues'
+    // "ForAllValues … also returns true if … the key values resolve to a null data set, such as an empty string";
+    // ForAnyValue has no value to match (IAM User Guide, "Single-valued vs. multivalued context keys").
+    if (values.length === 0 || (values.length === 1 && values[0] === ''))
+      return c.set === 'ForAllValues'
     if (c.set === 'ForAllValues') {
       for (const v of values) if (!single(c, v, ctx)) return false
       return true

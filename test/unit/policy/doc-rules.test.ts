@@ -365,6 +365,19 @@ void describe('IAM User Guide, "Single-valued vs. multivalued context keys"', ()
       decision: 'Allowed',
     },
     {
+      name: 'ForAllValues on a value that resolves to a null data set ("such as an empty string") is true',
+      req: cond({ 'ForAllValues:StringEquals': { 'aws:TagKeys': 'a' } }, { 'aws:TagKeys': '' }),
+      decision: 'Allowed',
+    },
+    {
+      name: 'ForAnyValue on an empty string is false',
+      req: cond(
+        { 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['a', ''] } },
+        { 'aws:TagKeys': [''] },
+      ),
+      decision: 'ImplicitlyDenied',
+    },
+    {
       name: 'ForAllValues: every request value must be in the policy set',
       req: cond(
         { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['a', 'b', 'c'] } },
