@@ -506,6 +506,39 @@ void describe('IAM User Guide, "IAM policy elements: Variables and tags"', () =>
       decision: 'Allowed',
     },
     {
+      name: 'in Resource, a variable works in the resource portion (after the fifth colon)',
+      req: {
+        principal: USER,
+        action: 'iam:GetUser',
+        resource: `arn:aws:iam::${A}:user/bob`,
+        context: { 'aws:username': 'bob' },
+        identityPolicies: [
+          identity(
+            allow({ Action: 'iam:GetUser', Resource: `arn:aws:iam::${A}:user/\${aws:username}` }),
+          ),
+        ],
+      },
+      decision: 'Allowed',
+    },
+    {
+      name: '"You can\'t use a variable to replace parts of the ARN before the fifth colon, such as the service or account"',
+      req: {
+        principal: USER,
+        action: 'iam:GetUser',
+        resource: `arn:aws:iam::${A}:user/bob`,
+        context: { 'aws:PrincipalAccount': A },
+        identityPolicies: [
+          identity(
+            allow({
+              Action: 'iam:GetUser',
+              Resource: 'arn:aws:iam::${aws:PrincipalAccount}:user/*',
+            }),
+          ),
+        ],
+      },
+      decision: 'ImplicitlyDenied',
+    },
+    {
       name: 'variables in condition values',
       req: cond(
         { StringEquals: { 's3:prefix': 'home/${aws:username}/' } },
