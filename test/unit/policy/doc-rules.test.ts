@@ -251,6 +251,19 @@ void describe('IAM User Guide, "IAM JSON policy elements: Condition operators"',
       decision: 'ImplicitlyDenied',
     },
     {
+      name: '…IfExists with a set qualifier: a missing key is still true ("evaluate the condition element as true")',
+      req: cond({ 'ForAnyValue:StringEqualsIfExists': { 'aws:TagKeys': 'a' } }, {}),
+      decision: 'Allowed',
+    },
+    {
+      name: 'NotIpAddress: an IPv6 address is outside an IPv4 block',
+      req: cond(
+        { NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } },
+        { 'aws:SourceIp': '2001:db8::1' },
+      ),
+      decision: 'Allowed',
+    },
+    {
       name: 'Null "true": the key is absent',
       req: cond({ Null: { 'aws:PrincipalTag/team': 'true' } }, {}),
       decision: 'Allowed',
