@@ -424,7 +424,7 @@ void describe('IAM User Guide, "Single-valued vs. multivalued context keys"', ()
     },
     {
       name: '"Multivalued context keys require a condition set operator": without one, no match',
-      req: cond({ StringEquals: { 'aws:TagKeys': 'a' } }, { 'aws:TagKeys': ['a'] }),
+      req: cond({ StringEquals: { 'aws:TagKeys': 'a' } }, { 'aws:TagKeys': ['a', 'b'] }),
       decision: 'ImplicitlyDenied',
     },
   ])
