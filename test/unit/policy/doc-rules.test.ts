@@ -571,7 +571,7 @@ void describe('IAM User Guide, "IAM policy elements: Variables and tags"', () =>
       name: 'a multivalued key cannot be a variable',
       req: cond(
         { StringEquals: { 's3:prefix': '${aws:TagKeys}' } },
-        { 's3:prefix': 'a', 'aws:TagKeys': ['a'] },
+        { 's3:prefix': 'a', 'aws:TagKeys': ['a', 'b'] },
       ),
       decision: 'ImplicitlyDenied',
     },
