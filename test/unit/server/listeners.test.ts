@@ -8,14 +8,14 @@ import {
   ServerError,
 } from '../../../src/server/listeners.ts'
 
-describe('server listeners', () => {
-  it('covers loopback always, the bound host and extra names, each by its kind', () => {
+void describe('server listeners', () => {
+  void it('covers loopback always, the bound host and extra names, each by its kind', () => {
     const s = certificateSubjects('podtrust.example', ['10.0.0.7', '[fd00::1]', 'sts.internal'])
     assert.deepEqual(s.dnsNames.sort(), ['localhost', 'podtrust.example', 'sts.internal'])
     assert.deepEqual(s.ipAddresses.sort(), ['10.0.0.7', '127.0.0.1', '::1', 'fd00::1'])
   })
 
-  it('does not put a wildcard bind address in the certificate', () => {
+  void it('does not put a wildcard bind address in the certificate', () => {
     for (const wildcard of ['0.0.0.0', '::']) {
       const s = certificateSubjects(wildcard, [])
       assert.deepEqual(s.dnsNames, ['localhost'])
@@ -23,13 +23,13 @@ describe('server listeners', () => {
     }
   })
 
-  it('shows wildcard binds as loopback and brackets IPv6 hosts', () => {
+  void it('shows wildcard binds as loopback and brackets IPv6 hosts', () => {
     assert.equal(displayHost('0.0.0.0'), '127.0.0.1')
     assert.equal(displayHost('::1'), '[::1]')
     assert.equal(displayHost('podtrust.example'), 'podtrust.example')
   })
 
-  it('rejects a busy port with SERVER_LISTEN_FAILED and a hint', async () => {
+  void it('rejects a busy port with SERVER_LISTEN_FAILED and a hint', async () => {
     const first = createServer()
     const port = await listen(first, 0, '127.0.0.1')
     const second = createServer()
