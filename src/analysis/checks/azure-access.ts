@@ -21,7 +21,7 @@ import type {
   ServiceAccountInfo,
 } from '../model.ts'
 import { isMultiTenantIssuer, subjectOf } from '../reachability.ts'
-import { actionGlob } from './util.ts'
+import { actionGlob, issuerKey } from './util.ts'
 
 const AZURE_AUDIENCE = 'api://AzureADTokenExchange'
 const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write'
@@ -147,12 +147,6 @@ function clusterIssuers(ctx: ScanContext): string[] {
   return out
 }
 
-const normalize = (url: string) =>
-  url
-    .replace(/^https:\/\//i, '')
-    .replace(/\/+$/, '')
-    .toLowerCase()
-
 export function checkAzureAccess(ctx: ScanContext): ScanFinding[] {
   const out: ScanFinding[] = []
   const fics = ctx.inputs.side.azure ?? []
@@ -168,7 +162,7 @@ export function checkAzureAccess(ctx: ScanContext): ScanFinding[] {
     const id = `${fic.identity}/${fic.name}`
     const pattern = fic.subject ?? fic.claimsMatchingExpression ?? ''
     const shared = clustersByIssuer.get(fic.issuer) ?? []
-    if (isMultiTenantIssuer(normalize(fic.issuer)) && pattern.includes('system:serviceaccount:'))
+    if (isMultiTenantIssuer(issuerKey(fic.issuer)) && pattern.includes('system:serviceaccount:'))
       out.push(
         finding(
           'AZ-002',
@@ -189,7 +183,7 @@ export function checkAzureAccess(ctx: ScanContext): ScanFinding[] {
         ),
       )
     else if (issuers.length > 0 && !issuers.includes(fic.issuer)) {
-      const near = issuers.find((i) => normalize(i) === normalize(fic.issuer))
+      const near = issuers.find((i) => issuerKey(i) === issuerKey(fic.issuer))
       out.push(
         finding(
           'AZ-002',

@@ -7,14 +7,9 @@
  * (https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers#oidc).
  * Two clusters with the same issuer, or the same signing key, mint tokens each other's trusts accept.
  */
+import { issuerKey } from './util.ts'
 import { finding, type ScanContext } from '../context.ts'
 import type { ScanFinding } from '../model.ts'
-
-const normalize = (url: string) =>
-  url
-    .replace(/^https:\/\//i, '')
-    .replace(/\/+$/, '')
-    .toLowerCase()
 
 export function checkCrossCloud(ctx: ScanContext): ScanFinding[] {
   const out: ScanFinding[] = []
@@ -23,7 +18,7 @@ export function checkCrossCloud(ctx: ScanContext): ScanFinding[] {
   // X-001: an issuer or a signing key published by more than one cluster.
   const byIssuer = new Map<string, Set<string>>()
   const addIssuer = (issuer: string, cluster: string) => {
-    const key = normalize(issuer)
+    const key = issuerKey(issuer)
     byIssuer.set(key, (byIssuer.get(key) ?? new Set()).add(cluster))
   }
   for (const c of side.azureDirectory?.clusters ?? [])
@@ -63,10 +58,10 @@ export function checkCrossCloud(ctx: ScanContext): ScanFinding[] {
     { issuer: string; audience: string; where: Map<string, string[]> }
   >()
   const accept = (issuer: string, audience: string, cloud: string, object: string) => {
-    const key = `${normalize(issuer)}\u0000${audience}`
+    const key = `${issuerKey(issuer)}\u0000${audience}`
     let entry = accepted.get(key)
     if (entry === undefined)
-      accepted.set(key, (entry = { issuer: normalize(issuer), audience, where: new Map() }))
+      accepted.set(key, (entry = { issuer: issuerKey(issuer), audience, where: new Map() }))
     entry.where.set(cloud, [...(entry.where.get(cloud) ?? []), object])
   }
   for (const p of side.oidcProviders ?? [])

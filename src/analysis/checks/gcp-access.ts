@@ -12,6 +12,7 @@
  *   host-network pods reach the Compute Engine metadata server and the node's service account
  *   (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#limitations).
  */
+import { issuerKey } from './util.ts'
 import { finding, imdsBlocked, saKey, type ScanContext } from '../context.ts'
 import { poolOf, type GcpFederatedIdentity } from '../federation-port.ts'
 import type {
@@ -55,12 +56,6 @@ const POWER: Record<string, { severity: 'critical' | 'high'; why: string }> = {
   },
 }
 
-const normalize = (url: string) =>
-  url
-    .replace(/^https:\/\//i, '')
-    .replace(/\/+$/, '')
-    .toLowerCase()
-
 /** Claims of a Kubernetes projected token for `ns/name` (what the API server puts in, KEP-1205 / TokenRequest). */
 export function kubernetesClaims(
   issuer: string,
@@ -85,7 +80,7 @@ function foreignTenantClaims(issuer: string, audience: string): Record<string, u
   return {
     iss: issuer,
     aud: [audience],
-    sub: normalize(issuer).includes('gitlab')
+    sub: issuerKey(issuer).includes('gitlab')
       ? `project_path:${repo}:ref_type:branch:ref:main`
       : `repo:${repo}:ref:refs/heads/main`,
     repository: repo,
@@ -111,7 +106,7 @@ function federatedIdentities(
   if (port === undefined || gcp === undefined) return []
   const out = []
   for (const provider of gcp.providers) {
-    if (provider.disabled || isMultiTenantIssuer(normalize(provider.issuerUri))) continue
+    if (provider.disabled || isMultiTenantIssuer(issuerKey(provider.issuerUri))) continue
     for (const sa of ctx.inputs.kube.serviceAccounts.values()) {
       const r = port.gcpFederate(
         provider,
@@ -149,7 +144,7 @@ export function checkGcpAccess(ctx: ScanContext): ScanFinding[] {
       if (p.disabled || p.attributeCondition === undefined || p.attributeCondition.trim() === '')
         continue
       const issuer = p.issuerUri
-      const multiTenant = isMultiTenantIssuer(normalize(issuer))
+      const multiTenant = isMultiTenantIssuer(issuerKey(issuer))
       const probe = multiTenant
         ? foreignTenantClaims(issuer, audienceOf(p))
         : kubernetesClaims(issuer, audienceOf(p), PROBE, PROBE)

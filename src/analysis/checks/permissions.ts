@@ -90,7 +90,8 @@ const CREDENTIAL_ACTIONS = [
   'codeartifact:GetAuthorizationToken',
   'lightsail:GetInstanceAccessDetails',
 ]
-const EXFIL_ACTIONS = [
+/** Data reads cloudsplaining counts as exfiltration (also PERM-003's always-included reads). */
+export const EXFIL_ACTIONS = [
   's3:GetObject',
   'ssm:GetParameter',
   'ssm:GetParameters',

@@ -9,20 +9,10 @@
  */
 import { finding, type ScanContext } from '../context.ts'
 import type { IamRole, IamUser, ScanFinding } from '../model.ts'
-import { describe, isAdmin, objectsOf } from './permissions.ts'
+import { describe, EXFIL_ACTIONS, isAdmin, objectsOf } from './permissions.ts'
 
 const READ_LEVELS = new Set(['list', 'read'])
-const ALWAYS_INCLUDED = new Set(
-  [
-    's3:GetObject',
-    'ssm:GetParameter',
-    'ssm:GetParameters',
-    'ssm:GetParametersByPath',
-    'secretsmanager:GetSecretValue',
-    'rds:CopyDBSnapshot',
-    'rds:CreateDBSnapshot',
-  ].map((a) => a.toLowerCase()),
-)
+const ALWAYS_INCLUDED = new Set(EXFIL_ACTIONS.map((a) => a.toLowerCase()))
 /** More than this many actions, or several services, is "in aggregate" (medium). */
 const AGGREGATE_ACTIONS = 10
 const SHOWN = 8

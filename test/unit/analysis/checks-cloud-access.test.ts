@@ -44,7 +44,7 @@ const fic = (over: Partial<AzureFederatedCredential> = {}): AzureFederatedCreden
 })
 
 void describe('AZ-002 issuer shared or unknown', () => {
-  test('a FIC on a CI issuer with a ServiceAccount subject, an unknown issuer, a trailing-slash mismatch', () => {
+  void test('a FIC on a CI issuer with a ServiceAccount subject, an unknown issuer, a trailing-slash mismatch', () => {
     const report = scanWith(
       '',
       {
@@ -63,7 +63,7 @@ void describe('AZ-002 issuer shared or unknown', () => {
     assert.match(byName.get('pay-id/gh')!.message, /multi-tenant/)
   })
 
-  test('two AKS clusters publishing one issuer; no cluster inventory means no "unknown" guess', () => {
+  void test('two AKS clusters publishing one issuer; no cluster inventory means no "unknown" guess', () => {
     const shared = scanWith('', {
       azure: [fic()],
       azureDirectory: {
@@ -94,21 +94,21 @@ void describe('AZ-004 over-privileged identity behind a FIC', () => {
     },
   })
 
-  test('Owner at subscription scope is critical and names the ServiceAccount Entra admits', () => {
+  void test('Owner at subscription scope is critical and names the ServiceAccount Entra admits', () => {
     const [f, ...rest] = only(scanWith(yaml, side(OWNER), [ISSUER]), 'AZ-004')
     assert.equal(rest.length, 0)
     assert.equal(f!.severity, 'critical')
     assert.ok(f!.objects.includes('pay/api'), 'reachable by evaluation of the FIC')
   })
 
-  test('Contributor: high at subscription scope, medium on a resource group; Reader: nothing', () => {
+  void test('Contributor: high at subscription scope, medium on a resource group; Reader: nothing', () => {
     assert.equal(only(scanWith(yaml, side(CONTRIBUTOR)), 'AZ-004')[0]!.severity, 'high')
     const rg = side(CONTRIBUTOR, `/subscriptions/${SUB}/resourceGroups/app`)
     assert.equal(only(scanWith(yaml, rg), 'AZ-004')[0]!.severity, 'medium')
     assert.equal(only(scanWith(yaml, side(READER)), 'AZ-004').length, 0)
   })
 
-  test('a custom role is judged by actions minus notActions', () => {
+  void test('a custom role is judged by actions minus notActions', () => {
     const custom = (actions: string[], notActions: string[]) =>
       scanWith(yaml, {
         azure: [fic()],
@@ -145,7 +145,7 @@ void describe('AZ-007 AKS node identity reachable from pods', () => {
     { name: 'aks1', kubeletIdentity: { objectId: 'kubelet-1', resourceId: '/x/kubelet-id' } },
   ]
   const pods = deployment('pay', 'api', 'api')
-  test('pods reach IMDS; the kubelet identity with Contributor makes it high', () => {
+  void test('pods reach IMDS; the kubelet identity with Contributor makes it high', () => {
     const report = scanWith(pods, {
       azureDirectory: {
         clusters,
@@ -163,7 +163,7 @@ void describe('AZ-007 AKS node identity reachable from pods', () => {
     assert.ok(f!.objects.includes('pay/api'))
   })
 
-  test('an egress NetworkPolicy without 169.254.169.254 blocks it', () => {
+  void test('an egress NetworkPolicy without 169.254.169.254 blocks it', () => {
     const netpol = `---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -209,7 +209,7 @@ const gsa = (
 void describe('GCP-003 weak attribute condition or mapping', () => {
   const gcpWith = (p: GcpProvider) => scanWith('', { gcp: { providers: [p], serviceAccounts: [] } })
 
-  test('a prefix-only condition admits the probe ServiceAccount; an exact namespace does not', () => {
+  void test('a prefix-only condition admits the probe ServiceAccount; an exact namespace does not', () => {
     const weak = gcpWith(
       provider({ attributeCondition: "assertion.sub.startsWith('system:serviceaccount:')" }),
     )
@@ -220,7 +220,7 @@ void describe('GCP-003 weak attribute condition or mapping', () => {
     assert.equal(only(pinned, 'GCP-003').length, 0)
   })
 
-  test('a GitHub provider whose condition does not pin the tenant', () => {
+  void test('a GitHub provider whose condition does not pin the tenant', () => {
     const gh = (condition: string) =>
       gcpWith(
         provider({
@@ -232,7 +232,7 @@ void describe('GCP-003 weak attribute condition or mapping', () => {
     assert.equal(only(gh("assertion.repository_owner_id == '4242'"), 'GCP-003').length, 0)
   })
 
-  test('google.subject mapped from the namespace: two ServiceAccounts become one principal', () => {
+  void test('google.subject mapped from the namespace: two ServiceAccounts become one principal', () => {
     const report = gcpWith(
       provider({
         attributeMapping: { 'google.subject': "assertion['kubernetes.io']['namespace']" },
@@ -254,7 +254,7 @@ void describe('GCP-006 over-privileged GSA reachable by workloads', () => {
     },
   ]
 
-  test('GKE member on the GSA + roles/editor on the project: high, naming the KSA', () => {
+  void test('GKE member on the GSA + roles/editor on the project: high, naming the KSA', () => {
     const report = scanWith(yaml, {
       gcp: {
         providers: [],
@@ -274,7 +274,7 @@ void describe('GCP-006 over-privileged GSA reachable by workloads', () => {
     assert.deepEqual(f!.objects, ['app@proj.iam.gserviceaccount.com', 'pay/api'])
   })
 
-  test('federated reach by evaluation: the attribute set matches pay only; owner makes it critical', () => {
+  void test('federated reach by evaluation: the attribute set matches pay only; owner makes it critical', () => {
     const report = scanWith(yaml, {
       gcp: {
         providers: [provider()],
@@ -301,7 +301,7 @@ void describe('GCP-006 over-privileged GSA reachable by workloads', () => {
     assert.deepEqual(f!.objects.slice(1), ['pay/api'])
   })
 
-  test('no workload reaches it, or it holds nothing powerful: no finding', () => {
+  void test('no workload reaches it, or it holds nothing powerful: no finding', () => {
     const unreached = scanWith(yaml, {
       gcp: {
         providers: [],
@@ -364,14 +364,14 @@ void describe('GCP-005 identity sameness and GCP-008 node service account', () =
     },
   })
 
-  test('GCP-005: two clusters on one pool; one cluster alone is not', () => {
+  void test('GCP-005: two clusters on one pool; one cluster alone is not', () => {
     const two = only(scanWith('', gcp([cluster('a'), cluster('b')])), 'GCP-005')
     assert.equal(two.length, 1)
     assert.deepEqual(two[0]!.objects.slice(2), ['a', 'b'])
     assert.equal(only(scanWith('', gcp([cluster('a')])), 'GCP-005').length, 0)
   })
 
-  test('GCP-008: GCE_METADATA pool and a cluster without Workload Identity; GKE_METADATA is clean', () => {
+  void test('GCP-008: GCE_METADATA pool and a cluster without Workload Identity; GKE_METADATA is clean', () => {
     const report = scanWith(
       '',
       gcp([cluster('a', 'GCE_METADATA'), cluster('b', 'GKE_METADATA', null), cluster('c')]),
@@ -384,7 +384,7 @@ void describe('GCP-005 identity sameness and GCP-008 node service account', () =
     )
   })
 
-  test('GCP-008: a hostNetwork pod bypasses the GKE metadata server', () => {
+  void test('GCP-008: a hostNetwork pod bypasses the GKE metadata server', () => {
     const host = deployment('pay', 'agent', 'default', '      hostNetwork: true\n')
     const report = scanWith(host, gcp([cluster('c')]))
     assert.deepEqual(only(report, 'GCP-008')[0]!.objects, ['c', 'pay/agent'])
@@ -396,7 +396,7 @@ void describe('GCP-005 identity sameness and GCP-008 node service account', () =
 })
 
 void describe('X-001 shared issuer or keys, X-004 one audience for several clouds', () => {
-  test('X-001: the same key under different kids in two clusters; distinct keys are clean', () => {
+  void test('X-001: the same key under different kids in two clusters; distinct keys are clean', () => {
     const k = (thumbprint: string, kid: string) => ({ kid, thumbprint })
     const shared = scanWith('', {
       clusterJwks: [
@@ -414,7 +414,7 @@ void describe('X-001 shared issuer or keys, X-004 one audience for several cloud
     assert.equal(only(distinct, 'X-001').length, 0, 'the same kid alone is not the same key')
   })
 
-  test('X-004: AWS and Azure accept sts.amazonaws.com from one issuer; other issuers do not count', () => {
+  void test('X-004: AWS and Azure accept sts.amazonaws.com from one issuer; other issuers do not count', () => {
     const aws = [
       {
         arn: 'arn:aws:iam::111122223333:oidc-provider/issuer.example',

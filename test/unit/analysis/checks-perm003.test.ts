@@ -35,7 +35,7 @@ const roles = policies.map((p, i) => ({ name: `r${i}`, trust: irsaTrust(undefine
 let catalog: ActionCatalog
 
 void describe('PERM-003', () => {
-  before(async () => {
+  void before(async () => {
     catalog = await loadActionCatalog(parseGaad(gaad(roles)))
   })
   const report = () => run('', gaad(roles), {}, { actionCatalog: catalog })
@@ -44,7 +44,7 @@ void describe('PERM-003', () => {
       (f) => f.objects[0] === `arn:aws:iam::111122223333:role/r${i}`,
     )
 
-  test('write actions on "*" are listed; List and wildcard-only actions are not', () => {
+  void test('write actions on "*" are listed; List and wildcard-only actions are not', () => {
     const [f] = forRole(0)
     assert.match(f!.message, /2 action\(s\)/)
     assert.match(f!.message, /logs:CreateLogGroup, s3:PutObject/)
@@ -52,7 +52,7 @@ void describe('PERM-003', () => {
     assert.equal(f!.severity, 'low')
   })
 
-  test('a service wildcard expands through the action data; many actions is medium', () => {
+  void test('a service wildcard expands through the action data; many actions is medium', () => {
     const [f] = forRole(1)
     assert.equal(f!.severity, 'medium')
     const count = Number(/may (\d+) action/.exec(f!.message)?.[1])
@@ -60,11 +60,11 @@ void describe('PERM-003', () => {
     assert.match(f!.message, /s3:PutBucketAcl, .*and \d+ more/)
   })
 
-  test('read-only, resource-scoped, denied or conditioned grants are not reported', () => {
+  void test('read-only, resource-scoped, denied or conditioned grants are not reported', () => {
     for (const i of [2, 3, 4, 5]) assert.equal(forRole(i).length, 0, `role r${i}`)
   })
 
-  test('without action data the check is skipped, not guessed', () => {
+  void test('without action data the check is skipped, not guessed', () => {
     assert.equal(only(run('', gaad(roles)), 'PERM-003').length, 0)
   })
 })

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { describe, test } from 'node:test'
 import { calculateJwkThumbprint } from 'jose'
 import {
@@ -27,7 +26,7 @@ import {
   parseGkeClusters,
 } from '../../../src/analysis/inputs/gcp.ts'
 import { parseClusterJwks } from '../../../src/analysis/inputs/jwks.ts'
-import { main } from '../../../src/cli/main.ts'
+import { scanCli } from './helpers.ts'
 
 const SUB = '/subscriptions/00000000-0000-0000-0000-000000000001'
 const UAMI = `${SUB}/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pay-id`
@@ -57,7 +56,7 @@ const azIdentities = [
 ]
 
 void describe('Azure inputs', () => {
-  test('az identity federated-credential list: owner from the ARM id, ids from az identity list', () => {
+  void test('az identity federated-credential list: owner from the ARM id, ids from az identity list', () => {
     const identities = parseAzureIdentities(azIdentities, 'ids.json')
     const [f] = parseAzureFederatedCredentials(azFics, 'fics.json', { identities })
     assert.deepEqual(f, {
@@ -72,7 +71,7 @@ void describe('Azure inputs', () => {
     })
   })
 
-  test('ARM REST {value:[{properties}]} and Graph (app) credentials with CLIENT_ID=', () => {
+  void test('ARM REST {value:[{properties}]} and Graph (app) credentials with CLIENT_ID=', () => {
     const arm = {
       value: [
         {
@@ -101,7 +100,7 @@ void describe('Azure inputs', () => {
     )
   })
 
-  test('malformed files name the file and the path inside it', () => {
+  void test('malformed files name the file and the path inside it', () => {
     const bad = [{ ...azFics[0], audiences: 'api://AzureADTokenExchange' }]
     assert.throws(
       () => parseAzureFederatedCredentials(bad, 'fics.json'),
@@ -118,7 +117,7 @@ void describe('Azure inputs', () => {
     assert.throws(() => parseAzureIdentities('x', 'ids.json'), /ids\.json: expected identities/)
   })
 
-  test('role assignments (az and REST), role definitions, AKS clusters', () => {
+  void test('role assignments (az and REST), role definitions, AKS clusters', () => {
     const az = parseAzureRoleAssignments(
       [
         {
@@ -182,7 +181,7 @@ void describe('Azure inputs', () => {
 
 void describe('GCP inputs', () => {
   const POOL = 'projects/123/locations/global/workloadIdentityPools/pool'
-  test('pools and providers lists; a disabled pool disables its providers; non-OIDC providers skipped', () => {
+  void test('pools and providers lists; a disabled pool disables its providers; non-OIDC providers skipped', () => {
     const providers = parseGcpProviders(
       [
         { name: POOL, state: 'ACTIVE', disabled: true },
@@ -226,7 +225,7 @@ void describe('GCP inputs', () => {
     )
   })
 
-  test('IAM policies: bindings with conditions; the owner of a policy; errors with paths', () => {
+  void test('IAM policies: bindings with conditions; the owner of a policy; errors with paths', () => {
     const bindings = parseGcpPolicy(
       {
         bindings: [
@@ -262,7 +261,7 @@ void describe('GCP inputs', () => {
     assert.equal(parseGcpPolicyOwner('policy.json'), undefined)
   })
 
-  test('GKE clusters: workload pool, node pool metadata modes, Autopilot', () => {
+  void test('GKE clusters: workload pool, node pool metadata modes, Autopilot', () => {
     const clusters = parseGkeClusters(
       [
         {
@@ -302,7 +301,7 @@ void describe('GCP inputs', () => {
 })
 
 void describe('JWKS input', () => {
-  test('RFC 7638 thumbprints agree with jose; kid does not matter', async () => {
+  void test('RFC 7638 thumbprints agree with jose; kid does not matter', async () => {
     const key = {
       kty: 'EC',
       crv: 'P-256',
@@ -327,18 +326,9 @@ void describe('JWKS input', () => {
 })
 
 void describe('scan CLI with Azure and GCP files', () => {
-  const cli = async (dir: string, args: string[]) => {
-    const stdout = new PassThrough()
-    const stderr = new PassThrough()
-    let out = ''
-    let err = ''
-    stdout.on('data', (d: Buffer) => (out += d.toString()))
-    stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const code = await main(['scan', ...args], { stdout, stderr, env: {}, cwd: dir })
-    return { code, out, err }
-  }
+  const cli = scanCli
 
-  test('files in, findings out; a policy without its resource is a usage error naming the fix', async () => {
+  void test('files in, findings out; a policy without its resource is a usage error naming the fix', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scan-cloud-'))
     try {
       writeFileSync(join(dir, 'fics.json'), JSON.stringify(azFics))
