@@ -123,7 +123,9 @@ void describe(
       assert.equal(r.code, 0, `aws ${args.join(' ')}: ${r.stderr}`)
       return r.stdout
     }
-    const doctor = async () => {
+    const doctor = async (
+      extra: string[] = ['--action', 's3:ListBucket', '--resource', 'arn:aws:s3:::invoices'],
+    ) => {
       const r = await run(
         process.execPath,
         [
@@ -139,10 +141,7 @@ void describe(
           role,
           '--token-file',
           tokenFile,
-          '--action',
-          's3:ListBucket',
-          '--resource',
-          'arn:aws:s3:::invoices',
+          ...extra,
           '--json',
         ],
         { env: cleanEnv(join(dir, 'doctor-home')), timeoutMs: 60_000 },
@@ -275,6 +274,84 @@ void describe(
       const after = await doctor()
       assert.equal(after.code, 0, JSON.stringify(after.report.links))
       assert.equal(after.report.ok, true)
+    })
+
+    void test('node-imds from aws ec2 describe-instances output and a NetworkPolicy manifest, read as scan reads them', async () => {
+      // EC2 User Guide, instance metadata options: hop limit 2 lets a pod's token PUT answer arrive.
+      const nodes = join(dir, 'nodes.json')
+      writeFileSync(
+        nodes,
+        JSON.stringify({
+          Reservations: [
+            {
+              Instances: [
+                {
+                  InstanceId: 'i-0abc123def4567890',
+                  IamInstanceProfile: {
+                    Arn: `arn:aws:iam::${up.account}:instance-profile/eks-node`,
+                  },
+                  MetadataOptions: {
+                    HttpTokens: 'required',
+                    HttpPutResponseHopLimit: 2,
+                    HttpEndpoint: 'enabled',
+                  },
+                },
+              ],
+            },
+          ],
+        }),
+      )
+      const open = await doctor(['--nodes', nodes])
+      assert.equal(open.code, 0, 'a warning keeps the chain')
+      const warned = open.report.links.find((l) => l.name === 'node-imds') as
+        { ok: boolean; warning?: boolean; reason: string; fix?: string } | undefined
+      assert.equal(warned?.warning, true)
+      assert.match(warned!.reason, /instance-profile\/eks-node/)
+      assert.match(
+        warned!.fix!,
+        /modify-instance-metadata-options --instance-id i-0abc123def4567890 --http-put-response-hop-limit 1 --http-tokens required/,
+      )
+      const policy = join(dir, 'deny-imds.yaml')
+      writeFileSync(
+        policy,
+        `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: deny-imds, namespace: pay }
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ ipBlock: { cidr: 0.0.0.0/0, except: [169.254.169.254/32] } }]
+`,
+      )
+      const closed = await doctor(['--nodes', nodes, '--k8s', policy])
+      const link = closed.report.links.find((l) => l.name === 'node-imds')!
+      assert.equal(link.ok, true)
+      assert.match(link.reason, /NetworkPolicy pay\/deny-imds/)
+      // podtrust's own endpoint (up --imds-role): no hop limit, so the pod reaches it.
+      const own = await doctor(['--podtrust-imds', `arn:aws:iam::${up.account}:role/node`])
+      assert.match(
+        own.report.links.find((l) => l.name === 'node-imds')!.reason,
+        /podtrust metadata endpoint vending .*role\/node/,
+      )
+      const bad = await run(
+        process.execPath,
+        [
+          BIN,
+          'doctor',
+          '--data-dir',
+          dataDir,
+          '--namespace',
+          'pay',
+          '--service-account',
+          'api',
+          '--podtrust-imds',
+          'node',
+        ],
+        { env: cleanEnv(join(dir, 'doctor-home')), timeoutMs: 60_000 },
+      )
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, /--podtrust-imds 'node' is not a role ARN/)
     })
   },
 )
