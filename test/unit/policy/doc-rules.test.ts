@@ -876,6 +876,31 @@ void describe('IAM User Guide, "AWS JSON policy elements: NotPrincipal"', () => 
       decision: 'Allowed',
     },
     {
+      name: 'Allow + NotPrincipal listing the account grants none of its principals (the safe reading)',
+      req: {
+        principal: USER,
+        resourcePolicy: resourcePolicy({
+          Effect: 'Allow',
+          NotPrincipal: { AWS: A },
+          Action: 's3:*',
+          Resource: '*',
+        }),
+      },
+      decision: 'ImplicitlyDenied',
+    },
+    {
+      name: 'Allow + NotPrincipal listing a role grants none of its sessions',
+      req: {
+        resourcePolicy: resourcePolicy({
+          Effect: 'Allow',
+          NotPrincipal: { AWS: ROLE },
+          Action: 's3:*',
+          Resource: '*',
+        }),
+      },
+      decision: 'ImplicitlyDenied',
+    },
+    {
       name: 'Allow + NotPrincipal does not grant the listed principal',
       req: {
         principal: USER,
