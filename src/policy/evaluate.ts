@@ -242,9 +242,9 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
  * Does the statement's NotPrincipal exclude the request principal? Both readings fail closed (IAM User Guide,
  * "NotPrincipal"): a Deny spares only principals listed by their own ARN (the page's examples list a user with its
  * account, a session with its role and account, to spare just that user or session), and "will always deny any IAM
- * principal that has a permissions boundary policy attached"; an Allow — which the page advises against and does not
- * detail — grants nobody its list names, as `Principal` would name them (an account its principals, a role its
- * sessions).
+ * principal that has a permissions boundary policy attached"; an Allow — "not supported" by the current page, which
+ * gives it no semantics — grants nobody its list names, as `Principal` would name them (an account its principals, a
+ * role its sessions).
  */
 function notPrincipalSpares(s: CompiledStatement, req: PreparedRequest): boolean {
   if (!s.deny) return matchPrincipal(s.principal!, req.principal) !== MATCH_NONE
