@@ -1073,6 +1073,28 @@ void describe('Organizations User Guide: SCPs and RCPs', () => {
       decision: 'Allowed',
     },
     {
+      name: 'a session is judged by its role ARN in aws:PrincipalArn: a customer role named AWSServiceRoleFor… is no service-linked role',
+      req: {
+        principal: slrSession,
+        context: { 'aws:PrincipalArn': `arn:aws:iam::${A}:role/AWSServiceRoleForAutoScaling` },
+        identityPolicies: admin,
+        serviceControlPolicies: denyAll('scp'),
+      },
+      decision: 'ExplicitlyDenied',
+    },
+    {
+      name: 'a session whose aws:PrincipalArn is under /aws-service-role/ is exempt',
+      req: {
+        principal: slrSession,
+        context: {
+          'aws:PrincipalArn': `arn:aws:iam::${A}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+        },
+        identityPolicies: admin,
+        serviceControlPolicies: denyAll('scp'),
+      },
+      decision: 'Allowed',
+    },
+    {
       name: 'SCPs do not affect a service-linked role by its role ARN either',
       req: {
         principal: `arn:aws:iam::${A}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
