@@ -276,7 +276,11 @@ function authorizeUnchecked(
   const anonymous = principal.kind === 'anonymous'
   const resourceAccount = request.resourceAccount ?? principal.account
   const management = request.managementAccount
-  const serviceLinked = isServiceLinkedRole(principal, req.ctx)
+  // Only organization policies care; most requests carry none, so the check is skipped for them.
+  const orgPolicies =
+    (request.serviceControlPolicies?.length ?? 0) + (request.resourceControlPolicies?.length ?? 0) >
+    0
+  const serviceLinked = orgPolicies && isServiceLinkedRole(principal, req.ctx)
   // SCPs restrict the IAM principals of member accounts: not anonymous callers, service or web-identity principals,
   // service-linked roles, or the management account (Organizations User Guide, "Service control policies": "SCPs
   // don't affect … service-linked roles", "SCPs don't affect users or roles in the management account").
