@@ -6,9 +6,12 @@
  *   1. select-only (-S), 8 clients, connections kept (goal: proxy ≥ 85 % of direct TPS);
  *   2. select-only with a new connection per transaction (-C), which measures TLS + token verification +
  *      authorization + audit + backend start-up per connection (goal: ≥ 50 %).
- * Needs pgbench and PODTRUST_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test).
+ * The fair baseline pays for TLS as the proxy's clients do: by default the bench starts a throw-away
+ * PostgreSQL cluster (initdb) with ssl = on and a certificate from podtrust's CA, so direct runs use
+ * verify-full with the same root; `--server shared` uses PODTRUST_TEST_POSTGRES_URL (default
+ * postgres://postgres@127.0.0.1:5432/test) and a TLS baseline only if that server has ssl = on.
  * Usage: npm run bench:dbproxy [-- --seconds 10 --rounds 3 --warmup 3 --clients 8 --only kept|new
- *        --direct-sslrootcert FILE --json]
+ *        --server own|shared --direct-sslrootcert FILE --json]
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -24,6 +27,12 @@ import { newResourceId } from '../../src/dbproxy/instances.ts'
 import { createDbInstanceRepo } from '../../src/dbproxy/repo.ts'
 import { startDbProxy } from '../../src/dbproxy/server.ts'
 import { startServer } from '../../src/server/start.ts'
+import { caDir, issueServerCertificate, loadOrCreateCa } from '../../src/certs/ca.ts'
+import {
+  type PgCluster,
+  pgClusterUnavailable,
+  startPgCluster,
+} from '../../test/e2e/helpers/pg-cluster.ts'
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +44,13 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Run one workload only: 'kept' (-S) or 'new' (-C) (default both). */
     only: { type: 'string' },
-    /** Root certificate to verify the PostgreSQL server with (direct TLS runs use verify-full then). */
+    /**
+     * 'own' (default where initdb is available): a throw-away cluster with ssl = on and a certificate from
+     * podtrust's CA, so direct runs can use verify-full exactly as the proxy's clients do; 'shared': the
+     * server at PODTRUST_TEST_POSTGRES_URL.
+     */
+    server: { type: 'string' },
+    /** With --server shared: the root certificate to verify it with (direct TLS runs use verify-full). */
     'direct-sslrootcert': { type: 'string' },
   },
 })
@@ -45,11 +60,8 @@ const WARMUP = Number(values.warmup)
 const CLIENTS = Number(values.clients)
 const ACCOUNT = '111122223333'
 const REGION = 'us-east-1'
-const url = new URL(
-  process.env['PODTRUST_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
-)
-const pgHost = url.hostname
-const pgPort = Number(url.port || 5432)
+const OWN_SERVER =
+  values.server === 'own' || (values.server === undefined && pgClusterUnavailable() === false)
 
 function pgbench(args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,10 +102,6 @@ async function main(): Promise<void> {
   const suffix = randomBytes(4).toString('hex')
   const database = `podtrust_bench_${suffix}`
   const role = `bench_${suffix}`
-  const admin = new pg.Client({ connectionString: url.toString() })
-  await admin.connect()
-  await admin.query(`CREATE ROLE ${role} LOGIN`)
-  await admin.query(`CREATE DATABASE ${database} OWNER ${role}`)
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-bench-db-'))
   const server = await startServer({
     dataDir: dir,
@@ -103,7 +111,32 @@ async function main(): Promise<void> {
     logLevel: 'silent',
   })
   const proxy = await startDbProxy(server.ctx, { port: 0, drainMs: 1000 })
+  let cluster: PgCluster | undefined
+  let admin: pg.Client | undefined
   try {
+    let url = new URL(
+      process.env['PODTRUST_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
+    )
+    let directRootCert = values['direct-sslrootcert']
+    if (OWN_SERVER) {
+      const ca = await loadOrCreateCa(caDir(dir), new Date())
+      cluster = await startPgCluster({
+        hba: ['host all all 127.0.0.1/32 trust'],
+        cert: await issueServerCertificate(ca, {
+          dnsNames: ['localhost'],
+          ipAddresses: ['127.0.0.1'],
+          now: new Date(),
+        }),
+      })
+      url = new URL(`postgres://postgres@127.0.0.1:${cluster.port}/postgres`)
+      directRootCert = proxy.caFile
+    }
+    const pgHost = url.hostname
+    const pgPort = Number(url.port || 5432)
+    admin = new pg.Client({ connectionString: url.toString() })
+    await admin.connect()
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    await admin.query(`CREATE DATABASE ${database} OWNER ${role}`)
     const { ctx } = server
     const now = new Date()
     const resourceId = newResourceId()
@@ -180,11 +213,10 @@ async function main(): Promise<void> {
     // The fair baseline pays for TLS too: when the server speaks TLS (`SHOW ssl`), direct runs go both in
     // plain TCP and over TLS (verify-full with --direct-sslrootcert, else require), and both ratios are given.
     const serverTls = (await admin.query<{ ssl: string }>('SHOW ssl')).rows[0]?.ssl === 'on'
-    const rootCert = values['direct-sslrootcert']
     const directTlsEnv: Record<string, string> =
-      rootCert === undefined
+      directRootCert === undefined
         ? { PGSSLMODE: 'require' }
-        : { PGSSLMODE: 'verify-full', PGSSLROOTCERT: rootCert }
+        : { PGSSLMODE: 'verify-full', PGSSLROOTCERT: directRootCert }
     const paths: Array<{ name: Path; args: string[]; env: Record<string, string> }> = [
       { name: 'direct', args: direct, env: { PGSSLMODE: 'disable' } },
       ...(serverTls ? [{ name: 'directTls' as const, args: direct, env: directTlsEnv }] : []),
@@ -213,7 +245,10 @@ async function main(): Promise<void> {
         for (const p of r % 2 === 0 ? paths : [...paths].reverse()) {
           // The proxy's CPU time per transaction (µs): a load-independent figure on a shared machine.
           const before = process.cpuUsage()
-          const tps = await pgbench([...common, ...w.extra, '-T', String(SECONDS), ...p.args], p.env)
+          const tps = await pgbench(
+            [...common, ...w.extra, '-T', String(SECONDS), ...p.args],
+            p.env,
+          )
           const used = process.cpuUsage(before)
           samples[w.name][p.name].push(tps)
           if (p.name === 'proxy')
@@ -235,6 +270,7 @@ async function main(): Promise<void> {
       clients: CLIENTS,
       seconds: SECONDS,
       rounds: ROUNDS,
+      server: OWN_SERVER ? 'own cluster (ssl = on, certificate from podtrust CA)' : url.host,
       directTls: serverTls ? directTlsEnv['PGSSLMODE'] : 'unsupported (SHOW ssl = off)',
       selectOnly: summary(samples.kept, 0.85),
       newConnectionPerTransaction: summary(samples.new, 0.5),
@@ -246,25 +282,31 @@ async function main(): Promise<void> {
         `${(x.median * 100).toFixed(1)} % [${(x.min * 100).toFixed(1)}–${(x.max * 100).toFixed(1)}]`
       const line = (name: string, x: ReturnType<typeof summary>) =>
         `${name.padEnd(36)} direct ${x.directTps.toFixed(0).padStart(6)} tps` +
-        (x.directTlsTps === undefined ? '' : `  direct TLS ${x.directTlsTps.toFixed(0).padStart(6)} tps`) +
+        (x.directTlsTps === undefined
+          ? ''
+          : `  direct TLS ${x.directTlsTps.toFixed(0).padStart(6)} tps`) +
         `  proxy ${x.proxyTps.toFixed(0).padStart(6)} tps  vs plain ${pct(x.ratio)}` +
         (x.ratioTls === undefined ? '' : `  vs TLS ${pct(x.ratioTls)}`) +
         `  (goal ≥ ${x.goal * 100} %)  proxy CPU ${x.proxyCpuUsPerTx.toFixed(0)} µs/tx`
       console.log(
         `pgbench select-only, ${CLIENTS} clients, ${SECONDS} s × ${ROUNDS} rounds (medians, [min–max] of per-round ratios); ` +
-          `direct over TLS: ${result.directTls}`,
+          `server: ${result.server}; direct over TLS: ${result.directTls}`,
       )
-      if (samples.kept.proxy.length > 0) console.log(line('connections kept (-S)', result.selectOnly))
+      if (samples.kept.proxy.length > 0)
+        console.log(line('connections kept (-S)', result.selectOnly))
       if (samples.new.proxy.length > 0)
         console.log(line('new connection per transaction (-C)', result.newConnectionPerTransaction))
     }
   } finally {
     await proxy.close()
     await server.close()
+    if (admin !== undefined && cluster === undefined) {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {})
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
+    }
+    await admin?.end().catch(() => {})
+    cluster?.stop()
     rmSync(dir, { recursive: true, force: true })
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {})
-    await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
-    await admin.end()
   }
 }
 
