@@ -12,10 +12,10 @@
 //   identity → container credentials → IMDS.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { diagnose, doctorRole, type DoctorInput } from '../../../src/analysis/doctor.ts'
+import { diagnose } from '../../../src/analysis/doctor.ts'
 import { podtrustImdsNode } from '../../../src/analysis/inputs/side.ts'
 import type { NetworkPolicyInfo, NodeInfo } from '../../../src/analysis/model.ts'
-import { ACCOUNT, ISSUER, NOW, PROVIDER, exactTrust, roleArn } from './helpers.ts'
+import { ACCOUNT, doctorInput, roleArn } from './helpers.ts'
 
 const ROLE = roleArn('app')
 const PROFILE = `arn:aws:iam::${ACCOUNT}:instance-profile/eks-node`
@@ -42,35 +42,7 @@ const denyImds: NetworkPolicyInfo = {
   allowsImds: false,
 }
 
-function input(
-  overrides: Partial<DoctorInput> = {},
-  trust: object = exactTrust('pay', 'api'),
-): DoctorInput {
-  return {
-    now: NOW,
-    accountId: ACCOUNT,
-    namespace: 'pay',
-    serviceAccount: 'api',
-    serviceAccountObject: { annotations: { 'eks.amazonaws.com/role-arn': ROLE }, labels: {} },
-    providers: [{ arn: PROVIDER, url: ISSUER, clientIds: ['sts.amazonaws.com'], thumbprints: [] }],
-    clusters: [
-      {
-        name: 'prod',
-        arn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/prod`,
-        issuerUrl: `https://${ISSUER}`,
-        accountId: ACCOUNT,
-      },
-    ],
-    associations: [],
-    roles: new Map([
-      [
-        ROLE,
-        doctorRole({ arn: ROLE, accountId: ACCOUNT, trust: JSON.stringify(trust), identity: [] }),
-      ],
-    ]),
-    ...overrides,
-  }
-}
+const input = doctorInput
 
 const podWith = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({
   metadata: { name: 'api', namespace: 'pay', ...meta },
