@@ -20,6 +20,8 @@ import type {
   ScanInputs,
   ServiceAccountInfo,
 } from './model.ts'
+import type { ActionCatalog } from './action-catalog.ts'
+import type { FederationEvaluator } from './federation-port.ts'
 import { engineOracle, type PermissionOracle, type PrincipalPolicies } from './oracle.ts'
 import {
   clusterProviders,
@@ -41,6 +43,10 @@ export interface ScanOptions {
   /** Run the permission checks on every role and user, not only pod-reachable ones (default when no K8s input). */
   allPrincipals?: boolean
   oracle?: PermissionOracle
+  /** Azure's and Google's federation rules (the adapter supplies podtrust's own); absent: checks needing them skip. */
+  federation?: FederationEvaluator
+  /** IAM action data (access levels); absent: PERM-003 is skipped. */
+  actionCatalog?: ActionCatalog
   onProgress?: (phase: string, done: number, total: number) => void
 }
 
