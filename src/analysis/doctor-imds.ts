@@ -104,7 +104,7 @@ function fixFor(exposure: ImdsExposure, pod: PodSpecInfo): string {
   const ec2 = exposure.exposing.filter((n) => n.roleArn === undefined)
   for (const n of ec2.slice(0, 3))
     fixes.push(
-      `aws ec2 modify-instance-metadata-options --instance-id ${/^i-[0-9a-f]+$/.test(n.name) ? n.name : 'INSTANCE_ID'} --http-put-response-hop-limit 1 --http-tokens required`,
+      `aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 1 --http-tokens required --instance-id ${/^i-[0-9a-f]+$/.test(n.name) ? n.name : 'INSTANCE_ID'}`,
     )
   if (ec2.length < exposure.exposing.length)
     fixes.push(

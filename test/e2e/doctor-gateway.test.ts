@@ -292,7 +292,7 @@ void describe(
       assert.match(warned!.reason, /instance-profile\/eks-node/)
       assert.match(
         warned!.fix!,
-        /modify-instance-metadata-options --instance-id i-0abc123def4567890 --http-put-response-hop-limit 1 --http-tokens required/,
+        /modify-instance-metadata-options --http-put-response-hop-limit 1 --http-tokens required --instance-id i-0abc123def4567890/,
       )
       const policy = join(dir, 'deny-imds.yaml')
       writeFileSync(

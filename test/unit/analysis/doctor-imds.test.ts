@@ -79,7 +79,7 @@ void describe('doctor: node-imds link', () => {
     assert.match(link.reason, /web identity \(IRSA\) first/)
     assert.match(
       link.fix!,
-      /aws ec2 modify-instance-metadata-options --instance-id i-0abc123 --http-put-response-hop-limit 1 --http-tokens required/,
+      /aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 1 --http-tokens required --instance-id i-0abc123/,
     )
     assert.match(link.fix!, /except: \[169\.254\.169\.254\/32\]/)
     assert.match(link.fix!, /namespace: pay/)
