@@ -99,7 +99,7 @@ void describe('doctor: node-imds link', () => {
       ),
     )!
     assert.equal(off.warning, undefined)
-    assert.match(off.reason, /endpoint disabled/)
+    assert.match(off.reason, /i-0abc123: the metadata endpoint is disabled/)
   })
 
   void test('hostNetwork reaches IMDS at hop limit 1 and bypasses NetworkPolicies; other pods are blocked by one', () => {
