@@ -135,6 +135,28 @@ export function userIdentityOf(caller: Caller): AuditEvent['userIdentity'] {
       },
     }
   }
+  const f = caller.federatedUser
+  if (caller.type === 'FederatedUser' && f !== undefined) {
+    // CloudTrail userIdentity element, FederatedUser: the session issuer is the IAM user who federated.
+    // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+    return {
+      type: 'FederatedUser',
+      principalId: caller.userId,
+      arn: caller.arn,
+      accountId: caller.accountId,
+      accessKeyId: caller.accessKeyId,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'IAMUser',
+          principalId: f.userId,
+          arn: f.userArn,
+          accountId: caller.accountId,
+          userName: f.userName,
+        },
+        attributes: { creationDate: isoSeconds(f.issuedAt), mfaAuthenticated: 'false' },
+      },
+    }
+  }
   return {
     type: caller.type,
     principalId: caller.userId,

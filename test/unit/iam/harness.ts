@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { AwsError } from '../../../src/aws/errors.ts'
 import { ensureBootstrapAdmin } from '../../../src/aws/iam/bootstrap.ts'
 import { iamMigrations } from '../../../src/aws/iam/migrations.ts'
+import { sessionKeyMigrations } from '../../../src/keys/session-keys.ts'
 import { iamActions, IAM_XMLNS } from '../../../src/aws/iam/service.ts'
 import type { QueryRequest } from '../../../src/aws/query/registry.ts'
 import { renderQueryResponse } from '../../../src/aws/xml.ts'
@@ -34,7 +35,8 @@ export interface Harness {
 }
 
 export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
-  const t = await openTestDb(engine, { migrations: iamMigrations })
+  // The session keyring too: STS handlers over the same store mint and open session tokens.
+  const t = await openTestDb(engine, { migrations: [...iamMigrations, ...sessionKeyMigrations] })
   let clock = Date.parse('2026-11-23T02:00:00Z')
   const events: AuditEvent[] = []
   const now = () => new Date((clock += 1000))
