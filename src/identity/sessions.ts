@@ -190,6 +190,22 @@ function newTemporaryKey(ctx: SessionPorts, accountId: string, durationSeconds: 
   return { now, issuedAt, expiration, accessKeyId, secretAccessKey, common }
 }
 
+/** The credentials of a sealed payload: its key id and secret, and the token sealed under the active key. */
+async function sealCredentials(
+  ctx: SessionPorts,
+  now: Date,
+  payload: UserPayload | FederatedPayload,
+  expiration: Date,
+): Promise<TemporaryCredentials> {
+  const keyring = await ctx.keyring.current(now)
+  return {
+    accessKeyId: payload.a,
+    secretAccessKey: payload.s,
+    sessionToken: sealToken(keyring, payload, ctx.randomBytes),
+    expiration,
+  }
+}
+
 export async function createRoleSession(
   ctx: SessionPorts,
   input: CreateRoleSessionInput,
@@ -278,11 +294,7 @@ export async function createUserSession(
     durationSeconds: number
   },
 ): Promise<{ credentials: TemporaryCredentials }> {
-  const { now, expiration, accessKeyId, secretAccessKey, common } = newTemporaryKey(
-    ctx,
-    input.accountId,
-    input.durationSeconds,
-  )
+  const { now, expiration, common } = newTemporaryKey(ctx, input.accountId, input.durationSeconds)
   const payload: UserPayload = {
     ...common,
     k: 'user',
@@ -291,15 +303,7 @@ export async function createUserSession(
     un: input.userName,
     ...(input.root === true ? { root: true } : {}),
   }
-  const keyring = await ctx.keyring.current(now)
-  return {
-    credentials: {
-      accessKeyId,
-      secretAccessKey,
-      sessionToken: sealToken(keyring, payload, ctx.randomBytes),
-      expiration,
-    },
-  }
+  return { credentials: await sealCredentials(ctx, now, payload, expiration) }
 }
 
 /** `arn:PARTITION:sts::ACCOUNT:federated-user/NAME`, in the partition of the user who federated. */
@@ -331,7 +335,7 @@ export async function createFederatedUserSession(
   ctx: SessionPorts,
   input: CreateFederatedUserSessionInput,
 ): Promise<FederatedUserSessionResult> {
-  const { now, issuedAt, expiration, accessKeyId, secretAccessKey, common } = newTemporaryKey(
+  const { now, issuedAt, expiration, common } = newTemporaryKey(
     ctx,
     input.accountId,
     input.durationSeconds,
@@ -358,14 +362,8 @@ export async function createFederatedUserSession(
     sp: session.sessionPolicies,
     spa: session.sessionPolicyArns,
   }
-  const keyring = await ctx.keyring.current(now)
   return {
-    credentials: {
-      accessKeyId,
-      secretAccessKey,
-      sessionToken: sealToken(keyring, payload, ctx.randomBytes),
-      expiration,
-    },
+    credentials: await sealCredentials(ctx, now, payload, expiration),
     federatedUser: {
       arn: federatedUserArn(input.userArn, input.accountId, input.name),
       federatedUserId: `${input.accountId}:${input.name}`,

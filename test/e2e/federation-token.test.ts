@@ -66,7 +66,7 @@ void describe('GetFederationToken with the AWS CLI and boto3', () => {
     } catch {
       json = undefined
     }
-    return { code: r.code, json, stderr: r.stderr }
+    return { code: r.code ?? -1, json, stderr: r.stderr }
   }
 
   void test('AWS CLI: get-federation-token, then the session as AWS documents it', async (t) => {

@@ -21,8 +21,8 @@ import type { AuthorizationResult } from '../../policy/index.ts'
 import { AssumeRoleError } from './errors.ts'
 import {
   checkPolicyArnMembers,
+  checkPolicyMember,
   checkTagMembers,
-  POLICY_PATTERN,
   SESSION_NAME_PATTERN,
   type ConstraintProblems,
 } from './parameters.ts'
@@ -60,14 +60,7 @@ export function checkFederationParameters(
   problems.required(p.name, 'name')
   problems.length(p.name, 'name', 2, 32)
   problems.pattern(p.name, 'name', SESSION_NAME_PATTERN, '[\\w+=,.@-]*')
-  problems.length(p.policy, 'policy', 1, 2048, false)
-  problems.pattern(
-    p.policy,
-    'policy',
-    POLICY_PATTERN,
-    '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
-    false,
-  )
+  checkPolicyMember(problems, p.policy, 2048)
   const policyArns = p.policyArns ?? []
   checkPolicyArnMembers(problems, policyArns)
   const durationSeconds = problems.integer(

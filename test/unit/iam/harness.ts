@@ -84,25 +84,8 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
       const handler = iamActions[action]
       if (handler === undefined) throw new Error(`no handler ${action}`)
       n += 1
-      const request: QueryRequest = {
-        action,
-        version: '2010-05-08',
-        params,
-        caller: caller ?? undefined,
-        sourceIp: '127.0.0.1',
-        userAgent: 'test',
-        requestId: `req-${n}`,
-        secureTransport: false,
-        region: 'us-east-1',
-        service: 'iam',
-        facts: {
-          sourceIp: '127.0.0.1',
-          secureTransport: false,
-          region: 'us-east-1',
-          userAgent: 'test',
-        },
-        audit: {},
-      }
+      const request = queryRequest(action, params, caller ?? undefined)
+      request.requestId = `req-${n}`
       try {
         const result = await handler(request, ctx)
         return {
@@ -115,6 +98,34 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
       }
     },
     cleanup: t.cleanup,
+  }
+}
+
+/** An awsQuery request as the dispatcher hands it to a handler (from 127.0.0.1, region us-east-1). */
+export function queryRequest(
+  action: string,
+  params: Record<string, string>,
+  caller: Caller | undefined,
+  service: { name: string; version: string } = { name: 'iam', version: '2010-05-08' },
+): QueryRequest {
+  return {
+    action,
+    version: service.version,
+    params,
+    caller,
+    sourceIp: '127.0.0.1',
+    userAgent: 'test',
+    requestId: 'req',
+    secureTransport: false,
+    region: 'us-east-1',
+    service: service.name,
+    facts: {
+      sourceIp: '127.0.0.1',
+      secureTransport: false,
+      region: 'us-east-1',
+      userAgent: 'test',
+    },
+    audit: {},
   }
 }
 

@@ -14,7 +14,7 @@ import { authorizeCaller } from '../../../src/identity/authorize.ts'
 import { openSessionToken } from '../../../src/identity/sessions.ts'
 import type { Caller } from '../../../src/identity/types.ts'
 import { compilePolicy } from '../../../src/policy/index.ts'
-import { ACCT, openHarness, type Harness } from '../iam/harness.ts'
+import { ACCT, openHarness, queryRequest, type Harness } from '../iam/harness.ts'
 
 const USER_ARN = `arn:aws:iam::${ACCT}:user/broker`
 const FED_ARN = `arn:aws:sts::${ACCT}:federated-user/alice`
@@ -27,27 +27,9 @@ const S3_READ = JSON.stringify({
 let h: Harness
 let broker: Caller
 
-function request(action: string, params: Record<string, string>, caller: Caller): QueryRequest {
-  return {
-    action,
-    version: '2011-06-15',
-    params,
-    caller,
-    sourceIp: '127.0.0.1',
-    userAgent: 'test',
-    requestId: 'r',
-    secureTransport: false,
-    region: 'us-east-1',
-    service: 'sts',
-    facts: {
-      sourceIp: '127.0.0.1',
-      secureTransport: false,
-      region: 'us-east-1',
-      userAgent: 'test',
-    },
-    audit: {},
-  }
-}
+const STS = { name: 'sts', version: '2011-06-15' }
+const request = (action: string, params: Record<string, string>, caller: Caller): QueryRequest =>
+  queryRequest(action, params, caller, STS)
 
 async function sts(
   action: string,
@@ -250,7 +232,7 @@ void describe('the federated session', () => {
     })
     const handler = iamService.actions['ListUsers']!
     await assert.rejects(
-      handler(request('ListUsers', {}, caller), h.ctx),
+      handler(queryRequest('ListUsers', {}, caller), h.ctx),
       (e: AwsError) => e.code === 'InvalidClientTokenId' && e.status === 403,
     )
   })
