@@ -18,12 +18,13 @@ import { join, list, object, optional, string } from '../../config/schema.ts'
 import type { ConfigSection } from '../../config/section.ts'
 import { GROUPS_PER_ACCOUNT, GROUPS_PER_USER } from './actions-groups.ts'
 import {
-  accountOf,
-  at,
+  enterPrincipal,
   exported,
   exportPrincipalPolicies,
   HINT,
+  keepPath,
   NAME,
+  principalIdentity,
   principalPolicies,
   random,
   syncPolicies,
@@ -32,7 +33,6 @@ import {
 } from './config.ts'
 import { groupArn, ID_PREFIX, newUniqueId } from './ids.ts'
 import { createIamRepo, type IamRepo } from './repo.ts'
-import { pathRules, problemsOf, throwIfProblems } from './validate.ts'
 
 export interface GroupConfig extends PrincipalPolicies {
   name: string
@@ -86,11 +86,8 @@ export const groupsSection: ConfigSection<GroupConfig[]> = {
         required: ['name'],
         optional: ['account', 'path', 'policies', 'managedPolicies', 'members'],
       })
-      const account = accountOf(o, p)
       return {
-        name: string(o['name'], join(p, 'name'), { pattern: NAME, max: 128 }),
-        ...(account === undefined ? {} : { account }),
-        path: optional(o['path'], (v) => string(v, join(p, 'path'))) ?? '/',
+        ...principalIdentity(o, p, 128),
         ...principalPolicies(o, p),
         members: (optional(o['members'], (v) => list(v, join(p, 'members'))) ?? []).map((m, j) =>
           string(m, join(join(p, 'members'), j), { pattern: NAME, max: 64 }),
@@ -102,9 +99,7 @@ export const groupsSection: ConfigSection<GroupConfig[]> = {
   async apply(tx, value, env) {
     const repo = createIamRepo(tx)
     for (const c of value) {
-      const accountId = c.account ?? env.accountId
-      await repo.ensureAccount(accountId, env.now)
-      await at(join(c.path_, 'path'), () => throwIfProblems(problemsOf('path', c.path, pathRules)))
+      const accountId = await enterPrincipal(repo, c, env)
       let group = await repo.getGroup(accountId, c.name)
       if (group === undefined) {
         if ((await repo.countGroups(accountId)) >= GROUPS_PER_ACCOUNT)
@@ -122,14 +117,7 @@ export const groupsSection: ConfigSection<GroupConfig[]> = {
           createDate: env.now,
         }
         await repo.insertGroup(group)
-      } else if (group.path !== c.path) {
-        // As for users and roles: the path is part of the ARN, so a config never moves a group.
-        throw invalidAt(
-          join(c.path_, 'path'),
-          `group \`${c.name}\` exists with path ${group.path}; a group's path cannot change`,
-          HINT,
-        )
-      }
+      } else keepPath('group', group.path, c)
       await syncPolicies(repo, accountId, 'group', group.groupName, c, c.path_, env.now)
       await syncMembers(repo, accountId, c, group.groupName, env.now)
     }

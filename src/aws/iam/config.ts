@@ -343,6 +343,46 @@ export const oidcProvidersSection: ConfigSection<OidcProviderConfig[]> = {
 
 // ---- principals (users, roles) -------------------------------------------------------------------------
 
+/** The keys every principal entry starts with: `name` (≤ `maxName`), `account`, `path`. */
+export function principalIdentity(
+  o: Record<string, unknown>,
+  p: string,
+  maxName: number,
+): { name: string; account?: string; path: string } {
+  const account = accountOf(o, p)
+  return {
+    name: string(o['name'], join(p, 'name'), { pattern: NAME, max: maxName }),
+    ...(account === undefined ? {} : { account }),
+    path: optional(o['path'], (v) => string(v, join(p, 'path'))) ?? '/',
+  }
+}
+
+/** Opens one principal entry: its account exists and its path passes IAM's rules; returns the account id. */
+export async function enterPrincipal(
+  repo: IamRepo,
+  c: { account?: string; path: string; path_: string },
+  env: ConfigEnv,
+): Promise<string> {
+  const accountId = c.account ?? env.accountId
+  await repo.ensureAccount(accountId, env.now)
+  await at(join(c.path_, 'path'), () => throwIfProblems(problemsOf('path', c.path, pathRules)))
+  return accountId
+}
+
+/** IAM names a principal's path in its ARN, so a config never moves a user, role or group. */
+export function keepPath(
+  kind: PrincipalType,
+  existingPath: string,
+  c: { name: string; path: string; path_: string },
+): void {
+  if (existingPath !== c.path)
+    throw invalidAt(
+      join(c.path_, 'path'),
+      `${kind} \`${c.name}\` exists with path ${existingPath}; a ${kind}'s path cannot change`,
+      HINT,
+    )
+}
+
 export interface PrincipalPolicies {
   /** Inline policies by name. */
   policies: [string, string][]
@@ -567,7 +607,6 @@ export const usersSection: ConfigSection<UserConfig[]> = {
       const loginProfile = optional(o['loginProfile'], (v) =>
         loginProfileOf(v, join(p, 'loginProfile')),
       )
-      const account = accountOf(o, p)
       const accessKeys = (
         optional(o['accessKeys'], (v) => list(v, join(p, 'accessKeys'), { max: 2 })) ?? []
       ).map((k, j) => {
@@ -582,9 +621,7 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         }
       })
       return {
-        name: string(o['name'], join(p, 'name'), { pattern: NAME, max: 64 }),
-        ...(account === undefined ? {} : { account }),
-        path: optional(o['path'], (v) => string(v, join(p, 'path'))) ?? '/',
+        ...principalIdentity(o, p, 64),
         tags: tagsOf(o['tags'], join(p, 'tags')),
         ...principalPolicies(o, p),
         accessKeys,
@@ -597,9 +634,7 @@ export const usersSection: ConfigSection<UserConfig[]> = {
   async apply(tx, value, env) {
     const repo = createIamRepo(tx)
     for (const c of value) {
-      const accountId = c.account ?? env.accountId
-      await repo.ensureAccount(accountId, env.now)
-      await at(join(c.path_, 'path'), () => throwIfProblems(problemsOf('path', c.path, pathRules)))
+      const accountId = await enterPrincipal(repo, c, env)
       await at(join(c.path_, 'tags'), () => checkTags(c.tags))
       const boundary =
         c.permissionsBoundary === undefined
@@ -618,14 +653,7 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         })
         await repo.insertUser(user)
       } else {
-        // As for roles: IAM names a user's path in its ARN, so a config never moves a user.
-        if (user.path !== c.path) {
-          throw invalidAt(
-            join(c.path_, 'path'),
-            `user \`${c.name}\` exists with path ${user.path}; a user's path cannot change`,
-            HINT,
-          )
-        }
+        keepPath('user', user.path, c)
         const updated = { ...user, tags: c.tags }
         if (boundary === undefined) delete updated.permissionsBoundaryArn
         else updated.permissionsBoundaryArn = boundary
@@ -730,14 +758,11 @@ export const rolesSection: ConfigSection<RoleConfig[]> = {
           'permissionsBoundary',
         ],
       })
-      const account = accountOf(o, p)
       const description = optional(o['description'], (v) =>
         string(v, join(p, 'description'), { max: 1000 }),
       )
       return {
-        name: string(o['name'], join(p, 'name'), { pattern: NAME, max: 64 }),
-        ...(account === undefined ? {} : { account }),
-        path: optional(o['path'], (v) => string(v, join(p, 'path'))) ?? '/',
+        ...principalIdentity(o, p, 64),
         ...(description === undefined ? {} : { description }),
         maxSessionDuration:
           optional(o['maxSessionDuration'], (v) =>
@@ -753,9 +778,7 @@ export const rolesSection: ConfigSection<RoleConfig[]> = {
   async apply(tx, value, env) {
     const repo = createIamRepo(tx)
     for (const c of value) {
-      const accountId = c.account ?? env.accountId
-      await repo.ensureAccount(accountId, env.now)
-      await at(join(c.path_, 'path'), () => throwIfProblems(problemsOf('path', c.path, pathRules)))
+      const accountId = await enterPrincipal(repo, c, env)
       await at(join(c.path_, 'tags'), () => checkTags(c.tags))
       await at(join(c.path_, 'assumeRolePolicy'), () => {
         checkPolicyDocument('assumeRolePolicyDocument', c.assumeRolePolicy, 'trust')
@@ -771,13 +794,7 @@ export const rolesSection: ConfigSection<RoleConfig[]> = {
               join(c.path_, 'permissionsBoundary'),
             )
       const existing = await repo.getRole(accountId, c.name)
-      if (existing !== undefined && existing.path !== c.path) {
-        throw invalidAt(
-          join(c.path_, 'path'),
-          `role \`${c.name}\` exists with path ${existing.path}; a role's path cannot change`,
-          HINT,
-        )
-      }
+      if (existing !== undefined) keepPath('role', existing.path, c)
       const role = {
         accountId,
         roleName: existing?.roleName ?? c.name,
