@@ -113,11 +113,7 @@ export function queryRequest(
     version: service.version,
     params,
     caller,
-    sourceIp: '127.0.0.1',
-    userAgent: 'test',
     requestId: 'req',
-    secureTransport: false,
-    region: 'us-east-1',
     service: service.name,
     facts: {
       sourceIp: '127.0.0.1',
