@@ -1,8 +1,8 @@
 /**
  * @module identity/sessions
  * Role sessions, user sessions and federated user sessions: mints the temporary credentials (ASIA key id,
- * secret, sealed session token) and opens them again. The token carries everything needed to authenticate and authorize later
- * requests (role, session name, tags, session policies, issue time), so no lookup is needed.
+ * secret, sealed session token) and opens them again. The token carries everything needed to authenticate and
+ * authorize later requests (role, session name, tags, session policies, issue time), so no lookup is needed.
  */
 import { deflateRawSync } from 'node:zlib'
 import {
