@@ -46,6 +46,17 @@ void describe('GetFederationToken with the AWS CLI and boto3', () => {
   before(async () => {
     s = await startStsTestServer()
     broker = await s.addUser('broker', { inline: BROKER_POLICY })
+    // Same account, a trust policy naming the user: it may assume the role without an identity policy.
+    await s.addRole('broker-role', {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${TEST_ACCOUNT}:user/broker` },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    })
   })
   after(async () => s?.close())
 
@@ -151,6 +162,13 @@ out['iam'] = err(lambda: boto3.client('iam', **kw).list_roles())
 # Past botocore's own length checks, to the server's.
 raw = boto3.client('sts', config=botocore.config.Config(parameter_validation=False))
 out['tooLong'] = err(lambda: raw.get_federation_token(Name='n' * 33, DurationSeconds=129601))
+# Only an IAM user's long-term keys may federate: not a role session, not GetSessionToken credentials.
+def creds_of(c):
+  return dict(aws_access_key_id=c['AccessKeyId'], aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])
+role = sts.assume_role(RoleArn='arn:aws:iam::${TEST_ACCOUNT}:role/broker-role', RoleSessionName='sess')['Credentials']
+out['fromRole'] = err(lambda: boto3.client('sts', **creds_of(role)).get_federation_token(Name='carol'))
+gst = sts.get_session_token()['Credentials']
+out['fromSessionToken'] = err(lambda: boto3.client('sts', **creds_of(gst)).get_federation_token(Name='carol'))
 print(json.dumps(out))
 `
     const r = await run('python3', ['-c', script], {
@@ -184,6 +202,9 @@ print(json.dumps(out))
     const tooLong = out['tooLong'] as [string, string, number]
     assert.equal(tooLong[0], 'ValidationError')
     assert.match(tooLong[1], /^2 validation errors detected: /)
+    const refused = ['AccessDenied', 'Cannot call GetFederationToken with session credentials', 403]
+    assert.deepEqual(out['fromRole'], refused)
+    assert.deepEqual(out['fromSessionToken'], refused)
   })
 })
 
