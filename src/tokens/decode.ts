@@ -29,7 +29,8 @@ function jsonObject(segment: string, what: string): Record<string, unknown> {
 
 /** Header and payload of `token` (already trimmed); `TokenError` `TOKEN_MALFORMED` for anything else. */
 export function decodeCompactJws(token: string): DecodedJws {
-  if (!COMPACT_JWS.test(token)) throw new TokenError('TOKEN_MALFORMED', 'token is not a compact JWS')
+  if (!COMPACT_JWS.test(token))
+    throw new TokenError('TOKEN_MALFORMED', 'token is not a compact JWS')
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
   return {
