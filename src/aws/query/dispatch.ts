@@ -329,8 +329,7 @@ function auditEventOf(
   }
   const recipientAccountId = audit.recipientAccountId ?? caller?.accountId
   if (recipientAccountId !== undefined) event.recipientAccountId = recipientAccountId
-  if (audit.additionalEventData !== undefined)
-    event.additionalEventData = audit.additionalEventData
+  if (audit.additionalEventData !== undefined) event.additionalEventData = audit.additionalEventData
   return event
 }
 
