@@ -1,7 +1,8 @@
 /**
  * `npm run bench:scan`: `podtrust scan`'s core on generated inputs at three sizes (default 100×1,000,
  * 1,000×10,000 and 10,000 roles × 100,000 pods; see generate.ts), each in a fresh child process pinned to one
- * core (taskset when present): parse, scan and JSON-render times and the peak RSS. Baseline measured in the same
+ * core (taskset when present): parse (with the IAM action data the CLI loads), scan (with PERM-003 and the
+ * federation rules the CLI passes) and JSON-render times and the peak RSS. Baseline measured in the same
  * run: reachability by naive all-pairs evaluation (every role × every ServiceAccount × every provider, no index)
  * at the two smaller sizes, against the indexed reachability on the same inputs (same edges asserted).
  * Goal (issue 14): the largest size in under 60 s on one core, growth near linear.
@@ -23,6 +24,8 @@ import {
 } from '../../src/analysis/reachability.ts'
 import { renderJson } from '../../src/analysis/render/text.ts'
 import { scan } from '../../src/analysis/scan.ts'
+import { loadActionCatalog } from '../../src/cli/action-data.ts'
+import { federationEvaluator } from '../../src/cli/scan-federation.ts'
 import { generate } from './generate.ts'
 
 const { values } = parseArgs({
@@ -55,7 +58,7 @@ interface ChildResult {
   }
 }
 
-function child(dir: string): ChildResult {
+async function child(dir: string): Promise<ChildResult> {
   const t0 = performance.now()
   const read = (n: string) => readFileSync(join(dir, n), 'utf8')
   const parsed = parseKubeDocuments([
@@ -65,10 +68,12 @@ function child(dir: string): ChildResult {
   const kube = buildKubeInventory(parsed.objects, parsed.skipped)
   const iam = parseGaad(read('gaad.json'))
   const oidcProviders = parseOidcProviders(JSON.parse(read('providers.json')), 'providers.json')
+  // What the CLI adds: the IAM action data PERM-003 reads, and the Azure/GCP federation rules.
+  const actionCatalog = await loadActionCatalog(iam)
   const t1 = performance.now()
   const report = scan(
     { kube, iam, side: { oidcProviders } },
-    { now: new Date('2026-12-01T00:00:00Z') },
+    { now: new Date('2026-12-01T00:00:00Z'), actionCatalog, federation: federationEvaluator() },
   )
   const t2 = performance.now()
   const json = renderJson(report)
@@ -130,7 +135,7 @@ function child(dir: string): ChildResult {
 }
 
 if (values.child !== undefined) {
-  process.stdout.write(`${JSON.stringify(child(values.child))}\n`)
+  process.stdout.write(`${JSON.stringify(await child(values.child))}\n`)
 } else {
   const sizes = values.sizes.split(',').map((s) => s.split('x').map(Number) as [number, number])
   const results: ChildResult[] = []

@@ -21,6 +21,8 @@ import type {
   ScanInputs,
   ServiceAccountInfo,
 } from './model.ts'
+import type { ActionCatalog } from './action-catalog.ts'
+import type { FederationEvaluator } from './federation-port.ts'
 import { engineOracle, type PermissionOracle, type PrincipalPolicies } from './oracle.ts'
 import {
   clusterProviders,
@@ -42,6 +44,10 @@ export interface ScanOptions {
   /** Run the permission checks on every role and user, not only pod-reachable ones (default when no K8s input). */
   allPrincipals?: boolean
   oracle?: PermissionOracle
+  /** Azure's and Google's federation rules (the adapter supplies podtrust's own); absent: checks needing them skip. */
+  federation?: FederationEvaluator
+  /** IAM action data (access levels); absent: PERM-003 is skipped. */
+  actionCatalog?: ActionCatalog
   onProgress?: (phase: string, done: number, total: number) => void
 }
 
@@ -236,7 +242,7 @@ export function nodeExposesImds(node: NodeInfo, pod: PodSpecInfo): boolean {
   return pod.hostNetwork || node.hopLimit >= 2
 }
 
-function imdsBlocked(pod: PodSpecInfo, policies: readonly NetworkPolicyInfo[]): boolean {
+export function imdsBlocked(pod: PodSpecInfo, policies: readonly NetworkPolicyInfo[]): boolean {
   if (pod.hostNetwork) return false // host-network pods bypass NetworkPolicies.
   const selecting = policies.filter(
     (p) =>

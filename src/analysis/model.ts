@@ -271,7 +271,12 @@ export interface AccessKeyInfo {
 /** An Azure federated identity credential on an app or user-assigned identity. */
 export interface AzureFederatedCredential {
   identity: string
+  /** The identity's client (application) id; empty when the input does not say (AZ-005 then skips it). */
   clientId: string
+  /** ARM resource id of the user-assigned identity, when known (links role assignments through `principalId`). */
+  identityId?: string
+  /** The identity's service principal object id (role assignments name it), when known. */
+  principalId?: string
   name: string
   issuer: string
   subject?: string
@@ -279,26 +284,110 @@ export interface AzureFederatedCredential {
   audiences: string[]
 }
 
+/** A user-assigned managed identity (`az identity list`) or app (`az ad app list` / service principal). */
+export interface AzureIdentity {
+  name: string
+  id?: string
+  clientId: string
+  principalId?: string
+}
+
+/** An Azure RBAC role assignment (`az role assignment list`, ARM `roleAssignments`). */
+export interface AzureRoleAssignment {
+  principalId: string
+  principalType?: string
+  roleDefinitionId: string
+  roleDefinitionName?: string
+  scope: string
+  condition?: string
+}
+
+/** An Azure role definition (`az role definition list`): the permission lists the checks read. */
+export interface AzureRoleDefinition {
+  id: string
+  roleName: string
+  actions: string[]
+  notActions: string[]
+}
+
+/** An AKS cluster (`az aks show` / `az aks list`): its issuer and kubelet (node) identity. */
+export interface AksCluster {
+  name: string
+  id?: string
+  issuerUrl?: string
+  kubeletIdentity?: { clientId?: string; objectId?: string; resourceId?: string }
+}
+
+export interface AzureSideInputs {
+  identities?: AzureIdentity[]
+  roleAssignments?: AzureRoleAssignment[]
+  roleDefinitions?: AzureRoleDefinition[]
+  clusters?: AksCluster[]
+}
+
 export interface GcpProvider {
   /** `projects/N/locations/global/workloadIdentityPools/POOL/providers/P`. */
   name: string
   issuerUri: string
   allowedAudiences: string[]
+  /** `google.subject`, `attribute.*` → CEL expression; absent when the input does not carry it. */
+  attributeMapping?: Record<string, string>
   attributeCondition?: string
   disabled: boolean
+}
+
+export interface GcpBinding {
+  role: string
+  members: string[]
+  /** An IAM condition (`condition.expression`) narrows the binding; checks then say "conditional". */
+  condition?: string
 }
 
 export interface GcpServiceAccountPolicy {
   email: string
   /** The project id, for `serviceAccount:PROJECT.svc.id.goog[ns/ksa]` members. */
   projectId: string
-  bindings: { role: string; members: string[] }[]
+  bindings: GcpBinding[]
+}
+
+/** A project's (or folder's, organization's) IAM policy: `gcloud projects get-iam-policy`. */
+export interface GcpResourcePolicy {
+  /** `projects/ID`, `folders/N` or `organizations/N`. */
+  resource: string
+  bindings: GcpBinding[]
+}
+
+/** A GKE cluster (`gcloud container clusters list|describe --format=json`). */
+export interface GkeCluster {
+  name: string
+  location?: string
+  /** `workloadIdentityConfig.workloadPool` (`PROJECT.svc.id.goog`); absent: Workload Identity disabled. */
+  workloadPool?: string
+  nodePools: { name: string; metadataMode?: string; serviceAccount?: string }[]
+}
+
+/** The keys one cluster's issuer publishes (`kubectl get --raw /openid/v1/jwks`). */
+export interface ClusterJwks {
+  cluster: string
+  issuer?: string
+  /** RFC 7638 thumbprints of the public keys, with their `kid`s. */
+  keys: { kid?: string; thumbprint: string }[]
 }
 
 export interface AwsSideInputs {
-  /** Azure and GCP federation (from podtrust's store); absent: AZ-* and GCP-* checks are skipped. */
+  /** Azure and GCP federation (from files or podtrust's store); absent: AZ-* and GCP-* checks are skipped. */
   azure?: AzureFederatedCredential[]
-  gcp?: { providers: GcpProvider[]; serviceAccounts: GcpServiceAccountPolicy[] }
+  azureDirectory?: AzureSideInputs
+  gcp?: {
+    providers: GcpProvider[]
+    serviceAccounts: GcpServiceAccountPolicy[]
+    /** False when no service-account IAM policy was supplied (GCP-007 then skips, never guesses). */
+    serviceAccountsKnown?: boolean
+    resourcePolicies?: GcpResourcePolicy[]
+    clusters?: GkeCluster[]
+  }
+  /** Every cluster's JWKS (X-001). */
+  clusterJwks?: ClusterJwks[]
   /** Absent: not supplied (checks that need them are skipped, never guessed). */
   oidcProviders?: OidcProvider[]
   associations?: PodIdentityAssociation[]

@@ -3,11 +3,15 @@
  * `podtrust scan`'s pure core: inputs → findings, workloads (which roles each pod can obtain, which credentials its
  * SDK really uses) and the trust graph. The check catalog lives in docs/scan.md.
  */
+import { checkAzureAccess } from './checks/azure-access.ts'
 import { checkBindings } from './checks/bindings.ts'
+import { checkCrossCloud } from './checks/cross-cloud.ts'
 import { checkFederation } from './checks/federation.ts'
+import { checkGcpAccess } from './checks/gcp-access.ts'
 import { checkKube } from './checks/kube.ts'
 import { checkOidcTrusts } from './checks/oidc.ts'
 import { checkPermissions } from './checks/permissions.ts'
+import { checkResourceScope } from './checks/resource-scope.ts'
 import { checkTrusts } from './checks/trust.ts'
 import { buildContext, resolveKube2iamRole, saKey, type ScanOptions } from './context.ts'
 import { KUBE2IAM_ROLE_ANNOTATION } from './credentials.ts'
@@ -31,11 +35,15 @@ export function scan(inputs: ScanInputs, options: ScanOptions): ScanReport {
   options.onProgress?.('checks', 2, 5)
   const permissions = checkPermissions(ctx)
   findings.push(...permissions.findings)
+  findings.push(...checkResourceScope(ctx))
   options.onProgress?.('checks', 3, 5)
   findings.push(...checkBindings(ctx))
   options.onProgress?.('checks', 4, 5)
   findings.push(...checkKube(ctx))
   findings.push(...checkFederation(ctx))
+  findings.push(...checkAzureAccess(ctx))
+  findings.push(...checkGcpAccess(ctx))
+  findings.push(...checkCrossCloud(ctx))
   options.onProgress?.('checks', 5, 5)
 
   const workloads: Workload[] = []

@@ -272,6 +272,7 @@ export async function loadStoreAsScanJson(db: Db, accountId: string) {
           name: `projects/${p.projectNumber}/locations/global/workloadIdentityPools/${p.poolId}/providers/${p.providerId}`,
           issuerUri: p.issuerUri,
           allowedAudiences: p.allowedAudiences,
+          attributeMapping: p.attributeMapping,
           ...(p.attributeCondition !== undefined
             ? { attributeCondition: p.attributeCondition }
             : {}),

@@ -261,8 +261,23 @@ function authorizeUnchecked(
     return result('Allowed', [], matched, seen, req)
   }
   const anonymous = principal.kind === 'anonymous'
-  const orgPrincipal = !anonymous && principal.kind !== 'service' && principal.kind !== 'provider'
   const resourceAccount = request.resourceAccount ?? principal.account
+  const management = request.managementAccount
+  // SCPs restrict the IAM principals of member accounts: not anonymous callers, service or web-identity principals,
+  // service-linked roles, or the management account (Organizations User Guide, "Service control policies": "SCPs
+  // don't affect … service-linked roles", "SCPs don't affect users or roles in the management account").
+  const scpApplies =
+    !anonymous &&
+    principal.kind !== 'service' &&
+    principal.kind !== 'provider' &&
+    !principal.serviceLinkedRole &&
+    (management === undefined || principal.account !== management)
+  // RCPs restrict resources of member accounts, whoever calls, except actions by service-linked roles and resources
+  // of the management account (Organizations User Guide, "Resource control policies", "Resources and entities not
+  // restricted by RCPs"). Service principals stay restricted: AWS's RCP examples gate them with
+  // aws:PrincipalIsAWSService.
+  const rcpApplies =
+    !principal.serviceLinkedRole && (management === undefined || resourceAccount !== management)
   const summary: Summary = {
     anonymous,
     service: principal.kind === 'service',
@@ -286,13 +301,19 @@ function authorizeUnchecked(
     session: evalSet(anonymous ? undefined : request.sessionPolicies, req, matched, seen),
     vpce: evalSet(request.endpointPolicies, req, matched, seen),
     scp: evalLevels(
-      orgPrincipal ? request.serviceControlPolicies : undefined,
+      scpApplies ? request.serviceControlPolicies : undefined,
       undefined,
       req,
       matched,
       seen,
     ),
-    rcp: evalLevels(request.resourceControlPolicies, RCP_FULL_AWS_ACCESS, req, matched, seen),
+    rcp: evalLevels(
+      rcpApplies ? request.resourceControlPolicies : undefined,
+      RCP_FULL_AWS_ACCESS,
+      req,
+      matched,
+      seen,
+    ),
   }
   let decision = decide(summary, NONE)
   // AWS-owned IAM resources refuse writes whatever the policies allow (services.ts).

@@ -276,16 +276,58 @@ export function compileResourceTokens(tokens: GlobToken[]): Glob[] {
   return splitArnTokens(tokens).map((s) => compileTokens(s))
 }
 
+/**
+ * Does the pattern wildcard the resource-type part (`…:*\/12345`, `…:*:name`)? "You can't use a wildcard in the
+ * portion of the ARN that specifies the resource type" (IAM User Guide, "IAM identifiers", ARNs), so such a pattern
+ * never matches a typed resource. S3 bucket and object ARNs (`arn:aws:s3:::bucket/key`, no region or account) have
+ * no resource-type part: there `arn:aws:s3:::*\/*` is an ordinary wildcard over bucket and key (Amazon S3 User
+ * Guide, "Policy resources for Amazon S3").
+ */
+function wildcardResourceType(pattern: string): boolean {
+  const parts = pattern.split(':')
+  if (!/^\*[/:]/.test(parts.slice(5).join(':'))) return false
+  return !(parts[2] === 's3' && parts[3] === '' && parts[4] === '')
+}
+
+/** Where the resource part of an ARN pattern starts: after the fifth colon outside `${…}`; -1 for a short ARN. */
+function resourcePartStart(pattern: string): number {
+  let colons = 0
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern.startsWith('${', i)) {
+      const close = pattern.indexOf('}', i + 2)
+      if (close < 0) break
+      i = close
+    } else if (pattern.charCodeAt(i) === 58 && ++colons === 5) return i + 1
+  }
+  return -1
+}
+
+/**
+ * A Resource pattern's template: "You can use a policy variable in the Resource element, but only in the resource
+ * portion of the ARN … after the fifth colon (:). You can't use a variable to replace parts of the ARN before the
+ * fifth colon, such as the service or account" (IAM User Guide, "Variables and tags", "Where you can use policy
+ * variables"). Before it, `${…}` stays literal text, which matches no real ARN.
+ */
+function resourceTemplate(pattern: string): Template {
+  const cut = resourcePartStart(pattern)
+  if (cut < 0) return parseTemplate(pattern)
+  const rest = parseTemplate(pattern.slice(cut))
+  return {
+    parts: [{ kind: 'text', value: pattern.slice(0, cut) }, ...rest.parts],
+    hasVariables: rest.hasVariables,
+  }
+}
+
 function compileResource(pattern: string, variables: boolean, rule: ShortArnRule): ResourceMatcher {
   if (pattern === '*') return { kind: 'any' }
-  const t = variables ? parseTemplate(pattern) : literalTemplate(pattern)
+  const t = variables ? resourceTemplate(pattern) : literalTemplate(pattern)
   if (t.hasVariables) return { kind: 'template', template: t, pattern, rule, cache: new Map() }
   const tokens = staticTokens(t)
   const split = splitArnTokens(tokens)
   return {
     kind: 'static',
     rule,
-    wildcardType: /^\*[/:]/.test(pattern.split(':').slice(5).join(':')),
+    wildcardType: wildcardResourceType(pattern),
     short: classifyShort(split),
     segments: split.map((seg) => compileTokens(seg)),
     whole: compileTokens(tokens),

@@ -8,6 +8,7 @@ import type { Context } from './context.ts'
 import type { CompiledCondition, CompiledStatement, ResourceMatcher } from './compile.ts'
 import { classifyShort, type ShortArn, type ShortArnRule } from './compile.ts'
 import {
+  listedExactly,
   MATCH_DIRECT,
   MATCH_NONE,
   matchPrincipal,
@@ -220,7 +221,10 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
   }
   if (c.set !== undefined) {
     const values = typeof value === 'string' ? [value] : value
-    if (values.length === 0) return c.set === 'ForAllValues'
+    // "ForAllValues … also returns true if … the key values resolve to a null data set, such as an empty string";
+    // ForAnyValue has no value to match (IAM User Guide, "Single-valued vs. multivalued context keys").
+    if (values.length === 0 || (values.length === 1 && values[0] === ''))
+      return c.set === 'ForAllValues'
     if (c.set === 'ForAllValues') {
       for (const v of values) if (!single(c, v, ctx)) return false
       return true
@@ -234,6 +238,16 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
   return single(c, value, ctx)
 }
 
+/**
+ * Does the statement's NotPrincipal exclude the request principal? A Deny with NotPrincipal "will always deny any IAM
+ * principal that has a permissions boundary policy attached, regardless of the values specified" (IAM User Guide,
+ * "NotPrincipal").
+ */
+function notPrincipalSpares(s: CompiledStatement, req: PreparedRequest): boolean {
+  if (s.deny && req.hasBoundary) return false
+  return listedExactly(s.principal!, req.principal)
+}
+
 /** Returns the principal match kind when the statement applies, MATCH_NONE (0) otherwise. */
 export function matchStatement(s: CompiledStatement, req: PreparedRequest): MatchKind {
   if (s.inert) return MATCH_NONE
@@ -243,11 +257,12 @@ export function matchStatement(s: CompiledStatement, req: PreparedRequest): Matc
     return MATCH_NONE
   let kind: MatchKind = MATCH_DIRECT
   if (s.principal !== undefined) {
-    const k = matchPrincipal(s.principal, req.principal)
     if (s.principalNegated) {
-      if (k !== MATCH_NONE && !(s.deny && req.hasBoundary)) return MATCH_NONE
-    } else if (k === MATCH_NONE) return MATCH_NONE
-    else kind = k
+      if (notPrincipalSpares(s, req)) return MATCH_NONE
+    } else {
+      kind = matchPrincipal(s.principal, req.principal)
+      if (kind === MATCH_NONE) return MATCH_NONE
+    }
   }
   for (const c of s.conditions) if (!evaluateCondition(c, req.ctx)) return MATCH_NONE
   return kind
@@ -266,8 +281,11 @@ export function explainMismatch(
     return { element: s.resourceNegated ? 'NotResource' : 'Resource' }
   }
   if (s.principal !== undefined) {
-    const k = matchPrincipal(s.principal, req.principal)
-    if (s.principalNegated ? k !== MATCH_NONE && !(s.deny && req.hasBoundary) : k === MATCH_NONE) {
+    if (
+      s.principalNegated
+        ? notPrincipalSpares(s, req)
+        : matchPrincipal(s.principal, req.principal) === MATCH_NONE
+    ) {
       return { element: s.principalNegated ? 'NotPrincipal' : 'Principal' }
     }
   }

@@ -22,6 +22,11 @@ export interface RequestPrincipal {
   account: string | undefined
   /** For roles and role sessions: the role name (last path segment). */
   roleName: string | undefined
+  /**
+   * A service-linked role or one of its sessions: the role lives under `/aws-service-role/`, and its name (the only
+   * part a session ARN keeps) starts with `AWSServiceRoleFor` (IAM User Guide, "Using service-linked roles").
+   */
+  serviceLinkedRole: boolean
 }
 
 /** The principal of an unauthenticated request. */
@@ -44,23 +49,38 @@ export function parsePrincipal(raw: string): RequestPrincipal {
 
 function parsePrincipalUncached(raw: string): RequestPrincipal {
   if (raw === ANONYMOUS || raw === '*' || raw === '') {
-    return { raw, kind: 'anonymous', account: undefined, roleName: undefined }
+    return {
+      raw,
+      kind: 'anonymous',
+      account: undefined,
+      roleName: undefined,
+      serviceLinkedRole: false,
+    }
   }
-  if (ACCOUNT.test(raw)) return { raw, kind: 'root', account: raw, roleName: undefined }
+  if (ACCOUNT.test(raw))
+    return { raw, kind: 'root', account: raw, roleName: undefined, serviceLinkedRole: false }
   if (!raw.startsWith('arn:'))
-    return { raw, kind: 'service', account: undefined, roleName: undefined }
+    return {
+      raw,
+      kind: 'service',
+      account: undefined,
+      roleName: undefined,
+      serviceLinkedRole: false,
+    }
   const parts = raw.split(':')
   const service = parts[2] ?? ''
   const account = parts[4] === undefined || parts[4] === '' ? undefined : parts[4]
   const resource = parts.slice(5).join(':')
   let kind: PrincipalKind = 'other'
   let roleName: string | undefined
+  let serviceLinkedRole = false
   if (service === 'iam') {
     if (resource === 'root') kind = 'root'
     else if (resource.startsWith('user/')) kind = 'user'
     else if (resource.startsWith('role/')) {
       kind = 'role'
       roleName = resource.slice(resource.lastIndexOf('/') + 1)
+      serviceLinkedRole = resource.startsWith('role/aws-service-role/')
     } else if (resource.startsWith('oidc-provider/') || resource.startsWith('saml-provider/')) {
       kind = 'provider'
     }
@@ -68,10 +88,13 @@ function parsePrincipalUncached(raw: string): RequestPrincipal {
     if (resource.startsWith('assumed-role/')) {
       kind = 'session'
       roleName = resource.split('/')[1]
+      serviceLinkedRole = roleName?.startsWith(SERVICE_LINKED_ROLE_PREFIX) === true
     } else if (resource.startsWith('federated-user/')) kind = 'federatedUser'
   }
-  return { raw, kind, account, roleName }
+  return { raw, kind, account, roleName, serviceLinkedRole }
 }
+
+const SERVICE_LINKED_ROLE_PREFIX = 'AWSServiceRoleFor'
 
 /**
  * How a resource-policy statement named the principal: decides which implicit denies still apply (IAM User
@@ -153,4 +176,29 @@ export function matchPrincipal(m: PrincipalMatcher, p: RequestPrincipal): MatchK
   }
   if (best === MATCH_NONE && m.exact.has(p.raw)) return MATCH_DIRECT
   return best
+}
+
+/**
+ * Does a NotPrincipal element list this principal itself? Unlike Principal, NotPrincipal names principals exactly:
+ * the account ARN names the account (its root user), not every principal in it, and a role ARN names the role, not
+ * its sessions. The IAM User Guide ("NotPrincipal") lists a user *and* its account, or a session, its role *and* its
+ * account, to spare only that user or that session ("all principals except the user named Bob … are explicitly
+ * denied"; "you cannot use a wildcard (*) to mean all sessions").
+ */
+export function listedExactly(m: PrincipalMatcher, p: RequestPrincipal): boolean {
+  if (m.wildcard) return true
+  for (const a of m.aws) {
+    switch (a.kind) {
+      case 'any':
+        return true
+      case 'exact':
+      case 'role':
+        if (a.arn === p.raw) return true
+        break
+      case 'account':
+        if (p.kind === 'root' && p.account === a.account) return true
+        break
+    }
+  }
+  return m.exact.has(p.raw)
 }

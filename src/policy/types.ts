@@ -105,6 +105,12 @@ export interface AuthorizationRequestOf<P> {
   /** Each level gets RCPFullAWSAccess first, as in AWS. */
   resourceControlPolicies?: OrgLevel<P>[]
   /**
+   * The organization's management account. SCPs never restrict its principals, RCPs never its resources
+   * (Organizations User Guide, "Service control policies" and "Resource control policies"), so levels given for it
+   * are ignored.
+   */
+  managementAccount?: string
+  /**
    * The policy of the VPC endpoint the request came through (absent: not through an endpoint). A gate like an
    * SCP: it must allow and never grants by itself ("Control access to VPC endpoints using endpoint policies").
    */

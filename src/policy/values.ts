@@ -15,6 +15,7 @@ export function parseNumber(s: string): number | undefined {
 
 const ISO_DATE = /^[+-]?\d{4,}-\d{2}(?:-\d{2})?(?:[Tt ].*)?$/
 const EPOCH = /^-?\d+$/
+const LOCAL_TIME = /[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?$/
 
 /**
  * A date as epoch milliseconds. IAM accepts the W3C ISO 8601 profile or epoch seconds. Integers of 12 or more
@@ -28,7 +29,10 @@ export function parseDate(s: string): number | undefined {
     return Math.abs(n) >= 1e11 ? n : n * 1000
   }
   if (!ISO_DATE.test(t)) return undefined
-  const ms = Date.parse(t.length === 7 ? `${t}-01` : t)
+  // A time without a zone designator is UTC, as in AWS ("aws:CurrentTime … in UTC"); `Date.parse` would read it as
+  // the host's local time, so the answer would depend on the machine's TZ.
+  const iso = t.length === 7 ? `${t}-01` : LOCAL_TIME.test(t) ? `${t}Z` : t
+  const ms = Date.parse(iso)
   return Number.isNaN(ms) ? undefined : ms
 }
 

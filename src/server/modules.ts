@@ -12,7 +12,7 @@ import { auditMigrations } from '../audit/migrations.ts'
 import { certsMigrations } from '../certs/migrations.ts'
 import { eksAuthModule } from '../aws/eks-auth/module.ts'
 import { eksModule } from '../aws/eks/module.ts'
-import { iamModule } from '../aws/iam/module.ts'
+import { createIamModule } from '../aws/iam/module.ts'
 import { iamService } from '../aws/iam/service.ts'
 import { createAwsQueryModule } from '../aws/query/module.ts'
 import { stsService } from '../aws/sts/service.ts'
@@ -28,10 +28,13 @@ import type { Migration } from '../store/db.ts'
 import { issuersSection } from '../tokens/config.ts'
 import { tokensMigrations } from '../tokens/migrations.ts'
 
-/** The protocol modules of one app, in mount order (IAM first: its config holds the accounts). */
+/**
+ * The protocol modules of one app, in mount order (IAM first: its config holds the accounts); fresh for each
+ * app instance, so what a module remembers (IAM: whether this start created the admin key) is its own.
+ */
 export function createProtocolModules(): ProtocolModule[] {
   return [
-    iamModule,
+    createIamModule(),
     eksAuthModule,
     eksModule,
     azureModule,

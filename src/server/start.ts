@@ -10,33 +10,30 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
-import https from 'node:https'
-import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
 import { createAdaptorServer } from '@hono/node-server'
 import { createAuditLog } from '../audit/log.ts'
 import type { AuditLog } from '../audit/log.ts'
-import { caDir, issueServerCertificate } from '../certs/ca.ts'
-import { loadDeploymentCa } from '../certs/shared.ts'
 import { applyConfig } from '../config/apply.ts'
 import type { ConfigSection } from '../config/section.ts'
 import { demoConfigText } from '../config/demo.ts'
 import { createPooledRandomBytes } from './random.ts'
 import { ConfigError, inConfigFile } from '../config/errors.ts'
-import { PodtrustError } from '../errors.ts'
-import type { Migration } from '../store/db.ts'
+import type { Db, Migration } from '../store/db.ts'
 import { openDb } from '../store/open.ts'
 import { DEFAULT_HTTPS_PORT } from '../tokens/issuer.ts'
 import { settleAccountId, settleIssuerUrl } from './identity-settings.ts'
 import { createTokenVerifier } from '../tokens/verify.ts'
 import { createIdentityPorts } from './ports.ts'
 import { createIamRepo } from '../aws/iam/repo.ts'
-import { createUsageRecorder } from '../aws/iam/usage.ts'
+import { createUsageRecorder, type UsageRecorder } from '../aws/iam/usage.ts'
 import { createApp } from './app.ts'
 import type { AppContext, Logger, ServerSettings } from '../app/context.ts'
 import { createLogger } from './logger.ts'
 import type { LogLevel } from './logger.ts'
 import { createMetrics } from './metrics.ts'
+import type { ServerMetrics } from './metrics.ts'
+import { closeServer, displayHost, listen, ServerError, startTlsListener } from './listeners.ts'
 import { meteredAuditSink } from './audit-metrics.ts'
 import { startAuditMaintenance } from '../audit/maintenance.ts'
 import { createAuditExporter, exportingAuditSink } from '../audit/export.ts'
@@ -144,8 +141,8 @@ export interface RunningServer {
   close(options?: { drainTimeoutMs?: number; delayMs?: number }): Promise<void>
 }
 
-export type ServerErrorCode = 'SERVER_LISTEN_FAILED' | 'SERVER_CONFIG_FAILED'
-export class ServerError extends PodtrustError<ServerErrorCode> {}
+export { ServerError } from './listeners.ts'
+export type { ServerErrorCode } from './listeners.ts'
 
 /** `base`, then what `extra` adds (by `key`): a test's own modules beside the app's. */
 function withExtra<T>(base: readonly T[], extra: readonly T[], key: (t: T) => string): T[] {
@@ -153,52 +150,183 @@ function withExtra<T>(base: readonly T[], extra: readonly T[], key: (t: T) => st
   return [...base, ...extra.filter((t) => !seen.has(key(t)))]
 }
 
-function displayHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1'
-  return host.includes(':') ? `[${host}]` : host
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      reject(
-        new ServerError(
-          'SERVER_LISTEN_FAILED',
-          `cannot listen on ${host}:${port}: ${err.code ?? err.message}`,
-          {
-            cause: err,
-            hint:
-              err.code === 'EADDRINUSE'
-                ? 'another process uses this port; pick another with --port / --https-port'
-                : undefined,
-          } as { cause: unknown; hint?: string },
-        ),
-      )
-    }
-    server.once('error', onError)
-    server.listen(port, host, () => {
-      server.off('error', onError)
-      resolve((server.address() as AddressInfo).port)
-    })
+/** The store, its pool metered and its connection errors logged. */
+function openAppStore(
+  options: StartServerOptions,
+  migrations: Migration[],
+  metrics: ServerMetrics,
+  log: Logger,
+): Promise<Db> {
+  return openDb({
+    dataDir: options.dataDir,
+    ...(options.store === undefined ? {} : { url: options.store }),
+    ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }),
+    migrations,
+    postgres: {
+      ...options.storePool,
+      onConnectionError: (err) => {
+        metrics.storeConnectionErrors.inc()
+        log.warn('store.connection_error', { error: err })
+      },
+      onQuery: (seconds, ok) => metrics.storeQueryDuration.observe({ ok: String(ok) }, seconds),
+    },
   })
 }
 
-/** Stops accepting; lets in-flight requests finish for up to `drainMs`, then resets what is left. */
-function closeServer(server: Server, drainMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve()
-      return
+/** The audit log in the store, metered, and mirrored to JSON Lines files when an export dir is given. */
+function openAppAudit(
+  db: Db,
+  options: StartServerOptions,
+  metrics: ServerMetrics,
+  log: Logger,
+): AuditLog {
+  const recorded = meteredAuditSink(
+    createAuditLog(db, { onOmitted: () => metrics.auditDroppedOversize.inc() }),
+    metrics,
+  )
+  if (options.auditExportDir === undefined) return recorded
+  return exportingAuditSink(
+    recorded,
+    createAuditExporter(options.auditExportDir, {
+      onError: (err) => log.warn('audit.export_failed', { error: err }),
+    }),
+  )
+}
+
+/** Applies the config files given at start, in order (again on SIGHUP); errors name the file. */
+function configFileApplier(
+  db: Db,
+  files: readonly string[],
+  env: { accountId: string; region: string },
+  sections: readonly ConfigSection[],
+): (at: Date) => Promise<void> {
+  return async (at) => {
+    for (const file of files) {
+      let text: string
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (err) {
+        throw new ServerError('SERVER_CONFIG_FAILED', `cannot read config file \`${file}\``, {
+          cause: err,
+        })
+      }
+      try {
+        await applyConfig(db, text, { ...env, now: at }, sections)
+      } catch (err) {
+        throw err instanceof ConfigError ? inConfigFile(err, file) : err
+      }
     }
-    const timer = setTimeout(() => server.closeAllConnections(), drainMs)
-    server.close(() => {
-      clearTimeout(timer)
-      resolve()
-    })
-    // Keep-alive connections with no request in flight would hold close() open: end them now.
-    server.closeIdleConnections()
-    if (drainMs <= 0) server.closeAllConnections()
+  }
+}
+
+/** Every host name the app answers to as itself (loopback, the bound host, the issuer's, `--tls-name`). */
+function publicHostsOf(host: string, issuerUrl: string, tlsNames: readonly string[]): string[] {
+  const hosts = ['127.0.0.1', 'localhost', '::1', host, new URL(issuerUrl).hostname, ...tlsNames]
+  return [...new Set(hosts.map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()))]
+}
+
+/** The AppContext of one app instance: the domain's ports, audit, token verifier, settings, log, metrics. */
+function createAppContext(
+  db: Db,
+  options: StartServerOptions,
+  parts: {
+    settings: ServerSettings
+    audit: AuditLog
+    usage: UsageRecorder
+    log: Logger
+    metrics: ServerMetrics
+    now: () => Date
+  },
+): AppContext {
+  const { now } = parts
+  return {
+    db,
+    // The identity domain's ports (lookups, keyring, clock, randomness), one set per app instance.
+    ...createIdentityPorts(db, {
+      now,
+      randomBytes: options.randomBytes ?? createPooledRandomBytes(),
+      usage: parts.usage,
+    }),
+    audit: parts.audit,
+    tokens: createTokenVerifier({
+      db,
+      now,
+      allowHttpLoopback: options.allowHttpLoopbackIssuers ?? false,
+      allowPrivateNetworks: options.allowPrivateNetworkIssuers ?? false,
+    }),
+    settings: parts.settings,
+    log: parts.log,
+    metrics: parts.metrics.registry,
+  }
+}
+
+interface Lifecycle {
+  readonly servers: Server[]
+  ready: boolean
+  draining: boolean
+  close(options?: { drainTimeoutMs?: number; delayMs?: number }): Promise<void>
+}
+
+/**
+ * Readiness, draining and the one shutdown: /readyz answers 503 at once; after `delayMs` (still serving,
+ * while load balancers notice) the listeners stop accepting and drain, then `release` frees the rest.
+ */
+function createLifecycle(release: () => Promise<void>): Lifecycle {
+  let closing: Promise<void> | undefined
+  const life: Lifecycle = {
+    servers: [],
+    ready: false,
+    draining: false,
+    close(options = {}) {
+      closing ??= (async () => {
+        life.draining = true
+        life.ready = false
+        if ((options.delayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, options.delayMs))
+        await Promise.all(life.servers.map((s) => closeServer(s, options.drainTimeoutMs ?? 0)))
+        await release()
+      })()
+      return closing
+    },
+  }
+  return life
+}
+
+/**
+ * The plain HTTP listener, and the TLS one when `httpsPort` is given; records the bound ports and base URLs
+ * in `settings` and returns the CA file clients trust for TLS.
+ */
+async function startListeners(
+  fetch: (request: Request) => Response | Promise<Response>,
+  db: Db,
+  options: StartServerOptions,
+  parts: { settings: ServerSettings; life: Lifecycle; now: () => Date; log: Logger },
+): Promise<string | undefined> {
+  const { settings, life } = parts
+  const host = settings.host
+  const httpServer = createAdaptorServer({ fetch }) as Server
+  life.servers.push(httpServer)
+  settings.port = await listen(httpServer, settings.port, host)
+  settings.baseUrl = `http://${displayHost(host)}:${settings.port}`
+  if (options.httpsPort === undefined) return undefined
+  const tls = await startTlsListener({
+    fetch,
+    db,
+    dataDir: options.dataDir,
+    ...(options.caDir === undefined ? {} : { caDir: options.caDir }),
+    host,
+    port: options.httpsPort,
+    portFallback: options.httpsPortFallback === true,
+    extraNames: [
+      ...(options.issuerUrl === undefined ? [] : [new URL(options.issuerUrl).hostname]),
+      ...(options.tlsNames ?? []),
+    ],
+    now: parts.now,
+    log: parts.log,
   })
+  life.servers.push(tls.server)
+  settings.httpsPort = tls.port
+  settings.httpsBaseUrl = `https://${displayHost(host)}:${tls.port}`
+  return tls.caFile
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
@@ -218,36 +346,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     (s) => s.key,
   )
   const metrics = createMetrics()
-  const db = await openDb({
-    dataDir: options.dataDir,
-    ...(options.store === undefined ? {} : { url: options.store }),
-    ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }),
-    migrations,
-    postgres: {
-      ...options.storePool,
-      onConnectionError: (err) => {
-        metrics.storeConnectionErrors.inc()
-        log.warn('store.connection_error', { error: err })
-      },
-      onQuery: (seconds, ok) => metrics.storeQueryDuration.observe({ ok: String(ok) }, seconds),
-    },
-  })
+  const db = await openAppStore(options, migrations, metrics, log)
   metrics.observePool(db)
-  const recorded: AuditLog = meteredAuditSink(
-    createAuditLog(db, { onOmitted: () => metrics.auditDroppedOversize.inc() }),
-    metrics,
-  )
-  const audit: AuditLog =
-    options.auditExportDir === undefined
-      ? recorded
-      : exportingAuditSink(
-          recorded,
-          createAuditExporter(options.auditExportDir, {
-            onError: (err) => log.warn('audit.export_failed', { error: err }),
-          }),
-        )
-  const servers: Server[] = []
-  let ready = false
+  const audit = openAppAudit(db, options, metrics, log)
   // RoleLastUsed / AccessKeyLastUsed, batched off the request path and written before the store closes.
   const usage = createUsageRecorder(createIamRepo(db), {
     ...(options.usageFlushMs === undefined ? {} : { flushMs: options.usageFlushMs }),
@@ -256,26 +357,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         error: err instanceof Error ? err.message : String(err),
       }),
   })
-  let draining = false
   let stopRetention: (() => Promise<void>) | undefined
-  let closing: Promise<void> | undefined
-  const closeAll = (
-    closeOptions: { drainTimeoutMs?: number; delayMs?: number } = {},
-  ): Promise<void> => {
-    closing ??= (async () => {
-      draining = true
-      ready = false
-      // Readiness already answers 503; keep serving while load balancers notice, then stop accepting.
-      if ((closeOptions.delayMs ?? 0) > 0)
-        await new Promise((r) => setTimeout(r, closeOptions.delayMs))
-      await Promise.all(servers.map((s) => closeServer(s, closeOptions.drainTimeoutMs ?? 0)))
-      await stopRetention?.().catch(() => {})
-      await usage.close().catch(() => {})
-      await audit.close().catch(() => {})
-      await db.close()
-    })()
-    return closing
-  }
+  const life = createLifecycle(async () => {
+    await stopRetention?.().catch(() => {})
+    await usage.close().catch(() => {})
+    await audit.close().catch(() => {})
+    await db.close()
+  })
 
   try {
     const settings: ServerSettings = {
@@ -291,27 +379,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         fallback: DEFAULT_ACCOUNT_ID,
       }),
     }
-    const randomBytes = options.randomBytes ?? createPooledRandomBytes()
-    const ctx: AppContext = {
-      db,
-      // The identity domain's ports (lookups, keyring, clock, randomness), one set per app instance.
-      ...createIdentityPorts(db, { now, randomBytes, usage }),
-      audit,
-      tokens: createTokenVerifier({
-        db,
-        now,
-        allowHttpLoopback: options.allowHttpLoopbackIssuers ?? false,
-        allowPrivateNetworks: options.allowPrivateNetworkIssuers ?? false,
-      }),
-      settings,
-      log,
-      metrics: metrics.registry,
-    }
+    const ctx = createAppContext(db, options, { settings, audit, usage, log, metrics, now })
     const app = createApp(ctx, {
       modules,
       metrics,
-      isReady: () => ready,
-      isDraining: () => draining,
+      isReady: () => life.ready,
+      isDraining: () => life.draining,
       // Off unless asked: `up` asks with its default (10/s, bursts of 100); embedders and tests choose.
       ...(options.rateLimit === undefined
         ? {}
@@ -319,120 +392,34 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logRequests: options.logRequests ?? false,
     })
 
-    const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server
-    servers.push(httpServer)
-    settings.port = await listen(httpServer, settings.port, host)
-    settings.baseUrl = `http://${displayHost(host)}:${settings.port}`
-
-    let caFile: string | undefined
-    if (options.httpsPort !== undefined) {
-      const { ca, replacedLocal } = await loadDeploymentCa(db, {
-        dataCaDir: caDir(options.dataDir),
-        ...(options.caDir === undefined ? {} : { fromDir: options.caDir }),
-        now: now(),
-      })
-      if (replacedLocal)
-        log.warn('ca.replaced_local', {
-          caFile: ca.certFile,
-          reason: 'the store holds the deployment CA',
-        })
-      caFile = ca.certFile
-      const names = new Set([
-        'localhost',
-        ...(host === '127.0.0.1' || host === '0.0.0.0' ? [] : [host]),
-      ])
-      const ips = new Set(['127.0.0.1', '::1'])
-      if (host !== '0.0.0.0' && host !== '::' && /^[\d.]+$|:/.test(host)) {
-        ips.add(host)
-        names.delete(host)
-      }
-      const extra = [
-        ...(options.issuerUrl === undefined ? [] : [new URL(options.issuerUrl).hostname]),
-        ...(options.tlsNames ?? []),
-      ]
-      for (const name of extra) {
-        const h = name.replace(/^\[|\]$/g, '')
-        if (/^[\d.]+$|:/.test(h)) ips.add(h)
-        else names.add(h)
-      }
-      const cert = await issueServerCertificate(ca, {
-        dnsNames: [...names],
-        ipAddresses: [...ips],
-        now: now(),
-      })
-      const tlsServer = createAdaptorServer({
-        fetch: app.fetch,
-        createServer: https.createServer,
-        serverOptions: { key: cert.keyPem, cert: cert.certPem },
-      }) as unknown as Server
-      servers.push(tlsServer)
-      let tlsPort: number
-      try {
-        tlsPort = await listen(tlsServer, options.httpsPort, host)
-      } catch (err) {
-        if (options.httpsPortFallback !== true || options.httpsPort === 0) throw err
-        log.warn('server.https_port_busy', { port: options.httpsPort })
-        tlsPort = await listen(tlsServer, 0, host)
-      }
-      settings.httpsPort = tlsPort
-      settings.httpsBaseUrl = `https://${displayHost(host)}:${tlsPort}`
-    }
-
+    const caFile = await startListeners(app.fetch, db, options, { settings, life, now, log })
     const issuer = await settleIssuerUrl(db, {
       explicit: options.issuerUrl,
       automatic: `https://127.0.0.1:${settings.httpsPort ?? DEFAULT_HTTPS_PORT}`,
       now: now(),
       log,
     })
-    const issuerUrl = issuer.url
-    settings.publicHosts = [
-      ...new Set(
-        [
-          '127.0.0.1',
-          'localhost',
-          '::1',
-          host,
-          new URL(issuerUrl).hostname,
-          ...(options.tlsNames ?? []),
-        ].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()),
-      ),
-    ]
+    settings.publicHosts = publicHostsOf(host, issuer.url, options.tlsNames ?? [])
     for (const hook of collectStartupHooks(modules)) await hook(ctx)
 
-    const env = { accountId: settings.accountId, region: settings.region, now: now() }
+    const env = { accountId: settings.accountId, region: settings.region }
     if (options.demo === true) {
       await applyConfig(
         db,
-        demoConfigText({ issuerUrl, accountId: settings.accountId }),
-        env,
+        demoConfigText({ issuerUrl: issuer.url, accountId: settings.accountId }),
+        { ...env, now: now() },
         configSections,
       )
     }
-    const applyConfigFiles = async (at: Date): Promise<void> => {
-      for (const file of options.configFiles ?? []) {
-        let text: string
-        try {
-          text = readFileSync(file, 'utf8')
-        } catch (err) {
-          throw new ServerError('SERVER_CONFIG_FAILED', `cannot read config file \`${file}\``, {
-            cause: err,
-          })
-        }
-        try {
-          await applyConfig(db, text, { ...env, now: at }, configSections)
-        } catch (err) {
-          throw err instanceof ConfigError ? inConfigFile(err, file) : err
-        }
-      }
-    }
+    const applyConfigFiles = configFileApplier(db, options.configFiles ?? [], env, configSections)
     await applyConfigFiles(now())
     stopRetention = startAuditMaintenance(db, { ...options.auditRetention, now, log })
     await options.beforeReady?.(ctx)
-    ready = true
+    life.ready = true
     log.info('server.started', {
       baseUrl: settings.baseUrl,
       httpsBaseUrl: settings.httpsBaseUrl,
-      issuer: issuerUrl,
+      issuer: issuer.url,
       store: db.engine,
     })
     return {
@@ -449,10 +436,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         }
         return undefined
       },
-      close: closeAll,
+      close: (closeOptions) => life.close(closeOptions),
     }
   } catch (err) {
-    await closeAll().catch(() => {})
+    await life.close().catch(() => {})
     throw err
   }
 }

@@ -15,6 +15,8 @@ import {
 } from '../../src/analysis/inputs/kube.ts'
 import type { ScanReport } from '../../src/analysis/model.ts'
 import { scan } from '../../src/analysis/scan.ts'
+import { loadActionCatalog } from '../../src/cli/action-data.ts'
+import { federationEvaluator } from '../../src/cli/scan-federation.ts'
 import { conformanceRoot } from './suite.ts'
 
 const root = join(conformanceRoot(), 'scan-inputs')
@@ -251,5 +253,44 @@ void describe('scan on the shared real inputs', () => {
       'fn4-exploitableNotAction-user',
     ])
     assert.equal(privesc.length, 64)
+  })
+
+  void test('every input also scans with the action data and the federation rules the CLI passes', async (t) => {
+    if (missing) return t.skip(skipReason)
+    for (const gaad of readdirSync(join(root, 'authz-details'))) {
+      const parsed = parseKubeDocuments(files('k8s'))
+      const iam = parseGaad(readFileSync(join(root, 'authz-details', gaad), 'utf8'))
+      const report = scan(
+        { kube: buildKubeInventory(parsed.objects, parsed.skipped), iam, side: {} },
+        {
+          now: NOW,
+          actionCatalog: await loadActionCatalog(iam),
+          federation: federationEvaluator(),
+        },
+      )
+      assert.deepEqual(report.stats.warnings, [], gaad)
+    }
+  })
+
+  void test('cloudsplaining example: PERM-003 lists the write actions MyRole gets on "*", not its reads', async (t) => {
+    if (missing) return t.skip(skipReason)
+    // MyRole's inline EC2-IAM-example grants eight instance-profile actions on "*": three are List/Read
+    // (iam:ListInstanceProfilesForRole, iam:GetInstanceProfile, ec2:DescribeIamInstanceProfileAssociations).
+    const iam = parseGaad(
+      readFileSync(join(root, 'authz-details/example-authz-details.json'), 'utf8'),
+    )
+    const report = scan(
+      { kube: buildKubeInventory([], []), iam, side: {} },
+      { now: NOW, actionCatalog: await loadActionCatalog(iam) },
+    )
+    const myRole = report.findings.filter(
+      (f) => f.id === 'PERM-003' && f.objects[0]!.endsWith(':role/MyRole'),
+    )
+    assert.equal(myRole.length, 1)
+    assert.match(
+      myRole[0]!.message,
+      /5 action\(s\).*: ec2:AssociateIamInstanceProfile, ec2:DisassociateIamInstanceProfile, iam:AddRoleToInstanceProfile, iam:CreateInstanceProfile, iam:PassRole$/,
+    )
+    assert.equal(myRole[0]!.severity, 'low')
   })
 })

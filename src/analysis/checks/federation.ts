@@ -174,7 +174,8 @@ export function checkFederation(ctx: ScanContext): ScanFinding[] {
         }
       }
     }
-    for (const sa of kube.serviceAccounts.values()) {
+    // Without any service-account IAM policy in the inputs, GCP-007 cannot tell a missing binding from a missing input.
+    for (const sa of gcp.serviceAccountsKnown === false ? [] : kube.serviceAccounts.values()) {
       const email = sa.annotations[GCP_SA_ANNOTATION]
       if (email === undefined) continue
       const key = saKey(sa.namespace, sa.name)

@@ -90,7 +90,8 @@ const CREDENTIAL_ACTIONS = [
   'codeartifact:GetAuthorizationToken',
   'lightsail:GetInstanceAccessDetails',
 ]
-const EXFIL_ACTIONS = [
+/** Data reads cloudsplaining counts as exfiltration (also PERM-003's always-included reads). */
+export const EXFIL_ACTIONS = [
   's3:GetObject',
   'ssm:GetParameter',
   'ssm:GetParameters',
@@ -164,7 +165,7 @@ export function privescMethods(ctx: ScanContext, principal: Principal): string[]
     .map(([name]) => name)
 }
 
-function describe(ctx: ScanContext, principal: Principal): string {
+export function describe(ctx: ScanContext, principal: Principal): string {
   const sas = ctx.podReachable.get(principal.arn)
   if (sas !== undefined && sas.size > 0) {
     const list = [...sas].slice(0, 5).join(', ')
@@ -173,7 +174,7 @@ function describe(ctx: ScanContext, principal: Principal): string {
   return principal.arn
 }
 
-function objectsOf(ctx: ScanContext, principal: Principal): string[] {
+export function objectsOf(ctx: ScanContext, principal: Principal): string[] {
   return [principal.arn, ...[...(ctx.podReachable.get(principal.arn) ?? [])].slice(0, 20)]
 }
 

@@ -51,3 +51,10 @@ export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   if (list === undefined) map.set(key, [value])
   else list.push(value)
 }
+
+/** An issuer URL as trusts compare it loosely: no scheme, no trailing slash, lower case (for grouping, not matching). */
+export const issuerKey = (url: string): string =>
+  url
+    .replace(/^https:\/\//i, '')
+    .replace(/\/+$/, '')
+    .toLowerCase()

@@ -11,36 +11,33 @@ import { ensureBootstrapAdmin, getBootstrapAdmin } from './bootstrap.ts'
 import { iamConfigSections } from './config.ts'
 import { iamMigrations } from './migrations.ts'
 
-/** Servers whose start created the administrator's key: only they show its secret, once. */
-const createdAtStart = new WeakSet<object>()
-
-const bootstrapHook: StartupHook = async (ctx) => {
-  const admin = await ensureBootstrapAdmin(ctx.db, {
-    accountId: ctx.settings.accountId,
-    now: ctx.now(),
-    randomBytes: ctx.randomBytes,
-  })
-  if (admin.created === true) createdAtStart.add(ctx)
-}
-
 /**
- * The bootstrap administrator's active key in the server's account (none once its keys are removed); the
- * secret only when this start created the key — later starts print how to get it, never the secret itself.
+ * IAM's module for one app instance. Its start-up hook creates the administrator idempotently; its
+ * credential provider shows the key's secret only when this instance's start created the key — later
+ * starts print how to get it, never the secret itself.
  */
-const bootstrapCredentials: AdminCredentialProvider = async (ctx) => {
-  const admin = await getBootstrapAdmin(ctx.db, ctx.settings.accountId)
-  if (admin === undefined) return undefined
-  return createdAtStart.has(ctx)
-    ? { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey }
-    : { accessKeyId: admin.accessKeyId }
+export function createIamModule(): ProtocolModule {
+  let createdAtStart = false
+  const bootstrapHook: StartupHook = async (ctx) => {
+    const admin = await ensureBootstrapAdmin(ctx.db, {
+      accountId: ctx.settings.accountId,
+      now: ctx.now(),
+      randomBytes: ctx.randomBytes,
+    })
+    if (admin.created === true) createdAtStart = true
+  }
+  const bootstrapCredentials: AdminCredentialProvider = async (ctx) => {
+    const admin = await getBootstrapAdmin(ctx.db, ctx.settings.accountId)
+    if (admin === undefined) return undefined
+    return createdAtStart
+      ? { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey }
+      : { accessKeyId: admin.accessKeyId }
+  }
+  return {
+    name: 'iam',
+    migrations: iamMigrations,
+    configSections: iamConfigSections,
+    startupHooks: [bootstrapHook],
+    adminCredentials: bootstrapCredentials,
+  }
 }
-
-export const iamModule: ProtocolModule = {
-  name: 'iam',
-  migrations: iamMigrations,
-  configSections: iamConfigSections,
-  startupHooks: [bootstrapHook],
-  adminCredentials: bootstrapCredentials,
-}
-
-export default iamModule

@@ -210,24 +210,19 @@ function newRequest(
   target: Route,
   requestId: string,
 ): QueryRequest {
-  const userAgent = header(http.headers, 'user-agent') ?? ''
   return {
     action: params['Action'] ?? '',
     version: params['Version'],
     params,
     caller: undefined,
-    sourceIp: http.sourceIp,
-    userAgent,
     requestId,
-    secureTransport: http.secureTransport,
-    // The scope's Region only once the authenticator validated it: never an unverified claim.
-    region: ctx.settings.region,
     service: target.service?.signingName ?? target.scopeService ?? 'sts',
     facts: {
       sourceIp: http.sourceIp,
       secureTransport: http.secureTransport,
+      // The scope's Region only once the authenticator validated it: never an unverified claim.
       region: ctx.settings.region,
-      userAgent,
+      userAgent: header(http.headers, 'user-agent') ?? '',
     },
     audit: {},
   }
@@ -265,7 +260,6 @@ async function run(
           : {}),
       })
       request.caller = authenticated.caller
-      request.region = authenticated.region
       request.facts.region = authenticated.region
     }
     return { result: await handler(request, ctx), failure: undefined }
@@ -303,9 +297,9 @@ function auditEventOf(
     eventTime: isoSeconds(now),
     eventSource: service.eventSource ?? `${service.signingName}.amazonaws.com`,
     eventName: request.action,
-    awsRegion: request.region,
-    sourceIPAddress: request.sourceIp,
-    userAgent: request.userAgent,
+    awsRegion: request.facts.region,
+    sourceIPAddress: request.facts.sourceIp,
+    userAgent: request.facts.userAgent,
     userIdentity:
       (audit.userIdentity as AuditEvent['userIdentity'] | undefined) ??
       (caller !== undefined ? userIdentityOf(caller) : { type: 'Unknown' }),

@@ -22,18 +22,13 @@ export interface QueryRequest {
   params: Record<string, string>
   /** The authenticated caller; undefined only for unsigned actions. */
   caller: Caller | undefined
-  sourceIp: string
-  userAgent: string
   requestId: string
-  /** The request came over TLS (`aws:SecureTransport`). */
-  secureTransport: boolean
   /**
-   * The request facts every authorization's context starts from (source IP, TLS, the validated scope
-   * Region, User-Agent): spread them into the request-context builder's input.
+   * The request facts every authorization's context starts from: the peer's source IP, TLS
+   * (`aws:SecureTransport`), the User-Agent and the Region (the SigV4 credential scope's once
+   * authenticated and validated, else the server's). Spread them into the request-context builder's input.
    */
   facts: RequestFacts
-  /** The SigV4 credential scope's region once authenticated (validated), else the server's region. */
-  region: string
   /** The SigV4 signing name the request was dispatched by. */
   service: string
   /** What the handler wants in its audit event (merged into the dispatcher's event). */

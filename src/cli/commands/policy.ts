@@ -46,6 +46,7 @@ resource it names: an Allow counts when it could apply to one of them, a Deny on
   --resource ARN           an ARN or a pattern; default "*" (any resource)
   --wildcard-only          the action has no resource-level permissions: "*" is the literal resource
   --resource-account ID    default: the principal's account
+  --management-account ID  the organization's management account: SCPs and RCPs do not apply to it
   --context KEY=VALUE      condition key (repeatable; repeat a key, or give a JSON array, for a list)
   --request FILE           one case object in the conformance engine-cases format
   --json                   machine-readable output ("decision", "blockedBy", "matched", "unmatched")
@@ -198,6 +199,7 @@ async function simulate(argv: string[], io: CliIo): Promise<number> {
       principal: { type: 'string' },
       resource: { type: 'string' },
       'resource-account': { type: 'string' },
+      'management-account': { type: 'string' },
       identity: { type: 'string', multiple: true },
       'resource-policy': { type: 'string' },
       trust: { type: 'string' },
@@ -240,6 +242,9 @@ async function simulate(argv: string[], io: CliIo): Promise<number> {
       ...(values['resource-account'] === undefined
         ? {}
         : { resourceAccount: values['resource-account'] }),
+      ...(values['management-account'] === undefined
+        ? {}
+        : { managementAccount: values['management-account'] }),
       context: parseContext(values.context ?? []),
       identityPolicies: list(values.identity, 'identity'),
       ...(resourceFile === undefined

@@ -20,18 +20,37 @@ import {
   parseOidcProviders,
   parsePodIdentityAssociations,
 } from '../../analysis/inputs/side.ts'
+import {
+  parseAksClusters,
+  parseAzureFederatedCredentials,
+  parseAzureIdentities,
+  parseAzureRoleAssignments,
+  parseAzureRoleDefinitions,
+} from '../../analysis/inputs/azure.ts'
+import {
+  parseGcpPolicy,
+  parseGcpPolicyOwner,
+  parseGcpProviders,
+  parseGkeClusters,
+} from '../../analysis/inputs/gcp.ts'
+import { parseClusterJwks } from '../../analysis/inputs/jwks.ts'
 import { isSeverity, type FindingSeverity, type ScanInputs } from '../../analysis/model.ts'
 import { renderHtml } from '../../analysis/render/html.ts'
 import { renderSarif } from '../../analysis/render/sarif.ts'
 import { renderJson, renderText } from '../../analysis/render/text.ts'
 import { failsOn, scan } from '../../analysis/scan.ts'
+import { loadActionCatalog } from '../action-data.ts'
 import type { CliIo, Command } from '../command.ts'
+import { federationEvaluator } from '../scan-federation.ts'
 import { openStore } from '../store-options.ts'
 import { loadStoreAsScanJson, storeAccount } from '../store-snapshot.ts'
 
 const usage = `Usage:
   podtrust scan --k8s PATH... [--gaad FILE | --data-dir DIR | --store URL] [--oidc-providers FILE] [--pod-identity-associations FILE]
                 [--nodes FILE] [--podtrust-imds ROLE_ARN] [--access-keys FILE] [--issuer URL]... [--known-account ID]...
+                [--azure-federated-credentials [CLIENT_ID=]FILE]... [--azure-identities FILE] [--azure-role-assignments FILE]
+                [--azure-role-definitions FILE] [--aks-clusters FILE] [--gcp-providers FILE]... [--gcp-iam-policy RESOURCE=FILE]...
+                [--gke-clusters FILE] [--jwks CLUSTER=FILE]...
                 [--all-principals] [--now ISO8601] [--format text|json|sarif|html] [--out FILE]
                 [--fail-on critical|high|medium|low|info]
 
@@ -40,7 +59,8 @@ Audits which pod can obtain which cloud role, with which permissions, and report
                                   kustomize output); repeatable, several paths per flag
   --gaad FILE                     aws iam get-account-authorization-details output (either encoding)
   --data-dir DIR, --store URL     podtrust's own store instead: its roles, users, policies, OIDC providers,
-                                  Pod Identity associations and access keys (--account-id picks the account)
+                                  Pod Identity associations, access keys, Azure federated credentials and GCP
+                                  providers and bindings (--account-id picks the account)
   --oidc-providers FILE           list-open-id-connect-providers / get-open-id-connect-provider outputs
   --pod-identity-associations FILE  describe-pod-identity-association outputs
   --nodes FILE                    aws ec2 describe-instances output (IMDS MetadataOptions, instance profiles)
@@ -49,6 +69,18 @@ Audits which pod can obtain which cloud role, with which permissions, and report
   --access-keys FILE              aws iam list-access-keys output (optionally with LastUsedDate)
   --issuer URL                    the cluster's OIDC issuer (default: every non-CI provider in the inputs)
   --known-account ID              accounts that are yours (cross-account checks)
+  --azure-federated-credentials [CLIENT_ID=]FILE
+                                  az identity federated-credential list output (repeatable); az ad app
+                                  federated-credential list output needs the app's CLIENT_ID= in front
+  --azure-identities FILE         az identity list (or az ad sp list) output: client and principal ids
+  --azure-role-assignments FILE   az role assignment list --all output
+  --azure-role-definitions FILE   az role definition list --custom-role-only true output (custom roles)
+  --aks-clusters FILE             az aks show / az aks list output (OIDC issuer, kubelet identity)
+  --gcp-providers FILE            gcloud iam workload-identity-pools [providers] list --format=json (repeatable)
+  --gcp-iam-policy RESOURCE=FILE  gcloud projects|iam service-accounts get-iam-policy --format=json, named by
+                                  projects/ID, folders/N, organizations/N or serviceAccounts/EMAIL (repeatable)
+  --gke-clusters FILE             gcloud container clusters list --format=json
+  --jwks CLUSTER=FILE             a cluster's kubectl get --raw /openid/v1/jwks (repeatable; shared keys: X-001)
   --all-principals                run permission checks on every role and user, not only pod-reachable ones
   --now ISO8601                   the time for RoleLastUsed/key age checks (default: now)
   --format FORMAT                 text (default), json, sarif (2.1.0) or html (self-contained, offline)
@@ -81,6 +113,15 @@ export function splitArgs(argv: string[]): { flags: Map<string, string[]>; bools
     '--data-dir',
     '--store',
     '--account-id',
+    '--azure-federated-credentials',
+    '--azure-identities',
+    '--azure-role-assignments',
+    '--azure-role-definitions',
+    '--aks-clusters',
+    '--gcp-providers',
+    '--gcp-iam-policy',
+    '--gke-clusters',
+    '--jwks',
   ])
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!
@@ -167,8 +208,19 @@ export function loadScanInputs(io: CliIo, flags: Map<string, string[]>): ScanInp
   }
   const k8sPaths = flags.get('--k8s') ?? []
   const gaadFile = one('--gaad')
-  if (k8sPaths.length === 0 && gaadFile === undefined)
-    throw new UsageError('nothing to scan', 'give --k8s PATH... and/or --gaad FILE')
+  const cloudFiles = [
+    '--azure-federated-credentials',
+    '--azure-role-assignments',
+    '--aks-clusters',
+    '--gcp-providers',
+    '--gcp-iam-policy',
+    '--gke-clusters',
+  ].some((f) => flags.has(f))
+  if (k8sPaths.length === 0 && gaadFile === undefined && !cloudFiles)
+    throw new UsageError(
+      'nothing to scan',
+      'give --k8s PATH... and/or --gaad FILE (or Azure/GCP inputs)',
+    )
   const files = collectManifestFiles(io, k8sPaths)
   const parsed = parseKubeDocuments(files)
   const kube = buildKubeInventory(parsed.objects, parsed.skipped)
@@ -196,7 +248,87 @@ export function loadScanInputs(io: CliIo, flags: Map<string, string[]>): ScanInp
   if (keys !== undefined)
     side.accessKeys = parseAccessKeys(parseJsonInput(readText(io, keys), keys), keys)
   addPodtrustImds(side, flags)
+  addCloudInputs(io, flags, side)
   return { kube, iam, side }
+}
+
+/** `NAME=FILE`: the name before the first `=` when it looks like `pattern`, else the whole value is the file. */
+function named(value: string, pattern: RegExp): { name?: string; file: string } {
+  const eq = value.indexOf('=')
+  if (eq > 0 && pattern.test(value.slice(0, eq)))
+    return { name: value.slice(0, eq), file: value.slice(eq + 1) }
+  return { file: value }
+}
+
+/** The Azure, GCP and cluster-key inputs (files), added to whatever the store or the AWS files gave. */
+function addCloudInputs(io: CliIo, flags: Map<string, string[]>, side: ScanInputs['side']): void {
+  const one = (name: string): string | undefined => {
+    const v = flags.get(name)
+    if (v !== undefined && v.length > 1) throw new UsageError(`${name} takes one file`)
+    return v?.[0]
+  }
+  const json = (file: string) => parseJsonInput(readText(io, file), file)
+  const directory = { ...(side.azureDirectory ?? {}) }
+  const identities = one('--azure-identities')
+  if (identities !== undefined)
+    directory.identities = parseAzureIdentities(json(identities), identities)
+  const assignments = one('--azure-role-assignments')
+  if (assignments !== undefined)
+    directory.roleAssignments = parseAzureRoleAssignments(json(assignments), assignments)
+  const definitions = one('--azure-role-definitions')
+  if (definitions !== undefined)
+    directory.roleDefinitions = parseAzureRoleDefinitions(json(definitions), definitions)
+  const aks = one('--aks-clusters')
+  if (aks !== undefined) directory.clusters = parseAksClusters(json(aks), aks)
+  if (Object.keys(directory).length > 0) side.azureDirectory = directory
+  for (const value of flags.get('--azure-federated-credentials') ?? []) {
+    const { name, file } = named(value, /^[0-9a-f-]{36}$/i)
+    side.azure = [
+      ...(side.azure ?? []),
+      ...parseAzureFederatedCredentials(json(file), file, {
+        ...(name !== undefined ? { owner: name } : {}),
+        ...(directory.identities !== undefined ? { identities: directory.identities } : {}),
+      }),
+    ]
+  }
+
+  const providerFiles = flags.get('--gcp-providers') ?? []
+  const policies = flags.get('--gcp-iam-policy') ?? []
+  const gke = one('--gke-clusters')
+  if (providerFiles.length > 0 || policies.length > 0 || gke !== undefined) {
+    const gcp = side.gcp ?? { providers: [], serviceAccounts: [], serviceAccountsKnown: false }
+    for (const file of providerFiles)
+      gcp.providers = [...gcp.providers, ...parseGcpProviders(json(file), file)]
+    for (const value of policies) {
+      const { name, file } = named(value, /^(projects|folders|organizations|serviceAccounts)\//)
+      const owner = name === undefined ? undefined : parseGcpPolicyOwner(name)
+      if (owner === undefined)
+        throw new UsageError(
+          `--gcp-iam-policy '${value}' does not name its resource`,
+          'give RESOURCE=FILE with RESOURCE projects/ID, folders/N, organizations/N or serviceAccounts/EMAIL',
+        )
+      const bindings = parseGcpPolicy(json(file), file)
+      if (owner.kind === 'serviceAccount') {
+        gcp.serviceAccounts = [
+          ...gcp.serviceAccounts,
+          { email: owner.email, projectId: owner.projectId, bindings },
+        ]
+        gcp.serviceAccountsKnown = true
+      } else
+        gcp.resourcePolicies = [
+          ...(gcp.resourcePolicies ?? []),
+          { resource: owner.resource, bindings },
+        ]
+    }
+    if (gke !== undefined) gcp.clusters = parseGkeClusters(json(gke), gke)
+    side.gcp = gcp
+  }
+  for (const value of flags.get('--jwks') ?? []) {
+    const { name, file } = named(value, /^[\w.:-]+$/)
+    if (name === undefined)
+      throw new UsageError(`--jwks '${value}' does not name its cluster`, 'give CLUSTER=FILE')
+    side.clusterJwks = [...(side.clusterJwks ?? []), parseClusterJwks(json(file), file, name)]
+  }
 }
 
 /** Scan inputs from podtrust's own store (the store is read as the same JSON shapes the AWS CLI prints). */
@@ -230,6 +362,7 @@ async function loadStoreInputs(io: CliIo, flags: Map<string, string[]>): Promise
       gcp: json.gcp,
     }
     addPodtrustImds(side, flags)
+    addCloudInputs(io, flags, side)
     return {
       kube: buildKubeInventory(parsed.objects, parsed.skipped),
       iam: parseGaad(json.gaad, 'store'),
@@ -272,8 +405,11 @@ export const scanCommand: Command = {
     const onProgress = progress(io)
     const issuers = flags.get('--issuer')
     const knownAccounts = flags.get('--known-account')
+    const actionCatalog = await loadActionCatalog(inputs.iam)
     const report = scan(inputs, {
       now,
+      federation: federationEvaluator(),
+      actionCatalog,
       ...(issuers !== undefined ? { issuers } : {}),
       ...(knownAccounts !== undefined ? { knownAccounts } : {}),
       allPrincipals: bools.has('--all-principals'),

@@ -1,6 +1,7 @@
 /**
  * Builders for scan unit tests: Kubernetes YAML text, GAAD roles/users/policies, side inputs.
  */
+import { PassThrough } from 'node:stream'
 import { parseGaad } from '../../../src/analysis/inputs/gaad.ts'
 import { buildKubeInventory, parseKubeDocuments } from '../../../src/analysis/inputs/kube.ts'
 import type {
@@ -10,6 +11,7 @@ import type {
   ScanReport,
 } from '../../../src/analysis/model.ts'
 import { scan, type ScanOptions } from '../../../src/analysis/scan.ts'
+import { main } from '../../../src/cli/main.ts'
 
 export const ACCOUNT = '111122223333'
 export const ISSUER = 'oidc.eks.us-east-1.amazonaws.com/id/CLUSTER1'
@@ -178,3 +180,18 @@ ${containerExtra}`
 export const providers = (clientIds = ['sts.amazonaws.com']) => [
   { arn: PROVIDER, url: ISSUER, clientIds, thumbprints: [] },
 ]
+
+/** `podtrust scan ARGS` in `cwd`, with stdout and stderr collected. */
+export async function scanCli(
+  cwd: string,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d: Buffer) => (out += d.toString()))
+  stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const code = await main(['scan', ...args], { stdout, stderr, env: {}, cwd })
+  return { code, out, err }
+}

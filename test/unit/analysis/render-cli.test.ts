@@ -13,7 +13,7 @@ import { renderSarif } from '../../../src/analysis/render/sarif.ts'
 import { renderJson, renderText } from '../../../src/analysis/render/text.ts'
 import { main } from '../../../src/cli/main.ts'
 import { renderDoctor } from '../../../src/cli/commands/doctor.ts'
-import { deployment, exactTrust, gaad, irsaTrust, roleArn, run, sa } from './helpers.ts'
+import { deployment, exactTrust, gaad, irsaTrust, roleArn, run, sa, scanCli } from './helpers.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -105,16 +105,7 @@ void describe('podtrust scan CLI', () => {
   writeFileSync(join(dir, 'app.yaml'), yaml)
   writeFileSync(join(dir, 'gaad.json'), JSON.stringify(gaadDoc))
 
-  async function cli(args: string[]) {
-    const stdout = new PassThrough()
-    const stderr = new PassThrough()
-    let out = ''
-    let err = ''
-    stdout.on('data', (d: Buffer) => (out += d.toString()))
-    stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const code = await main(['scan', ...args], { stdout, stderr, env: {}, cwd: dir })
-    return { code, out, err }
-  }
+  const cli = (args: string[]) => scanCli(dir, args)
 
   void test('--fail-on: exit 1 at or above the threshold, 0 below; --format json to --out', async () => {
     const high = await cli([

@@ -87,11 +87,7 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
         version: '2010-05-08',
         params,
         caller: caller ?? undefined,
-        sourceIp: '127.0.0.1',
-        userAgent: 'test',
         requestId: `req-${n}`,
-        secureTransport: false,
-        region: 'us-east-1',
         service: 'iam',
         facts: {
           sourceIp: '127.0.0.1',

@@ -70,6 +70,29 @@ void describe('podtrust policy validate', () => {
     assert.match(r.out, /MISSING_OIDC_SUB_CONDITION/)
     assert.equal((await cli('policy', 'validate', trust, '--type', 'trust', '--strict')).code, 1)
   })
+  void test('--management-account: SCPs do not restrict the management account (Organizations, "SCPs")', async () => {
+    const denyAll = file('scp-deny.json', {
+      Version: '2012-10-17',
+      Statement: { Effect: 'Deny', Action: '*', Resource: '*' },
+    })
+    const base = [
+      'policy',
+      'simulate',
+      '--identity',
+      good,
+      '--scp',
+      denyAll,
+      '--principal',
+      'arn:aws:iam::111122223333:user/ops',
+      '--action',
+      's3:GetObject',
+      '--resource',
+      'arn:aws:s3:::data/x',
+    ]
+    assert.equal((await cli(...base)).code, 1)
+    assert.equal((await cli(...base, '--management-account', '111122223333')).code, 0)
+    assert.equal((await cli(...base, '--management-account', '444455556666')).code, 1)
+  })
   void test('malformed arguments exit 2', async () => {
     assert.equal((await cli('policy', 'validate')).code, 2)
     assert.equal((await cli('policy', 'validate', good, '--type', 'bogus')).code, 2)
