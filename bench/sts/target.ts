@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import { startServer } from '../../src/server/start.ts'
 import { createIamRepo } from '../../src/aws/iam/repo.ts'
 import { ensureIssuer } from '../../src/tokens/issuer.ts'
@@ -134,7 +135,17 @@ if (kind === 'ceiling') {
     }),
   )
   process.on('SIGTERM', () => {
-    void server.close().then(() => process.exit(0))
+    void server
+      .close()
+      .then(async () => {
+        // A PostgreSQL run leaves nothing behind: its schema goes with it.
+        if (!storeMode.startsWith('postgres')) return
+        const client = new pg.Client({ connectionString: storeMode })
+        await client.connect()
+        await client.query(`DROP SCHEMA IF EXISTS bench_sts_${process.pid} CASCADE`)
+        await client.end()
+      })
+      .finally(() => process.exit(0))
   })
 } else {
   console.error('usage: target.ts podtrust|ceiling')
