@@ -1,12 +1,17 @@
 /**
  * Database proxy benchmark: pgbench through `podtrust dbproxy` (TLS from podtrust's CA, IAM token as the
  * password, rds-db:connect authorized and audited per connection) versus pgbench straight to the same
- * PostgreSQL (plain TCP, trust), in the same run, alternating rounds so machine load hits both alike:
+ * PostgreSQL (plain TCP, and over TLS too when the server has `ssl = on`), in the same run, back to back in
+ * each round (order alternating) so machine load hits all alike, after an untimed warm-up:
  *   1. select-only (-S), 8 clients, connections kept (goal: proxy ≥ 85 % of direct TPS);
  *   2. select-only with a new connection per transaction (-C), which measures TLS + token verification +
  *      authorization + audit + backend start-up per connection (goal: ≥ 50 %).
- * Needs pgbench and PODTRUST_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test).
- * Usage: npm run bench:dbproxy [-- --seconds 10 --rounds 3 --clients 8 --json]
+ * The fair baseline pays for TLS as the proxy's clients do: by default the bench starts a throw-away
+ * PostgreSQL cluster (initdb) with ssl = on and a certificate from podtrust's CA, so direct runs use
+ * verify-full with the same root; `--server shared` uses PODTRUST_TEST_POSTGRES_URL (default
+ * postgres://postgres@127.0.0.1:5432/test) and a TLS baseline only if that server has ssl = on.
+ * Usage: npm run bench:dbproxy [-- --seconds 10 --rounds 3 --warmup 3 --clients 8 --only kept|new
+ *        --server own|shared --direct-sslrootcert FILE --json]
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -22,27 +27,41 @@ import { newResourceId } from '../../src/dbproxy/instances.ts'
 import { createDbInstanceRepo } from '../../src/dbproxy/repo.ts'
 import { startDbProxy } from '../../src/dbproxy/server.ts'
 import { startServer } from '../../src/server/start.ts'
+import { caDir, issueServerCertificate, loadOrCreateCa } from '../../src/certs/ca.ts'
+import {
+  type PgCluster,
+  pgClusterUnavailable,
+  startPgCluster,
+} from '../../test/e2e/helpers/pg-cluster.ts'
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
+    /** Untimed pgbench seconds per path before the rounds (JIT and caches warm). */
+    warmup: { type: 'string', default: '3' },
     clients: { type: 'string', default: '8' },
     json: { type: 'boolean', default: false },
-    /** Profile one workload: 'kept', 'new', or 'proxy-new' (only the proxy's -C run) (default both). */
+    /** Run one workload only: 'kept' (-S) or 'new' (-C) (default both). */
     only: { type: 'string' },
+    /**
+     * 'own' (default where initdb is available): a throw-away cluster with ssl = on and a certificate from
+     * podtrust's CA, so direct runs can use verify-full exactly as the proxy's clients do; 'shared': the
+     * server at PODTRUST_TEST_POSTGRES_URL.
+     */
+    server: { type: 'string' },
+    /** With --server shared: the root certificate to verify it with (direct TLS runs use verify-full). */
+    'direct-sslrootcert': { type: 'string' },
   },
 })
 const SECONDS = Number(values.seconds)
 const ROUNDS = Number(values.rounds)
+const WARMUP = Number(values.warmup)
 const CLIENTS = Number(values.clients)
 const ACCOUNT = '111122223333'
 const REGION = 'us-east-1'
-const url = new URL(
-  process.env['PODTRUST_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
-)
-const pgHost = url.hostname
-const pgPort = Number(url.port || 5432)
+const OWN_SERVER =
+  values.server === 'own' || (values.server === undefined && pgClusterUnavailable() === false)
 
 function pgbench(args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,14 +84,24 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0
 }
 
+type Path = 'direct' | 'directTls' | 'proxy'
+type Samples = Record<Path | 'proxyCpu', number[]>
+interface Ratio {
+  median: number
+  min: number
+  max: number
+}
+
+/** The per-round ratios proxy / baseline: their median and range. */
+function ratios(proxy: number[], baseline: number[]): Ratio {
+  const each = proxy.map((p, i) => p / (baseline[i] ?? NaN))
+  return { median: median(each), min: Math.min(...each), max: Math.max(...each) }
+}
+
 async function main(): Promise<void> {
   const suffix = randomBytes(4).toString('hex')
   const database = `podtrust_bench_${suffix}`
   const role = `bench_${suffix}`
-  const admin = new pg.Client({ connectionString: url.toString() })
-  await admin.connect()
-  await admin.query(`CREATE ROLE ${role} LOGIN`)
-  await admin.query(`CREATE DATABASE ${database} OWNER ${role}`)
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-bench-db-'))
   const server = await startServer({
     dataDir: dir,
@@ -82,7 +111,32 @@ async function main(): Promise<void> {
     logLevel: 'silent',
   })
   const proxy = await startDbProxy(server.ctx, { port: 0, drainMs: 1000 })
+  let cluster: PgCluster | undefined
+  let admin: pg.Client | undefined
   try {
+    let url = new URL(
+      process.env['PODTRUST_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
+    )
+    let directRootCert = values['direct-sslrootcert']
+    if (OWN_SERVER) {
+      const ca = await loadOrCreateCa(caDir(dir), new Date())
+      cluster = await startPgCluster({
+        hba: ['host all all 127.0.0.1/32 trust'],
+        cert: await issueServerCertificate(ca, {
+          dnsNames: ['localhost'],
+          ipAddresses: ['127.0.0.1'],
+          now: new Date(),
+        }),
+      })
+      url = new URL(`postgres://postgres@127.0.0.1:${cluster.port}/postgres`)
+      directRootCert = proxy.caFile
+    }
+    const pgHost = url.hostname
+    const pgPort = Number(url.port || 5432)
+    admin = new pg.Client({ connectionString: url.toString() })
+    await admin.connect()
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    await admin.query(`CREATE DATABASE ${database} OWNER ${role}`)
     const { ctx } = server
     const now = new Date()
     const resourceId = newResourceId()
@@ -156,79 +210,103 @@ async function main(): Promise<void> {
       PGSSLMODE: 'verify-full',
       PGSSLROOTCERT: proxy.caFile as string,
     }
-    const common = ['-n', '-S', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS)]
-    const runs = {
-      direct: [] as number[],
-      proxy: [] as number[],
-      directC: [] as number[],
-      proxyC: [] as number[],
+    // The fair baseline pays for TLS too: when the server speaks TLS (`SHOW ssl`), direct runs go both in
+    // plain TCP and over TLS (verify-full with --direct-sslrootcert, else require), and both ratios are given.
+    const serverTls = (await admin.query<{ ssl: string }>('SHOW ssl')).rows[0]?.ssl === 'on'
+    const directTlsEnv: Record<string, string> =
+      directRootCert === undefined
+        ? { PGSSLMODE: 'require' }
+        : { PGSSLMODE: 'verify-full', PGSSLROOTCERT: directRootCert }
+    const paths: Array<{ name: Path; args: string[]; env: Record<string, string> }> = [
+      { name: 'direct', args: direct, env: { PGSSLMODE: 'disable' } },
+      ...(serverTls ? [{ name: 'directTls' as const, args: direct, env: directTlsEnv }] : []),
+      { name: 'proxy', args: viaProxy, env: proxyEnv },
+    ]
+    const workloads = (
+      [
+        { name: 'kept', extra: [] },
+        { name: 'new', extra: ['-C'] },
+      ] as const
+    ).filter((w) => values.only === undefined || values.only === w.name)
+    const common = ['-n', '-S', '-c', String(CLIENTS), '-j', '2']
+    const samples = {
+      kept: { direct: [], directTls: [], proxy: [], proxyCpu: [] } as Samples,
+      new: { direct: [], directTls: [], proxy: [], proxyCpu: [] } as Samples,
     }
-    const cpu = { proxy: [] as number[], proxyC: [] as number[] }
-    /** The proxy's CPU time per transaction (µs): a load-independent figure on a shared machine. */
-    const measured = async (args: string[], into: number[], samples: number[]) => {
-      const before = process.cpuUsage()
-      const tps = await pgbench(args, proxyEnv)
-      const used = process.cpuUsage(before)
-      into.push((used.user + used.system) / (tps * SECONDS))
-      samples.push(tps)
-    }
+    // Warm-up, untimed: the proxy's JIT compiles its hot paths and PostgreSQL fills its caches, so the first
+    // measured round is not a cold start for one side only.
+    if (WARMUP > 0)
+      for (const w of workloads)
+        for (const p of paths)
+          await pgbench([...common, ...w.extra, '-T', String(WARMUP), ...p.args], p.env)
     for (let r = 0; r < ROUNDS; r++) {
-      if (values.only !== 'new') {
-        runs.direct.push(await pgbench([...common, ...direct], {}))
-        await measured([...common, ...viaProxy], cpu.proxy, runs.proxy)
-      }
-      if (values.only !== 'kept') {
-        if (values.only !== 'proxy-new')
-          runs.directC.push(await pgbench([...common, '-C', ...direct], {}))
-        await measured([...common, '-C', ...viaProxy], cpu.proxyC, runs.proxyC)
+      for (const w of workloads) {
+        // Alternate the order each round so a load swing does not always favour the same path.
+        for (const p of r % 2 === 0 ? paths : [...paths].reverse()) {
+          // The proxy's CPU time per transaction (µs): a load-independent figure on a shared machine.
+          const before = process.cpuUsage()
+          const tps = await pgbench(
+            [...common, ...w.extra, '-T', String(SECONDS), ...p.args],
+            p.env,
+          )
+          const used = process.cpuUsage(before)
+          samples[w.name][p.name].push(tps)
+          if (p.name === 'proxy')
+            samples[w.name].proxyCpu.push((used.user + used.system) / (tps * SECONDS))
+        }
       }
     }
+    const summary = (s: Samples, goal: number) => ({
+      directTps: median(s.direct),
+      ...(serverTls ? { directTlsTps: median(s.directTls) } : {}),
+      proxyTps: median(s.proxy),
+      /** Median and range of the per-round ratios (each round's runs are back to back). */
+      ratio: ratios(s.proxy, s.direct),
+      ...(serverTls ? { ratioTls: ratios(s.proxy, s.directTls) } : {}),
+      goal,
+      proxyCpuUsPerTx: median(s.proxyCpu),
+    })
     const result = {
       clients: CLIENTS,
       seconds: SECONDS,
       rounds: ROUNDS,
-      selectOnly: {
-        directTps: median(runs.direct),
-        proxyTps: median(runs.proxy),
-        ratio: median(runs.proxy) / median(runs.direct),
-        goal: 0.85,
-        proxyCpuUsPerTx: median(cpu.proxy),
-      },
-      newConnectionPerTransaction: {
-        directTps: median(runs.directC),
-        proxyTps: median(runs.proxyC),
-        ratio: median(runs.proxyC) / median(runs.directC),
-        goal: 0.5,
-        proxyCpuUsPerTx: median(cpu.proxyC),
-      },
-      samples: runs,
+      server: OWN_SERVER ? 'own cluster (ssl = on, certificate from podtrust CA)' : url.host,
+      directTls: serverTls ? directTlsEnv['PGSSLMODE'] : 'unsupported (SHOW ssl = off)',
+      selectOnly: summary(samples.kept, 0.85),
+      newConnectionPerTransaction: summary(samples.new, 0.5),
+      samples,
     }
     if (values.json) console.log(JSON.stringify(result, null, 2))
     else {
-      const line = (
-        name: string,
-        x: {
-          directTps: number
-          proxyTps: number
-          ratio: number
-          goal: number
-          proxyCpuUsPerTx: number
-        },
-      ) =>
-        `${name.padEnd(36)} direct ${x.directTps.toFixed(0).padStart(7)} tps   proxy ${x.proxyTps.toFixed(0).padStart(7)} tps   ${(x.ratio * 100).toFixed(1)} % (goal ≥ ${x.goal * 100} %)   proxy CPU ${x.proxyCpuUsPerTx.toFixed(0)} µs/tx`
+      const pct = (x: Ratio) =>
+        `${(x.median * 100).toFixed(1)} % [${(x.min * 100).toFixed(1)}–${(x.max * 100).toFixed(1)}]`
+      const line = (name: string, x: ReturnType<typeof summary>) =>
+        `${name.padEnd(36)} direct ${x.directTps.toFixed(0).padStart(6)} tps` +
+        (x.directTlsTps === undefined
+          ? ''
+          : `  direct TLS ${x.directTlsTps.toFixed(0).padStart(6)} tps`) +
+        `  proxy ${x.proxyTps.toFixed(0).padStart(6)} tps  vs plain ${pct(x.ratio)}` +
+        (x.ratioTls === undefined ? '' : `  vs TLS ${pct(x.ratioTls)}`) +
+        `  (goal ≥ ${x.goal * 100} %)  proxy CPU ${x.proxyCpuUsPerTx.toFixed(0)} µs/tx`
       console.log(
-        `pgbench select-only, ${CLIENTS} clients, ${SECONDS} s × ${ROUNDS} rounds (medians)`,
+        `pgbench select-only, ${CLIENTS} clients, ${SECONDS} s × ${ROUNDS} rounds (medians, [min–max] of per-round ratios); ` +
+          `server: ${result.server}; direct over TLS: ${result.directTls}`,
       )
-      console.log(line('connections kept (-S)', result.selectOnly))
-      console.log(line('new connection per transaction (-C)', result.newConnectionPerTransaction))
+      if (samples.kept.proxy.length > 0)
+        console.log(line('connections kept (-S)', result.selectOnly))
+      if (samples.new.proxy.length > 0)
+        console.log(line('new connection per transaction (-C)', result.newConnectionPerTransaction))
     }
   } finally {
     await proxy.close()
     await server.close()
+    if (admin !== undefined && cluster === undefined) {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {})
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
+    }
+    await admin?.end().catch(() => {})
+    cluster?.stop()
     rmSync(dir, { recursive: true, force: true })
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {})
-    await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {})
-    await admin.end()
   }
 }
 

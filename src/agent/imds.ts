@@ -9,8 +9,11 @@
  * - `PUT /latest/api/token` with `X-aws-ec2-metadata-token-ttl-seconds` (1–21600) returns a session token;
  *   a missing or out-of-range TTL is 400; a PUT carrying `X-Forwarded-For` is 403 (IMDS refuses tokens to
  *   requests that went through a proxy).
- * - Every GET needs `X-aws-ec2-metadata-token` (IMDSv2 required: `HttpTokens=required`): missing, forged or
- *   expired is 401.
+ * - GETs carry `X-aws-ec2-metadata-token`: a forged or expired token is 401 in either mode; a missing one is
+ *   401 when IMDSv2 is required (`HttpTokens=required`, the default here) and allowed (IMDSv1) only when the
+ *   endpoint is configured `optional`.
+ * - Paths: `/` lists the versions (`latest`), `/latest` the categories; anything else unknown is IMDS's 404
+ *   page (an XHTML document, `text/html`).
  * - Hop limit: EC2 sends the token PUT's response with the IP TTL set to the hop limit (1 by default), so a
  *   container behind a bridge (one more hop) never receives a token. A Node.js socket cannot set its TTL, so
  *   podtrust does not emulate it: bind the endpoint where only the intended clients reach it (loopback for
@@ -29,6 +32,9 @@ import { listenOnHosts } from './listen.ts'
 /** The address EC2 serves IMDS on (and the IPv6 one on Nitro instances). */
 export const IMDS_HOSTS = ['169.254.169.254', 'fd00:ec2::254'] as const
 export const MAX_TOKEN_TTL_SECONDS = 21_600
+
+/** EC2's `HttpTokens` metadata option: `required` is IMDSv2 only; `optional` also answers IMDSv1 GETs. */
+export type HttpTokens = 'required' | 'optional'
 
 export interface NodeRoleCredentials {
   accessKeyId: string
@@ -59,6 +65,8 @@ export interface ImdsOptions {
   identity: InstanceIdentity
   hosts?: string[]
   port?: number
+  /** Default `required` (IMDSv2 only). */
+  httpTokens?: HttpTokens
   now?: () => Date
   /** Refresh the node role's credentials when fewer than this many seconds remain (default 900). */
   refreshBeforeSeconds?: number
@@ -103,6 +111,7 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
   const hosts = options.hosts ?? ['127.0.0.1']
   const log = options.log ?? (() => undefined)
   const refreshMs = (options.refreshBeforeSeconds ?? 900) * 1000
+  const httpTokens = options.httpTokens ?? 'required'
   const codec = createTokenCodec()
   const id = options.identity
   let cached: { creds: NodeRoleCredentials; at: Date } | undefined
@@ -147,38 +156,40 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
   })
   const startedAt = now()
 
-  /** Plain-text metadata leaves and the listings SDKs and tools walk. */
-  const leaves: Record<string, () => string> = {
-    'meta-data/ami-id': () => id.imageId,
-    'meta-data/instance-id': () => id.instanceId,
-    'meta-data/instance-type': () => id.instanceType,
-    'meta-data/local-ipv4': () => id.privateIp,
-    'meta-data/local-hostname': () => `ip-${id.privateIp.replace(/\./g, '-')}.ec2.internal`,
-    'meta-data/hostname': () => `ip-${id.privateIp.replace(/\./g, '-')}.ec2.internal`,
-    'meta-data/placement/region': () => id.region,
-    'meta-data/placement/availability-zone': () => id.availabilityZone,
-    'meta-data/iam/security-credentials/': () => id.roleName,
-    'meta-data/': () =>
-      [
-        'ami-id',
-        'hostname',
-        'iam/',
-        'instance-id',
-        'instance-type',
-        'local-hostname',
-        'local-ipv4',
-        'placement/',
-      ].join('\n'),
-    'meta-data/iam/': () => ['info', 'security-credentials/'].join('\n'),
-    'meta-data/placement/': () => ['availability-zone', 'region'].join('\n'),
-    'dynamic/': () => 'instance-identity/',
-    'dynamic/instance-identity/': () => 'document',
-    '': () => ['dynamic', 'meta-data'].join('\n'),
-  }
+  /** Plain-text metadata leaves and the listings SDKs and tools walk (a Map: no prototype keys as paths). */
+  const leaves = new Map<string, () => string>(
+    Object.entries({
+      'meta-data/ami-id': () => id.imageId,
+      'meta-data/instance-id': () => id.instanceId,
+      'meta-data/instance-type': () => id.instanceType,
+      'meta-data/local-ipv4': () => id.privateIp,
+      'meta-data/local-hostname': () => `ip-${id.privateIp.replace(/\./g, '-')}.ec2.internal`,
+      'meta-data/hostname': () => `ip-${id.privateIp.replace(/\./g, '-')}.ec2.internal`,
+      'meta-data/placement/region': () => id.region,
+      'meta-data/placement/availability-zone': () => id.availabilityZone,
+      'meta-data/iam/security-credentials/': () => id.roleName,
+      'meta-data/': () =>
+        [
+          'ami-id',
+          'hostname',
+          'iam/',
+          'instance-id',
+          'instance-type',
+          'local-hostname',
+          'local-ipv4',
+          'placement/',
+        ].join('\n'),
+      'meta-data/iam/': () => ['info', 'security-credentials/'].join('\n'),
+      'meta-data/placement/': () => ['availability-zone', 'region'].join('\n'),
+      'dynamic/': () => 'instance-identity/',
+      'dynamic/instance-identity/': () => 'document',
+      '': () => ['dynamic', 'meta-data'].join('\n'),
+    }),
+  )
 
   async function get(path: string, res: ServerResponse): Promise<void> {
     // IMDS answers a listing with or without its trailing slash.
-    const leaf = leaves[path] ?? leaves[`${path}/`]
+    const leaf = leaves.get(path) ?? leaves.get(`${path}/`)
     if (leaf !== undefined) return text(res, 200, leaf())
     if (path === 'dynamic/instance-identity/document') return json(res, document())
     if (
@@ -242,13 +253,18 @@ export async function startImds(options: ImdsOptions): Promise<RunningImds> {
       res.end(token)
       return
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, '', 'text/html')
-    const token = header(req, 'x-aws-ec2-metadata-token')
-    if (token === undefined || !codec.valid(token.trim(), now().getTime())) {
-      return text(res, 401, unauthorizedPage, 'text/html')
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD, PUT')
+      return text(res, 405, methodNotAllowedPage, 'text/html')
     }
-    const m = /^\/latest\/(.*)$/.exec(path)
-    if (m === null) return text(res, 200, 'latest')
+    const token = header(req, 'x-aws-ec2-metadata-token')
+    // A token that is sent must be valid even where IMDSv1 is allowed; none at all is IMDSv1.
+    const authorized =
+      token === undefined ? httpTokens === 'optional' : codec.valid(token.trim(), now().getTime())
+    if (!authorized) return text(res, 401, unauthorizedPage, 'text/html')
+    if (path === '/') return text(res, 200, 'latest')
+    const m = /^\/latest(?:\/(.*))?$/.exec(path)
+    if (m === null) return text(res, 404, notFoundPage, 'text/html')
     await get(m[1] ?? '', res)
   }
 
@@ -277,3 +293,4 @@ const notFoundPage = page('404 - Not Found')
 const unauthorizedPage = page('401 - Unauthorized')
 const forbiddenPage = page('403 - Forbidden')
 const badRequestPage = page('400 - Bad Request')
+const methodNotAllowedPage = page('405 - Method Not Allowed')

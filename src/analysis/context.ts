@@ -10,11 +10,10 @@ import {
   KUBE2IAM_ROLE_ANNOTATION,
   type ContainerCredentials,
 } from './credentials.ts'
+import { imdsExposure } from './imds.ts'
 import type {
   IamRole,
   IamUser,
-  NetworkPolicyInfo,
-  NodeInfo,
   PodIdentityAssociation,
   PodSpecInfo,
   ScanFinding,
@@ -173,9 +172,7 @@ export function buildContext(inputs: ScanInputs, options: ScanOptions): ScanCont
   }
 
   const imdsReachable = (pod: PodSpecInfo): boolean =>
-    side.nodes !== undefined &&
-    side.nodes.some((n) => nodeExposesImds(n, pod)) &&
-    !imdsBlocked(pod, kube.networkPolicies)
+    side.nodes !== undefined && imdsExposure(pod, side.nodes, kube.networkPolicies).reachable
 
   const credentials = new Map<PodSpecInfo, ContainerCredentials[]>()
   for (const pod of kube.pods) {
@@ -229,29 +226,6 @@ export function resolveKube2iamRole(value: string, roles: Map<string, IamRole>):
   for (const role of roles.values())
     if (role.name === value || role.arn.endsWith(`:role/${value}`)) return role.arn
   return value
-}
-
-/**
- * IMDS answers a pod with node credentials when IMDSv1 is allowed (GETs need no token, so no hop limit applies) or
- * IMDSv2's PUT reaches it: hop limit ≥ 2 through the pod network, or any limit from the host network (EKS best
- * practices, "Restrict access to the instance profile assigned to the worker node").
- */
-export function nodeExposesImds(node: NodeInfo, pod: PodSpecInfo): boolean {
-  if (node.httpEndpoint === 'disabled') return false
-  if (node.httpTokens === 'optional') return true
-  return pod.hostNetwork || node.hopLimit >= 2
-}
-
-export function imdsBlocked(pod: PodSpecInfo, policies: readonly NetworkPolicyInfo[]): boolean {
-  if (pod.hostNetwork) return false // host-network pods bypass NetworkPolicies.
-  const selecting = policies.filter(
-    (p) =>
-      p.namespace === pod.namespace &&
-      p.egressRestricted &&
-      (p.selectsAll || Object.entries(p.matchLabels).every(([k, v]) => pod.labels[k] === v)),
-  )
-  // Egress is denied unless some selecting policy allows it: blocked when none admits the IMDS address.
-  return selecting.length > 0 && !selecting.some((p) => p.allowsImds)
 }
 
 export function finding(

@@ -26,6 +26,13 @@ import {
   type CompiledPolicy,
 } from '../policy/index.ts'
 import { envKeySource } from './credentials.ts'
+import {
+  imdsFallbackNote,
+  nodeImdsLink,
+  podSpecOf,
+  type IntendedIdentity,
+  type NodeFacts,
+} from './doctor-imds.ts'
 import type {
   Container,
   IamRole,
@@ -46,6 +53,8 @@ import {
 export interface DoctorLink {
   name: string
   ok: boolean
+  /** The chain holds here, but something is worth fixing (the pod can still reach the node role). */
+  warning?: true
   reason: string
   fix?: string
 }
@@ -120,6 +129,8 @@ export interface DoctorInput {
   federatedCredentials?: FederatedCredential[]
   gcp?: GcpDoctorPort
   client?: ClientEnvironment
+  /** What is known of the nodes (metadata settings, NetworkPolicies); absent: the node-imds link is skipped. */
+  node?: NodeFacts
   action?: string
   resource?: string
 }
@@ -140,9 +151,35 @@ class Chain {
     if (!ok) this.broken = true
     return ok
   }
+  /** A link built elsewhere; a warning keeps its fix. */
+  push(link: DoctorLink): boolean {
+    if (this.broken) return false
+    const { fix, ...rest } = link
+    this.links.push({
+      ...rest,
+      ...(fix !== undefined && (!link.ok || link.warning) ? { fix } : {}),
+    })
+    if (!link.ok) this.broken = true
+    return link.ok
+  }
   get ok(): boolean {
     return !this.broken
   }
+}
+
+function podSpecFor(input: DoctorInput) {
+  return podSpecOf(
+    input.pod,
+    input.namespace,
+    input.serviceAccount,
+    input.pod !== undefined && isLive(input.pod),
+  )
+}
+
+/** Scan's IMDS reachability and the SDK's precedence for this pod (skipped when nothing is known of the nodes). */
+function imdsLink(chain: Chain, input: DoctorInput, intended: IntendedIdentity): void {
+  if (input.node === undefined) return
+  chain.push(nodeImdsLink(podSpecFor(input), input.node, intended))
 }
 
 function roleName(arn: string): string {
@@ -340,7 +377,7 @@ function webhookLink(chain: Chain, input: DoctorInput, podIdentity: boolean): vo
       chain.add(
         'webhook-injection',
         false,
-        `pod ${input.namespace}/${name} has no ${want}: it was created before the ServiceAccount was ${podIdentity ? 'associated' : 'annotated'} (or while the webhook was down); the webhook mutates pods only at creation`,
+        `pod ${input.namespace}/${name} has no ${want}: it was created before the ServiceAccount was ${podIdentity ? 'associated' : 'annotated'} (or while the webhook was down); the webhook mutates pods only at creation${imdsFallbackNote(podSpecFor(input), input.node)}`,
         `kubectl -n ${input.namespace} delete pod ${name}   # or: kubectl -n ${input.namespace} rollout restart deployment/<owner>`,
       )
       return
@@ -537,6 +574,7 @@ function diagnoseIrsa(input: DoctorInput, roleArn: string, source: string): Doct
     return { mechanism: 'irsa', ok: false, links: chain.links }
   webhookLink(chain, input, false)
   sdkChainLink(chain, input, 'irsa')
+  imdsLink(chain, input, 'irsa')
   const cluster =
     input.clusters.find((c) => c.name === input.cluster) ??
     (input.clusters.length === 1 ? input.clusters[0] : undefined)
@@ -640,6 +678,7 @@ function diagnosePodIdentity(
   )
   webhookLink(chain, input, true)
   sdkChainLink(chain, input, 'pod-identity')
+  imdsLink(chain, input, 'pod-identity')
   tokenLink(chain, input, 'pods.eks.amazonaws.com', undefined)
   if (!chain.ok) return { mechanism: 'pod-identity', ok: false, links: chain.links }
   const cluster = input.clusters.find((c) => c.name === association.clusterName)
@@ -801,6 +840,7 @@ function diagnoseAzure(input: DoctorInput, clientId: string): DoctorReport {
         : `the federated credentials of ${clientId} expect ${fics.map((f) => `issuer ${f.issuer}, subject ${f.subject}`).join('; ')}, the token has issuer ${iss ?? '?'}, subject ${sub}: AADSTS70021`,
     `az identity federated-credential create --name ${input.namespace}-${input.serviceAccount} --identity-name <identity> --resource-group <rg> --issuer ${iss ?? '<cluster issuer>'} --subject ${sub} --audiences ${AZURE_AUDIENCE}`,
   )
+  imdsLink(chain, input, 'azure')
   return { mechanism: 'azure', ok: chain.ok, links: chain.links }
 }
 
@@ -883,6 +923,7 @@ function diagnoseGcp(input: DoctorInput, providerValue: string): DoctorReport {
       `gcloud iam service-accounts add-iam-policy-binding ${email} --role=roles/iam.workloadIdentityUser --member=principal://iam.googleapis.com/${pool}/subject/${federated.subject}`,
     )
   }
+  imdsLink(chain, input, 'gcp')
   return { mechanism: 'gcp', ok: chain.ok, links: chain.links }
 }
 
@@ -976,7 +1017,7 @@ export function diagnose(input: DoctorInput): DoctorReport {
       {
         name: 'identity-mapping',
         ok: false,
-        reason: `${input.namespace}/${input.serviceAccount} has no ${IRSA_ROLE_ANNOTATION} annotation${input.serviceAccountObject === undefined ? ' known (give --service-account-manifest or --role-arn)' : ''} and no Pod Identity association${candidates.length > 0 ? `; roles whose trust admits it: ${candidates.join(', ')}` : ''}`,
+        reason: `${input.namespace}/${input.serviceAccount} has no ${IRSA_ROLE_ANNOTATION} annotation${input.serviceAccountObject === undefined ? ' known (give --service-account-manifest or --role-arn)' : ''} and no Pod Identity association${candidates.length > 0 ? `; roles whose trust admits it: ${candidates.join(', ')}` : ''}${imdsFallbackNote(podSpecFor(input), input.node)}`,
         fix: `kubectl annotate serviceaccount -n ${input.namespace} ${input.serviceAccount} ${IRSA_ROLE_ANNOTATION}=${candidates[0] ?? `arn:aws:iam::${input.accountId}:role/<name>`}`,
       },
     ],

@@ -2,6 +2,11 @@
  * @module cli/store-snapshot
  * Reads the live store (IAM roles with their policies, OIDC providers, EKS clusters and Pod Identity associations,
  * Azure federated credentials) into the plain snapshot the pure doctor and policy-test cores take.
+ *
+ * Layering (docs/architecture.md): this is the interfaces layer reading the adapters below it, which the table
+ * allows; the analysis core never sees a store. Role lookups go through the identity ports' shapes (`RoleLookup`,
+ * `ManagedPolicyLookup`); the listings (accounts, roles, users, keys, providers) are an export of the store the
+ * identity domain never performs, so they stay on the IAM repository rather than widening `IdentityPorts`.
  */
 import { doctorRole, type DoctorRole, type FederatedCredential } from '../analysis/doctor.ts'
 import type {

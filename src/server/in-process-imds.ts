@@ -7,7 +7,7 @@
  * audited as an `AssumeRole` event invoked by EC2. Wiring of an adapter and the domain: composition root.
  */
 import { randomUUID } from 'node:crypto'
-import { type RunningImds, startImds } from '../agent/imds.ts'
+import { type HttpTokens, type RunningImds, startImds } from '../agent/imds.ts'
 import type { AppContext } from '../app/context.ts'
 import { authorizeAndIssue } from '../identity/assume-role/pipeline.ts'
 import { parseRoleArn } from '../identity/assume-role/role-arn.ts'
@@ -22,6 +22,7 @@ export interface InProcessImdsOptions {
   port: number
   hosts?: string[]
   instanceId?: string
+  httpTokens?: HttpTokens
 }
 
 export async function startInProcessImds(
@@ -106,6 +107,7 @@ export async function startInProcessImds(
     source,
     hosts: options.hosts ?? ['127.0.0.1'],
     port: options.port,
+    httpTokens: options.httpTokens ?? 'required',
     now: ctx.now,
     identity: {
       accountId,

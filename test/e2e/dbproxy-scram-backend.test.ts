@@ -6,143 +6,28 @@
  * A wrong backend password must fail the session with the backend's own error, never silently.
  */
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import type { TLSSocket } from 'node:tls'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { connectBackend } from '../../src/dbproxy/pg/backend.ts'
-import { removeDir } from './helpers/index.ts'
+import { type PgCluster, pgClusterUnavailable, startPgCluster } from './helpers/pg-cluster.ts'
 
-const pgBin = existsSync('/usr/lib/postgresql')
-  ? readdirSync('/usr/lib/postgresql')
-      .map((v) => join('/usr/lib/postgresql', v, 'bin'))
-      .find((d) => existsSync(join(d, 'initdb')))
-  : undefined
-const asRoot = process.getuid?.() === 0
-const postgresUser = asRoot ? spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }) : undefined
-const skip =
-  pgBin === undefined
-    ? 'no PostgreSQL server binaries (initdb) under /usr/lib/postgresql'
-    : asRoot && postgresUser?.status !== 0
-      ? 'running as root without a postgres OS user to run initdb as'
-      : false
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/** Runs a PostgreSQL binary as the postgres OS user when we are root. */
-function pgCommand(bin: string, args: string[]): [string, string[]] {
-  const full = join(pgBin as string, bin)
-  return asRoot ? ['runuser', ['-u', 'postgres', '--', full, ...args]] : [full, args]
-}
+const skip = pgClusterUnavailable()
 
 void describe('dbproxy backend login against a real SCRAM-SHA-256 / MD5 server', { skip }, () => {
-  let dir = ''
+  let cluster: PgCluster | undefined
   let port = 0
-  let server: ReturnType<typeof spawn> | undefined
   let serverCa = ''
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'podtrust-scram-pg-'))
-    const data = join(dir, 'data')
-    const pwfile = join(dir, 'pw')
-    writeFileSync(pwfile, 'superpw\n')
-    if (asRoot) {
-      const uid = Number(postgresUser?.stdout.trim())
-      chownSync(dir, uid, uid)
-      chownSync(pwfile, uid, uid)
-    }
-    chmodSync(dir, 0o700)
-    const [cmd, args] = pgCommand('initdb', [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      '--pwfile',
-      pwfile,
-      '-A',
-      'scram-sha-256',
-      '--no-sync',
-    ])
-    const init = spawnSync(cmd, args, { encoding: 'utf8' })
-    assert.equal(init.status, 0, init.stderr)
     // A server certificate for the TLS link to the backend (sslmode=require / verify-full).
-    const tls = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        join(data, 'server.key'),
-        '-out',
-        join(data, 'server.crt'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { encoding: 'utf8' },
-    )
-    assert.equal(tls.status, 0, tls.stderr)
-    if (asRoot) {
-      const uid = Number(postgresUser?.stdout.trim())
-      for (const f of ['server.key', 'server.crt']) chownSync(join(data, f), uid, uid)
-    }
-    chmodSync(join(data, 'server.key'), 0o600)
-    serverCa = readFileSync(join(data, 'server.crt'), 'utf8')
-    writeFileSync(
-      join(data, 'pg_hba.conf'),
-      ['host all md5user 127.0.0.1/32 md5', 'host all all 127.0.0.1/32 scram-sha-256', ''].join(
-        '\n',
-      ),
-    )
-    port = await freePort()
-    const [scmd, sargs] = pgCommand('postgres', [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'ssl=on',
-      '-c',
-      `unix_socket_directories=${dir}`,
-      '-c',
-      'fsync=off',
-    ])
-    server = spawn(scmd, sargs, { stdio: 'ignore' })
-    for (let i = 0; i < 100; i++) {
-      const [icmd, iargs] = pgCommand('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-q'])
-      if (spawnSync(icmd, iargs).status === 0) break
-      await new Promise((r) => setTimeout(r, 200))
-    }
+    cluster = await startPgCluster({
+      authMethod: 'scram-sha-256',
+      superPassword: 'superpw',
+      hba: ['host all md5user 127.0.0.1/32 md5', 'host all all 127.0.0.1/32 scram-sha-256'],
+      settings: { fsync: 'off' },
+    })
+    port = cluster.port
+    serverCa = cluster.certPem
     const target = { host: '127.0.0.1', port, sslMode: 'disable' as const }
     const admin = await connectBackend(
       target,
@@ -169,10 +54,7 @@ void describe('dbproxy backend login against a real SCRAM-SHA-256 / MD5 server',
     })
     admin.socket.destroy()
   })
-  after(() => {
-    server?.kill('SIGINT')
-    if (dir !== '') removeDir(dir)
-  })
+  after(() => cluster?.stop())
 
   void it('logs in with SCRAM-SHA-256 (and checks the server signature) and with MD5', async () => {
     const target = { host: '127.0.0.1', port, sslMode: 'disable' as const }

@@ -12,7 +12,8 @@
  *   a NetworkPolicy blocks the address (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service,
  *   https://learn.microsoft.com/azure/aks/use-managed-identity).
  */
-import { finding, imdsBlocked, saKey, type ScanContext } from '../context.ts'
+import { finding, saKey, type ScanContext } from '../context.ts'
+import { imdsBlockingPolicies } from '../imds.ts'
 import type {
   AzureFederatedCredential,
   AzureRoleAssignment,
@@ -250,7 +251,7 @@ export function checkAzureAccess(ctx: ScanContext): ScanFinding[] {
     const kubelet = cluster.kubeletIdentity
     if (kubelet === undefined) continue
     const pods = ctx.inputs.kube.pods.filter(
-      (p) => !imdsBlocked(p, ctx.inputs.kube.networkPolicies),
+      (p) => imdsBlockingPolicies(p, ctx.inputs.kube.networkPolicies).length === 0,
     )
     if (pods.length === 0) continue
     const powers =

@@ -13,7 +13,8 @@
  *   (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#limitations).
  */
 import { issuerKey } from './util.ts'
-import { finding, imdsBlocked, saKey, type ScanContext } from '../context.ts'
+import { finding, saKey, type ScanContext } from '../context.ts'
+import { imdsBlockingPolicies } from '../imds.ts'
 import { poolOf, type GcpFederatedIdentity } from '../federation-port.ts'
 import type {
   GcpBinding,
@@ -319,7 +320,7 @@ export function checkGcpAccess(ctx: ScanContext): ScanFinding[] {
         ? c.nodePools
         : c.nodePools.filter((n) => n.metadataMode !== 'GKE_METADATA')
     const pods = ctx.inputs.kube.pods.filter(
-      (p) => !imdsBlocked(p, ctx.inputs.kube.networkPolicies),
+      (p) => imdsBlockingPolicies(p, ctx.inputs.kube.networkPolicies).length === 0,
     )
     for (const pool of exposed)
       out.push(

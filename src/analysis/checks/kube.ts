@@ -8,6 +8,7 @@
  */
 import { finding, saKey, type ScanContext } from '../context.ts'
 import { isDummyKey, KUBE2IAM_ROLE_ANNOTATION } from '../credentials.ts'
+import { describeNode, IMDS_REMEDIATION, imdsExposure } from '../imds.ts'
 import type { Container, DataObject, PodSpecInfo, ScanFinding } from '../model.ts'
 import { IRSA_ROLE_ANNOTATION } from '../reachability.ts'
 import { isAdmin } from './permissions.ts'
@@ -265,15 +266,15 @@ export function checkKube(ctx: ScanContext): ScanFinding[] {
           'NODE-001',
           broad ? 'high' : 'medium',
           [label, ...nodeRoles],
-          `${label} can obtain the node role's credentials through IMDS (${side
-            .nodes!.map((n) =>
-              n.roleArn !== undefined
-                ? `podtrust metadata endpoint vending ${n.roleArn}: IMDSv2, no hop limit`
-                : `${n.name}: HttpTokens=${n.httpTokens}, hop limit ${n.hopLimit}`,
-            )
+          `${label} can obtain the node role's credentials through IMDS (${imdsExposure(
+            pod,
+            side.nodes!,
+            kube.networkPolicies,
+          )
+            .exposing.map(describeNode)
             .slice(0, 3)
             .join('; ')}${pod.hostNetwork ? '; host network' : ''})`,
-          'aws ec2 modify-instance-metadata-options --http-tokens required --http-put-response-hop-limit 1 (or a NetworkPolicy denying egress to 169.254.169.254/32)',
+          IMDS_REMEDIATION,
           [pod.source],
         ),
       )

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { CLUSTER_NAME_PATTERN } from '../../aws/eks/validate.ts'
 import { remoteSource, standardCredentials } from '../../agent/source.ts'
 import { startAgent } from '../../agent/server.ts'
-import { type RunningImds, startImds } from '../../agent/imds.ts'
+import { type HttpTokens, type RunningImds, startImds } from '../../agent/imds.ts'
 import { remoteNodeRoleSource } from '../../agent/node-role.ts'
 import { randomBytes } from 'node:crypto'
 import { UsageError } from '../../errors.ts'
@@ -16,7 +16,7 @@ import type { Command } from '../command.ts'
 
 const usage = `Usage:
   podtrust agent --server URL --cluster NAME [--port PORT] [--host ADDR]... [--region R]
-                 [--imds-port PORT --imds-role ARN [--imds-host ADDR]...]
+                 [--imds-port PORT --imds-role ARN [--imds-host ADDR]... [--imds-http-tokens required|optional]]
 
 Runs the EKS Pod Identity agent: GET /v1/credentials with the pod's token in Authorization answers
 container credentials from EKS Auth AssumeRoleForPodIdentity (cached per token, renewed ahead of expiry).
@@ -30,6 +30,8 @@ Options:
   --imds-port PORT also serve an IMDSv2-compatible metadata endpoint (node-role method) on PORT
   --imds-role ARN  the node role it vends: STS AssumeRole at --server with the agent's credentials
   --imds-host ADDR its address, repeatable (default 127.0.0.1; on a node 169.254.169.254)
+  --imds-http-tokens required|optional
+                   EC2's HttpTokens option: required (default) is IMDSv2 only, optional also answers IMDSv1
 
 Credentials for the EKS Auth calls come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN],
 else the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile AWS_PROFILE).
@@ -41,6 +43,12 @@ export function parsePort(value: string | undefined, fallback: number): number {
     throw new UsageError(`--port '${value}' is not a port number`, 'use 0-65535')
   }
   return Number(value)
+}
+
+/** `--imds-http-tokens`: EC2's `HttpTokens` metadata option (IMDSv1 only when `optional`). */
+export function imdsHttpTokensFlag(value: string | undefined): HttpTokens | undefined {
+  if (value === undefined || value === 'required' || value === 'optional') return value
+  throw new UsageError(`--imds-http-tokens '${value}' is not required or optional`)
 }
 
 export const agentCommand: Command = {
@@ -61,6 +69,7 @@ export const agentCommand: Command = {
         'imds-port': { type: 'string' },
         'imds-role': { type: 'string' },
         'imds-host': { type: 'string', multiple: true },
+        'imds-http-tokens': { type: 'string' },
       },
     })
     if (positionals.length > 0)
@@ -81,6 +90,9 @@ export const agentCommand: Command = {
       throw new UsageError(`--cluster '${values.cluster}' is not a valid cluster name`)
     }
     const port = parsePort(values.port, 80)
+    const httpTokens = imdsHttpTokensFlag(values['imds-http-tokens'])
+    if (httpTokens !== undefined && values['imds-port'] === undefined)
+      throw new UsageError('--imds-http-tokens needs --imds-port')
     const region =
       values.region ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'] ?? 'us-east-1'
     if (standardCredentials(io.env) === undefined) {
@@ -136,6 +148,7 @@ export const agentCommand: Command = {
           }),
           hosts: values['imds-host'] ?? ['127.0.0.1'],
           port: imdsPort,
+          httpTokens: httpTokens ?? 'required',
           identity: {
             accountId,
             region,

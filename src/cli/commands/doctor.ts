@@ -32,6 +32,11 @@ import { DEFAULT_ACCOUNT_ID } from '../../server/start.ts'
 import type { Db } from '../../store/db.ts'
 import { UsageError } from '../../errors.ts'
 import type { Pod } from '../../mutation/types.ts'
+import type { NodeFacts } from '../../analysis/doctor-imds.ts'
+import { buildKubeInventory, parseKubeDocuments } from '../../analysis/inputs/kube.ts'
+import { parseJsonInput, parseNodes, podtrustImdsNode } from '../../analysis/inputs/side.ts'
+import type { NodeInfo } from '../../analysis/model.ts'
+import { collectManifestFiles } from './scan.ts'
 import type { CliIo, Command } from '../command.ts'
 import { loadStoreSnapshot, storeAccount } from '../store-snapshot.ts'
 import { accountFlag, openStore, storeArgOptions, storeUsage } from '../store-options.ts'
@@ -40,7 +45,8 @@ const usage = `Usage:
   podtrust doctor --namespace NS --service-account SA [--data-dir DIR] [--store URL]
                   [--service-account-manifest FILE | --role-arn ARN] [--pod-manifest FILE] [--token-file FILE]
                   [--cluster NAME] [--account-id A] [--action ACTION --resource ARN]
-                  [--client-env | --env-file FILE] [--home DIR] [--json]
+                  [--client-env | --env-file FILE] [--home DIR]
+                  [--nodes FILE] [--podtrust-imds ROLE_ARN] [--k8s PATH]... [--json]
   podtrust doctor --decode-authorization-message MESSAGE [--account-id A] [--data-dir DIR] [--json]
 
 Walks the identity chain of a ServiceAccount (IRSA, EKS Pod Identity, Azure Workload Identity) link by link:
@@ -58,6 +64,11 @@ Options:
   --client-env             inspect this process's environment and ~/.aws (static keys, profiles, CLI cache)
   --env-file FILE          inspect KEY=VALUE lines (e.g. kubectl exec POD -- env) instead of this process's
   --home DIR               the home directory whose ~/.aws to inspect (default $HOME)
+  --nodes FILE             the nodes' IMDS settings (aws ec2 describe-instances or describe-launch-template-versions
+                           output, as for scan): adds the node-imds link — can the pod get the node role, and
+                           would its SDK use it before or after its own identity
+  --podtrust-imds ROLE_ARN the nodes serve podtrust's metadata endpoint vending ROLE_ARN (up|agent --imds-role)
+  --k8s PATH               manifests or folders with the namespace's NetworkPolicies (egress to 169.254.169.254)
   --decode-authorization-message M  decode an encoded authorization failure message (sts decode-authorization-message)
   --json                   machine-readable: { mechanism, ok, links: [{ name, ok, reason, fix }] }
 ${storeUsage}
@@ -131,6 +142,36 @@ export function inspectClient(env: Record<string, string>, home: string): Client
   return { env, cliCache, credentialsFileProfiles: profiles }
 }
 
+/** `--nodes`, `--podtrust-imds` and `--k8s`, read with scan's parsers; undefined when none is given. */
+function nodeFacts(
+  io: CliIo,
+  nodesFile: string | undefined,
+  podtrustImds: string[] | undefined,
+  k8s: string[] | undefined,
+): NodeFacts | undefined {
+  if (nodesFile === undefined && podtrustImds === undefined) {
+    if (k8s !== undefined) throw new UsageError('--k8s needs --nodes or --podtrust-imds')
+    return undefined
+  }
+  const nodes: NodeInfo[] = []
+  try {
+    if (nodesFile !== undefined)
+      nodes.push(...parseNodes(parseJsonInput(readText(io, nodesFile), nodesFile), nodesFile))
+    for (const arn of podtrustImds ?? []) {
+      if (!ROLE_ARN.test(arn)) throw new UsageError(`--podtrust-imds '${arn}' is not a role ARN`)
+      nodes.push(podtrustImdsNode(arn))
+    }
+    const parsed = parseKubeDocuments(collectManifestFiles(io, k8s ?? []))
+    return { nodes, networkPolicies: buildKubeInventory(parsed.objects).networkPolicies }
+  } catch (err) {
+    if (err instanceof UsageError) throw err
+    const e = err as Error & { hint?: string }
+    throw new UsageError(e.message, e.hint)
+  }
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/
+
 const IMPERSONATION_ROLES = [
   'roles/iam.workloadIdentityUser',
   'roles/iam.serviceAccountTokenCreator',
@@ -203,8 +244,8 @@ export function renderDoctor(report: DoctorReport): string {
     `podtrust doctor: ${report.mechanism === 'none' ? 'no workload identity configured' : report.mechanism}`,
   ]
   for (const link of report.links) {
-    lines.push(`${link.ok ? '✓' : '✗'} ${link.name}: ${link.reason}`)
-    if (!link.ok && link.fix !== undefined) lines.push(`  fix: ${link.fix}`)
+    lines.push(`${link.warning ? '!' : link.ok ? '✓' : '✗'} ${link.name}: ${link.reason}`)
+    if ((!link.ok || link.warning) && link.fix !== undefined) lines.push(`  fix: ${link.fix}`)
   }
   lines.push(
     report.ok ? 'the chain holds' : `broken link: ${report.links.find((l) => !l.ok)?.name ?? '?'}`,
@@ -283,6 +324,9 @@ export const doctorCommand: Command = {
         'client-env': { type: 'boolean' },
         'env-file': { type: 'string' },
         home: { type: 'string' },
+        nodes: { type: 'string' },
+        'podtrust-imds': { type: 'string', multiple: true },
+        k8s: { type: 'string', multiple: true },
         'decode-authorization-message': { type: 'string' },
         json: { type: 'boolean' },
         now: { type: 'string' },
@@ -349,6 +393,8 @@ export const doctorCommand: Command = {
       client = inspectClient(env, resolve(io.cwd, values.home ?? io.env['HOME'] ?? homedir()))
     }
 
+    const node = nodeFacts(io, values.nodes, values['podtrust-imds'], values.k8s)
+
     const db = await openStore(values, io)
     let report: DoctorReport
     try {
@@ -372,6 +418,7 @@ export const doctorCommand: Command = {
         ...(token !== undefined ? { token } : {}),
         ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
         ...(client !== undefined ? { client } : {}),
+        ...(node !== undefined ? { node } : {}),
         ...(gcp !== undefined ? { gcp } : {}),
         ...(values.action !== undefined
           ? { action: values.action, resource: values.resource! }

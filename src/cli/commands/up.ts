@@ -35,12 +35,13 @@ import {
 import { clientEnvironment, writeDemoToken } from '../up-env.ts'
 import { serverArgOptions, serverFlagSettings, serverUsage } from '../server-flags.ts'
 import { gatewayArgOptions, gatewayOptionsFrom } from './gateway.ts'
+import { imdsHttpTokensFlag } from './agent.ts'
 import { startGateway, type RunningGateway } from '../../gateway/server.ts'
 
 const usage = `Usage:
   podtrust up [--port PORT] [--https-port PORT | --no-tls] [--host HOST] [--issuer-url URL]
               [--config FILE]... [--demo] [--region R] [--account-id A] [--agent-port PORT]
-              [--agent-host ADDR]... [--imds-port PORT --imds-role ARN [--imds-host ADDR]...]
+              [--agent-host ADDR]... [--imds-port PORT --imds-role ARN [--imds-host ADDR]... [--imds-http-tokens required|optional]]
               [--db-proxy-port PORT]
               [--allow-http-issuers] [--allow-private-issuers] [--log-level LEVEL]
               [--gateway-port PORT --backend-s3 URL --backend-sqs URL
@@ -68,6 +69,7 @@ Options:
                             with credentials of --imds-role (trust must allow ec2.amazonaws.com)
   --imds-role ARN           the node role the metadata endpoint vends
   --imds-host ADDR          the metadata endpoint's address instead of 127.0.0.1, repeatable
+  --imds-http-tokens MODE   required (default: IMDSv2 only) or optional (IMDSv1 GETs answered too)
   --db-proxy-port PORT      also run the IAM-auth database proxy (TLS) on HOST:PORT (docs/databases.md)
   --allow-http-issuers      dev only: fetch other issuers on loopback over plain http
   --allow-private-issuers   fetch other issuers on private and link-local networks
@@ -105,6 +107,7 @@ function parse(argv: string[]) {
       'imds-port': { type: 'string' },
       'imds-role': { type: 'string' },
       'imds-host': { type: 'string', multiple: true },
+      'imds-http-tokens': { type: 'string' },
       'db-proxy-port': { type: 'string' },
       'allow-http-issuers': { type: 'boolean' },
       'allow-private-issuers': { type: 'boolean' },
@@ -167,6 +170,9 @@ export const upCommand: Command = {
       throw new UsageError('--agent-host needs --agent-port')
     if (values['imds-host'] !== undefined && imdsPort === undefined)
       throw new UsageError('--imds-host needs --imds-port')
+    const imdsHttpTokens = imdsHttpTokensFlag(values['imds-http-tokens'])
+    if (imdsHttpTokens !== undefined && imdsPort === undefined)
+      throw new UsageError('--imds-http-tokens needs --imds-port')
     const gatewayPort = intFlag('gateway-port', values['gateway-port'], 0, 65_535)
     const dbProxyPort = intFlag('db-proxy-port', values['db-proxy-port'], 0, 65_535)
     const logLevel = values['log-level'] ?? 'info'
@@ -207,6 +213,7 @@ export const upCommand: Command = {
               port: imdsPort,
               roleArn: values['imds-role'],
               ...(values['imds-host'] === undefined ? {} : { hosts: values['imds-host'] }),
+              ...(imdsHttpTokens === undefined ? {} : { httpTokens: imdsHttpTokens }),
             })
           // The S3/SQS gateway on its own port, when a port is given by flag or config (applied by now).
           const gatewayOptions = await gatewayOptionsFrom(ctx, values, gatewayPort, io)

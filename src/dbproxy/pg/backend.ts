@@ -215,7 +215,16 @@ export async function connectBackend(
   }
 }
 
+/** The message's bytes as received: `readMessage` cuts the body right after its 5-byte header, so a view. */
 function rawOf(m: Message): Buffer {
+  const start = m.body.byteOffset - 5
+  const view = start >= 0 ? Buffer.from(m.body.buffer, start, m.body.length + 5) : undefined
+  if (
+    view !== undefined &&
+    view[0] === m.type.charCodeAt(0) &&
+    view.readUInt32BE(1) === m.body.length + 4
+  )
+    return view
   const out = Buffer.allocUnsafe(5 + m.body.length)
   out[0] = m.type.charCodeAt(0)
   out.writeUInt32BE(m.body.length + 4, 1)

@@ -103,6 +103,10 @@ function protocolViolation(message: string): Buffer {
   return errorResponse({ severity: 'FATAL', code: '08P01', message })
 }
 
+/** The one-byte answers to SSLRequest / GSSENCRequest (buffers, not strings: no encoding per connection). */
+const SSL_ACCEPTED = Buffer.from('S')
+const GSS_REFUSED = Buffer.from('N')
+
 const readStartup = (b: Buffer) => {
   const got = readStartupPacket(b)
   return got === undefined ? undefined : { value: got.packet, consumed: got.consumed }
@@ -150,14 +154,14 @@ export async function servePgClient(
         if (reader.buffered > 0)
           throw new ProtocolViolation('received unencrypted data after SSL request')
         reader.detach()
-        raw.write('S')
+        raw.write(SSL_ACCEPTED)
         socket = await upgradeToTls(raw, deps.tls, deps.authTimeoutMs)
         tls = true
         reader = new FrameReader(socket, MAX_STARTUP_PACKET + MAX_PASSWORD_MESSAGE)
         continue
       }
       if (packet.kind === 'gssenc' && !tls) {
-        raw.write('N')
+        raw.write(GSS_REFUSED)
         continue
       }
       break

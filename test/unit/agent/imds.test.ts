@@ -1,7 +1,10 @@
 /**
  * The IMDSv2-compatible endpoint, checked against the EC2 User Guide's rules
- * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html) and read by
- * the AWS SDK for JavaScript v3's own instance-metadata provider.
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html,
+ *  https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html — the
+ *  `HttpTokens` option and the HTTP error codes: 400 a PUT with a missing or invalid TTL, 401 a GET with an
+ *  invalid token, 403 a request that is not allowed, 404 a path that does not exist) and read by the AWS SDK
+ * for JavaScript v3's own instance-metadata provider.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -136,6 +139,83 @@ void describe('agent/imds', () => {
     const before = calls
     await get('/latest/meta-data/iam/security-credentials/node-role')
     assert.equal(calls, before)
+  })
+
+  void it('serves the version and category listings and answers IMDS’s 404 page for anything else', async () => {
+    const h = { 'x-aws-ec2-metadata-token': await (await token()).text() }
+    const get = (p: string) => fetch(url(p), { headers: h })
+    assert.equal(await (await get('/')).text(), 'latest')
+    assert.equal(await (await get('/latest')).text(), 'dynamic\nmeta-data')
+    assert.equal(await (await get('/latest/')).text(), 'dynamic\nmeta-data')
+    const listing = (await (await get('/latest/meta-data/')).text()).split('\n')
+    for (const entry of ['iam/', 'instance-id', 'placement/']) assert.ok(listing.includes(entry))
+    assert.equal(await (await get('/latest/meta-data/iam/')).text(), 'info\nsecurity-credentials/')
+    assert.equal(await (await get('/latest/meta-data/instance-id')).text(), identity.instanceId)
+    const info = (await (await get('/latest/meta-data/iam/info')).json()) as Record<string, string>
+    assert.equal(info['Code'], 'Success')
+    assert.equal(info['InstanceProfileArn'], identity.instanceProfileArn)
+    // Unknown paths — including ones outside /latest and JavaScript prototype names — are 404, not a listing.
+    for (const p of [
+      '/foo',
+      '/latest/nope',
+      '/latest/meta-data/nope',
+      '/latest/toString',
+      '/latest/constructor',
+      '/latest/meta-data/__proto__',
+      '/latest/meta-data/iam/security-credentials/node-role/extra',
+    ]) {
+      const r = await get(p)
+      assert.equal(r.status, 404, p)
+      assert.equal(r.headers.get('content-type'), 'text/html', p)
+      assert.match(await r.text(), /<title>404 - Not Found<\/title>/, p)
+    }
+    const post = await fetch(url('/latest/meta-data/'), { method: 'POST', headers: h })
+    assert.equal(post.status, 405)
+    await post.arrayBuffer()
+  })
+
+  void it('a token must be valid even with IMDSv1 allowed; IMDSv1 is answered only when configured optional', async () => {
+    const optional = await startImds({
+      identity,
+      httpTokens: 'optional',
+      now: () => clock,
+      source: () =>
+        Promise.resolve({
+          accessKeyId: 'ASIAEXAMPLEEXAMPLE02',
+          secretAccessKey: 'secret',
+          sessionToken: 'session-token',
+          expiration: new Date(clock.getTime() + 6 * 3600_000),
+        }),
+    })
+    try {
+      const at = (p: string) => `${optional.urls[0]}${p}`
+      // IMDSv1: no token at all.
+      const v1 = await fetch(at('/latest/meta-data/iam/security-credentials/node-role'))
+      assert.equal(v1.status, 200)
+      assert.equal(
+        ((await v1.json()) as Record<string, string>)['AccessKeyId'],
+        'ASIAEXAMPLEEXAMPLE02',
+      )
+      // A forged token is still refused.
+      const forged = await fetch(at('/latest/meta-data/instance-id'), {
+        headers: { 'x-aws-ec2-metadata-token': createTokenCodec().issue(clock.getTime() + 60_000) },
+      })
+      assert.equal(forged.status, 401)
+      await forged.arrayBuffer()
+      // The token PUT keeps its rules in optional mode.
+      const proxied = await fetch(at('/latest/api/token'), {
+        method: 'PUT',
+        headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60', 'x-forwarded-for': '10.0.0.1' },
+      })
+      assert.equal(proxied.status, 403)
+      await proxied.arrayBuffer()
+    } finally {
+      await optional.close()
+    }
+    // The default endpoint (required) refuses the same IMDSv1 request.
+    const r = await fetch(url('/latest/meta-data/iam/security-credentials/node-role'))
+    assert.equal(r.status, 401)
+    assert.match(await r.text(), /401 - Unauthorized/)
   })
 
   void it('the JS SDK’s instance-metadata provider reads the credentials', async () => {
