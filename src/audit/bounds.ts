@@ -102,9 +102,10 @@ function withinBounds(event: AuditEvent): boolean {
     event.sourceIPAddress.length <= 64 &&
     (event.errorMessage === undefined || event.errorMessage.length <= MAX_HEADER_CHARS) &&
     sizeIfUncut(event.userIdentity, 0) >= 0 &&
-    // An absent field becomes null on the copying path.
+    // The copying path turns absent fields into null and drops a null additionalEventData.
     event.requestParameters !== undefined &&
     event.responseElements !== undefined &&
+    event.additionalEventData !== null &&
     fieldFits(event.requestParameters) &&
     fieldFits(event.responseElements) &&
     fieldFits(event.additionalEventData)
