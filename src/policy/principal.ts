@@ -27,6 +27,11 @@ export interface RequestPrincipal {
    * part a session ARN keeps) starts with `AWSServiceRoleFor` (IAM User Guide, "Using service-linked roles").
    */
   serviceLinkedRole: boolean
+  /**
+   * For a federated user session (GetFederationToken): the ARN of the IAM user who federated. The session's own
+   * ARN does not name that user, so the request carries it (`AuthorizationRequest.sessionIssuer`).
+   */
+  issuer?: string
 }
 
 /** The principal of an unauthenticated request. */
@@ -47,26 +52,15 @@ export function parsePrincipal(raw: string): RequestPrincipal {
   return parsed
 }
 
+/** A principal that is neither a role nor a role session. */
+function plain(raw: string, kind: PrincipalKind, account?: string): RequestPrincipal {
+  return { raw, kind, account, roleName: undefined, serviceLinkedRole: false }
+}
+
 function parsePrincipalUncached(raw: string): RequestPrincipal {
-  if (raw === ANONYMOUS || raw === '*' || raw === '') {
-    return {
-      raw,
-      kind: 'anonymous',
-      account: undefined,
-      roleName: undefined,
-      serviceLinkedRole: false,
-    }
-  }
-  if (ACCOUNT.test(raw))
-    return { raw, kind: 'root', account: raw, roleName: undefined, serviceLinkedRole: false }
-  if (!raw.startsWith('arn:'))
-    return {
-      raw,
-      kind: 'service',
-      account: undefined,
-      roleName: undefined,
-      serviceLinkedRole: false,
-    }
+  if (raw === ANONYMOUS || raw === '*' || raw === '') return plain(raw, 'anonymous')
+  if (ACCOUNT.test(raw)) return plain(raw, 'root', raw)
+  if (!raw.startsWith('arn:')) return plain(raw, 'service')
   const parts = raw.split(':')
   const service = parts[2] ?? ''
   const account = parts[4] === undefined || parts[4] === '' ? undefined : parts[4]
@@ -104,7 +98,10 @@ const SERVICE_LINKED_ROLE_PREFIX = 'AWSServiceRoleFor'
 export const MATCH_NONE = 0
 /** The account (`A` or `arn:aws:iam::A:root`): delegates to the account's identity policies. */
 export const MATCH_ACCOUNT = 1
-/** The role ARN, for the role or one of its sessions: still limited by boundary and session policies. */
+/**
+ * The role ARN, for the role or one of its sessions, or the IAM user ARN for a federated user session of that user:
+ * still limited by boundary and session policies.
+ */
 export const MATCH_ROLE = 2
 /** `*`, a user, session, federated, service principal: grants by itself in the same account. */
 export const MATCH_DIRECT = 3
@@ -158,6 +155,11 @@ export function matchPrincipal(m: PrincipalMatcher, p: RequestPrincipal): MatchK
         return MATCH_DIRECT
       case 'exact':
         if (a.arn === p.raw) return MATCH_DIRECT
+        // "If a resource-based policy grants permission to the ARN of the IAM user who federated, then requests made
+        // by the federated user during the session are limited by an implicit deny in a permission boundary or
+        // session policy" (IAM User Guide, "How AWS enforcement code logic evaluates requests to allow or deny
+        // access": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html).
+        if (p.kind === 'federatedUser' && p.issuer === a.arn && best < MATCH_ROLE) best = MATCH_ROLE
         break
       case 'role':
         if (
