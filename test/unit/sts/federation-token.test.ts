@@ -379,7 +379,8 @@ void describe('GetSessionToken credentials', () => {
   })
   void test('STS: GetCallerIdentity and AssumeRole stay open; the rest is refused', async () => {
     const caller = await sessionCaller()
-    assert.equal((await sts('GetCallerIdentity', {}, caller))['Arn'], USER_ARN)
+    const identity = (await sts('GetCallerIdentity', {}, caller)) as Record<string, unknown>
+    assert.equal(identity['Arn'], USER_ARN)
     // AssumeRole runs (and fails on its own terms: the role does not exist), not refused up front.
     const ar = await stsError(
       'AssumeRole',
