@@ -8,8 +8,8 @@
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
  */
 import { createHmac } from 'node:crypto'
-import http from 'node:http'
-import https from 'node:https'
+import type { Readable } from 'node:stream'
+import { Pool } from 'undici'
 import {
   canonicalQuery,
   deriveSigningKey,
@@ -212,50 +212,73 @@ export function signBackendRequest(input: SignInput): [string, string][] {
   return headers
 }
 
+export interface BackendResponse {
+  statusCode: number
+  /** Header names and values, flat, as the backend sent them. */
+  rawHeaders: string[]
+  /** The answer's body; destroying it aborts the backend request. */
+  body: Readable
+}
+
+export interface BackendRequest {
+  method: string
+  path: string
+  query: string
+  /** Signed headers (`signBackendRequest`). */
+  headers: [string, string][]
+  /** Streamed with backpressure; a stream that errors aborts the request with its error. */
+  body?: Readable | Buffer
+}
+
 export interface BackendClient {
   target: BackendTarget
-  request(options: {
-    method: string
-    path: string
-    query: string
-    headers: [string, string][]
-  }): http.ClientRequest
+  /** Sends one request over the keep-alive pool; rejects when the backend cannot be reached or goes away. */
+  send(request: BackendRequest): Promise<BackendResponse>
   /** `host[:port]` of the backend as it signs and as the backend sees it. */
   host: string
   /** The backend's base path (without trailing slash). */
   basePath: string
-  close(): void
+  /** Ends every connection, in-flight calls included. */
+  close(): Promise<void>
 }
 
+/**
+ * The backend leg runs on an undici connection pool: it costs half the CPU of a node:http client request
+ * per call, at 1 KiB and at 1 MiB (measured for bench/gateway; undici is Node's own fetch client). Connections
+ * are kept alive and reused; each carries one request at a time (no pipelining, which S3 does not promise).
+ */
 export function createBackendClient(target: BackendTarget): BackendClient {
-  const isHttps = target.url.protocol === 'https:'
-  const agent = isHttps
-    ? new https.Agent({ keepAlive: true, maxSockets: 256 })
-    : new http.Agent({ keepAlive: true, maxSockets: 256 })
+  const pool = new Pool(target.url.origin, {
+    connections: 256,
+    pipelining: 1,
+    // Uploads and downloads of any size: no whole-response deadline here; the gateway's idle timeout on the
+    // client's socket ends a stalled call, which aborts the backend request.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  })
   const basePath = target.url.pathname.replace(/\/+$/, '')
   return {
     target,
     host: target.url.host,
     basePath,
-    request({ method, path, query, headers }) {
+    async send({ method, path, query, headers, body }) {
       const flat: string[] = []
       for (const [n, v] of headers) flat.push(n, v)
-      const req = (isHttps ? https : http).request({
-        protocol: target.url.protocol,
-        hostname: target.url.hostname.replace(/^\[|\]$/g, ''),
-        port: target.url.port === '' ? (isHttps ? 443 : 80) : Number(target.url.port),
+      const res = await pool.request({
         method,
         path: query === '' ? path : `${path}?${query}`,
         headers: flat,
-        agent,
-        setHost: false,
+        body: body ?? null,
+        responseHeaders: 'raw',
       })
-      // Small writes (headers, the last piece of a body) must not wait for the peer's delayed ACK.
-      req.once('socket', (socket) => socket.setNoDelay(true))
-      return req
+      return {
+        statusCode: res.statusCode,
+        rawHeaders: res.headers as unknown as string[],
+        body: res.body,
+      }
     },
     close() {
-      agent.destroy()
+      return pool.destroy()
     },
   }
 }

@@ -1,7 +1,7 @@
 /**
  * @module gateway/identity
  * The gateway's one seam to podtrust's identity domain: resolves the secret behind a SigV4 access key
- * (long-term IAM access keys and sealed session tokens from every identity path), authorizes a caller's
+ * (the shared `resolveCredentials` of aws/sigv4/authenticate.ts, behind a short cache), authorizes a caller's
  * request with the shared request-context builder and the policy engine (identity ∩ session ∩ boundary, plus
  * the resource policy), and explains denials for the audit log.
  *
@@ -10,8 +10,11 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
  */
 import type { AppContext } from '../app/context.ts'
-import type { AuthenticatorPorts } from '../aws/sigv4/authenticate.ts'
-import { openSessionToken } from '../identity/sessions.ts'
+import {
+  resolveCredentials,
+  type CredentialProblem,
+  type ResolvedCredentials,
+} from '../aws/sigv4/authenticate.ts'
 import { authorizeCaller, callerPolicies, type CallerPolicies } from '../identity/authorize.ts'
 import { compileCached } from '../policy/compile-cached.ts'
 import {
@@ -30,56 +33,7 @@ import {
 
 export type { Caller } from '../identity/types.ts'
 export type { RequestContext } from '../identity/context.ts'
-
-export type CredentialProblem = 'unknown-key' | 'invalid-token'
-
-export interface ResolvedCredentials {
-  caller: Caller
-  secretAccessKey: string
-  /** Session credentials: when they stop working (checked after the signature, as AWS orders the checks). */
-  expiration?: Date
-}
-
-/**
- * Resolves an access key id (+ session token) to its caller and secret; a string names the problem. The same
- * ports and rules as `aws/sigv4/authenticate.ts`; the S3 path needs the secret itself because it verifies the
- * request head over the payload hash the client declared (streamed bodies are checked as they pass, never
- * held in memory as `authenticate()` needs them).
- */
-export async function resolveCredentials(
-  ctx: AuthenticatorPorts,
-  accessKeyId: string,
-  securityToken: string | undefined,
-): Promise<ResolvedCredentials | CredentialProblem> {
-  if (securityToken !== undefined || accessKeyId.startsWith('ASIA')) {
-    if (securityToken === undefined) return 'invalid-token'
-    try {
-      const opened = await openSessionToken(ctx, securityToken)
-      if (opened.accessKeyId !== accessKeyId) return 'invalid-token'
-      return {
-        caller: opened.caller,
-        secretAccessKey: opened.secretAccessKey,
-        expiration: opened.expiration,
-      }
-    } catch {
-      return 'invalid-token'
-    }
-  }
-  const key = await ctx.accessKeys.getAccessKey(accessKeyId)
-  if (key === undefined || key.status !== 'Active') return 'unknown-key'
-  const isRoot = /^arn:[^:]+:iam::\d{12}:root$/.test(key.userArn)
-  return {
-    caller: {
-      arn: key.userArn,
-      accountId: key.accountId,
-      userId: isRoot ? key.accountId : key.userId,
-      accessKeyId: key.accessKeyId,
-      type: isRoot ? 'Root' : 'IAMUser',
-      ...(isRoot ? {} : { userName: key.userName }),
-    },
-    secretAccessKey: key.secretAccessKey,
-  }
-}
+export type { CredentialProblem, ResolvedCredentials } from '../aws/sigv4/authenticate.ts'
 
 const POLICY_CACHE_MS = 1000
 const POLICY_CACHE_LIMIT = 10_000

@@ -8,7 +8,6 @@
  * Signature Version 4)", https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html).
  */
 import { randomUUID } from 'node:crypto'
-import type { ClientRequest, IncomingMessage } from 'node:http'
 import {
   finished,
   PassThrough,
@@ -17,6 +16,7 @@ import {
   type Transform,
   type Writable,
 } from 'node:stream'
+import { errors } from 'undici'
 import { AwsError } from '../aws/errors.ts'
 import {
   AwsChunkedDecoder,
@@ -26,10 +26,10 @@ import {
   SignatureMismatchError,
   STREAMING_UNSIGNED_TRAILER,
   UNSIGNED_PAYLOAD,
-  verifyWithPayloadHash,
   type PayloadMode,
   type VerifiedSeed,
 } from '../aws/sigv4/chunked.ts'
+import { authenticate } from '../aws/sigv4/authenticate.ts'
 import {
   parseAmzDate,
   parseQuery,
@@ -214,24 +214,29 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
   }
   const mode = modeOf(declared)
 
-  const resolved = await d.authz.resolve(parsed.accessKeyId, parsed.securityToken)
-  if (resolved === 'unknown-key')
-    throw fail(
-      'InvalidAccessKeyId',
-      'The AWS Access Key Id you provided does not exist in our records.',
-      403,
-      [['AWSAccessKeyId', parsed.accessKeyId]],
-    )
-  if (resolved === 'invalid-token')
-    throw fail('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400)
-  let seed: VerifiedSeed
   try {
-    seed = verifyWithPayloadHash(raw, parsed, resolved.secretAccessKey, declared, {
-      normalizePath: false,
-    })
+    const { caller, seed } = await authenticate(
+      d.ctx,
+      { raw, signature: parsed },
+      {
+        service: 's3',
+        regions: [d.region],
+        normalizePath: false,
+        declaredPayloadHash: declared,
+        maxClockSkewMs: S3_MAX_SKEW_MS,
+        resolveCredentials: d.authz.resolve,
+      },
+    )
+    return { caller, parsed, mode, declared, seed }
   } catch (err) {
-    if (!(err instanceof SignatureMismatchError)) throw err
-    throw fail('SignatureDoesNotMatch', err.message, 403, [
+    throw authenticationFailure(err, parsed)
+  }
+}
+
+/** The shared authenticator's errors in S3's words ("Error responses", S3 API Reference). */
+function authenticationFailure(err: unknown, parsed: ParsedSignature): unknown {
+  if (err instanceof SignatureMismatchError)
+    return fail('SignatureDoesNotMatch', err.message, 403, [
       ['AWSAccessKeyId', parsed.accessKeyId],
       ['StringToSign', err.detail.stringToSign],
       ['SignatureProvided', parsed.signature],
@@ -239,10 +244,19 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
       ['CanonicalRequest', err.detail.canonicalRequest],
       ['CanonicalRequestBytes', hexBytes(err.detail.canonicalRequest)],
     ])
-  }
-  if (resolved.expiration !== undefined && resolved.expiration.getTime() <= now.getTime())
-    throw fail('ExpiredToken', 'The provided token has expired.', 400)
-  return { caller: resolved.caller, parsed, mode, declared, seed }
+  if (!(err instanceof AwsError)) return err
+  if (err.code === 'InvalidClientTokenId')
+    return parsed.securityToken !== undefined || parsed.accessKeyId.startsWith('ASIA')
+      ? fail('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400)
+      : fail(
+          'InvalidAccessKeyId',
+          'The AWS Access Key Id you provided does not exist in our records.',
+          403,
+          [['AWSAccessKeyId', parsed.accessKeyId]],
+        )
+  if (err.code === 'ExpiredToken')
+    return fail('ExpiredToken', 'The provided token has expired.', 400)
+  return fail(err.code, err.message, err.status)
 }
 
 function modeOf(declared: string): PayloadMode {
@@ -345,25 +359,8 @@ async function existingTags(
   const path = `${d.s3.basePath}/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`
   const query =
     versionId === undefined ? 'tagging=' : `tagging=&versionId=${encodeURIComponent(versionId)}`
-  const headers = signBackendRequest({
-    method: 'GET',
-    path,
-    query,
-    headers: [],
-    host: d.s3.host,
-    payloadHash: UNSIGNED_PAYLOAD,
-    service: 's3',
-    target: d.s3.target,
-    now: d.ctx.now(),
-  })
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const r = d.s3.request({ method: 'GET', path, query, headers })
-    r.once('response', resolve)
-    r.once('error', reject)
-    r.end()
-  })
-  const body = await readBounded(res, 64 * 1024)
-  return res.statusCode === 200 ? parseTaggingXml(body.toString('utf8')) : []
+  const res = await ownBackendCall(d, 'GET', path, query)
+  return res.statusCode === 200 ? parseTaggingXml(res.body.toString('utf8')) : []
 }
 
 interface Decision {
@@ -643,12 +640,17 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
   }
 }
 
-async function bucketExists(d: GatewayDeps, bucket: string): Promise<boolean> {
-  const path = `${d.s3.basePath}/${encodeURIComponent(bucket)}`
+/** A small call the gateway makes to the S3 backend on its own behalf (object tags, bucket existence). */
+async function ownBackendCall(
+  d: GatewayDeps,
+  method: 'GET' | 'HEAD',
+  path: string,
+  query: string,
+): Promise<{ statusCode: number; body: Buffer }> {
   const headers = signBackendRequest({
-    method: 'HEAD',
+    method,
     path,
-    query: '',
+    query,
     headers: [],
     host: d.s3.host,
     payloadHash: UNSIGNED_PAYLOAD,
@@ -656,15 +658,14 @@ async function bucketExists(d: GatewayDeps, bucket: string): Promise<boolean> {
     target: d.s3.target,
     now: d.ctx.now(),
   })
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const r = d.s3.request({ method: 'HEAD', path, query: '', headers })
-    r.once('response', resolve)
-    r.once('error', reject)
-    r.end()
-  })
-  res.resume()
+  const res = await d.s3.send({ method, path, query, headers })
+  return { statusCode: res.statusCode, body: await readBounded(res.body, 64 * 1024) }
+}
+
+async function bucketExists(d: GatewayDeps, bucket: string): Promise<boolean> {
+  const res = await ownBackendCall(d, 'HEAD', `${d.s3.basePath}/${encodeURIComponent(bucket)}`, '')
   if (res.statusCode === 404) return false
-  if ((res.statusCode ?? 500) >= 500)
+  if (res.statusCode >= 500)
     throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
   return true
 }
@@ -779,50 +780,27 @@ function forward(
     target: d.s3.target,
     now: d.ctx.now(),
   })
-  return new Promise<void>((resolve, reject) => {
-    let backendReq: ClientRequest
-    try {
-      backendReq = d.s3.request({ method: ex.method, path, query, headers: signed })
-    } catch (err) {
-      reject(err)
-      return
-    }
-    let settled = false
-    const settle = (err?: unknown) => {
-      if (settled) return
-      settled = true
-      if (err === undefined) resolve()
-      else reject(err)
-    }
-    backendReq.once('response', (res) => {
-      relayResponse(ex, res)
-      res.once('end', () => settle())
-      res.once('close', () => settle())
-    })
-    backendReq.once('error', (err) => {
+  // The client's body reaches the backend through the verifying transforms, or one pass-through: the
+  // backend leg never holds the client's request itself, so a failed call still answers on the connection.
+  let upload: Readable | Buffer | undefined = body
+  if (body === undefined && withBody) {
+    const stages = transforms.length > 0 ? transforms : [new PassThrough()]
+    upload = stages[stages.length - 1] as Readable
+    // A failing stage aborts the backend request with its error, which lands below.
+    pipeFromClient(ex, stages, () => undefined)
+  }
+  return d.s3.send({ method: ex.method, path, query, headers: signed, body: upload }).then(
+    (res) => relayResponse(ex, res),
+    (err: unknown) => {
+      // Not the backend's failure: the client's body failed verification or the client went away. The
+      // backend never got a complete body, and the client gets S3's error when it is still listening.
+      if (!(err instanceof errors.UndiciError)) throw verificationFailure(err)
+      if (err instanceof errors.RequestContentLengthMismatchError) throw verificationFailure(err)
       if (ex.res.headersSent) {
         ex.res.destroy()
-        settle()
-      } else settle(fail('ServiceUnavailable', 'Service is unable to handle request.', 503))
-      void err
-    })
-    ex.res.once('close', () => {
-      if (!ex.res.writableFinished) backendReq.destroy()
-    })
-    if (body !== undefined) {
-      backendReq.end(body)
-      return
-    }
-    if (!withBody) {
-      backendReq.end()
-      return
-    }
-    pipeFromClient(ex, [...transforms, backendReq] as unknown as NodeJS.WritableStream[], (err) => {
-      if (err === undefined || err === null) return
-      // The client's body failed verification (or the client went away): the backend never gets a
-      // complete body, and the client gets S3's error when it is still listening.
-      backendReq.destroy()
-      settle(verificationFailure(err))
-    })
-  })
+        return
+      }
+      throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
+    },
+  )
 }

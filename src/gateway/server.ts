@@ -143,8 +143,7 @@ export async function startGateway(
         setTimeout(() => server.closeAllConnections(), 2000).unref()
       })
       await deps.events.flush()
-      s3.close()
-      sqs.close()
+      await Promise.all([s3.close(), sqs.close()])
     },
   }
 }

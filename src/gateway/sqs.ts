@@ -7,12 +7,11 @@
  * the call re-signed, mapping queue URLs between the gateway's account and the backend's.
  */
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
 import { AwsError } from '../aws/errors.ts'
 import { authenticate } from '../aws/sigv4/authenticate.ts'
 import { sha256Hex } from '../aws/sigv4/sigv4.ts'
 import { dataEvent } from './audit.ts'
-import { signBackendRequest } from './backend.ts'
+import { signBackendRequest, type BackendResponse } from './backend.ts'
 import {
   accessDeniedMessage,
   denialPolicy,
@@ -431,31 +430,27 @@ async function send(
     target: d.sqs.target,
     now: d.ctx.now(),
   })
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const r = d.sqs.request({ method: 'POST', path, query: '', headers: signed })
-    r.once('response', resolve)
-    r.once('error', () =>
-      reject(
-        new SqsFailure(
-          'ServiceUnavailable',
-          'The request has failed due to a temporary failure of the server.',
-          503,
-        ),
-      ),
+  let res: BackendResponse
+  try {
+    res = await d.sqs.send({ method: 'POST', path, query: '', headers: signed, body: payload })
+  } catch {
+    throw new SqsFailure(
+      'ServiceUnavailable',
+      'The request has failed due to a temporary failure of the server.',
+      503,
     )
-    r.end(payload)
-  })
+  }
   if (!buffer && overrideParams === undefined) {
     relayResponse(ex, res)
     await new Promise<void>((resolve) => {
-      res.once('end', resolve)
-      res.once('close', resolve)
+      res.body.once('end', resolve)
+      res.body.once('close', resolve)
     })
-    return { status: res.statusCode ?? 502, rawHeaders: res.rawHeaders }
+    return { status: res.statusCode, rawHeaders: res.rawHeaders }
   }
   return {
-    status: res.statusCode ?? 502,
+    status: res.statusCode,
     rawHeaders: res.rawHeaders,
-    buffered: await readBounded(res, MAX_REWRITTEN_RESPONSE),
+    buffered: await readBounded(res.body, MAX_REWRITTEN_RESPONSE),
   }
 }

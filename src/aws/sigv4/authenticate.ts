@@ -12,6 +12,11 @@
  * InvalidClientTokenId; wrong signature → SignatureDoesNotMatch; expired session → ExpiredToken.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-troubleshooting.html
  *
+ * S3 streams its bodies, so it signs over the payload hash the client declares (`x-amz-content-sha256`):
+ * `declaredPayloadHash` checks the signature over that value without reading the body, and returns the seed
+ * that aws-chunked chunk signatures chain from (`./chunked.ts`); the caller checks a hex hash while the body
+ * streams. https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ *
  * @example
  * const { caller, region } = await authenticate(ctx, { method, url, headers, body }, { service: 'eks' })
  */
@@ -20,6 +25,7 @@ import { openSessionToken } from '../../identity/sessions.ts'
 import type { Caller } from '../../identity/types.ts'
 import { AwsError } from '../errors.ts'
 import { isKnownRegion } from '../regions.ts'
+import { verifyWithPayloadHash, type VerifiedSeed } from './chunked.ts'
 import { toSigV4Request, type HttpRequestInput } from './request.ts'
 import {
   checkClock,
@@ -57,6 +63,17 @@ export interface AuthenticateOptions {
   regions?: readonly string[]
   /** The server's own region (always valid in a scope). */
   configuredRegion?: string
+  /**
+   * S3 only: the `x-amz-content-sha256` value the client sent (`UNSIGNED-PAYLOAD`, a `STREAMING-…` value or
+   * a hex SHA-256). The signature is checked over it instead of the body's hash and the body is not read;
+   * a hex hash must then be checked by the caller against the body as it streams. Mismatches throw
+   * `SignatureMismatchError`, which carries the canonical request and string to sign S3 echoes back.
+   */
+  declaredPayloadHash?: string
+  /** Clock skew allowed around the signing time (default 5 minutes; S3 allows 15). */
+  maxClockSkewMs?: number
+  /** Where credentials come from (default: `resolveCredentials` on the ports, no cache). */
+  resolveCredentials?: CredentialResolver
 }
 
 export interface Authenticated {
@@ -64,7 +81,25 @@ export interface Authenticated {
   signature: ParsedSignature
   /** The credential scope's Region (validated): the request's `aws:RequestedRegion`. */
   region: string
+  /** With `declaredPayloadHash`: the verified signature and key that aws-chunked chunk signatures chain from. */
+  seed?: VerifiedSeed
 }
+
+/** The caller and secret behind an access key id (+ session token). */
+export interface ResolvedCredentials {
+  caller: Caller
+  secretAccessKey: string
+  /** Session credentials: when they stop working (checked after the signature, as AWS orders the checks). */
+  expiration?: Date
+}
+
+/** Why credentials did not resolve: no such active access key, or a session token that does not open. */
+export type CredentialProblem = 'unknown-key' | 'invalid-token'
+
+export type CredentialResolver = (
+  accessKeyId: string,
+  securityToken: string | undefined,
+) => Promise<ResolvedCredentials | CredentialProblem>
 
 /** What authentication reads: access keys, the session keyring and the clock. */
 export type AuthenticatorPorts = Pick<
@@ -116,44 +151,78 @@ export async function authenticate(
     throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token')
   checkScope(parsed, options)
   const now = ports.now()
-  checkClock(parsed, now)
-  const canonical = {
-    normalizePath: options.normalizePath ?? true,
-    allowUnsignedPayload: options.allowUnsignedPayload ?? false,
-  }
-
-  if (parsed.securityToken !== undefined || parsed.accessKeyId.startsWith('ASIA')) {
-    if (parsed.securityToken === undefined)
-      throw new AwsError('InvalidClientTokenId', INVALID_TOKEN_MESSAGE)
-    let opened
-    try {
-      opened = await openSessionToken(ports, parsed.securityToken)
-    } catch {
-      throw new AwsError('InvalidClientTokenId', INVALID_TOKEN_MESSAGE)
-    }
-    if (opened.accessKeyId !== parsed.accessKeyId)
-      throw new AwsError('InvalidClientTokenId', INVALID_TOKEN_MESSAGE)
-    verifySignature(raw, parsed, opened.secretAccessKey, canonical)
-    if (opened.expiration.getTime() <= now.getTime())
-      throw new AwsError('ExpiredToken', EXPIRED_TOKEN_MESSAGE)
-    return { caller: opened.caller, signature: parsed, region: parsed.region }
-  }
-
-  const key = await ports.accessKeys.getAccessKey(parsed.accessKeyId)
-  if (key === undefined || key.status !== 'Active')
+  checkClock(parsed, now, options.maxClockSkewMs)
+  const resolve =
+    options.resolveCredentials ?? ((id, token) => resolveCredentials(ports, id, token))
+  const resolved = await resolve(parsed.accessKeyId, parsed.securityToken)
+  if (typeof resolved === 'string')
     throw new AwsError('InvalidClientTokenId', INVALID_TOKEN_MESSAGE)
-  verifySignature(raw, parsed, key.secretAccessKey, canonical)
-  ports.accessKeys.noteAccessKeyUse?.(key.accessKeyId, now, parsed.service, parsed.region)
-  const isRoot = /^arn:[^:]+:iam::\d{12}:root$/.test(key.userArn)
-  const caller: Caller = {
-    arn: key.userArn,
-    accountId: key.accountId,
-    userId: isRoot ? key.accountId : key.userId,
-    accessKeyId: key.accessKeyId,
-    type: isRoot ? 'Root' : 'IAMUser',
-    ...(isRoot ? {} : { userName: key.userName }),
+  let seed: VerifiedSeed | undefined
+  if (options.declaredPayloadHash !== undefined)
+    seed = verifyWithPayloadHash(
+      raw,
+      parsed,
+      resolved.secretAccessKey,
+      options.declaredPayloadHash,
+      { normalizePath: options.normalizePath ?? true },
+    )
+  else
+    verifySignature(raw, parsed, resolved.secretAccessKey, {
+      normalizePath: options.normalizePath ?? true,
+      allowUnsignedPayload: options.allowUnsignedPayload ?? false,
+    })
+  if (resolved.expiration !== undefined) {
+    if (resolved.expiration.getTime() <= now.getTime())
+      throw new AwsError('ExpiredToken', EXPIRED_TOKEN_MESSAGE)
+  } else {
+    ports.accessKeys.noteAccessKeyUse?.(parsed.accessKeyId, now, parsed.service, parsed.region)
   }
-  return { caller, signature: parsed, region: parsed.region }
+  return {
+    caller: resolved.caller,
+    signature: parsed,
+    region: parsed.region,
+    ...(seed === undefined ? {} : { seed }),
+  }
+}
+
+/**
+ * Resolves an access key id (+ session token) to its caller and secret: a sealed session token (temporary
+ * credentials from every identity path) must open and name this key id; otherwise the key must be an active
+ * long-term access key. Problems are returned, not thrown, so callers can answer in their service's words.
+ */
+export async function resolveCredentials(
+  ports: AuthenticatorPorts,
+  accessKeyId: string,
+  securityToken: string | undefined,
+): Promise<ResolvedCredentials | CredentialProblem> {
+  if (securityToken !== undefined || accessKeyId.startsWith('ASIA')) {
+    if (securityToken === undefined) return 'invalid-token'
+    try {
+      const opened = await openSessionToken(ports, securityToken)
+      if (opened.accessKeyId !== accessKeyId) return 'invalid-token'
+      return {
+        caller: opened.caller,
+        secretAccessKey: opened.secretAccessKey,
+        expiration: opened.expiration,
+      }
+    } catch {
+      return 'invalid-token'
+    }
+  }
+  const key = await ports.accessKeys.getAccessKey(accessKeyId)
+  if (key === undefined || key.status !== 'Active') return 'unknown-key'
+  const isRoot = /^arn:[^:]+:iam::\d{12}:root$/.test(key.userArn)
+  return {
+    caller: {
+      arn: key.userArn,
+      accountId: key.accountId,
+      userId: isRoot ? key.accountId : key.userId,
+      accessKeyId: key.accessKeyId,
+      type: isRoot ? 'Root' : 'IAMUser',
+      ...(isRoot ? {} : { userName: key.userName }),
+    },
+    secretAccessKey: key.secretAccessKey,
+  }
 }
 
 /** The authenticated caller of a signed request (throws `AwsError`); `authenticate` also gives the scope. */

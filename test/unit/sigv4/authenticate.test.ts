@@ -16,6 +16,7 @@ import { authenticate, type AuthenticatorPorts } from '../../../src/aws/sigv4/au
 import { presignUrl, signRequest } from '../../../src/aws/sigv4/sign.ts'
 import { GLOBAL_SIGNING_REGION } from '../../../src/aws/regions.ts'
 import type { AwsError } from '../../../src/aws/errors.ts'
+import { SignatureMismatchError } from '../../../src/aws/sigv4/chunked.ts'
 
 const NOW = new Date('2026-11-23T01:00:00Z')
 const KEY = {
@@ -97,12 +98,16 @@ void describe('aws/sigv4/authenticate: credential scope Region', () => {
   })
 })
 
-/** A header signature computed over `UNSIGNED-PAYLOAD` (as S3 clients sign), by hand. */
-function unsignedPayloadRequest(region: string, service: string) {
-  const date = '20261123T010000Z'
+/** A header signature computed over a declared payload hash (as S3 clients sign), by hand. */
+function declaredPayloadRequest(
+  region: string,
+  service: string,
+  declared: string,
+  date = '20261123T010000Z',
+) {
   const headers: Record<string, string> = {
     host: '127.0.0.1:7070',
-    'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+    'x-amz-content-sha256': declared,
     'x-amz-date': date,
   }
   const names = Object.keys(headers).sort()
@@ -112,9 +117,9 @@ function unsignedPayloadRequest(region: string, service: string) {
     '',
     names.map((n) => `${n}:${headers[n]}\n`).join(''),
     names.join(';'),
-    'UNSIGNED-PAYLOAD',
+    declared,
   ].join('\n')
-  const scope = `20261123/${region}/${service}/aws4_request`
+  const scope = `${date.slice(0, 8)}/${region}/${service}/aws4_request`
   const toSign = [
     'AWS4-HMAC-SHA256',
     date,
@@ -122,7 +127,10 @@ function unsignedPayloadRequest(region: string, service: string) {
     createHash('sha256').update(canonical).digest('hex'),
   ].join('\n')
   const h = (k: string | Buffer, d: string) => createHmac('sha256', k).update(d).digest()
-  const key = h(h(h(h(`AWS4${KEY.secretAccessKey}`, '20261123'), region), service), 'aws4_request')
+  const key = h(
+    h(h(h(`AWS4${KEY.secretAccessKey}`, date.slice(0, 8)), region), service),
+    'aws4_request',
+  )
   const signature = createHmac('sha256', key).update(toSign).digest('hex')
   return {
     method: 'POST',
@@ -134,6 +142,9 @@ function unsignedPayloadRequest(region: string, service: string) {
     body: BODY,
   }
 }
+
+const unsignedPayloadRequest = (region: string, service: string) =>
+  declaredPayloadRequest(region, service, 'UNSIGNED-PAYLOAD')
 
 void describe('aws/sigv4/authenticate: payload and presigned rules', () => {
   void it('rejects UNSIGNED-PAYLOAD unless the service allows it (S3 only)', async () => {
@@ -177,5 +188,96 @@ void describe('aws/sigv4/authenticate: payload and presigned rules', () => {
       'IncompleteSignature',
       "AWS query-string parameters must include 'X-Amz-Expires'. Re-examine the query-string parameters.",
     )
+  })
+})
+
+/**
+ * S3 signs over the payload hash the client declares in x-amz-content-sha256 — UNSIGNED-PAYLOAD, the
+ * STREAMING-… values of aws-chunked uploads, or the body's hex SHA-256 — and allows 15 minutes of clock skew
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html "within 15 minutes").
+ */
+void describe('aws/sigv4/authenticate: declared payload hash (S3)', () => {
+  const s3 = (declared: string) => ({
+    service: 's3',
+    normalizePath: false,
+    declaredPayloadHash: declared,
+  })
+
+  void it('verifies over a STREAMING value and returns the seed the chunk signatures chain from', async () => {
+    const declared = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'
+    const request = declaredPayloadRequest('us-east-1', 's3', declared)
+    const out = await authenticate(ports, request, s3(declared))
+    assert.equal(out.caller.arn, KEY.userArn)
+    const signature = /Signature=([0-9a-f]{64})/.exec(request.headers.authorization)?.[1]
+    assert.equal(out.seed?.seedSignature, signature)
+    assert.equal(out.seed?.scope, '20261123/us-east-1/s3/aws4_request')
+  })
+
+  void it('verifies over a declared hex SHA-256 without reading the body (checked while it streams)', async () => {
+    const declared = createHash('sha256').update('the object, still on the wire').digest('hex')
+    const request = { ...declaredPayloadRequest('us-east-1', 's3', declared), body: '' }
+    assert.equal((await authenticate(ports, request, s3(declared))).caller.arn, KEY.userArn)
+  })
+
+  void it('a declared value other than the signed one fails with the canonical request S3 echoes', async () => {
+    const request = declaredPayloadRequest('us-east-1', 's3', 'UNSIGNED-PAYLOAD')
+    await assert.rejects(
+      authenticate(ports, request, s3('STREAMING-UNSIGNED-PAYLOAD-TRAILER')),
+      (err: SignatureMismatchError) => {
+        assert.ok(err instanceof SignatureMismatchError)
+        assert.equal(err.code, 'SignatureDoesNotMatch')
+        assert.match(err.detail.canonicalRequest, /\nSTREAMING-UNSIGNED-PAYLOAD-TRAILER$/)
+        return true
+      },
+    )
+  })
+
+  void it('allows the clock skew the caller names (S3: 15 minutes), 5 minutes by default', async () => {
+    const tenMinutesAgo = declaredPayloadRequest(
+      'us-east-1',
+      's3',
+      'UNSIGNED-PAYLOAD',
+      '20261123T005000Z',
+    )
+    await rejectsWith(
+      authenticate(ports, tenMinutesAgo, s3('UNSIGNED-PAYLOAD')),
+      'SignatureDoesNotMatch',
+      /^Signature expired: 20261123T005000Z is now earlier than 20261123T005500Z/,
+    )
+    const out = await authenticate(ports, tenMinutesAgo, {
+      ...s3('UNSIGNED-PAYLOAD'),
+      maxClockSkewMs: 15 * 60_000,
+    })
+    assert.equal(out.caller.arn, KEY.userArn)
+  })
+
+  void it('takes credentials from the resolver it is given (the gateway caches them)', async () => {
+    const asked: string[] = []
+    const request = declaredPayloadRequest('us-east-1', 's3', 'UNSIGNED-PAYLOAD')
+    const caller = {
+      arn: 'arn:aws:iam::111122223333:user/cached',
+      accountId: '111122223333',
+      userId: 'AIDAQCACHEDCACHEDCACH',
+      accessKeyId: KEY.accessKeyId,
+      type: 'IAMUser' as const,
+    }
+    const resolveCredentials = (id: string) => {
+      asked.push(id)
+      return Promise.resolve(
+        asked.length === 1
+          ? { caller, secretAccessKey: KEY.secretAccessKey }
+          : ('unknown-key' as const),
+      )
+    }
+    const options = { ...s3('UNSIGNED-PAYLOAD'), resolveCredentials }
+    assert.equal((await authenticate(ports, request, options)).caller.arn, caller.arn)
+    await rejectsWith(
+      authenticate(ports, request, options),
+      'InvalidClientTokenId',
+      'The security token included in the request is invalid.',
+    )
+    assert.deepEqual(asked, [KEY.accessKeyId, KEY.accessKeyId])
   })
 })
