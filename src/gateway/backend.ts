@@ -71,8 +71,12 @@ const DROP_REQUEST_HEADERS = new Set([
   'amz-sdk-request',
 ])
 
-/** Presigned-URL parameters: the client's signature, stripped before forwarding. */
+/** Presigned-URL parameters (SigV4, and S3's SigV2): the client's signature, stripped before forwarding. */
 const AUTH_QUERY = new Set([
+  'AWSAccessKeyId',
+  'Signature',
+  'Expires',
+  'x-amz-security-token',
   'X-Amz-Algorithm',
   'X-Amz-Credential',
   'X-Amz-Date',
