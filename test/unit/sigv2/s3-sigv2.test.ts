@@ -43,8 +43,8 @@ function verifies(request: SigV2Request): { ok: boolean; sts: string } {
   return { ok: v.ok, sts: stringsToSign(request, creds)[0] as string }
 }
 
-describe("S3 SigV2: the guide's authentication examples", () => {
-  it('Object GET (virtual-hosted bucket)', () => {
+void describe("S3 SigV2: the guide's authentication examples", () => {
+  void it('Object GET (virtual-hosted bucket)', () => {
     const r = headerRequest(
       'GET',
       '/photos/puppy.jpg',
@@ -59,7 +59,7 @@ describe("S3 SigV2: the guide's authentication examples", () => {
     assert.equal(ok, true)
   })
 
-  it('Object PUT signs the Content-Type', () => {
+  void it('Object PUT signs the Content-Type', () => {
     const r = headerRequest(
       'PUT',
       '/photos/puppy.jpg',
@@ -80,7 +80,7 @@ describe("S3 SigV2: the guide's authentication examples", () => {
     )
   })
 
-  it('List: the query parameters that are not sub-resources stay out of the resource', () => {
+  void it('List: the query parameters that are not sub-resources stay out of the resource', () => {
     const r = headerRequest(
       'GET',
       '/',
@@ -92,7 +92,7 @@ describe("S3 SigV2: the guide's authentication examples", () => {
     assert.equal(verifies(r).ok, true)
   })
 
-  it('Fetch: the ?acl sub-resource is signed', () => {
+  void it('Fetch: the ?acl sub-resource is signed', () => {
     const r = headerRequest(
       'GET',
       '/',
@@ -104,7 +104,7 @@ describe("S3 SigV2: the guide's authentication examples", () => {
     assert.equal(verifies({ ...r, query: '' }).ok, false)
   })
 
-  it('Delete: x-amz-date takes precedence over Date', () => {
+  void it('Delete: x-amz-date takes precedence over Date', () => {
     const r = headerRequest(
       'DELETE',
       '/photos/puppy.jpg',
@@ -119,7 +119,7 @@ describe("S3 SigV2: the guide's authentication examples", () => {
     assert.equal(signedAt(r)?.toISOString(), '2007-03-27T21:20:26.000Z')
   })
 
-  it('Upload: x-amz-* headers are lower-cased, sorted, and repeated ones joined with commas', () => {
+  void it('Upload: x-amz-* headers are lower-cased, sorted, and repeated ones joined with commas', () => {
     const r = headerRequest(
       'PUT',
       '/db-backup.dat.gz',
@@ -150,7 +150,7 @@ describe("S3 SigV2: the guide's authentication examples", () => {
     assert.equal(ok, true)
   })
 
-  it('Unicode keys are signed as the percent-encoded path that was sent', () => {
+  void it('Unicode keys are signed as the percent-encoded path that was sent', () => {
     const r = headerRequest(
       'GET',
       '/dictionary/fran%C3%A7ais/pr%c3%a9f%c3%a8re',
@@ -161,7 +161,7 @@ describe("S3 SigV2: the guide's authentication examples", () => {
     assert.equal(verifies(r).ok, true)
   })
 
-  it('Query string authentication: Expires in the Date position', () => {
+  void it('Query string authentication: Expires in the Date position', () => {
     const query =
       'AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1175139620&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D'
     const r: SigV2Request = {
@@ -184,8 +184,8 @@ describe("S3 SigV2: the guide's authentication examples", () => {
   })
 })
 
-describe('S3 SigV2: what boto3 / AWS CLI v1 presigned URLs carry', () => {
-  it('the session token is a signed x-amz-* value; response-* overrides are signed decoded', () => {
+void describe('S3 SigV2: what boto3 / AWS CLI v1 presigned URLs carry', () => {
+  void it('the session token is a signed x-amz-* value; response-* overrides are signed decoded', () => {
     const token = 'FQoGZXIvYXdzE/token+value'
     const base: SigV2Request = {
       method: 'GET',
@@ -217,7 +217,7 @@ describe('S3 SigV2: what boto3 / AWS CLI v1 presigned URLs carry', () => {
     })
   })
 
-  it('sub-resources are sorted by name; parameters without a value keep their bare name', () => {
+  void it('sub-resources are sorted by name; parameters without a value keep their bare name', () => {
     assert.equal(
       canonicalResource({
         method: 'GET',
@@ -230,8 +230,8 @@ describe('S3 SigV2: what boto3 / AWS CLI v1 presigned URLs carry', () => {
   })
 })
 
-describe('S3 SigV2: which requests are V2', () => {
-  it('SigV4 and anonymous requests are not', () => {
+void describe('S3 SigV2: which requests are V2', () => {
+  void it('SigV4 and anonymous requests are not', () => {
     const r = { method: 'GET', path: '/b', query: '', headers: [] as [string, string][] }
     assert.equal(readSigV2(r), undefined)
     assert.equal(
@@ -241,7 +241,7 @@ describe('S3 SigV2: which requests are V2', () => {
     assert.equal(readSigV2({ ...r, query: 'X-Amz-Signature=ab' }), undefined)
   })
 
-  it("an incomplete presigned URL or header is refused with S3's error", () => {
+  void it("an incomplete presigned URL or header is refused with S3's error", () => {
     const r = { method: 'GET', path: '/b', query: 'AWSAccessKeyId=AK&Signature=x', headers: [] }
     assert.throws(
       () => readSigV2(r),
