@@ -3,7 +3,12 @@
  * process: SigV4 verified, policy evaluated, audit event, re-signed and streamed) to a trivial node:http
  * backend (its own process, fixed S3 answers), against the same backend called directly by the same client.
  * One closed-loop keep-alive load generator (load.mjs, a worker thread) drives both, at concurrency 1 (latency:
- * the added p50) and 8 (throughput ratio), in alternating rounds; each figure is the median over the rounds.
+ * the added p50) and 8 (throughput ratio), in rounds that alternate which target goes first; each round gives
+ * a ratio of two adjacent runs, and the table shows the median ratio with its min–max over the rounds. The CPU
+ * time the gateway and the backend processes spend per request (from /proc) is shown too: on a shared
+ * machine it moves far less with other load than throughput does.
+ * PutObject runs twice: signed over the body's SHA-256 (the gateway must hash the whole body to check it) and
+ * over UNSIGNED-PAYLOAD (what the difference costs).
  * Then the memory of the gateway process (VmRSS from /proc) while one 1 GiB aws-chunked upload
  * (STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32 trailer, what the JS SDK streams) passes through it.
  * Goals (issue 12): ≥ 50 % of direct throughput at 1 KiB, ≥ 80 % at 1 MiB, added p50 ≤ 0.3 ms, 1 GiB upload
@@ -48,12 +53,21 @@ interface Scenario {
   method: 'GET' | 'PUT'
   key: string
   bodySize: number
+  /** x-amz-content-sha256 (default: the body's SHA-256). */
+  payload?: string
 }
 
 const scenarios: Scenario[] = [
   { name: 'GetObject 1 KiB', method: 'GET', key: 'obj-1k', bodySize: 0 },
   { name: 'GetObject 1 MiB', method: 'GET', key: 'obj-1m', bodySize: 0 },
   { name: 'PutObject 1 MiB', method: 'PUT', key: 'put-1m', bodySize: 1024 * 1024 },
+  {
+    name: 'PutObject 1 MiB unsigned',
+    method: 'PUT',
+    key: 'put-1m',
+    bodySize: 1024 * 1024,
+    payload: 'UNSIGNED-PAYLOAD',
+  },
 ]
 
 function startChild(
@@ -76,7 +90,8 @@ function startChild(
 
 function signedHeaders(port: number, s: Scenario, creds: Creds): Record<string, string> {
   const path = `/bench/${s.key}`
-  const payload = s.bodySize > 0 ? sha256Hex(Buffer.alloc(s.bodySize, 'p')) : sha256Hex('')
+  const payload =
+    s.payload ?? (s.bodySize > 0 ? sha256Hex(Buffer.alloc(s.bodySize, 'p')) : sha256Hex(''))
   const headers: [string, string][] = s.bodySize > 0 ? [['content-length', String(s.bodySize)]] : []
   const signed = signBackendRequest({
     method: s.method,
@@ -119,6 +134,13 @@ function load(port: number, s: Scenario, creds: Creds, concurrency: number) {
       },
     )
   })
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 function rssKiB(pid: number): { rss: number; hwm: number } {
@@ -217,26 +239,57 @@ try {
   }
 
   const rows: Record<string, unknown>[] = []
+  const gatewayPid = gw.child.pid as number
+  const backendPid = backend.child.pid as number
   for (const s of scenarios) {
     for (const concurrency of CONCURRENCY) {
-      const direct: { rps: number; p50: number; errors: number }[] = []
-      const through: { rps: number; p50: number; errors: number }[] = []
-      for (let r = 0; r < ROUNDS; r++) {
-        direct.push(await load(backendPort, s, creds, concurrency))
-        through.push(await load(gatewayPort, s, creds, concurrency))
+      type Run = {
+        rps: number
+        p50: number
+        errors: number
+        gatewayCpu: number
+        backendCpu: number
       }
-      const d = { rps: median(direct.map((x) => x.rps)), p50: median(direct.map((x) => x.p50)) }
-      const g = { rps: median(through.map((x) => x.rps)), p50: median(through.map((x) => x.p50)) }
+      const measure = async (port: number): Promise<Run> => {
+        const g0 = cpuSeconds(gatewayPid)
+        const b0 = cpuSeconds(backendPid)
+        const r = await load(port, s, creds, concurrency)
+        const seconds = SECONDS + WARMUP
+        const requests = Math.max(1, r.rps * seconds)
+        return {
+          ...r,
+          gatewayCpu: (cpuSeconds(gatewayPid) - g0) / requests,
+          backendCpu: (cpuSeconds(backendPid) - b0) / requests,
+        }
+      }
+      const direct: Run[] = []
+      const through: Run[] = []
+      for (let r = 0; r < ROUNDS; r++) {
+        // Alternate which target goes first, so a drift in the machine's load favours neither.
+        if (r % 2 === 0) {
+          direct.push(await measure(backendPort))
+          through.push(await measure(gatewayPort))
+        } else {
+          through.push(await measure(gatewayPort))
+          direct.push(await measure(backendPort))
+        }
+      }
+      const ratios = direct.map((d, i) => (through[i] as Run).rps / d.rps)
+      const added = direct.map((d, i) => (through[i] as Run).p50 - d.p50)
       const errors = [...direct, ...through].reduce((n, x) => n + x.errors, 0)
+      const us = (x: number) => Math.round(x * 1e6)
       rows.push({
         scenario: s.name,
         concurrency,
-        directRps: Math.round(d.rps),
-        gatewayRps: Math.round(g.rps),
-        ratio: Number((g.rps / d.rps).toFixed(3)),
-        directP50ms: Number(d.p50.toFixed(3)),
-        gatewayP50ms: Number(g.p50.toFixed(3)),
-        addedP50ms: Number((g.p50 - d.p50).toFixed(3)),
+        directRps: Math.round(median(direct.map((x) => x.rps))),
+        gatewayRps: Math.round(median(through.map((x) => x.rps))),
+        ratio: Number(median(ratios).toFixed(3)),
+        ratioMinMax: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+        directP50ms: Number(median(direct.map((x) => x.p50)).toFixed(3)),
+        addedP50ms: Number(median(added).toFixed(3)),
+        addedMinMax: `${Math.min(...added).toFixed(2)}–${Math.max(...added).toFixed(2)}`,
+        gatewayCpuUs: us(median(through.map((x) => x.gatewayCpu))),
+        backendCpuUs: us(median(direct.map((x) => x.backendCpu))),
         errors,
       })
     }
@@ -250,7 +303,7 @@ try {
   if (values.json) console.log(JSON.stringify({ env, rows, upload }, null, 2))
   else {
     console.log(
-      `bench:gateway  (${env.cpus} CPUs, load ${env.loadavg.join(' ')}, node ${env.node}; ${ROUNDS} rounds × ${SECONDS}s, medians)`,
+      `bench:gateway  (${env.cpus} CPUs, load ${env.loadavg.join(' ')}, node ${env.node}; ${ROUNDS} rounds × ${SECONDS}s, medians; CPU µs per request: gateway process, backend process called directly)`,
     )
     console.table(rows)
     console.log(

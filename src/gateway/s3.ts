@@ -16,7 +16,6 @@ import {
   type Transform,
   type Writable,
 } from 'node:stream'
-import { errors } from 'undici'
 import { AwsError } from '../aws/errors.ts'
 import {
   AwsChunkedDecoder,
@@ -928,10 +927,12 @@ function forward(
   return d.s3.send({ method: ex.method, path, query, headers: signed, body: upload }).then(
     (res) => relayResponse(ex, res),
     (err: unknown) => {
-      // Not the backend's failure: the client's body failed verification or the client went away. The
-      // backend never got a complete body, and the client gets S3's error when it is still listening.
-      if (!(err instanceof errors.UndiciError)) throw verificationFailure(err)
-      if (err instanceof errors.RequestContentLengthMismatchError) throw verificationFailure(err)
+      // The client's body failed verification (a stage's S3 error) or the client went away: the backend
+      // never got a complete body, and the client gets S3's error when it is still listening. Anything
+      // else is the backend's failure (refused, reset, cut short).
+      const clientGone = ex.req.destroyed && !ex.req.complete
+      if (err instanceof AwsError || err instanceof BodyTooLargeError || clientGone)
+        throw verificationFailure(err)
       if (ex.res.headersSent) {
         ex.res.destroy()
         return
