@@ -104,7 +104,7 @@ function fixFor(exposure: ImdsExposure, pod: PodSpecInfo): string {
   const ec2 = exposure.exposing.filter((n) => n.roleArn === undefined)
   for (const n of ec2.slice(0, 3))
     fixes.push(
-      `aws ec2 modify-instance-metadata-options --instance-id ${/^i-[0-9a-f]+$/.test(n.name) ? n.name : 'INSTANCE_ID'} --http-put-response-hop-limit 1 --http-tokens required`,
+      `aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 1 --http-tokens required --instance-id ${/^i-[0-9a-f]+$/.test(n.name) ? n.name : 'INSTANCE_ID'}`,
     )
   if (ec2.length < exposure.exposing.length)
     fixes.push(
@@ -119,7 +119,12 @@ function fixFor(exposure: ImdsExposure, pod: PodSpecInfo): string {
 function unreachable(exposure: ImdsExposure, facts: NodeFacts, pod: PodSpecInfo): string {
   if (exposure.blockedBy.length > 0)
     return `IMDS would answer (${via(exposure, pod)}), but NetworkPolicy ${exposure.blockedBy.map((p) => `${p.namespace}/${p.name}`).join(', ')} restricts the pod's egress and none admits ${IMDS_CIDR}`
-  return `IMDS does not answer this pod with node-role credentials (${facts.nodes.map(describeNode).slice(0, 3).join('; ')}${pod.hostNetwork ? '' : '; the pod is not on the host network, so a token PUT answer with hop limit 1 does not reach it'})`
+  if (facts.nodes.length === 0) return 'no node was given (the nodes file lists none)'
+  const why = (n: NodeInfo) =>
+    n.httpEndpoint === 'disabled'
+      ? `${n.name}: the metadata endpoint is disabled`
+      : `${describeNode(n)}: IMDSv2 only, and the token PUT's answer does not travel the extra hop to a pod off the host network`
+  return `IMDS does not answer this pod with node-role credentials (${facts.nodes.map(why).slice(0, 3).join('; ')})`
 }
 
 /**

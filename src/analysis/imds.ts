@@ -17,7 +17,7 @@ import type { NetworkPolicyInfo, NodeInfo, PodSpecInfo } from './model.ts'
 export const IMDS_CIDR = '169.254.169.254/32'
 
 /** The remediation both tools print: IMDSv2 with hop limit 1, or an egress policy keeping pods off IMDS. */
-export const IMDS_REMEDIATION = `aws ec2 modify-instance-metadata-options --instance-id INSTANCE --http-tokens required --http-put-response-hop-limit 1 (or a NetworkPolicy denying egress to ${IMDS_CIDR})`
+export const IMDS_REMEDIATION = `aws ec2 modify-instance-metadata-options --http-tokens required --http-put-response-hop-limit 1 --instance-id INSTANCE_ID (or a NetworkPolicy denying egress to ${IMDS_CIDR})`
 
 export function nodeExposesImds(node: NodeInfo, pod: PodSpecInfo): boolean {
   if (node.httpEndpoint === 'disabled') return false

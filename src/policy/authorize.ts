@@ -7,7 +7,7 @@
  */
 import type { CompiledPolicy } from './compile.ts'
 import { compilePolicy } from './compile.ts'
-import { normalizeContext } from './context.ts'
+import { normalizeContext, type Context } from './context.ts'
 import {
   explainMismatch,
   matchStatement,
@@ -23,6 +23,7 @@ import {
   MATCH_ROLE,
   parsePrincipal,
   type MatchKind,
+  type RequestPrincipal,
 } from './principal.ts'
 import type {
   AuthorizationRequestOf,
@@ -200,6 +201,18 @@ function blame(s: Summary, decision: Decision): Blocker[] {
 }
 
 const GET_CALLER_IDENTITY = 'sts:getcalleridentity'
+const SERVICE_LINKED_ROLE_ARN = /^arn:[^:]+:iam::\d{12}:role\/aws-service-role\//
+
+/**
+ * Is the caller a service-linked role? A role session's ARN keeps only the role's name, so the role's ARN in
+ * `aws:PrincipalArn` (its path included) decides when the caller supplies it; without it, the name's
+ * `AWSServiceRoleFor` prefix does.
+ */
+function isServiceLinkedRole(p: RequestPrincipal, ctx: Context): boolean {
+  if (p.kind !== 'session') return p.serviceLinkedRole
+  const roleArn = ctx.get('aws:principalarn')
+  return typeof roleArn === 'string' ? SERVICE_LINKED_ROLE_ARN.test(roleArn) : p.serviceLinkedRole
+}
 
 /**
  * Decides one request. Pure and total: bad input yields an ImplicitlyDenied result with `errors`.
@@ -263,6 +276,11 @@ function authorizeUnchecked(
   const anonymous = principal.kind === 'anonymous'
   const resourceAccount = request.resourceAccount ?? principal.account
   const management = request.managementAccount
+  // Only organization policies care; most requests carry none, so the check is skipped for them.
+  const orgPolicies =
+    (request.serviceControlPolicies?.length ?? 0) + (request.resourceControlPolicies?.length ?? 0) >
+    0
+  const serviceLinked = orgPolicies && isServiceLinkedRole(principal, req.ctx)
   // SCPs restrict the IAM principals of member accounts: not anonymous callers, service or web-identity principals,
   // service-linked roles, or the management account (Organizations User Guide, "Service control policies": "SCPs
   // don't affect … service-linked roles", "SCPs don't affect users or roles in the management account").
@@ -270,14 +288,13 @@ function authorizeUnchecked(
     !anonymous &&
     principal.kind !== 'service' &&
     principal.kind !== 'provider' &&
-    !principal.serviceLinkedRole &&
+    !serviceLinked &&
     (management === undefined || principal.account !== management)
   // RCPs restrict resources of member accounts, whoever calls, except actions by service-linked roles and resources
   // of the management account (Organizations User Guide, "Resource control policies", "Resources and entities not
   // restricted by RCPs"). Service principals stay restricted: AWS's RCP examples gate them with
   // aws:PrincipalIsAWSService.
-  const rcpApplies =
-    !principal.serviceLinkedRole && (management === undefined || resourceAccount !== management)
+  const rcpApplies = !serviceLinked && (management === undefined || resourceAccount !== management)
   const summary: Summary = {
     anonymous,
     service: principal.kind === 'service',

@@ -239,12 +239,16 @@ export function evaluateCondition(c: CompiledCondition, ctx: Context): boolean {
 }
 
 /**
- * Does the statement's NotPrincipal exclude the request principal? A Deny with NotPrincipal "will always deny any IAM
- * principal that has a permissions boundary policy attached, regardless of the values specified" (IAM User Guide,
- * "NotPrincipal").
+ * Does the statement's NotPrincipal exclude the request principal? Both readings fail closed (IAM User Guide,
+ * "NotPrincipal"): a Deny spares only principals listed by their own ARN (the page's examples list a user with its
+ * account, a session with its role and account, to spare just that user or session), and "will always deny any IAM
+ * principal that has a permissions boundary policy attached"; an Allow — "not supported" by the current page, which
+ * gives it no semantics — grants nobody its list names, as `Principal` would name them (an account its principals, a
+ * role its sessions).
  */
 function notPrincipalSpares(s: CompiledStatement, req: PreparedRequest): boolean {
-  if (s.deny && req.hasBoundary) return false
+  if (!s.deny) return matchPrincipal(s.principal!, req.principal) !== MATCH_NONE
+  if (req.hasBoundary) return false
   return listedExactly(s.principal!, req.principal)
 }
 

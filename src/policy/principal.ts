@@ -47,26 +47,15 @@ export function parsePrincipal(raw: string): RequestPrincipal {
   return parsed
 }
 
+/** A principal that is neither a role nor a role session. */
+function plain(raw: string, kind: PrincipalKind, account?: string): RequestPrincipal {
+  return { raw, kind, account, roleName: undefined, serviceLinkedRole: false }
+}
+
 function parsePrincipalUncached(raw: string): RequestPrincipal {
-  if (raw === ANONYMOUS || raw === '*' || raw === '') {
-    return {
-      raw,
-      kind: 'anonymous',
-      account: undefined,
-      roleName: undefined,
-      serviceLinkedRole: false,
-    }
-  }
-  if (ACCOUNT.test(raw))
-    return { raw, kind: 'root', account: raw, roleName: undefined, serviceLinkedRole: false }
-  if (!raw.startsWith('arn:'))
-    return {
-      raw,
-      kind: 'service',
-      account: undefined,
-      roleName: undefined,
-      serviceLinkedRole: false,
-    }
+  if (raw === ANONYMOUS || raw === '*' || raw === '') return plain(raw, 'anonymous')
+  if (ACCOUNT.test(raw)) return plain(raw, 'root', raw)
+  if (!raw.startsWith('arn:')) return plain(raw, 'service')
   const parts = raw.split(':')
   const service = parts[2] ?? ''
   const account = parts[4] === undefined || parts[4] === '' ? undefined : parts[4]

@@ -11,7 +11,15 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
-import { cleanEnv, findOnPath, pythonHas, removeDir, run, tempDir } from './helpers/index.ts'
+import {
+  cleanEnv,
+  findOnPath,
+  irsaTrust,
+  pythonHas,
+  removeDir,
+  run,
+  tempDir,
+} from './helpers/index.ts'
 import { startMoto, type Moto } from './gateway-fixture.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/podtrust.js', import.meta.url))
@@ -123,29 +131,19 @@ void describe(
       assert.equal(r.code, 0, `aws ${args.join(' ')}: ${r.stderr}`)
       return r.stdout
     }
+    const podtrust = (args: string[]) =>
+      run(process.execPath, [BIN, ...args], {
+        env: cleanEnv(join(dir, 'cli-home')),
+        timeoutMs: 60_000,
+      })
     const doctor = async (
       extra: string[] = ['--action', 's3:ListBucket', '--resource', 'arn:aws:s3:::invoices'],
     ) => {
-      const r = await run(
-        process.execPath,
-        [
-          BIN,
-          'doctor',
-          '--data-dir',
-          dataDir,
-          '--namespace',
-          'pay',
-          '--service-account',
-          'api',
-          '--role-arn',
-          role,
-          '--token-file',
-          tokenFile,
-          ...extra,
-          '--json',
-        ],
-        { env: cleanEnv(join(dir, 'doctor-home')), timeoutMs: 60_000 },
-      )
+      const r = await podtrust([
+        'doctor',
+        ...['--data-dir', dataDir, '--namespace', 'pay', '--service-account', 'api'],
+        ...['--role-arn', role, '--token-file', tokenFile, ...extra, '--json'],
+      ])
       const report = JSON.parse(r.stdout) as {
         ok: boolean
         links: { name: string; ok: boolean; reason: string; fix?: string }[]
@@ -156,22 +154,12 @@ void describe(
     before(async () => {
       moto = await startMoto()
       up = await startUp(dataDir, moto)
-      const trust = {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Federated: `arn:aws:iam::${up.account}:oidc-provider/${PROVIDER_URL}` },
-            Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: {
-              StringEquals: {
-                [`${PROVIDER_URL}:sub`]: 'system:serviceaccount:pay:api',
-                [`${PROVIDER_URL}:aud`]: 'sts.amazonaws.com',
-              },
-            },
-          },
-        ],
-      }
+      const trust = irsaTrust(
+        `arn:aws:iam::${up.account}:oidc-provider/${PROVIDER_URL}`,
+        PROVIDER_URL,
+        'system:serviceaccount:pay:api',
+        'sts.amazonaws.com',
+      )
       await admin([
         'iam',
         'create-open-id-connect-provider',
@@ -217,22 +205,17 @@ void describe(
       writeFileSync(file, 'invoice')
       await admin(['s3', 'cp', file, 's3://invoices/2026-01.pdf'])
       tokenFile = join(dir, 'token')
-      const t = await run(
-        process.execPath,
-        [
-          BIN,
-          'token',
-          '--data-dir',
-          dataDir,
-          '--namespace',
-          'pay',
-          '--service-account',
-          'api',
-          '--out',
-          tokenFile,
-        ],
-        { env: cleanEnv(join(dir, 'token-home')), timeoutMs: 60_000 },
-      )
+      const t = await podtrust([
+        'token',
+        '--data-dir',
+        dataDir,
+        '--namespace',
+        'pay',
+        '--service-account',
+        'api',
+        '--out',
+        tokenFile,
+      ])
       assert.equal(t.code, 0, t.stderr)
     })
 
@@ -309,7 +292,7 @@ void describe(
       assert.match(warned!.reason, /instance-profile\/eks-node/)
       assert.match(
         warned!.fix!,
-        /modify-instance-metadata-options --instance-id i-0abc123def4567890 --http-put-response-hop-limit 1 --http-tokens required/,
+        /modify-instance-metadata-options --http-put-response-hop-limit 1 --http-tokens required --instance-id i-0abc123def4567890/,
       )
       const policy = join(dir, 'deny-imds.yaml')
       writeFileSync(
@@ -334,22 +317,17 @@ spec:
         own.report.links.find((l) => l.name === 'node-imds')!.reason,
         /podtrust metadata endpoint vending .*role\/node/,
       )
-      const bad = await run(
-        process.execPath,
-        [
-          BIN,
-          'doctor',
-          '--data-dir',
-          dataDir,
-          '--namespace',
-          'pay',
-          '--service-account',
-          'api',
-          '--podtrust-imds',
-          'node',
-        ],
-        { env: cleanEnv(join(dir, 'doctor-home')), timeoutMs: 60_000 },
-      )
+      const bad = await podtrust([
+        'doctor',
+        '--data-dir',
+        dataDir,
+        '--namespace',
+        'pay',
+        '--service-account',
+        'api',
+        '--podtrust-imds',
+        'node',
+      ])
       assert.equal(bad.code, 2)
       assert.match(bad.stderr, /--podtrust-imds 'node' is not a role ARN/)
     })

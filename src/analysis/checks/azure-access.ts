@@ -29,7 +29,10 @@ const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write'
 /** An action no role names explicitly: only `*` grants it (full control of resources). */
 const ANY_ACTION_PROBE = 'Microsoft.ZzPodtrustProbe/zzProbe/write'
 
-/** Built-in roles whose power matters here, by their fixed role definition ids. */
+/**
+ * Built-in roles whose power matters here, by their fixed role definition ids (the same in every tenant:
+ * https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+ */
 export const BUILT_IN_ROLES: AzureRoleDefinition[] = [
   { id: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635', roleName: 'Owner', actions: ['*'], notActions: [] },
   {
@@ -48,7 +51,7 @@ export const BUILT_IN_ROLES: AzureRoleDefinition[] = [
     ],
   },
   {
-    id: '18d7d88d-d35e-4fb5-a5c3-7773c6a72ad9',
+    id: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
     roleName: 'User Access Administrator',
     actions: ['*/read', 'Microsoft.Authorization/*', 'Microsoft.Support/*'],
     notActions: [],

@@ -138,6 +138,8 @@ export function checkGcpAccess(ctx: ScanContext): ScanFinding[] {
   if (gcp === undefined) return []
   const out: ScanFinding[] = []
   const port = ctx.options.federation
+  let federated: ReturnType<typeof federatedIdentities> | undefined
+  const feds = () => (federated ??= federatedIdentities(ctx))
 
   // GCP-003: conditions that admit a probe no real workload is, and subjects that do not tell ServiceAccounts apart.
   if (port !== undefined)
@@ -167,33 +169,20 @@ export function checkGcpAccess(ctx: ScanContext): ScanFinding[] {
       if (!multiTenant) {
         const a = port.gcpFederate(p, kubernetesClaims(issuer, audienceOf(p), PROBE, `${PROBE}-a`))
         const b = port.gcpFederate(p, kubernetesClaims(issuer, audienceOf(p), PROBE, `${PROBE}-b`))
-        // Only meaningful when the condition lets the probes through; otherwise the mapping is judged on real SAs.
-        const pair =
+        // The probes when the condition lets them through; else the inventory's own ServiceAccounts.
+        const shared =
           a.ok && b.ok
-            ? [a, b]
-            : (() => {
-                const fed = federatedIdentities(ctx).filter((f) => f.provider === p)
-                for (const x of fed)
-                  for (const y of fed)
-                    if (x.sa !== y.sa && x.identity.subject === y.identity.subject)
-                      return [
-                        { ok: true, identity: x.identity },
-                        { ok: true, identity: y.identity },
-                      ]
-                return []
-              })()
-        if (
-          pair.length === 2 &&
-          pair[0]!.ok &&
-          pair[1]!.ok &&
-          pair[0]!.identity.subject === pair[1]!.identity.subject
-        )
+            ? a.identity.subject === b.identity.subject
+              ? a.identity.subject
+              : undefined
+            : sharedSubject(feds().filter((f) => f.provider === p))
+        if (shared !== undefined)
           out.push(
             finding(
               'GCP-003',
               'high',
               [p.name],
-              `workload identity provider ${p.name} maps different ServiceAccounts to the same google.subject (${pair[0]!.identity.subject}): a principal://…/subject/ binding admits all of them`,
+              `workload identity provider ${p.name} maps different ServiceAccounts to the same google.subject (${shared}): a principal://…/subject/ binding admits all of them`,
               'map google.subject from assertion.sub (attributeMapping: google.subject=assertion.sub)',
             ),
           )
@@ -201,7 +190,6 @@ export function checkGcpAccess(ctx: ScanContext): ScanFinding[] {
     }
 
   // GCP-006: Google service accounts reachable by workloads that are owners, editors or can impersonate others.
-  const feds = federatedIdentities(ctx)
   const projectPolicies = gcp.resourcePolicies ?? []
   const reachers = (
     bindings: GcpBinding[],
@@ -212,12 +200,13 @@ export function checkGcpAccess(ctx: ScanContext): ScanFinding[] {
     for (const b of bindings) {
       if (roles !== undefined && !roles.has(b.role)) continue
       for (const m of b.members) {
-        if (projectId !== undefined)
+        // Only members naming the GKE pool or a federation pool can match a ServiceAccount (skip users, GSAs).
+        if (projectId !== undefined && m.includes(`${projectId}.svc.id.goog`))
           for (const sa of ctx.inputs.kube.serviceAccounts.values())
             if (gkeMemberMatches(m, `${projectId}.svc.id.goog`, sa.namespace, sa.name))
               who.add(saKey(sa.namespace, sa.name))
-        if (port !== undefined)
-          for (const f of feds)
+        if (port !== undefined && m.startsWith('principal'))
+          for (const f of feds())
             if (port.gcpMemberMatches(m, poolOf(f.provider.name), f.identity))
               who.add(saKey(f.sa.namespace, f.sa.name))
       }
@@ -350,3 +339,16 @@ export function checkGcpAccess(ctx: ScanContext): ScanFinding[] {
 }
 
 const podLabels = (pods: PodSpecInfo[]) => pods.slice(0, 20).map((p) => `${p.namespace}/${p.name}`)
+
+/** A google.subject two different ServiceAccounts both map to, if any. */
+function sharedSubject(
+  list: { sa: ServiceAccountInfo; identity: GcpFederatedIdentity }[],
+): string | undefined {
+  const seen = new Map<string, ServiceAccountInfo>()
+  for (const { sa, identity } of list) {
+    const first = seen.get(identity.subject)
+    if (first !== undefined && first !== sa) return identity.subject
+    seen.set(identity.subject, sa)
+  }
+  return undefined
+}

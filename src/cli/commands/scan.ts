@@ -92,6 +92,25 @@ Exit codes: 0 no finding at the --fail-on threshold, 1 findings at or above it, 
 
 const MULTI = new Set(['--k8s'])
 
+const INPUT_FILE_FLAGS = [
+  '--k8s',
+  '--gaad',
+  '--data-dir',
+  '--oidc-providers',
+  '--pod-identity-associations',
+  '--nodes',
+  '--access-keys',
+  '--azure-federated-credentials',
+  '--azure-identities',
+  '--azure-role-assignments',
+  '--azure-role-definitions',
+  '--aks-clusters',
+  '--gcp-providers',
+  '--gcp-iam-policy',
+  '--gke-clusters',
+  '--jwks',
+]
+
 /** `--k8s a b c` takes every following argument up to the next flag. */
 export function splitArgs(argv: string[]): { flags: Map<string, string[]>; bools: Set<string> } {
   const flags = new Map<string, string[]>()
@@ -426,7 +445,8 @@ export const scanCommand: Command = {
           : format === 'html'
             ? renderHtml(report, {
                 generatedAt: now.toISOString(),
-                inputs: [...(flags.get('--k8s') ?? []), ...(flags.get('--gaad') ?? [])],
+                // File inputs only: a --store URL may carry a password.
+                inputs: INPUT_FILE_FLAGS.flatMap((name) => flags.get(name) ?? []),
               })
             : renderText(report)
     const out = flags.get('--out')?.[0]

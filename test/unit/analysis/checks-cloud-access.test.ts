@@ -241,6 +241,16 @@ void describe('GCP-003 weak attribute condition or mapping', () => {
     )
     assert.ok(only(report, 'GCP-003').some((f) => /same google\.subject/.test(f.message)))
   })
+
+  void test('the mapping judged on real ServiceAccounts when the condition refuses the probes', () => {
+    const mapping = { 'google.subject': "assertion['kubernetes.io']['namespace']" }
+    const condition = "assertion['kubernetes.io']['namespace'] == 'pay'"
+    const p = provider({ attributeMapping: mapping, attributeCondition: condition })
+    const gcp = { providers: [p], serviceAccounts: [] }
+    const two = scanWith(sa('pay', 'api') + sa('pay', 'worker'), { gcp })
+    assert.match(only(two, 'GCP-003')[0]!.message, /same google\.subject \(pay\)/)
+    assert.equal(only(scanWith(sa('pay', 'api'), { gcp }), 'GCP-003').length, 0)
+  })
 })
 
 void describe('GCP-006 over-privileged GSA reachable by workloads', () => {

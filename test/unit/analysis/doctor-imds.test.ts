@@ -12,10 +12,10 @@
 //   identity → container credentials → IMDS.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { diagnose, doctorRole, type DoctorInput } from '../../../src/analysis/doctor.ts'
+import { diagnose } from '../../../src/analysis/doctor.ts'
 import { podtrustImdsNode } from '../../../src/analysis/inputs/side.ts'
 import type { NetworkPolicyInfo, NodeInfo } from '../../../src/analysis/model.ts'
-import { ACCOUNT, ISSUER, NOW, PROVIDER, exactTrust, roleArn } from './helpers.ts'
+import { ACCOUNT, doctorInput, roleArn } from './helpers.ts'
 
 const ROLE = roleArn('app')
 const PROFILE = `arn:aws:iam::${ACCOUNT}:instance-profile/eks-node`
@@ -42,35 +42,7 @@ const denyImds: NetworkPolicyInfo = {
   allowsImds: false,
 }
 
-function input(
-  overrides: Partial<DoctorInput> = {},
-  trust: object = exactTrust('pay', 'api'),
-): DoctorInput {
-  return {
-    now: NOW,
-    accountId: ACCOUNT,
-    namespace: 'pay',
-    serviceAccount: 'api',
-    serviceAccountObject: { annotations: { 'eks.amazonaws.com/role-arn': ROLE }, labels: {} },
-    providers: [{ arn: PROVIDER, url: ISSUER, clientIds: ['sts.amazonaws.com'], thumbprints: [] }],
-    clusters: [
-      {
-        name: 'prod',
-        arn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/prod`,
-        issuerUrl: `https://${ISSUER}`,
-        accountId: ACCOUNT,
-      },
-    ],
-    associations: [],
-    roles: new Map([
-      [
-        ROLE,
-        doctorRole({ arn: ROLE, accountId: ACCOUNT, trust: JSON.stringify(trust), identity: [] }),
-      ],
-    ]),
-    ...overrides,
-  }
-}
+const input = doctorInput
 
 const podWith = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({
   metadata: { name: 'api', namespace: 'pay', ...meta },
@@ -107,7 +79,7 @@ void describe('doctor: node-imds link', () => {
     assert.match(link.reason, /web identity \(IRSA\) first/)
     assert.match(
       link.fix!,
-      /aws ec2 modify-instance-metadata-options --instance-id i-0abc123 --http-put-response-hop-limit 1 --http-tokens required/,
+      /aws ec2 modify-instance-metadata-options --http-put-response-hop-limit 1 --http-tokens required --instance-id i-0abc123/,
     )
     assert.match(link.fix!, /except: \[169\.254\.169\.254\/32\]/)
     assert.match(link.fix!, /namespace: pay/)
@@ -127,7 +99,7 @@ void describe('doctor: node-imds link', () => {
       ),
     )!
     assert.equal(off.warning, undefined)
-    assert.match(off.reason, /endpoint disabled/)
+    assert.match(off.reason, /i-0abc123: the metadata endpoint is disabled/)
   })
 
   void test('hostNetwork reaches IMDS at hop limit 1 and bypasses NetworkPolicies; other pods are blocked by one', () => {

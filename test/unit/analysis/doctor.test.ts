@@ -5,13 +5,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { SignJWT } from 'jose'
-import {
-  diagnose,
-  doctorRole,
-  type DoctorInput,
-  type GcpDoctorPort,
-} from '../../../src/analysis/doctor.ts'
-import { ACCOUNT, ISSUER, NOW, PROVIDER, exactTrust, irsaTrust, roleArn } from './helpers.ts'
+import { diagnose, type DoctorInput, type GcpDoctorPort } from '../../../src/analysis/doctor.ts'
+import { ISSUER, NOW, doctorInput, exactTrust, irsaTrust, roleArn } from './helpers.ts'
 
 const ROLE = roleArn('app')
 const s3Read = JSON.stringify({
@@ -25,41 +20,8 @@ const s3Read = JSON.stringify({
   ],
 })
 
-function input(
-  overrides: Partial<DoctorInput> = {},
-  trust: object = exactTrust('pay', 'api'),
-): DoctorInput {
-  const roles = new Map([
-    [
-      ROLE,
-      doctorRole({
-        arn: ROLE,
-        accountId: ACCOUNT,
-        trust: JSON.stringify(trust),
-        identity: [{ id: 'inline:s3', document: s3Read }],
-      }),
-    ],
-  ])
-  return {
-    now: NOW,
-    accountId: ACCOUNT,
-    namespace: 'pay',
-    serviceAccount: 'api',
-    serviceAccountObject: { annotations: { 'eks.amazonaws.com/role-arn': ROLE }, labels: {} },
-    providers: [{ arn: PROVIDER, url: ISSUER, clientIds: ['sts.amazonaws.com'], thumbprints: [] }],
-    clusters: [
-      {
-        name: 'prod',
-        arn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/prod`,
-        issuerUrl: `https://${ISSUER}`,
-        accountId: ACCOUNT,
-      },
-    ],
-    associations: [],
-    roles,
-    ...overrides,
-  }
-}
+const input = (overrides: Partial<DoctorInput> = {}, trust: object = exactTrust('pay', 'api')) =>
+  doctorInput(overrides, trust, [s3Read])
 
 const broken = (r: ReturnType<typeof diagnose>) => r.links.find((l) => !l.ok)
 

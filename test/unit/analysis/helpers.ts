@@ -11,6 +11,7 @@ import type {
   ScanReport,
 } from '../../../src/analysis/model.ts'
 import { scan, type ScanOptions } from '../../../src/analysis/scan.ts'
+import { doctorRole, type DoctorInput } from '../../../src/analysis/doctor.ts'
 import { main } from '../../../src/cli/main.ts'
 
 export const ACCOUNT = '111122223333'
@@ -45,6 +46,50 @@ export const exactTrust = (ns: string, sa: string) =>
       [`${ISSUER}:aud`]: 'sts.amazonaws.com',
     },
   })
+
+/**
+ * A doctor input for `pay/api` annotated with role `app` (trusting `trust`, with `identity` as its inline
+ * policies), the cluster `prod` and its OIDC provider; `overrides` replace fields.
+ */
+export function doctorInput(
+  overrides: Partial<DoctorInput> = {},
+  trust: object = exactTrust('pay', 'api'),
+  identity: string[] = [],
+): DoctorInput {
+  const arn = roleArn('app')
+  return {
+    now: NOW,
+    accountId: ACCOUNT,
+    namespace: 'pay',
+    serviceAccount: 'api',
+    serviceAccountObject: { annotations: { 'eks.amazonaws.com/role-arn': arn }, labels: {} },
+    providers: [{ arn: PROVIDER, url: ISSUER, clientIds: ['sts.amazonaws.com'], thumbprints: [] }],
+    clusters: [
+      {
+        name: 'prod',
+        arn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/prod`,
+        issuerUrl: `https://${ISSUER}`,
+        accountId: ACCOUNT,
+      },
+    ],
+    associations: [],
+    roles: new Map([
+      [
+        arn,
+        doctorRole({
+          arn,
+          accountId: ACCOUNT,
+          trust: JSON.stringify(trust),
+          identity: identity.map((document, i) => ({
+            id: i === 0 ? 'inline:s3' : `inline:${i}`,
+            document,
+          })),
+        }),
+      ],
+    ]),
+    ...overrides,
+  }
+}
 
 export interface RoleSpec {
   name: string

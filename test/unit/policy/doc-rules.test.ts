@@ -876,6 +876,31 @@ void describe('IAM User Guide, "AWS JSON policy elements: NotPrincipal"', () => 
       decision: 'Allowed',
     },
     {
+      name: 'Allow + NotPrincipal listing the account grants none of its principals (the safe reading)',
+      req: {
+        principal: USER,
+        resourcePolicy: resourcePolicy({
+          Effect: 'Allow',
+          NotPrincipal: { AWS: A },
+          Action: 's3:*',
+          Resource: '*',
+        }),
+      },
+      decision: 'ImplicitlyDenied',
+    },
+    {
+      name: 'Allow + NotPrincipal listing a role grants none of its sessions',
+      req: {
+        resourcePolicy: resourcePolicy({
+          Effect: 'Allow',
+          NotPrincipal: { AWS: ROLE },
+          Action: 's3:*',
+          Resource: '*',
+        }),
+      },
+      decision: 'ImplicitlyDenied',
+    },
+    {
       name: 'Allow + NotPrincipal does not grant the listed principal',
       req: {
         principal: USER,
@@ -1042,6 +1067,28 @@ void describe('Organizations User Guide: SCPs and RCPs', () => {
       name: 'SCPs do not affect service-linked roles',
       req: {
         principal: slrSession,
+        identityPolicies: admin,
+        serviceControlPolicies: denyAll('scp'),
+      },
+      decision: 'Allowed',
+    },
+    {
+      name: 'a session is judged by its role ARN in aws:PrincipalArn: a customer role named AWSServiceRoleFor… is no service-linked role',
+      req: {
+        principal: slrSession,
+        context: { 'aws:PrincipalArn': `arn:aws:iam::${A}:role/AWSServiceRoleForAutoScaling` },
+        identityPolicies: admin,
+        serviceControlPolicies: denyAll('scp'),
+      },
+      decision: 'ExplicitlyDenied',
+    },
+    {
+      name: 'a session whose aws:PrincipalArn is under /aws-service-role/ is exempt',
+      req: {
+        principal: slrSession,
+        context: {
+          'aws:PrincipalArn': `arn:aws:iam::${A}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+        },
         identityPolicies: admin,
         serviceControlPolicies: denyAll('scp'),
       },
