@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test'
 import { findOnPath, irsaTrust, pythonHas, run } from './helpers/index.ts'
 import { startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
 import { boto, clientEnv, irsaCredentials, type Creds } from './gateway-clients.ts'
+import { signV2 } from '../../src/aws/sigv2/s3-sigv2.ts'
 
 const BUCKET = 'sigv2'
 const GUARDED = 'sigv2-guarded'
@@ -179,6 +180,31 @@ void describe('gateway: S3 Signature Version 2 (boto3 and AWS CLI v1 defaults)',
       [['get_object', { Bucket: BUCKET, Key: 'reports/v2.csv' }]],
     )
     assert.deepEqual(wrong.calls[0], { ok: false, code: 'SignatureDoesNotMatch', status: 403 })
+  })
+
+  void test('the V2 header needs a Date within 15 minutes (RequestTimeTooSkewed)', async () => {
+    const path = `/${BUCKET}/reports/q1.csv`
+    const get = (date: string | undefined) => {
+      const sts = `GET\n\n\n${date ?? ''}\n${path}`
+      return fetch(`${f.gateway.url}${path}`, {
+        headers: {
+          authorization: `AWS ${admin.accessKeyId}:${signV2(admin.secretAccessKey, sts)}`,
+          ...(date === undefined ? {} : { date }),
+        },
+      })
+    }
+    const fresh = await get(new Date().toUTCString())
+    assert.equal(fresh.status, 200)
+    assert.equal(await fresh.text(), 'revenue,1\n')
+    const old = await get(new Date(Date.now() - 20 * 60 * 1000).toUTCString())
+    assert.equal(old.status, 403)
+    assert.match(await old.text(), /<Code>RequestTimeTooSkewed<\/Code>/)
+    const undated = await get(undefined)
+    assert.equal(undated.status, 403)
+    assert.match(
+      await undated.text(),
+      /<Code>AccessDenied<\/Code><Message>AWS authentication requires a valid Date or x-amz-date header<\/Message>/,
+    )
   })
 
   void test('a bucket policy denying s3:signatureversion "AWS" refuses SigV2 and keeps SigV4', async () => {
