@@ -239,4 +239,24 @@ void describe('gateway: S3 Signature Version 2 (boto3 and AWS CLI v1 defaults)',
     const [v4] = await boto(env, [['s3', 'get_object', { Bucket: GUARDED, Key: 'doc.txt' }]])
     assert.equal((v4?.data as { Body: string }).Body, 'guarded\n')
   })
+  void test('V2 calls are data events with SignatureVersion SigV2 and their authentication method', async () => {
+    await f.gateway.flushAudit()
+    const rows = await f.s.server.ctx.db.all<{ event: string }>('SELECT event FROM audit_events')
+    const extras = rows
+      .map((r) => JSON.parse(r.event) as Record<string, unknown>)
+      .filter((e) => e['eventCategory'] === 'Data' && e['eventName'] === 'GetObject')
+      .map((e) => e['additionalEventData'] as Record<string, unknown>)
+    assert.ok(
+      extras.some(
+        (x) => x['SignatureVersion'] === 'SigV2' && x['AuthenticationMethod'] === 'QueryString',
+      ),
+    )
+    assert.ok(
+      extras.some(
+        (x) => x['SignatureVersion'] === 'SigV2' && x['AuthenticationMethod'] === 'AuthHeader',
+      ),
+    )
+    assert.ok(extras.some((x) => x['SignatureVersion'] === 'SigV4'))
+    assert.ok(!rows.some((r) => r.event.includes(reader.secretAccessKey)))
+  })
 })
