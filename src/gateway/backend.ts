@@ -77,6 +77,9 @@ const AUTH_QUERY = new Set([
   'Signature',
   'Expires',
   'x-amz-security-token',
+  // botocore's SigV2 presigned URLs carry the Content-Type / Content-MD5 they signed as parameters.
+  'content-type',
+  'content-md5',
   'X-Amz-Algorithm',
   'X-Amz-Credential',
   'X-Amz-Date',

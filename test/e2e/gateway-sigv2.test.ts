@@ -33,7 +33,8 @@ const READER_POLICY = {
 }
 
 /**
- * boto3 with its defaults (no signature_version): presigned URLs for [bucket, key, expiresIn], then calls
+ * boto3 with its defaults (no signature_version): presigned URLs for [bucket, key, expiresIn] (GET) or
+ * [bucket, key, expiresIn, contentType] (PUT), then calls
  * signed with `signature_version='s3'` (the V2 Authorization header).
  */
 const V2_SCRIPT = `
@@ -41,7 +42,11 @@ import json, sys, boto3, botocore
 from botocore.config import Config
 req = json.load(sys.stdin)
 default = boto3.client('s3', endpoint_url=req['endpoint'], region_name='us-east-1')
-urls = [default.generate_presigned_url('get_object', Params={'Bucket': b, 'Key': k}, ExpiresIn=e) for b, k, e in req['presign']]
+def presign(b, k, e, content_type=None):
+    if content_type is None:
+        return default.generate_presigned_url('get_object', Params={'Bucket': b, 'Key': k}, ExpiresIn=e)
+    return default.generate_presigned_url('put_object', Params={'Bucket': b, 'Key': k, 'ContentType': content_type}, ExpiresIn=e)
+urls = [presign(*p) for p in req['presign']]
 v2 = boto3.client('s3', endpoint_url=req['endpoint'], region_name='us-east-1', config=Config(signature_version='s3', retries={'max_attempts': 1}))
 calls = []
 for method, kwargs in req['calls']:
@@ -62,7 +67,7 @@ interface V2Out {
 async function botoV2(
   env: Record<string, string>,
   endpoint: string,
-  presign: [string, string, number][],
+  presign: ([string, string, number] | [string, string, number, string])[],
   calls: [string, Record<string, unknown>][] = [],
 ): Promise<V2Out> {
   const r = await run('python3', ['-c', V2_SCRIPT], {
@@ -180,6 +185,33 @@ void describe('gateway: S3 Signature Version 2 (boto3 and AWS CLI v1 defaults)',
       [['get_object', { Bucket: BUCKET, Key: 'reports/v2.csv' }]],
     )
     assert.deepEqual(wrong.calls[0], { ok: false, code: 'SignatureDoesNotMatch', status: 403 })
+  })
+
+  void test('a default presigned PUT with a ContentType (signed as a content-type parameter) uploads', async () => {
+    const env = clientEnv(reader, f.gateway.url)
+    const { urls } = await botoV2(env, f.gateway.url, [
+      [BUCKET, 'reports/upload.csv', 300, 'text/csv'],
+    ])
+    const url = urls[0] as string
+    assert.match(url, /[?&]content-type=text%2Fcsv/)
+    const put = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/csv' },
+      body: 'up,1\n',
+    })
+    assert.equal(put.status, 200, await put.text())
+    const [get] = await boto(env, [
+      ['s3', 'get_object', { Bucket: BUCKET, Key: 'reports/upload.csv' }],
+    ])
+    assert.equal((get?.data as { Body: string }).Body, 'up,1\n')
+    // The signature covers the content type: another one in the URL does not verify.
+    const other = await fetch(url.replace('text%2Fcsv', 'text%2Fhtml'), {
+      method: 'PUT',
+      headers: { 'content-type': 'text/html' },
+      body: '<b>x</b>',
+    })
+    assert.equal(other.status, 403)
+    assert.match(await other.text(), /<Code>SignatureDoesNotMatch<\/Code>/)
   })
 
   void test('the V2 header needs a Date within 15 minutes (RequestTimeTooSkewed)', async () => {
