@@ -11,13 +11,45 @@
  * - a NetworkPolicy selecting the pod restricts egress and none of them admits 169.254.169.254: blocked, except
  *   for host-network pods, which NetworkPolicies do not govern.
  */
-import type { NetworkPolicyInfo, NodeInfo, PodSpecInfo } from './model.ts'
+import type { LabelSelectorRequirement, NetworkPolicyInfo, NodeInfo, PodSpecInfo } from './model.ts'
 
 /** The address of the metadata service, as a NetworkPolicy `ipBlock` names it. */
 export const IMDS_CIDR = '169.254.169.254/32'
 
 /** The remediation both tools print: IMDSv2 with hop limit 1, or an egress policy keeping pods off IMDS. */
 export const IMDS_REMEDIATION = `aws ec2 modify-instance-metadata-options --http-tokens required --http-put-response-hop-limit 1 --instance-id INSTANCE_ID (or a NetworkPolicy denying egress to ${IMDS_CIDR})`
+
+/**
+ * Kubernetes label-selector semantics: every `matchLabels` pair and every requirement must hold (In,
+ * NotIn, Exists, DoesNotExist; NotIn and DoesNotExist hold for a pod without the key). An operator
+ * Kubernetes does not know selects nothing, so no unknown rule is taken as a block.
+ * https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#resources-that-support-set-based-requirements
+ */
+export function labelSelectorMatches(
+  matchLabels: Readonly<Record<string, string>>,
+  matchExpressions: readonly LabelSelectorRequirement[],
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  // Own keys only: a label named `constructor` is a valid key, not Object.prototype's.
+  const labelOf = (key: string): string | undefined =>
+    Object.hasOwn(labels, key) ? labels[key] : undefined
+  if (!Object.entries(matchLabels).every(([k, v]) => labelOf(k) === v)) return false
+  return matchExpressions.every((e) => {
+    const value = labelOf(e.key)
+    switch (e.operator) {
+      case 'In':
+        return value !== undefined && e.values.includes(value)
+      case 'NotIn':
+        return value === undefined || !e.values.includes(value)
+      case 'Exists':
+        return value !== undefined
+      case 'DoesNotExist':
+        return value === undefined
+      default:
+        return false
+    }
+  })
+}
 
 export function nodeExposesImds(node: NodeInfo, pod: PodSpecInfo): boolean {
   if (node.httpEndpoint === 'disabled') return false
@@ -35,7 +67,7 @@ export function imdsBlockingPolicies(
     (p) =>
       p.namespace === pod.namespace &&
       p.egressRestricted &&
-      (p.selectsAll || Object.entries(p.matchLabels).every(([k, v]) => pod.labels[k] === v)),
+      (p.selectsAll || labelSelectorMatches(p.matchLabels, p.matchExpressions, pod.labels)),
   )
   // Egress is denied unless some selecting policy allows it: blocked when none admits the IMDS address.
   return selecting.some((p) => p.allowsImds) ? [] : selecting

@@ -141,12 +141,21 @@ export interface RbacBinding {
   subjects: { kind: string; name: string; namespace?: string }[]
 }
 
+/** One `matchExpressions` entry of a Kubernetes label selector. */
+export interface LabelSelectorRequirement {
+  key: string
+  operator: string
+  values: string[]
+}
+
 export interface NetworkPolicyInfo {
   namespace: string
   name: string
   /** True when `podSelector` is empty (all pods of the namespace). */
   selectsAll: boolean
   matchLabels: Record<string, string>
+  /** `podSelector.matchExpressions`, ANDed with `matchLabels` (Kubernetes label selectors). */
+  matchExpressions: LabelSelectorRequirement[]
   egressRestricted: boolean
   /** Whether some egress rule admits 169.254.169.254 (an ipBlock containing it and not excepting it, or a rule without `to`). */
   allowsImds: boolean

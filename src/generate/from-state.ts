@@ -3,8 +3,9 @@
  * `podtrust export --format terraform|cloudformation`: podtrust's live state (the document `podtrust export`
  * writes, docs/config.md) as infrastructure as code, so what a team develops against podtrust deploys to the
  * cloud with the same trust policies, permissions and associations. Policy documents are written as the
- * export holds them (pretty JSON of a mapping; a JSON string as is). Not carried: IAM users and their access keys (long-term
- * credentials: create them deliberately), podtrust's own issuers and clusters (the cloud has its own).
+ * export holds them (pretty JSON of a mapping; a JSON string as is). Not carried: IAM users, their access keys
+ * and login profiles, and the groups they belong to (long-term credentials: create them deliberately), podtrust's
+ * own issuers and clusters (the cloud has its own).
  */
 import {
   attr,

@@ -10,7 +10,7 @@ import { authorize, type AuthorizationResult, type CompiledPolicy } from '../pol
 import { compileCached } from '../policy/compile-cached.ts'
 import { buildRequestContext, type RequestContext, type RequestContextInput } from './context.ts'
 import { mergeTags } from './sessions.ts'
-import type { Caller, RoleSessionInfo, SessionTag } from './types.ts'
+import type { Caller, FederatedUserSessionInfo, RoleSessionInfo, SessionTag } from './types.ts'
 import type { IdentityPorts, PolicyDocumentRef } from './ports.ts'
 
 /** What gathering a caller's policies reads. */
@@ -40,6 +40,8 @@ export async function callerPolicies(ports: PolicyPorts, caller: Caller): Promis
   }
   if (caller.type === 'AssumedRole' && caller.session !== undefined)
     return roleSessionPolicies(ports, caller, caller.session)
+  if (caller.type === 'FederatedUser' && caller.federatedUser !== undefined)
+    return federatedUserPolicies(ports, caller, caller.federatedUser)
   // IAM user (long-term keys or GetSessionToken credentials)
   const userName = caller.userName ?? caller.arn.split('/').pop() ?? ''
   const user = await ports.users.getUser(caller.accountId, userName)
@@ -50,6 +52,56 @@ export async function callerPolicies(ports: PolicyPorts, caller: Caller): Promis
     permissionBoundaries: await boundaryOf(ports, user?.permissionsBoundaryArn),
     sessionPolicies: undefined,
     principalTags: user?.tags ?? [],
+  }
+}
+
+/** The session policies sealed into a session: inline documents, then managed policy ARNs. */
+async function sessionPoliciesOf(
+  ports: PolicyPorts,
+  callerArn: string,
+  s: { sessionPolicies: readonly string[]; sessionPolicyArns: readonly string[] },
+): Promise<CompiledPolicy[]> {
+  const sessionDocs: CompiledPolicy[] = s.sessionPolicies.map((d, i) =>
+    compileCached(d, { id: `${callerArn}/session-policy-${i + 1}`, type: 'session' }),
+  )
+  for (const arn of s.sessionPolicyArns) {
+    const doc = await ports.policies.getManagedPolicyDocument(arn)
+    // A session policy ARN that no longer exists still narrows: it contributes no Allow.
+    sessionDocs.push(
+      compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', { id: arn, type: 'session' }),
+    )
+  }
+  return sessionDocs
+}
+
+/**
+ * A federated user session (GetFederationToken): the user's identity policies (its groups' included) and
+ * boundary, narrowed by the session policies; without any the session has no permissions, which the engine
+ * applies for a `federated-user` principal. Session tags override the user's tags with the same key (STS API
+ * reference, GetFederationToken, Tags: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html).
+ */
+async function federatedUserPolicies(
+  ports: PolicyPorts,
+  caller: Caller,
+  f: FederatedUserSessionInfo,
+): Promise<CallerPolicies> {
+  const sessionDocs = await sessionPoliciesOf(ports, caller.arn, f)
+  const sessionPolicies = sessionDocs.length > 0 ? sessionDocs : undefined
+  if (/^arn:[^:]+:iam::\d{12}:root$/.test(f.userArn)) {
+    // The root user's federated session: root's permissions ∩ the session policies.
+    const root = await callerPolicies(ports, { ...caller, type: 'Root' })
+    return { ...root, sessionPolicies, principalTags: f.tags }
+  }
+  const user = await ports.users.getUser(caller.accountId, f.userName)
+  // A user deleted (or replaced under the same name) since the session began keeps no permissions.
+  const same = user !== undefined && user.userId === f.userId
+  return {
+    identityPolicies: same
+      ? identityPoliciesOf(await ports.users.getUserPolicyDocuments(caller.accountId, f.userName))
+      : [],
+    permissionBoundaries: same ? await boundaryOf(ports, user.permissionsBoundaryArn) : [],
+    sessionPolicies,
+    principalTags: mergeTags(same ? user.tags : [], f.tags),
   }
 }
 
@@ -64,16 +116,7 @@ async function roleSessionPolicies(
     role === undefined
       ? []
       : await ports.roles.getRolePolicyDocuments(role.accountId, role.roleName)
-  const sessionDocs: CompiledPolicy[] = s.sessionPolicies.map((d, i) =>
-    compileCached(d, { id: `${caller.arn}/session-policy-${i + 1}`, type: 'session' }),
-  )
-  for (const arn of s.sessionPolicyArns) {
-    const doc = await ports.policies.getManagedPolicyDocument(arn)
-    // A session policy ARN that no longer exists still narrows: it contributes no Allow.
-    sessionDocs.push(
-      compileCached(doc ?? '{"Version":"2012-10-17","Statement":[]}', { id: arn, type: 'session' }),
-    )
-  }
+  const sessionDocs = await sessionPoliciesOf(ports, caller.arn, s)
   return {
     identityPolicies: identityPoliciesOf(docs),
     permissionBoundaries: await boundaryOf(ports, role?.permissionsBoundaryArn),
@@ -124,6 +167,7 @@ export async function authorizeCaller(
   })
   const result = authorize({
     principal: caller.arn,
+    ...(caller.federatedUser === undefined ? {} : { sessionIssuer: caller.federatedUser.userArn }),
     action: input.action,
     resource: input.resource,
     ...(input.resourceAccount === undefined ? {} : { resourceAccount: input.resourceAccount }),

@@ -78,6 +78,20 @@ export type OperationContext = Omit<
   'caller' | 'now' | 'principalTags' | keyof RequestFacts
 >
 
+/** `aws:PrincipalType` (IAM User Guide, "AWS global condition context keys", principal key values). */
+function principalTypeOf(caller: Caller): string {
+  switch (caller.type) {
+    case 'AssumedRole':
+      return 'AssumedRole'
+    case 'Root':
+      return 'Account'
+    case 'FederatedUser':
+      return 'FederatedUser'
+    default:
+      return 'User'
+  }
+}
+
 export function buildRequestContext(input: RequestContextInput): RequestContext {
   const ctx: RequestContext = {}
   ctx['aws:CurrentTime'] = iso(input.now)
@@ -97,9 +111,15 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
     ctx['aws:ViaAWSService'] = 'false'
     ctx['aws:PrincipalAccount'] = caller.accountId
     ctx['aws:userid'] = caller.userId
-    ctx['aws:PrincipalType'] =
-      caller.type === 'AssumedRole' ? 'AssumedRole' : caller.type === 'Root' ? 'Account' : 'User'
-    if (caller.type === 'AssumedRole' && caller.session !== undefined) {
+    ctx['aws:PrincipalType'] = principalTypeOf(caller)
+    if (caller.type === 'FederatedUser') {
+      // A federated user session (GetFederationToken): its own ARN, no aws:username (IAM User Guide, "AWS global
+      // condition context keys", aws:PrincipalArn / aws:username / aws:userid), temporary-credential keys.
+      ctx['aws:PrincipalArn'] = caller.arn
+      const issued = caller.federatedUser?.issuedAt ?? caller.tokenIssuedAt
+      if (issued !== undefined) ctx['aws:TokenIssueTime'] = iso(issued)
+      ctx['aws:MultiFactorAuthPresent'] = 'false'
+    } else if (caller.type === 'AssumedRole' && caller.session !== undefined) {
       ctx['aws:PrincipalArn'] = caller.session.roleArn
       ctx['aws:TokenIssueTime'] = iso(caller.session.issuedAt)
       if (caller.session.sourceIdentity !== undefined)
@@ -118,7 +138,7 @@ export function buildRequestContext(input: RequestContextInput): RequestContext 
         ctx['aws:MultiFactorAuthPresent'] = 'false'
       }
     }
-    const tags = input.principalTags ?? caller.session?.tags ?? []
+    const tags = input.principalTags ?? caller.session?.tags ?? caller.federatedUser?.tags ?? []
     for (const tag of tags) ctx[`aws:PrincipalTag/${tag.key}`] = tag.value
   }
 

@@ -1,8 +1,8 @@
 /**
  * @module identity/sessions
- * Role sessions and user sessions: mints the temporary credentials (ASIA key id, secret, sealed session
- * token) and opens them again. The token carries everything needed to authenticate and authorize later
- * requests (role, session name, tags, session policies, issue time), so no lookup is needed.
+ * Role sessions, user sessions and federated user sessions: mints the temporary credentials (ASIA key id,
+ * secret, sealed session token) and opens them again. The token carries everything needed to authenticate and
+ * authorize later requests (role, session name, tags, session policies, issue time), so no lookup is needed.
  */
 import { deflateRawSync } from 'node:zlib'
 import {
@@ -13,7 +13,7 @@ import {
   CredentialError,
   tokenKid,
 } from './credentials.ts'
-import type { Caller, RoleSessionInfo, SessionTag } from './types.ts'
+import type { Caller, FederatedUserSessionInfo, RoleSessionInfo, SessionTag } from './types.ts'
 import type { IdentityPorts, IdentityRole } from './ports.ts'
 
 /** What minting and opening sessions needs: the keyring, the clock and randomness. */
@@ -148,7 +148,26 @@ interface UserPayload {
   root?: boolean
 }
 
-type SessionPayload = RolePayload | UserPayload
+/** A federated user session (GetFederationToken). */
+interface FederatedPayload {
+  v: 1
+  k: 'fed'
+  a: string
+  s: string
+  acct: string
+  iat: number
+  exp: number
+  /** The federated user's name. */
+  fn: string
+  ua: string
+  uid: string
+  un: string
+  tg: [string, string][]
+  sp: string[]
+  spa: string[]
+}
+
+type SessionPayload = RolePayload | UserPayload | FederatedPayload
 
 /**
  * What every temporary credential starts from: the issue time (whole seconds, as STS reports it), the
@@ -169,6 +188,22 @@ function newTemporaryKey(ctx: SessionPorts, accountId: string, durationSeconds: 
     exp: expiration.getTime(),
   }
   return { now, issuedAt, expiration, accessKeyId, secretAccessKey, common }
+}
+
+/** The credentials of a sealed payload: its key id and secret, and the token sealed under the active key. */
+async function sealCredentials(
+  ctx: SessionPorts,
+  now: Date,
+  payload: UserPayload | FederatedPayload,
+  expiration: Date,
+): Promise<TemporaryCredentials> {
+  const keyring = await ctx.keyring.current(now)
+  return {
+    accessKeyId: payload.a,
+    secretAccessKey: payload.s,
+    sessionToken: sealToken(keyring, payload, ctx.randomBytes),
+    expiration,
+  }
 }
 
 export async function createRoleSession(
@@ -259,11 +294,7 @@ export async function createUserSession(
     durationSeconds: number
   },
 ): Promise<{ credentials: TemporaryCredentials }> {
-  const { now, expiration, accessKeyId, secretAccessKey, common } = newTemporaryKey(
-    ctx,
-    input.accountId,
-    input.durationSeconds,
-  )
+  const { now, expiration, common } = newTemporaryKey(ctx, input.accountId, input.durationSeconds)
   const payload: UserPayload = {
     ...common,
     k: 'user',
@@ -272,13 +303,95 @@ export async function createUserSession(
     un: input.userName,
     ...(input.root === true ? { root: true } : {}),
   }
-  const keyring = await ctx.keyring.current(now)
+  return { credentials: await sealCredentials(ctx, now, payload, expiration) }
+}
+
+/** `arn:PARTITION:sts::ACCOUNT:federated-user/NAME`, in the partition of the user who federated. */
+export function federatedUserArn(userArn: string, accountId: string, name: string): string {
+  const partition = userArn.split(':')[1] ?? 'aws'
+  return `arn:${partition}:sts::${accountId}:federated-user/${name}`
+}
+
+export interface CreateFederatedUserSessionInput {
+  accountId: string
+  userArn: string
+  userId: string
+  userName: string
+  name: string
+  durationSeconds: number
+  tags: SessionTag[]
+  sessionPolicy?: string | undefined
+  sessionPolicyArns: string[]
+}
+
+export interface FederatedUserSessionResult {
+  credentials: TemporaryCredentials
+  federatedUser: { arn: string; federatedUserId: string }
+  session: FederatedUserSessionInfo
+}
+
+/** GetFederationToken: temporary credentials for a federated user session of an IAM user. */
+export async function createFederatedUserSession(
+  ctx: SessionPorts,
+  input: CreateFederatedUserSessionInput,
+): Promise<FederatedUserSessionResult> {
+  const { now, issuedAt, expiration, common } = newTemporaryKey(
+    ctx,
+    input.accountId,
+    input.durationSeconds,
+  )
+  const session: FederatedUserSessionInfo = {
+    name: input.name,
+    userArn: input.userArn,
+    userId: input.userId,
+    userName: input.userName,
+    issuedAt,
+    expiration,
+    tags: input.tags,
+    sessionPolicies: input.sessionPolicy === undefined ? [] : [input.sessionPolicy],
+    sessionPolicyArns: input.sessionPolicyArns,
+  }
+  const payload: FederatedPayload = {
+    ...common,
+    k: 'fed',
+    fn: input.name,
+    ua: input.userArn,
+    uid: input.userId,
+    un: input.userName,
+    tg: input.tags.map((t) => [t.key, t.value]),
+    sp: session.sessionPolicies,
+    spa: session.sessionPolicyArns,
+  }
   return {
-    credentials: {
-      accessKeyId,
-      secretAccessKey,
-      sessionToken: sealToken(keyring, payload, ctx.randomBytes),
+    credentials: await sealCredentials(ctx, now, payload, expiration),
+    federatedUser: {
+      arn: federatedUserArn(input.userArn, input.accountId, input.name),
+      federatedUserId: `${input.accountId}:${input.name}`,
+    },
+    session,
+  }
+}
+
+/** The caller behind a federated user session token. */
+function federatedCaller(payload: FederatedPayload, expiration: Date): Caller {
+  const issuedAt = new Date(payload.iat)
+  return {
+    arn: federatedUserArn(payload.ua, payload.acct, payload.fn),
+    accountId: payload.acct,
+    userId: `${payload.acct}:${payload.fn}`,
+    accessKeyId: payload.a,
+    type: 'FederatedUser',
+    tokenIssuedAt: issuedAt,
+    federatedUser: {
+      name: payload.fn,
+      userArn: payload.ua,
+      userId: payload.uid,
+      userName: payload.un,
+      issuedAt,
       expiration,
+      tags: payload.tg.map(([key, value]) => ({ key, value })),
+      sessionPolicies: payload.sp,
+      sessionPolicyArns: payload.spa,
     },
   }
 }
@@ -311,6 +424,10 @@ export async function openSessionToken(ctx: SessionPorts, token: string): Promis
       federatedFromUser: true,
       tokenIssuedAt: new Date(payload.iat),
     }
+    return { accessKeyId: payload.a, secretAccessKey: payload.s, expiration, caller }
+  }
+  if (payload.k === 'fed') {
+    const caller = federatedCaller(payload, expiration)
     return { accessKeyId: payload.a, secretAccessKey: payload.s, expiration, caller }
   }
   const session: RoleSessionInfo = {

@@ -256,7 +256,12 @@ function authorizeUnchecked(
 ): AuthorizationResult {
   const action = String(request.action).toLowerCase()
   const resource = String(request.resource)
-  const principal = parsePrincipal(String(request.principal))
+  const parsed = parsePrincipal(String(request.principal))
+  // parsePrincipal's results are shared (memoised): the issuer goes on a copy.
+  const principal =
+    request.sessionIssuer !== undefined && parsed.kind === 'federatedUser'
+      ? { ...parsed, issuer: String(request.sessionIssuer) }
+      : parsed
   const boundaries = request.permissionBoundaries
   const req: PreparedRequest = {
     action,

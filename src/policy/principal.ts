@@ -27,6 +27,11 @@ export interface RequestPrincipal {
    * part a session ARN keeps) starts with `AWSServiceRoleFor` (IAM User Guide, "Using service-linked roles").
    */
   serviceLinkedRole: boolean
+  /**
+   * For a federated user session (GetFederationToken): the ARN of the IAM user who federated. The session's own
+   * ARN does not name that user, so the request carries it (`AuthorizationRequest.sessionIssuer`).
+   */
+  issuer?: string
 }
 
 /** The principal of an unauthenticated request. */
@@ -93,7 +98,10 @@ const SERVICE_LINKED_ROLE_PREFIX = 'AWSServiceRoleFor'
 export const MATCH_NONE = 0
 /** The account (`A` or `arn:aws:iam::A:root`): delegates to the account's identity policies. */
 export const MATCH_ACCOUNT = 1
-/** The role ARN, for the role or one of its sessions: still limited by boundary and session policies. */
+/**
+ * The role ARN, for the role or one of its sessions, or the IAM user ARN for a federated user session of that user:
+ * still limited by boundary and session policies.
+ */
 export const MATCH_ROLE = 2
 /** `*`, a user, session, federated, service principal: grants by itself in the same account. */
 export const MATCH_DIRECT = 3
@@ -147,6 +155,11 @@ export function matchPrincipal(m: PrincipalMatcher, p: RequestPrincipal): MatchK
         return MATCH_DIRECT
       case 'exact':
         if (a.arn === p.raw) return MATCH_DIRECT
+        // "If a resource-based policy grants permission to the ARN of the IAM user who federated, then requests made
+        // by the federated user during the session are limited by an implicit deny in a permission boundary or
+        // session policy" (IAM User Guide, "How AWS enforcement code logic evaluates requests to allow or deny
+        // access": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html).
+        if (p.kind === 'federatedUser' && p.issuer === a.arn && best < MATCH_ROLE) best = MATCH_ROLE
         break
       case 'role':
         if (

@@ -89,6 +89,12 @@ export interface OrgLevel<P> {
 export interface AuthorizationRequestOf<P> {
   /** ARN, account id, service principal ('pods.eks.amazonaws.com'), federated provider ARN, or 'anonymous'. */
   principal: string
+  /**
+   * For a federated user session (`arn:aws:sts::A:federated-user/N`, from GetFederationToken): the ARN of the IAM
+   * user who federated. A resource policy naming that user grants to the session only within its session policies
+   * and permissions boundary; one naming the session ARN grants directly.
+   */
+  sessionIssuer?: string
   action: string
   resource: string
   /** The resource's account; absent: the principal's account. */

@@ -315,22 +315,45 @@ function cidrContainsImds(cidr: string): boolean {
   return (toInt(ip) & mask) === (toInt(IMDS) & mask)
 }
 
+/**
+ * Whether an egress rule's `ports` admit IMDS (TCP 80): no ports means every port; a named port never
+ * names the metadata service's (it is no container port). Kubernetes NetworkPolicy API: `port`, `endPort`,
+ * `protocol` defaulting to TCP.
+ */
+function portsAdmitImds(ports: unknown[]): boolean {
+  if (ports.length === 0) return true
+  return ports.filter(isObject).some((p) => {
+    if ((str(p.protocol) ?? 'TCP') !== 'TCP') return false
+    if (p.port === undefined) return true
+    if (typeof p.port !== 'number') return false
+    const end = typeof p.endPort === 'number' ? p.endPort : p.port
+    return p.port <= 80 && 80 <= end
+  })
+}
+
 function networkPolicy(obj: KubeObject): NetworkPolicyInfo {
   const spec = isObject(obj.raw.spec) ? obj.raw.spec : {}
   const selector = isObject(spec.podSelector) ? spec.podSelector : {}
   const matchLabels = stringMap(selector.matchLabels)
-  const selectsAll =
-    Object.keys(matchLabels).length === 0 && list(selector.matchExpressions).length === 0
+  const matchExpressions = list(selector.matchExpressions)
+    .filter(isObject)
+    .map((e) => ({
+      key: str(e.key) ?? '',
+      operator: str(e.operator) ?? '',
+      values: list(e.values).map((v) => str(v) ?? ''),
+    }))
+  const selectsAll = Object.keys(matchLabels).length === 0 && matchExpressions.length === 0
   const types = list(spec.policyTypes).map((t) => str(t))
   const egress = list(spec.egress).filter(isObject)
   const egressRestricted = types.includes('Egress') || spec.egress !== undefined
   let allowsImds = false
   for (const rule of egress) {
     const to = list(rule.to).filter(isObject)
-    if (to.length === 0) {
+    if (to.length === 0 && portsAdmitImds(list(rule.ports))) {
       allowsImds = true
       continue
     }
+    if (!portsAdmitImds(list(rule.ports))) continue
     for (const peer of to) {
       if (!isObject(peer.ipBlock)) continue
       const cidr = str(peer.ipBlock.cidr) ?? ''
@@ -343,6 +366,7 @@ function networkPolicy(obj: KubeObject): NetworkPolicyInfo {
     name: obj.metadata.name,
     selectsAll,
     matchLabels,
+    matchExpressions,
     egressRestricted,
     allowsImds,
   }

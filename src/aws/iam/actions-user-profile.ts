@@ -5,20 +5,18 @@
  * DeleteLoginProfile). podtrust has no console: a login profile stores only a scrypt hash of the password, so
  * tools that manage it (Terraform's aws_iam_user_login_profile) work and the password is never kept.
  */
-import { randomBytes as nodeRandomBytes, scrypt } from 'node:crypto'
-import { promisify } from 'node:util'
 import { AwsError } from '../errors.ts'
 import { requiredParam, type QueryHandler, type QueryRequest } from '../query/registry.ts'
 import { authorizedUser } from './actions-users.ts'
 import { withIam, type IamEnv } from './common.ts'
 import { userArn } from './ids.ts'
+import { hashPassword, passwordRules } from './passwords.ts'
 import {
   arnRules,
   boolParam,
   checkPolicyArn,
   pathRules,
   problemsOf,
-  rules,
   throwIfProblems,
   userNameRules,
 } from './validate.ts'
@@ -81,26 +79,6 @@ const deleteUserPermissionsBoundary: QueryHandler = (req, ctx) =>
     await env.repo.updateUser(updated)
     return undefined
   })
-
-/** botocore iam model, passwordType: 1–128 of `[\u0009\u000A\u000D\u0020-\u00FF]+`, sensitive. */
-const passwordRules = [
-  rules.length(1, 128),
-  // eslint-disable-next-line no-control-regex -- TAB, LF and CR are the characters IAM's pattern allows
-  rules.pattern(/^[\u0009\u000A\u000D\u0020-\u00FF]+$/, '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+'),
-]
-
-const scryptAsync = promisify(scrypt) as (
-  password: string,
-  salt: Buffer,
-  keylen: number,
-) => Promise<Buffer>
-
-/** scrypt off the event loop (libuv's thread pool): a hash costs tens of milliseconds. */
-async function hashPassword(password: string): Promise<string> {
-  const salt = nodeRandomBytes(16)
-  const hash = await scryptAsync(password, salt, 32)
-  return `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`
-}
 
 const loginProfileXml = (userName: string, createDate: Date, reset: boolean) => ({
   UserName: userName,

@@ -1,10 +1,12 @@
 /**
  * @module aws/iam/config
- * The IAM sections of podtrust's YAML config: `accounts`, `policies`, `oidcProviders`, `users`, `roles`.
+ * The IAM sections of podtrust's YAML config: `accounts`, `policies`, `oidcProviders`, `users` (with their login
+ * profiles), `roles`, and the helpers `groups` (config-groups.ts) shares; the apply order is config-sections.ts.
  * Applying is idempotent and declarative per listed entity: an entity is created or updated to match the
  * file (its inline policies and managed attachments become exactly the listed ones); entities the file does
  * not list are left alone. Documents go through the same checks as the IAM API (engine validation, size
- * quotas), and errors name the config path. `export` writes every entity back (access key secrets never).
+ * quotas), and errors name the config path. `export` writes every entity back (access key secrets never; a
+ * login profile as its scrypt hash, never a password).
  *
  * @example
  * roles:
@@ -14,7 +16,16 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import { invalidAt } from '../../config/errors.ts'
-import { integer, join, list, object, optional, string, stringMap } from '../../config/schema.ts'
+import {
+  boolean,
+  integer,
+  join,
+  list,
+  object,
+  optional,
+  string,
+  stringMap,
+} from '../../config/schema.ts'
 import type { ConfigEnv, ConfigSection } from '../../config/section.ts'
 import { AwsError } from '../errors.ts'
 import { newUser } from './actions-users.ts'
@@ -26,8 +37,9 @@ import {
   checkTrustPolicySize,
 } from './documents.ts'
 import { ID_PREFIX, newUniqueId, oidcProviderArn, policyArn, roleArn } from './ids.ts'
+import { hashPassword, passwordMatches, passwordRules, PASSWORD_HASH_PATTERN } from './passwords.ts'
 import { checkTrustPrincipals } from './principals.ts'
-import { createIamRepo, type IamRepo, type Tag } from './repo.ts'
+import { createIamRepo, type IamRepo, type PrincipalType, type Tag } from './repo.ts'
 import {
   checkClientIds,
   checkOidcUrl,
@@ -39,13 +51,13 @@ import {
   policyPathRules,
 } from './validate.ts'
 
-const random = (n: number) => new Uint8Array(nodeRandomBytes(n))
-const NAME = /^[\w+=,.@-]+$/
+export const random = (n: number) => new Uint8Array(nodeRandomBytes(n))
+export const NAME = /^[\w+=,.@-]+$/
 const ACCOUNT = /^\d{12}$/
-const HINT = 'see docs/config.md (IAM sections)'
+export const HINT = 'see docs/config.md (IAM sections)'
 
 /** Runs an IAM check and turns its AwsError into a ConfigError at `path`. */
-async function at<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
+export async function at<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (err) {
@@ -87,20 +99,20 @@ const tagsOf = (value: unknown, path: string): Tag[] =>
   }))
 const tagsMap = (tags: Tag[]): Record<string, string> | undefined =>
   tags.length === 0 ? undefined : Object.fromEntries(tags.map((t) => [t.key, t.value]))
-const accountOf = (o: Record<string, unknown>, path: string): string | undefined =>
+export const accountOf = (o: Record<string, unknown>, path: string): string | undefined =>
   optional(o['account'], (v) =>
     string(typeof v === 'number' ? String(v).padStart(12, '0') : v, join(path, 'account'), {
       pattern: ACCOUNT,
     }),
   )
-const withAccount = (account: string | undefined, env: ConfigEnv) =>
+export const withAccount = (account: string | undefined, env: ConfigEnv) =>
   account === undefined || account === env.accountId ? {} : { account }
 
 /**
  * Sections export the YAML shape their `parse` reads (the round trip), not the parsed value; the section
  * contract types both as one `T`, hence this one cast.
  */
-const exported = <T>(out: object[]): T[] | undefined =>
+export const exported = <T>(out: object[]): T[] | undefined =>
   out.length === 0 ? undefined : (out as unknown as T[])
 
 // ---- accounts ------------------------------------------------------------------------------------------
@@ -331,7 +343,47 @@ export const oidcProvidersSection: ConfigSection<OidcProviderConfig[]> = {
 
 // ---- principals (users, roles) -------------------------------------------------------------------------
 
-interface PrincipalPolicies {
+/** The keys every principal entry starts with: `name` (≤ `maxName`), `account`, `path`. */
+export function principalIdentity(
+  o: Record<string, unknown>,
+  p: string,
+  maxName: number,
+): { name: string; account?: string; path: string } {
+  const account = accountOf(o, p)
+  return {
+    name: string(o['name'], join(p, 'name'), { pattern: NAME, max: maxName }),
+    ...(account === undefined ? {} : { account }),
+    path: optional(o['path'], (v) => string(v, join(p, 'path'))) ?? '/',
+  }
+}
+
+/** Opens one principal entry: its account exists and its path passes IAM's rules; returns the account id. */
+export async function enterPrincipal(
+  repo: IamRepo,
+  c: { account?: string; path: string; path_: string },
+  env: ConfigEnv,
+): Promise<string> {
+  const accountId = c.account ?? env.accountId
+  await repo.ensureAccount(accountId, env.now)
+  await at(join(c.path_, 'path'), () => throwIfProblems(problemsOf('path', c.path, pathRules)))
+  return accountId
+}
+
+/** IAM names a principal's path in its ARN, so a config never moves a user, role or group. */
+export function keepPath(
+  kind: PrincipalType,
+  existingPath: string,
+  c: { name: string; path: string; path_: string },
+): void {
+  if (existingPath !== c.path)
+    throw invalidAt(
+      join(c.path_, 'path'),
+      `${kind} \`${c.name}\` exists with path ${existingPath}; a ${kind}'s path cannot change`,
+      HINT,
+    )
+}
+
+export interface PrincipalPolicies {
   /** Inline policies by name. */
   policies: [string, string][]
   /** Managed policy ARNs or same-account customer policy names. */
@@ -339,7 +391,7 @@ interface PrincipalPolicies {
   permissionsBoundary?: string
 }
 
-function principalPolicies(o: Record<string, unknown>, p: string): PrincipalPolicies {
+export function principalPolicies(o: Record<string, unknown>, p: string): PrincipalPolicies {
   const inline =
     optional(o['policies'], (v) =>
       object(v, join(p, 'policies'), { optional: Object.keys((v ?? {}) as object) }),
@@ -381,10 +433,10 @@ async function resolvePolicyArn(
 }
 
 /** Makes a principal's inline policies and attachments exactly the configured ones. */
-async function syncPolicies(
+export async function syncPolicies(
   repo: IamRepo,
   accountId: string,
-  type: 'role' | 'user',
+  type: PrincipalType,
   name: string,
   c: PrincipalPolicies,
   path: string,
@@ -418,7 +470,7 @@ async function syncPolicies(
   if (new Set(wanted).size > 10)
     throw invalidAt(
       join(path, 'managedPolicies'),
-      `LimitExceeded: Cannot exceed quota for PoliciesPer${type === 'role' ? 'Role' : 'User'}: 10`,
+      `LimitExceeded: Cannot exceed quota for PoliciesPer${type[0]!.toUpperCase()}${type.slice(1)}: 10`,
       HINT,
     )
   for (const a of await repo.listAttachedPolicies(accountId, type, name)) {
@@ -427,10 +479,10 @@ async function syncPolicies(
   for (const arn of wanted) await repo.attachPolicy(accountId, type, name, arn, now)
 }
 
-async function exportPrincipalPolicies(
+export async function exportPrincipalPolicies(
   repo: IamRepo,
   accountId: string,
-  type: 'role' | 'user',
+  type: PrincipalType,
   name: string,
 ) {
   const inline = await repo.listInlinePolicies(accountId, type, name)
@@ -447,6 +499,80 @@ async function exportPrincipalPolicies(
   }
 }
 
+/**
+ * A user's console login profile (IAM API reference, CreateLoginProfile): the password, or the stored scrypt hash
+ * `podtrust export` writes; neither when the profile exists and only `passwordResetRequired` changes.
+ */
+export interface LoginProfileConfig {
+  password?: string
+  passwordHash?: string
+  passwordResetRequired: boolean
+}
+
+function loginProfileOf(value: unknown, path: string): LoginProfileConfig {
+  const o = object(value, path, { optional: ['password', 'passwordHash', 'passwordResetRequired'] })
+  const password = optional(o['password'], (v) => string(v, join(path, 'password')))
+  const passwordHash = optional(o['passwordHash'], (v) =>
+    string(v, join(path, 'passwordHash'), { pattern: PASSWORD_HASH_PATTERN }),
+  )
+  if (password !== undefined && passwordHash !== undefined)
+    throw invalidAt(path, 'give `password` or `passwordHash`, not both', HINT)
+  return {
+    ...(password === undefined ? {} : { password }),
+    ...(passwordHash === undefined ? {} : { passwordHash }),
+    passwordResetRequired:
+      optional(o['passwordResetRequired'], (v) =>
+        boolean(v, join(path, 'passwordResetRequired')),
+      ) ?? false,
+  }
+}
+
+/** Creates or updates the login profile; a password that already matches keeps its stored hash. */
+async function syncLoginProfile(
+  repo: IamRepo,
+  accountId: string,
+  userName: string,
+  c: LoginProfileConfig,
+  path: string,
+  now: Date,
+): Promise<void> {
+  const existing = await repo.getLoginProfile(accountId, userName)
+  let passwordHash = c.passwordHash ?? existing?.passwordHash
+  if (c.password !== undefined) {
+    const password = c.password
+    await at(join(path, 'password'), () =>
+      throwIfProblems(problemsOf('password', password, passwordRules)),
+    )
+    const same = existing !== undefined && (await passwordMatches(password, existing.passwordHash))
+    passwordHash = same ? existing.passwordHash : await hashPassword(password)
+  }
+  if (passwordHash === undefined)
+    throw invalidAt(
+      path,
+      `user \`${userName}\` has no login profile yet: give \`password\` (or \`passwordHash\`)`,
+      HINT,
+    )
+  await repo.putLoginProfile({
+    accountId,
+    userName,
+    passwordHash,
+    passwordResetRequired: c.passwordResetRequired,
+    createDate: existing?.createDate ?? now,
+  })
+}
+
+/** The stored hash, never a password: enough for `apply` to recreate the same profile. */
+async function exportLoginProfile(repo: IamRepo, accountId: string, userName: string) {
+  const p = await repo.getLoginProfile(accountId, userName)
+  if (p === undefined) return {}
+  return {
+    loginProfile: {
+      passwordHash: p.passwordHash,
+      ...(p.passwordResetRequired ? { passwordResetRequired: true } : {}),
+    },
+  }
+}
+
 export interface UserConfig extends PrincipalPolicies {
   name: string
   account?: string
@@ -455,6 +581,8 @@ export interface UserConfig extends PrincipalPolicies {
   accessKeys: { id: string; secret: string; status: 'Active' | 'Inactive' }[]
   /** `accessKeys` was given: the user's keys become exactly those (absent: keys are left alone). */
   manageKeys: boolean
+  /** Absent: a login profile is left as it is. */
+  loginProfile?: LoginProfileConfig
   path_: string
 }
 
@@ -473,9 +601,12 @@ export const usersSection: ConfigSection<UserConfig[]> = {
           'managedPolicies',
           'permissionsBoundary',
           'accessKeys',
+          'loginProfile',
         ],
       })
-      const account = accountOf(o, p)
+      const loginProfile = optional(o['loginProfile'], (v) =>
+        loginProfileOf(v, join(p, 'loginProfile')),
+      )
       const accessKeys = (
         optional(o['accessKeys'], (v) => list(v, join(p, 'accessKeys'), { max: 2 })) ?? []
       ).map((k, j) => {
@@ -490,13 +621,12 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         }
       })
       return {
-        name: string(o['name'], join(p, 'name'), { pattern: NAME, max: 64 }),
-        ...(account === undefined ? {} : { account }),
-        path: optional(o['path'], (v) => string(v, join(p, 'path'))) ?? '/',
+        ...principalIdentity(o, p, 64),
         tags: tagsOf(o['tags'], join(p, 'tags')),
         ...principalPolicies(o, p),
         accessKeys,
         manageKeys: o['accessKeys'] !== undefined && o['accessKeys'] !== null,
+        ...(loginProfile === undefined ? {} : { loginProfile }),
         path_: p,
       }
     })
@@ -504,9 +634,7 @@ export const usersSection: ConfigSection<UserConfig[]> = {
   async apply(tx, value, env) {
     const repo = createIamRepo(tx)
     for (const c of value) {
-      const accountId = c.account ?? env.accountId
-      await repo.ensureAccount(accountId, env.now)
-      await at(join(c.path_, 'path'), () => throwIfProblems(problemsOf('path', c.path, pathRules)))
+      const accountId = await enterPrincipal(repo, c, env)
       await at(join(c.path_, 'tags'), () => checkTags(c.tags))
       const boundary =
         c.permissionsBoundary === undefined
@@ -525,14 +653,7 @@ export const usersSection: ConfigSection<UserConfig[]> = {
         })
         await repo.insertUser(user)
       } else {
-        // As for roles: IAM names a user's path in its ARN, so a config never moves a user.
-        if (user.path !== c.path) {
-          throw invalidAt(
-            join(c.path_, 'path'),
-            `user \`${c.name}\` exists with path ${user.path}; a user's path cannot change`,
-            HINT,
-          )
-        }
+        keepPath('user', user.path, c)
         const updated = { ...user, tags: c.tags }
         if (boundary === undefined) delete updated.permissionsBoundaryArn
         else updated.permissionsBoundaryArn = boundary
@@ -575,6 +696,15 @@ export const usersSection: ConfigSection<UserConfig[]> = {
           await repo.updateAccessKeyStatus(k.id, k.status)
         }
       }
+      if (c.loginProfile !== undefined)
+        await syncLoginProfile(
+          repo,
+          accountId,
+          user.userName,
+          c.loginProfile,
+          join(c.path_, 'loginProfile'),
+          env.now,
+        )
     }
   },
   async export(db, env) {
@@ -591,6 +721,7 @@ export const usersSection: ConfigSection<UserConfig[]> = {
           ...(u.permissionsBoundaryArn === undefined
             ? {}
             : { permissionsBoundary: u.permissionsBoundaryArn }),
+          ...(await exportLoginProfile(repo, a.accountId, u.userName)),
         })
       }
     }
@@ -627,14 +758,11 @@ export const rolesSection: ConfigSection<RoleConfig[]> = {
           'permissionsBoundary',
         ],
       })
-      const account = accountOf(o, p)
       const description = optional(o['description'], (v) =>
         string(v, join(p, 'description'), { max: 1000 }),
       )
       return {
-        name: string(o['name'], join(p, 'name'), { pattern: NAME, max: 64 }),
-        ...(account === undefined ? {} : { account }),
-        path: optional(o['path'], (v) => string(v, join(p, 'path'))) ?? '/',
+        ...principalIdentity(o, p, 64),
         ...(description === undefined ? {} : { description }),
         maxSessionDuration:
           optional(o['maxSessionDuration'], (v) =>
@@ -650,9 +778,7 @@ export const rolesSection: ConfigSection<RoleConfig[]> = {
   async apply(tx, value, env) {
     const repo = createIamRepo(tx)
     for (const c of value) {
-      const accountId = c.account ?? env.accountId
-      await repo.ensureAccount(accountId, env.now)
-      await at(join(c.path_, 'path'), () => throwIfProblems(problemsOf('path', c.path, pathRules)))
+      const accountId = await enterPrincipal(repo, c, env)
       await at(join(c.path_, 'tags'), () => checkTags(c.tags))
       await at(join(c.path_, 'assumeRolePolicy'), () => {
         checkPolicyDocument('assumeRolePolicyDocument', c.assumeRolePolicy, 'trust')
@@ -668,13 +794,7 @@ export const rolesSection: ConfigSection<RoleConfig[]> = {
               join(c.path_, 'permissionsBoundary'),
             )
       const existing = await repo.getRole(accountId, c.name)
-      if (existing !== undefined && existing.path !== c.path) {
-        throw invalidAt(
-          join(c.path_, 'path'),
-          `role \`${c.name}\` exists with path ${existing.path}; a role's path cannot change`,
-          HINT,
-        )
-      }
+      if (existing !== undefined) keepPath('role', existing.path, c)
       const role = {
         accountId,
         roleName: existing?.roleName ?? c.name,
@@ -721,12 +841,3 @@ export const rolesSection: ConfigSection<RoleConfig[]> = {
     return exported<RoleConfig>(out)
   },
 }
-
-/** In apply order: accounts, then what lives in them; policies before the principals that attach them. */
-export const iamConfigSections = [
-  accountsSection,
-  policiesSection,
-  oidcProvidersSection,
-  usersSection,
-  rolesSection,
-] as const

@@ -8,7 +8,7 @@
  */
 import type { AdminCredentialProvider, ProtocolModule, StartupHook } from '../../app/module.ts'
 import { ensureBootstrapAdmin, getBootstrapAdmin } from './bootstrap.ts'
-import { iamConfigSections } from './config.ts'
+import { iamConfigSections } from './config-sections.ts'
 import { iamMigrations } from './migrations.ts'
 
 /**

@@ -110,24 +110,41 @@ export function auditResponseElements(value: XmlValue): unknown {
   return typeof value === 'string' ? redactText(value) : value
 }
 
+/** A session's CloudTrail `sessionContext`: who issued it, when, without MFA (podtrust issues none with MFA). */
+function sessionContextOf(
+  accountId: string,
+  issuer: { type: 'Role' | 'IAMUser'; principalId: string; arn: string; userName: string },
+  issuedAt: Date,
+) {
+  return {
+    sessionIssuer: { ...issuer, accountId },
+    attributes: { creationDate: isoSeconds(issuedAt), mfaAuthenticated: 'false' },
+  }
+}
+
+/**
+ * The CloudTrail `userIdentity` element of a caller: an assumed role or a federated user (GetFederationToken)
+ * carries the session's issuer, the role or the IAM user who federated.
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+ */
 export function userIdentityOf(caller: Caller): AuditEvent['userIdentity'] {
-  if (caller.type === 'AssumedRole' && caller.session !== undefined) {
-    const s = caller.session
+  const base = {
+    type: caller.type,
+    principalId: caller.userId,
+    arn: caller.arn,
+    accountId: caller.accountId,
+    accessKeyId: caller.accessKeyId,
+  }
+  const s = caller.session
+  if (caller.type === 'AssumedRole' && s !== undefined) {
     return {
-      type: 'AssumedRole',
-      principalId: caller.userId,
-      arn: caller.arn,
-      accountId: caller.accountId,
-      accessKeyId: caller.accessKeyId,
+      ...base,
       sessionContext: {
-        sessionIssuer: {
-          type: 'Role',
-          principalId: s.roleId,
-          arn: s.roleArn,
-          accountId: caller.accountId,
-          userName: s.roleName,
-        },
-        attributes: { creationDate: isoSeconds(s.issuedAt), mfaAuthenticated: 'false' },
+        ...sessionContextOf(
+          caller.accountId,
+          { type: 'Role', principalId: s.roleId, arn: s.roleArn, userName: s.roleName },
+          s.issuedAt,
+        ),
         ...(s.sourceIdentity === undefined ? {} : { sourceIdentity: s.sourceIdentity }),
         ...(s.webIdentity === undefined
           ? {}
@@ -135,14 +152,18 @@ export function userIdentityOf(caller: Caller): AuditEvent['userIdentity'] {
       },
     }
   }
-  return {
-    type: caller.type,
-    principalId: caller.userId,
-    arn: caller.arn,
-    accountId: caller.accountId,
-    accessKeyId: caller.accessKeyId,
-    ...(caller.userName === undefined ? {} : { userName: caller.userName }),
+  const f = caller.federatedUser
+  if (caller.type === 'FederatedUser' && f !== undefined) {
+    return {
+      ...base,
+      sessionContext: sessionContextOf(
+        caller.accountId,
+        { type: 'IAMUser', principalId: f.userId, arn: f.userArn, userName: f.userName },
+        f.issuedAt,
+      ),
+    }
   }
+  return { ...base, ...(caller.userName === undefined ? {} : { userName: caller.userName }) }
 }
 
 function isReadOnly(service: QueryService, action: string): boolean {

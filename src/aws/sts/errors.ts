@@ -21,6 +21,8 @@ const STS_CODES: Record<AssumeRoleErrorCode, string> = {
   MALFORMED_SESSION_POLICY: 'MalformedPolicyDocument',
   PACKED_POLICY_TOO_LARGE: 'PackedPolicyTooLarge',
   POLICY_ARN_NOT_FOUND: 'InvalidParameterValue',
+  SESSION_CREDENTIALS: 'AccessDenied',
+  FEDERATION_DENIED: 'AccessDenied',
 }
 
 export function toStsError(err: AssumeRoleError): AwsError {

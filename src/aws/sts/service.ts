@@ -1,7 +1,9 @@
 /**
  * @module aws/sts/service
  * The STS service (awsQuery, 2011-06-15): AssumeRoleWithWebIdentity (unsigned), AssumeRole, GetCallerIdentity,
- * GetSessionToken, GetAccessKeyInfo, DecodeAuthorizationMessage. Exact AWS codes, statuses and messages.
+ * GetSessionToken, GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage. Exact AWS codes, statuses
+ * and messages. A federated user session "cannot call any STS operations except GetCallerIdentity" (STS API
+ * reference, GetFederationToken: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html).
  */
 import type { AppContext } from '../../app/context.ts'
 import { AwsError } from '../errors.ts'
@@ -9,8 +11,14 @@ import { authorizeCaller } from '../../identity/authorize.ts'
 import { decodeAuthorizationMessage } from '../../identity/authz-message.ts'
 import { decodeAccountId } from '../../identity/credentials.ts'
 import { createUserSession } from '../../identity/sessions.ts'
-import { type QueryRequest, type QueryResult, type QueryService } from '../query/registry.ts'
+import {
+  type QueryHandler,
+  type QueryRequest,
+  type QueryResult,
+  type QueryService,
+} from '../query/registry.ts'
 import { assumeRole, requireCaller } from './assume-role.ts'
+import { getFederationToken } from './federation-token.ts'
 import { credentialsResponse } from './response.ts'
 import { Problems } from './validate.ts'
 import { assumeRoleWithWebIdentity } from './web-identity.ts'
@@ -31,7 +39,11 @@ export async function getSessionToken(
   ctx: AppContext,
 ): Promise<QueryResult> {
   const caller = requireCaller(request)
-  if (caller.type === 'AssumedRole' || caller.federatedFromUser === true)
+  if (
+    caller.type === 'AssumedRole' ||
+    caller.type === 'FederatedUser' ||
+    caller.federatedFromUser === true
+  )
     throw new AwsError('AccessDenied', 'Cannot call GetSessionToken with session credentials')
   const problems = new Problems()
   const root = caller.type === 'Root'
@@ -102,6 +114,21 @@ export async function decodeAuthorizationMessageAction(
   return { DecodedMessage: JSON.stringify(decoded) }
 }
 
+/** Refuses a federated user session before `handler` runs; GetCallerIdentity alone stays open to it. */
+function closedToFederatedSessions(action: string, handler: QueryHandler): QueryHandler {
+  return async (request, ctx) => {
+    const caller = request.caller
+    if (caller?.type === 'FederatedUser')
+      throw new AwsError(
+        'AccessDenied',
+        action === 'GetSessionToken' || action === 'GetFederationToken'
+          ? `Cannot call ${action} with session credentials`
+          : `User: ${caller.arn} is not authorized to perform: sts:${action}`,
+      )
+    return handler(request, ctx)
+  }
+}
+
 export const stsService: QueryService = {
   signingName: 'sts',
   version: STS_VERSION,
@@ -115,13 +142,18 @@ export const stsService: QueryService = {
     'AssumeRole',
     'AssumeRoleWithWebIdentity',
     'GetSessionToken',
+    'GetFederationToken',
   ],
   actions: {
     AssumeRoleWithWebIdentity: assumeRoleWithWebIdentity,
-    AssumeRole: assumeRole,
+    AssumeRole: closedToFederatedSessions('AssumeRole', assumeRole),
     GetCallerIdentity: (request) => getCallerIdentity(request),
-    GetSessionToken: getSessionToken,
-    GetAccessKeyInfo: getAccessKeyInfo,
-    DecodeAuthorizationMessage: decodeAuthorizationMessageAction,
+    GetSessionToken: closedToFederatedSessions('GetSessionToken', getSessionToken),
+    GetFederationToken: closedToFederatedSessions('GetFederationToken', getFederationToken),
+    GetAccessKeyInfo: closedToFederatedSessions('GetAccessKeyInfo', getAccessKeyInfo),
+    DecodeAuthorizationMessage: closedToFederatedSessions(
+      'DecodeAuthorizationMessage',
+      decodeAuthorizationMessageAction,
+    ),
   },
 }

@@ -33,6 +33,10 @@ export type AssumeRoleErrorCode =
   | 'PACKED_POLICY_TOO_LARGE'
   /** A `PolicyArns` entry names no managed policy. */
   | 'POLICY_ARN_NOT_FOUND'
+  /** GetFederationToken called with temporary (session) credentials. */
+  | 'SESSION_CREDENTIALS'
+  /** The caller's own policies do not allow `sts:GetFederationToken` (or `sts:TagSession`). */
+  | 'FEDERATION_DENIED'
 
 /** What a trust denial carries, for the adapter's message, audit and encoded authorization message. */
 export interface TrustDenial {

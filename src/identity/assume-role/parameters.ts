@@ -110,6 +110,22 @@ export function checkSourceIdentityMember(
   problems.pattern(value, 'sourceIdentity', SESSION_NAME_PATTERN, '[\\w+=,.@-]*')
 }
 
+/** `Policy`: at least one character (at most `maxLength`) of STS's pattern; the value is never echoed. */
+export function checkPolicyMember(
+  problems: ConstraintProblems,
+  policy: string | undefined,
+  maxLength: number | undefined,
+): void {
+  problems.length(policy, 'policy', 1, maxLength, false)
+  problems.pattern(
+    policy,
+    'policy',
+    POLICY_PATTERN,
+    '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+    false,
+  )
+}
+
 /** `PolicyArns`: at most 10, each 20–2048 characters. */
 export function checkPolicyArnMembers(problems: ConstraintProblems, arns: readonly string[]): void {
   if (arns.length > 10) problems.tooMany('policyArns', 10)
@@ -136,14 +152,7 @@ export function checkParameters(
     problems.length(p.webIdentityToken?.trim(), 'webIdentityToken', 4, 20000, false)
   }
   const durationSeconds = problems.integer(p.durationSeconds, 'durationSeconds', 900, 43200)
-  problems.length(p.policy, 'policy', 1, spec.policyMaxLength, false)
-  problems.pattern(
-    p.policy,
-    'policy',
-    POLICY_PATTERN,
-    '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
-    false,
-  )
+  checkPolicyMember(problems, p.policy, spec.policyMaxLength)
   const policyArns = p.policyArns ?? []
   checkPolicyArnMembers(problems, policyArns)
   const tags = spec.tags === true ? (p.tags ?? []) : []

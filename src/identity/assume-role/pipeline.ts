@@ -1,8 +1,8 @@
 /**
  * @module identity/assume-role/pipeline
- * The assume-role family (AssumeRole, AssumeRoleWithWebIdentity, EKS Auth's AssumeRoleForPodIdentity; ready
- * for GetFederationToken) as one pipeline of named steps. Each entry point composes the steps it needs, in
- * this order (STS API reference: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html):
+ * The assume-role family (AssumeRole, AssumeRoleWithWebIdentity, EKS Auth's AssumeRoleForPodIdentity; and
+ * GetFederationToken in `federation.ts`, from steps 1, 5 and 9–10) as one pipeline of named steps. Each entry
+ * point composes the steps it needs, in this order (STS API reference: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html):
  *
  * 1. `checkParameters` — member constraints, all reported together; SourceIdentity's `aws:` prefix.
  * 2. `parseRoleArn` — the role ARN's shape.

@@ -282,6 +282,70 @@ spec:
     )
   })
 
+  // Kubernetes label selectors (matchExpressions ANDed with matchLabels) and NetworkPolicy ports (none = all;
+  // IMDS answers on TCP 80): https://kubernetes.io/docs/concepts/services-networking/network-policies/
+  void test('NODE-001: a NetworkPolicy blocks IMDS only for the pods its matchExpressions select, on port 80', () => {
+    const optional = {
+      nodes: [
+        {
+          name: 'i-1',
+          httpTokens: 'optional' as const,
+          httpEndpoint: 'enabled' as const,
+          hopLimit: 1,
+        },
+      ],
+    }
+    const pods = deployment('a', 'web', 'web') + deployment('a', 'api', 'api')
+    const count = (extra: string) => only(run(pods + extra, gaad([]), optional), 'NODE-001').length
+    const policy = (selector: string, egress: string) => `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: p, namespace: a }
+spec:
+  podSelector: ${selector}
+  policyTypes: [Egress]
+  egress:
+${egress}
+`
+    const allButImds =
+      '    - to:\n        - ipBlock: { cidr: 0.0.0.0/0, except: [169.254.169.254/32] }'
+    assert.equal(count(''), 2)
+    assert.equal(
+      count(
+        policy('{ matchExpressions: [{ key: app, operator: In, values: [web] }] }', allButImds),
+      ),
+      1,
+      'only web is selected: api still reaches IMDS',
+    )
+    assert.equal(
+      count(
+        policy('{ matchExpressions: [{ key: app, operator: In, values: [batch] }] }', allButImds),
+      ),
+      2,
+      'a selector that matches no pod blocks nothing',
+    )
+    assert.equal(
+      count(
+        policy('{ matchExpressions: [{ key: app, operator: NotIn, values: [web] }] }', allButImds),
+      ),
+      1,
+    )
+    assert.equal(
+      count(policy('{ matchExpressions: [{ key: tier, operator: DoesNotExist }] }', allButImds)),
+      0,
+    )
+    const httpsOnly =
+      '    - to:\n        - ipBlock: { cidr: 0.0.0.0/0 }\n      ports: [{ protocol: TCP, port: 443 }]'
+    assert.equal(
+      count(policy('{}', httpsOnly)),
+      0,
+      'egress to any address but only on 443 keeps pods off IMDS',
+    )
+    const httpRange =
+      '    - to:\n        - ipBlock: { cidr: 0.0.0.0/0 }\n      ports: [{ port: 1, endPort: 1024 }]'
+    assert.equal(count(policy('{}', httpRange)), 2, 'a port range holding 80 admits IMDS')
+  })
+
   void test("NODE-001 for podtrust's metadata endpoint: IMDSv2 but no hop limit → every pod, the vended role named", () => {
     const ec2Trust = {
       Version: '2012-10-17',

@@ -38,6 +38,7 @@ const denyImds: NetworkPolicyInfo = {
   name: 'deny-imds',
   selectsAll: true,
   matchLabels: {},
+  matchExpressions: [],
   egressRestricted: true,
   allowsImds: false,
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parse } from 'yaml'
-import { iamConfigSections } from '../../../src/aws/iam/config.ts'
+import { iamConfigSections } from '../../../src/aws/iam/config-sections.ts'
 import { iamMigrations } from '../../../src/aws/iam/migrations.ts'
 import { createIamRepo } from '../../../src/aws/iam/repo.ts'
 import { applyConfig, exportConfig } from '../../../src/server/config.ts'
@@ -316,6 +316,137 @@ void describe('iam config: the bootstrap administrator from the config', () => {
       await assert.rejects(
         applyConfig(t.db, yaml.replace('podtrust-admin', 'other'), env, sections),
         /users\[0\]\.accessKeys\[0\]: access key `AKIAQAAAAAAAGMGN4FVP` belongs to another user/,
+      )
+    } finally {
+      await t.cleanup()
+    }
+  })
+})
+
+// Groups (IAM API reference, CreateGroup / AddUserToGroup / PutGroupPolicy) and login profiles
+// (CreateLoginProfile): declared, applied idempotently, exported and re-applied to the same state.
+void describe('iam config: groups and login profiles', () => {
+  const GROUPS_YAML = `
+policies:
+  - name: ListRoles
+    document: { Version: '2012-10-17', Statement: [{ Effect: Allow, Action: 'iam:ListRoles', Resource: '*' }] }
+users:
+  - name: dev
+    loginProfile: { password: Correct-Horse-1, passwordResetRequired: true }
+  - name: ops
+groups:
+  - name: readers
+    path: /teams/
+    policies:
+      read: { Version: '2012-10-17', Statement: [{ Effect: Allow, Action: 's3:GetObject', Resource: '*' }] }
+    managedPolicies: [ListRoles, arn:aws:iam::aws:policy/ReadOnlyAccess]
+    members: [dev, OPS]
+  - name: empty
+`
+  const A = env.accountId
+
+  void it('applies groups after users, exports them with members, and round-trips', async () => {
+    const t = await openTestDb('sqlite', { migrations: iamMigrations })
+    try {
+      const applied = await applyConfig(t.db, GROUPS_YAML, env, sections)
+      assert.deepEqual(applied, ['policies', 'users', 'groups'])
+      const repo = createIamRepo(t.db)
+      const group = await repo.getGroup(A, 'readers')
+      assert.equal(group?.arn, `arn:aws:iam::${A}:group/teams/readers`)
+      assert.match(group?.groupId ?? '', /^AGPA/)
+      assert.deepEqual(await repo.listGroupMembers(A, 'readers'), ['dev', 'ops'])
+      // The group's policies are its members' (IAM User Guide, "IAM user groups").
+      assert.deepEqual((await repo.getUserPolicyDocuments(A, 'dev')).map((d) => d.id).sort(), [
+        `arn:aws:iam::${A}:policy/ListRoles`,
+        'arn:aws:iam::aws:policy/ReadOnlyAccess',
+        'group/readers/inline/read',
+      ])
+      const profile = await repo.getLoginProfile(A, 'dev')
+      assert.equal(profile?.passwordResetRequired, true)
+      assert.match(profile?.passwordHash ?? '', /^scrypt\$/)
+
+      const first = await exportConfig(t.db, env, sections)
+      assert.ok(!first.includes('Correct-Horse-1'), 'a password is never exported')
+      const doc = parse(first) as {
+        groups: { name: string; path?: string; members?: string[]; managedPolicies?: string[] }[]
+        users: { name: string; loginProfile?: { passwordHash: string } }[]
+      }
+      assert.deepEqual(
+        doc.groups.map((g) => [g.name, g.path, g.members]),
+        [
+          ['empty', undefined, undefined],
+          ['readers', '/teams/', ['dev', 'ops']],
+        ],
+      )
+      assert.equal(
+        doc.users.find((u) => u.name === 'dev')?.loginProfile?.passwordHash,
+        profile?.passwordHash,
+      )
+      // The same password again keeps the stored hash; the export applies to an empty store as the same state.
+      await applyConfig(t.db, GROUPS_YAML, env, sections)
+      assert.equal((await repo.getLoginProfile(A, 'dev'))?.passwordHash, profile?.passwordHash)
+      assert.equal(await exportConfig(t.db, env, sections), first)
+      const fresh = await openTestDb('sqlite', { migrations: iamMigrations })
+      try {
+        await applyConfig(fresh.db, first, env, sections)
+        assert.equal(await exportConfig(fresh.db, env, sections), first)
+      } finally {
+        await fresh.cleanup()
+      }
+      // Members and policies become exactly the listed ones; a new password is hashed anew.
+      const changed = GROUPS_YAML.replace('members: [dev, OPS]', 'members: [ops]')
+        .replace('managedPolicies: [ListRoles, arn:aws:iam::aws:policy/ReadOnlyAccess]', '')
+        .replace('Correct-Horse-1', 'Battery-Staple-2')
+      await applyConfig(t.db, changed, env, sections)
+      assert.deepEqual(await repo.listGroupMembers(A, 'readers'), ['ops'])
+      assert.equal((await repo.listAttachedPolicies(A, 'group', 'readers')).length, 0)
+      assert.notEqual((await repo.getLoginProfile(A, 'dev'))?.passwordHash, profile?.passwordHash)
+    } finally {
+      await t.cleanup()
+    }
+  })
+
+  const bad: [string, string][] = [
+    [
+      'groups:\n  - name: g\n    members: [ghost]\n',
+      'groups[0].members[0]: user `ghost` does not exist (define it under `users`)',
+    ],
+    ['groups:\n  - name: g\n    colour: red\n', 'groups[0].colour: unknown key'],
+    [
+      'users:\n  - name: u\n    loginProfile: { passwordResetRequired: true }\n',
+      'users[0].loginProfile: user `u` has no login profile yet: give `password` (or `passwordHash`)',
+    ],
+    [
+      'users:\n  - name: u\n    loginProfile: { password: a, passwordHash: b }\n',
+      'users[0].loginProfile.passwordHash: ',
+    ],
+    [
+      "users:\n  - name: u\n    loginProfile: { password: '' }\n",
+      'users[0].loginProfile.password: ValidationError',
+    ],
+  ]
+  for (const [yaml, message] of bad) {
+    void it(`rejects ${JSON.stringify(yaml).slice(0, 60)}`, async () => {
+      const t = await openTestDb('sqlite', { migrations: iamMigrations })
+      try {
+        await assert.rejects(applyConfig(t.db, yaml, env, sections), (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err))
+          assert.ok(err.message.startsWith(message), err.message)
+          return true
+        })
+      } finally {
+        await t.cleanup()
+      }
+    })
+  }
+
+  void it('refuses to change the path of an existing group', async () => {
+    const t = await openTestDb('sqlite', { migrations: iamMigrations })
+    try {
+      await applyConfig(t.db, 'groups:\n  - name: g\n    path: /a/\n', env, sections)
+      await assert.rejects(
+        applyConfig(t.db, 'groups:\n  - name: g\n    path: /b/\n', env, sections),
+        /groups\[0\]\.path: group `g` exists with path \/a\/; a group's path cannot change/,
       )
     } finally {
       await t.cleanup()

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { AwsError } from '../../../src/aws/errors.ts'
 import { ensureBootstrapAdmin } from '../../../src/aws/iam/bootstrap.ts'
 import { iamMigrations } from '../../../src/aws/iam/migrations.ts'
+import { sessionKeyMigrations } from '../../../src/keys/session-keys.ts'
 import { iamActions, IAM_XMLNS } from '../../../src/aws/iam/service.ts'
 import type { QueryRequest } from '../../../src/aws/query/registry.ts'
 import { renderQueryResponse } from '../../../src/aws/xml.ts'
@@ -34,7 +35,8 @@ export interface Harness {
 }
 
 export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
-  const t = await openTestDb(engine, { migrations: iamMigrations })
+  // The session keyring too: STS handlers over the same store mint and open session tokens.
+  const t = await openTestDb(engine, { migrations: [...iamMigrations, ...sessionKeyMigrations] })
   let clock = Date.parse('2026-11-23T02:00:00Z')
   const events: AuditEvent[] = []
   const now = () => new Date((clock += 1000))
@@ -82,21 +84,8 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
       const handler = iamActions[action]
       if (handler === undefined) throw new Error(`no handler ${action}`)
       n += 1
-      const request: QueryRequest = {
-        action,
-        version: '2010-05-08',
-        params,
-        caller: caller ?? undefined,
-        requestId: `req-${n}`,
-        service: 'iam',
-        facts: {
-          sourceIp: '127.0.0.1',
-          secureTransport: false,
-          region: 'us-east-1',
-          userAgent: 'test',
-        },
-        audit: {},
-      }
+      const request = queryRequest(action, params, caller ?? undefined)
+      request.requestId = `req-${n}`
       try {
         const result = await handler(request, ctx)
         return {
@@ -109,6 +98,30 @@ export async function openHarness(engine: Engine = 'sqlite'): Promise<Harness> {
       }
     },
     cleanup: t.cleanup,
+  }
+}
+
+/** An awsQuery request as the dispatcher hands it to a handler (from 127.0.0.1, region us-east-1). */
+export function queryRequest(
+  action: string,
+  params: Record<string, string>,
+  caller: Caller | undefined,
+  service: { name: string; version: string } = { name: 'iam', version: '2010-05-08' },
+): QueryRequest {
+  return {
+    action,
+    version: service.version,
+    params,
+    caller,
+    requestId: 'req',
+    service: service.name,
+    facts: {
+      sourceIp: '127.0.0.1',
+      secureTransport: false,
+      region: 'us-east-1',
+      userAgent: 'test',
+    },
+    audit: {},
   }
 }
 

@@ -407,6 +407,84 @@ void describe('guardrails', () => {
   })
 })
 
+// IAM User Guide, "How AWS enforcement code logic evaluates requests to allow or deny access", AWS STS federated
+// user principal: a resource policy naming the federated user session ARN grants directly; one naming the IAM user
+// who federated is limited by an implicit deny in a permissions boundary or session policy.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
+void describe('federated user sessions (GetFederationToken) and resource policies', () => {
+  const FED = `arn:aws:sts::${ACCT}:federated-user/bob`
+  const bucketPolicy = (principal: string) =>
+    policy('resource', allow('s3:GetObject', BUCKET, { Principal: { AWS: principal } }))
+  const fed = (over: Partial<AuthorizationRequest>) =>
+    req({ principal: FED, sessionIssuer: USER, ...over })
+  const s3Session = [policy('session', allow('s3:*'))]
+  const ec2Session = [policy('session', allow('ec2:*'))]
+
+  void test('naming the federated user ARN grants, whatever the session policy', () => {
+    assert.equal(authorize(fed({ resourcePolicy: bucketPolicy(FED) })).decision, 'Allowed')
+    assert.equal(
+      authorize(fed({ resourcePolicy: bucketPolicy(FED), sessionPolicies: ec2Session })).decision,
+      'Allowed',
+    )
+  })
+  void test('naming the IAM user who federated grants nothing without a session policy', () => {
+    assert.equal(
+      authorize(fed({ resourcePolicy: bucketPolicy(USER) })).decision,
+      'ImplicitlyDenied',
+    )
+  })
+  void test('naming the IAM user who federated is limited by the session policy', () => {
+    assert.equal(
+      authorize(fed({ resourcePolicy: bucketPolicy(USER), sessionPolicies: ec2Session })).decision,
+      'ImplicitlyDenied',
+    )
+    assert.equal(
+      authorize(fed({ resourcePolicy: bucketPolicy(USER), sessionPolicies: s3Session })).decision,
+      'Allowed',
+    )
+  })
+  void test('naming the IAM user who federated is limited by the permissions boundary', () => {
+    assert.equal(
+      authorize(
+        fed({
+          resourcePolicy: bucketPolicy(USER),
+          sessionPolicies: s3Session,
+          permissionBoundaries: [policy('boundary', allow('ec2:*'))],
+        }),
+      ).decision,
+      'ImplicitlyDenied',
+    )
+  })
+  void test('another user, or the user ARN without the issuer, does not match', () => {
+    assert.equal(
+      authorize(
+        fed({
+          resourcePolicy: bucketPolicy(`arn:aws:iam::${ACCT}:user/eve`),
+          sessionPolicies: s3Session,
+        }),
+      ).decision,
+      'ImplicitlyDenied',
+    )
+    assert.equal(
+      authorize(
+        req({ principal: FED, resourcePolicy: bucketPolicy(USER), sessionPolicies: s3Session }),
+      ).decision,
+      'ImplicitlyDenied',
+    )
+  })
+  void test("the user's own identity policies ∩ session policies", () => {
+    const identity = [policy('identity', allow('s3:GetObject'))]
+    assert.equal(
+      authorize(fed({ identityPolicies: identity, sessionPolicies: s3Session })).decision,
+      'Allowed',
+    )
+    assert.equal(
+      authorize(fed({ identityPolicies: identity, sessionPolicies: ec2Session })).decision,
+      'ImplicitlyDenied',
+    )
+  })
+})
+
 void describe('totality', () => {
   void test('malformed requests give a decision with errors, never an exception', () => {
     const r = authorize({

@@ -155,8 +155,31 @@ void describe('set qualifiers (ForAnyValue / ForAllValues)', () => {
     )
   })
   void test('an unqualified operator on a multivalued key does not match, even negated', () => {
-    assert.equal(cond('StringEquals', 'k', 'a', { k: ['a'] }), false)
-    assert.equal(cond('StringNotEquals', 'k', 'a', { k: ['b'] }), false)
+    assert.equal(cond('StringEquals', 'k', 'a', { k: ['a', 'b'] }), false)
+    assert.equal(cond('StringNotEquals', 'k', 'a', { k: ['b', 'c'] }), false)
+  })
+  // "The difference between single-valued and multivalued context keys depends on the number of values in the
+  // request context, not the number of values in the policy condition" (IAM User Guide, "Single-valued vs.
+  // multivalued context keys"): a one-element list is one value.
+  void test('a one-element list in the request context is a single value', () => {
+    assert.equal(cond('StringEquals', 'aws:TagKeys', 'env', { 'aws:TagKeys': ['env'] }), true)
+    assert.equal(cond('StringEquals', 'aws:TagKeys', 'env', { 'aws:TagKeys': ['team'] }), false)
+    assert.equal(cond('StringNotEquals', 'k', 'a', { k: ['b'] }), true)
+    assert.equal(cond('StringNotEquals', 'k', 'a', { k: ['a'] }), false)
+    assert.equal(cond('StringLike', 'k', 'dev-*', { k: ['dev-1'] }), true)
+    // Set qualifiers still see a one-element set.
+    assert.equal(cond('ForAllValues:StringEquals', 'k', ['a', 'b'], { k: ['a'] }), true)
+    assert.equal(cond('ForAnyValue:StringEquals', 'k', ['x'], { k: ['a'] }), false)
+  })
+  void test('a one-element list can be a policy variable; a longer one cannot', () => {
+    const ctx = (u: string[]) => ({ k: 'home/bob', 'aws:username': u })
+    assert.equal(cond('StringEquals', 'k', 'home/${aws:username}', ctx(['bob'])), true)
+    assert.equal(cond('StringEquals', 'k', 'home/${aws:username}', ctx(['bob', 'eve'])), false)
+  })
+  void test('an empty list is no value: Null sees it absent, ForAllValues matches', () => {
+    assert.equal(cond('Null', 'k', 'true', { k: [] }), true)
+    assert.equal(cond('ForAllValues:StringEquals', 'k', 'a', { k: [] }), true)
+    assert.equal(cond('StringEquals', 'k', 'a', { k: [] }), false)
   })
 })
 

@@ -47,6 +47,7 @@ void describe('server/modules: the lists assembled from the modules', () => {
         'policies',
         'oidcProviders',
         'users',
+        'groups',
         'roles',
         'clusters',
         'podIdentityAssociations',
