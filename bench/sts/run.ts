@@ -5,6 +5,7 @@
  * (it validates nothing). One closed-loop load generator drives all three over keep-alive connections and
  * reconnects when a server closes them (moto answers `Connection: close`). Prints both ratios.
  * BENCH_SECONDS sets the measured seconds per run (default 4; 1 s warm-up each); the whole run stays under a minute.
+ * BENCH_STORE picks podtrust's store and audit durability (`sqlite` = FULL, `sqlite-normal`, `postgres://…`).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Agent, request } from 'node:http'
@@ -22,6 +23,8 @@ interface Target {
   port: number
   body: string
   child: ChildProcess
+  /** podtrust's store and audit durability (BENCH_STORE, see target.ts). */
+  store?: string
 }
 
 interface RunResult {
@@ -41,8 +44,12 @@ function startTarget(name: string, args: string[]): Promise<Target> {
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 30_000)
     lines.once('line', (line) => {
       clearTimeout(timer)
-      const { port, body } = JSON.parse(line) as { port: number | string; body: string }
-      resolve({ name, port: Number(port), body, child })
+      const { port, body, store } = JSON.parse(line) as {
+        port: number | string
+        body: string
+        store?: string
+      }
+      resolve({ name, port: Number(port), body, child, ...(store === undefined ? {} : { store }) })
     })
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)))
   })
@@ -160,7 +167,7 @@ try {
 
   const results = new Map<string, RunResult>()
   console.log(
-    `AssumeRoleWithWebIdentity, ${SECONDS}s per run after ${WARMUP_MS / 1000}s warm-up, closed loop`,
+    `AssumeRoleWithWebIdentity, ${SECONDS}s per run after ${WARMUP_MS / 1000}s warm-up, closed loop, podtrust store: ${podtrust.store ?? 'sqlite'}`,
   )
   console.log('target               conc      req/s    p50 ms    p99 ms  errors  non-2xx')
   for (const c of CONCURRENCY) {

@@ -4,12 +4,15 @@
  * - podtrust: the real server (startServer, SQLite WAL, durable group-committed audit) with an OIDC provider, an
  *   IRSA role and a minted RS256 service-account token; the body is a real AssumeRoleWithWebIdentity.
  * - ceiling: a trivial node:http handler answering a fixed XML document (what a do-nothing Node server costs).
+ * BENCH_STORE picks podtrust's store and audit durability: `sqlite` (default: SQLite, `synchronous = FULL`),
+ * `sqlite-normal` (`synchronous = NORMAL`), or a `postgres://…` URL (a fresh schema per run).
  */
 import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import { startServer } from '../../src/server/start.ts'
 import { createIamRepo } from '../../src/aws/iam/repo.ts'
 import { ensureIssuer } from '../../src/tokens/issuer.ts'
@@ -47,7 +50,22 @@ if (kind === 'ceiling') {
   })
 } else if (kind === 'podtrust') {
   const dir = mkdtempSync(join(tmpdir(), 'podtrust-bench-'))
+  const storeMode = process.env['BENCH_STORE'] ?? 'sqlite'
+  const store = storeMode.startsWith('postgres')
+    ? { store: `${storeMode}${storeMode.includes('?') ? '&' : '?'}schema=bench_sts_${process.pid}` }
+    : storeMode === 'sqlite-normal'
+      ? { sqliteSynchronous: 'NORMAL' as const }
+      : storeMode === 'sqlite'
+        ? {}
+        : undefined
+  if (store === undefined) {
+    console.error(
+      `BENCH_STORE must be sqlite, sqlite-normal or a postgres:// URL, got ${storeMode}`,
+    )
+    process.exit(2)
+  }
   const server = await startServer({
+    ...store,
     dataDir: dir,
     port: 0,
     accountId: ACCOUNT,
@@ -108,9 +126,26 @@ if (kind === 'ceiling') {
     expirationSeconds: 3600,
     now,
   })
-  console.log(JSON.stringify({ port: new URL(server.baseUrl).port, body: body(roleArn, token) }))
+  const storeName = storeMode.startsWith('postgres') ? 'postgresql' : storeMode
+  console.log(
+    JSON.stringify({
+      port: new URL(server.baseUrl).port,
+      body: body(roleArn, token),
+      store: storeName,
+    }),
+  )
   process.on('SIGTERM', () => {
-    void server.close().then(() => process.exit(0))
+    void server
+      .close()
+      .then(async () => {
+        // A PostgreSQL run leaves nothing behind: its schema goes with it.
+        if (!storeMode.startsWith('postgres')) return
+        const client = new pg.Client({ connectionString: storeMode })
+        await client.connect()
+        await client.query(`DROP SCHEMA IF EXISTS bench_sts_${process.pid} CASCADE`)
+        await client.end()
+      })
+      .finally(() => process.exit(0))
   })
 } else {
   console.error('usage: target.ts podtrust|ceiling')

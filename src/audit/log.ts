@@ -49,8 +49,11 @@ interface Pending {
 
 /** Ensures the CloudTrail identity fields every event has, strips secrets and bounds its size. */
 export function normalizeEvent(event: AuditEvent): AuditEvent {
+  // redact() returns a copy, so the result is ours to complete in place.
   const clean = boundEvent(redact(event) as AuditEvent)
-  return { ...clean, eventID: clean.eventID || randomUUID(), eventVersion: '1.08' }
+  if (!clean.eventID) clean.eventID = randomUUID()
+  clean.eventVersion = '1.08'
+  return clean
 }
 
 /** The role an event is about: the session's issuer, else the requested role. */

@@ -12,6 +12,7 @@ export const serverArgOptions = {
   'store-pool-size': { type: 'string' },
   'store-connect-timeout': { type: 'string' },
   'store-statement-timeout': { type: 'string' },
+  'sqlite-sync': { type: 'string' },
   'drain-timeout': { type: 'string' },
   'shutdown-delay': { type: 'string' },
   'rate-limit': { type: 'string' },
@@ -27,6 +28,9 @@ export const serverUsage = `Production settings (each also read from the environ
   --store-pool-size N          PostgreSQL connections per replica (default 10; PODTRUST_STORE_POOL_SIZE)
   --store-connect-timeout S    wait at most S s for a store connection (default 5; PODTRUST_STORE_CONNECT_TIMEOUT)
   --store-statement-timeout S  PostgreSQL statement_timeout (default 30, 0 = none; PODTRUST_STORE_STATEMENT_TIMEOUT)
+  --sqlite-sync full|normal    SQLite commit durability (default full: every audit event survives power loss;
+                               normal: it survives a crash of podtrust, not of the machine, and commits skip
+                               the fsync; docs/sts.md#audit-durability; PODTRUST_SQLITE_SYNC)
   --shutdown-delay S           on SIGTERM, answer /readyz 503 but keep serving for S s before closing the
                                listeners (default 0; 5 in Kubernetes; PODTRUST_SHUTDOWN_DELAY)
   --drain-timeout S            then finish in-flight requests for at most S s (default 25; PODTRUST_DRAIN_TIMEOUT)
@@ -50,6 +54,8 @@ type Values = {
 
 export interface ServerFlagSettings {
   storePool: StorePoolOptions
+  /** Undefined: the store's default (FULL). */
+  sqliteSynchronous: 'FULL' | 'NORMAL' | undefined
   drainTimeoutMs: number
   shutdownDelayMs: number
   rateLimit: { ratePerSecond: number; burst: number }
@@ -133,6 +139,7 @@ export function serverFlagSettings(values: Values, io: CliIo): ServerFlagSetting
   )
   const exportDir = values['audit-export-dir'] ?? io.env['PODTRUST_AUDIT_EXPORT_DIR']
   return {
+    sqliteSynchronous: sqliteSync(values['sqlite-sync'], io),
     storePool: {
       ...(pool === undefined ? {} : { maxConnections: pool }),
       ...(connect === undefined ? {} : { connectTimeoutMs: connect * 1000 }),
@@ -155,6 +162,18 @@ export function serverFlagSettings(values: Values, io: CliIo): ServerFlagSetting
       .map((n) => n.trim())
       .filter((n) => n !== ''),
   }
+}
+
+function sqliteSync(value: string | undefined, io: CliIo): 'FULL' | 'NORMAL' | undefined {
+  const v = nonEmpty(value ?? io.env['PODTRUST_SQLITE_SYNC'])
+  if (v === undefined) return undefined
+  if (v.toLowerCase() === 'full') return 'FULL'
+  if (v.toLowerCase() === 'normal') return 'NORMAL'
+  const from = value === undefined ? '$PODTRUST_SQLITE_SYNC' : '--sqlite-sync'
+  throw new UsageError(
+    `${from} must be full or normal, got '${v}'`,
+    'full (the default) keeps every committed audit event across power loss; normal only across a crash of podtrust',
+  )
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

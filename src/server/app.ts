@@ -81,6 +81,8 @@ export function createApp(ctx: AppContext, options: CreateAppOptions): Hono {
     const status = String(c.res.status)
     metrics.httpRequests.inc({ method: c.req.method, route, status })
     metrics.httpDuration.observe({ method: c.req.method, route }, seconds)
+    const failed = c.res.status >= 500
+    if (!failed && options.logRequests !== true) return
     // The path only: a query string may carry a presigned request's signature or credentials.
     const line = {
       method: c.req.method,
@@ -90,8 +92,8 @@ export function createApp(ctx: AppContext, options: CreateAppOptions): Hono {
       source,
       api: apiFamilyOf(c.req.path),
     }
-    if (c.res.status >= 500) ctx.log.warn('http.request', line)
-    else if (options.logRequests === true) ctx.log.info('http.request', line)
+    if (failed) ctx.log.warn('http.request', line)
+    else ctx.log.info('http.request', line)
   })
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))

@@ -13,7 +13,12 @@ export function meteredAuditSink<S extends AuditSink>(sink: S, metrics: ServerMe
   const record = async (event: AuditEvent): Promise<void> => {
     const path = identityPath(event.eventSource, event.eventName)
     const labels = { service: event.eventSource, action: event.eventName, path }
-    metrics.decisions.inc({ ...labels, decision: event.errorCode ?? 'Allow' })
+    metrics.decisions.inc({
+      service: labels.service,
+      action: labels.action,
+      path,
+      decision: event.errorCode ?? 'Allow',
+    })
     const scope = requestScope.getStore()
     if (scope !== undefined)
       metrics.decisionDuration.observe(

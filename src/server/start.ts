@@ -59,6 +59,12 @@ export interface StartServerOptions {
   dataDir: string
   /** `postgres://…` for PostgreSQL; default the SQLite file in dataDir. */
   store?: string
+  /**
+   * SQLite commit durability (default `FULL`: a committed audit event survives power loss; `NORMAL`: it
+   * survives a process crash, and the last commits may be lost with the machine). docs/sts.md#benchmark
+   * measures both.
+   */
+  sqliteSynchronous?: 'FULL' | 'NORMAL'
   /** Listen address (default 127.0.0.1). */
   host?: string
   /** Plain HTTP port (default 7070; 0 = ephemeral). */
@@ -154,6 +160,7 @@ function openAppStore(
   return openDb({
     dataDir: options.dataDir,
     ...(options.store === undefined ? {} : { url: options.store }),
+    ...(options.sqliteSynchronous === undefined ? {} : { synchronous: options.sqliteSynchronous }),
     migrations,
     postgres: {
       ...options.storePool,

@@ -5,8 +5,8 @@
  * (see remote.ts). Algorithms are pinned: the header's `alg` must be an allowed asymmetric algorithm, and
  * must agree with the selected key's `alg` and type, so a public key can never be used as an HMAC secret.
  */
-import { decodeJwt, decodeProtectedHeader } from 'jose'
 import type { JWK, JSONWebKeySet, JWTPayload } from 'jose'
+import { decodeCompactJws } from './decode.ts'
 import { publishedKeys } from '../keys/store.ts'
 import type { Db } from '../store/db.ts'
 import { TokenError } from './errors.ts'
@@ -88,17 +88,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     async verify(rawToken: string, opts: VerifyOptions): Promise<VerifiedToken> {
       // SDKs read the token file verbatim; a trailing newline is not part of the JWT.
       const token = rawToken.trim()
-      if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
-        throw malformed('token is not a compact JWS')
-      }
-      let header: ReturnType<typeof decodeProtectedHeader>
-      let payload: JWTPayload
-      try {
-        header = decodeProtectedHeader(token)
-        payload = decodeJwt(token)
-      } catch (e) {
-        throw malformed('token header or payload cannot be decoded', e)
-      }
+      const { header, payload } = decodeCompactJws(token)
       const alg = header.alg
       if (
         typeof alg !== 'string' ||

@@ -194,9 +194,10 @@ print(json.dumps(out))
     })
     const assumeRole = out['assumeRole'] as [string, string, number]
     assert.deepEqual([assumeRole[0], assumeRole[2]], ['AccessDenied', 403])
+    // IAM's message carries no final period (IAM's XML: https://github.com/aws/aws-cli/issues/8918).
     assert.deepEqual(out['iam'], [
       'InvalidClientTokenId',
-      'The security token included in the request is invalid.',
+      'The security token included in the request is invalid',
       403,
     ])
     const tooLong = out['tooLong'] as [string, string, number]

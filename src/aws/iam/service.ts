@@ -7,7 +7,6 @@
  * API" (STS API reference, GetFederationToken); AWS answers such a call as an invalid security token.
  */
 import { AwsError } from '../errors.ts'
-import { INVALID_TOKEN_MESSAGE } from '../sigv4/authenticate.ts'
 import type { QueryHandler, QueryService } from '../query/registry.ts'
 import { accountActions } from './actions-account.ts'
 import { gaadActions } from './actions-gaad.ts'
@@ -40,15 +39,25 @@ export const iamActions: Record<string, QueryHandler> = {
   ...gaadActions,
 }
 
-/** Every IAM action, refusing federated user sessions before the handler runs. */
-function closedToFederatedSessions(
+/**
+ * IAM refuses two kinds of temporary credentials outright: federated user sessions (GetFederationToken) and
+ * GetSessionToken sessions without MFA (podtrust verifies no MFA device, so all of them). STS API reference:
+ * "You cannot call any IAM API operations unless MFA authentication information is included in the request"
+ * (GetSessionToken) and "You cannot call any IAM operations" (GetFederationToken). AWS answers
+ * InvalidClientTokenId, its message without the final period STS's carries (as IAM's XML shows it, e.g.
+ * https://github.com/aws/aws-cli/issues/8918).
+ */
+export const IAM_SESSION_REFUSED_MESSAGE = 'The security token included in the request is invalid'
+
+function closedToSessionsWithoutIam(
   actions: Record<string, QueryHandler>,
 ): Record<string, QueryHandler> {
   const out: Record<string, QueryHandler> = {}
   for (const [name, handler] of Object.entries(actions)) {
     out[name] = async (request, ctx) => {
-      if (request.caller?.type === 'FederatedUser')
-        throw new AwsError('InvalidClientTokenId', INVALID_TOKEN_MESSAGE)
+      const caller = request.caller
+      if (caller?.type === 'FederatedUser' || caller?.federatedFromUser === true)
+        throw new AwsError('InvalidClientTokenId', IAM_SESSION_REFUSED_MESSAGE)
       return handler(request, ctx)
     }
   }
@@ -59,7 +68,7 @@ export const iamService: QueryService = {
   signingName: 'iam',
   version: IAM_VERSION,
   xmlns: IAM_XMLNS,
-  actions: closedToFederatedSessions(iamActions),
+  actions: closedToSessionsWithoutIam(iamActions),
   eventSource: 'iam.amazonaws.com',
   globalService: true,
 }

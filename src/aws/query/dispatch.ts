@@ -80,7 +80,22 @@ export function parseQueryParams(url: string, body: Uint8Array): Record<string, 
 }
 
 function redactText(text: string): string {
-  return text.replace(JWT, '***')
+  // Every audited string passes here: skip the global replace when the JWT marker is absent.
+  return text.includes('eyJ') ? text.replace(JWT, '***') : text
+}
+
+/** `lowerFirst` of response element names, remembered: the names come from handlers, a small fixed set. */
+const auditNames = new Map<string, string>()
+const MAX_AUDIT_NAMES = 4096
+
+function auditName(key: string): string {
+  let name = auditNames.get(key)
+  if (name === undefined) {
+    name = lowerFirst(key)
+    if (auditNames.size >= MAX_AUDIT_NAMES) auditNames.clear()
+    auditNames.set(key, name)
+  }
+  return name
 }
 
 export function auditRequestParameters(
@@ -103,7 +118,7 @@ export function auditResponseElements(value: XmlValue): unknown {
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value)) {
       if (v === undefined || SECRET_RESULT_KEYS.has(k)) continue
-      out[lowerFirst(k)] = auditResponseElements(v)
+      out[auditName(k)] = auditResponseElements(v)
     }
     return out
   }
@@ -296,7 +311,9 @@ function auditEventOf(
 ): AuditEvent {
   const { failure, result } = outcome
   const { audit, caller } = request
-  return {
+  // Optional fields are assigned, not spread: V8 defines every property after a spread in a literal
+  // through a runtime call.
+  const event: AuditEvent = {
     eventVersion: '1.08',
     eventTime: isoSeconds(now),
     eventSource: service.eventSource ?? `${service.signingName}.amazonaws.com`,
@@ -316,22 +333,19 @@ function auditEventOf(
           : result === undefined
             ? null
             : (auditResponseElements(result) as Record<string, unknown>),
-    ...(failure === undefined
-      ? {}
-      : { errorCode: failure.code, errorMessage: redactText(failure.message) }),
     requestID: request.requestId,
     eventID: randomUUID(),
     readOnly: isReadOnly(service, request.action),
     eventType: 'AwsApiCall',
-    ...(audit.recipientAccountId !== undefined
-      ? { recipientAccountId: audit.recipientAccountId }
-      : caller !== undefined
-        ? { recipientAccountId: caller.accountId }
-        : {}),
-    ...(audit.additionalEventData === undefined
-      ? {}
-      : { additionalEventData: audit.additionalEventData }),
   }
+  if (failure !== undefined) {
+    event.errorCode = failure.code
+    event.errorMessage = redactText(failure.message)
+  }
+  const recipientAccountId = audit.recipientAccountId ?? caller?.accountId
+  if (recipientAccountId !== undefined) event.recipientAccountId = recipientAccountId
+  if (audit.additionalEventData !== undefined) event.additionalEventData = audit.additionalEventData
+  return event
 }
 
 /**

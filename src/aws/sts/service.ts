@@ -114,11 +114,22 @@ export async function decodeAuthorizationMessageAction(
   return { DecodedMessage: JSON.stringify(decoded) }
 }
 
-/** Refuses a federated user session before `handler` runs; GetCallerIdentity alone stays open to it. */
-function closedToFederatedSessions(action: string, handler: QueryHandler): QueryHandler {
+/**
+ * Refuses temporary credentials an STS action does not take, before `handler` runs. Federated user sessions
+ * may call only GetCallerIdentity; GetSessionToken sessions only AssumeRole and GetCallerIdentity (STS API
+ * reference, GetFederationToken and GetSessionToken: "You cannot call any AWS STS API except …").
+ */
+function closedToSessions(
+  action: string,
+  handler: QueryHandler,
+  options: { openToSessionTokens?: boolean } = {},
+): QueryHandler {
   return async (request, ctx) => {
     const caller = request.caller
-    if (caller?.type === 'FederatedUser')
+    const refused =
+      caller?.type === 'FederatedUser' ||
+      (caller?.federatedFromUser === true && options.openToSessionTokens !== true)
+    if (caller !== undefined && refused)
       throw new AwsError(
         'AccessDenied',
         action === 'GetSessionToken' || action === 'GetFederationToken'
@@ -146,12 +157,12 @@ export const stsService: QueryService = {
   ],
   actions: {
     AssumeRoleWithWebIdentity: assumeRoleWithWebIdentity,
-    AssumeRole: closedToFederatedSessions('AssumeRole', assumeRole),
+    AssumeRole: closedToSessions('AssumeRole', assumeRole, { openToSessionTokens: true }),
     GetCallerIdentity: (request) => getCallerIdentity(request),
-    GetSessionToken: closedToFederatedSessions('GetSessionToken', getSessionToken),
-    GetFederationToken: closedToFederatedSessions('GetFederationToken', getFederationToken),
-    GetAccessKeyInfo: closedToFederatedSessions('GetAccessKeyInfo', getAccessKeyInfo),
-    DecodeAuthorizationMessage: closedToFederatedSessions(
+    GetSessionToken: closedToSessions('GetSessionToken', getSessionToken),
+    GetFederationToken: closedToSessions('GetFederationToken', getFederationToken),
+    GetAccessKeyInfo: closedToSessions('GetAccessKeyInfo', getAccessKeyInfo),
+    DecodeAuthorizationMessage: closedToSessions(
       'DecodeAuthorizationMessage',
       decodeAuthorizationMessageAction,
     ),

@@ -9,9 +9,9 @@
  * claims → trust authorization (+ sts:TagSession / sts:SetSourceIdentity) → DurationSeconds vs
  * MaxSessionDuration → session-policy limits → session → audit → response.
  */
-import { decodeJwt } from 'jose'
 import type { AppContext } from '../../app/context.ts'
 import { AwsError } from '../errors.ts'
+import { decodeCompactJws } from '../../tokens/decode.ts'
 import { TokenError } from '../../tokens/errors.ts'
 import { buildRequestContext, type RequestContext } from '../../identity/context.ts'
 import {
@@ -151,7 +151,8 @@ async function verifyWebIdentity(
   // Token shape and issuer (unverified) to find the provider.
   let unverified: Record<string, unknown>
   try {
-    unverified = decodeJwt(token) as Record<string, unknown>
+    // SDKs read the token file verbatim; a trailing newline is not part of the JWT.
+    unverified = decodeCompactJws(token.trim()).payload
   } catch {
     throw invalidToken(NOT_A_JWT)
   }
@@ -234,7 +235,6 @@ function webIdentityContext(
   const azp = web.claims['azp']
   const context = buildRequestContext({
     now,
-    ...request.facts,
     requestTags: input.tags,
     webIdentity: {
       providerUrl: web.provider.url,
@@ -251,9 +251,10 @@ function webIdentityContext(
     },
     sts: {
       roleSessionName: input.sessionName,
-      ...(input.sourceIdentity === undefined ? {} : { sourceIdentity: input.sourceIdentity }),
       transitiveTagKeys: input.transitiveTagKeys,
+      ...(input.sourceIdentity === undefined ? {} : { sourceIdentity: input.sourceIdentity }),
     },
+    ...request.facts,
   })
   if (input.sourceIdentity !== undefined) context['aws:SourceIdentity'] = input.sourceIdentity
   return context

@@ -242,6 +242,9 @@ export const upCommand: Command = {
       region,
       ...(accountId === undefined ? {} : { accountId }),
       storePool: production.storePool,
+      ...(production.sqliteSynchronous === undefined
+        ? {}
+        : { sqliteSynchronous: production.sqliteSynchronous }),
       ...(production.caDir === undefined ? {} : { caDir: resolve(io.cwd, production.caDir) }),
       tlsNames: production.tlsNames,
       rateLimit: production.rateLimit,

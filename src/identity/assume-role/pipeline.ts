@@ -99,11 +99,11 @@ export async function authorizeAndIssue(
     authorizeTrust(
       {
         principal: input.principal,
-        ...(input.principalPolicies === undefined ? {} : { policies: input.principalPolicies }),
         resource: input.resource,
         resourceAccount: input.resourceAccount,
         trust: role === undefined ? undefined : compileTrustPolicy(role),
         context: input.context,
+        ...(input.principalPolicies === undefined ? {} : { policies: input.principalPolicies }),
       },
       actions,
     )

@@ -62,8 +62,8 @@ export function evaluateTrust(request: TrustRequest, action: string): Authorizat
     resourceAccount: request.resourceAccount,
     context: request.context,
     identityPolicies: p?.identityPolicies ?? [],
-    ...(request.trust === undefined ? {} : { resourcePolicy: request.trust }),
     resourcePolicyIsGate: true,
+    ...(request.trust === undefined ? {} : { resourcePolicy: request.trust }),
     ...(p?.permissionBoundaries !== undefined && p.permissionBoundaries.length > 0
       ? { permissionBoundaries: p.permissionBoundaries }
       : {}),

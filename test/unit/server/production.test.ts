@@ -116,6 +116,49 @@ void describe('audit bounds and redaction', () => {
     assert.ok(JSON.stringify(huge).length < MAX_FIELD_BYTES)
     assert.equal(boundEvent(event({ userAgent: 'u'.repeat(5000) })).userAgent.length < 1100, true)
   })
+  void it('an event within the bounds is kept whole, whichever path proves it', () => {
+    const typical = event({
+      requestParameters: { roleArn: 'arn:aws:iam::111122223333:role/app', roleSessionName: 's' },
+      responseElements: {
+        assumedRoleUser: { arn: 'arn:aws:sts::111122223333:assumed-role/app/s' },
+      },
+      additionalEventData: { tokenIssueTime: '2026-12-06T00:00:00.000Z' },
+    })
+    assert.deepEqual(boundEvent(structuredClone(typical)), typical)
+    // 7 strings of 2000 characters: 14 KB as JSON, under the field bound, though 6 bytes per character
+    // (the cheap upper bound) would exceed it; nothing may be omitted or cut.
+    const near = event({
+      requestParameters: Object.fromEntries(
+        Array.from({ length: 7 }, (_, i) => [`k${i}`, 'z'.repeat(2000)]),
+      ),
+    })
+    const kept = boundEvent(structuredClone(near))
+    assert.equal(kept.omitted, undefined)
+    assert.deepEqual(kept, near)
+    // Escaped characters count as JSON bytes: 3000 control characters become 18 KB of `\u0001`.
+    const escaped = boundEvent(
+      event({ requestParameters: { a: '\u0001'.repeat(1500), b: '\u0001'.repeat(1500) } }),
+    )
+    assert.equal(escaped.omitted, true)
+    assert.equal(escaped.requestParameters!['omitted'], true)
+    // Keys over 256 characters, arrays over 1000 items and depth over 12 are cut as before.
+    assert.equal(
+      boundEvent(event({ userIdentity: { type: 'x', ['k'.repeat(300)]: 1 } })).omitted,
+      true,
+    )
+    assert.equal(
+      boundEvent(event({ requestParameters: { a: Array.from({ length: 1001 }, () => 1) } }))
+        .omitted,
+      true,
+    )
+    let deep: Record<string, unknown> = { leaf: 1 }
+    for (let i = 0; i < 14; i++) deep = { d: deep }
+    assert.equal(boundEvent(event({ requestParameters: deep })).omitted, true)
+    // An absent field is stored as null, as CloudTrail writes it.
+    const absent: Partial<AuditEvent> = event()
+    delete absent.requestParameters
+    assert.equal(boundEvent(absent as AuditEvent).requestParameters, null)
+  })
   void it('redacts secret shapes', () => {
     assert.equal(redactParameterValue('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'), '***')
     assert.equal(

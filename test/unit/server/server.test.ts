@@ -198,3 +198,28 @@ void describe('logger', () => {
     assert.match(text, /"message":"bad \*\*\*"/)
   })
 })
+
+void describe('startServer: SQLite durability', () => {
+  void it('opens the store with synchronous = FULL by default and NORMAL when asked', async () => {
+    // PRAGMA synchronous reads 2 for FULL, 1 for NORMAL: https://www.sqlite.org/pragma.html#pragma_synchronous
+    for (const [option, expected] of [
+      [undefined, 2],
+      ['NORMAL', 1],
+    ] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'podtrust-server-'))
+      const server = await startServer({
+        dataDir: dir,
+        port: 0,
+        logLevel: 'silent',
+        ...(option === undefined ? {} : { sqliteSynchronous: option }),
+      })
+      try {
+        const row = await server.ctx.db.get<{ synchronous: number }>('PRAGMA synchronous')
+        assert.equal(row?.synchronous, expected)
+      } finally {
+        await server.close()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  })
+})

@@ -355,3 +355,43 @@ void describe('the federated session', () => {
     )
   })
 })
+
+// STS API reference, GetSessionToken: its credentials "cannot call any IAM API operations unless MFA
+// authentication information is included in the request" (podtrust verifies no MFA device) and "cannot call any
+// AWS STS API except AssumeRole or GetCallerIdentity". IAM answers InvalidClientTokenId, as users of such
+// credentials see it (https://github.com/99designs/aws-vault/issues/1056).
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+void describe('GetSessionToken credentials', () => {
+  async function sessionCaller(): Promise<Caller> {
+    const result = (await sts('GetSessionToken', {}, broker)) as Record<string, unknown>
+    const token = (result['Credentials'] as { SessionToken: string }).SessionToken
+    return (await openSessionToken(h.ctx, token)).caller
+  }
+  void test('IAM refuses them with InvalidClientTokenId, whatever the user may do', async () => {
+    const caller = await sessionCaller()
+    await assert.rejects(
+      iamService.actions['ListUsers']!(queryRequest('ListUsers', {}, caller), h.ctx),
+      (e: AwsError) =>
+        e.code === 'InvalidClientTokenId' &&
+        e.status === 403 &&
+        e.message === 'The security token included in the request is invalid',
+    )
+  })
+  void test('STS: GetCallerIdentity and AssumeRole stay open; the rest is refused', async () => {
+    const caller = await sessionCaller()
+    const identity = (await sts('GetCallerIdentity', {}, caller)) as Record<string, unknown>
+    assert.equal(identity['Arn'], USER_ARN)
+    // AssumeRole runs (and fails on its own terms: the role does not exist), not refused up front.
+    const ar = await stsError(
+      'AssumeRole',
+      { RoleArn: `arn:aws:iam::${ACCT}:role/absent`, RoleSessionName: 's1' },
+      caller,
+    )
+    assert.doesNotMatch(ar.message, /session credentials/)
+    const info = await stsError('GetAccessKeyInfo', { AccessKeyId: 'AKIAEXAMPLEEXAMPLE00' }, caller)
+    assert.equal(info.code, 'AccessDenied')
+    assert.match(info.message, /user\/broker is not authorized to perform: sts:GetAccessKeyInfo/)
+    const fed = await stsError('GetFederationToken', { Name: 'bob' }, caller)
+    assert.equal(fed.message, 'Cannot call GetFederationToken with session credentials')
+  })
+})
