@@ -15,6 +15,8 @@ const SAFE_KEYS = new Set([
   // Pagination cursors and idempotency tokens name no credential; CloudTrail records them.
   'nexttoken',
   'clientrequesttoken',
+  // S3 data events' additionalEventData.SignatureVersion ("SigV2" / "SigV4"), as CloudTrail records it.
+  'signatureversion',
 ])
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
 /** podtrust's sealed session tokens: `PT` + version digit + 12-hex key id + base64 (docs/security.md). */

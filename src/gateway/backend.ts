@@ -71,8 +71,15 @@ const DROP_REQUEST_HEADERS = new Set([
   'amz-sdk-request',
 ])
 
-/** Presigned-URL parameters: the client's signature, stripped before forwarding. */
+/** Presigned-URL parameters (SigV4, and S3's SigV2): the client's signature, stripped before forwarding. */
 const AUTH_QUERY = new Set([
+  'AWSAccessKeyId',
+  'Signature',
+  'Expires',
+  'x-amz-security-token',
+  // botocore's SigV2 presigned URLs carry the Content-Type / Content-MD5 they signed as parameters.
+  'content-type',
+  'content-md5',
   'X-Amz-Algorithm',
   'X-Amz-Credential',
   'X-Amz-Date',

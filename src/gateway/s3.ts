@@ -28,7 +28,14 @@ import {
   type PayloadMode,
   type VerifiedSeed,
 } from '../aws/sigv4/chunked.ts'
-import { authenticate } from '../aws/sigv4/authenticate.ts'
+import { authenticate, INVALID_TOKEN_MESSAGE } from '../aws/sigv4/authenticate.ts'
+import {
+  readSigV2,
+  SigV2FormatError,
+  signedAt,
+  verifySigV2,
+  type SigV2Credentials,
+} from '../aws/sigv2/s3-sigv2.ts'
 import {
   parseAmzDate,
   parseQuery,
@@ -60,6 +67,7 @@ import {
   parseTaggingXml,
   S3MappingError,
   tagContext,
+  virtualHostBucket,
   type S3Check,
   type S3Operation,
 } from './s3-operations.ts'
@@ -98,12 +106,18 @@ function isoSeconds(date: Date): string {
 interface Authenticated {
   caller: Caller | undefined
   parsed: ParsedSignature | undefined
+  /** `s3:signatureversion`: `AWS` (V2) or `AWS4-HMAC-SHA256`; undefined for anonymous requests. */
+  signatureVersion: 'AWS' | 'AWS4-HMAC-SHA256' | undefined
+  /** `s3:authType`. */
+  authType: 'REST-HEADER' | 'REST-QUERY-STRING'
   mode: PayloadMode
   declared: string
   seed: VerifiedSeed | undefined
 }
 
 async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticated> {
+  const v2 = readV2(d, ex)
+  if (v2 !== undefined) return authenticateV2(d, ex, v2)
   const raw = {
     method: ex.method,
     path: ex.path,
@@ -130,7 +144,15 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
   }
   if (parsed === undefined) {
     const declared = ex.header.get('x-amz-content-sha256') ?? UNSIGNED_PAYLOAD
-    return { caller: undefined, parsed, mode: modeOf(declared), declared, seed: undefined }
+    return {
+      caller: undefined,
+      parsed,
+      signatureVersion: undefined,
+      authType: 'REST-HEADER',
+      mode: modeOf(declared),
+      declared,
+      seed: undefined,
+    }
   }
   const isQuery = parsed.kind === 'query'
   if (isQuery && parsed.expires === undefined)
@@ -226,14 +248,123 @@ async function authenticateS3(d: GatewayDeps, ex: Exchange): Promise<Authenticat
         resolveCredentials: d.authz.resolve,
       },
     )
-    return { caller, parsed, mode, declared, seed }
+    return {
+      caller,
+      parsed,
+      signatureVersion: 'AWS4-HMAC-SHA256',
+      authType: isQuery ? 'REST-QUERY-STRING' : 'REST-HEADER',
+      mode,
+      declared,
+      seed,
+    }
   } catch (err) {
     throw authenticationFailure(err, parsed)
   }
 }
 
+interface V2Request {
+  credentials: SigV2Credentials
+  request: Parameters<typeof verifySigV2>[0]
+}
+
+function readV2(d: GatewayDeps, ex: Exchange): V2Request | undefined {
+  const hostBucket = virtualHostBucket(ex.host, d.baseHosts)
+  const request = {
+    method: ex.method,
+    path: ex.path,
+    query: ex.query,
+    headers: ex.headers,
+    ...(hostBucket === undefined ? {} : { hostBucket }),
+  }
+  try {
+    const credentials = readSigV2(request)
+    return credentials === undefined ? undefined : { credentials, request }
+  } catch (err) {
+    if (err instanceof SigV2FormatError) throw fail(err.code, err.message, err.status)
+    throw err
+  }
+}
+
+/**
+ * S3 Signature Version 2 (header or presigned query): the clock, the credentials (the same resolver as
+ * SigV4: access keys and sealed session tokens), then the signature, in the order S3 answers.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAuthentication.html
+ * The body is not covered by a V2 signature (Content-MD5 is, and the backend checks it).
+ */
+async function authenticateV2(
+  d: GatewayDeps,
+  ex: Exchange,
+  { credentials, request }: V2Request,
+): Promise<Authenticated> {
+  const now = d.ctx.now()
+  if (credentials.kind === 'query') {
+    const expiresAt = new Date((credentials.expires as number) * 1000)
+    if (expiresAt.getTime() < now.getTime())
+      throw fail('AccessDenied', 'Request has expired', 403, [
+        ['Expires', isoSeconds(expiresAt)],
+        ['ServerTime', isoSeconds(now)],
+      ])
+  } else {
+    const at = signedAt(request)
+    if (at === undefined)
+      throw fail(
+        'AccessDenied',
+        'AWS authentication requires a valid Date or x-amz-date header',
+        403,
+      )
+    if (Math.abs(at.getTime() - now.getTime()) > S3_MAX_SKEW_MS)
+      throw fail(
+        'RequestTimeTooSkewed',
+        'The difference between the request time and the current time is too large.',
+        403,
+        [
+          ['RequestTime', ex.header.get('x-amz-date') ?? ex.header.get('date') ?? ''],
+          ['ServerTime', isoSeconds(now)],
+          ['MaxAllowedSkewMilliseconds', '900000'],
+        ],
+      )
+  }
+  const resolved = await d.authz.resolve(credentials.accessKeyId, credentials.securityToken)
+  if (typeof resolved === 'string')
+    throw authenticationFailure(
+      new AwsError('InvalidClientTokenId', INVALID_TOKEN_MESSAGE),
+      credentials,
+    )
+  const verdict = verifySigV2(request, credentials, resolved.secretAccessKey)
+  if (!verdict.ok)
+    throw fail(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      403,
+      [
+        ['AWSAccessKeyId', credentials.accessKeyId],
+        ['StringToSign', verdict.stringToSign],
+        ['SignatureProvided', credentials.signature],
+        ['StringToSignBytes', hexBytes(verdict.stringToSign)],
+      ],
+    )
+  if (resolved.expiration !== undefined) {
+    if (resolved.expiration.getTime() <= now.getTime())
+      throw fail('ExpiredToken', 'The provided token has expired.', 400)
+  } else {
+    d.ctx.accessKeys.noteAccessKeyUse?.(credentials.accessKeyId, now, 's3', d.region)
+  }
+  return {
+    caller: resolved.caller,
+    parsed: undefined,
+    signatureVersion: 'AWS',
+    authType: credentials.kind === 'query' ? 'REST-QUERY-STRING' : 'REST-HEADER',
+    mode: modeOf(UNSIGNED_PAYLOAD),
+    declared: UNSIGNED_PAYLOAD,
+    seed: undefined,
+  }
+}
+
 /** The shared authenticator's errors in S3's words ("Error responses", S3 API Reference). */
-function authenticationFailure(err: unknown, parsed: ParsedSignature): unknown {
+function authenticationFailure(
+  err: unknown,
+  parsed: { accessKeyId: string; signature: string; securityToken?: string | undefined },
+): unknown {
   if (err instanceof SignatureMismatchError)
     return fail('SignatureDoesNotMatch', err.message, 403, [
       ['AWSAccessKeyId', parsed.accessKeyId],
@@ -379,14 +510,12 @@ async function decide(
   const policies = auth.caller === undefined ? undefined : await d.authz.policiesOf(auth.caller)
   const bucketPolicies = new Map<string, CompiledPolicy | undefined>()
   const baseContext: RequestContext = {
-    's3:authType':
-      auth.parsed === undefined
-        ? 'REST-HEADER'
-        : auth.parsed.kind === 'query'
-          ? 'REST-QUERY-STRING'
-          : 'REST-HEADER',
-    ...(auth.parsed === undefined ? {} : { 's3:signatureversion': 'AWS4-HMAC-SHA256' }),
-    's3:x-amz-content-sha256': auth.declared,
+    's3:authType': auth.authType,
+    ...(auth.signatureVersion === undefined
+      ? {}
+      : { 's3:signatureversion': auth.signatureVersion }),
+    // V2 requests carry no x-amz-content-sha256.
+    ...(auth.signatureVersion === 'AWS' ? {} : { 's3:x-amz-content-sha256': auth.declared }),
     's3:ResourceAccount': d.resourceAccount,
     ...extraContext,
   }
@@ -476,7 +605,7 @@ function audit(
   d: GatewayDeps,
   ex: Exchange,
   op: S3Operation | undefined,
-  caller: Caller | undefined,
+  auth: Authenticated | undefined,
   outcome: {
     errorCode?: string
     errorMessage?: string
@@ -484,6 +613,7 @@ function audit(
     payload?: string
   },
 ): Promise<void> {
+  const caller = auth?.caller
   const query = new Map(parseQuery(stripAuthQuery(ex.query)))
   const event = dataEvent({
     now: d.ctx.now(),
@@ -522,8 +652,14 @@ function audit(
     ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
     ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
     additionalEventData: {
-      SignatureVersion: caller === undefined ? undefined : 'SigV4',
-      AuthenticationMethod: ex.query.includes('X-Amz-Signature') ? 'QueryString' : 'AuthHeader',
+      // CloudTrail's S3 data events: SigV2 or SigV4, QueryString or AuthHeader.
+      SignatureVersion:
+        auth?.signatureVersion === undefined
+          ? undefined
+          : auth.signatureVersion === 'AWS'
+            ? 'SigV2'
+            : 'SigV4',
+      AuthenticationMethod: auth?.authType === 'REST-QUERY-STRING' ? 'QueryString' : 'AuthHeader',
       ...(outcome.payload === undefined
         ? {}
         : {
@@ -547,7 +683,7 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
   let op: S3Operation | undefined
   let auth: Authenticated | undefined
   const answer = async (failure: S3Failure, detail?: Record<string, unknown>): Promise<void> => {
-    await audit(d, ex, op, auth?.caller, {
+    await audit(d, ex, op, auth, {
       errorCode: failure.error.code,
       errorMessage: failure.error.message,
       ...(detail === undefined ? {} : { detail }),
@@ -619,14 +755,14 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
     }
     if (op.local !== undefined) {
       await bucketPolicyCall(d, ex, op, body)
-      void audit(d, ex, op, auth.caller, {}).catch((err: unknown) =>
+      void audit(d, ex, op, auth, {}).catch((err: unknown) =>
         d.ctx.log.error('gateway.audit_failed', { error: String(err) }),
       )
       return
     }
     // Data events of allowed calls are recorded while the call streams (CloudTrail delivers data events
     // asynchronously too); a failure to record is logged, never silent.
-    void audit(d, ex, op, auth.caller, { payload: auth.declared }).catch((err: unknown) =>
+    void audit(d, ex, op, auth, { payload: auth.declared }).catch((err: unknown) =>
       d.ctx.log.error('gateway.audit_failed', { error: String(err) }),
     )
     await forward(d, ex, op, auth, body)
