@@ -116,31 +116,16 @@ export function splitArgs(argv: string[]): { flags: Map<string, string[]>; bools
   const flags = new Map<string, string[]>()
   const bools = new Set<string>()
   const valued = new Set([
-    '--k8s',
-    '--gaad',
-    '--oidc-providers',
-    '--pod-identity-associations',
-    '--nodes',
+    ...INPUT_FILE_FLAGS,
     '--podtrust-imds',
-    '--access-keys',
     '--issuer',
     '--known-account',
     '--now',
     '--format',
     '--out',
     '--fail-on',
-    '--data-dir',
     '--store',
     '--account-id',
-    '--azure-federated-credentials',
-    '--azure-identities',
-    '--azure-role-assignments',
-    '--azure-role-definitions',
-    '--aks-clusters',
-    '--gcp-providers',
-    '--gcp-iam-policy',
-    '--gke-clusters',
-    '--jwks',
   ])
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!
