@@ -8,7 +8,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { Agent, request } from 'node:http'
-import { performance } from 'node:perf_hooks'
+import { closedLoop } from '../closed-loop.mjs'
 import { parentPort, workerData } from 'node:worker_threads'
 
 /** @type {{ port: number, method: string, path: string, headers: Record<string,string>, bodySize: number, concurrency: number, seconds: number, warmupSeconds: number }} */
@@ -39,29 +39,10 @@ function once() {
   })
 }
 
-/** @type {number[]} */
-const latencies = []
-let errors = 0
-const warmEnd = performance.now() + input.warmupSeconds * 1000
-const end = warmEnd + input.seconds * 1000
-await Promise.all(
-  Array.from({ length: input.concurrency }, async () => {
-    for (;;) {
-      const t0 = performance.now()
-      if (t0 >= end) return
-      let status = 0
-      try {
-        status = await once()
-      } catch {
-        status = 0
-      }
-      const t1 = performance.now()
-      if (t0 < warmEnd) continue
-      if (status < 200 || status > 299) errors++
-      latencies.push(t1 - t0)
-    }
-  }),
-)
-latencies.sort((a, b) => a - b)
+const result = await closedLoop(input, async () => {
+  const status = await once()
+  return status >= 200 && status <= 299
+})
 agent.destroy()
-parentPort?.postMessage({ count: latencies.length, errors, elapsed: input.seconds, latencies })
+// Throughput over the requested seconds, as before.
+parentPort?.postMessage({ ...result, elapsed: input.seconds })

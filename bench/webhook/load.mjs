@@ -7,7 +7,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { Agent, request } from 'node:https'
-import { performance } from 'node:perf_hooks'
+import { closedLoop } from '../closed-loop.mjs'
 import { parentPort, workerData } from 'node:worker_threads'
 
 /** @type {{ port: number, path: string, body: string, ca: string, concurrency: number, seconds: number, warmupSeconds: number }} */
@@ -39,30 +39,6 @@ function post() {
   })
 }
 
-/** @type {number[]} */
-const latencies = []
-let errors = 0
-const warmEnd = performance.now() + input.warmupSeconds * 1000
-const end = warmEnd + input.seconds * 1000
-await Promise.all(
-  Array.from({ length: input.concurrency }, async () => {
-    for (;;) {
-      const t0 = performance.now()
-      if (t0 >= end) return
-      let ok = false
-      try {
-        ok = (await post()) === 200
-      } catch {
-        ok = false
-      }
-      const t1 = performance.now()
-      if (t0 < warmEnd) continue
-      latencies.push(t1 - t0)
-      if (!ok) errors++
-    }
-  }),
-)
-const elapsed = (performance.now() - warmEnd) / 1000
+const result = await closedLoop(input, async () => (await post()) === 200)
 agent.destroy()
-latencies.sort((a, b) => a - b)
-parentPort?.postMessage({ count: latencies.length, errors, elapsed, latencies })
+parentPort?.postMessage(result)
