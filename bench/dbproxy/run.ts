@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Signer } from '@aws-sdk/rds-signer'
 import pg from 'pg'
+import { machineTicks, parentOf, reapedChildrenCpuUs, treeCpuUs } from './cpu.ts'
 import { newSecretAccessKey, newUniqueId } from '../../src/aws/iam/ids.ts'
 import { createIamRepo } from '../../src/aws/iam/repo.ts'
 import { newResourceId } from '../../src/dbproxy/instances.ts'
@@ -50,6 +51,13 @@ const { values } = parseArgs({
      * server at PODTRUST_TEST_POSTGRES_URL.
      */
     server: { type: 'string' },
+    /**
+     * How the proxy reaches PostgreSQL: 'tcp' (default; plain TCP to 127.0.0.1, as direct runs connect) or
+     * 'unix' (the server's Unix-domain socket, as a proxy beside its database may; own cluster, or give
+     * --backend-socket-dir with --server shared).
+     */
+    'backend-link': { type: 'string', default: 'tcp' },
+    'backend-socket-dir': { type: 'string' },
     /** With --server shared: the root certificate to verify it with (direct TLS runs use verify-full). */
     'direct-sslrootcert': { type: 'string' },
   },
@@ -60,10 +68,19 @@ const WARMUP = Number(values.warmup)
 const CLIENTS = Number(values.clients)
 const ACCOUNT = '111122223333'
 const REGION = 'us-east-1'
+const BACKEND_LINK = values['backend-link']
+if (BACKEND_LINK !== 'tcp' && BACKEND_LINK !== 'unix')
+  throw new Error('--backend-link: tcp or unix')
 const OWN_SERVER =
   values.server === 'own' || (values.server === undefined && pgClusterUnavailable() === false)
 
-function pgbench(args: string[], env: Record<string, string>): Promise<number> {
+/** One pgbench run: its throughput and the number of transactions it counted. */
+interface Run {
+  tps: number
+  transactions: number
+}
+
+function pgbench(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn('pgbench', args, { env: { PATH: process.env['PATH'] ?? '', ...env } })
     let out = ''
@@ -72,9 +89,10 @@ function pgbench(args: string[], env: Record<string, string>): Promise<number> {
     child.on('error', reject)
     child.on('close', (code) => {
       const tps = args.includes('-i') ? '0' : /tps = ([\d.]+)/.exec(out)?.[1]
+      const transactions = /actually processed: (\d+)/.exec(out)?.[1] ?? '0'
       if (code !== 0 || tps === undefined)
         reject(new Error(`pgbench failed (${code}): ${out.slice(-800)}`))
-      else resolve(Number(tps))
+      else resolve({ tps: Number(tps), transactions: Number(transactions) })
     })
   })
 }
@@ -85,7 +103,38 @@ function median(xs: number[]): number {
 }
 
 type Path = 'direct' | 'directTls' | 'proxy'
-type Samples = Record<Path | 'proxyCpu', number[]>
+type Samples = Record<Path | 'proxyCpu', number[]> & {
+  /** Per run: CPU µs per transaction of pgbench and PostgreSQL, and the machine's busy share. */
+  cpu: Record<Path, { pgbench: number[]; postgres: number[]; busy: number[] }>
+}
+interface CpuSummary {
+  pgbenchUsPerTx: number
+  postgresUsPerTx: number
+  proxyUsPerTx?: number
+  machineBusy: number
+}
+
+function emptySamples(): Samples {
+  const cpu = () => ({ pgbench: [], postgres: [], busy: [] })
+  return {
+    direct: [],
+    directTls: [],
+    proxy: [],
+    proxyCpu: [],
+    cpu: { direct: cpu(), directTls: cpu(), proxy: cpu() },
+  }
+}
+
+/** CPU used so far (µs) by this process (the proxy), pgbench runs, PostgreSQL, and the machine's ticks. */
+function snapshot(postmaster: number | undefined) {
+  const own = process.cpuUsage()
+  return {
+    proxy: own.user + own.system,
+    pgbench: reapedChildrenCpuUs(),
+    postgres: postmaster === undefined ? undefined : treeCpuUs(postmaster),
+    machine: machineTicks(),
+  }
+}
 interface Ratio {
   median: number
   min: number
@@ -118,10 +167,11 @@ async function main(): Promise<void> {
       process.env['PODTRUST_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
     )
     let directRootCert = values['direct-sslrootcert']
+    let socketDir = values['backend-socket-dir']
     if (OWN_SERVER) {
       const ca = await loadOrCreateCa(caDir(dir), new Date())
       cluster = await startPgCluster({
-        hba: ['host all all 127.0.0.1/32 trust'],
+        hba: ['host all all 127.0.0.1/32 trust', 'local all all trust'],
         cert: await issueServerCertificate(ca, {
           dnsNames: ['localhost'],
           ipAddresses: ['127.0.0.1'],
@@ -130,7 +180,10 @@ async function main(): Promise<void> {
       })
       url = new URL(`postgres://postgres@127.0.0.1:${cluster.port}/postgres`)
       directRootCert = proxy.caFile
+      socketDir = cluster.socketDir
     }
+    if (BACKEND_LINK === 'unix' && socketDir === undefined)
+      throw new Error('--backend-link unix with --server shared needs --backend-socket-dir')
     const pgHost = url.hostname
     const pgPort = Number(url.port || 5432)
     admin = new pg.Client({ connectionString: url.toString() })
@@ -146,7 +199,10 @@ async function main(): Promise<void> {
         resourceId,
         engine: 'postgres',
         endpoint: `127.0.0.1:${proxy.port}`,
-        backend: `postgres://${role}@${pgHost}:${pgPort}/${database}`,
+        backend:
+          BACKEND_LINK === 'unix'
+            ? `postgres://${role}@${encodeURIComponent(socketDir as string)}:${pgPort}/${database}`
+            : `postgres://${role}@${pgHost}:${pgPort}/${database}`,
         iamUsers: [role],
       },
       now,
@@ -229,10 +285,11 @@ async function main(): Promise<void> {
       ] as const
     ).filter((w) => values.only === undefined || values.only === w.name)
     const common = ['-n', '-S', '-c', String(CLIENTS), '-j', '2']
-    const samples = {
-      kept: { direct: [], directTls: [], proxy: [], proxyCpu: [] } as Samples,
-      new: { direct: [], directTls: [], proxy: [], proxyCpu: [] } as Samples,
-    }
+    const samples = { kept: emptySamples(), new: emptySamples() }
+    // The postmaster: the parent of this session's backend (when the server runs on this machine).
+    const backendPid = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+      .rows[0]?.pid
+    const postmaster = backendPid === undefined ? undefined : parentOf(backendPid)
     // Warm-up, untimed: the proxy's JIT compiles its hot paths and PostgreSQL fills its caches, so the first
     // measured round is not a cold start for one side only.
     if (WARMUP > 0)
@@ -243,16 +300,28 @@ async function main(): Promise<void> {
       for (const w of workloads) {
         // Alternate the order each round so a load swing does not always favour the same path.
         for (const p of r % 2 === 0 ? paths : [...paths].reverse()) {
-          // The proxy's CPU time per transaction (µs): a load-independent figure on a shared machine.
-          const before = process.cpuUsage()
-          const tps = await pgbench(
+          // CPU time per transaction (µs) of each party: load-independent figures on a shared machine.
+          const before = snapshot(postmaster)
+          const run = await pgbench(
             [...common, ...w.extra, '-T', String(SECONDS), ...p.args],
             p.env,
           )
-          const used = process.cpuUsage(before)
-          samples[w.name][p.name].push(tps)
-          if (p.name === 'proxy')
-            samples[w.name].proxyCpu.push((used.user + used.system) / (tps * SECONDS))
+          // Backends exit when pgbench disconnects; let the postmaster reap them before reading its children.
+          await new Promise((r) => setTimeout(r, 200))
+          const after = snapshot(postmaster)
+          const s = samples[w.name]
+          s[p.name].push(run.tps)
+          const perTx = (a: number | undefined, b: number | undefined) =>
+            a === undefined || b === undefined ? NaN : (b - a) / run.transactions
+          s.cpu[p.name].pgbench.push(perTx(before.pgbench, after.pgbench))
+          s.cpu[p.name].postgres.push(perTx(before.postgres, after.postgres))
+          s.cpu[p.name].busy.push(
+            before.machine === undefined || after.machine === undefined
+              ? NaN
+              : (after.machine.busy - before.machine.busy) /
+                  (after.machine.total - before.machine.total),
+          )
+          if (p.name === 'proxy') s.proxyCpu.push(perTx(before.proxy, after.proxy))
         }
       }
     }
@@ -265,12 +334,25 @@ async function main(): Promise<void> {
       ...(serverTls ? { ratioTls: ratios(s.proxy, s.directTls) } : {}),
       goal,
       proxyCpuUsPerTx: median(s.proxyCpu),
+      /** Per path: medians of CPU µs per transaction of pgbench and PostgreSQL, and the machine's busy share. */
+      cpu: Object.fromEntries(
+        paths.map((p) => [
+          p.name,
+          {
+            pgbenchUsPerTx: median(s.cpu[p.name].pgbench),
+            postgresUsPerTx: median(s.cpu[p.name].postgres),
+            ...(p.name === 'proxy' ? { proxyUsPerTx: median(s.proxyCpu) } : {}),
+            machineBusy: median(s.cpu[p.name].busy),
+          },
+        ]),
+      ) as Partial<Record<Path, CpuSummary>>,
     })
     const result = {
       clients: CLIENTS,
       seconds: SECONDS,
       rounds: ROUNDS,
       server: OWN_SERVER ? 'own cluster (ssl = on, certificate from podtrust CA)' : url.host,
+      proxyToBackend: BACKEND_LINK === 'unix' ? 'Unix socket' : 'plain TCP',
       directTls: serverTls ? directTlsEnv['PGSSLMODE'] : 'unsupported (SHOW ssl = off)',
       selectOnly: summary(samples.kept, 0.85),
       newConnectionPerTransaction: summary(samples.new, 0.5),
@@ -290,12 +372,29 @@ async function main(): Promise<void> {
         `  (goal ≥ ${x.goal * 100} %)  proxy CPU ${x.proxyCpuUsPerTx.toFixed(0)} µs/tx`
       console.log(
         `pgbench select-only, ${CLIENTS} clients, ${SECONDS} s × ${ROUNDS} rounds (medians, [min–max] of per-round ratios); ` +
-          `server: ${result.server}; direct over TLS: ${result.directTls}`,
+          `server: ${result.server}; direct over TLS: ${result.directTls}; proxy → PostgreSQL: ${result.proxyToBackend}`,
       )
-      if (samples.kept.proxy.length > 0)
+      const cpuLine = (x: ReturnType<typeof summary>) =>
+        '    CPU µs/tx (pgbench + PostgreSQL [+ proxy] = total; machine busy): ' +
+        Object.entries(x.cpu)
+          .map(([name, c]) => {
+            const parts = [c.pgbenchUsPerTx, c.postgresUsPerTx, c.proxyUsPerTx ?? 0]
+            const total = parts.reduce((a, b) => a + b, 0)
+            return (
+              `${name} ${c.pgbenchUsPerTx.toFixed(0)} + ${c.postgresUsPerTx.toFixed(0)}` +
+              (c.proxyUsPerTx === undefined ? '' : ` + ${c.proxyUsPerTx.toFixed(0)}`) +
+              ` = ${total.toFixed(0)} (${(c.machineBusy * 100).toFixed(0)} %)`
+            )
+          })
+          .join('; ')
+      if (samples.kept.proxy.length > 0) {
         console.log(line('connections kept (-S)', result.selectOnly))
-      if (samples.new.proxy.length > 0)
+        console.log(cpuLine(result.selectOnly))
+      }
+      if (samples.new.proxy.length > 0) {
         console.log(line('new connection per transaction (-C)', result.newConnectionPerTransaction))
+        console.log(cpuLine(result.newConnectionPerTransaction))
+      }
     }
   } finally {
     await proxy.close()

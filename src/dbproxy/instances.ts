@@ -94,6 +94,12 @@ export interface BackendUrl {
   port: number
   database: string | undefined
   sslMode: 'disable' | 'require' | 'verify-full'
+  /**
+   * PostgreSQL over a Unix-domain socket (`DIR/.s.PGSQL.PORT`), when the host is a directory, as in libpq:
+   * `postgres://USER@%2Fvar%2Frun%2Fpostgresql:5432/DB` or `postgres:///DB?host=/var/run/postgresql`.
+   * https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-URIS
+   */
+  socketPath?: string
 }
 
 export function parseBackendUrl(text: string): BackendUrl {
@@ -115,7 +121,16 @@ export function parseBackendUrl(text: string): BackendUrl {
         : undefined
   if (engine === undefined)
     throw invalid(`backend scheme \`${scheme}\` is not supported`, 'use postgres:// or mysql://')
-  if (url.hostname === '') throw invalid('the backend URL has no host')
+  // libpq: a host that starts with a slash is the directory of a Unix-domain socket.
+  const hostParam = url.searchParams.get('host') ?? ''
+  const socketDir = decodeURIComponent(url.hostname).startsWith('/')
+    ? decodeURIComponent(url.hostname)
+    : url.hostname === '' && hostParam.startsWith('/')
+      ? hostParam
+      : undefined
+  if (url.hostname === '' && socketDir === undefined) throw invalid('the backend URL has no host')
+  if (socketDir !== undefined && engine !== 'postgres')
+    throw invalid('a Unix-socket backend is supported for PostgreSQL only')
   const sslParam = url.searchParams.get('sslmode') ?? url.searchParams.get('ssl-mode') ?? 'disable'
   const sslMode =
     sslParam === 'disable' || sslParam === 'DISABLED'
@@ -130,15 +145,29 @@ export function parseBackendUrl(text: string): BackendUrl {
       `backend sslmode \`${sslParam}\` is not supported`,
       'use disable, require or verify-full',
     )
+  // PostgreSQL refuses TLS on a Unix socket (it answers SSLRequest with N there): the kernel carries the
+  // bytes and the socket file's permissions guard access, so a TLS mode would be a promise not kept.
+  if (socketDir !== undefined && sslMode !== 'disable')
+    throw invalid(
+      `backend sslmode \`${sslParam}\` cannot apply to a Unix socket`,
+      'leave sslmode out for a socket directory',
+    )
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
+  const portText = url.port !== '' ? url.port : (url.searchParams.get('port') ?? '')
+  const port = portText === '' ? (engine === 'postgres' ? 5432 : 3306) : Number(portText)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw invalid(`\`${portText}\` is not a port`)
   return {
     engine,
     user: url.username === '' ? undefined : decodeURIComponent(url.username),
     password: url.password === '' ? undefined : decodeURIComponent(url.password),
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port === '' ? (engine === 'postgres' ? 5432 : 3306) : Number(url.port),
+    host: socketDir ?? url.hostname.replace(/^\[|\]$/g, ''),
+    port,
     database: database === '' ? undefined : database,
     sslMode,
+    ...(socketDir === undefined
+      ? {}
+      : { socketPath: `${socketDir.replace(/\/+$/, '')}/.s.PGSQL.${port}` }),
   }
 }
 

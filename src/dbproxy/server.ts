@@ -192,7 +192,12 @@ export async function startDbProxy(
     backendFor(instance: DbInstance, dbUser: string) {
       const url = backendUrl(instance.backend)
       return {
-        target: { host: url.host, port: url.port, sslMode: url.sslMode } satisfies BackendTarget,
+        target: {
+          host: url.host,
+          port: url.port,
+          sslMode: url.sslMode,
+          ...(url.socketPath === undefined ? {} : { socketPath: url.socketPath }),
+        } satisfies BackendTarget,
         password: backendPassword(instance, dbUser, process.env, url),
       }
     },

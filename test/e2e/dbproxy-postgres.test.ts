@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { startupMessage } from '../../src/dbproxy/pg/protocol.ts'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { Signer } from '@aws-sdk/rds-signer'
 import { fromContainerMetadata, fromTokenFile } from '@aws-sdk/credential-providers'
@@ -298,6 +298,64 @@ void describe('dbproxy: IAM database authentication for PostgreSQL', { skip }, (
     const [event] = await lastEvents(f, 1)
     assert.equal(event?.errorCode, 'AccessDenied')
     assert.equal(event?.additionalEventData?.['serverName'], host)
+  })
+
+  void it('a backend on a Unix socket (libpq-style socket directory): the session and a cancel go over it', async (t) => {
+    if (!hasPsql) return t.skip('psql not found')
+    const socketDir = process.env['PODTRUST_TEST_POSTGRES_SOCKET_DIR'] ?? '/var/run/postgresql'
+    const pgPort = Number(new URL(POSTGRES_URL as string).port || 5432)
+    if (!existsSync(`${socketDir}/.s.PGSQL.${pgPort}`))
+      return t.skip(`no PostgreSQL socket in ${socketDir}`)
+    const host = `socket-${Date.now()}.db.example`
+    const resourceId = newResourceId()
+    await createDbInstanceRepo(f.sts.server.ctx.db).put(
+      {
+        name: `socket-${Date.now()}`,
+        resourceId,
+        engine: 'postgres',
+        endpoint: `${host}:${f.port}`,
+        backend: `postgres://${f.role}@${encodeURIComponent(socketDir)}:${pgPort}/${f.database}`,
+        iamUsers: [f.role],
+      },
+      new Date(),
+    )
+    const keys = await f.addUserWithPolicy(`socket-${Date.now()}`, [
+      { Effect: 'Allow', Action: 'rds-db:connect', Resource: connectArn(resourceId, f.role) },
+    ])
+    await new Promise((r) => setTimeout(r, 1100)) // instances are re-read once a second
+    const token = await new Signer({
+      hostname: host,
+      port: f.port,
+      username: f.role,
+      region: 'us-east-1',
+      credentials: keys,
+    }).getAuthToken()
+    const conn = `host=${host} hostaddr=127.0.0.1 port=${f.port} dbname=${f.database} user=${f.role} sslmode=verify-full sslrootcert=${f.caFile}`
+    const env = { PATH: process.env['PATH'] ?? '', PGPASSWORD: token, HOME: f.sts.dir }
+    // A session over a Unix socket has no server address (inet_server_addr() is NULL).
+    const r = await run(
+      'psql',
+      ['-X', '-At', conn, '-c', "SELECT coalesce(host(inet_server_addr()), 'unix'), 6 * 7"],
+      { env },
+    )
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'unix|42')
+    // CancelRequest is routed to the backend session over the same socket path.
+    const child = spawn('psql', ['-X', '-At', conn, '-c', 'SELECT pg_sleep(30)'], { env })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    for (let i = 0; i < 50; i++) {
+      const a = await f.admin.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active' AND client_addr IS NULL",
+      )
+      if (a.rows[0].n > 0) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const started = Date.now()
+    child.kill('SIGINT')
+    await new Promise((resolve) => child.on('close', resolve))
+    assert.match(stderr, /canceling statement due to user request/)
+    assert.ok(Date.now() - started < 20_000, 'the query stopped long before pg_sleep(30) ended')
   })
 
   void it('an IAM-allowed user the backend does not know gets the same PAM failure (no such role stays hidden)', async (t) => {

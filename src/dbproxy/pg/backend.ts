@@ -1,7 +1,7 @@
 /**
  * @module dbproxy/pg/backend
- * The proxy's client side towards the real PostgreSQL: connects (plain TCP, or TLS when the backend URL
- * asks for it), sends the start-up message as the authenticated database user, answers the server's
+ * The proxy's client side towards the real PostgreSQL: connects (plain TCP, TLS when the backend URL
+ * asks for it, or a Unix-domain socket when its host is a directory), sends the start-up message as the authenticated database user, answers the server's
  * authentication request (trust, cleartext, MD5 or SCRAM-SHA-256) with the configured backend password, and
  * collects ParameterStatus, BackendKeyData and the first ReadyForQuery to hand on to the client.
  */
@@ -39,6 +39,13 @@ export interface BackendTarget {
   sslMode: 'disable' | 'require' | 'verify-full'
   /** PEM CA bundle for verify-full (default: Node's trust store). */
   ca?: string
+  /** A Unix-domain socket (`DIR/.s.PGSQL.PORT`) instead of TCP to host:port (then sslMode is `disable`). */
+  socketPath?: string
+}
+
+/** Where a target is, for messages. */
+function addressOf(target: BackendTarget): string {
+  return target.socketPath ?? `${target.host}:${target.port}`
 }
 
 export interface BackendSession {
@@ -68,23 +75,26 @@ export class BackendUnavailable extends Error {}
 
 function openSocket(target: BackendTarget, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port })
+    const to =
+      target.socketPath === undefined
+        ? { host: target.host, port: target.port }
+        : { path: target.socketPath }
+    const socket = netConnect(to)
     const timer = setTimeout(() => {
       socket.destroy()
-      reject(new BackendUnavailable(`connect to ${target.host}:${target.port} timed out`))
+      reject(new BackendUnavailable(`connect to ${addressOf(target)} timed out`))
     }, timeoutMs)
     socket.once('connect', () => {
       clearTimeout(timer)
       socket.off('error', onError)
+      // TCP only (a Unix socket has neither Nagle nor keep-alive; net.Socket ignores both there).
       socket.setNoDelay(true)
       socket.setKeepAlive(true, 60_000)
       resolve(socket)
     })
     const onError = (err: Error): void => {
       clearTimeout(timer)
-      reject(
-        new BackendUnavailable(`cannot connect to ${target.host}:${target.port}: ${err.message}`),
-      )
+      reject(new BackendUnavailable(`cannot connect to ${addressOf(target)}: ${err.message}`))
     }
     socket.once('error', onError)
   })
@@ -147,7 +157,8 @@ export async function connectBackend(
     timeoutMs,
   )
   try {
-    if (target.sslMode !== 'disable') socket = await startTls(socket, target)
+    if (target.sslMode !== 'disable' && target.socketPath === undefined)
+      socket = await startTls(socket, target)
     const reader = new FrameReader(socket, MAX_BACKEND_STARTUP_MESSAGE * 2)
     socket.write(startupMessage(parameters))
     const user = parameters.get('user') ?? ''

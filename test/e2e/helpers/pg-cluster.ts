@@ -53,6 +53,8 @@ export interface PgClusterOptions {
 
 export interface PgCluster {
   port: number
+  /** The directory of the cluster's Unix-domain socket (`.s.PGSQL.PORT`). */
+  socketDir: string
   /** The server certificate's PEM (the trust root for verify-full with a self-signed one). */
   certPem: string
   stop(): void
@@ -171,7 +173,7 @@ export async function startPgCluster(options: PgClusterOptions): Promise<PgClust
       if (i === 100) throw new Error('the PostgreSQL cluster did not start within 20 s')
       await new Promise((r) => setTimeout(r, 200))
     }
-    return { port, certPem: cert.certPem, stop }
+    return { port, socketDir: dir, certPem: cert.certPem, stop }
   } catch (err) {
     stop()
     throw err

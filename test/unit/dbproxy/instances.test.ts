@@ -68,6 +68,28 @@ void describe('database instances', () => {
     assert.equal(backendPassword(i, 'third', {}), undefined)
   })
 
+  void it('a backend host that is a directory is a Unix socket, as in libpq', () => {
+    const encoded = parseBackendUrl('postgres://app@%2Fvar%2Frun%2Fpostgresql:5433/orders')
+    assert.equal(encoded.socketPath, '/var/run/postgresql/.s.PGSQL.5433')
+    assert.equal(encoded.host, '/var/run/postgresql')
+    assert.equal(encoded.database, 'orders')
+    assert.equal(encoded.sslMode, 'disable')
+    const param = parseBackendUrl('postgresql:///orders?host=/tmp/pg/&port=6000')
+    assert.equal(param.socketPath, '/tmp/pg/.s.PGSQL.6000')
+    assert.equal(parseBackendUrl('postgres:///d?host=/run/pg').socketPath, '/run/pg/.s.PGSQL.5432')
+    // A TCP host has no socket path; an empty host without a directory is still an error.
+    assert.equal(parseBackendUrl('postgres://app@db:5432/orders').socketPath, undefined)
+    assert.throws(() => parseBackendUrl('postgres:///orders'), /no host/)
+    assert.throws(() => parseBackendUrl('postgres:///orders?host=db'), /no host/)
+    // PostgreSQL refuses TLS on a Unix socket: a TLS mode there is refused instead of silently dropped.
+    assert.throws(
+      () => parseBackendUrl('postgres://app@%2Ftmp:5432/orders?sslmode=verify-full'),
+      /cannot apply to a Unix socket/,
+    )
+    assert.throws(() => parseBackendUrl('mysql://root@%2Ftmp/test'), /PostgreSQL only/)
+    assert.throws(() => parseBackendUrl('postgres:///d?host=/run/pg&port=99999'), /not a port/)
+  })
+
   void it('the databases: config section validates each entry', () => {
     const ok = parseConfig(
       'databases:\n  - identifier: orders\n    endpoint: 127.0.0.1:5433\n    backend: postgres://app@127.0.0.1:5432/orders\n    iamUsers: [app]\n',
