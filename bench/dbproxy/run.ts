@@ -10,8 +10,16 @@
  * PostgreSQL cluster (initdb) with ssl = on and a certificate from podtrust's CA, so direct runs use
  * verify-full with the same root; `--server shared` uses PODTRUST_TEST_POSTGRES_URL (default
  * postgres://postgres@127.0.0.1:5432/test) and a TLS baseline only if that server has ssl = on.
+ * Like with like: every path's client is the same pgbench on the same host, dialling 127.0.0.1 over TCP. The
+ * proxy's own link to PostgreSQL is plain TCP on 127.0.0.1 by default, as direct runs connect;
+ * `--backend-link unix` puts that link on the server's Unix socket instead, as a proxy running beside its
+ * database may (the header line says which link a run used).
+ * On a machine whose cores are all busy, throughput follows CPU per transaction: besides throughput, each run
+ * reports the CPU µs per transaction of pgbench, PostgreSQL (postmaster and backends) and the proxy, and
+ * the machine's busy share (bench/dbproxy/cpu.ts), so a ratio can be read as where the CPU went.
  * Usage: npm run bench:dbproxy [-- --seconds 10 --rounds 3 --warmup 3 --clients 8 --only kept|new
- *        --server own|shared --direct-sslrootcert FILE --json]
+ *        --server own|shared --direct-sslrootcert FILE --backend-link tcp|unix --backend-socket-dir DIR
+ *        --json]
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
