@@ -123,8 +123,16 @@ export function parseBackendUrl(text: string): BackendUrl {
     throw invalid(`backend scheme \`${scheme}\` is not supported`, 'use postgres:// or mysql://')
   // libpq: a host that starts with a slash is the directory of a Unix-domain socket.
   const hostParam = url.searchParams.get('host') ?? ''
-  const socketDir = decodeURIComponent(url.hostname).startsWith('/')
-    ? decodeURIComponent(url.hostname)
+  let decodedHost = url.hostname
+  if (/^%2f/i.test(decodedHost)) {
+    try {
+      decodedHost = decodeURIComponent(decodedHost)
+    } catch {
+      throw invalid(`the backend host \`${url.hostname}\` is not a valid socket directory`)
+    }
+  }
+  const socketDir = decodedHost.startsWith('/')
+    ? decodedHost
     : url.hostname === '' && hostParam.startsWith('/')
       ? hostParam
       : undefined

@@ -1,9 +1,10 @@
 /**
  * @module dbproxy/pg/backend
  * The proxy's client side towards the real PostgreSQL: connects (plain TCP, TLS when the backend URL
- * asks for it, or a Unix-domain socket when its host is a directory), sends the start-up message as the authenticated database user, answers the server's
- * authentication request (trust, cleartext, MD5 or SCRAM-SHA-256) with the configured backend password, and
- * collects ParameterStatus, BackendKeyData and the first ReadyForQuery to hand on to the client.
+ * asks for it, or a Unix-domain socket when its host is a directory), sends the start-up message as the
+ * authenticated database user, answers the server's authentication request (trust, cleartext, MD5 or
+ * SCRAM-SHA-256) with the configured backend password, and collects ParameterStatus, BackendKeyData and
+ * the first ReadyForQuery to hand on to the client.
  */
 import { createHash } from 'node:crypto'
 import { connect as netConnect, type Socket } from 'node:net'

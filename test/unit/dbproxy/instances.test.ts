@@ -87,6 +87,7 @@ void describe('database instances', () => {
       /cannot apply to a Unix socket/,
     )
     assert.throws(() => parseBackendUrl('mysql://root@%2Ftmp/test'), /PostgreSQL only/)
+    assert.throws(() => parseBackendUrl('postgres://app@%2F%E0%A4%A:5432/d'), /not a valid socket/)
     assert.throws(() => parseBackendUrl('postgres:///d?host=/run/pg&port=99999'), /not a port/)
   })
 
