@@ -55,7 +55,7 @@ import {
 import {
   BodyTooLargeError,
   readBounded,
-  relayResponse,
+  responseSink,
   sendRendered,
   type Exchange,
   type GatewayDeps,
@@ -924,20 +924,22 @@ function forward(
     // A failing stage aborts the backend request with its error, which lands below.
     pipeFromClient(ex, stages, () => undefined)
   }
-  return d.s3.send({ method: ex.method, path, query, headers: signed, body: upload }).then(
-    (res) => relayResponse(ex, res),
-    (err: unknown) => {
-      // The client's body failed verification (a stage's S3 error) or the client went away: the backend
-      // never got a complete body, and the client gets S3's error when it is still listening. Anything
-      // else is the backend's failure (refused, reset, cut short).
-      const clientGone = ex.req.destroyed && !ex.req.complete
-      if (err instanceof AwsError || err instanceof BodyTooLargeError || clientGone)
-        throw verificationFailure(err)
-      if (ex.res.headersSent) {
-        ex.res.destroy()
-        return
-      }
-      throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
-    },
-  )
+  return d.s3
+    .relay({ method: ex.method, path, query, headers: signed, body: upload }, responseSink(ex))
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        // The client's body failed verification (a stage's S3 error) or the client went away: the backend
+        // never got a complete body, and the client gets S3's error when it is still listening. Anything
+        // else is the backend's failure (refused, reset, cut short).
+        const clientGone = ex.req.destroyed && !ex.req.complete
+        if (err instanceof AwsError || err instanceof BodyTooLargeError || clientGone)
+          throw verificationFailure(err)
+        if (ex.res.headersSent) {
+          ex.res.destroy()
+          return
+        }
+        throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
+      },
+    )
 }
