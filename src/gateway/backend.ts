@@ -7,7 +7,7 @@
  * signature itself. Signing follows "Create a signed AWS API request"
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
  */
-import { createHmac } from 'node:crypto'
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { Pool } from 'undici'
 import {
@@ -130,17 +130,36 @@ export function forwardHeaders(
   return out
 }
 
-const keyCache = new Map<string, Buffer>()
+/** Signing keys as KeyObjects: an HMAC over a KeyObject skips importing the raw key on every call. */
+const keyCache = new Map<string, KeyObject>()
 
-function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+function signingKey(secret: string, date: string, region: string, service: string): KeyObject {
   const id = `${date}\u0000${region}\u0000${service}\u0000${secret}`
   let key = keyCache.get(id)
   if (key === undefined) {
     if (keyCache.size > 64) keyCache.clear()
-    key = deriveSigningKey(secret, date, region, service)
+    key = createSecretKey(deriveSigningKey(secret, date, region, service))
     keyCache.set(id, key)
   }
   return key
+}
+
+/** `x-amz-date` changes once a second: formatted once per second, not per request. */
+let lastSecond = -1
+let lastAmzDate = ''
+function amzDateOf(now: Date): string {
+  const second = Math.floor(now.getTime() / 1000)
+  if (second !== lastSecond) {
+    lastAmzDate = formatAmzDate(now)
+    lastSecond = second
+  }
+  return lastAmzDate
+}
+
+/** A canonical header value: trimmed, whitespace runs folded to one space (the regex only when needed). */
+function canonicalValue(value: string): string {
+  const v = value.trim()
+  return /\s\s|[^\S ]/.test(v) ? v.replace(/\s+/g, ' ') : v
 }
 
 export interface SignInput {
@@ -160,7 +179,7 @@ export interface SignInput {
 
 /** Adds host, x-amz-date, x-amz-content-sha256 (S3), the session token and Authorization. */
 export function signBackendRequest(input: SignInput): [string, string][] {
-  const amzDate = formatAmzDate(input.now)
+  const amzDate = amzDateOf(input.now)
   const date = amzDate.slice(0, 8)
   const headers: [string, string][] = [
     ...input.headers,
@@ -185,12 +204,11 @@ export function signBackendRequest(input: SignInput): [string, string][] {
     }
   }
   const names = [...signed.keys()].sort()
-  const canonicalHeaders = names
-    .map(
-      (n) =>
-        `${n}:${(signed.get(n) as string[]).map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`,
-    )
-    .join('')
+  let canonicalHeaders = ''
+  for (const n of names) {
+    const values = signed.get(n) as string[]
+    canonicalHeaders += `${n}:${values.length === 1 ? canonicalValue(values[0] as string) : values.map(canonicalValue).join(',')}\n`
+  }
   const canonicalRequest = [
     input.method,
     input.service === 's3'
@@ -199,7 +217,7 @@ export function signBackendRequest(input: SignInput): [string, string][] {
           .split('/')
           .map((s) => uriEncode(s))
           .join('/'),
-    canonicalQuery(parseQuery(input.query)),
+    input.query === '' ? '' : canonicalQuery(parseQuery(input.query)),
     canonicalHeaders,
     names.join(';'),
     input.payloadHash,

@@ -268,20 +268,20 @@ interface V2Request {
 }
 
 function readV2(d: GatewayDeps, ex: Exchange): V2Request | undefined {
-  const hostBucket = virtualHostBucket(ex.host, d.baseHosts)
-  const request = {
-    method: ex.method,
-    path: ex.path,
-    query: ex.query,
-    headers: ex.headers,
-    ...(hostBucket === undefined ? {} : { hostBucket }),
-  }
+  const request = { method: ex.method, path: ex.path, query: ex.query, headers: ex.headers }
+  let credentials: SigV2Credentials | undefined
   try {
-    const credentials = readSigV2(request)
-    return credentials === undefined ? undefined : { credentials, request }
+    credentials = readSigV2(request)
   } catch (err) {
     if (err instanceof SigV2FormatError) throw fail(err.code, err.message, err.status)
     throw err
+  }
+  if (credentials === undefined) return undefined
+  // The bucket of a virtual-hosted request is part of what a V2 signature covers (nothing V4 needs).
+  const hostBucket = virtualHostBucket(ex.host, d.baseHosts)
+  return {
+    credentials,
+    request: hostBucket === undefined ? request : { ...request, hostBucket },
   }
 }
 
@@ -601,6 +601,22 @@ async function decide(
   return last as Decision
 }
 
+const NO_PARAMETERS: ReadonlyMap<string, string> = new Map()
+
+/**
+ * A caller's CloudTrail `userIdentity`, built once per resolved caller (callers are cached with their
+ * credentials, so every request of the same second shares one). The audit log copies what it stores.
+ */
+const identities = new WeakMap<Caller, ReturnType<typeof userIdentityOf>>()
+function identityOf(caller: Caller): ReturnType<typeof userIdentityOf> {
+  let identity = identities.get(caller)
+  if (identity === undefined) {
+    identity = userIdentityOf(caller)
+    identities.set(caller, identity)
+  }
+  return identity
+}
+
 function audit(
   d: GatewayDeps,
   ex: Exchange,
@@ -614,7 +630,7 @@ function audit(
   },
 ): Promise<void> {
   const caller = auth?.caller
-  const query = new Map(parseQuery(stripAuthQuery(ex.query)))
+  const query = ex.query === '' ? NO_PARAMETERS : new Map(parseQuery(stripAuthQuery(ex.query)))
   const event = dataEvent({
     now: d.ctx.now(),
     eventSource: 's3.amazonaws.com',
@@ -625,7 +641,7 @@ function audit(
     userIdentity:
       caller === undefined
         ? { type: 'AWSAccount', principalId: '', accountId: 'anonymous' }
-        : userIdentityOf(caller),
+        : identityOf(caller),
     requestParameters: {
       bucketName: op?.bucket,
       key: op?.key,
