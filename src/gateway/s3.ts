@@ -693,19 +693,27 @@ function audit(
   return Promise.resolve()
 }
 
+/** Records a failed call's data event (durable before the answer), then answers in S3's form. */
+async function answer(
+  d: GatewayDeps,
+  ex: Exchange,
+  op: S3Operation | undefined,
+  auth: Authenticated | undefined,
+  failure: S3Failure,
+  detail?: Record<string, unknown>,
+): Promise<void> {
+  await audit(d, ex, op, auth, {
+    errorCode: failure.error.code,
+    errorMessage: failure.error.message,
+    ...(detail === undefined ? {} : { detail }),
+  }).catch((err: unknown) => d.ctx.log.error('gateway.audit_failed', { error: String(err) }))
+  sendRendered(ex, s3ErrorResponse(failure.error, ex.requestId, ex.hostId, ex.method === 'HEAD'))
+}
+
 /** Handles one S3 request end to end. Never throws: every failure is answered in S3's form. */
 export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
-  const head = ex.method === 'HEAD'
   let op: S3Operation | undefined
   let auth: Authenticated | undefined
-  const answer = async (failure: S3Failure, detail?: Record<string, unknown>): Promise<void> => {
-    await audit(d, ex, op, auth, {
-      errorCode: failure.error.code,
-      errorMessage: failure.error.message,
-      ...(detail === undefined ? {} : { detail }),
-    }).catch((err: unknown) => d.ctx.log.error('gateway.audit_failed', { error: String(err) }))
-    sendRendered(ex, s3ErrorResponse(failure.error, ex.requestId, ex.hostId, head))
-  }
   try {
     auth = await authenticateS3(d, ex)
     try {
@@ -766,7 +774,7 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
     }
     const decision = op.checks.length === 0 ? undefined : await decide(d, ex, auth, op, extra)
     if (decision !== undefined && !decision.allowed) {
-      await answer(fail('AccessDenied', decision.message, 403), decision.detail)
+      await answer(d, ex, op, auth, fail('AccessDenied', decision.message, 403), decision.detail)
       return
     }
     if (op.local !== undefined) {
@@ -783,11 +791,17 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
     )
     await forward(d, ex, op, auth, body)
   } catch (err) {
-    if (err instanceof S3Failure) return answer(err)
+    if (err instanceof S3Failure) return answer(d, ex, op, auth, err)
     d.ctx.log.error('gateway.s3_failed', {
       error: err instanceof Error ? err.message : String(err),
     })
-    return answer(fail('InternalError', 'We encountered an internal error. Please try again.', 500))
+    return answer(
+      d,
+      ex,
+      op,
+      auth,
+      fail('InternalError', 'We encountered an internal error. Please try again.', 500),
+    )
   }
 }
 
