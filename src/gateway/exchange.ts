@@ -208,6 +208,12 @@ export function responseSink(ex: Exchange): ResponseSink {
   let done = false
   return {
     start(statusCode, rawHeaders, resume, abort) {
+      if (ex.res.destroyed) {
+        // The client left before the answer began: its 'close' has been and gone.
+        done = true
+        abort(new Error('the client went away'))
+        return
+      }
       ex.res.writeHead(statusCode, responseHeaders(rawHeaders))
       ex.res.on('drain', resume)
       ex.res.once('close', () => {
