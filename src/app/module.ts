@@ -44,8 +44,11 @@ export interface NodeAnswer {
 export interface NodeRoute {
   /** Decided on the request line and headers alone, before the body is read. */
   matches(req: IncomingMessage): boolean
-  /** Rejects only where the Hono route would throw (the route table's error answer then applies). */
-  handle(req: IncomingMessage): Promise<NodeAnswer>
+  /**
+   * Rejects only where the Hono route would throw (the route table's error answer then applies).
+   * `startedAt`: `process.hrtime.bigint()` at arrival, for the decision-latency metric.
+   */
+  handle(req: IncomingMessage, startedAt: bigint): Promise<NodeAnswer>
 }
 
 export interface ProtocolModule {

@@ -13,7 +13,6 @@ import type { AppContext } from '../app/context.ts'
 import type { NodeAnswer, NodeRoute } from '../app/module.ts'
 import { failureOf } from './app.ts'
 import { sourceAddress, type HttpObserver } from './http-observer.ts'
-import { requestScope } from './request-scope.ts'
 
 function send(res: ServerResponse, answer: NodeAnswer): void {
   // Header names and order as @hono/node-server writes them for the same answer.
@@ -92,8 +91,7 @@ export function createNodeListener(options: {
     const limited = observer.limits(path)
     let answer: NodeAnswer | Response
     try {
-      // The audit's decision latency reads the arrival time from the request scope (server/audit-metrics.ts).
-      answer = await requestScope.run({ startedAt }, () => route.handle(req))
+      answer = await route.handle(req, startedAt)
     } catch (err) {
       const failure = failureOf(ctx, err, method, path)
       answer =

@@ -399,11 +399,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       observer,
     })
     // The modules' plain node:http routes first (the hottest requests), the route table for the rest.
+    const routeTable = getRequestListener(app.fetch)
     const listener = createNodeListener({
       ctx,
       routes: modules.flatMap((m) => m.nodeRoutes?.(ctx) ?? []),
       observer,
-      fallback: getRequestListener(app.fetch),
+      fallback: (req, res) => void routeTable(req, res),
     })
 
     const caFile = await startListeners(listener, db, options, { settings, life, now, log })

@@ -31,6 +31,8 @@ export interface QueryHttpRequest {
   body: Uint8Array
   sourceIp: string
   secureTransport: boolean
+  /** `process.hrtime.bigint()` at arrival, for the decision-latency metric (else the request scope's). */
+  startedAt?: bigint
 }
 
 export interface QueryHttpResponse {
@@ -367,7 +369,10 @@ export async function dispatchQuery(
 
   if (target.service !== undefined && request.action !== '') {
     try {
-      await ctx.audit.record(auditEventOf(target.service, request, outcome, now))
+      const event = auditEventOf(target.service, request, outcome, now)
+      await (http.startedAt === undefined
+        ? ctx.audit.record(event)
+        : ctx.audit.record(event, { startedAt: http.startedAt }))
     } catch (err) {
       // Fail closed: no decision leaves without its audit record.
       ctx.log.error('audit.record_failed', { requestId, action: request.action, error: err })

@@ -12,11 +12,7 @@ import { BodyTooLargeError, readBody, readIncomingBody } from '../body.ts'
 import { socketFacts } from '../request-facts.ts'
 import { renderErrorResponse } from '../xml.ts'
 import { dispatchQuery, looksLikeQuery, type QueryHttpRequest } from './dispatch.ts'
-import {
-  createQueryServiceTable,
-  type QueryService,
-  type QueryServiceTable,
-} from './registry.ts'
+import { createQueryServiceTable, type QueryService, type QueryServiceTable } from './registry.ts'
 
 /** Raw target and header pairs from Node's request: SigV4 needs them unnormalized, duplicates kept. */
 function rawRequestParts(incoming: IncomingMessage | undefined): {
@@ -120,7 +116,7 @@ export function createAwsQueryModule(services: readonly QueryService[]): Protoco
       return [
         {
           matches: isFormPostToRoot,
-          handle(req) {
+          handle(req, startedAt) {
             const socket = socketFacts(req)
             return answerQuery(
               ctx,
@@ -131,6 +127,7 @@ export function createAwsQueryModule(services: readonly QueryService[]): Protoco
                 headers: rawRequestParts(req).headers ?? [],
                 sourceIp: socket.sourceIp ?? '127.0.0.1',
                 secureTransport: socket.secureTransport ?? false,
+                startedAt,
               },
               () => readIncomingBody(req, MAX_QUERY_BODY_BYTES),
             )
