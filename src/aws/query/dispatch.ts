@@ -76,8 +76,11 @@ export function parseQueryParams(url: string, body: Uint8Array): Record<string, 
   const params: Record<string, string> = {}
   const q = url.indexOf('?')
   if (q !== -1) for (const [k, v] of new URLSearchParams(url.slice(q + 1))) params[k] = v
-  if (body.length > 0)
-    for (const [k, v] of new URLSearchParams(Buffer.from(body).toString('utf8'))) params[k] = v
+  if (body.length > 0) {
+    // A view, not a copy: Node's body chunks are Buffers already.
+    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+    for (const [k, v] of new URLSearchParams(text)) params[k] = v
+  }
   return params
 }
 
