@@ -13,6 +13,7 @@ import type { AppContext } from '../app/context.ts'
 import type { NodeAnswer, NodeRoute } from '../app/module.ts'
 import { failureOf } from './app.ts'
 import { sourceAddress, type HttpObserver } from './http-observer.ts'
+import { apiFamilyOf, unavailableQueryAnswer } from './retryable.ts'
 
 function send(res: ServerResponse, answer: NodeAnswer): void {
   // Header names and order as @hono/node-server writes them for the same answer.
@@ -96,7 +97,10 @@ export function createNodeListener(options: {
       const failure = failureOf(ctx, err, method, path)
       answer =
         failure instanceof Response
-          ? failure
+          ? // The awsQuery 503 from its parts: header order as the route table sends it.
+            apiFamilyOf(path) === 'aws-query'
+            ? unavailableQueryAnswer()
+            : failure
           : {
               status: 500,
               headers: { 'content-type': 'application/json' },
