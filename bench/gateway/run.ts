@@ -6,7 +6,9 @@
  * the added p50) and 8 (throughput ratio), in rounds that alternate which target goes first; each round gives
  * a ratio of two adjacent runs, and the table shows the median ratio with its min–max over the rounds. The CPU
  * time the gateway and the backend processes spend per request (from /proc) is shown too: on a shared
- * machine it moves far less with other load than throughput does.
+ * machine it moves far less with other load than throughput does; their quotient within the same run
+ * (gwPerBackendCpu: the gateway's CPU per request over the backend's while it serves the gateway) moves
+ * less still, since other load slows both processes alike.
  * PutObject runs twice: signed over the body's SHA-256 (the gateway must hash the whole body to check it) and
  * over UNSIGNED-PAYLOAD (what the difference costs).
  * Then the memory of the gateway process (VmRSS from /proc) while one 1 GiB aws-chunked upload
@@ -290,6 +292,8 @@ try {
         addedMinMax: `${Math.min(...added).toFixed(2)}–${Math.max(...added).toFixed(2)}`,
         gatewayCpuUs: us(median(through.map((x) => x.gatewayCpu))),
         backendCpuUs: us(median(direct.map((x) => x.backendCpu))),
+        // Gateway CPU over the backend's, both per request of the same run: the steadiest figure here.
+        gwPerBackendCpu: Number(median(through.map((x) => x.gatewayCpu / x.backendCpu)).toFixed(2)),
         errors,
       })
     }

@@ -12,6 +12,7 @@
  *   mount(app, ctx) { mountEksRoutes(app, …) },
  * }
  */
+import type { IncomingMessage } from 'node:http'
 import type { Hono } from 'hono'
 import type { ConfigSection } from '../config/section.ts'
 import type { Migration } from '../store/db.ts'
@@ -24,6 +25,31 @@ export type StartupHook = (ctx: AppContext) => Promise<void>
 export type AdminCredentialProvider = (
   ctx: AppContext,
 ) => Promise<{ accessKeyId: string; secretAccessKey?: string } | undefined>
+
+/** A whole answer of a plain node:http route: what the module's Hono route would have sent. */
+export interface NodeAnswer {
+  status: number
+  /** Header names as the Hono route sends them; `Content-Length` is added by the listener. */
+  headers: Record<string, string>
+  body: string
+}
+
+/**
+ * A route the listener serves on plain node:http before the Hono route table, for the hottest request
+ * shape (an awsQuery form POST to `/`): it skips the Web `Request`/`Response` conversion, which cost about a
+ * fifth of an AssumeRoleWithWebIdentity (docs/sts.md, Benchmark). It must answer byte for byte what the
+ * module's Hono route answers for the same request; the listener keeps the route table's middleware
+ * (rate limit, metrics, logs, error answers).
+ */
+export interface NodeRoute {
+  /** Decided on the request line and headers alone, before the body is read. */
+  matches(req: IncomingMessage): boolean
+  /**
+   * Rejects only where the Hono route would throw (the route table's error answer then applies).
+   * `startedAt`: `process.hrtime.bigint()` at arrival, for the decision-latency metric.
+   */
+  handle(req: IncomingMessage, startedAt: bigint): Promise<NodeAnswer>
+}
 
 export interface ProtocolModule {
   name: string
@@ -40,4 +66,6 @@ export interface ProtocolModule {
    * (`/clusters/…`, `/v1/…`, `/{tenant}/…`; the awsQuery front door takes every remaining form POST, last).
    */
   mount?(app: Hono, ctx: AppContext): void
+  /** The module's plain node:http routes (`NodeRoute`), tried in module order before the route table. */
+  nodeRoutes?(ctx: AppContext): readonly NodeRoute[]
 }

@@ -10,7 +10,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs'
 import type { WriteStream } from 'node:fs'
 import { join } from 'node:path'
-import type { AuditEvent, AuditSink } from './types.ts'
+import type { AuditEvent, AuditSink, RecordMeta } from './types.ts'
 import { normalizeEvent } from './log.ts'
 
 export interface AuditExporter {
@@ -51,8 +51,8 @@ export function exportingAuditSink<S extends AuditSink>(sink: S, exporter: Audit
   return new Proxy(sink, {
     get(target, prop, receiver) {
       if (prop === 'record')
-        return async (event: AuditEvent) => {
-          await target.record(event)
+        return async (event: AuditEvent, meta?: RecordMeta) => {
+          await target.record(event, meta)
           exporter.append(normalizeEvent(event))
         }
       if (prop === 'close')

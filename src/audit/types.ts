@@ -42,5 +42,11 @@ export interface AuditEvent {
 
 export interface AuditSink {
   /** Resolves once the event is durable (group-committed with concurrent events). */
-  record(event: AuditEvent): Promise<void>
+  record(event: AuditEvent, meta?: RecordMeta): Promise<void>
+}
+
+/** What a caller knows about the decision beside its event (not stored). */
+export interface RecordMeta {
+  /** `process.hrtime.bigint()` when the request arrived, for the decision-latency metric. */
+  startedAt?: bigint
 }

@@ -52,14 +52,21 @@ function fromIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint
   })
 }
 
+/** Node's request body, at most `maxBytes`; rejects with `BodyTooLargeError` beyond that (before reading, when declared). */
+export async function readIncomingBody(
+  incoming: IncomingMessage,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const declared = declaredLength(incoming.headers['content-length'])
+  if (declared !== undefined && declared > maxBytes) throw new BodyTooLargeError(maxBytes)
+  return fromIncoming(incoming, maxBytes)
+}
+
 /** The body, at most `maxBytes`; rejects with `BodyTooLargeError` beyond that (before reading, when declared). */
 export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  if (incoming !== undefined && !incoming.readableEnded && incoming.readableFlowing !== true) {
-    const declared = declaredLength(incoming.headers['content-length'])
-    if (declared !== undefined && declared > maxBytes) throw new BodyTooLargeError(maxBytes)
-    return fromIncoming(incoming, maxBytes)
-  }
+  if (incoming !== undefined && !incoming.readableEnded && incoming.readableFlowing !== true)
+    return readIncomingBody(incoming, maxBytes)
   const declared = declaredLength(c.req.header('content-length'))
   if (declared !== undefined && declared > maxBytes) throw new BodyTooLargeError(maxBytes)
   const body = new Uint8Array(await c.req.arrayBuffer())

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream'
 import type { AppContext } from '../app/context.ts'
 import { socketFacts } from '../aws/request-facts.ts'
 import type { DataEventBuffer } from './audit.ts'
-import type { BackendClient, BackendResponse } from './backend.ts'
+import type { BackendClient, BackendResponse, ResponseSink } from './backend.ts'
 import type { RenderedError } from './errors.ts'
 import type { GatewayAuthorizer } from './identity.ts'
 import type { ResourcePolicyStore } from './resource-policies.ts'
@@ -197,4 +197,39 @@ export function relayResponse(ex: Exchange, backend: BackendResponse): void {
     if (!body.readableEnded) body.destroy()
   })
   body.pipe(ex.res)
+}
+
+/**
+ * The same relay for `BackendClient.relay`: the backend's chunks are written to the client as they arrive,
+ * with backpressure (a full client socket pauses the backend leg until it drains); a client going away ends
+ * the backend request, a backend answer cut short is not made to look complete.
+ */
+export function responseSink(ex: Exchange): ResponseSink {
+  let done = false
+  return {
+    start(statusCode, rawHeaders, resume, abort) {
+      if (ex.res.destroyed) {
+        // The client left before the answer began: its 'close' has been and gone.
+        done = true
+        abort(new Error('the client went away'))
+        return
+      }
+      ex.res.writeHead(statusCode, responseHeaders(rawHeaders))
+      ex.res.on('drain', resume)
+      ex.res.once('close', () => {
+        if (!done) abort(new Error('the client went away'))
+      })
+    },
+    data(chunk) {
+      return ex.res.write(chunk)
+    },
+    end() {
+      done = true
+      ex.res.end()
+    },
+    fail() {
+      done = true
+      ex.res.destroy()
+    },
+  }
 }

@@ -74,6 +74,7 @@ export interface GatewayAuthorizer {
 export function createGatewayAuthorizer(ctx: AppContext): GatewayAuthorizer {
   const cache = new Map<string, { at: number; policies: Promise<CallerPolicies> }>()
   const mentionCache = new WeakMap<CompiledPolicy, string>()
+  const callerMentions = new WeakMap<CallerPolicies, Map<string, boolean>>()
   const textOf = (p: CompiledPolicy): string => {
     let t = mentionCache.get(p)
     if (t === undefined) {
@@ -111,13 +112,23 @@ export function createGatewayAuthorizer(ctx: AppContext): GatewayAuthorizer {
     },
     mentions(policies, resourcePolicy, needle) {
       const n = needle.toLowerCase()
-      const all = [
-        ...policies.identityPolicies,
-        ...policies.permissionBoundaries,
-        ...(policies.sessionPolicies ?? []),
-        ...(resourcePolicy === undefined ? [] : [resourcePolicy]),
-      ]
-      return all.some((p) => textOf(p).includes(n))
+      if (resourcePolicy !== undefined && textOf(resourcePolicy).includes(n)) return true
+      // The caller's policies are one cached object for the cache's lifetime: answered once per needle.
+      let answers = callerMentions.get(policies)
+      if (answers === undefined) {
+        answers = new Map()
+        callerMentions.set(policies, answers)
+      }
+      let found = answers.get(n)
+      if (found === undefined) {
+        found = [
+          ...policies.identityPolicies,
+          ...policies.permissionBoundaries,
+          ...(policies.sessionPolicies ?? []),
+        ].some((p) => textOf(p).includes(n))
+        answers.set(n, found)
+      }
+      return found
     },
     compileResourcePolicy(document, id) {
       return compileCached(document, { id, type: 'resource' })

@@ -133,6 +133,8 @@ const NEUTRAL_QUERY = new Set([
 ])
 
 function safeDecode(text: string): string {
+  // Without a '%' there is nothing to decode (decodeURIComponent would return the text as it is).
+  if (!text.includes('%')) return text
   try {
     return decodeURIComponent(text)
   } catch {
@@ -255,18 +257,16 @@ function headerContext(headers: ReadonlyMap<string, string>, write: boolean): Re
 }
 
 export function mapS3Request(input: S3RequestInput): S3Operation {
-  const op = mapS3RequestStyleless(input)
-  return virtualHostBucket(input.host, input.baseHosts) === undefined
-    ? op
-    : { ...op, virtualHosted: true }
+  const vhBucket = virtualHostBucket(input.host, input.baseHosts)
+  const op = mapS3RequestStyleless(input, vhBucket)
+  return vhBucket === undefined ? op : { ...op, virtualHosted: true }
 }
 
-function mapS3RequestStyleless(input: S3RequestInput): S3Operation {
+function mapS3RequestStyleless(input: S3RequestInput, vhBucket: string | undefined): S3Operation {
   const method = input.method.toUpperCase()
   const query = new Map<string, string>()
   for (const [k, v] of input.query) if (!query.has(k)) query.set(k, v)
   let path = input.path
-  const vhBucket = virtualHostBucket(input.host, input.baseHosts)
   let bucket: string | undefined
   let key: string | undefined
   if (vhBucket !== undefined) {

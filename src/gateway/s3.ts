@@ -55,7 +55,7 @@ import {
 import {
   BodyTooLargeError,
   readBounded,
-  relayResponse,
+  responseSink,
   sendRendered,
   type Exchange,
   type GatewayDeps,
@@ -268,20 +268,20 @@ interface V2Request {
 }
 
 function readV2(d: GatewayDeps, ex: Exchange): V2Request | undefined {
-  const hostBucket = virtualHostBucket(ex.host, d.baseHosts)
-  const request = {
-    method: ex.method,
-    path: ex.path,
-    query: ex.query,
-    headers: ex.headers,
-    ...(hostBucket === undefined ? {} : { hostBucket }),
-  }
+  const request = { method: ex.method, path: ex.path, query: ex.query, headers: ex.headers }
+  let credentials: SigV2Credentials | undefined
   try {
-    const credentials = readSigV2(request)
-    return credentials === undefined ? undefined : { credentials, request }
+    credentials = readSigV2(request)
   } catch (err) {
     if (err instanceof SigV2FormatError) throw fail(err.code, err.message, err.status)
     throw err
+  }
+  if (credentials === undefined) return undefined
+  // The bucket of a virtual-hosted request is part of what a V2 signature covers (nothing V4 needs).
+  const hostBucket = virtualHostBucket(ex.host, d.baseHosts)
+  return {
+    credentials,
+    request: hostBucket === undefined ? request : { ...request, hostBucket },
   }
 }
 
@@ -601,6 +601,22 @@ async function decide(
   return last as Decision
 }
 
+const NO_PARAMETERS: ReadonlyMap<string, string> = new Map()
+
+/**
+ * A caller's CloudTrail `userIdentity`, built once per resolved caller (callers are cached with their
+ * credentials, so every request of the same second shares one). The audit log copies what it stores.
+ */
+const identities = new WeakMap<Caller, ReturnType<typeof userIdentityOf>>()
+function identityOf(caller: Caller): ReturnType<typeof userIdentityOf> {
+  let identity = identities.get(caller)
+  if (identity === undefined) {
+    identity = userIdentityOf(caller)
+    identities.set(caller, identity)
+  }
+  return identity
+}
+
 function audit(
   d: GatewayDeps,
   ex: Exchange,
@@ -614,7 +630,7 @@ function audit(
   },
 ): Promise<void> {
   const caller = auth?.caller
-  const query = new Map(parseQuery(stripAuthQuery(ex.query)))
+  const query = ex.query === '' ? NO_PARAMETERS : new Map(parseQuery(stripAuthQuery(ex.query)))
   const event = dataEvent({
     now: d.ctx.now(),
     eventSource: 's3.amazonaws.com',
@@ -625,7 +641,7 @@ function audit(
     userIdentity:
       caller === undefined
         ? { type: 'AWSAccount', principalId: '', accountId: 'anonymous' }
-        : userIdentityOf(caller),
+        : identityOf(caller),
     requestParameters: {
       bucketName: op?.bucket,
       key: op?.key,
@@ -677,19 +693,27 @@ function audit(
   return Promise.resolve()
 }
 
+/** Records a failed call's data event (durable before the answer), then answers in S3's form. */
+async function answer(
+  d: GatewayDeps,
+  ex: Exchange,
+  op: S3Operation | undefined,
+  auth: Authenticated | undefined,
+  failure: S3Failure,
+  detail?: Record<string, unknown>,
+): Promise<void> {
+  await audit(d, ex, op, auth, {
+    errorCode: failure.error.code,
+    errorMessage: failure.error.message,
+    ...(detail === undefined ? {} : { detail }),
+  }).catch((err: unknown) => d.ctx.log.error('gateway.audit_failed', { error: String(err) }))
+  sendRendered(ex, s3ErrorResponse(failure.error, ex.requestId, ex.hostId, ex.method === 'HEAD'))
+}
+
 /** Handles one S3 request end to end. Never throws: every failure is answered in S3's form. */
 export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
-  const head = ex.method === 'HEAD'
   let op: S3Operation | undefined
   let auth: Authenticated | undefined
-  const answer = async (failure: S3Failure, detail?: Record<string, unknown>): Promise<void> => {
-    await audit(d, ex, op, auth, {
-      errorCode: failure.error.code,
-      errorMessage: failure.error.message,
-      ...(detail === undefined ? {} : { detail }),
-    }).catch((err: unknown) => d.ctx.log.error('gateway.audit_failed', { error: String(err) }))
-    sendRendered(ex, s3ErrorResponse(failure.error, ex.requestId, ex.hostId, head))
-  }
   try {
     auth = await authenticateS3(d, ex)
     try {
@@ -750,7 +774,7 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
     }
     const decision = op.checks.length === 0 ? undefined : await decide(d, ex, auth, op, extra)
     if (decision !== undefined && !decision.allowed) {
-      await answer(fail('AccessDenied', decision.message, 403), decision.detail)
+      await answer(d, ex, op, auth, fail('AccessDenied', decision.message, 403), decision.detail)
       return
     }
     if (op.local !== undefined) {
@@ -767,11 +791,17 @@ export async function handleS3(d: GatewayDeps, ex: Exchange): Promise<void> {
     )
     await forward(d, ex, op, auth, body)
   } catch (err) {
-    if (err instanceof S3Failure) return answer(err)
+    if (err instanceof S3Failure) return answer(d, ex, op, auth, err)
     d.ctx.log.error('gateway.s3_failed', {
       error: err instanceof Error ? err.message : String(err),
     })
-    return answer(fail('InternalError', 'We encountered an internal error. Please try again.', 500))
+    return answer(
+      d,
+      ex,
+      op,
+      auth,
+      fail('InternalError', 'We encountered an internal error. Please try again.', 500),
+    )
   }
 }
 
@@ -924,20 +954,22 @@ function forward(
     // A failing stage aborts the backend request with its error, which lands below.
     pipeFromClient(ex, stages, () => undefined)
   }
-  return d.s3.send({ method: ex.method, path, query, headers: signed, body: upload }).then(
-    (res) => relayResponse(ex, res),
-    (err: unknown) => {
-      // The client's body failed verification (a stage's S3 error) or the client went away: the backend
-      // never got a complete body, and the client gets S3's error when it is still listening. Anything
-      // else is the backend's failure (refused, reset, cut short).
-      const clientGone = ex.req.destroyed && !ex.req.complete
-      if (err instanceof AwsError || err instanceof BodyTooLargeError || clientGone)
-        throw verificationFailure(err)
-      if (ex.res.headersSent) {
-        ex.res.destroy()
-        return
-      }
-      throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
-    },
-  )
+  return d.s3
+    .relay({ method: ex.method, path, query, headers: signed, body: upload }, responseSink(ex))
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        // The client's body failed verification (a stage's S3 error) or the client went away: the backend
+        // never got a complete body, and the client gets S3's error when it is still listening. Anything
+        // else is the backend's failure (refused, reset, cut short).
+        const clientGone = ex.req.destroyed && !ex.req.complete
+        if (err instanceof AwsError || err instanceof BodyTooLargeError || clientGone)
+          throw verificationFailure(err)
+        if (ex.res.headersSent) {
+          ex.res.destroy()
+          return
+        }
+        throw fail('ServiceUnavailable', 'Service is unable to handle request.', 503)
+      },
+    )
 }

@@ -10,11 +10,11 @@ import { isStoreUnavailable } from '../store/errors.ts'
 import type { AppContext } from '../app/context.ts'
 import { issuerModule } from './issuer-routes.ts'
 import { auditApiModule } from './audit-api.ts'
-import { routeClass } from './metrics.ts'
 import type { ServerMetrics } from './metrics.ts'
 import type { ProtocolModule } from '../app/module.ts'
 import type { RateLimiter } from './rate-limit.ts'
-import { apiFamilyOf, throttledResponse, unavailableResponse } from './retryable.ts'
+import { throttledResponse, unavailableResponse } from './retryable.ts'
+import { createHttpObserver, sourceAddress, type HttpObserver } from './http-observer.ts'
 import { requestScope } from './request-scope.ts'
 
 export interface CreateAppOptions {
@@ -28,19 +28,8 @@ export interface CreateAppOptions {
   rateLimiter?: RateLimiter
   /** Every request as one JSON line at info (default: only ≥ 500 at warn). */
   logRequests?: boolean
-}
-
-/** Paths no limiter ever refuses: probes, metrics, and the public, cacheable discovery documents and keys. */
-function exemptFromLimit(path: string): boolean {
-  return (
-    path === '/healthz' ||
-    path === '/readyz' ||
-    path === '/metrics' ||
-    path.includes('/.well-known/') ||
-    path.endsWith('/jwks') ||
-    path.endsWith('/keys') ||
-    path.endsWith('/certs')
-  )
+  /** Rate limit, metrics and access log shared with the plain node:http routes (else built from the above). */
+  observer?: HttpObserver
 }
 
 /** No SigV4 header or query signature, no bearer: an anonymous request (web-identity exchanges included). */
@@ -50,50 +39,69 @@ function isUnauthenticated(c: Context): boolean {
 
 function sourceOf(c: Context): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
-  return (env?.incoming?.socket?.remoteAddress ?? 'unknown').replace(/^::ffff:/, '')
+  return sourceAddress(env?.incoming?.socket?.remoteAddress)
 }
 
-/** What an anonymous success costs against the bucket, relative to a failure (1). */
-const UNAUTHENTICATED_COST = 0.2
+/** The JSON body of a 500: an error id to find the log line, no details. */
+export interface InternalErrorBody {
+  error: 'InternalError'
+  message: 'internal error'
+  errorId: string
+}
+
+/**
+ * The route table's answer to an error a handler threw: the protocol's 503 when the store is unavailable
+ * (a Response), else the logged 500's JSON body.
+ */
+export function failureOf(
+  ctx: AppContext,
+  err: unknown,
+  method: string,
+  path: string,
+): Response | InternalErrorBody {
+  if (isStoreUnavailable(err)) {
+    ctx.log.warn('store.unavailable', { method, path })
+    return unavailableResponse(path)
+  }
+  const errorId = randomUUID()
+  ctx.log.error('http.error', { errorId, method, path, error: err })
+  return { error: 'InternalError', message: 'internal error', errorId }
+}
 
 export function createApp(ctx: AppContext, options: CreateAppOptions): Hono {
   const app = new Hono()
   const { metrics } = options
-  const limiter = options.rateLimiter
+  const observer =
+    options.observer ??
+    createHttpObserver({
+      metrics,
+      log: ctx.log,
+      rateLimiter: options.rateLimiter,
+      logRequests: options.logRequests,
+    })
 
   app.use('*', async (c, next) => {
-    const start = process.hrtime.bigint()
-    const route = routeClass(c.req.path)
+    const startedAt = process.hrtime.bigint()
+    const path = c.req.path
     const source = sourceOf(c)
-    const limited = limiter !== undefined && limiter.enabled && !exemptFromLimit(c.req.path)
-    const wait = limited ? limiter.retryAfter(source) : 0
+    const limited = observer.limits(path)
+    const wait = limited ? observer.retryAfter(source) : 0
     if (wait > 0) {
-      metrics.throttled.inc({ reason: isUnauthenticated(c) ? 'unauthenticated' : 'failure' })
-      c.res = throttledResponse(c.req.path, wait)
+      observer.throttled(isUnauthenticated(c))
+      c.res = throttledResponse(path, wait)
     } else {
-      await requestScope.run({ startedAt: start }, next)
-      if (limited) {
-        const failed = c.res.status >= 400 && c.res.status !== 503
-        limiter.charge(source, failed ? 1 : isUnauthenticated(c) ? UNAUTHENTICATED_COST : 0)
-      }
+      await requestScope.run({ startedAt }, next)
     }
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9
-    const status = String(c.res.status)
-    metrics.httpRequests.inc({ method: c.req.method, route, status })
-    metrics.httpDuration.observe({ method: c.req.method, route }, seconds)
-    const failed = c.res.status >= 500
-    if (!failed && options.logRequests !== true) return
-    // The path only: a query string may carry a presigned request's signature or credentials.
-    const line = {
+    observer.finish({
       method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      ms: Math.round(seconds * 100_000) / 100,
+      path,
       source,
-      api: apiFamilyOf(c.req.path),
-    }
-    if (failed) ctx.log.warn('http.request', line)
-    else ctx.log.info('http.request', line)
+      limited: limited && wait <= 0,
+      // Asked only when it matters (the limiter charges by it).
+      unauthenticated: limited && wait <= 0 && isUnauthenticated(c),
+      status: c.res.status,
+      startedAt,
+    })
   })
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
@@ -118,13 +126,8 @@ export function createApp(ctx: AppContext, options: CreateAppOptions): Hono {
 
   app.notFound((c) => c.json({ error: 'NotFound', message: 'no route for this request' }, 404))
   app.onError((err, c) => {
-    if (isStoreUnavailable(err)) {
-      ctx.log.warn('store.unavailable', { method: c.req.method, path: c.req.path })
-      return unavailableResponse(c.req.path)
-    }
-    const errorId = randomUUID()
-    ctx.log.error('http.error', { errorId, method: c.req.method, path: c.req.path, error: err })
-    return c.json({ error: 'InternalError', message: 'internal error', errorId }, 500)
+    const failure = failureOf(ctx, err, c.req.method, c.req.path)
+    return failure instanceof Response ? failure : c.json(failure, 500)
   })
   return app
 }

@@ -3,10 +3,9 @@
  * The app's sockets: binding a listener with a typed error, draining it on close, and the TLS listener
  * with a serving certificate from podtrust's CA for every name a client may dial.
  */
-import type { Server } from 'node:http'
+import type { RequestListener, Server } from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
 import { caDir, issueServerCertificate } from '../certs/ca.ts'
 import { loadDeploymentCa } from '../certs/shared.ts'
 import { PodtrustError } from '../errors.ts'
@@ -15,8 +14,6 @@ import type { Db } from '../store/db.ts'
 
 export type ServerErrorCode = 'SERVER_LISTEN_FAILED' | 'SERVER_CONFIG_FAILED'
 export class ServerError extends PodtrustError<ServerErrorCode> {}
-
-type FetchHandler = (request: Request) => Response | Promise<Response>
 
 /** The host a client dials for a listener bound to `host` (wildcards answer on loopback). */
 export function displayHost(host: string): string {
@@ -90,7 +87,8 @@ export function certificateSubjects(
 }
 
 export interface TlsListenerOptions {
-  fetch: FetchHandler
+  /** The app's request listener (server/node-listener.ts). */
+  listener: RequestListener
   db: Db
   dataDir: string
   /** A directory holding the CA as files, instead of the store's (a mounted Secret). */
@@ -122,11 +120,10 @@ export async function startTlsListener(
     ...certificateSubjects(options.host, options.extraNames),
     now: options.now(),
   })
-  const server = createAdaptorServer({
-    fetch: options.fetch,
-    createServer: https.createServer,
-    serverOptions: { key: cert.keyPem, cert: cert.certPem },
-  }) as unknown as Server
+  const server = https.createServer(
+    { key: cert.keyPem, cert: cert.certPem },
+    options.listener,
+  ) as unknown as Server
   let port: number
   try {
     port = await listen(server, options.port, options.host)

@@ -3,11 +3,12 @@
  * Per-request values the composition root's middleware sets and its audit wrapper reads (the arrival time,
  * for decision latency), without threading them through every protocol module.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { createAsyncScope } from '../store/async-scope.ts'
 
 export interface RequestScope {
   /** `process.hrtime.bigint()` when the request arrived. */
   startedAt: bigint
 }
 
-export const requestScope = new AsyncLocalStorage<RequestScope>()
+/** On only while a scoped request is in flight (store/async-scope.ts: promise hooks cost every request). */
+export const requestScope = createAsyncScope<RequestScope>()

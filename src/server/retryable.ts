@@ -58,6 +58,29 @@ function awsQueryXml(code: string, message: string, requestId: string, type: str
   )
 }
 
+/** The awsQuery 503: status, headers in the order they are sent, body. */
+export function unavailableQueryAnswer(retryAfterSeconds = 1): {
+  status: number
+  headers: Record<string, string>
+  body: string
+} {
+  const requestId = randomUUID()
+  return {
+    status: 503,
+    headers: {
+      'retry-after': String(retryAfterSeconds),
+      'x-amzn-requestid': requestId,
+      'content-type': 'text/xml',
+    },
+    body: awsQueryXml(
+      'ServiceUnavailable',
+      'The request has failed due to a temporary failure of the server.',
+      requestId,
+      'Receiver',
+    ),
+  }
+}
+
 /** The 503 answer for `path`: the store is unavailable or the server is shutting down. */
 export function unavailableResponse(path: string, retryAfterSeconds = 1): Response {
   const requestId = randomUUID()
@@ -66,16 +89,10 @@ export function unavailableResponse(path: string, retryAfterSeconds = 1): Respon
     'x-amzn-requestid': requestId,
   }
   switch (apiFamilyOf(path)) {
-    case 'aws-query':
-      return new Response(
-        awsQueryXml(
-          'ServiceUnavailable',
-          'The request has failed due to a temporary failure of the server.',
-          requestId,
-          'Receiver',
-        ),
-        { status: 503, headers: { ...headers, 'content-type': 'text/xml' } },
-      )
+    case 'aws-query': {
+      const answer = unavailableQueryAnswer(retryAfterSeconds)
+      return new Response(answer.body, { status: answer.status, headers: answer.headers })
+    }
     case 'aws-rest':
       return Response.json(
         { message: 'The service is temporarily unavailable. Try again.' },

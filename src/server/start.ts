@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { Writable } from 'node:stream'
-import { createAdaptorServer } from '@hono/node-server'
+import { createServer as createHttpServer, type RequestListener } from 'node:http'
+import { getRequestListener } from '@hono/node-server'
 import { createAuditLog } from '../audit/log.ts'
 import type { AuditLog } from '../audit/log.ts'
 import { applyConfig } from '../config/apply.ts'
@@ -34,6 +35,8 @@ import type { LogLevel } from './logger.ts'
 import { createMetrics } from './metrics.ts'
 import type { ServerMetrics } from './metrics.ts'
 import { closeServer, displayHost, listen, ServerError, startTlsListener } from './listeners.ts'
+import { createHttpObserver } from './http-observer.ts'
+import { createNodeListener } from './node-listener.ts'
 import { meteredAuditSink } from './audit-metrics.ts'
 import { startAuditMaintenance } from '../audit/maintenance.ts'
 import { createAuditExporter, exportingAuditSink } from '../audit/export.ts'
@@ -296,20 +299,20 @@ function createLifecycle(release: () => Promise<void>): Lifecycle {
  * in `settings` and returns the CA file clients trust for TLS.
  */
 async function startListeners(
-  fetch: (request: Request) => Response | Promise<Response>,
+  listener: RequestListener,
   db: Db,
   options: StartServerOptions,
   parts: { settings: ServerSettings; life: Lifecycle; now: () => Date; log: Logger },
 ): Promise<string | undefined> {
   const { settings, life } = parts
   const host = settings.host
-  const httpServer = createAdaptorServer({ fetch }) as Server
+  const httpServer = createHttpServer({}, listener) as Server
   life.servers.push(httpServer)
   settings.port = await listen(httpServer, settings.port, host)
   settings.baseUrl = `http://${displayHost(host)}:${settings.port}`
   if (options.httpsPort === undefined) return undefined
   const tls = await startTlsListener({
-    fetch,
+    listener,
     db,
     dataDir: options.dataDir,
     ...(options.caDir === undefined ? {} : { caDir: options.caDir }),
@@ -380,19 +383,31 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }),
     }
     const ctx = createAppContext(db, options, { settings, audit, usage, log, metrics, now })
+    const observer = createHttpObserver({
+      metrics,
+      log,
+      // Off unless asked: `up` asks with its default (10/s, bursts of 100); embedders and tests choose.
+      rateLimiter:
+        options.rateLimit === undefined ? undefined : createRateLimiter(options.rateLimit),
+      logRequests: options.logRequests ?? false,
+    })
     const app = createApp(ctx, {
       modules,
       metrics,
       isReady: () => life.ready,
       isDraining: () => life.draining,
-      // Off unless asked: `up` asks with its default (10/s, bursts of 100); embedders and tests choose.
-      ...(options.rateLimit === undefined
-        ? {}
-        : { rateLimiter: createRateLimiter(options.rateLimit) }),
-      logRequests: options.logRequests ?? false,
+      observer,
+    })
+    // The modules' plain node:http routes first (the hottest requests), the route table for the rest.
+    const routeTable = getRequestListener(app.fetch)
+    const listener = createNodeListener({
+      ctx,
+      routes: modules.flatMap((m) => m.nodeRoutes?.(ctx) ?? []),
+      observer,
+      fallback: (req, res) => void routeTable(req, res),
     })
 
-    const caFile = await startListeners(app.fetch, db, options, { settings, life, now, log })
+    const caFile = await startListeners(listener, db, options, { settings, life, now, log })
     const issuer = await settleIssuerUrl(db, {
       explicit: options.issuerUrl,
       automatic: `https://127.0.0.1:${settings.httpsPort ?? DEFAULT_HTTPS_PORT}`,

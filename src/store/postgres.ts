@@ -10,8 +10,8 @@
  * protocol answers with its retryable 503. The next query opens a fresh connection, so service resumes by
  * itself when the database is back.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import pg from 'pg'
+import { createAsyncScope } from './async-scope.ts'
 import type { Db, Queryable, RunResult, SqlValue } from './db.ts'
 import { StoreError } from './errors.ts'
 import { isSafeIdentifier, rewritePlaceholders } from './sql.ts'
@@ -122,7 +122,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     })
   }
 
-  const inTx = new AsyncLocalStorage<{ active: boolean; q: Queryable }>()
+  const inTx = createAsyncScope<{ active: boolean; q: Queryable }>()
   const query = async (
     runner: pg.Pool | pg.PoolClient,
     sql: string,

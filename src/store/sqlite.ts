@@ -5,9 +5,9 @@
  * requests never run inside another request's transaction; statements issued through the `Db` from inside a
  * transaction callback (same async context) join that transaction instead of deadlocking on the mutex.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import Database from 'better-sqlite3'
 import type { Db, Queryable, RunResult, SqlValue } from './db.ts'
+import { createAsyncScope } from './async-scope.ts'
 import { createMutex } from './lock.ts'
 import { createSqliteBatchWriter } from './sqlite-writer.ts'
 
@@ -33,7 +33,7 @@ export function openSqlite(options: SqliteOptions): Db {
   const mutex = createMutex()
   // The open transaction of the current async context; `active` turns false at commit/rollback, so work
   // scheduled from inside a transaction (timers, background flushes) does not bypass the mutex later.
-  const inTx = new AsyncLocalStorage<{ active: boolean }>()
+  const inTx = createAsyncScope<{ active: boolean }>()
   const cache = new Map<string, Database.Statement>()
   let closed = false
   // An in-memory database exists on this connection only: its batches commit here.

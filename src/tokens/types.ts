@@ -1,4 +1,4 @@
-import type { JWTPayload, JSONWebKeySet } from 'jose'
+import type { JWTPayload, JSONWebKeySet, ProtectedHeaderParameters } from 'jose'
 
 /** Algorithms a service-account token may be signed with; anything else (none, HS*) is refused. */
 export const ALLOWED_TOKEN_ALGORITHMS = [
@@ -34,6 +34,11 @@ export interface VerifyOptions {
   jwks?: JSONWebKeySet
   /** PEM CA bundle for a private issuer's HTTPS endpoints. */
   caBundle?: string
+  /**
+   * The caller's `decodeCompactJws` of the trimmed token (it read `iss` to find the registration): used only
+   * when `token` is exactly the token verified, so the header and claims are still those the signature covers.
+   */
+  decoded?: { token: string; header: ProtectedHeaderParameters; payload: JWTPayload }
 }
 
 export interface VerifiedToken {

@@ -88,7 +88,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     async verify(rawToken: string, opts: VerifyOptions): Promise<VerifiedToken> {
       // SDKs read the token file verbatim; a trailing newline is not part of the JWT.
       const token = rawToken.trim()
-      const { header, payload } = decodeCompactJws(token)
+      // Decoded once per exchange: the caller's decode is reused only for this very token.
+      const { header, payload } =
+        opts.decoded !== undefined && opts.decoded.token === token
+          ? opts.decoded
+          : decodeCompactJws(token)
       const alg = header.alg
       if (
         typeof alg !== 'string' ||

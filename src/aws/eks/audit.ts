@@ -12,7 +12,7 @@
  * app.use('/clusters/*', eksAuditMiddleware(deps))
  * mountEksRoutes(app, { ...http, authenticate: auditedAuthenticate(http.authenticate) })
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { createAsyncScope } from '../../store/async-scope.ts'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AuditEvent } from '../../audit/types.ts'
 import type { Caller } from '../../identity/types.ts'
@@ -126,7 +126,8 @@ interface RequestRecord {
   body?: string
 }
 
-const current = new AsyncLocalStorage<RequestRecord>()
+// On only while an EKS request is in flight (store/async-scope.ts).
+const current = createAsyncScope<RequestRecord>()
 
 /** The routes' SigV4 dependency, noting the caller (and the body it saw) for the request's event. */
 export function auditedAuthenticate<R extends { caller: Caller }>(

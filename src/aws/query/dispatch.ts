@@ -31,6 +31,8 @@ export interface QueryHttpRequest {
   body: Uint8Array
   sourceIp: string
   secureTransport: boolean
+  /** `process.hrtime.bigint()` at arrival, for the decision-latency metric (else the request scope's). */
+  startedAt?: bigint
 }
 
 export interface QueryHttpResponse {
@@ -74,8 +76,11 @@ export function parseQueryParams(url: string, body: Uint8Array): Record<string, 
   const params: Record<string, string> = {}
   const q = url.indexOf('?')
   if (q !== -1) for (const [k, v] of new URLSearchParams(url.slice(q + 1))) params[k] = v
-  if (body.length > 0)
-    for (const [k, v] of new URLSearchParams(Buffer.from(body).toString('utf8'))) params[k] = v
+  if (body.length > 0) {
+    // A view, not a copy: Node's body chunks are Buffers already.
+    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+    for (const [k, v] of new URLSearchParams(text)) params[k] = v
+  }
   return params
 }
 
@@ -367,7 +372,10 @@ export async function dispatchQuery(
 
   if (target.service !== undefined && request.action !== '') {
     try {
-      await ctx.audit.record(auditEventOf(target.service, request, outcome, now))
+      const event = auditEventOf(target.service, request, outcome, now)
+      await (http.startedAt === undefined
+        ? ctx.audit.record(event)
+        : ctx.audit.record(event, { startedAt: http.startedAt }))
     } catch (err) {
       // Fail closed: no decision leaves without its audit record.
       ctx.log.error('audit.record_failed', { requestId, action: request.action, error: err })

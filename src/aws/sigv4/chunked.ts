@@ -65,6 +65,8 @@ export function payloadModeOf(declared: string): PayloadMode {
   )
 }
 
+const CANONICAL_PATH = /^\/[A-Za-z0-9\-_.~/]*$/
+
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment)
@@ -80,6 +82,8 @@ function decodeSegment(segment: string): string {
  * so they are decoded and encoded again to reach the one canonical form whatever the client's encoder chose.
  */
 export function s3CanonicalPath(path: string): string {
+  // Already canonical when made of unreserved characters and slashes only (most object paths).
+  if (CANONICAL_PATH.test(path)) return path
   return (path === '' ? '/' : path)
     .split('/')
     .map((segment) => uriEncode(decodeSegment(segment)))

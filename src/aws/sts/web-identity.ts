@@ -11,7 +11,7 @@
  */
 import type { AppContext } from '../../app/context.ts'
 import { AwsError } from '../errors.ts'
-import { decodeCompactJws } from '../../tokens/decode.ts'
+import { decodeCompactJws, type DecodedJws } from '../../tokens/decode.ts'
 import { TokenError } from '../../tokens/errors.ts'
 import { buildRequestContext, type RequestContext } from '../../identity/context.ts'
 import {
@@ -149,13 +149,15 @@ async function verifyWebIdentity(
   accountId: string,
 ): Promise<VerifiedWebIdentity> {
   // Token shape and issuer (unverified) to find the provider.
-  let unverified: Record<string, unknown>
+  // SDKs read the token file verbatim; a trailing newline is not part of the JWT.
+  const trimmed = token.trim()
+  let decoded: DecodedJws
   try {
-    // SDKs read the token file verbatim; a trailing newline is not part of the JWT.
-    unverified = decodeCompactJws(token.trim()).payload
+    decoded = decodeCompactJws(trimmed)
   } catch {
     throw invalidToken(NOT_A_JWT)
   }
+  const unverified = decoded.payload as Record<string, unknown>
   const iss = unverified['iss']
   if (typeof iss !== 'string' || iss === '') throw invalidToken('Missing a required claim: iss')
   request.audit.userIdentity = { type: 'WebIdentityUser', identityProvider: iss }
@@ -176,6 +178,7 @@ async function verifyWebIdentity(
       audiences: provider.clientIds,
       now,
       clockToleranceSec: WEB_IDENTITY_CLOCK_SKEW_SEC,
+      decoded: { token: trimmed, header: decoded.header, payload: decoded.payload },
     })
   } catch (err) {
     if (err instanceof TokenError) throw mapTokenError(err, now)

@@ -13,6 +13,7 @@ import {
   AwsChunkedDecoder,
   AwsChunkedEncoder,
   createChecksum,
+  s3CanonicalPath,
   Sha256CheckStream,
   verifyWithPayloadHash,
   type VerifiedSeed,
@@ -289,5 +290,46 @@ void describe('aws-chunked with trailing checksums', () => {
     await assert.rejects(decode(new Sha256CheckStream(hash), Buffer.from('hello World'), 4), {
       code: 'XAmzContentSHA256Mismatch',
     })
+  })
+})
+
+void describe('s3CanonicalPath', () => {
+  // Each segment decoded once and URI-encoded once (RFC 3986 unreserved characters kept), never normalized.
+  const reference = (path: string) =>
+    (path === '' ? '/' : path)
+      .split('/')
+      .map((s) => {
+        let decoded = s
+        try {
+          decoded = decodeURIComponent(s)
+        } catch {
+          /* kept as sent */
+        }
+        return encodeURIComponent(decoded).replace(
+          /[!'()*]/g,
+          (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+        )
+      })
+      .join('/')
+  void test('plain paths stay as they are; everything else is decoded and encoded once', () => {
+    for (const path of [
+      '',
+      '/',
+      '/bucket/obj-1k',
+      '/bucket/a/b/../c/./d~e_f-g.h',
+      '//double//slash/',
+      '/bucket/a%20b',
+      '/bucket/a b',
+      '/bucket/a+b',
+      "/bucket/it's(1)*!",
+      '/bucket/%E2%82%AC',
+      '/bucket/€',
+      '/bucket/bad%zz',
+      '/bucket/%2F',
+    ])
+      assert.equal(s3CanonicalPath(path), reference(path), path)
+    assert.equal(s3CanonicalPath('/bucket/a%20b'), '/bucket/a%20b')
+    assert.equal(s3CanonicalPath('/bucket/a b'), '/bucket/a%20b')
+    assert.equal(s3CanonicalPath('/bucket/a/../b'), '/bucket/a/../b')
   })
 })

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import type { JWK } from 'jose'
+import { decodeCompactJws } from '../../../src/tokens/decode.ts'
 import { TokenError } from '../../../src/tokens/errors.ts'
 import { ensureIssuer } from '../../../src/tokens/issuer.ts'
 import { mintServiceAccountToken } from '../../../src/tokens/mint.ts'
@@ -42,6 +43,36 @@ async function foreignKey(
 }
 
 void describe('token verifier: own issuers (in-process keys)', () => {
+  void it("reuses the caller's decode only for the very token it verifies", async () => {
+    const t = await tempDb()
+    try {
+      const issuer = await ensureIssuer(t.db, 'default')
+      const verifier = createTokenVerifier({ db: t.db, now: () => now })
+      const mint = (serviceAccount: string) =>
+        mintServiceAccountToken(t.db, {
+          namespace: 'ns',
+          serviceAccount,
+          audiences: ['sts.amazonaws.com'],
+          now,
+        })
+      const token = await mint('sa')
+      const other = await mint('other')
+      const opts = { issuer: issuer.url, audiences: ['sts.amazonaws.com'], now }
+      const decodedOf = (tok: string) => ({ token: tok, ...decodeCompactJws(tok) })
+      const same = await verifier.verify(token, { ...opts, decoded: decodedOf(token) })
+      assert.equal(same.subject, 'system:serviceaccount:ns:sa')
+      // Another token's claims handed in beside this token are ignored: the claims are always the signed ones.
+      const mismatched = await verifier.verify(token, { ...opts, decoded: decodedOf(other) })
+      assert.equal(mismatched.subject, 'system:serviceaccount:ns:sa')
+      const forged = { ...decodedOf(token), payload: { ...decodedOf(token).payload, sub: 'admin' } }
+      forged.token = `${token}x`
+      const ignored = await verifier.verify(token, { ...opts, decoded: forged })
+      assert.equal(ignored.subject, 'system:serviceaccount:ns:sa')
+    } finally {
+      await t.cleanup()
+    }
+  })
+
   void it('verifies a minted token (trailing newline tolerated) and refuses each kind of bad token', async () => {
     const t = await tempDb()
     try {
