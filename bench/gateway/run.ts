@@ -11,6 +11,9 @@
  * less still, since other load slows both processes alike.
  * PutObject runs twice: signed over the body's SHA-256 (the gateway must hash the whole body to check it) and
  * over UNSIGNED-PAYLOAD (what the difference costs).
+ * Beside them, in the same rounds, a bare pass-through proxy (bare-proxy.ts: node:http + undici, no auth,
+ * policy, audit or re-signing): `bareRatio` is what relaying alone reaches against direct on this machine,
+ * `gatewayOfBare` the share of it the gateway keeps after its own work.
  * Then the memory of the gateway process (VmRSS from /proc) while one 1 GiB aws-chunked upload
  * (STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32 trailer, what the JS SDK streams) passes through it.
  * Goals (issue 12): ≥ 50 % of direct throughput at 1 KiB, ≥ 80 % at 1 MiB, added p50 ≤ 0.3 ms, 1 GiB upload
@@ -235,6 +238,9 @@ try {
   const gw = await startChild([`${here}gateway.ts`, `http://127.0.0.1:${backendPort}`])
   children.push(gw.child)
   const gatewayPort = gw.info['port'] as number
+  const bare = await startChild([`${here}bare-proxy.ts`, `http://127.0.0.1:${backendPort}`])
+  children.push(bare.child)
+  const barePort = bare.info['port'] as number
   const creds = {
     accessKeyId: gw.info['accessKeyId'] as string,
     secretAccessKey: gw.info['secretAccessKey'] as string,
@@ -266,17 +272,22 @@ try {
       }
       const direct: Run[] = []
       const through: Run[] = []
+      const relayed: Run[] = []
       for (let r = 0; r < ROUNDS; r++) {
         // Alternate which target goes first, so a drift in the machine's load favours neither.
         if (r % 2 === 0) {
           direct.push(await measure(backendPort))
           through.push(await measure(gatewayPort))
+          relayed.push(await measure(barePort))
         } else {
+          relayed.push(await measure(barePort))
           through.push(await measure(gatewayPort))
           direct.push(await measure(backendPort))
         }
       }
       const ratios = direct.map((d, i) => (through[i] as Run).rps / d.rps)
+      const bareRatios = direct.map((d, i) => (relayed[i] as Run).rps / d.rps)
+      const ofBare = relayed.map((b, i) => (through[i] as Run).rps / b.rps)
       const added = direct.map((d, i) => (through[i] as Run).p50 - d.p50)
       const errors = [...direct, ...through].reduce((n, x) => n + x.errors, 0)
       const us = (x: number) => Math.round(x * 1e6)
@@ -287,6 +298,13 @@ try {
         gatewayRps: Math.round(median(through.map((x) => x.rps))),
         ratio: Number(median(ratios).toFixed(3)),
         ratioMinMax: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+        // A relay that does none of the gateway's work (bare-proxy.ts), over direct: what proxying alone costs.
+        bareRatio: Number(median(bareRatios).toFixed(3)),
+        // The gateway over that relay: what its own work (auth, policy, audit, re-signing) costs.
+        gatewayOfBare: Number(median(ofBare).toFixed(3)),
+        bareAddedP50ms: Number(
+          median(direct.map((d, i) => (relayed[i] as Run).p50 - d.p50)).toFixed(3),
+        ),
         directP50ms: Number(median(direct.map((x) => x.p50)).toFixed(3)),
         addedP50ms: Number(median(added).toFixed(3)),
         addedMinMax: `${Math.min(...added).toFixed(2)}–${Math.max(...added).toFixed(2)}`,
