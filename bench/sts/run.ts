@@ -2,8 +2,10 @@
  * `npm run bench:sts`: AssumeRoleWithWebIdentity requests/s and p50/p99 latency at concurrency 1 and 32 for
  * podtrust (real RS256 verification, trust-policy evaluation, sealed credentials, durable audit), beside
  * (a) the ceiling: a trivial node:http handler in its own process, and (b) moto_server doing the same call
- * (it validates nothing). One closed-loop load generator drives all three over keep-alive connections and
- * reconnects when a server closes them (moto answers `Connection: close`). Prints both ratios.
+ * (it validates nothing), and (c) the floor: a handler doing only the work no STS can skip (floor.ts),
+ * the highest ratio one Node process reaches here before podtrust's own work. One closed-loop load
+ * generator drives them all over keep-alive connections and
+ * reconnects when a server closes them (moto answers `Connection: close`). Prints the ratios.
  * BENCH_SECONDS sets the measured seconds per run (default 4; 1 s warm-up each); the whole run stays under a minute.
  * BENCH_STORE picks podtrust's store and audit durability (`sqlite` = FULL, `sqlite-normal`, `postgres://…`).
  */
@@ -160,6 +162,7 @@ try {
   const podtrust = await startTarget('podtrust', ['podtrust'])
   targets.push(podtrust)
   targets.push(await startTarget('node:http ceiling', ['ceiling']))
+  targets.push(await startTarget('floor (crypto only)', ['floor']))
   const moto = await startMoto(podtrust.body)
   if (moto === undefined)
     console.log('moto_server not found or did not start: its column is skipped')
@@ -186,6 +189,11 @@ try {
     if (p === undefined) continue
     const parts = [`c=${c}: podtrust / ceiling = ${fmt((100 * p.rps) / (ceiling?.rps ?? NaN))}%`]
     if (moto !== undefined) parts.push(`podtrust / moto = ${fmt(p.rps / moto.rps, 2)}x`)
+    const floor = results.get(`floor (crypto only)@${c}`)
+    if (floor !== undefined)
+      parts.push(
+        `floor / ceiling = ${fmt((100 * floor.rps) / (ceiling?.rps ?? NaN))}%, podtrust / floor = ${fmt((100 * p.rps) / floor.rps)}%`,
+      )
     console.log(parts.join(', '))
   }
   const p32 = results.get('podtrust@32')

@@ -1,8 +1,9 @@
 /**
- * A benchmark target in its own process. `node --import tsx bench/sts/target.ts podtrust|ceiling` listens on an
+ * A benchmark target in its own process. `node --import tsx bench/sts/target.ts podtrust|floor|ceiling` listens on an
  * ephemeral loopback port and prints one JSON line `{"port":N,"body":"<form body>"}` when ready.
  * - podtrust: the real server (startServer, SQLite WAL, durable group-committed audit) with an OIDC provider, an
  *   IRSA role and a minted RS256 service-account token; the body is a real AssumeRoleWithWebIdentity.
+ * - floor: only the work no STS can skip (floor.ts): RS256 verification, new keys, AES-GCM sealing, XML.
  * - ceiling: a trivial node:http handler answering a fixed XML document (what a do-nothing Node server costs).
  * BENCH_STORE picks podtrust's store and audit durability: `sqlite` (default: SQLite, `synchronous = FULL`),
  * `sqlite-normal` (`synchronous = NORMAL`), or a `postgres://…` URL (a fresh schema per run).
@@ -31,7 +32,9 @@ function body(roleArn: string, token: string): string {
   }).toString()
 }
 
-if (kind === 'ceiling') {
+if (kind === 'floor') {
+  await import('./floor.ts')
+} else if (kind === 'ceiling') {
   const xml =
     '<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult/></AssumeRoleWithWebIdentityResponse>'
   const server = createServer((req, res) => {
