@@ -15,7 +15,6 @@
  *   e.g. git archive main | tar -x -C /tmp/base && ln -s "$PWD/node_modules" /tmp/base/node_modules
  */
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -27,6 +26,7 @@ import type * as GatewayServerModule from '../../src/gateway/server.ts'
 import type * as ServerStartModule from '../../src/server/start.ts'
 import type * as GatewayBackendModule from '../../src/gateway/backend.ts'
 import type * as Sigv4Module from '../../src/aws/sigv4/sigv4.ts'
+import { seedBenchUser } from './seed.ts'
 
 const { values } = parseArgs({
   options: {
@@ -84,47 +84,7 @@ async function gatewayFrom(root: string) {
     region: 'us-east-1',
     logLevel: 'silent',
   })
-  const repo = createIamRepo(server.ctx.db)
-  const now = new Date()
-  const rnd = (n: number) => randomBytes(n)
-  await repo.ensureAccount(ACCOUNT, now)
-  await repo.insertUser({
-    accountId: ACCOUNT,
-    userName: 'bench',
-    userId: ids.newUniqueId('AIDA', ACCOUNT, rnd),
-    arn: `arn:aws:iam::${ACCOUNT}:user/bench`,
-    path: '/',
-    createDate: now,
-    tags: [],
-  })
-  await repo.putInlinePolicy(
-    ACCOUNT,
-    'user',
-    'bench',
-    'bench',
-    JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: 's3:*',
-          Resource: ['arn:aws:s3:::bench', 'arn:aws:s3:::bench/*'],
-        },
-      ],
-    }),
-    now,
-  )
-  const key = {
-    accessKeyId: ids.newUniqueId('AKIA', ACCOUNT, rnd, 16),
-    secretAccessKey: ids.newSecretAccessKey(rnd),
-  }
-  await repo.insertAccessKey({
-    ...key,
-    status: 'Active',
-    accountId: ACCOUNT,
-    userName: 'bench',
-    createDate: now,
-  })
+  const key = await seedBenchUser(createIamRepo(server.ctx.db), ids, ACCOUNT)
   const gateway = await startGateway(server.ctx, {
     port: 0,
     backendS3: `http://127.0.0.1:${backendPort}`,
