@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import {
   cleanEnv,
   findOnPath,
+  freePort,
   pythonHas,
   randomSuffix,
   removeDir,
@@ -28,17 +28,6 @@ const skip =
     : findOnPath('psql') === undefined
       ? 'psql not found'
       : false
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 function podtrust(args: string[], home: string) {
   return run(process.execPath, [join(root, 'bin/podtrust.js'), ...args], {

@@ -67,6 +67,17 @@ async function pgRefusal(
   }
 }
 
+/** Waits (up to 5 s) until `SELECT pg_sleep(30)` is active on the backend, `where` narrowing the session. */
+async function untilSleepRuns(f: DbFixture, where = ''): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const r = await f.admin.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active' ${where}`,
+    )
+    if (r.rows[0].n > 0) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
 async function lastEvents(f: DbFixture, n: number) {
   const log = f.sts.server.ctx.audit as AuditLog
   return (await log.tail({ limit: n, eventName: 'connect' })).map((e) => e.event).reverse()
@@ -229,13 +240,7 @@ void describe('dbproxy: IAM database authentication for PostgreSQL', { skip }, (
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     // Wait until the query runs on the backend, then interrupt psql (it sends a CancelRequest).
-    for (let i = 0; i < 50; i++) {
-      const r = await f.admin.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'",
-      )
-      if (r.rows[0].n > 0) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    await untilSleepRuns(f)
     child.kill('SIGINT')
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
     assert.notEqual(code, 0)
@@ -344,13 +349,7 @@ void describe('dbproxy: IAM database authentication for PostgreSQL', { skip }, (
     const child = spawn('psql', ['-X', '-At', conn, '-c', 'SELECT pg_sleep(30)'], { env })
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    for (let i = 0; i < 50; i++) {
-      const a = await f.admin.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active' AND client_addr IS NULL",
-      )
-      if (a.rows[0].n > 0) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    await untilSleepRuns(f, 'AND client_addr IS NULL')
     const started = Date.now()
     child.kill('SIGINT')
     await new Promise((resolve) => child.on('close', resolve))

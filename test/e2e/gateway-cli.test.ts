@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { pythonHas, tempDir } from './helpers/index.ts'
-import { freePort, startMoto, type Moto } from './gateway-fixture.ts'
+import { freePort, pythonHas, tempDir } from './helpers/index.ts'
+import { startMoto, type Moto } from './gateway-fixture.ts'
 import { boto, clientEnv } from './gateway-clients.ts'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))

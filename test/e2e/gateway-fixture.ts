@@ -3,20 +3,8 @@
  * the test, a podtrust server with IAM/STS, and the gateway in front of moto.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/server.ts'
-import { startStsTestServer, type StsTestServer } from './helpers/index.ts'
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
+import { freePort, startStsTestServer, type StsTestServer } from './helpers/index.ts'
 
 export interface Moto {
   url: string

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { irsaTrust, pythonHas, findOnPath, run, tempDir } from './helpers/index.ts'
-import { freePort, startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
+import { freePort, irsaTrust, pythonHas, findOnPath, run, tempDir } from './helpers/index.ts'
+import { startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
 import { startGateway } from '../../src/gateway/server.ts'
 import { boto, clientEnv, irsaCredentials, writeTemp, type Creds } from './gateway-clients.ts'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -19,20 +18,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { main } from '../../src/cli/main.ts'
+import { freePort } from './helpers/index.ts'
 import { startGatewayFixture, type GatewayFixture } from './gateway-fixture.ts'
 
 const hasMoto = spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 void describe(
   'issuer publish to S3 (AWS SDK v3, AWS_ENDPOINT_URL_S3)',

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { newUniqueId, newSecretAccessKey } from '../../../src/aws/iam/ids.ts'
@@ -16,6 +17,18 @@ import { ensureIssuer } from '../../../src/tokens/issuer.ts'
 
 export const TEST_ACCOUNT = '111122223333'
 export const TEST_REGION = 'us-east-1'
+
+/** A TCP port free on 127.0.0.1 at the time of the call. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
 
 export function tempDir(prefix = 'podtrust-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix))

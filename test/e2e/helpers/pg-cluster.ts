@@ -14,10 +14,9 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { removeDir } from './index.ts'
+import { freePort, removeDir } from './index.ts'
 
 const pgBin = existsSync('/usr/lib/postgresql')
   ? readdirSync('/usr/lib/postgresql')
@@ -58,17 +57,6 @@ export interface PgCluster {
   /** The server certificate's PEM (the trust root for verify-full with a self-signed one). */
   certPem: string
   stop(): void
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 /** Runs a PostgreSQL binary as the postgres OS user when we are root. */
